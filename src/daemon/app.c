@@ -1,0 +1,334 @@
+#include "app.h"
+
+#include "accounts.h"
+#include "config.h"
+#include "datadir.h"
+#include "log.h"
+#include "proto.h"
+#include "server.h"
+#include "store.h"
+#include "tlscert.h"
+#include "vg_err.h"
+#include "vtime.h"
+
+#include <getopt.h>
+#include <glib-unix.h>
+#include <glib.h>
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct app {
+    struct vg_config cfg;
+    const char *config_path;
+    struct vg_store *store;
+    struct vg_http_server *http;
+    GMainLoop *loop;
+    int64_t started_us;
+    int64_t ws_open;
+};
+
+struct flags {
+    const char *config, *data_dir, *listen, *log_level, *web_root;
+    int check_only;
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: vigild [--config FILE] [--data-dir DIR] [--listen ADDR:PORT]\n"
+               "              [--log-level debug|info|warn|error] [--web-root DIR]\n"
+               "              [--check-config] [--version]\n"
+               "Flags override the config file; every setting has a default "
+               "(see conf/vigil.conf).\n");
+}
+
+/* Returns -1 to go on, or an exit status. */
+static int parse_flags(int argc, char **argv, struct flags *f)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, 0, 'c'},    {"data-dir", required_argument, 0, 'd'},
+        {"listen", required_argument, 0, 'l'},    {"log-level", required_argument, 0, 'L'},
+        {"web-root", required_argument, 0, 'w'},  {"check-config", no_argument, 0, 'k'},
+        {"help", no_argument, 0, 'h'},            {"version", no_argument, 0, 'V'},
+        {0, 0, 0, 0}};
+    opterr = 0;
+    int o;
+    while ((o = getopt_long(argc, argv, "c:d:l:L:w:khV", opts, NULL)) != -1) {
+        switch (o) {
+        case 'c': f->config = optarg; break;
+        case 'd': f->data_dir = optarg; break;
+        case 'l': f->listen = optarg; break;
+        case 'L': f->log_level = optarg; break;
+        case 'w': f->web_root = optarg; break;
+        case 'k': f->check_only = 1; break;
+        case 'h': usage(stdout); return 0;
+        case 'V': printf("vigild %s\n", VG_VERSION); return 0;
+        default:
+            fprintf(stderr, "vigild: %s option %s (see --help)\n",
+                    optopt && strchr("cdlLw", optopt) ? "missing value for" : "unknown",
+                    argv[optind - 1]);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "vigild: unexpected argument \"%s\" (see --help)\n", argv[optind]);
+        return 2;
+    }
+    return -1;
+}
+
+/* Builds the configuration: defaults, then the file, then the flags. */
+static int load_config(struct vg_config *c, const struct flags *f, char *err, size_t n)
+{
+    vg_config_defaults(c);
+    if (f->config && vg_config_load(c, f->config, err, n))
+        return VG_EINVAL;
+    if (f->listen &&
+        vg_config_parse_listen(f->listen, c->listen_addr, sizeof c->listen_addr, &c->listen_port)) {
+        snprintf(err, n, "--listen %s: must be ADDRESS:PORT with an IP address and a port", f->listen);
+        return VG_EINVAL;
+    }
+    if (f->log_level && vg_log_parse_level(f->log_level, &c->log_level)) {
+        snprintf(err, n, "--log-level %s: must be debug, info, warn or error", f->log_level);
+        return VG_EINVAL;
+    }
+    if (f->data_dir)
+        snprintf(c->data_dir, sizeof c->data_dir, "%s", f->data_dir);
+    if (f->web_root)
+        snprintf(c->web_root, sizeof c->web_root, "%s", f->web_root);
+    return vg_config_check(c, err, n);
+}
+
+/* HTTP and WebSocket handlers ------------------------------------------------ */
+
+static char *healthz(void *ud)
+{
+    struct app *a = ud;
+    int64_t active = -1;
+    vg_store_cases_active(a->store, &active);
+    return g_strdup_printf("{\"status\":\"ok\",\"version\":\"%s\",\"uptime_s\":%lld,"
+                           "\"cases_active\":%lld,\"schema_version\":%d,\"ws_connections\":%lld}",
+                           VG_VERSION, (long long)((vg_now_us() - a->started_us) / 1000000),
+                           (long long)active, vg_store_schema_version(a->store),
+                           (long long)a->ws_open);
+}
+
+static void metric(GString *s, const char *name, const char *type, const char *help,
+                   unsigned long long v)
+{
+    g_string_append_printf(s, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", name, help, name, type,
+                           name, v);
+}
+
+static char *metrics(void *ud)
+{
+    struct app *a = ud;
+    struct vg_http_stats hs;
+    vg_http_server_stats(a->http, &hs);
+    int64_t active = 0;
+    vg_store_cases_active(a->store, &active);
+    GString *s = g_string_new(NULL);
+    g_string_append_printf(s, "# HELP vigil_build_info Version of the running vigild.\n"
+                              "# TYPE vigil_build_info gauge\n"
+                              "vigil_build_info{version=\"%s\"} 1\n", VG_VERSION);
+    metric(s, "vigil_uptime_seconds", "gauge", "Seconds since vigild started.",
+           (unsigned long long)((vg_now_us() - a->started_us) / 1000000));
+    metric(s, "vigil_cases_active", "gauge", "Cases neither ended nor abandoned.",
+           (unsigned long long)active);
+    metric(s, "vigil_http_api_requests_total", "counter", "Requests to /healthz and /metrics.",
+           hs.http_requests);
+    metric(s, "vigil_ws_connections", "gauge", "Open WebSocket connections.",
+           (unsigned long long)a->ws_open);
+    metric(s, "vigil_ws_connections_total", "counter", "WebSocket connections accepted.",
+           hs.ws_open);
+    metric(s, "vigil_ws_messages_received_total", "counter", "Whole messages received.",
+           hs.ws_messages_in);
+    metric(s, "vigil_ws_messages_sent_total", "counter", "Messages sent.", hs.ws_messages_out);
+    metric(s, "vigil_ws_messages_oversize_total", "counter",
+           "Messages refused for exceeding the size limit.", hs.ws_oversize);
+    metric(s, "vigil_ws_clients_cut_total", "counter",
+           "Connections cut because their client did not read.", hs.ws_cut_slow);
+    return g_string_free(s, FALSE);
+}
+
+static void send_text(struct vg_ws_conn *c, char *text)
+{
+    if (text)
+        vg_ws_send(c, text, strlen(text));
+    free(text);
+}
+
+static void ws_open(struct vg_ws_conn *c, void *ud)
+{
+    ((struct app *)ud)->ws_open++;
+    vg_debug(NULL, NULL, "ws conn=%llu: open", (unsigned long long)vg_ws_conn_id(c));
+}
+
+static void ws_close(struct vg_ws_conn *c, void *ud)
+{
+    ((struct app *)ud)->ws_open--;
+    vg_debug(NULL, NULL, "ws conn=%llu: closed", (unsigned long long)vg_ws_conn_id(c));
+}
+
+/* Requests beyond "hello" arrive with the signaling work (docs/protocol.md). */
+static void ws_message(struct vg_ws_conn *c, const char *text, size_t len, void *ud)
+{
+    (void)ud;
+    struct vg_proto_msg m;
+    char why[200];
+    if (vg_proto_parse(text, len, &m, why, sizeof why)) {
+        vg_info(NULL, NULL, "ws conn=%llu: malformed message refused: %s",
+                (unsigned long long)vg_ws_conn_id(c), why);
+        send_text(c, vg_proto_error(m.id, VG_PROTO_E_MALFORMED, why));
+        return;
+    }
+    if (strcmp(m.type, "hello") == 0) {
+        send_text(c, vg_proto_hello_reply(m.id, VG_VERSION));
+    } else {
+        snprintf(why, sizeof why, "unknown request type \"%s\"", m.type);
+        vg_info(NULL, NULL, "ws conn=%llu: %s", (unsigned long long)vg_ws_conn_id(c), why);
+        send_text(c, vg_proto_error(m.id, VG_PROTO_E_UNKNOWN, why));
+    }
+    vg_proto_msg_free(&m);
+}
+
+static void ws_oversize(struct vg_ws_conn *c, size_t len, void *ud)
+{
+    struct app *a = ud;
+    char why[128];
+    snprintf(why, sizeof why, "message of %zu bytes exceeds the limit of %d", len,
+             a->cfg.ws_max_message);
+    send_text(c, vg_proto_error(NULL, VG_PROTO_E_TOO_LARGE, why));
+}
+
+/* Signals --------------------------------------------------------------------- */
+
+static gboolean on_stop(gpointer ud)
+{
+    struct app *a = ud;
+    vg_info(NULL, NULL, "stopping on signal");
+    g_main_loop_quit(a->loop);
+    return G_SOURCE_CONTINUE;
+}
+
+static void note_restart_needed(const struct vg_config *old, const struct vg_config *new)
+{
+    if (strcmp(old->listen_addr, new->listen_addr) || old->listen_port != new->listen_port ||
+        strcmp(old->data_dir, new->data_dir) || strcmp(old->web_root, new->web_root) ||
+        strcmp(old->tls_cert, new->tls_cert) || strcmp(old->tls_key, new->tls_key))
+        vg_warn(NULL, NULL, "reload: listen, data_dir, web_root and tls changes take effect "
+                            "only after a restart");
+}
+
+static gboolean on_reload(gpointer ud)
+{
+    struct app *a = ud;
+    if (!a->config_path) {
+        vg_info(NULL, NULL, "reload: no config file given, nothing to reload");
+        return G_SOURCE_CONTINUE;
+    }
+    struct vg_config next;
+    char err[512];
+    vg_config_defaults(&next);
+    if (vg_config_load(&next, a->config_path, err, sizeof err) ||
+        vg_config_check(&next, err, sizeof err)) {
+        vg_error(NULL, NULL, "reload refused, keeping the running config: %s", err);
+        return G_SOURCE_CONTINUE;
+    }
+    note_restart_needed(&a->cfg, &next);
+    a->cfg.log_level = next.log_level;
+    a->cfg.ws_max_message = next.ws_max_message;
+    vg_http_server_set_ws_max(a->http, (size_t)next.ws_max_message);
+    vg_log_set_level(next.log_level);
+    vg_info(NULL, NULL, "reload: config %s applied", a->config_path);
+    return G_SOURCE_CONTINUE;
+}
+
+/* Start-up -------------------------------------------------------------------- */
+
+static int open_store(struct app *a, char *err, size_t n)
+{
+    char path[PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/vigil.db", a->cfg.data_dir);
+    if (vg_store_open(path, &a->store, err, n))
+        return VG_EIO;
+    char password[VG_GENERATED_PASSWORD_LEN + 1];
+    int rc = vg_accounts_bootstrap(a->store, a->cfg.first_call_taker, password, sizeof password);
+    if (rc < 0) {
+        snprintf(err, n, "cannot create the first call-taker account: %s", vg_strerror(rc));
+        return rc;
+    }
+    if (rc == 1) {
+        printf("vigild: first start: created call-taker account \"%s\" with password %s\n"
+               "vigild: this password is shown only once; to set a new one run: "
+               "vigilctl --data-dir %s account reset-password %s\n",
+               a->cfg.first_call_taker, password, a->cfg.data_dir, a->cfg.first_call_taker);
+        OPENSSL_cleanse(password, sizeof password);
+        vg_info(NULL, NULL, "first start: call-taker account %s created",
+                a->cfg.first_call_taker);
+    }
+    return VG_OK;
+}
+
+static int start(struct app *a, char *err, size_t n)
+{
+    char cert[PATH_MAX], key[PATH_MAX], fp[100];
+    int rc = vg_datadir_prepare(a->cfg.data_dir, err, n);
+    if (rc || (rc = vg_tls_ensure(&a->cfg, cert, key, sizeof cert, fp, sizeof fp, err, n)) ||
+        (rc = open_store(a, err, n)))
+        return rc;
+    struct vg_http_config hc = {a->cfg.listen_addr, a->cfg.listen_port, cert, key,
+                                a->cfg.web_root, (size_t)a->cfg.ws_max_message};
+    struct vg_http_handlers h = {healthz, metrics, ws_open, ws_message, ws_oversize, ws_close, a};
+    if ((rc = vg_http_server_start(&hc, &h, a->loop, &a->http, err, n)))
+        return rc;
+    const char *l = a->cfg.listen_addr;
+    const char *lb = strchr(l, ':') ? "[" : "", *rb = strchr(l, ':') ? "]" : "";
+    printf("vigild %s listening on https://%s%s%s:%d/\n"
+           "  citizen page: https://%s%s%s:%d/citizen/\n"
+           "  console:      https://%s%s%s:%d/console/\n"
+           "  TLS certificate SHA-256 %s\n",
+           VG_VERSION, lb, l, rb, a->cfg.listen_port, lb, l, rb, a->cfg.listen_port, lb, l, rb,
+           a->cfg.listen_port, fp);
+    fflush(stdout);
+    vg_info(NULL, NULL, "vigild %s serving on %s port %d, data dir %s", VG_VERSION, l,
+            a->cfg.listen_port, a->cfg.data_dir);
+    return VG_OK;
+}
+
+int vg_app_main(int argc, char **argv)
+{
+    struct flags f = {0};
+    int status = parse_flags(argc, argv, &f);
+    if (status >= 0)
+        return status;
+    struct app a = {.config_path = f.config, .started_us = vg_now_us()};
+    char err[1024];
+    if (load_config(&a.cfg, &f, err, sizeof err)) {
+        fprintf(stderr, "vigild: %s\n", err);
+        return 1;
+    }
+    if (f.check_only) {
+        printf("vigild: configuration OK\n");
+        return 0;
+    }
+    vg_log_set_level(a.cfg.log_level);
+    a.loop = g_main_loop_new(NULL, FALSE);
+    if (start(&a, err, sizeof err)) {
+        fprintf(stderr, "vigild: %s\n", err);
+        status = 1;
+    } else {
+        g_unix_signal_add(SIGTERM, on_stop, &a);
+        g_unix_signal_add(SIGINT, on_stop, &a);
+        g_unix_signal_add(SIGHUP, on_reload, &a);
+        g_main_loop_run(a.loop);
+        status = 0;
+    }
+    vg_http_server_stop(a.http);
+    vg_store_close(a.store);
+    g_main_loop_unref(a.loop);
+    if (status == 0)
+        vg_info(NULL, NULL, "stopped cleanly");
+    return status;
+}

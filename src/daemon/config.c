@@ -1,0 +1,267 @@
+#include "config.h"
+
+#include "vg_err.h"
+
+#include <arpa/inet.h>
+#include <glib.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum key_type { K_LISTEN, K_PATH, K_TEXT, K_INT, K_LEVEL };
+
+struct key {
+    const char *group, *name;
+    enum key_type type;
+    size_t offset, size;
+    long min, max;
+};
+
+#define F(field) offsetof(struct vg_config, field), sizeof(((struct vg_config *)0)->field)
+
+static const struct key keys[] = {
+    {"server", "listen", K_LISTEN, 0, 0, 0, 0},
+    {"server", "data_dir", K_PATH, F(data_dir), 0, 0},
+    {"server", "web_root", K_PATH, F(web_root), 0, 0},
+    {"tls", "certificate", K_PATH, F(tls_cert), 0, 0},
+    {"tls", "key", K_PATH, F(tls_key), 0, 0},
+    {"log", "level", K_LEVEL, 0, 0, 0, 0},
+    {"signaling", "max_message_bytes", K_INT, F(ws_max_message), 1024, 1048576},
+    {"accounts", "first_call_taker", K_TEXT, F(first_call_taker), 1, 64},
+};
+#define NKEYS (sizeof keys / sizeof keys[0])
+
+void vg_config_defaults(struct vg_config *c)
+{
+    memset(c, 0, sizeof *c);
+    snprintf(c->listen_addr, sizeof c->listen_addr, "127.0.0.1");
+    c->listen_port = 8443;
+    snprintf(c->data_dir, sizeof c->data_dir, "/var/lib/vigil");
+    snprintf(c->web_root, sizeof c->web_root, "%s", VG_SOURCE_WEB_ROOT);
+    c->log_level = VG_LOG_INFO;
+    c->ws_max_message = 65536;
+    snprintf(c->first_call_taker, sizeof c->first_call_taker, "calltaker");
+}
+
+int vg_config_parse_listen(const char *s, char *addr, size_t addr_len, int *port)
+{
+    const char *colon = strrchr(s, ':');
+    if (!colon || colon == s)
+        return VG_EINVAL;
+    const char *a = s, *a_end = colon;
+    if (*s == '[') {
+        if (colon[-1] != ']')
+            return VG_EINVAL;
+        a = s + 1;
+        a_end = colon - 1;
+    }
+    size_t len = (size_t)(a_end - a);
+    if (len == 0 || len >= addr_len)
+        return VG_EINVAL;
+    char tmp[64];
+    if (len >= sizeof tmp)
+        return VG_EINVAL;
+    memcpy(tmp, a, len);
+    tmp[len] = '\0';
+    if (*s != '[' && strchr(tmp, ':'))
+        return VG_EINVAL; /* an IPv6 address needs brackets: "::1:80" is ambiguous */
+    unsigned char bin[16];
+    if (inet_pton(AF_INET, tmp, bin) != 1 && inet_pton(AF_INET6, tmp, bin) != 1)
+        return VG_EINVAL;
+    char *end;
+    long p = strtol(colon + 1, &end, 10);
+    if (*end || end == colon + 1 || p < 1 || p > 65535)
+        return VG_EINVAL;
+    memcpy(addr, tmp, len + 1);
+    *port = (int)p;
+    return VG_OK;
+}
+
+/* The 1-based line of the [group] header (key NULL) or of "key =" inside [group],
+ * or 0 if absent. GKeyFile does not report lines, and an operator needs them. */
+static int line_of(const char *text, const char *group, const char *key)
+{
+    char **lines = g_strsplit(text, "\n", -1);
+    bool in_group = false;
+    int found = 0;
+    for (int i = 0; lines[i] && !found; i++) {
+        char *l = g_strstrip(lines[i]);
+        size_t n = strlen(l);
+        if (l[0] == '[' && n > 1 && l[n - 1] == ']') {
+            in_group = n - 2 == strlen(group) && strncmp(l + 1, group, n - 2) == 0;
+            found = (in_group && !key) ? i + 1 : 0;
+            continue;
+        }
+        char *eq = strchr(l, '=');
+        if (!in_group || !key || !eq)
+            continue;
+        char *name = g_strstrip(g_strndup(l, (size_t)(eq - l)));
+        found = strcmp(name, key) == 0 ? i + 1 : 0;
+        g_free(name);
+    }
+    g_strfreev(lines);
+    return found;
+}
+
+/* Every line must be blank, a comment, a [group] or key = value. */
+static int check_syntax(const char *path, const char *text, char *err, size_t errlen)
+{
+    char **lines = g_strsplit(text, "\n", -1);
+    int rc = VG_OK;
+    bool in_group = false;
+    for (int i = 0; lines[i] && rc == VG_OK; i++) {
+        char *l = g_strstrip(lines[i]);
+        size_t n = strlen(l);
+        if (n == 0 || l[0] == '#' || l[0] == ';')
+            continue;
+        if (l[0] == '[') {
+            in_group = n > 2 && l[n - 1] == ']';
+            if (!in_group) {
+                snprintf(err, errlen, "%s:%d: malformed group header \"%s\"", path, i + 1, l);
+                rc = VG_EINVAL;
+            }
+        } else if (!strchr(l, '=') || l[0] == '=') {
+            snprintf(err, errlen, "%s:%d: expected \"key = value\", got \"%s\"", path, i + 1, l);
+            rc = VG_EINVAL;
+        } else if (!in_group) {
+            snprintf(err, errlen, "%s:%d: key outside any [group]", path, i + 1);
+            rc = VG_EINVAL;
+        }
+    }
+    g_strfreev(lines);
+    return rc;
+}
+
+static const struct key *find_key(const char *group, const char *name)
+{
+    for (size_t i = 0; i < NKEYS; i++)
+        if (strcmp(keys[i].group, group) == 0 && (!name || strcmp(keys[i].name, name) == 0))
+            return &keys[i];
+    return NULL;
+}
+
+/* Unknown groups and keys are errors: a misspelt key silently falling back to its
+ * default is how a centre ends up listening on the wrong address. */
+static int check_known(GKeyFile *kf, const char *path, const char *text, char *err,
+                       size_t errlen)
+{
+    gchar **groups = g_key_file_get_groups(kf, NULL);
+    int rc = VG_OK;
+    for (int g = 0; groups[g] && rc == VG_OK; g++) {
+        if (!find_key(groups[g], NULL)) {
+            snprintf(err, errlen, "%s:%d: unknown group [%s]", path,
+                     line_of(text, groups[g], NULL), groups[g]);
+            rc = VG_EINVAL;
+            break;
+        }
+        gchar **names = g_key_file_get_keys(kf, groups[g], NULL, NULL);
+        for (int k = 0; names && names[k] && rc == VG_OK; k++) {
+            if (!find_key(groups[g], names[k])) {
+                snprintf(err, errlen, "%s:%d: [%s] %s: unknown key", path,
+                         line_of(text, groups[g], names[k]), groups[g], names[k]);
+                rc = VG_EINVAL;
+            }
+        }
+        g_strfreev(names);
+    }
+    g_strfreev(groups);
+    return rc;
+}
+
+/* Stores one value; returns a reason on error, NULL on success. */
+static const char *apply_value(struct vg_config *c, const struct key *k, const char *v)
+{
+    char *field = (char *)c + k->offset;
+    switch (k->type) {
+    case K_LISTEN:
+        return vg_config_parse_listen(v, c->listen_addr, sizeof c->listen_addr, &c->listen_port)
+                   ? "must be ADDRESS:PORT with an IP address and a port 1-65535"
+                   : NULL;
+    case K_LEVEL:
+        return vg_log_parse_level(v, &c->log_level) ? "must be debug, info, warn or error"
+                                                    : NULL;
+    case K_INT: {
+        char *end;
+        long n = strtol(v, &end, 10);
+        if (!*v || *end || n < k->min || n > k->max)
+            return "must be a whole number in range";
+        *(int *)field = (int)n;
+        return NULL;
+    }
+    case K_TEXT:
+        if (strlen(v) < (size_t)k->min || strlen(v) > (size_t)k->max)
+            return "has the wrong length";
+        snprintf(field, k->size, "%s", v);
+        return NULL;
+    case K_PATH:
+        if (strlen(v) >= k->size)
+            return "path too long";
+        snprintf(field, k->size, "%s", v);
+        return NULL;
+    }
+    return "unhandled key type";
+}
+
+static int apply_all(struct vg_config *c, GKeyFile *kf, const char *path, const char *text,
+                     char *err, size_t errlen)
+{
+    for (size_t i = 0; i < NKEYS; i++) {
+        const struct key *k = &keys[i];
+        if (!g_key_file_has_key(kf, k->group, k->name, NULL))
+            continue;
+        gchar *v = g_key_file_get_string(kf, k->group, k->name, NULL);
+        const char *why = v ? apply_value(c, k, g_strstrip(v)) : "is not valid UTF-8 text";
+        if (why) {
+            char range[64] = "";
+            if (k->type == K_INT)
+                snprintf(range, sizeof range, " (%ld-%ld)", k->min, k->max);
+            snprintf(err, errlen, "%s:%d: [%s] %s: \"%s\" %s%s", path,
+                     line_of(text, k->group, k->name), k->group, k->name, v ? v : "", why, range);
+            g_free(v);
+            return VG_EINVAL;
+        }
+        g_free(v);
+    }
+    return VG_OK;
+}
+
+int vg_config_load(struct vg_config *c, const char *path, char *err, size_t errlen)
+{
+    gchar *text = NULL;
+    GError *ge = NULL;
+    if (!g_file_get_contents(path, &text, NULL, &ge)) {
+        snprintf(err, errlen, "%s: cannot read: %s", path, ge->message);
+        g_error_free(ge);
+        return VG_EINVAL;
+    }
+    int rc = check_syntax(path, text, err, errlen);
+    GKeyFile *kf = g_key_file_new();
+    if (rc == VG_OK && !g_key_file_load_from_data(kf, text, (gsize)-1, G_KEY_FILE_NONE, &ge)) {
+        snprintf(err, errlen, "%s: %s", path, ge->message);
+        g_error_free(ge);
+        rc = VG_EINVAL;
+    }
+    if (rc == VG_OK)
+        rc = check_known(kf, path, text, err, errlen);
+    if (rc == VG_OK)
+        rc = apply_all(c, kf, path, text, err, errlen);
+    g_key_file_free(kf);
+    g_free(text);
+    return rc;
+}
+
+int vg_config_check(const struct vg_config *c, char *err, size_t errlen)
+{
+    if (!c->tls_cert[0] != !c->tls_key[0]) {
+        snprintf(err, errlen, "[tls] certificate and key must be given together (or neither, "
+                              "to use a generated self-signed certificate)");
+        return VG_EINVAL;
+    }
+    if (!c->data_dir[0]) {
+        snprintf(err, errlen, "[server] data_dir must not be empty");
+        return VG_EINVAL;
+    }
+    return VG_OK;
+}

@@ -1,0 +1,41 @@
+/* vigild's configuration: defaults, the GKeyFile, and command-line overrides.
+ *
+ * Every key has a default (conf/vigil.conf lists them all, commented), so a
+ * config file is optional. A file is checked whole before anything starts: an
+ * unknown group or key, a line that is not a group, key or comment, or a value
+ * out of range is an error naming the file, the line and the key. vigild never
+ * starts half-configured. */
+#ifndef VG_CONFIG_H
+#define VG_CONFIG_H
+
+#include "log.h"
+
+#include <limits.h>
+#include <stddef.h>
+
+struct vg_config {
+    char listen_addr[64];
+    int listen_port;
+    char data_dir[PATH_MAX];
+    char web_root[PATH_MAX];
+    char tls_cert[PATH_MAX]; /* "" = generate into data_dir/tls */
+    char tls_key[PATH_MAX];
+    enum vg_log_level log_level;
+    int ws_max_message;
+    char first_call_taker[65];
+};
+
+void vg_config_defaults(struct vg_config *c);
+
+/* Reads path over the values already in c. On error returns VG_EINVAL and writes
+ * "PATH:LINE: [group] key: reason" (or "PATH: reason") into err; c may then hold
+ * some of the file's values, so load into a scratch copy when that matters. */
+int vg_config_load(struct vg_config *c, const char *path, char *err, size_t errlen);
+
+/* Parses "ADDR:PORT" or "[V6ADDR]:PORT". Returns 0 or VG_EINVAL. */
+int vg_config_parse_listen(const char *s, char *addr, size_t addr_len, int *port);
+
+/* Checks what no single key can: pairs of keys that go together. */
+int vg_config_check(const struct vg_config *c, char *err, size_t errlen);
+
+#endif

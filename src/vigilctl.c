@@ -1,0 +1,138 @@
+/* vigilctl: manage staff accounts in a data dir's store.
+ *
+ * Works on the store file directly (SQLite in WAL mode takes a writer beside a
+ * running vigild), so it needs no running daemon and no network. Generated
+ * passwords are printed once and stored only as scrypt hashes. */
+#include "accounts.h"
+#include "log.h"
+#include "store.h"
+#include "vg_err.h"
+
+#include <getopt.h>
+#include <limits.h>
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <string.h>
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: vigilctl --data-dir DIR account add NAME [--role ROLE]\n"
+               "       vigilctl --data-dir DIR account list\n"
+               "       vigilctl --data-dir DIR account disable|enable NAME\n"
+               "       vigilctl --data-dir DIR account reset-password NAME\n"
+               "ROLE is call_taker (default), specialist, supervisor or evidence.\n");
+}
+
+static int print_account(const struct vg_account *a, void *ud)
+{
+    (void)ud;
+    printf("%-24s %-12s %-9s %s\n", a->name, a->role, a->disabled ? "disabled" : "active",
+           a->created_at);
+    return 0;
+}
+
+static int fail(const char *what, const char *name, int rc)
+{
+    fprintf(stderr, "vigilctl: %s %s: %s\n", what, name ? name : "", vg_strerror(rc));
+    return 1;
+}
+
+static int cmd_add(struct vg_store *st, const char *name, const char *role)
+{
+    if (!vg_store_role_valid(role)) {
+        fprintf(stderr, "vigilctl: unknown role \"%s\"\n", role);
+        return 2;
+    }
+    char pw[VG_GENERATED_PASSWORD_LEN + 1];
+    int rc = vg_accounts_create(st, name, role, pw, sizeof pw);
+    if (rc == VG_EINVAL) {
+        fprintf(stderr, "vigilctl: account name \"%s\": use 1-64 letters, digits, . _ -\n",
+                name);
+        return 1;
+    }
+    if (rc)
+        return fail("cannot add account", name, rc);
+    printf("account %s (%s) created; password: %s\n", name, role, pw);
+    OPENSSL_cleanse(pw, sizeof pw);
+    return 0;
+}
+
+static int cmd_reset(struct vg_store *st, const char *name)
+{
+    char pw[VG_GENERATED_PASSWORD_LEN + 1];
+    int rc = vg_accounts_reset(st, name, pw, sizeof pw);
+    if (rc)
+        return fail("cannot reset password of", name, rc);
+    printf("account %s: new password: %s\n", name, pw);
+    OPENSSL_cleanse(pw, sizeof pw);
+    return 0;
+}
+
+static int run(struct vg_store *st, int argc, char **argv, const char *role)
+{
+    const char *verb = argv[0], *name = argc > 1 ? argv[1] : NULL;
+    if (strcmp(verb, "list") == 0 && argc == 1)
+        return vg_store_account_list(st, print_account, NULL) ? fail("cannot list", NULL, VG_EIO)
+                                                              : 0;
+    if (!name || argc != 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (strcmp(verb, "add") == 0)
+        return cmd_add(st, name, role);
+    if (strcmp(verb, "reset-password") == 0)
+        return cmd_reset(st, name);
+    if (strcmp(verb, "disable") == 0 || strcmp(verb, "enable") == 0) {
+        int rc = vg_store_account_set_disabled(st, name, verb[0] == 'd');
+        if (rc)
+            return fail("cannot change account", name, rc);
+        printf("account %s %sd\n", name, verb);
+        return 0;
+    }
+    usage(stderr);
+    return 2;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {{"data-dir", required_argument, 0, 'd'},
+                                         {"role", required_argument, 0, 'r'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    const char *dir = NULL, *role = "call_taker";
+    int o;
+    while ((o = getopt_long(argc, argv, "+d:r:h", opts, NULL)) != -1) {
+        if (o == 'd')
+            dir = optarg;
+        else if (o == 'r')
+            role = optarg;
+        else {
+            usage(o == 'h' ? stdout : stderr);
+            return o == 'h' ? 0 : 2;
+        }
+    }
+    /* Options may also follow the subcommand ("account add bob --role supervisor"). */
+    while ((o = getopt_long(argc, argv, "d:r:", opts, NULL)) != -1) {
+        if (o == 'r')
+            role = optarg;
+        else if (o == 'd')
+            dir = optarg;
+        else
+            return usage(stderr), 2;
+    }
+    if (!dir || optind + 2 > argc || strcmp(argv[optind], "account") != 0) {
+        usage(stderr);
+        return 2;
+    }
+    vg_log_set_level(VG_LOG_WARN);
+    char path[PATH_MAX + 16], err[512];
+    snprintf(path, sizeof path, "%s/vigil.db", dir);
+    struct vg_store *st;
+    if (vg_store_open(path, &st, err, sizeof err)) {
+        fprintf(stderr, "vigilctl: %s\n", err);
+        return 1;
+    }
+    int rc = run(st, argc - optind - 1, argv + optind + 1, role);
+    vg_store_close(st);
+    return rc;
+}
