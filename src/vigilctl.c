@@ -101,7 +101,9 @@ int main(int argc, char **argv)
                                          {0, 0, 0, 0}};
     const char *dir = NULL, *role = "call_taker";
     int o;
-    while ((o = getopt_long(argc, argv, "+d:r:h", opts, NULL)) != -1) {
+    /* GNU getopt permutes, so options may also follow the subcommand
+     * ("account add bob --role supervisor"). */
+    while ((o = getopt_long(argc, argv, "d:r:h", opts, NULL)) != -1) {
         if (o == 'd')
             dir = optarg;
         else if (o == 'r')
@@ -110,15 +112,6 @@ int main(int argc, char **argv)
             usage(o == 'h' ? stdout : stderr);
             return o == 'h' ? 0 : 2;
         }
-    }
-    /* Options may also follow the subcommand ("account add bob --role supervisor"). */
-    while ((o = getopt_long(argc, argv, "d:r:", opts, NULL)) != -1) {
-        if (o == 'r')
-            role = optarg;
-        else if (o == 'd')
-            dir = optarg;
-        else
-            return usage(stderr), 2;
     }
     if (!dir || optind + 2 > argc || strcmp(argv[optind], "account") != 0) {
         usage(stderr);

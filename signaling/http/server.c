@@ -347,7 +347,7 @@ static void lws_log_line(int level, const char *line)
 
 /* lws reports a busy port only as a NULL context; bind once ourselves first so the
  * operator gets the OS's reason. */
-static int probe_bind(const char *addr, int port, char *err, size_t errlen)
+int vg_http_server_probe(const char *addr, int port, char *err, size_t errlen)
 {
     struct sockaddr_storage ss = {0};
     socklen_t sl;
@@ -410,7 +410,7 @@ int vg_http_server_start(const struct vg_http_config *cfg, const struct vg_http_
         snprintf(err, errlen, "web root %s is not a directory", cfg->web_root);
         return VG_EINVAL;
     }
-    int rc = probe_bind(cfg->listen_addr, cfg->port, err, errlen);
+    int rc = vg_http_server_probe(cfg->listen_addr, cfg->port, err, errlen);
     if (rc)
         return rc;
     struct vg_http_server *srv = calloc(1, sizeof *srv);

@@ -46,6 +46,10 @@ struct vg_http_config {
     size_t ws_max_message;
 };
 
+/* Checks that addr:port can be bound now, so start-up can refuse a busy port
+ * before it touches anything else. On failure writes the OS's reason into err. */
+int vg_http_server_probe(const char *addr, int port, char *err, size_t errlen);
+
 /* Binds, loads the certificate and starts serving on loop. On failure returns a
  * negative code, serves nothing, and writes a one-line reason into err. */
 int vg_http_server_start(const struct vg_http_config *cfg, const struct vg_http_handlers *h,

@@ -274,8 +274,9 @@ static int open_store(struct app *a, char *err, size_t n)
 static int start(struct app *a, char *err, size_t n)
 {
     char cert[PATH_MAX], key[PATH_MAX], fp[100];
-    int rc = vg_datadir_prepare(a->cfg.data_dir, err, n);
-    if (rc || (rc = vg_tls_ensure(&a->cfg, cert, key, sizeof cert, fp, sizeof fp, err, n)) ||
+    /* The port first: a busy port must not leave a half-made data dir behind. */
+    int rc = vg_http_server_probe(a->cfg.listen_addr, a->cfg.listen_port, err, n);
+    if (rc || (rc = vg_datadir_prepare(a->cfg.data_dir, err, n)) || (rc = vg_tls_ensure(&a->cfg, cert, key, sizeof cert, fp, sizeof fp, err, n)) ||
         (rc = open_store(a, err, n)))
         return rc;
     struct vg_http_config hc = {a->cfg.listen_addr, a->cfg.listen_port, cert, key,

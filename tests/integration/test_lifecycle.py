@@ -1,0 +1,186 @@
+"""vigild's life: first start, restart, clean shutdown, reload, and every way
+start-up can fail (each a one-line error naming what is wrong)."""
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+from vigil_harness import (VIGILCTL, Vigild, WebSocket, cert_fingerprint, check,  # noqa
+                           finish, free_port, https)
+
+
+def one_line(text):
+    return len(text.strip().splitlines()) == 1
+
+
+def test_first_start_and_restart():
+    v = Vigild().start()
+    out = v.stdout()
+    check("first start: created call-taker account \"calltaker\" with password" in out,
+          "first start prints the call-taker password")
+    check(f"citizen page: https://127.0.0.1:{v.port}/citizen/" in out, "citizen URL printed")
+    check(f"console:      https://127.0.0.1:{v.port}/console/" in out, "console URL printed")
+    password = out.split("with password ")[1].split()[0]
+    check(password not in v.stderr(), "the password never reaches the log")
+    ws = WebSocket(v.port)  # SIGTERM with a connection open must still be quick
+    rc, secs = v.stop()
+    ws.sock.close()
+    check(rc == 0, f"SIGTERM exits 0 (got {rc})")
+    check(secs < 5, f"SIGTERM exits within 5 s ({secs:.2f} s)")
+    print(f"SIGTERM to exit: {secs:.3f} s")
+    check("stopped cleanly" in v.stderr(), "clean stop logged")
+    wal = os.path.join(v.data_dir, "vigil.db-wal")
+    check(not os.path.exists(wal) or os.path.getsize(wal) == 0, "WAL checkpointed at stop")
+
+    db = sqlite3.connect(os.path.join(v.data_dir, "vigil.db"))
+    before = db.execute("SELECT version, applied_at FROM schema_migrations").fetchall()
+    db.close()
+    v2 = Vigild(data_dir=v.data_dir).start()
+    check("password" not in v2.stdout(), "a restart prints no password")
+    check(v2.fingerprint() == v.fingerprint(), "a restart keeps the generated certificate")
+    rc, _ = v2.stop()
+    db = sqlite3.connect(os.path.join(v.data_dir, "vigil.db"))
+    after = db.execute("SELECT version, applied_at FROM schema_migrations").fetchall()
+    names = [r[0] for r in db.execute("SELECT name FROM accounts")]
+    db.close()
+    check(before == after and len(after) >= 2, f"migrations applied once: {after}")
+    check(names == ["calltaker"], f"one account after two starts: {names}")
+
+
+def test_sigint():
+    v = Vigild().start()
+    rc, secs = v.stop(signal.SIGINT)
+    check(rc == 0 and secs < 5, f"SIGINT exits 0 quickly ({rc}, {secs:.2f} s)")
+
+
+def expect_start_failure(v, want, what, code=1):
+    rc, out, err = v.run_to_exit()
+    check(rc == code, f"{what}: exit {rc}, want {code}")
+    check(one_line(err), f"{what}: one line on stderr: {err!r}")
+    check(want in err, f"{what}: error names {want!r}: {err!r}")
+    check("listening" not in out, f"{what}: nothing started")
+
+
+def test_busy_port():
+    port = free_port()
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("127.0.0.1", port))
+    s.listen(1)
+    expect_start_failure(Vigild(port=port), f"cannot listen on 127.0.0.1 port {port}",
+                         "busy port")
+    s.close()
+
+
+def write(path, text):
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def test_bad_config():
+    d = tempfile.mkdtemp()
+    conf = write(os.path.join(d, "bad.conf"), "[server]\n# the port\nlisen = 127.0.0.1:1\n")
+    expect_start_failure(Vigild(config=conf), f"{conf}:3: [server] lisen: unknown key",
+                         "unknown key")
+    conf = write(os.path.join(d, "bad2.conf"), "[log]\nlevel = chatty\n")
+    expect_start_failure(Vigild(config=conf), f"{conf}:2: [log] level: \"chatty\"", "bad value")
+    expect_start_failure(Vigild(config=os.path.join(d, "missing.conf")),
+                         "missing.conf: cannot read", "missing config file")
+    v = Vigild(args=["--bogus"])
+    expect_start_failure(v, "unknown option --bogus", "bad flag", code=2)
+    v = Vigild(args=["--listen", "nowhere"])
+    expect_start_failure(v, "--listen nowhere", "bad --listen")
+    conf = write(os.path.join(d, "tls.conf"), "[tls]\ncertificate = /nonexistent.pem\n"
+                 "key = /nonexistent.key\n")
+    expect_start_failure(Vigild(config=conf), "[tls] certificate /nonexistent.pem",
+                         "unreadable certificate")
+
+
+def test_bad_data_dir():
+    f = tempfile.NamedTemporaryFile(delete=False)
+    expect_start_failure(Vigild(data_dir=os.path.join(f.name, "sub")),
+                         f"data dir {f.name}/sub", "data dir under a file")
+    expect_start_failure(Vigild(data_dir=f.name), f"data dir {f.name}", "data dir is a file")
+    # /proc refuses new files even to root: a truly unwritable directory.
+    expect_start_failure(Vigild(data_dir="/proc/sys"), "data dir /proc/sys", "unwritable dir")
+
+
+def test_configured_certificate():
+    d = tempfile.mkdtemp()
+    cert, key = os.path.join(d, "c.pem"), os.path.join(d, "k.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", cert,
+                    "-days", "2", "-subj", "/CN=centre.test"], check=True, capture_output=True)
+    conf = write(os.path.join(d, "v.conf"), f"[tls]\ncertificate = {cert}\nkey = {key}\n")
+    v = Vigild(config=conf).start()
+    der = subprocess.run(["openssl", "x509", "-in", cert, "-outform", "DER"],
+                         capture_output=True).stdout
+    check(https(v.port, "/healthz")[3] == der, "configured certificate is served")
+    check(not os.path.exists(os.path.join(v.data_dir, "tls")), "nothing generated")
+    v.stop()
+    other = os.path.join(d, "k2.pem")
+    subprocess.run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-out", other], check=True, capture_output=True)
+    conf = write(os.path.join(d, "v2.conf"), f"[tls]\ncertificate = {cert}\nkey = {other}\n")
+    expect_start_failure(Vigild(config=conf), f"key {other} does not match", "mismatched key")
+
+
+def wait_for(pred, timeout=5):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_reload():
+    d = tempfile.mkdtemp()
+    conf = write(os.path.join(d, "v.conf"), "[log]\nlevel = info\n")
+    v = Vigild(config=conf).start()
+    ws = WebSocket(v.port)
+    ws.close()
+    check("ws conn=1: open" not in v.stderr(), "debug lines hidden at info")
+    write(conf, "[log]\nlevel = debug\n[signaling]\nmax_message_bytes = 2048\n")
+    v.send_signal(signal.SIGHUP)
+    check(wait_for(lambda: "reload: config" in v.stderr()), "SIGHUP reload logged")
+    ws = WebSocket(v.port)
+    ws.send_text("y" * 3000)
+    r = ws.recv_json()
+    check(r.get("code") == "too_large", f"new message limit applies after reload: {r}")
+    ws.close()
+    check(wait_for(lambda: "ws conn=2: open" in v.stderr()), "debug level applies after reload")
+    write(conf, "[log]\nlevel = shouting\n")
+    v.send_signal(signal.SIGHUP)
+    check(wait_for(lambda: "reload refused" in v.stderr()), "bad reload refused and logged")
+    h = json.loads(https(v.port, "/healthz")[2])
+    check(h.get("status") == "ok", "still serving after a refused reload")
+    rc, _ = v.stop()
+    check(rc == 0, "exit 0 after reloads")
+
+
+def test_vigilctl_beside_running_daemon():
+    v = Vigild().start()
+    p = subprocess.run([VIGILCTL, "--data-dir", v.data_dir, "account", "add", "sup1", "--role",
+                        "supervisor"], capture_output=True, text=True)
+    check(p.returncode == 0, f"vigilctl works while vigild runs: {p.stderr}")
+    check(json.loads(https(v.port, "/healthz")[2]).get("status") == "ok", "vigild unaffected")
+    v.stop()
+
+
+test_first_start_and_restart()
+test_sigint()
+test_busy_port()
+test_bad_config()
+test_bad_data_dir()
+test_configured_certificate()
+test_reload()
+test_vigilctl_beside_running_daemon()
+finish("lifecycle")

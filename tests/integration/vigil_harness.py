@@ -1,0 +1,245 @@
+"""Starts the real vigild and talks to it over real TLS, for integration tests.
+
+Every test runs inside tests/netns-run (a network namespace with only loopback),
+so ports are free and nothing leaves the machine. The harness pins the server's
+certificate: the SHA-256 vigild prints at start must be the one served.
+"""
+import base64
+import hashlib
+import json
+import os
+import signal
+import socket
+import ssl
+import struct
+import subprocess
+import tempfile
+import time
+
+VIGILD = os.environ.get("VIGILD", "vigild")
+VIGILCTL = os.environ.get("VIGILCTL", "vigilctl")
+SOURCE_ROOT = os.environ.get("VIGIL_SOURCE_ROOT", ".")
+
+_failures = []
+_passed = []
+
+
+def check(cond, what):
+    """Records one assertion; a test file exits non-zero if any failed."""
+    if cond:
+        _passed.append(what)
+    else:
+        _failures.append(what)
+        print(f"FAIL: {what}", flush=True)
+
+
+def finish(name):
+    print(f"{name}: {len(_passed)} checks, {len(_failures)} failed")
+    raise SystemExit(1 if _failures else 0)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Vigild:
+    """One vigild process with its own data dir (a temp dir unless given)."""
+
+    def __init__(self, data_dir=None, port=None, args=(), config=None):
+        self.data_dir = data_dir or tempfile.mkdtemp(prefix="vigil-it-")
+        self.port = port or free_port()
+        self.out_path = os.path.join(self.data_dir, "..", f"vigild-{self.port}.out")
+        self.err_path = os.path.join(self.data_dir, "..", f"vigild-{self.port}.err")
+        cmd = [VIGILD, "--data-dir", self.data_dir, "--listen", f"127.0.0.1:{self.port}"]
+        if config:
+            cmd += ["--config", config]
+        self.cmd = cmd + list(args)
+        self.proc = None
+
+    def start(self, wait=True):
+        self.out = open(self.out_path, "w")
+        self.err = open(self.err_path, "w")
+        self.proc = subprocess.Popen(self.cmd, stdout=self.out, stderr=self.err)
+        if wait:
+            self.wait_listening()
+        return self
+
+    def wait_listening(self, timeout=20):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"vigild exited {self.proc.returncode}: {self.stderr()}")
+            if "listening on" in self.stdout():
+                try:
+                    socket.create_connection(("127.0.0.1", self.port), 0.2).close()
+                    return
+                except OSError:
+                    pass
+            time.sleep(0.05)
+        raise RuntimeError("vigild did not start listening")
+
+    def stdout(self):
+        with open(self.out_path) as f:
+            return f.read()
+
+    def stderr(self):
+        with open(self.err_path) as f:
+            return f.read()
+
+    def fingerprint(self):
+        for line in self.stdout().splitlines():
+            if "TLS certificate SHA-256" in line:
+                return line.split()[-1]
+        return None
+
+    def send_signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def stop(self, sig=signal.SIGTERM, timeout=10):
+        """Sends sig and waits; returns (exit code, seconds taken)."""
+        if self.proc.poll() is not None:
+            return self.proc.returncode, 0.0
+        t0 = time.monotonic()
+        self.proc.send_signal(sig)
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            rc = self.proc.wait()
+        self.out.close()
+        self.err.close()
+        return rc, time.monotonic() - t0
+
+    def run_to_exit(self, timeout=20):
+        """For start-up failures: runs vigild and returns (code, stdout, stderr)."""
+        p = subprocess.run(self.cmd, capture_output=True, text=True, timeout=timeout)
+        return p.returncode, p.stdout, p.stderr
+
+
+def tls_context():
+    # The certificate is self-signed; tests pin it by fingerprint instead.
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+def tls_connect(port, timeout=5):
+    raw = socket.create_connection(("127.0.0.1", port), timeout)
+    return tls_context().wrap_socket(raw, server_hostname="localhost")
+
+
+def cert_fingerprint(der):
+    d = hashlib.sha256(der).hexdigest().upper()
+    return ":".join(d[i:i + 2] for i in range(0, len(d), 2))
+
+
+def _read_http_response(s):
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1]) if lines and len(lines[0].split()) > 1 else 0
+    headers = {}
+    for l in lines[1:]:
+        k, _, v = l.partition(":")
+        headers[k.strip().lower()] = v.strip()
+    length = int(headers.get("content-length", "-1"))
+    while length >= 0 and len(body) < length:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        body += chunk
+    return status, headers, body
+
+
+def https(port, path, method="GET", body=b""):
+    """One request over a fresh TLS connection: (status, headers, body, peer cert DER)."""
+    with tls_connect(port) as s:
+        req = (f"{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+               f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+        s.sendall(req)
+        status, headers, data = _read_http_response(s)
+        return status, headers, data, s.getpeercert(binary_form=True)
+
+
+class WebSocket:
+    """A minimal RFC 6455 client over TLS: enough to drive vigild's protocol."""
+
+    def __init__(self, port, path="/ws", protocol="vigil.v1"):
+        self.sock = tls_connect(port)
+        key = base64.b64encode(os.urandom(16)).decode()
+        proto = f"Sec-WebSocket-Protocol: {protocol}\r\n" if protocol else ""
+        self.sock.sendall((f"GET {path} HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n"
+                           f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+                           f"Sec-WebSocket-Version: 13\r\n{proto}\r\n").encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = self.sock.recv(1)
+            if not chunk:
+                break
+            head += chunk
+        self.status = int(head.split()[1]) if head.split() else 0
+        want = base64.b64encode(hashlib.sha1(
+            (key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest()).decode()
+        self.accepted = self.status == 101 and want.encode() in head
+        self.buf = b""
+
+    def send_text(self, text):
+        self.send_frame(0x1, text.encode() if isinstance(text, str) else text)
+
+    def send_frame(self, opcode, payload, fin=True):
+        mask = os.urandom(4)
+        n = len(payload)
+        hdr = bytes([(0x80 if fin else 0) | opcode])
+        if n < 126:
+            hdr += bytes([0x80 | n])
+        elif n < 65536:
+            hdr += bytes([0x80 | 126]) + struct.pack("!H", n)
+        else:
+            hdr += bytes([0x80 | 127]) + struct.pack("!Q", n)
+        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        self.sock.sendall(hdr + mask + masked)
+
+    def send_json(self, obj):
+        self.send_text(json.dumps(obj))
+
+    def _need(self, n):
+        while len(self.buf) < n:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("closed")
+            self.buf += chunk
+        out, self.buf = self.buf[:n], self.buf[n:]
+        return out
+
+    def recv_frame(self, timeout=5):
+        self.sock.settimeout(timeout)
+        b0, b1 = self._need(2)
+        n = b1 & 0x7F
+        if n == 126:
+            n = struct.unpack("!H", self._need(2))[0]
+        elif n == 127:
+            n = struct.unpack("!Q", self._need(8))[0]
+        return b0 & 0x0F, self._need(n)
+
+    def recv_json(self, timeout=5):
+        while True:
+            op, payload = self.recv_frame(timeout)
+            if op == 0x1:
+                return json.loads(payload)
+            if op == 0x8:
+                raise ConnectionError("closed by server")
+
+    def close(self):
+        try:
+            self.send_frame(0x8, struct.pack("!H", 1000))
+        except OSError:
+            pass
+        self.sock.close()
