@@ -46,8 +46,7 @@ static int cmd_add(struct vg_store *st, const char *name, const char *role)
     char pw[VG_GENERATED_PASSWORD_LEN + 1];
     int rc = vg_accounts_create(st, name, role, pw, sizeof pw);
     if (rc == VG_EINVAL) {
-        fprintf(stderr, "vigilctl: account name \"%s\": use 1-64 letters, digits, . _ -\n",
-                name);
+        fprintf(stderr, "vigilctl: account name \"%s\": use 1-64 letters, digits, . _ -\n", name);
         return 1;
     }
     if (rc)

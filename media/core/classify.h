@@ -12,13 +12,13 @@
 #include <stdint.h>
 
 enum vg_pkt_class {
-    VG_PKT_UNKNOWN = 0, /* drop it (and count it) */
-    VG_PKT_STUN,        /* first byte 0..3 */
-    VG_PKT_ZRTP,        /* 16..19: not used by WebRTC, dropped */
-    VG_PKT_DTLS,        /* 20..63 */
-    VG_PKT_TURN_CHANNEL,/* 64..79 */
-    VG_PKT_RTP,         /* 128..191, second byte not an RTCP type */
-    VG_PKT_RTCP,        /* 128..191, second byte 192..223 */
+    VG_PKT_UNKNOWN = 0,  /* drop it (and count it) */
+    VG_PKT_STUN,         /* first byte 0..3 */
+    VG_PKT_ZRTP,         /* 16..19: not used by WebRTC, dropped */
+    VG_PKT_DTLS,         /* 20..63 */
+    VG_PKT_TURN_CHANNEL, /* 64..79 */
+    VG_PKT_RTP,          /* 128..191, second byte not an RTCP type */
+    VG_PKT_RTCP,         /* 128..191, second byte 192..223 */
 };
 
 /* Classifies a datagram of len bytes. Never reads past len; a datagram too short

@@ -23,8 +23,7 @@ static int read_id(json_t *obj, char *id, size_t n)
     return VG_EINVAL;
 }
 
-int vg_proto_parse(const char *buf, size_t len, struct vg_proto_msg *msg, char *why,
-                   size_t why_len)
+int vg_proto_parse(const char *buf, size_t len, struct vg_proto_msg *msg, char *why, size_t why_len)
 {
     memset(msg, 0, sizeof *msg);
     json_error_t jerr;

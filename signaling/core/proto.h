@@ -15,11 +15,11 @@
 #define VG_PROTO_TYPE_MAX 32
 
 /* Stable error codes sent to clients. */
-#define VG_PROTO_E_MALFORMED "malformed"     /* not JSON, not an object, bad envelope */
-#define VG_PROTO_E_TOO_LARGE "too_large"     /* message over the size limit */
-#define VG_PROTO_E_UNKNOWN "unknown_type"    /* no such request */
-#define VG_PROTO_E_INVALID "invalid_field"   /* a field has the wrong type or range */
-#define VG_PROTO_E_FORBIDDEN "forbidden"     /* the role may not do this */
+#define VG_PROTO_E_MALFORMED "malformed"   /* not JSON, not an object, bad envelope */
+#define VG_PROTO_E_TOO_LARGE "too_large"   /* message over the size limit */
+#define VG_PROTO_E_UNKNOWN "unknown_type"  /* no such request */
+#define VG_PROTO_E_INVALID "invalid_field" /* a field has the wrong type or range */
+#define VG_PROTO_E_FORBIDDEN "forbidden"   /* the role may not do this */
 
 struct json_t;
 

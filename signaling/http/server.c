@@ -29,7 +29,7 @@ struct vg_ws_conn {
     uint64_t id;
     void *data;
     bool open, closing, in_msg, rx_discard;
-    char *rx;        /* grows up to the server's ws_max, never beyond */
+    char *rx; /* grows up to the server's ws_max, never beyond */
     size_t rx_len, rx_cap, rx_seen;
     struct txmsg q[VG_WS_TXQ_MAX];
     unsigned q_head, q_count;
@@ -60,8 +60,8 @@ static struct vg_http_server *server_of(struct lws *wsi)
 
 /* HTTP: /healthz and /metrics ----------------------------------------------- */
 
-static int http_respond(struct lws *wsi, struct http_pss *pss, unsigned status,
-                        const char *ctype, char *body)
+static int http_respond(struct lws *wsi, struct http_pss *pss, unsigned status, const char *ctype,
+                        char *body)
 {
     size_t len = body ? strlen(body) : 0;
     if (len > HTTP_BODY_MAX) {
@@ -98,9 +98,8 @@ static int http_request(struct vg_http_server *srv, struct lws *wsi, struct http
         return http_respond(wsi, pss, srv->h.healthz ? 200 : 404, "application/json",
                             srv->h.healthz ? srv->h.healthz(srv->h.ud) : NULL);
     if (strcmp(uri, "/metrics") == 0)
-        return http_respond(wsi, pss, srv->h.metrics ? 200 : 404,
-                            "text/plain; version=0.0.4", srv->h.metrics ? srv->h.metrics(srv->h.ud)
-                                                                        : NULL);
+        return http_respond(wsi, pss, srv->h.metrics ? 200 : 404, "text/plain; version=0.0.4",
+                            srv->h.metrics ? srv->h.metrics(srv->h.ud) : NULL);
     return http_respond(wsi, pss, 404, "text/plain", strdup("not found\n"));
 }
 
@@ -126,10 +125,8 @@ static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
         /* A WebSocket without the "vigil.v1" subprotocol lands here: refuse it
          * rather than run it under the HTTP handler. */
         return 1;
-    case LWS_CALLBACK_HTTP:
-        return http_request(server_of(wsi), wsi, pss);
-    case LWS_CALLBACK_HTTP_WRITEABLE:
-        return http_write_body(wsi, pss);
+    case LWS_CALLBACK_HTTP: return http_request(server_of(wsi), wsi, pss);
+    case LWS_CALLBACK_HTTP_WRITEABLE: return http_write_body(wsi, pss);
     case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
     case LWS_CALLBACK_CLOSED_HTTP:
         if (pss) {
@@ -137,8 +134,7 @@ static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
             pss->body = NULL;
         }
         break;
-    default:
-        break;
+    default: break;
     }
     return lws_callback_http_dummy(wsi, reason, user, in, len);
 }
@@ -261,19 +257,11 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
 {
     struct vg_ws_conn *c = user;
     switch (reason) {
-    case LWS_CALLBACK_ESTABLISHED:
-        ws_opened(server_of(wsi), wsi, c);
-        break;
-    case LWS_CALLBACK_RECEIVE:
-        ws_receive(c, in, len);
-        break;
-    case LWS_CALLBACK_SERVER_WRITEABLE:
-        return ws_writable(c);
-    case LWS_CALLBACK_CLOSED:
-        ws_closed(c);
-        break;
-    default:
-        break;
+    case LWS_CALLBACK_ESTABLISHED: ws_opened(server_of(wsi), wsi, c); break;
+    case LWS_CALLBACK_RECEIVE: ws_receive(c, in, len); break;
+    case LWS_CALLBACK_SERVER_WRITEABLE: return ws_writable(c);
+    case LWS_CALLBACK_CLOSED: ws_closed(c); break;
+    default: break;
     }
     return 0;
 }
@@ -380,10 +368,10 @@ int vg_http_server_probe(const char *addr, int port, char *err, size_t errlen)
 
 static void fill_tables(struct vg_http_server *srv)
 {
-    srv->protocols[0] = (struct lws_protocols){"http", cb_http, sizeof(struct http_pss), 0, 0,
-                                               NULL, 0};
-    srv->protocols[1] = (struct lws_protocols){WS_PROTOCOL, cb_ws, sizeof(struct vg_ws_conn),
-                                               4096, 0, NULL, 0};
+    srv->protocols[0] =
+        (struct lws_protocols){"http", cb_http, sizeof(struct http_pss), 0, 0, NULL, 0};
+    srv->protocols[1] =
+        (struct lws_protocols){WS_PROTOCOL, cb_ws, sizeof(struct vg_ws_conn), 4096, 0, NULL, 0};
     srv->mounts[0] = (struct lws_http_mount){.mount_next = &srv->mounts[1],
                                              .mountpoint = "/healthz",
                                              .origin = "http",
@@ -402,8 +390,7 @@ static void fill_tables(struct vg_http_server *srv)
 }
 
 int vg_http_server_start(const struct vg_http_config *cfg, const struct vg_http_handlers *h,
-                         GMainLoop *loop, struct vg_http_server **out, char *err,
-                         size_t errlen)
+                         GMainLoop *loop, struct vg_http_server **out, char *err, size_t errlen)
 {
     struct stat st;
     if (stat(cfg->web_root, &st) || !S_ISDIR(st.st_mode)) {

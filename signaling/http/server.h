@@ -53,8 +53,7 @@ int vg_http_server_probe(const char *addr, int port, char *err, size_t errlen);
 /* Binds, loads the certificate and starts serving on loop. On failure returns a
  * negative code, serves nothing, and writes a one-line reason into err. */
 int vg_http_server_start(const struct vg_http_config *cfg, const struct vg_http_handlers *h,
-                         GMainLoop *loop, struct vg_http_server **out, char *err,
-                         size_t errlen);
+                         GMainLoop *loop, struct vg_http_server **out, char *err, size_t errlen);
 
 /* Stops listening and closes every connection (ws_close fires for each). NULL ok. */
 void vg_http_server_stop(struct vg_http_server *srv);

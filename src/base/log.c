@@ -49,8 +49,7 @@ static void sanitize(char *s, size_t len)
     }
 }
 
-void vg_log(enum vg_log_level level, const char *case_id, const char *leg_id, const char *fmt,
-            ...)
+void vg_log(enum vg_log_level level, const char *case_id, const char *leg_id, const char *fmt, ...)
 {
     if ((int)level < atomic_load(&log_level))
         return;

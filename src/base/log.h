@@ -28,8 +28,8 @@ void vg_log_set_fd(int fd);
 int vg_log_parse_level(const char *s, enum vg_log_level *out);
 
 /* case_id and leg_id may be NULL. */
-void vg_log(enum vg_log_level level, const char *case_id, const char *leg_id, const char *fmt,
-            ...) __attribute__((format(printf, 4, 5)));
+void vg_log(enum vg_log_level level, const char *case_id, const char *leg_id, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 #define vg_debug(c, l, ...) vg_log(VG_LOG_DEBUG, c, l, __VA_ARGS__)
 #define vg_info(c, l, ...) vg_log(VG_LOG_INFO, c, l, __VA_ARGS__)

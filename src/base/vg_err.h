@@ -9,16 +9,16 @@
 
 enum {
     VG_OK = 0,
-    VG_EINVAL = -1,   /* malformed input or argument */
-    VG_ENOMEM = -2,   /* allocation failed */
-    VG_ENOSPC = -3,   /* a bounded buffer or queue is full */
-    VG_EAGAIN = -4,   /* incomplete input: not an error, more bytes needed */
-    VG_EIO = -5,      /* the OS or a library below failed */
-    VG_ENOENT = -6,   /* no such thing (account, case, file) */
-    VG_EEXIST = -7,   /* already exists */
-    VG_EPERM = -8,    /* the actor may not do this */
-    VG_ESTATE = -9,   /* not allowed in the current state */
-    VG_EPROTO = -10,  /* the peer broke the protocol */
+    VG_EINVAL = -1,  /* malformed input or argument */
+    VG_ENOMEM = -2,  /* allocation failed */
+    VG_ENOSPC = -3,  /* a bounded buffer or queue is full */
+    VG_EAGAIN = -4,  /* incomplete input: not an error, more bytes needed */
+    VG_EIO = -5,     /* the OS or a library below failed */
+    VG_ENOENT = -6,  /* no such thing (account, case, file) */
+    VG_EEXIST = -7,  /* already exists */
+    VG_EPERM = -8,   /* the actor may not do this */
+    VG_ESTATE = -9,  /* not allowed in the current state */
+    VG_EPROTO = -10, /* the peer broke the protocol */
 };
 
 static inline const char *vg_strerror(int code)

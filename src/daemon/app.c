@@ -46,12 +46,15 @@ static void usage(FILE *f)
 /* Returns -1 to go on, or an exit status. */
 static int parse_flags(int argc, char **argv, struct flags *f)
 {
-    static const struct option opts[] = {
-        {"config", required_argument, 0, 'c'},    {"data-dir", required_argument, 0, 'd'},
-        {"listen", required_argument, 0, 'l'},    {"log-level", required_argument, 0, 'L'},
-        {"web-root", required_argument, 0, 'w'},  {"check-config", no_argument, 0, 'k'},
-        {"help", no_argument, 0, 'h'},            {"version", no_argument, 0, 'V'},
-        {0, 0, 0, 0}};
+    static const struct option opts[] = {{"config", required_argument, 0, 'c'},
+                                         {"data-dir", required_argument, 0, 'd'},
+                                         {"listen", required_argument, 0, 'l'},
+                                         {"log-level", required_argument, 0, 'L'},
+                                         {"web-root", required_argument, 0, 'w'},
+                                         {"check-config", no_argument, 0, 'k'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {"version", no_argument, 0, 'V'},
+                                         {0, 0, 0, 0}};
     opterr = 0;
     int o;
     while ((o = getopt_long(argc, argv, "c:d:l:L:w:khV", opts, NULL)) != -1) {
@@ -86,7 +89,8 @@ static int load_config(struct vg_config *c, const struct flags *f, char *err, si
         return VG_EINVAL;
     if (f->listen &&
         vg_config_parse_listen(f->listen, c->listen_addr, sizeof c->listen_addr, &c->listen_port)) {
-        snprintf(err, n, "--listen %s: must be ADDRESS:PORT with an IP address and a port", f->listen);
+        snprintf(err, n, "--listen %s: must be ADDRESS:PORT with an IP address and a port",
+                 f->listen);
         return VG_EINVAL;
     }
     if (f->log_level && vg_log_parse_level(f->log_level, &c->log_level)) {
@@ -117,8 +121,8 @@ static char *healthz(void *ud)
 static void metric(GString *s, const char *name, const char *type, const char *help,
                    unsigned long long v)
 {
-    g_string_append_printf(s, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", name, help, name, type,
-                           name, v);
+    g_string_append_printf(s, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", name, help, name, type, name,
+                           v);
 }
 
 static char *metrics(void *ud)
@@ -129,9 +133,11 @@ static char *metrics(void *ud)
     int64_t active = 0;
     vg_store_cases_active(a->store, &active);
     GString *s = g_string_new(NULL);
-    g_string_append_printf(s, "# HELP vigil_build_info Version of the running vigild.\n"
-                              "# TYPE vigil_build_info gauge\n"
-                              "vigil_build_info{version=\"%s\"} 1\n", VG_VERSION);
+    g_string_append_printf(s,
+                           "# HELP vigil_build_info Version of the running vigild.\n"
+                           "# TYPE vigil_build_info gauge\n"
+                           "vigil_build_info{version=\"%s\"} 1\n",
+                           VG_VERSION);
     metric(s, "vigil_uptime_seconds", "gauge", "Seconds since vigild started.",
            (unsigned long long)((vg_now_us() - a->started_us) / 1000000));
     metric(s, "vigil_cases_active", "gauge", "Cases neither ended nor abandoned.",
@@ -217,8 +223,9 @@ static void note_restart_needed(const struct vg_config *old, const struct vg_con
     if (strcmp(old->listen_addr, new->listen_addr) || old->listen_port != new->listen_port ||
         strcmp(old->data_dir, new->data_dir) || strcmp(old->web_root, new->web_root) ||
         strcmp(old->tls_cert, new->tls_cert) || strcmp(old->tls_key, new->tls_key))
-        vg_warn(NULL, NULL, "reload: listen, data_dir, web_root and tls changes take effect "
-                            "only after a restart");
+        vg_warn(NULL, NULL,
+                "reload: listen, data_dir, web_root and tls changes take effect "
+                "only after a restart");
 }
 
 static gboolean on_reload(gpointer ud)
@@ -265,8 +272,7 @@ static int open_store(struct app *a, char *err, size_t n)
                "vigilctl --data-dir %s account reset-password %s\n",
                a->cfg.first_call_taker, password, a->cfg.data_dir, a->cfg.first_call_taker);
         OPENSSL_cleanse(password, sizeof password);
-        vg_info(NULL, NULL, "first start: call-taker account %s created",
-                a->cfg.first_call_taker);
+        vg_info(NULL, NULL, "first start: call-taker account %s created", a->cfg.first_call_taker);
     }
     return VG_OK;
 }
@@ -276,11 +282,12 @@ static int start(struct app *a, char *err, size_t n)
     char cert[PATH_MAX], key[PATH_MAX], fp[100];
     /* The port first: a busy port must not leave a half-made data dir behind. */
     int rc = vg_http_server_probe(a->cfg.listen_addr, a->cfg.listen_port, err, n);
-    if (rc || (rc = vg_datadir_prepare(a->cfg.data_dir, err, n)) || (rc = vg_tls_ensure(&a->cfg, cert, key, sizeof cert, fp, sizeof fp, err, n)) ||
+    if (rc || (rc = vg_datadir_prepare(a->cfg.data_dir, err, n)) ||
+        (rc = vg_tls_ensure(&a->cfg, cert, key, sizeof cert, fp, sizeof fp, err, n)) ||
         (rc = open_store(a, err, n)))
         return rc;
-    struct vg_http_config hc = {a->cfg.listen_addr, a->cfg.listen_port, cert, key,
-                                a->cfg.web_root, (size_t)a->cfg.ws_max_message};
+    struct vg_http_config hc = {a->cfg.listen_addr, a->cfg.listen_port,           cert, key,
+                                a->cfg.web_root,    (size_t)a->cfg.ws_max_message};
     struct vg_http_handlers h = {healthz, metrics, ws_open, ws_message, ws_oversize, ws_close, a};
     if ((rc = vg_http_server_start(&hc, &h, a->loop, &a->http, err, n)))
         return rc;

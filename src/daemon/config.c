@@ -144,15 +144,14 @@ static const struct key *find_key(const char *group, const char *name)
 
 /* Unknown groups and keys are errors: a misspelt key silently falling back to its
  * default is how a centre ends up listening on the wrong address. */
-static int check_known(GKeyFile *kf, const char *path, const char *text, char *err,
-                       size_t errlen)
+static int check_known(GKeyFile *kf, const char *path, const char *text, char *err, size_t errlen)
 {
     gchar **groups = g_key_file_get_groups(kf, NULL);
     int rc = VG_OK;
     for (int g = 0; groups[g] && rc == VG_OK; g++) {
         if (!find_key(groups[g], NULL)) {
-            snprintf(err, errlen, "%s:%d: unknown group [%s]", path,
-                     line_of(text, groups[g], NULL), groups[g]);
+            snprintf(err, errlen, "%s:%d: unknown group [%s]", path, line_of(text, groups[g], NULL),
+                     groups[g]);
             rc = VG_EINVAL;
             break;
         }
@@ -180,8 +179,7 @@ static const char *apply_value(struct vg_config *c, const struct key *k, const c
                    ? "must be ADDRESS:PORT with an IP address and a port 1-65535"
                    : NULL;
     case K_LEVEL:
-        return vg_log_parse_level(v, &c->log_level) ? "must be debug, info, warn or error"
-                                                    : NULL;
+        return vg_log_parse_level(v, &c->log_level) ? "must be debug, info, warn or error" : NULL;
     case K_INT: {
         char *end;
         long n = strtol(v, &end, 10);
@@ -255,8 +253,9 @@ int vg_config_load(struct vg_config *c, const char *path, char *err, size_t errl
 int vg_config_check(const struct vg_config *c, char *err, size_t errlen)
 {
     if (!c->tls_cert[0] != !c->tls_key[0]) {
-        snprintf(err, errlen, "[tls] certificate and key must be given together (or neither, "
-                              "to use a generated self-signed certificate)");
+        snprintf(err, errlen,
+                 "[tls] certificate and key must be given together (or neither, "
+                 "to use a generated self-signed certificate)");
         return VG_EINVAL;
     }
     if (!c->data_dir[0]) {

@@ -16,13 +16,13 @@
 /* OpenSSL refuses scrypt above maxmem; 128 * r * N = 32 MiB, leave headroom. */
 #define MAXMEM (64u * 1024 * 1024)
 
-static int derive(const char *pw, const unsigned char *salt, size_t salt_len, int ln, int r,
-                  int p, unsigned char *key, size_t key_len)
+static int derive(const char *pw, const unsigned char *salt, size_t salt_len, int ln, int r, int p,
+                  unsigned char *key, size_t key_len)
 {
     if (ln < 10 || ln > 20 || r < 1 || r > 32 || p < 1 || p > 16)
         return VG_EINVAL;
-    if (!EVP_PBE_scrypt(pw, strlen(pw), salt, salt_len, (uint64_t)1 << ln, (uint64_t)r,
-                        (uint64_t)p, MAXMEM, key, key_len))
+    if (!EVP_PBE_scrypt(pw, strlen(pw), salt, salt_len, (uint64_t)1 << ln, (uint64_t)r, (uint64_t)p,
+                        MAXMEM, key, key_len))
         return VG_EIO;
     return VG_OK;
 }

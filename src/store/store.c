@@ -35,8 +35,8 @@ static int exec_sql(struct vg_store *st, const char *sql, char *err, size_t errl
 static int read_schema_version(struct vg_store *st, int *version)
 {
     sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(st->db, "SELECT coalesce(max(version), 0) FROM schema_migrations",
-                           -1, &q, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(st->db, "SELECT coalesce(max(version), 0) FROM schema_migrations", -1,
+                           &q, NULL) != SQLITE_OK)
         return VG_EIO;
     int rc = sqlite3_step(q) == SQLITE_ROW ? VG_OK : VG_EIO;
     *version = sqlite3_column_int(q, 0);
@@ -56,8 +56,8 @@ static int apply_migration(struct vg_store *st, const struct vg_migration *m, ch
     }
     char at[32], sql[160];
     now_text(at, sizeof at);
-    snprintf(sql, sizeof sql, "INSERT INTO schema_migrations VALUES (%d, '%s', '%s')",
-             m->version, m->name, at);
+    snprintf(sql, sizeof sql, "INSERT INTO schema_migrations VALUES (%d, '%s', '%s')", m->version,
+             m->name, at);
     if (exec_sql(st, sql, e, sizeof e) || exec_sql(st, "COMMIT", e, sizeof e)) {
         exec_sql(st, "ROLLBACK", NULL, 0);
         snprintf(err, errlen, "migration %d (%s): %s", m->version, m->name, e);
@@ -105,8 +105,8 @@ int vg_store_open(const char *path, struct vg_store **out, char *err, size_t err
     }
     sqlite3_busy_timeout(st->db, 5000);
     char e[256];
-    if (exec_sql(st, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON",
-                 e, sizeof e)) {
+    if (exec_sql(st, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON", e,
+                 sizeof e)) {
         snprintf(err, errlen, "%s: %s", path, e);
         goto fail;
     }
@@ -228,8 +228,8 @@ static void row_to_account(sqlite3_stmt *q, struct vg_account *a)
     snprintf(a->created_at, sizeof a->created_at, "%s", (const char *)sqlite3_column_text(q, 4));
 }
 
-int vg_store_account_list(struct vg_store *st,
-                          int (*cb)(const struct vg_account *a, void *ud), void *ud)
+int vg_store_account_list(struct vg_store *st, int (*cb)(const struct vg_account *a, void *ud),
+                          void *ud)
 {
     sqlite3_stmt *q;
     if (sqlite3_prepare_v2(st->db,
@@ -269,8 +269,8 @@ int vg_store_account_get(struct vg_store *st, const char *name, struct vg_accoun
 }
 
 /* UPDATE accounts SET <column> = value WHERE name = name; VG_ENOENT if no row. */
-static int account_update(struct vg_store *st, const char *sql, const char *name,
-                          const char *text, int number)
+static int account_update(struct vg_store *st, const char *sql, const char *name, const char *text,
+                          int number)
 {
     sqlite3_stmt *q;
     if (sqlite3_prepare_v2(st->db, sql, -1, &q, NULL) != SQLITE_OK)

@@ -50,8 +50,8 @@ int vg_store_account_add(struct vg_store *st, const char *name, const char *role
 int vg_store_account_count(struct vg_store *st, int64_t *count);
 
 /* Calls cb for each account in name order; stops early when cb returns non-zero. */
-int vg_store_account_list(struct vg_store *st,
-                          int (*cb)(const struct vg_account *a, void *ud), void *ud);
+int vg_store_account_list(struct vg_store *st, int (*cb)(const struct vg_account *a, void *ud),
+                          void *ud);
 
 /* VG_ENOENT when there is no such account. */
 int vg_store_account_get(struct vg_store *st, const char *name, struct vg_account *out,

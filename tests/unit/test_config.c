@@ -28,15 +28,16 @@ static void test_errors(void)
         {"[server]\nlisten = 127.0.0.1:99999\n", ":2: [server] listen:"},
         {"[server]\nlisten = example.org:80\n", ":2: [server] listen:"},
         {"# c\n[log]\n\nlevel = loud\n", ":4: [log] level: \"loud\" must be debug, info"},
-        {"[signaling]\nmax_message_bytes = 12\n",
-         ":2: [signaling] max_message_bytes: \"12\" must be a whole number in range (1024-1048576)"},
+        {"[signaling]\nmax_message_bytes = 12\n", ":2: [signaling] max_message_bytes: \"12\" must "
+                                                  "be a whole number in range (1024-1048576)"},
         {"[signaling]\nmax_message_bytes = 4k\n", ":2: [signaling] max_message_bytes:"},
         {"[server]\nlisen = 127.0.0.1:1\n", ":2: [server] lisen: unknown key"},
         {"[log]\nlevel=info\n[srever]\nlisten=1\n", ":3: unknown group [srever]"},
         {"[server]\njust words\n", ":2: expected \"key = value\", got \"just words\""},
         {"level = info\n", ":1: key outside any [group]"},
         {"[server\nlisten=1\n", ":1: malformed group header \"[server\""},
-        {"[accounts]\nfirst_call_taker =\n", ":2: [accounts] first_call_taker: \"\" has the wrong length"},
+        {"[accounts]\nfirst_call_taker =\n",
+         ":2: [accounts] first_call_taker: \"\" has the wrong length"},
     };
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
         struct vg_config c;
@@ -91,8 +92,9 @@ static void test_listen(void)
     VT_EQ_INT(p, 8443);
     VT_EQ_INT(vg_config_parse_listen("[::1]:1", a, sizeof a, &p), VG_OK);
     VT_EQ_STR(a, "::1");
-    const char *bad[] = {"", ":80", "127.0.0.1:", "127.0.0.1:0", "127.0.0.1:65536",
-                         "127.0.0.1:80x", "::1:80", "[::1:80", "localhost:80", "1.2.3:4"};
+    const char *bad[] = {
+        "",       ":80",     "127.0.0.1:",   "127.0.0.1:0", "127.0.0.1:65536", "127.0.0.1:80x",
+        "::1:80", "[::1:80", "localhost:80", "1.2.3:4"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         VT_EQ_INT(vg_config_parse_listen(bad[i], a, sizeof a, &p), VG_EINVAL);
 }

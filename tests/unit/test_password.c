@@ -18,10 +18,15 @@ int main(void)
     VT_CHECK(!vg_password_verify("", h1));
 
     /* Malformed stored strings never verify and never crash. */
-    const char *bad[] = {"", "$scrypt$", "$scrypt$ln=15,r=8,p=1$", "$scrypt$ln=15,r=8,p=1$$",
+    const char *bad[] = {"",
+                         "$scrypt$",
+                         "$scrypt$ln=15,r=8,p=1$",
+                         "$scrypt$ln=15,r=8,p=1$$",
                          "$scrypt$ln=99,r=8,p=1$AAAAAAAAAAAAAAAAAAAAAA==$"
                          "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
-                         "$scrypt$ln=15,r=8,p=1$!!$!!", "plain", "$pbkdf2$x"};
+                         "$scrypt$ln=15,r=8,p=1$!!$!!",
+                         "plain",
+                         "$pbkdf2$x"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         VT_CHECK(!vg_password_verify("correct horse", bad[i]));
     /* A flipped character in the stored hash fails. */

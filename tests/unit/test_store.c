@@ -51,8 +51,7 @@ static void test_migrations_once(void)
     vg_store_close(st);
     VT_EQ_INT(count_rows("SELECT count(*) FROM schema_migrations"), n);
     VT_EQ_INT(count_rows("SELECT count(*) FROM schema_migrations WHERE applied_at = 'first'"), n);
-    VT_EQ_INT(count_rows("SELECT count(*) FROM pragma_journal_mode WHERE journal_mode='wal'"),
-              1);
+    VT_EQ_INT(count_rows("SELECT count(*) FROM pragma_journal_mode WHERE journal_mode='wal'"), 1);
 }
 
 /* A database left at migration 1 (an older vigild) gets 2.. applied, keeping data. */
