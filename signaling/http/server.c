@@ -290,6 +290,12 @@ int vg_ws_send(struct vg_ws_conn *c, const char *text, size_t len)
     return VG_OK;
 }
 
+void vg_ws_pause(struct vg_ws_conn *c, bool paused)
+{
+    if (c->open)
+        lws_rx_flow_control(c->wsi, paused ? 0 : 1);
+}
+
 void vg_ws_close(struct vg_ws_conn *c)
 {
     if (!c->open || c->closing)

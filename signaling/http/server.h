@@ -16,6 +16,7 @@
 #define VG_HTTP_SERVER_H
 
 #include <glib.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -61,6 +62,10 @@ void vg_http_server_stop(struct vg_http_server *srv);
 /* Queues one text message. VG_ENOSPC when the connection's queue is full: the
  * connection is then closed, as its client is not reading. */
 int vg_ws_send(struct vg_ws_conn *c, const char *text, size_t len);
+
+/* Stops (paused = true) or resumes reading from the connection: slows a client
+ * that floods, through its own TCP window. */
+void vg_ws_pause(struct vg_ws_conn *c, bool paused);
 
 /* Closes the connection after what is queued has been sent. */
 void vg_ws_close(struct vg_ws_conn *c);

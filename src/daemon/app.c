@@ -3,6 +3,8 @@
 #include "accounts.h"
 #include "config.h"
 #include "datadir.h"
+#include "hub.h"
+#include "policy.h"
 #include "log.h"
 #include "proto.h"
 #include "server.h"
@@ -23,6 +25,8 @@ struct app {
     struct vg_config cfg;
     const char *config_path;
     struct vg_store *store;
+    struct vg_policy *policy;
+    struct vg_hub *hub;
     struct vg_http_server *http;
     GMainLoop *loop;
     int64_t started_us;
@@ -125,6 +129,32 @@ static void metric(GString *s, const char *name, const char *type, const char *h
                            v);
 }
 
+static void hub_metrics(GString *s, struct vg_hub *hub)
+{
+    struct vg_hub_stats st;
+    vg_hub_get_stats(hub, &st);
+    metric(s, "vigil_requests_total", "counter", "Client requests received.", st.requests);
+    metric(s, "vigil_requests_refused_total", "counter", "Requests answered with an error.",
+           st.refused);
+    metric(s, "vigil_requests_forbidden_total", "counter",
+           "Requests refused because the sender's role or case did not allow them.", st.forbidden);
+    metric(s, "vigil_messages_throttled_total", "counter",
+           "Client messages over the rate limit (the client was slowed).", st.throttled);
+    metric(s, "vigil_clients_flood_cut_total", "counter", "Clients disconnected for flooding.",
+           st.cut);
+    metric(s, "vigil_alarms_total", "counter", "Alarms started.", st.alarms);
+    metric(s, "vigil_claims_total", "counter", "Alarms answered.", st.claims);
+    metric(s, "vigil_escalations_total", "counter", "Alarms escalated as unanswered.",
+           st.escalations);
+    metric(s, "vigil_alerts_total", "counter", "Supervisor alerts raised.", st.alerts);
+    metric(s, "vigil_alert_hooks_failed_total", "counter",
+           "Alerts whose hooks failed after every retry.", st.hooks_failed);
+    metric(s, "vigil_staff_online", "gauge", "Staff sessions logged in.",
+           (unsigned long long)st.staff_online);
+    metric(s, "vigil_cases_live", "gauge", "Cases queued, offered or answered.",
+           (unsigned long long)vg_hub_cases_live(hub));
+}
+
 static char *metrics(void *ud)
 {
     struct app *a = ud;
@@ -155,57 +185,36 @@ static char *metrics(void *ud)
            "Messages refused for exceeding the size limit.", hs.ws_oversize);
     metric(s, "vigil_ws_clients_cut_total", "counter",
            "Connections cut because their client did not read.", hs.ws_cut_slow);
+    hub_metrics(s, a->hub);
     return g_string_free(s, FALSE);
 }
 
-static void send_text(struct vg_ws_conn *c, char *text)
-{
-    if (text)
-        vg_ws_send(c, text, strlen(text));
-    free(text);
-}
+/* WebSocket events go to the hub; the app only counts connections. */
 
 static void ws_open(struct vg_ws_conn *c, void *ud)
 {
-    ((struct app *)ud)->ws_open++;
+    struct app *a = ud;
+    a->ws_open++;
     vg_debug(NULL, NULL, "ws conn=%llu: open", (unsigned long long)vg_ws_conn_id(c));
+    vg_hub_ws_open(a->hub, c);
 }
 
 static void ws_close(struct vg_ws_conn *c, void *ud)
 {
-    ((struct app *)ud)->ws_open--;
+    struct app *a = ud;
+    a->ws_open--;
     vg_debug(NULL, NULL, "ws conn=%llu: closed", (unsigned long long)vg_ws_conn_id(c));
+    vg_hub_ws_close(a->hub, c);
 }
 
-/* Requests beyond "hello" arrive with the signaling work (docs/protocol.md). */
 static void ws_message(struct vg_ws_conn *c, const char *text, size_t len, void *ud)
 {
-    (void)ud;
-    struct vg_proto_msg m;
-    char why[200];
-    if (vg_proto_parse(text, len, &m, why, sizeof why)) {
-        vg_info(NULL, NULL, "ws conn=%llu: malformed message refused: %s",
-                (unsigned long long)vg_ws_conn_id(c), why);
-        send_text(c, vg_proto_error(m.id, VG_PROTO_E_MALFORMED, why));
-        return;
-    }
-    if (strcmp(m.type, "hello") == 0) {
-        send_text(c, vg_proto_hello_reply(m.id, VG_VERSION));
-    } else {
-        snprintf(why, sizeof why, "unknown request type \"%s\"", m.type);
-        vg_info(NULL, NULL, "ws conn=%llu: %s", (unsigned long long)vg_ws_conn_id(c), why);
-        send_text(c, vg_proto_error(m.id, VG_PROTO_E_UNKNOWN, why));
-    }
-    vg_proto_msg_free(&m);
+    vg_hub_ws_message(((struct app *)ud)->hub, c, text, len);
 }
 
 static void ws_oversize(struct vg_ws_conn *c, size_t len, void *ud)
 {
-    struct app *a = ud;
-    char why[128];
-    snprintf(why, sizeof why, "message of %zu bytes exceeds the limit of %d", len,
-             a->cfg.ws_max_message);
-    send_text(c, vg_proto_error(NULL, VG_PROTO_E_TOO_LARGE, why));
+    vg_hub_ws_oversize(((struct app *)ud)->hub, c, len);
 }
 
 /* Signals --------------------------------------------------------------------- */
@@ -220,12 +229,15 @@ static gboolean on_stop(gpointer ud)
 
 static void note_restart_needed(const struct vg_config *old, const struct vg_config *new)
 {
-    if (strcmp(old->listen_addr, new->listen_addr) || old->listen_port != new->listen_port ||
-        strcmp(old->data_dir, new->data_dir) || strcmp(old->web_root, new->web_root) ||
-        strcmp(old->tls_cert, new->tls_cert) || strcmp(old->tls_key, new->tls_key))
+    struct vg_config applied = *old;
+    applied.log_level = new->log_level;
+    applied.ws_max_message = new->ws_max_message;
+    applied.rate_per_s = new->rate_per_s;
+    applied.rate_burst = new->rate_burst;
+    if (memcmp(&applied, new, sizeof applied) != 0)
         vg_warn(NULL, NULL,
-                "reload: listen, data_dir, web_root and tls changes take effect "
-                "only after a restart");
+                "reload: only [log] level and [signaling] keys apply at once; the "
+                "other changes take effect after a restart");
 }
 
 static gboolean on_reload(gpointer ud)
@@ -246,6 +258,8 @@ static gboolean on_reload(gpointer ud)
     note_restart_needed(&a->cfg, &next);
     a->cfg.log_level = next.log_level;
     a->cfg.ws_max_message = next.ws_max_message;
+    a->cfg.rate_per_s = next.rate_per_s; /* new connections */
+    a->cfg.rate_burst = next.rate_burst;
     vg_http_server_set_ws_max(a->http, (size_t)next.ws_max_message);
     vg_log_set_level(next.log_level);
     vg_info(NULL, NULL, "reload: config %s applied", a->config_path);
@@ -289,7 +303,8 @@ static int start(struct app *a, char *err, size_t n)
     struct vg_http_config hc = {a->cfg.listen_addr, a->cfg.listen_port,           cert, key,
                                 a->cfg.web_root,    (size_t)a->cfg.ws_max_message};
     struct vg_http_handlers h = {healthz, metrics, ws_open, ws_message, ws_oversize, ws_close, a};
-    if ((rc = vg_http_server_start(&hc, &h, a->loop, &a->http, err, n)))
+    if ((rc = vg_hub_new(a->store, a->policy, &a->cfg, &a->hub)) ||
+        (rc = vg_http_server_start(&hc, &h, a->loop, &a->http, err, n)))
         return rc;
     const char *l = a->cfg.listen_addr;
     const char *lb = strchr(l, ':') ? "[" : "", *rb = strchr(l, ':') ? "]" : "";
@@ -317,7 +332,12 @@ int vg_app_main(int argc, char **argv)
         fprintf(stderr, "vigild: %s\n", err);
         return 1;
     }
+    if (vg_policy_load(&a.cfg, &a.policy, err, sizeof err)) {
+        fprintf(stderr, "vigild: %s\n", err);
+        return 1;
+    }
     if (f.check_only) {
+        vg_policy_free(a.policy);
         printf("vigild: configuration OK\n");
         return 0;
     }
@@ -333,7 +353,9 @@ int vg_app_main(int argc, char **argv)
         g_main_loop_run(a.loop);
         status = 0;
     }
-    vg_http_server_stop(a.http);
+    vg_http_server_stop(a.http); /* closes every connection: the hub sees them go */
+    vg_hub_free(a.hub);
+    vg_policy_free(a.policy);
     vg_store_close(a.store);
     g_main_loop_unref(a.loop);
     if (status == 0)

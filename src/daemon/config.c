@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum key_type { K_LISTEN, K_PATH, K_TEXT, K_INT, K_LEVEL };
+enum key_type { K_LISTEN, K_PATH, K_TEXT, K_INT, K_LEVEL, K_CHOICE };
 
 struct key {
     const char *group, *name;
@@ -29,8 +29,27 @@ static const struct key keys[] = {
     {"tls", "key", K_PATH, F(tls_key), 0, 0},
     {"log", "level", K_LEVEL, 0, 0, 0, 0},
     {"signaling", "max_message_bytes", K_INT, F(ws_max_message), 1024, 1048576},
+    {"signaling", "rate_per_s", K_INT, F(rate_per_s), 1, 1000},
+    {"signaling", "rate_burst", K_INT, F(rate_burst), 1, 10000},
     {"accounts", "first_call_taker", K_TEXT, F(first_call_taker), 1, 64},
+    {"accounts", "session_ttl_s", K_INT, F(session_ttl_s), 60, 7 * 86400},
+    {"queue", "escalate_after_s", K_INT, F(escalate_after_s), 1, 3600},
+    {"queue", "abandon_grace_s", K_INT, F(abandon_grace_s), 0, 3600},
+    {"queue", "escalation_message", K_TEXT, F(escalation_message), 1, 255},
+    {"service_area", "file", K_PATH, F(service_area_file), 0, 0},
+    {"service_area", "message", K_TEXT, F(outside_area_message), 1, 255},
+    {"blacklist", "mode", K_CHOICE, F(blacklist_hard), 0, 1},
+    {"blacklist", "refused_message", K_TEXT, F(refused_message), 1, 255},
+    {"alerts", "repeat_count", K_INT, F(repeat_count), 2, 1000},
+    {"alerts", "repeat_window_min", K_INT, F(repeat_window_min), 1, 10080},
+    {"alerts", "key_persons", K_TEXT, F(key_persons), 0, 2047},
+    {"alerts", "key_places_file", K_PATH, F(key_places_file), 0, 0},
+    {"alerts", "hook_url", K_TEXT, F(hook_url), 0, 511},
+    {"alerts", "hook_command", K_TEXT, F(hook_command), 0, 511},
 };
+
+/* K_CHOICE keys: the words, index = stored value. */
+static const char *const blacklist_modes[] = {"soft", "hard", NULL};
 #define NKEYS (sizeof keys / sizeof keys[0])
 
 void vg_config_defaults(struct vg_config *c)
@@ -42,7 +61,20 @@ void vg_config_defaults(struct vg_config *c)
     snprintf(c->web_root, sizeof c->web_root, "%s", VG_SOURCE_WEB_ROOT);
     c->log_level = VG_LOG_INFO;
     c->ws_max_message = 65536;
+    c->rate_per_s = 20;
+    c->rate_burst = 40;
     snprintf(c->first_call_taker, sizeof c->first_call_taker, "calltaker");
+    c->session_ttl_s = 12 * 3600;
+    c->escalate_after_s = 60;
+    c->abandon_grace_s = 30;
+    snprintf(c->escalation_message, sizeof c->escalation_message,
+             "No call-taker has answered yet. Please also call 110 now.");
+    snprintf(c->outside_area_message, sizeof c->outside_area_message,
+             "You are outside the area this service covers. Please call 110.");
+    snprintf(c->refused_message, sizeof c->refused_message,
+             "This service cannot take your alarm. In an emergency, call 110.");
+    c->repeat_count = 3;
+    c->repeat_window_min = 60;
 }
 
 int vg_config_parse_listen(const char *s, char *addr, size_t addr_len, int *port)
@@ -188,6 +220,13 @@ static const char *apply_value(struct vg_config *c, const struct key *k, const c
         *(int *)field = (int)n;
         return NULL;
     }
+    case K_CHOICE:
+        for (int i = 0; blacklist_modes[i]; i++)
+            if (strcmp(v, blacklist_modes[i]) == 0) {
+                *(int *)field = i;
+                return NULL;
+            }
+        return "must be soft or hard";
     case K_TEXT:
         if (strlen(v) < (size_t)k->min || strlen(v) > (size_t)k->max)
             return "has the wrong length";
@@ -256,6 +295,11 @@ int vg_config_check(const struct vg_config *c, char *err, size_t errlen)
         snprintf(err, errlen,
                  "[tls] certificate and key must be given together (or neither, "
                  "to use a generated self-signed certificate)");
+        return VG_EINVAL;
+    }
+    if (c->hook_url[0] && strncmp(c->hook_url, "http://", 7) != 0) {
+        snprintf(err, errlen, "[alerts] hook_url must start with http:// (got \"%s\")",
+                 c->hook_url);
         return VG_EINVAL;
     }
     if (!c->data_dir[0]) {

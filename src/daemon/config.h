@@ -22,7 +22,27 @@ struct vg_config {
     char tls_key[PATH_MAX];
     enum vg_log_level log_level;
     int ws_max_message;
+    int rate_per_s; /* client messages a second, on average */
+    int rate_burst;
     char first_call_taker[65];
+    int session_ttl_s;
+    /* queue */
+    int escalate_after_s;
+    int abandon_grace_s;
+    char escalation_message[256];
+    /* service area: GeoJSON file, "" = no limit */
+    char service_area_file[PATH_MAX];
+    char outside_area_message[256];
+    /* blacklist */
+    int blacklist_hard; /* 0 soft, 1 hard */
+    char refused_message[256];
+    /* alerts */
+    int repeat_count;
+    int repeat_window_min;
+    char key_persons[2048]; /* comma list of phone numbers */
+    char key_places_file[PATH_MAX];
+    char hook_url[512];
+    char hook_command[512];
 };
 
 void vg_config_defaults(struct vg_config *c);

@@ -2,18 +2,15 @@
 
 #include "log.h"
 #include "migrations.h"
+#include "store_sql.h"
 #include "vg_err.h"
 #include "vtime.h"
 
 #include <sqlite3.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-struct vg_store {
-    sqlite3 *db;
-    int schema_version;
-};
 
 static void now_text(char *buf, size_t n)
 {
@@ -307,4 +304,107 @@ int vg_store_cases_active(struct vg_store *st, int64_t *count)
 {
     return count_query(st, "SELECT count(*) FROM cases WHERE state NOT IN ('ended','abandoned')",
                        count);
+}
+
+/* SQL helpers (store_sql.h) ------------------------------------------------- */
+
+static int bind_all(sqlite3_stmt *q, const char *fmt, va_list ap)
+{
+    int idx = 1, rc = SQLITE_OK;
+    for (const char *f = fmt; *f && rc == SQLITE_OK; f++, idx++) {
+        switch (*f) {
+        case 's': {
+            const char *v = va_arg(ap, const char *);
+            rc = v ? sqlite3_bind_text(q, idx, v, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(q, idx);
+            break;
+        }
+        case 'i': rc = sqlite3_bind_int64(q, idx, va_arg(ap, int64_t)); break;
+        case 'd': rc = sqlite3_bind_double(q, idx, va_arg(ap, double)); break;
+        case 'D': {
+            double v = va_arg(ap, double);
+            int has = va_arg(ap, int);
+            rc = has ? sqlite3_bind_double(q, idx, v) : sqlite3_bind_null(q, idx);
+            break;
+        }
+        default: rc = SQLITE_MISUSE;
+        }
+    }
+    return rc;
+}
+
+static sqlite3_stmt *prepare_v(struct vg_store *st, const char *sql, const char *fmt, va_list ap)
+{
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(st->db, sql, -1, &q, NULL) != SQLITE_OK) {
+        vg_error(NULL, NULL, "store: prepare failed: %s", sqlite3_errmsg(st->db));
+        return NULL;
+    }
+    if (bind_all(q, fmt, ap) != SQLITE_OK) {
+        vg_error(NULL, NULL, "store: bind failed: %s", sqlite3_errmsg(st->db));
+        sqlite3_finalize(q);
+        return NULL;
+    }
+    return q;
+}
+
+sqlite3_stmt *vg_sql_prepare(struct vg_store *st, const char *sql, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    sqlite3_stmt *q = prepare_v(st, sql, fmt, ap);
+    va_end(ap);
+    return q;
+}
+
+int vg_sql_exec(struct vg_store *st, int *changes, const char *sql, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    sqlite3_stmt *q = prepare_v(st, sql, fmt, ap);
+    va_end(ap);
+    if (!q)
+        return VG_EIO;
+    int rc = step_write(st, q);
+    if (changes)
+        *changes = rc == VG_OK ? sqlite3_changes(st->db) : 0;
+    return rc;
+}
+
+int vg_sql_int(struct vg_store *st, int64_t *out, const char *sql, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    sqlite3_stmt *q = prepare_v(st, sql, fmt, ap);
+    va_end(ap);
+    if (!q)
+        return VG_EIO;
+    int rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW)
+        *out = sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    return rc == SQLITE_ROW ? VG_OK : rc == SQLITE_DONE ? VG_ENOENT : VG_EIO;
+}
+
+int vg_sql_begin(struct vg_store *st)
+{
+    return exec_sql(st, "BEGIN IMMEDIATE", NULL, 0);
+}
+
+int vg_sql_commit(struct vg_store *st)
+{
+    int rc = exec_sql(st, "COMMIT", NULL, 0);
+    if (rc)
+        vg_sql_rollback(st);
+    return rc;
+}
+
+void vg_sql_rollback(struct vg_store *st)
+{
+    exec_sql(st, "ROLLBACK", NULL, 0);
+}
+
+void vg_sql_text(sqlite3_stmt *q, int i, char *buf, size_t n)
+{
+    const unsigned char *t = sqlite3_column_text(q, i);
+    snprintf(buf, n, "%s", t ? (const char *)t : "");
 }

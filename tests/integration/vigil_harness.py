@@ -243,3 +243,65 @@ class WebSocket:
         except OSError:
             pass
         self.sock.close()
+
+
+class Client(WebSocket):
+    """A protocol client: requests with ids, and the events that arrive between."""
+
+    def __init__(self, port, name="client"):
+        super().__init__(port)
+        self.name = name
+        self.events = []
+        self.next_id = 0
+
+    def request(self, type_, timeout=5, **fields):
+        """Sends a request and returns its reply (or error) by id."""
+        self.next_id += 1
+        rid = f"{self.name}-{self.next_id}"
+        self.send_json({"type": type_, "id": rid, **fields})
+        return self.wait(lambda m: m.get("id") == rid, timeout, f"reply to {type_}")
+
+    def wait(self, pred, timeout=5, what="message"):
+        """Returns the first event (seen or new) matching pred, removing it."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for i, m in enumerate(self.events):
+                if pred(m):
+                    return self.events.pop(i)
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"{self.name}: no {what} within {timeout}s; "
+                                   f"have {[e.get('type') for e in self.events]}")
+            try:
+                self.events.append(self.recv_json(timeout=left))
+            except (socket.timeout, TimeoutError):
+                pass
+
+    def wait_type(self, type_, timeout=5, **match):
+        return self.wait(lambda m: m.get("type") == type_ and
+                         all(m.get(k) == v for k, v in match.items()), timeout, type_)
+
+    def drain(self, wait=0.2):
+        """Collects whatever arrives within `wait` seconds."""
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            try:
+                self.events.append(self.recv_json(timeout=max(0.01, deadline - time.monotonic())))
+            except (socket.timeout, TimeoutError):
+                break
+        return self.events
+
+
+def add_account(data_dir, name, role):
+    """Creates a staff account with vigilctl; returns its password."""
+    p = subprocess.run([VIGILCTL, "--data-dir", data_dir, "account", "add", name, "--role", role],
+                       capture_output=True, text=True, check=True)
+    return p.stdout.split("password: ")[-1].strip()
+
+
+def staff(port, name, password):
+    c = Client(port, name)
+    r = c.request("login", name=name, password=password)
+    if r.get("type") != "login":
+        raise RuntimeError(f"login {name}: {r}")
+    return c

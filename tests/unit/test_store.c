@@ -57,8 +57,10 @@ static void test_migrations_once(void)
 /* A database left at migration 1 (an older vigild) gets 2.. applied, keeping data. */
 static void test_upgrade_from_old(void)
 {
-    exec("DROP TABLE case_events; DROP TABLE cases; DELETE FROM schema_migrations WHERE "
-         "version > 1; INSERT INTO accounts (name, role, pw_hash, created_at, updated_at) "
+    exec("DROP TABLE alerts; DROP TABLE staff_sessions; DROP TABLE blocks; DROP TABLE chat;"
+         "DROP TABLE locations; DROP TABLE case_events; DROP TABLE cases;"
+         "DELETE FROM schema_migrations WHERE version > 1;"
+         "INSERT INTO accounts (name, role, pw_hash, created_at, updated_at) "
          "VALUES ('old', 'supervisor', 'x', 't', 't')");
     struct vg_store *st;
     char err[256];
@@ -123,9 +125,9 @@ static void test_accounts(void)
 
 static void test_cases_active(void)
 {
-    exec("INSERT INTO cases VALUES ('c1','video','queued',NULL,'t','t'),"
-         "('c2','silent','answered',NULL,'t','t'),('c3','voice','ended',NULL,'t','t'),"
-         "('c4','report','abandoned',NULL,'t','t')");
+    exec("INSERT INTO cases (id, mode, state, phone, citizen_token, created_us, updated_us)"
+         " VALUES ('c1','video','queued','110','a',1,1), ('c2','silent','answered','110','b',1,1),"
+         " ('c3','voice','ended','110','c',1,1), ('c4','report','abandoned','110','d',1,1)");
     struct vg_store *st;
     char err[256];
     VT_EQ_INT(vg_store_open(path, &st, err, sizeof err), VG_OK);

@@ -1,0 +1,104 @@
+/* Typed, validated client requests (docs/protocol.md), sans-IO.
+ *
+ * Each vg_msg_<request>() reads one parsed envelope body into a fixed-size struct,
+ * checking every field's type, length and range. Unknown fields are ignored (a
+ * newer client may send more); a wrong field is refused with a reason naming it,
+ * written into why, for the client's `invalid_field` error. Nothing here allocates
+ * or keeps a reference to the JSON except where a field says "borrowed". */
+#ifndef VG_MSG_H
+#define VG_MSG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct json_t;
+
+enum vg_mode { VG_MODE_SILENT = 0, VG_MODE_VIDEO, VG_MODE_VOICE, VG_MODE_REPORT };
+
+#define VG_CASE_ID_MAX 23
+#define VG_PHONE_MAX 20 /* "+" and up to 15 digits (E.164), normalized */
+#define VG_NAME_MAX 64
+#define VG_CHAT_MAX 2000
+#define VG_REASON_MAX 256
+
+const char *vg_mode_name(enum vg_mode m);
+/* Parses "video", "silent", "voice", "report". */
+int vg_mode_parse(const char *s, enum vg_mode *out);
+
+/* Normalizes a phone number: spaces, dashes, dots and parentheses dropped; an
+ * optional leading '+' and 3 to 15 digits remain. VG_EINVAL otherwise. */
+int vg_phone_normalize(const char *in, char *out, size_t n);
+
+struct vg_fix {
+    double lat, lon, accuracy; /* degrees, degrees, metres (> 0) */
+    double heading, speed, altitude;
+    bool has_heading, has_speed, has_altitude;
+    char source[16];   /* "gps", "network", "wifi", "cell", "manual" or "" */
+    int64_t device_ms; /* the device's clock, ms since the epoch; 0 = not given */
+};
+
+/* A location object: {"lat", "lon", "accuracy", "heading"?, "speed"?, "altitude"?,
+ * "source"?, "device_time"?}. */
+int vg_msg_fix(const struct json_t *o, struct vg_fix *f, char *why, size_t n);
+
+struct vg_req_alarm {
+    enum vg_mode mode;
+    char phone[VG_PHONE_MAX + 1];
+    bool callback_allowed;
+    bool has_fix;
+    struct vg_fix fix;
+    const struct json_t *caller; /* borrowed; an object of short strings, or NULL */
+};
+int vg_msg_alarm_start(const struct json_t *body, struct vg_req_alarm *r, char *why, size_t n);
+
+struct vg_req_login {
+    char name[VG_NAME_MAX + 1];
+    char password[129];
+};
+int vg_msg_login(const struct json_t *body, struct vg_req_login *r, char *why, size_t n);
+
+/* {"token": "..."}: staff session resume or citizen case resume. */
+int vg_msg_token(const struct json_t *body, char *token, size_t tlen, char *why, size_t n);
+
+/* Requests that name one case: {"case_id": "..."}. */
+int vg_msg_case_id(const struct json_t *body, char *id, size_t idlen, char *why, size_t n);
+
+struct vg_req_chat {
+    char case_id[VG_CASE_ID_MAX + 1];
+    char text[VG_CHAT_MAX + 1];
+};
+int vg_msg_chat(const struct json_t *body, struct vg_req_chat *r, char *why, size_t n);
+
+struct vg_req_receipt {
+    char case_id[VG_CASE_ID_MAX + 1];
+    int64_t seq;
+    bool read; /* else delivered */
+};
+int vg_msg_receipt(const struct json_t *body, struct vg_req_receipt *r, char *why, size_t n);
+
+struct vg_req_end {
+    char case_id[VG_CASE_ID_MAX + 1];
+    char disposition[33]; /* a short token: [a-z0-9_]{1,32} */
+};
+int vg_msg_end(const struct json_t *body, struct vg_req_end *r, char *why, size_t n);
+
+struct vg_req_block {
+    char phone[VG_PHONE_MAX + 1];
+    char reason[VG_REASON_MAX + 1];
+    int64_t expires_in_s; /* block: 60 s .. 400 days; unblock: unused */
+};
+int vg_msg_block(const struct json_t *body, struct vg_req_block *r, bool unblock, char *why,
+                 size_t n);
+
+/* {"status": "available" | "away"}; *available receives which. */
+int vg_msg_status(const struct json_t *body, bool *available, char *why, size_t n);
+
+struct vg_req_rate {
+    char case_id[VG_CASE_ID_MAX + 1];
+    int stars; /* 1..5 */
+    char comment[501];
+};
+int vg_msg_rate(const struct json_t *body, struct vg_req_rate *r, char *why, size_t n);
+
+#endif

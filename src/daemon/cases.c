@@ -1,0 +1,907 @@
+/* Case operations of the hub: the alarm from start to end.
+ *
+ * Pattern for every operation: validate, write the store (which refuses a
+ * transition the case's state does not allow), then update the live mirror, then
+ * tell the people on the case. A failed store write changes nothing and is
+ * answered with an error. */
+#include "hub_internal.h"
+
+#include "log.h"
+#include "vg_err.h"
+#include "vtime.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define TRACK_MAX 500
+
+/* JSON views --------------------------------------------------------------------------- */
+
+static int mode_rank(const char *mode, const char *queue)
+{
+    enum vg_mode m = VG_MODE_REPORT;
+    vg_mode_parse(mode, &m);
+    /* silent 0 < video 1 < voice 2 < report 3; the supervised (blocked) queue last */
+    return (int)m + (strcmp(queue, "supervised") == 0 ? 10 : 0);
+}
+
+static json_t *fix_json(const struct vg_fix_row *f, int64_t now_us)
+{
+    json_t *o = json_pack("{s:f, s:f, s:f, s:I, s:I}", "lat", f->lat, "lon", f->lon, "accuracy",
+                          f->accuracy, "at", (json_int_t)(f->at_us / 1000), "age_s",
+                          (json_int_t)((now_us - f->at_us) / 1000000));
+    if (f->has_heading)
+        json_object_set_new(o, "heading", json_real(f->heading));
+    if (f->has_speed)
+        json_object_set_new(o, "speed", json_real(f->speed));
+    if (f->has_altitude)
+        json_object_set_new(o, "altitude", json_real(f->altitude));
+    if (f->source[0])
+        json_object_set_new(o, "source", json_string(f->source));
+    if (f->device_ms)
+        json_object_set_new(o, "device_time", json_integer(f->device_ms));
+    return o;
+}
+
+static json_t *flags_json(const char *csv)
+{
+    json_t *a = json_array();
+    char **parts = g_strsplit(csv, ",", -1);
+    for (int i = 0; parts[i]; i++)
+        if (*parts[i])
+            json_array_append_new(a, json_string(parts[i]));
+    g_strfreev(parts);
+    return a;
+}
+
+static json_t *card(const struct live_case *lc)
+{
+    const struct vg_case_row *r = &lc->row;
+    int64_t now = vg_wall_us();
+    json_t *caller = json_loads(r->caller, 0, NULL);
+    json_t *c = json_pack(
+        "{s:s, s:s, s:s, s:s, s:s, s:i, s:b, s:b, s:I, s:I, s:o, s:o, s:{s:I, s:I, s:I}}",
+        "case_id", r->id, "mode", r->mode, "state", r->state, "phone", r->phone, "queue", r->queue,
+        "priority", lc->rank, "escalated", r->escalated, "callback_allowed", r->callback_allowed,
+        "created_at", (json_int_t)(r->created_us / 1000), "waiting_s",
+        (json_int_t)((now - r->created_us) / 1000000), "flags", flags_json(r->flags), "caller",
+        caller ? caller : json_object(), "history", "earlier_cases", (json_int_t)lc->history.total,
+        "ended", (json_int_t)lc->history.ended, "abandoned", (json_int_t)lc->history.abandoned);
+    json_object_set_new(c, "location", lc->has_fix ? fix_json(&lc->last_fix, now) : json_null());
+    json_object_set_new(c, "held_by", r->held_by[0] ? json_string(r->held_by) : json_null());
+    json_object_set_new(c, "citizen_connected", json_boolean(lc->citizen != NULL));
+    return c;
+}
+
+static int add_fix(const struct vg_fix_row *f, void *ud)
+{
+    json_array_append_new(ud, fix_json(f, vg_wall_us()));
+    return 0;
+}
+
+static int add_chat(const struct vg_chat_row *m, void *ud)
+{
+    json_array_append_new(
+        ud, json_pack("{s:I, s:I, s:s, s:s, s:s, s:b, s:b}", "seq", (json_int_t)m->seq, "at",
+                      (json_int_t)(m->at_us / 1000), "from", m->sender_role, "sender", m->sender,
+                      "text", m->text, "delivered", m->delivered_us != 0, "read", m->read_us != 0));
+    return 0;
+}
+
+/* A case message with the card, the track and the chat so far. */
+static json_t *full_case(struct vg_hub *h, const char *type, const struct live_case *lc)
+{
+    json_t *track = json_array(), *chat = json_array();
+    vg_store_location_track(h->store, lc->row.id, TRACK_MAX, add_fix, track);
+    vg_store_chat_list(h->store, lc->row.id, add_chat, chat);
+    return json_pack("{s:s, s:o, s:o, s:o}", "type", type, "case", card(lc), "track", track, "chat",
+                     chat);
+}
+
+/* The live mirror ------------------------------------------------------------------------ */
+
+static struct live_case *live_get(struct vg_hub *h, const char *id)
+{
+    return id && *id ? g_hash_table_lookup(h->cases, id) : NULL;
+}
+
+static struct live_case *live_add(struct vg_hub *h, const struct vg_case_row *row)
+{
+    struct live_case *lc = g_new0(struct live_case, 1);
+    lc->hub = h;
+    lc->row = *row;
+    lc->rank = mode_rank(row->mode, row->queue);
+    lc->has_fix = vg_store_location_last(h->store, row->id, &lc->last_fix) == VG_OK;
+    g_hash_table_insert(h->cases, lc->row.id, lc);
+    return lc;
+}
+
+static void stop_timer(guint *t)
+{
+    if (*t)
+        g_source_remove(*t);
+    *t = 0;
+}
+
+static void live_remove(struct vg_hub *h, struct live_case *lc)
+{
+    stop_timer(&lc->escalate_timer);
+    stop_timer(&lc->abandon_timer);
+    if (lc->holder && strcmp(lc->holder->case_id, lc->row.id) == 0) {
+        lc->holder->case_id[0] = '\0';
+        lc->holder->available = true;
+    }
+    g_hash_table_remove(h->cases, lc->row.id);
+    g_free(lc);
+}
+
+static bool unclaimed(const struct live_case *lc)
+{
+    return strcmp(lc->row.state, "answered") != 0;
+}
+
+/* Does this waiting case ring on this console? Call-takers who are free take the
+ * normal queue; supervisors are rung for escalated cases and the supervised
+ * (blocked callers') queue, and follow everything else on their board. */
+static bool rings_on(const struct session *s, const struct live_case *lc)
+{
+    if (!unclaimed(lc))
+        return false;
+    if (s->role == R_SUPERVISOR)
+        return lc->row.escalated || strcmp(lc->row.queue, "normal") != 0;
+    return s->role == R_CALL_TAKER && s->available && !s->case_id[0] &&
+           strcmp(lc->row.queue, "normal") == 0;
+}
+
+/* May this staff session see the waiting case's live updates? */
+static bool staff_sees(const struct session *s, const struct live_case *lc)
+{
+    return unclaimed(lc) && (s->role == R_SUPERVISOR || rings_on(s, lc));
+}
+
+static gint by_queue_order(gconstpointer a, gconstpointer b)
+{
+    const struct live_case *x = *(struct live_case *const *)a, *y = *(struct live_case *const *)b;
+    if (x->rank != y->rank)
+        return x->rank - y->rank;
+    return x->row.created_us < y->row.created_us ? -1 : x->row.created_us > y->row.created_us;
+}
+
+static GPtrArray *waiting_in_order(struct vg_hub *h)
+{
+    GPtrArray *q = g_ptr_array_new();
+    GHashTableIter it;
+    gpointer k, v;
+    g_hash_table_iter_init(&it, h->cases);
+    while (g_hash_table_iter_next(&it, &k, &v))
+        if (unclaimed(v))
+            g_ptr_array_add(q, v);
+    g_ptr_array_sort(q, by_queue_order);
+    return q;
+}
+
+/* Tells every waiting citizen their place in the queue. */
+static void announce_positions(struct vg_hub *h)
+{
+    GPtrArray *q = waiting_in_order(h);
+    for (guint i = 0; i < q->len; i++) {
+        struct live_case *lc = g_ptr_array_index(q, i);
+        hub_send(lc->citizen,
+                 json_pack("{s:s, s:s, s:s, s:i, s:i}", "type", "queue", "case_id", lc->row.id,
+                           "state", lc->row.state, "position", (int)i + 1, "waiting", (int)q->len));
+    }
+    g_ptr_array_free(q, TRUE);
+}
+
+static json_t *board_json(struct vg_hub *h)
+{
+    json_t *cases = json_array();
+    GPtrArray *q = waiting_in_order(h);
+    for (guint i = 0; i < q->len; i++)
+        json_array_append_new(cases, card(g_ptr_array_index(q, i)));
+    GHashTableIter it;
+    gpointer k, v;
+    g_hash_table_iter_init(&it, h->cases);
+    while (g_hash_table_iter_next(&it, &k, &v))
+        if (!unclaimed(v))
+            json_array_append_new(cases, card(v));
+    g_ptr_array_free(q, TRUE);
+    return json_pack("{s:s, s:o}", "type", "board", "cases", cases);
+}
+
+/* Supervisors' board follows every change of state. */
+static void board_update(struct vg_hub *h)
+{
+    hub_to_staff(h, R_SUPERVISOR, board_json(h));
+}
+
+static void offer_to(struct vg_hub *h, struct live_case *lc, struct session *s)
+{
+    hub_send(s, json_pack("{s:s, s:o}", "type", "offer", "case", card(lc)));
+    if (strcmp(lc->row.state, "queued") == 0 &&
+        vg_store_case_offered(h->store, lc->row.id, vg_wall_us()) == VG_OK)
+        snprintf(lc->row.state, sizeof lc->row.state, "offered");
+}
+
+/* Rings every console that may take the case. */
+static void offer_case(struct vg_hub *h, struct live_case *lc)
+{
+    for (guint i = 0; i < h->sessions->len; i++) {
+        struct session *s = g_ptr_array_index(h->sessions, i);
+        if (rings_on(s, lc))
+            offer_to(h, lc, s);
+    }
+}
+
+/* Alerts ------------------------------------------------------------------------------- */
+
+struct hook_ctx {
+    struct vg_hub *hub;
+    int64_t alert_id;
+};
+
+static void hook_done(bool ok, void *ud)
+{
+    struct hook_ctx *c = ud;
+    if (!ok)
+        c->hub->stats.hooks_failed++;
+    vg_store_alert_hook_status(c->hub->store, c->alert_id, ok ? "delivered" : "failed");
+    g_free(c);
+}
+
+/* Records the alert, shows it on supervisors' consoles, and fires the hooks
+ * without waiting for them. Takes detail. */
+static void raise_alert(struct vg_hub *h, struct live_case *lc, const char *kind, json_t *detail)
+{
+    int64_t now = vg_wall_us(), id = 0;
+    char *dtext = json_dumps(detail, JSON_COMPACT);
+    vg_store_alert_add(h->store, lc->row.id, kind, now, dtext, &id);
+    vg_store_case_event(h->store, lc->row.id, now, "alert", NULL, dtext);
+    free(dtext);
+    h->stats.alerts++;
+    json_t *msg =
+        json_pack("{s:s, s:I, s:s, s:s, s:s, s:s, s:o, s:o, s:I}", "type", "alert", "alert_id",
+                  (json_int_t)id, "kind", kind, "case_id", lc->row.id, "phone", lc->row.phone,
+                  "mode", lc->row.mode, "flags", flags_json(lc->row.flags), "detail", detail, "at",
+                  (json_int_t)(now / 1000));
+    char phone[40];
+    vg_warn(lc->row.id, NULL, "alert %s: caller %s", kind,
+            vg_log_phone(lc->row.phone, phone, sizeof phone));
+    char *body = json_dumps(msg, JSON_COMPACT);
+    struct hook_ctx *ctx = g_new0(struct hook_ctx, 1);
+    ctx->hub = h;
+    ctx->alert_id = id;
+    if (!body || !vg_policy_fire_hooks(h->policy, body, hook_done, ctx))
+        g_free(ctx);
+    free(body);
+    hub_to_staff(h, R_SUPERVISOR, msg);
+}
+
+/* Timers ------------------------------------------------------------------------------- */
+
+static gboolean escalate_cb(gpointer ud)
+{
+    struct live_case *lc = ud;
+    struct vg_hub *h = lc->hub;
+    lc->escalate_timer = 0;
+    if (vg_store_case_escalate(h->store, lc->row.id, vg_wall_us()) != VG_OK)
+        return G_SOURCE_REMOVE;
+    lc->row.escalated = true;
+    h->stats.escalations++;
+    raise_alert(h, lc, "unanswered",
+                json_pack("{s:I}", "waiting_s",
+                          (json_int_t)((vg_wall_us() - lc->row.created_us) / 1000000)));
+    hub_send(lc->citizen, json_pack("{s:s, s:s, s:s}", "type", "escalated", "case_id", lc->row.id,
+                                    "message", h->cfg->escalation_message));
+    offer_case(h, lc); /* now to supervisors too */
+    board_update(h);
+    return G_SOURCE_REMOVE;
+}
+
+static void arm_escalation(struct vg_hub *h, struct live_case *lc)
+{
+    if (lc->row.escalated || !unclaimed(lc))
+        return;
+    int64_t due = lc->row.created_us + (int64_t)h->cfg->escalate_after_s * 1000000;
+    int64_t ms = (due - vg_wall_us()) / 1000;
+    lc->escalate_timer = g_timeout_add(ms > 0 ? (guint)ms : 0, escalate_cb, lc);
+}
+
+static void close_waiting(struct vg_hub *h, struct live_case *lc, const char *reason)
+{
+    hub_to_staff(
+        h, R_STAFF,
+        json_pack("{s:s, s:s, s:s}", "type", "closed", "case_id", lc->row.id, "reason", reason));
+    live_remove(h, lc);
+    announce_positions(h);
+    board_update(h);
+}
+
+static gboolean abandon_cb(gpointer ud)
+{
+    struct live_case *lc = ud;
+    struct vg_hub *h = lc->hub;
+    lc->abandon_timer = 0;
+    if (vg_store_case_abandon(h->store, lc->row.id, vg_wall_us()) != VG_OK)
+        return G_SOURCE_REMOVE;
+    vg_info(lc->row.id, NULL, "abandoned: the citizen left while waiting%s",
+            lc->row.callback_allowed ? "; flagged for callback" : "");
+    close_waiting(h, lc, "abandoned");
+    return G_SOURCE_REMOVE;
+}
+
+static void arm_abandon(struct vg_hub *h, struct live_case *lc)
+{
+    stop_timer(&lc->abandon_timer);
+    lc->abandon_timer = g_timeout_add((guint)h->cfg->abandon_grace_s * 1000, abandon_cb, lc);
+}
+
+/* Load and close ---------------------------------------------------------------------------- */
+
+static int load_one(const struct vg_case_row *row, void *ud)
+{
+    struct vg_hub *h = ud;
+    struct live_case *lc = live_add(h, row);
+    vg_store_phone_history(h->store, row->phone, row->created_us,
+                           row->created_us - (int64_t)h->cfg->repeat_window_min * 60000000,
+                           &lc->history);
+    arm_escalation(h, lc);
+    if (unclaimed(lc))
+        arm_abandon(h, lc); /* its citizen must reconnect within the grace time */
+    return 0;
+}
+
+void cases_load(struct vg_hub *h)
+{
+    vg_store_case_list_live(h->store, load_one, h);
+    if (g_hash_table_size(h->cases))
+        vg_info(NULL, NULL, "restored %u live cases from the store", g_hash_table_size(h->cases));
+}
+
+void cases_free(struct vg_hub *h)
+{
+    GHashTableIter it;
+    gpointer k, v;
+    g_hash_table_iter_init(&it, h->cases);
+    while (g_hash_table_iter_next(&it, &k, &v)) {
+        struct live_case *lc = v;
+        stop_timer(&lc->escalate_timer);
+        stop_timer(&lc->abandon_timer);
+        g_hash_table_iter_remove(&it);
+        g_free(lc);
+    }
+}
+
+void cases_staff_ready(struct vg_hub *h, struct session *s)
+{
+    GHashTableIter it;
+    gpointer k, v;
+    g_hash_table_iter_init(&it, h->cases);
+    while (g_hash_table_iter_next(&it, &k, &v)) {
+        struct live_case *lc = v;
+        /* A call-taker back after a drop or a restart gets the case they held. */
+        if (!unclaimed(lc) && !lc->holder && strcmp(lc->row.held_by, s->account) == 0) {
+            lc->holder = s;
+            snprintf(s->case_id, sizeof s->case_id, "%s", lc->row.id);
+            s->available = false;
+            hub_send(s, full_case(h, "claimed", lc));
+            hub_send(lc->citizen, json_pack("{s:s, s:s, s:b}", "type", "staff_connection",
+                                            "case_id", lc->row.id, "connected", 1));
+        }
+    }
+    GPtrArray *q = waiting_in_order(h);
+    for (guint i = 0; i < q->len; i++)
+        if (rings_on(s, g_ptr_array_index(q, i)))
+            offer_to(h, g_ptr_array_index(q, i), s);
+    g_ptr_array_free(q, TRUE);
+    if (s->role == R_SUPERVISOR)
+        hub_send(s, board_json(h));
+}
+
+void cases_session_closed(struct vg_hub *h, struct session *s)
+{
+    struct live_case *lc = live_get(h, s->case_id);
+    if (!lc)
+        return;
+    if (lc->citizen == s) {
+        lc->citizen = NULL;
+        vg_info(lc->row.id, NULL, "citizen connection lost");
+        if (unclaimed(lc))
+            arm_abandon(h, lc);
+        else
+            hub_send(lc->holder, json_pack("{s:s, s:s, s:b}", "type", "citizen_connection",
+                                           "case_id", lc->row.id, "connected", 0));
+    } else if (lc->holder == s) {
+        lc->holder = NULL;
+        vg_info(lc->row.id, NULL, "%s %s connection lost; the case stays theirs",
+                hub_role_name(s->role), s->account);
+        hub_send(lc->citizen, json_pack("{s:s, s:s, s:b}", "type", "staff_connection", "case_id",
+                                        lc->row.id, "connected", 0));
+    }
+}
+
+/* Requests: citizen ------------------------------------------------------------------------ */
+
+static void fix_row(const struct vg_fix *f, struct vg_fix_row *r)
+{
+    memset(r, 0, sizeof *r);
+    r->at_us = vg_wall_us();
+    r->lat = f->lat;
+    r->lon = f->lon;
+    r->accuracy = f->accuracy;
+    r->heading = f->heading;
+    r->has_heading = f->has_heading;
+    r->speed = f->speed;
+    r->has_speed = f->has_speed;
+    r->altitude = f->altitude;
+    r->has_altitude = f->has_altitude;
+    snprintf(r->source, sizeof r->source, "%s", f->source);
+    r->device_ms = f->device_ms;
+}
+
+static void add_flag(char *flags, size_t n, const char *flag)
+{
+    size_t len = strlen(flags);
+    snprintf(flags + len, n - len, "%s%s", len ? "," : "", flag);
+}
+
+/* The checks before a case exists: service area and a hard block refuse it. */
+static bool alarm_allowed(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m,
+                          const struct vg_req_alarm *r, bool *blocked)
+{
+    char phone[40];
+    vg_log_phone(r->phone, phone, sizeof phone);
+    if (r->has_fix && !vg_policy_in_service_area(h->policy, r->fix.lon, r->fix.lat)) {
+        vg_warn(NULL, NULL, "alarm from %s at %.5f,%.5f refused: outside the service area", phone,
+                r->fix.lat, r->fix.lon);
+        hub_error(s, m->id, "outside_service_area", "%s", h->cfg->outside_area_message);
+        return false;
+    }
+    struct vg_block_row b;
+    *blocked = vg_store_block_active(h->store, r->phone, vg_wall_us(), &b) == VG_OK;
+    if (*blocked && h->cfg->blacklist_hard) {
+        vg_warn(NULL, NULL, "alarm from blocked caller %s refused (block by %s: %s)", phone,
+                b.created_by, b.reason);
+        hub_error(s, m->id, "refused", "%s", h->cfg->refused_message);
+        return false;
+    }
+    return true;
+}
+
+static void new_case_row(struct vg_hub *h, const struct vg_req_alarm *r, bool blocked,
+                         struct vg_case_row *c, char *token)
+{
+    memset(c, 0, sizeof *c);
+    char rnd[65];
+    hub_random_token(rnd, sizeof rnd);
+    snprintf(c->id, sizeof c->id, "c-%.12s", rnd);
+    snprintf(c->mode, sizeof c->mode, "%s", vg_mode_name(r->mode));
+    snprintf(c->state, sizeof c->state, "queued");
+    snprintf(c->phone, sizeof c->phone, "%s", r->phone);
+    snprintf(c->queue, sizeof c->queue, "%s", blocked ? "supervised" : "normal");
+    c->callback_allowed = r->callback_allowed;
+    char *caller = r->caller ? json_dumps(r->caller, JSON_COMPACT) : NULL;
+    snprintf(c->caller, sizeof c->caller, "%s", caller ? caller : "{}");
+    free(caller);
+    hub_random_token(token, 65);
+    hub_sha256_hex(token, c->citizen_token);
+    c->created_us = vg_wall_us();
+    (void)h;
+}
+
+/* Flags from the caller's history, the number, the place; raises their alerts. */
+static void flag_and_alert(struct vg_hub *h, struct live_case *lc, const struct vg_req_alarm *r,
+                           bool blocked)
+{
+    char place[64] = "";
+    struct vg_case_row *c = &lc->row;
+    bool repeat = lc->history.since_window + 1 >= h->cfg->repeat_count;
+    bool key_person = vg_policy_key_person(h->policy, c->phone);
+    bool key_place =
+        r->has_fix && vg_policy_key_place(h->policy, r->fix.lon, r->fix.lat, place, sizeof place);
+    if (!r->has_fix)
+        add_flag(c->flags, sizeof c->flags, "no_location");
+    if (repeat)
+        add_flag(c->flags, sizeof c->flags, "repeat_caller");
+    if (key_person)
+        add_flag(c->flags, sizeof c->flags, "key_person");
+    if (key_place)
+        add_flag(c->flags, sizeof c->flags, "key_place");
+    if (blocked)
+        add_flag(c->flags, sizeof c->flags, "blocked");
+    if (c->flags[0])
+        vg_store_case_set_flags(h->store, c->id, c->flags);
+    if (repeat)
+        raise_alert(h, lc, "repeat_caller",
+                    json_pack("{s:I, s:i}", "alarms_in_window",
+                              (json_int_t)lc->history.since_window + 1, "window_min",
+                              h->cfg->repeat_window_min));
+    if (key_person)
+        raise_alert(h, lc, "key_person", json_object());
+    if (key_place)
+        raise_alert(h, lc, "key_place", json_pack("{s:s}", "place", place));
+    if (blocked)
+        raise_alert(h, lc, "blocked_caller", json_object());
+}
+
+void case_alarm_start(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m)
+{
+    struct vg_req_alarm r;
+    char why[200], token[65];
+    bool blocked = false;
+    if (live_get(h, s->case_id))
+        return hub_error(s, m->id, "state", "this connection already has an open alarm");
+    if (vg_msg_alarm_start(m->body, &r, why, sizeof why))
+        return hub_error(s, m->id, VG_PROTO_E_INVALID, "%s", why);
+    if (!alarm_allowed(h, s, m, &r, &blocked))
+        return;
+    struct vg_case_row c;
+    new_case_row(h, &r, blocked, &c, token);
+    struct vg_phone_history hist;
+    vg_store_phone_history(h->store, c.phone, c.created_us,
+                           c.created_us - (int64_t)h->cfg->repeat_window_min * 60000000, &hist);
+    json_t *ev = json_pack("{s:s, s:b}", "mode", c.mode, "location", r.has_fix);
+    char *evtext = json_dumps(ev, JSON_COMPACT);
+    json_decref(ev);
+    int rc = vg_store_case_insert(h->store, &c, "citizen", evtext);
+    free(evtext);
+    if (rc)
+        return hub_error(s, m->id, "internal", "the alarm could not be recorded: call 110");
+    struct vg_fix_row f;
+    if (r.has_fix) {
+        fix_row(&r.fix, &f);
+        vg_store_location_add(h->store, c.id, &f, NULL);
+    }
+    struct live_case *lc = live_add(h, &c);
+    lc->history = hist;
+    lc->citizen = s;
+    s->role = R_CITIZEN;
+    snprintf(s->case_id, sizeof s->case_id, "%s", c.id);
+    h->stats.alarms++;
+    char phone[40];
+    vg_info(c.id, NULL, "alarm %s from %s queued%s", c.mode,
+            vg_log_phone(c.phone, phone, sizeof phone), r.has_fix ? "" : " without location");
+    hub_reply(s, m,
+              json_pack("{s:s, s:s, s:s, s:s}", "type", "alarm_started", "case_id", c.id, "token",
+                        token, "state", "queued"));
+    flag_and_alert(h, lc, &r, blocked);
+    arm_escalation(h, lc);
+    offer_case(h, lc);
+    announce_positions(h);
+    board_update(h);
+}
+
+void case_resume(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m)
+{
+    char token[129], hash[65], why[200];
+    struct vg_case_row row;
+    if (vg_msg_token(m->body, token, sizeof token, why, sizeof why))
+        return hub_error(s, m->id, VG_PROTO_E_INVALID, "%s", why);
+    hub_sha256_hex(token, hash);
+    if (vg_store_case_by_token(h->store, hash, &row))
+        return hub_error(s, m->id, "not_found", "no case for this token");
+    struct live_case *lc = live_get(h, row.id);
+    if (lc && lc->citizen && lc->citizen != s)
+        lc->citizen->case_id[0] = '\0'; /* the new connection replaces the old one */
+    s->role = R_CITIZEN;
+    snprintf(s->case_id, sizeof s->case_id, "%s", row.id);
+    if (!lc) {
+        hub_reply(s, m,
+                  json_pack("{s:s, s:s, s:s}", "type", "case_resumed", "case_id", row.id, "state",
+                            row.state));
+        return;
+    }
+    lc->citizen = s;
+    stop_timer(&lc->abandon_timer);
+    vg_info(row.id, NULL, "citizen reconnected");
+    json_t *chat = json_array();
+    vg_store_chat_list(h->store, row.id, add_chat, chat);
+    hub_reply(s, m,
+              json_pack("{s:s, s:s, s:s, s:s?, s:o}", "type", "case_resumed", "case_id", row.id,
+                        "state", lc->row.state, "held_by",
+                        lc->row.held_by[0] ? lc->row.held_by : NULL, "chat", chat));
+    if (lc->holder)
+        hub_send(lc->holder, json_pack("{s:s, s:s, s:b}", "type", "citizen_connection", "case_id",
+                                       row.id, "connected", 1));
+    announce_positions(h);
+}
+
+/* Sends msg to every staff session following the case: its holder, supervisors, and
+ * (while it waits) every console it rings on. Takes msg; skips `except`. */
+static void to_case_staff(struct vg_hub *h, struct live_case *lc, json_t *msg,
+                          const struct session *except)
+{
+    for (guint i = 0; i < h->sessions->len; i++) {
+        struct session *s = g_ptr_array_index(h->sessions, i);
+        if (s != except && (s == lc->holder || s->role == R_SUPERVISOR || staff_sees(s, lc)))
+            hub_send(s, json_incref(msg));
+    }
+    json_decref(msg);
+}
+
+void case_location(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m)
+{
+    struct live_case *lc = live_get(h, s->case_id);
+    struct vg_fix fix;
+    struct vg_fix_row f;
+    char why[200];
+    int64_t seq = 0;
+    if (!lc)
+        return hub_error(s, m->id, "state", "no open alarm on this connection");
+    if (vg_msg_fix(m->body, &fix, why, sizeof why))
+        return hub_error(s, m->id, VG_PROTO_E_INVALID, "%s", why);
+    fix_row(&fix, &f);
+    if (vg_store_location_add(h->store, lc->row.id, &f, &seq))
+        return hub_error(s, m->id, "internal", "the location could not be recorded");
+    lc->last_fix = f;
+    lc->has_fix = true;
+    to_case_staff(h, lc,
+                  json_pack("{s:s, s:s, s:I, s:o}", "type", "location", "case_id", lc->row.id,
+                            "seq", (json_int_t)seq, "fix", fix_json(&f, f.at_us)),
+                  NULL);
+    if (m->id[0])
+        hub_reply(s, m, json_pack("{s:s, s:I}", "type", "location", "seq", (json_int_t)seq));
+}
+
+/* Ends an answered case, or abandons a waiting one, at the citizen's request. */
+void case_hangup(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m)
+{
+    struct live_case *lc = live_get(h, s->case_id);
+    if (!lc)
+        return hub_error(s, m->id, "state", "no open alarm on this connection");
+    int64_t now = vg_wall_us();
+    if (unclaimed(lc)) {
+        if (vg_store_case_abandon(h->store, lc->row.id, now))
+            return hub_error(s, m->id, "internal", "could not record the hang-up");
+        vg_info(lc->row.id, NULL, "citizen cancelled while waiting");
+        hub_reply(s, m,
+                  json_pack("{s:s, s:s, s:s}", "type", "ended", "case_id", lc->row.id, "state",
+                            "abandoned"));
+        return close_waiting(h, lc, "abandoned");
+    }
+    if (vg_store_case_end(h->store, lc->row.id, "citizen", "citizen_hung_up", NULL, now,
+                          "{\"reason\":\"citizen_hung_up\"}"))
+        return hub_error(s, m->id, "internal", "could not record the hang-up");
+    vg_info(lc->row.id, NULL, "citizen hung up");
+    hub_reply(
+        s, m,
+        json_pack("{s:s, s:s, s:s}", "type", "ended", "case_id", lc->row.id, "state", "ended"));
+    to_case_staff(h, lc,
+                  json_pack("{s:s, s:s, s:s, s:s}", "type", "ended", "case_id", lc->row.id, "by",
+                            "citizen", "reason", "citizen_hung_up"),
+                  NULL);
+    struct session *holder = lc->holder;
+    live_remove(h, lc);
+    board_update(h);
+    if (holder)
+        cases_staff_ready(h, holder);
+}
+
+void case_rate(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m)
+{
+    struct vg_req_rate r;
+    char why[200];
+    if (vg_msg_rate(m->body, &r, why, sizeof why))
+        return hub_error(s, m->id, VG_PROTO_E_INVALID, "%s", why);
+    if (strcmp(r.case_id, s->case_id) != 0)
+        return hub_error(s, m->id, VG_PROTO_E_FORBIDDEN, "not your case");
+    int rc = vg_store_case_rate(h->store, r.case_id, r.stars, r.comment, vg_wall_us());
+    if (rc)
+        return hub_error(s, m->id, "state", "a case can be rated once, after it ended");
+    hub_reply(s, m, json_pack("{s:s, s:s}", "type", "rated", "case_id", r.case_id));
+}
+
+/* Requests: both sides ---------------------------------------------------------------------- */
+
+/* Is s a party to the live case: its citizen, its holder, or a supervisor? */
+static bool on_case(const struct session *s, const struct live_case *lc)
+{
+    if (s->role == R_CITIZEN)
+        return strcmp(s->case_id, lc->row.id) == 0;
+    return s->role == R_SUPERVISOR || (!unclaimed(lc) && strcmp(lc->row.held_by, s->account) == 0);
+}
+
+static struct live_case *case_for(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m,
+                                  const char *id)
+{
+    struct live_case *lc = live_get(h, id);
+    if (!lc) {
+        hub_error(s, m->id, "not_found", "no open case %s", id);
+        return NULL;
+    }
+    if (!on_case(s, lc)) {
+        h->stats.forbidden++;
+        vg_warn(id, NULL, "conn=%llu %s %s tried to act on a case that is not theirs",
+                (unsigned long long)s->conn_id, hub_role_name(s->role), s->account);
+        hub_error(s, m->id, VG_PROTO_E_FORBIDDEN, "not your case");
+        return NULL;
+    }
+    return lc;
+}
+
+void case_chat(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m)
+{
+    struct vg_req_chat r;
+    char why[200];
+    int64_t seq, now = vg_wall_us();
+    if (vg_msg_chat(m->body, &r, why, sizeof why))
+        return hub_error(s, m->id, VG_PROTO_E_INVALID, "%s", why);
+    struct live_case *lc = case_for(h, s, m, r.case_id);
+    if (!lc)
+        return;
+    const char *sender = s->role == R_CITIZEN ? "citizen" : s->account;
+    if (vg_store_chat_add(h->store, r.case_id, now, hub_role_name(s->role), sender, r.text, &seq))
+        return hub_error(s, m->id, "internal", "the message could not be recorded");
+    json_t *msg = json_pack("{s:s, s:s, s:I, s:I, s:s, s:s, s:s}", "type", "chat", "case_id",
+                            r.case_id, "seq", (json_int_t)seq, "at", (json_int_t)(now / 1000),
+                            "from", hub_role_name(s->role), "sender", sender, "text", r.text);
+    if (s != lc->citizen)
+        hub_send(lc->citizen, json_incref(msg));
+    to_case_staff(h, lc, msg, s);
+    hub_reply(s, m,
+              json_pack("{s:s, s:s, s:I}", "type", "chat_sent", "case_id", r.case_id, "seq",
+                        (json_int_t)seq));
+}
+
+void case_receipt(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m)
+{
+    struct vg_req_receipt r;
+    char why[200];
+    if (vg_msg_receipt(m->body, &r, why, sizeof why))
+        return hub_error(s, m->id, VG_PROTO_E_INVALID, "%s", why);
+    struct live_case *lc = case_for(h, s, m, r.case_id);
+    if (!lc)
+        return;
+    const char *status = r.read ? "read" : "delivered";
+    if (vg_store_chat_mark(h->store, r.case_id, r.seq, status, vg_wall_us()))
+        return hub_error(s, m->id, "not_found", "no message %lld in this case", (long long)r.seq);
+    json_t *msg =
+        json_pack("{s:s, s:s, s:I, s:s, s:s}", "type", "chat_receipt", "case_id", r.case_id, "seq",
+                  (json_int_t)r.seq, "status", status, "by", hub_role_name(s->role));
+    if (s != lc->citizen)
+        hub_send(lc->citizen, json_incref(msg));
+    to_case_staff(h, lc, msg, s);
+    if (m->id[0])
+        hub_reply(s, m, json_pack("{s:s}", "type", "chat_receipt_ok"));
+}
+
+/* Requests: staff ------------------------------------------------------------------------------ */
+
+void case_claim(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m)
+{
+    char id[VG_CASE_ID_MAX + 1], why[200];
+    if (vg_msg_case_id(m->body, id, sizeof id, why, sizeof why))
+        return hub_error(s, m->id, VG_PROTO_E_INVALID, "%s", why);
+    struct live_case *lc = live_get(h, id);
+    if (!lc)
+        return hub_error(s, m->id, "not_found", "no open case %s", id);
+    if (s->case_id[0])
+        return hub_error(s, m->id, "busy", "end case %s before taking another", s->case_id);
+    if (s->role == R_CALL_TAKER && strcmp(lc->row.queue, "normal") != 0)
+        return hub_error(s, m->id, VG_PROTO_E_FORBIDDEN, "this case is for supervisors");
+    int64_t now = vg_wall_us();
+    int rc = vg_store_case_claim(h->store, id, s->account, now);
+    if (rc == VG_ESTATE)
+        return hub_error(s, m->id, "already_taken", "case %s was taken by %s", id,
+                         lc->row.held_by[0] ? lc->row.held_by : "someone else");
+    if (rc)
+        return hub_error(s, m->id, "internal", "the claim could not be recorded");
+    snprintf(lc->row.state, sizeof lc->row.state, "answered");
+    snprintf(lc->row.held_by, sizeof lc->row.held_by, "%s", s->account);
+    lc->row.answered_us = now;
+    lc->holder = s;
+    snprintf(s->case_id, sizeof s->case_id, "%s", id);
+    stop_timer(&lc->escalate_timer);
+    stop_timer(&lc->abandon_timer);
+    h->stats.claims++;
+    vg_info(id, NULL, "answered by %s %s after %lld s", hub_role_name(s->role), s->account,
+            (long long)((now - lc->row.created_us) / 1000000));
+    hub_reply(s, m, full_case(h, "claimed", lc));
+    hub_send(lc->citizen,
+             json_pack("{s:s, s:s, s:s}", "type", "answered", "case_id", id, "by", s->account));
+    for (guint i = 0; i < h->sessions->len; i++) {
+        struct session *o = g_ptr_array_index(h->sessions, i);
+        if ((o->role & R_STAFF) && o != s)
+            hub_send(
+                o, json_pack("{s:s, s:s, s:s}", "type", "taken", "case_id", id, "by", s->account));
+    }
+    announce_positions(h);
+    board_update(h);
+}
+
+void case_end(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m)
+{
+    struct vg_req_end r;
+    char why[200];
+    if (vg_msg_end(m->body, &r, why, sizeof why))
+        return hub_error(s, m->id, VG_PROTO_E_INVALID, "%s", why);
+    struct live_case *lc = case_for(h, s, m, r.case_id);
+    if (!lc)
+        return;
+    json_t *ev = json_pack("{s:s, s:s}", "reason", "ended_by_staff", "disposition", r.disposition);
+    char *evtext = json_dumps(ev, JSON_COMPACT);
+    json_decref(ev);
+    int rc = vg_store_case_end(h->store, r.case_id, s->account, "ended_by_staff", r.disposition,
+                               vg_wall_us(), evtext);
+    free(evtext);
+    if (rc)
+        return hub_error(s, m->id, "internal", "the end could not be recorded");
+    vg_info(r.case_id, NULL, "ended by %s %s: %s", hub_role_name(s->role), s->account,
+            r.disposition);
+    hub_send(lc->citizen, json_pack("{s:s, s:s, s:s, s:s}", "type", "ended", "case_id", r.case_id,
+                                    "by", "staff", "reason", "ended_by_staff"));
+    hub_reply(
+        s, m,
+        json_pack("{s:s, s:s, s:s}", "type", "ended", "case_id", r.case_id, "state", "ended"));
+    to_case_staff(h, lc,
+                  json_pack("{s:s, s:s, s:s, s:s}", "type", "ended", "case_id", r.case_id, "by",
+                            s->account, "reason", "ended_by_staff"),
+                  s);
+    bool waited = unclaimed(lc);
+    struct session *holder = lc->holder;
+    live_remove(h, lc);
+    if (waited)
+        announce_positions(h);
+    board_update(h);
+    if (holder)
+        cases_staff_ready(h, holder);
+}
+
+void case_get(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m)
+{
+    char id[VG_CASE_ID_MAX + 1], why[200];
+    if (vg_msg_case_id(m->body, id, sizeof id, why, sizeof why))
+        return hub_error(s, m->id, VG_PROTO_E_INVALID, "%s", why);
+    struct live_case *lc = live_get(h, id), tmp;
+    if (lc && !on_case(s, lc) && !staff_sees(s, lc))
+        return hub_error(s, m->id, VG_PROTO_E_FORBIDDEN, "not your case");
+    if (!lc) {
+        /* A closed case: supervisors may read it back. */
+        memset(&tmp, 0, sizeof tmp);
+        if (s->role != R_SUPERVISOR || vg_store_case_get(h->store, id, &tmp.row))
+            return hub_error(s, m->id, "not_found", "no case %s you may see", id);
+        tmp.rank = mode_rank(tmp.row.mode, tmp.row.queue);
+        tmp.has_fix = vg_store_location_last(h->store, id, &tmp.last_fix) == VG_OK;
+        lc = &tmp;
+    }
+    hub_reply(s, m, full_case(h, "case", lc));
+}
+
+void case_block(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m)
+{
+    struct vg_req_block r;
+    char why[200], phone[40];
+    if (vg_msg_block(m->body, &r, false, why, sizeof why))
+        return hub_error(s, m->id, VG_PROTO_E_INVALID, "%s", why);
+    int64_t now = vg_wall_us(), until = now + r.expires_in_s * 1000000;
+    if (vg_store_block_add(h->store, r.phone, r.reason, s->account, now, until))
+        return hub_error(s, m->id, "internal", "the block could not be recorded");
+    vg_warn(NULL, NULL, "caller %s blocked by %s %s until %lld: %s",
+            vg_log_phone(r.phone, phone, sizeof phone), hub_role_name(s->role), s->account,
+            (long long)(until / 1000000), r.reason);
+    hub_reply(s, m,
+              json_pack("{s:s, s:s, s:I}", "type", "blocked", "phone", r.phone, "expires_at",
+                        (json_int_t)(until / 1000)));
+}
+
+void case_unblock(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m)
+{
+    struct vg_req_block r;
+    char why[200], phone[40];
+    if (vg_msg_block(m->body, &r, true, why, sizeof why))
+        return hub_error(s, m->id, VG_PROTO_E_INVALID, "%s", why);
+    int rc = vg_store_block_lift(h->store, r.phone, s->account, r.reason, vg_wall_us());
+    if (rc == VG_ENOENT)
+        return hub_error(s, m->id, "not_found", "%s is not blocked", r.phone);
+    if (rc)
+        return hub_error(s, m->id, "internal", "the unblock could not be recorded");
+    vg_warn(NULL, NULL, "caller %s unblocked by %s %s: %s",
+            vg_log_phone(r.phone, phone, sizeof phone), hub_role_name(s->role), s->account,
+            r.reason);
+    hub_reply(s, m, json_pack("{s:s, s:s}", "type", "unblocked", "phone", r.phone));
+}
+
+void case_board(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m)
+{
+    hub_reply(s, m, board_json(h));
+}

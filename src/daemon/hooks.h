@@ -1,0 +1,18 @@
+/* Outgoing alert hooks, asynchronous on the main loop.
+ *
+ * An HTTP POST of a JSON body to an http:// URL (2xx is success) and/or a command
+ * run with the JSON on its stdin (exit 0 is success). Each is tried up to three
+ * times (at once, after 1 s, after 4 s) and every failure is logged; the case that
+ * raised the alert never waits for it. */
+#ifndef VG_HOOKS_H
+#define VG_HOOKS_H
+
+#include <stdbool.h>
+
+/* Runs the hooks given (url and/or command may be "" for none). done(ok, ud) is
+ * called once on the main loop when all are finished. Returns false, calling
+ * nothing, when neither is given. */
+bool vg_hooks_run(const char *url, const char *command, const char *body,
+                  void (*done)(bool ok, void *ud), void *ud);
+
+#endif

@@ -1,0 +1,451 @@
+#include "hub_internal.h"
+
+#include "accounts.h"
+#include "log.h"
+#include "password.h"
+#include "vg_err.h"
+#include "vtime.h"
+
+#include <gio/gio.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+/* A client over its rate is slowed; one that stays over it this many times is cut. */
+#define THROTTLE_CUT 200
+
+/* Sending --------------------------------------------------------------------------- */
+
+void hub_send(struct session *s, json_t *msg)
+{
+    if (s && msg) {
+        char *text = json_dumps(msg, JSON_COMPACT);
+        if (text)
+            vg_ws_send(s->conn, text, strlen(text));
+        free(text);
+    }
+    json_decref(msg);
+}
+
+void hub_reply(struct session *s, const struct vg_proto_msg *m, json_t *msg)
+{
+    if (msg && m->id[0])
+        json_object_set_new(msg, "id", json_string(m->id));
+    hub_send(s, msg);
+}
+
+void hub_error(struct session *s, const char *id, const char *code, const char *fmt, ...)
+{
+    char text[300];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    s->hub->stats.refused++;
+    vg_info(s->case_id[0] ? s->case_id : NULL, NULL, "conn=%llu %s%s: refused (%s): %s",
+            (unsigned long long)s->conn_id, hub_role_name(s->role), s->account[0] ? s->account : "",
+            code, text);
+    char *e = vg_proto_error(id, code, text);
+    if (e)
+        vg_ws_send(s->conn, e, strlen(e));
+    free(e);
+}
+
+void hub_to_staff(struct vg_hub *h, unsigned roles, json_t *msg)
+{
+    for (guint i = 0; i < h->sessions->len; i++) {
+        struct session *s = g_ptr_array_index(h->sessions, i);
+        if (s->role & roles)
+            hub_send(s, json_incref(msg));
+    }
+    json_decref(msg);
+}
+
+struct session *hub_staff_session(struct vg_hub *h, const char *account)
+{
+    for (guint i = 0; i < h->sessions->len; i++) {
+        struct session *s = g_ptr_array_index(h->sessions, i);
+        if ((s->role & R_STAFF) && strcmp(s->account, account) == 0)
+            return s;
+    }
+    return NULL;
+}
+
+void hub_random_token(char *hex, size_t n)
+{
+    unsigned char b[32];
+    if (n < 65 || RAND_bytes(b, sizeof b) != 1)
+        g_error("no randomness for a token"); /* cannot serve safely without it */
+    for (size_t i = 0; i < sizeof b; i++)
+        snprintf(hex + 2 * i, 3, "%02x", b[i]);
+}
+
+void hub_sha256_hex(const char *in, char *hex65)
+{
+    unsigned char md[32];
+    unsigned len = 0;
+    EVP_Digest(in, strlen(in), md, &len, EVP_sha256(), NULL);
+    for (unsigned i = 0; i < 32; i++)
+        snprintf(hex65 + 2 * i, 3, "%02x", md[i]);
+}
+
+const char *hub_role_name(enum role r)
+{
+    switch (r) {
+    case R_ANON: return "anonymous";
+    case R_CITIZEN: return "citizen";
+    case R_CALL_TAKER: return "call_taker";
+    case R_SPECIALIST: return "specialist";
+    case R_SUPERVISOR: return "supervisor";
+    }
+    return "?";
+}
+
+static enum role role_of(const char *name)
+{
+    if (strcmp(name, "call_taker") == 0)
+        return R_CALL_TAKER;
+    if (strcmp(name, "specialist") == 0)
+        return R_SPECIALIST;
+    if (strcmp(name, "supervisor") == 0)
+        return R_SUPERVISOR;
+    return R_ANON; /* "evidence" accounts have no console role here */
+}
+
+/* Staff login: the password check runs on a worker thread (scrypt costs ~100 ms,
+ * which must not stall every other client on this loop). ------------------------ */
+
+struct login_job {
+    struct vg_hub *hub;
+    uint64_t conn_id;
+    char msg_id[VG_PROTO_ID_MAX + 1];
+    char name[VG_NAME_MAX + 1];
+    char password[129];
+    char hash[VG_PASSWORD_HASH_MAX];
+    struct vg_account acct;
+    int found;
+    bool ok;
+};
+
+static void login_thread(GTask *task, gpointer src, gpointer data, GCancellable *c)
+{
+    (void)src;
+    (void)c;
+    struct login_job *j = data;
+    j->ok = j->found == VG_OK && vg_password_verify(j->password, j->hash);
+    OPENSSL_cleanse(j->password, sizeof j->password);
+    g_task_return_boolean(task, TRUE);
+}
+
+static struct session *session_by_conn_id(struct vg_hub *h, uint64_t id)
+{
+    for (guint i = 0; i < h->sessions->len; i++) {
+        struct session *s = g_ptr_array_index(h->sessions, i);
+        if (s->conn_id == id)
+            return s;
+    }
+    return NULL;
+}
+
+static void start_staff_session(struct vg_hub *h, struct session *s, const char *account,
+                                enum role role, const char *token, const char *msg_id,
+                                const char *type)
+{
+    s->role = role;
+    snprintf(s->account, sizeof s->account, "%s", account);
+    s->available = true;
+    h->stats.staff_online++;
+    json_t *r =
+        json_pack("{s:s, s:s, s:s, s:s, s:i}", "type", type, "name", account, "role",
+                  hub_role_name(role), "token", token, "session_ttl_s", h->cfg->session_ttl_s);
+    if (msg_id[0])
+        json_object_set_new(r, "id", json_string(msg_id));
+    hub_send(s, r);
+    vg_info(NULL, NULL, "conn=%llu: %s %s logged in", (unsigned long long)s->conn_id,
+            hub_role_name(role), account);
+    cases_staff_ready(h, s);
+}
+
+static void login_done(GObject *src, GAsyncResult *res, gpointer data)
+{
+    (void)src;
+    (void)res;
+    struct login_job *j = data;
+    struct session *s = session_by_conn_id(j->hub, j->conn_id);
+    enum role role = role_of(j->acct.role);
+    if (!s) {
+        /* the client left while its password was being checked */
+    } else if (!j->ok || j->acct.disabled || role == R_ANON) {
+        s->login_pending = false;
+        vg_warn(NULL, NULL, "conn=%llu: failed login as \"%s\"", (unsigned long long)j->conn_id,
+                j->name);
+        hub_error(s, j->msg_id, "login_failed", "wrong name or password, or account disabled");
+    } else {
+        char token[65], hash[65];
+        hub_random_token(token, sizeof token);
+        hub_sha256_hex(token, hash);
+        int64_t now = vg_wall_us();
+        s->login_pending = false;
+        if (vg_store_session_add(j->hub->store, hash, j->acct.name, j->acct.role, now,
+                                 now + (int64_t)j->hub->cfg->session_ttl_s * 1000000)) {
+            hub_error(s, j->msg_id, "internal", "could not record the session");
+        } else {
+            memcpy(s->token_hash, hash, sizeof hash);
+            start_staff_session(j->hub, s, j->acct.name, role, token, j->msg_id, "login");
+        }
+    }
+    g_free(j);
+}
+
+static void do_login(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m)
+{
+    struct vg_req_login r;
+    char why[200];
+    if (s->login_pending)
+        return hub_error(s, m->id, "state", "a login is already in progress");
+    if (vg_msg_login(m->body, &r, why, sizeof why))
+        return hub_error(s, m->id, VG_PROTO_E_INVALID, "%s", why);
+    struct login_job *j = g_new0(struct login_job, 1);
+    j->hub = h;
+    j->conn_id = s->conn_id;
+    snprintf(j->msg_id, sizeof j->msg_id, "%s", m->id);
+    snprintf(j->name, sizeof j->name, "%s", r.name);
+    memcpy(j->password, r.password, sizeof j->password);
+    OPENSSL_cleanse(r.password, sizeof r.password);
+    /* Unknown names are checked against a dummy hash too, so timing does not say
+     * which names exist. */
+    j->found = vg_store_account_get(h->store, r.name, &j->acct, j->hash, sizeof j->hash);
+    if (j->found)
+        snprintf(j->hash, sizeof j->hash,
+                 "$scrypt$ln=15,r=8,p=1$AAAAAAAAAAAAAAAAAAAAAA==$"
+                 "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=");
+    s->login_pending = true;
+    GTask *t = g_task_new(NULL, NULL, login_done, j);
+    g_task_set_task_data(t, j, NULL);
+    g_task_run_in_thread(t, login_thread);
+    g_object_unref(t);
+}
+
+static void do_resume(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m)
+{
+    char token[129], hash[65], account[VG_NAME_MAX + 1], role[16], why[200];
+    if (vg_msg_token(m->body, token, sizeof token, why, sizeof why))
+        return hub_error(s, m->id, VG_PROTO_E_INVALID, "%s", why);
+    hub_sha256_hex(token, hash);
+    if (vg_store_session_get(h->store, hash, vg_wall_us(), account, sizeof account, role,
+                             sizeof role) ||
+        role_of(role) == R_ANON)
+        return hub_error(s, m->id, "login_failed", "session expired or unknown: log in again");
+    memcpy(s->token_hash, hash, sizeof hash);
+    start_staff_session(h, s, account, role_of(role), token, m->id, "resume");
+}
+
+static void do_logout(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m)
+{
+    vg_store_session_delete(h->store, s->token_hash);
+    hub_reply(s, m, json_pack("{s:s}", "type", "logout"));
+    vg_ws_close(s->conn);
+}
+
+static void do_hello(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m)
+{
+    (void)h;
+    char *r = vg_proto_hello_reply(m->id, VG_VERSION);
+    if (r)
+        vg_ws_send(s->conn, r, strlen(r));
+    free(r);
+}
+
+static void do_status(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m)
+{
+    bool available;
+    char why[200];
+    if (vg_msg_status(m->body, &available, why, sizeof why))
+        return hub_error(s, m->id, VG_PROTO_E_INVALID, "%s", why);
+    s->available = available;
+    hub_reply(
+        s, m,
+        json_pack("{s:s, s:s}", "type", "status", "status", available ? "available" : "away"));
+    vg_info(NULL, NULL, "%s %s is %s", hub_role_name(s->role), s->account,
+            available ? "available" : "away");
+    if (available)
+        cases_staff_ready(h, s);
+}
+
+/* Dispatch ------------------------------------------------------------------------- */
+
+typedef void (*handler_fn)(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
+
+static const struct {
+    const char *type;
+    unsigned roles;
+    handler_fn fn;
+} handlers[] = {
+    {"hello", ~0u, do_hello},
+    {"login", R_ANON, do_login},
+    {"resume", R_ANON, do_resume},
+    {"logout", R_STAFF, do_logout},
+    {"alarm_start", R_ANON | R_CITIZEN, case_alarm_start},
+    {"case_resume", R_ANON | R_CITIZEN, case_resume},
+    {"location", R_CITIZEN, case_location},
+    {"hangup", R_CITIZEN, case_hangup},
+    {"rate", R_CITIZEN, case_rate},
+    {"chat", R_CITIZEN | R_STAFF, case_chat},
+    {"chat_receipt", R_CITIZEN | R_STAFF, case_receipt},
+    {"set_status", R_STAFF, do_status},
+    {"claim", R_CALL_TAKER | R_SUPERVISOR, case_claim},
+    {"end", R_STAFF, case_end},
+    {"case_get", R_STAFF, case_get},
+    {"block", R_CALL_TAKER | R_SUPERVISOR, case_block},
+    {"unblock", R_SUPERVISOR, case_unblock},
+    {"board", R_SUPERVISOR, case_board},
+};
+
+static void dispatch(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m)
+{
+    for (size_t i = 0; i < sizeof handlers / sizeof handlers[0]; i++) {
+        if (strcmp(handlers[i].type, m->type) != 0)
+            continue;
+        if (!(handlers[i].roles & s->role)) {
+            h->stats.forbidden++;
+            vg_warn(s->case_id[0] ? s->case_id : NULL, NULL,
+                    "conn=%llu: %s %s tried \"%s\": forbidden for this role",
+                    (unsigned long long)s->conn_id, hub_role_name(s->role), s->account, m->type);
+            return hub_error(s, m->id, VG_PROTO_E_FORBIDDEN, "a %s may not send \"%s\"",
+                             hub_role_name(s->role), m->type);
+        }
+        return handlers[i].fn(h, s, m);
+    }
+    hub_error(s, m->id, VG_PROTO_E_UNKNOWN, "unknown request type \"%s\"", m->type);
+}
+
+/* Connections ------------------------------------------------------------------------ */
+
+static gboolean resume_reading(gpointer ud)
+{
+    struct session *s = ud;
+    s->resume_timer = 0;
+    vg_ws_pause(s->conn, false);
+    return G_SOURCE_REMOVE;
+}
+
+/* Over its rate, a client is slowed (reading paused until a token is due); a
+ * client that keeps it up is cut. Returns false when the connection was cut. */
+static bool throttle(struct vg_hub *h, struct session *s)
+{
+    int64_t now = vg_now_us();
+    if (vg_bucket_take(&s->bucket, now))
+        return true;
+    h->stats.throttled++;
+    if (++s->throttled > THROTTLE_CUT) {
+        h->stats.cut++;
+        vg_warn(s->case_id[0] ? s->case_id : NULL, NULL,
+                "conn=%llu %s %s: flooding (%d messages over the rate): cut",
+                (unsigned long long)s->conn_id, hub_role_name(s->role), s->account, s->throttled);
+        vg_ws_close(s->conn);
+        return false;
+    }
+    if (s->throttled == 1)
+        vg_warn(NULL, NULL, "conn=%llu: over %d messages/s: slowed", (unsigned long long)s->conn_id,
+                h->cfg->rate_per_s);
+    if (!s->resume_timer) {
+        vg_ws_pause(s->conn, true);
+        s->resume_timer = g_timeout_add((guint)(vg_bucket_wait_us(&s->bucket, now) / 1000 + 1),
+                                        resume_reading, s);
+    }
+    return true;
+}
+
+void vg_hub_ws_open(struct vg_hub *h, struct vg_ws_conn *c)
+{
+    struct session *s = g_new0(struct session, 1);
+    s->hub = h;
+    s->conn = c;
+    s->conn_id = vg_ws_conn_id(c);
+    s->role = R_ANON;
+    vg_bucket_init(&s->bucket, h->cfg->rate_per_s, h->cfg->rate_burst, vg_now_us());
+    vg_ws_set_data(c, s);
+    g_ptr_array_add(h->sessions, s);
+}
+
+void vg_hub_ws_message(struct vg_hub *h, struct vg_ws_conn *c, const char *text, size_t len)
+{
+    struct session *s = vg_ws_get_data(c);
+    if (!s || !throttle(h, s))
+        return;
+    h->stats.requests++;
+    struct vg_proto_msg m;
+    char why[200];
+    if (vg_proto_parse(text, len, &m, why, sizeof why))
+        return hub_error(s, m.id, VG_PROTO_E_MALFORMED, "%s", why);
+    dispatch(h, s, &m);
+    vg_proto_msg_free(&m);
+}
+
+void vg_hub_ws_oversize(struct vg_hub *h, struct vg_ws_conn *c, size_t len)
+{
+    struct session *s = vg_ws_get_data(c);
+    if (s)
+        hub_error(s, NULL, VG_PROTO_E_TOO_LARGE, "message of %zu bytes exceeds the limit of %d",
+                  len, h->cfg->ws_max_message);
+}
+
+void vg_hub_ws_close(struct vg_hub *h, struct vg_ws_conn *c)
+{
+    struct session *s = vg_ws_get_data(c);
+    if (!s)
+        return;
+    cases_session_closed(h, s);
+    if (s->role & R_STAFF)
+        h->stats.staff_online--;
+    if (s->resume_timer)
+        g_source_remove(s->resume_timer);
+    g_ptr_array_remove_fast(h->sessions, s);
+    vg_ws_set_data(c, NULL);
+    g_free(s);
+}
+
+/* The hub ------------------------------------------------------------------------------ */
+
+int vg_hub_new(struct vg_store *st, struct vg_policy *policy, const struct vg_config *cfg,
+               struct vg_hub **out)
+{
+    struct vg_hub *h = g_new0(struct vg_hub, 1);
+    h->store = st;
+    h->policy = policy;
+    h->cfg = cfg;
+    h->cases = g_hash_table_new(g_str_hash, g_str_equal);
+    h->sessions = g_ptr_array_new();
+    cases_load(h);
+    *out = h;
+    return VG_OK;
+}
+
+void vg_hub_free(struct vg_hub *h)
+{
+    if (!h)
+        return;
+    cases_free(h);
+    g_hash_table_destroy(h->cases);
+    for (guint i = 0; i < h->sessions->len; i++) {
+        struct session *s = g_ptr_array_index(h->sessions, i);
+        if (s->resume_timer)
+            g_source_remove(s->resume_timer);
+        g_free(s);
+    }
+    g_ptr_array_free(h->sessions, TRUE);
+    g_free(h);
+}
+
+int64_t vg_hub_cases_live(const struct vg_hub *h)
+{
+    return g_hash_table_size(h->cases);
+}
+
+void vg_hub_get_stats(const struct vg_hub *h, struct vg_hub_stats *out)
+{
+    *out = h->stats;
+}

@@ -1,0 +1,92 @@
+/* Private to the hub (hub.c, cases.c): sessions, live cases, helpers. */
+#ifndef VG_HUB_INTERNAL_H
+#define VG_HUB_INTERNAL_H
+
+#include "case_store.h"
+#include "config.h"
+#include "hub.h"
+#include "msg.h"
+#include "policy.h"
+#include "proto.h"
+#include "ratelimit.h"
+#include "server.h"
+
+#include <glib.h>
+#include <jansson.h>
+
+enum role {
+    R_ANON = 1 << 0,
+    R_CITIZEN = 1 << 1,
+    R_CALL_TAKER = 1 << 2,
+    R_SPECIALIST = 1 << 3,
+    R_SUPERVISOR = 1 << 4,
+};
+#define R_STAFF (R_CALL_TAKER | R_SPECIALIST | R_SUPERVISOR)
+
+struct session {
+    struct vg_hub *hub;
+    struct vg_ws_conn *conn;
+    uint64_t conn_id;
+    enum role role;
+    char account[VG_NAME_MAX + 1];
+    char token_hash[65];              /* staff: their session */
+    bool available;                   /* staff: may be offered cases */
+    char case_id[VG_CASE_ID_MAX + 1]; /* citizen: its case; staff: the case held */
+    struct vg_bucket bucket;
+    int throttled;
+    guint resume_timer;
+    bool login_pending;
+};
+
+struct live_case {
+    struct vg_hub *hub;
+    struct vg_case_row row;
+    int rank; /* queue order: mode priority, supervised queue last */
+    struct vg_phone_history history;
+    struct session *citizen; /* NULL while disconnected */
+    struct session *holder;  /* NULL unless answered and the holder is connected */
+    bool has_fix;
+    struct vg_fix_row last_fix;
+    guint escalate_timer, abandon_timer;
+};
+
+struct vg_hub {
+    struct vg_store *store;
+    struct vg_policy *policy;
+    const struct vg_config *cfg;
+    GHashTable *cases;   /* id -> struct live_case*, live cases only */
+    GPtrArray *sessions; /* struct session*, every open connection */
+    struct vg_hub_stats stats;
+};
+
+/* hub.c */
+void hub_send(struct session *s, json_t *msg); /* steals msg; NULL s is fine */
+void hub_reply(struct session *s, const struct vg_proto_msg *m, json_t *msg);
+void hub_error(struct session *s, const char *id, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void hub_to_staff(struct vg_hub *h, unsigned roles, json_t *msg); /* steals msg */
+struct session *hub_staff_session(struct vg_hub *h, const char *account);
+void hub_random_token(char *hex, size_t n); /* n >= 65: 32 random bytes as hex */
+void hub_sha256_hex(const char *in, char *hex65);
+const char *hub_role_name(enum role r);
+
+/* cases.c */
+void cases_load(struct vg_hub *h);
+void cases_free(struct vg_hub *h);
+void cases_staff_ready(struct vg_hub *h, struct session *s); /* login, or now available */
+void cases_session_closed(struct vg_hub *h, struct session *s);
+void case_alarm_start(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
+void case_resume(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
+void case_location(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
+void case_hangup(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
+void case_rate(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
+void case_chat(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
+void case_receipt(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
+void case_claim(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
+void case_end(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
+void case_get(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
+void case_block(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
+void case_unblock(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
+void case_board(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
+
+#endif

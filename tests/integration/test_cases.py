@@ -1,0 +1,425 @@
+"""The alarm case against the real vigild, with scripted clients (issue 4 flows):
+queue, offer, claim race, answer, end; priority; escalation; abandon and resume;
+live location; chat with receipts; service area; soft and hard blocks; repeat
+caller and key person alerts to a local HTTP receiver; bad input refused while
+another case runs undisturbed; a restart keeps every case and its history."""
+import http.server
+import json
+import os
+import signal
+import sqlite3
+import sys
+import tempfile
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+from vigil_harness import Client, Vigild, add_account, check, finish, free_port, staff  # noqa
+
+INSIDE = {"lat": 30.60, "lon": 114.50, "accuracy": 15.0}
+OUTSIDE = {"lat": 39.90, "lon": 116.40, "accuracy": 15.0}
+KEY_PLACE = {"lat": 30.51, "lon": 114.31, "accuracy": 5.0}
+
+
+class Hooks(http.server.BaseHTTPRequestHandler):
+    received = []
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        Hooks.received.append(json.loads(body))
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *a):
+        pass
+
+
+def hook_server():
+    port = free_port()
+    srv = http.server.HTTPServer(("127.0.0.1", port), Hooks)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return port
+
+
+def wait_hook(kind, phone, timeout=5):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for h in Hooks.received:
+            if h.get("kind") == kind and h.get("phone") == phone:
+                return h
+        time.sleep(0.05)
+    return None
+
+
+def setup(d, extra=""):
+    area = os.path.join(d, "area.geojson")
+    with open(area, "w") as f:
+        json.dump({"type": "FeatureCollection", "features": [{"type": "Feature", "properties":
+                   {"name": "county"}, "geometry": {"type": "Polygon", "coordinates": [
+                       [[114.0, 30.0], [115.0, 30.0], [115.0, 31.0], [114.0, 31.0]]]}}]}, f)
+    places = os.path.join(d, "places.geojson")
+    with open(places, "w") as f:
+        json.dump({"type": "Feature", "properties": {"name": "Railway station"}, "geometry": {
+            "type": "Polygon", "coordinates": [[[114.30, 30.50], [114.32, 30.50], [114.32, 30.52],
+                                                [114.30, 30.52], [114.30, 30.50]]]}}, f)
+    conf = os.path.join(d, "vigil.conf")
+    with open(conf, "w") as f:
+        f.write(f"""[queue]
+escalate_after_s = 2
+abandon_grace_s = 1
+escalation_message = Still waiting: please also call 110.
+[service_area]
+file = {area}
+message = Outside our county: call 110.
+[alerts]
+repeat_count = 3
+repeat_window_min = 10
+key_persons = +86 139 0000 0099
+key_places_file = {places}
+hook_url = http://127.0.0.1:{HOOK_PORT}/alerts
+[signaling]
+rate_per_s = 50
+rate_burst = 50
+{extra}""")
+    return conf
+
+
+def db(v):
+    return sqlite3.connect(os.path.join(v.data_dir, "vigil.db"))
+
+
+def citizen(port, mode, phone, location=INSIDE, name="cit", **kw):
+    c = Client(port, name)
+    args = {"mode": mode, "phone": phone, **kw}
+    if location:
+        args["location"] = location
+    r = c.request("alarm_start", **args)
+    return c, r
+
+
+def test_claim_race(v, ann, bob, sue):
+    c, r = citizen(v.port, "video", "+86 138 0000 0001", caller={"name": "Wang"})
+    check(r.get("type") == "alarm_started" and r.get("case_id", "").startswith("c-"),
+          f"alarm started: {r}")
+    cid = r["case_id"]
+    q = c.wait_type("queue", case_id=cid)
+    check(q["position"] == 1, f"citizen sees place in queue: {q}")
+    oa = ann.wait_type("offer", timeout=2)
+    ob = bob.wait_type("offer", timeout=2)
+    card = oa["case"]
+    check(card["case_id"] == cid and ob["case"]["case_id"] == cid, "both consoles ring")
+    check(card["phone"] == "+8613800000001" and card["mode"] == "video", f"offer card: {card}")
+    check(card["location"]["lat"] == 30.6 and card["caller"] == {"name": "Wang"},
+          "offer carries location and caller details")
+    check(card["history"]["earlier_cases"] == 0 and card["flags"] == [], "history and flags")
+    board = sue.wait(lambda m: m.get("type") == "board" and
+                     any(x["case_id"] == cid for x in m["cases"]))
+    check(board is not None, "supervisor board shows the case")
+    # Both claim at once: the store decides, exactly one wins.
+    ann.send_json({"type": "claim", "id": "race-a", "case_id": cid})
+    bob.send_json({"type": "claim", "id": "race-b", "case_id": cid})
+    ra = ann.wait(lambda m: m.get("id") == "race-a")
+    rb = bob.wait(lambda m: m.get("id") == "race-b")
+    winners = [x for x in (ra, rb) if x.get("type") == "claimed"]
+    losers = [x for x in (ra, rb) if x.get("code") == "already_taken"]
+    check(len(winners) == 1 and len(losers) == 1, f"one claim wins: {ra.get('type')} {rb.get('type')}")
+    win, lose = (ann, bob) if ra.get("type") == "claimed" else (bob, ann)
+    t = lose.wait_type("taken", case_id=cid)
+    check(t["by"] == win.name, "the other console is told who took it")
+    a = c.wait_type("answered", case_id=cid)
+    check(a["by"] == win.name, "citizen told the alarm is answered")
+    r = win.request("end", case_id=cid, disposition="resolved")
+    check(r.get("type") == "ended", f"end: {r}")
+    e = c.wait_type("ended", case_id=cid)
+    check(e["by"] == "staff", "citizen told the case ended")
+    r = c.request("rate", case_id=cid, stars=5, comment="fast")
+    check(r.get("type") == "rated", f"rating stored: {r}")
+    con = db(v)
+    kinds = [k for (k,) in con.execute(
+        "SELECT kind FROM case_events WHERE case_id=? ORDER BY seq", (cid,))]
+    state, disp, rating = con.execute(
+        "SELECT state, disposition, rating FROM cases WHERE id=?", (cid,)).fetchone()
+    con.close()
+    check(kinds == ["created", "offered", "answered", "ended", "rated"], f"events: {kinds}")
+    check((state, disp, rating) == ("ended", "resolved", 5), "case row ended/resolved/rated")
+    c.close()
+
+
+def test_priority_and_escalation(v, ann, bob, sue):
+    for s in (ann, bob):
+        check(s.request("set_status", status="away").get("status") == "away", "set away")
+    cv, rv = citizen(v.port, "voice", "+86 138 0000 0002", name="voice")
+    cs, rs = citizen(v.port, "silent", "+86 138 0000 0003", name="silent")
+    qs = cs.wait_type("queue", case_id=rs["case_id"])
+    qv = cv.wait(lambda m: m.get("type") == "queue" and m.get("waiting") == 2)
+    check(qs["position"] == 1 and qv["position"] == 2,
+          f"silent before voice: silent {qs['position']}, voice {qv['position']}")
+    check(not [e for e in ann.drain(0.3) if e.get("type") == "offer"], "away: no ring")
+    # Escalation after 2 s: citizen told, supervisor alerted and offered.
+    esc = cs.wait_type("escalated", timeout=4, case_id=rs["case_id"])
+    check(esc["message"] == "Still waiting: please also call 110.", "escalation message")
+    al = sue.wait(lambda m: m.get("type") == "alert" and m.get("kind") == "unanswered" and
+                  m.get("case_id") == rs["case_id"], 3)
+    check(al["detail"]["waiting_s"] >= 2, "unanswered alert on the supervisor's console")
+    check(wait_hook("unanswered", "+8613800000003") is not None, "unanswered alert hook POSTed")
+    off = sue.wait(lambda m: m.get("type") == "offer" and m["case"]["case_id"] == rs["case_id"])
+    check(off["case"]["escalated"] is True, "escalated case offered to the supervisor")
+    # A call-taker coming back gets both offers, silent first.
+    ann.request("set_status", status="available")
+    o1 = ann.wait_type("offer")
+    o2 = ann.wait_type("offer")
+    check((o1["case"]["mode"], o2["case"]["mode"]) == ("silent", "voice"),
+          "offers in priority order")
+    r = sue.request("claim", case_id=rs["case_id"])
+    check(r.get("type") == "claimed", f"supervisor may take an escalated case: {r.get('type')}")
+    sue.request("end", case_id=rs["case_id"], disposition="handled")
+    r = cv.request("hangup")
+    check(r.get("state") == "abandoned", f"hangup while waiting abandons: {r}")
+    closed = ann.wait_type("closed", case_id=rv["case_id"])
+    check(closed["reason"] == "abandoned", "consoles drop the abandoned case")
+    cv.close()
+    cs.close()
+    bob.request("set_status", status="available")
+
+
+def test_abandon_and_resume(v, ann, bob):
+    for s in (ann, bob):
+        s.request("set_status", status="away")
+    cd, rd = citizen(v.port, "voice", "+86 138 0000 0004", name="drop", callback_allowed=True)
+    cd.sock.close()  # the network drops and does not come back
+    cr, rr = citizen(v.port, "voice", "+86 138 0000 0005", name="back")
+    cr.sock.close()
+    cr2 = Client(v.port, "back2")
+    r = cr2.request("case_resume", token=rr["token"])
+    check(r.get("type") == "case_resumed" and r.get("state") in ("queued", "offered"),
+          f"citizen resumes within the grace time: {r}")
+    time.sleep(1.6)
+    con = db(v)
+    st_d = con.execute("SELECT state, callback_needed FROM cases WHERE id=?",
+                       (rd["case_id"],)).fetchone()
+    st_r = con.execute("SELECT state FROM cases WHERE id=?", (rr["case_id"],)).fetchone()
+    con.close()
+    check(st_d == ("abandoned", 1), f"dropped citizen: abandoned, flagged for callback: {st_d}")
+    check(st_r[0] in ("queued", "offered"), f"resumed citizen still waiting: {st_r}")
+    cr2.request("hangup")
+    cr2.close()
+    for s in (ann, bob):
+        s.request("set_status", status="available")
+
+
+def r_token(c):
+    return c.token
+
+
+def test_location_and_chat(v, ann, sue):
+    c, r = citizen(v.port, "silent", "+86 138 0000 0006", name="loc")
+    cid = r["case_id"]
+    c.token = r["token"]
+    ann.wait(lambda m: m.get("type") == "offer" and m["case"]["case_id"] == cid)
+    claimed = ann.request("claim", case_id=cid)
+    check(claimed.get("type") == "claimed", "claimed")
+    c.wait_type("answered")
+    for i in range(3):
+        fix = {"lat": 30.60 + 0.001 * (i + 1), "lon": 114.50, "accuracy": 10.0, "heading": 45,
+               "speed": 12.5, "source": "gps", "device_time": 1790000000000 + i}
+        t0 = time.monotonic()
+        c.send_json({"type": "location", **fix})
+        got = ann.wait(lambda m: m.get("type") == "location" and m.get("case_id") == cid and
+                       abs(m["fix"]["lat"] - fix["lat"]) < 1e-9, 1)
+        dt = time.monotonic() - t0
+        check(got["fix"]["speed"] == 12.5 and got["fix"]["heading"] == 45,
+              f"fix {i} reaches the call-taker in {dt * 1000:.0f} ms")
+        check(dt < 1.0, "within a second")
+        sue.wait(lambda m: m.get("type") == "location" and m.get("case_id") == cid and
+                 abs(m["fix"]["lat"] - fix["lat"]) < 1e-9, 1)
+    r = c.request("chat", case_id=cid, text="he is in the next room")
+    check(r.get("type") == "chat_sent" and r.get("seq") == 1, f"chat accepted: {r}")
+    m = ann.wait_type("chat", case_id=cid)
+    check(m["text"] == "he is in the next room" and m["from"] == "citizen", "call-taker gets it")
+    ann.request("chat_receipt", case_id=cid, seq=m["seq"], status="read")
+    rc = c.wait_type("chat_receipt", case_id=cid)
+    check(rc["seq"] == 1 and rc["status"] == "read", "citizen sees it was read")
+    ann.request("chat", case_id=cid, text="stay quiet, officers are coming")
+    m2 = c.wait_type("chat", case_id=cid)
+    check(m2["seq"] == 2 and m2["sender"] == "ann", "citizen gets the reply in order")
+    c.request("chat_receipt", case_id=cid, seq=2, status="delivered")
+    rc2 = ann.wait_type("chat_receipt", case_id=cid)
+    check(rc2["status"] == "delivered", "call-taker sees delivery")
+    con = db(v)
+    rows = con.execute("SELECT seq, sender_role, text, read_us IS NOT NULL, delivered_us IS NOT "
+                       "NULL FROM chat WHERE case_id=? ORDER BY seq", (cid,)).fetchall()
+    fixes = con.execute("SELECT count(*) FROM locations WHERE case_id=?", (cid,)).fetchone()[0]
+    con.close()
+    check(rows == [(1, "citizen", "he is in the next room", 1, 1),
+                   (2, "call_taker", "stay quiet, officers are coming", 0, 1)],
+          f"chat stored with receipts: {rows}")
+    check(fixes == 4, f"track stored: start fix + 3 ({fixes})")
+    TOKENS[cid] = r_token(c)
+    return c, cid
+
+
+def test_service_area(v):
+    con = db(v)
+    before = con.execute("SELECT count(*) FROM cases").fetchone()[0]
+    con.close()
+    c, r = citizen(v.port, "video", "+86 138 0000 0007", location=OUTSIDE, name="far")
+    check(r.get("code") == "outside_service_area" and r.get("message") ==
+          "Outside our county: call 110.", f"outside the area refused: {r}")
+    con = db(v)
+    check(con.execute("SELECT count(*) FROM cases").fetchone()[0] == before, "no case created")
+    con.close()
+    c2, r2 = citizen(v.port, "video", "+86 138 0000 0008", location=None, name="noloc")
+    check(r2.get("type") == "alarm_started", "an alarm without location proceeds")
+    c2.request("hangup")
+    c.close()
+    c2.close()
+
+
+def test_soft_block_and_alerts(v, ann, sue):
+    r = ann.request("block", phone="+86 138 0000 0009", reason="prank calls", expires_in_s=3600)
+    check(r.get("type") == "blocked", f"call-taker blocks a number: {r}")
+    c, r = citizen(v.port, "video", "+86 138 0000 0009", name="blocked")
+    check(r.get("type") == "alarm_started", "soft block: the alarm still arrives")
+    cid = r["case_id"]
+    off = sue.wait(lambda m: m.get("type") == "offer" and m["case"]["case_id"] == cid, 2)
+    check(off["case"]["queue"] == "supervised" and "blocked" in off["case"]["flags"],
+          "in the supervised queue, flagged")
+    sue.wait(lambda m: m.get("type") == "alert" and m.get("kind") == "blocked_caller", 2)
+    check(not [e for e in ann.drain(0.3) if e.get("type") == "offer" and
+               e["case"]["case_id"] == cid], "not offered to call-takers")
+    r = ann.request("unblock", phone="+86 138 0000 0009", reason="x")
+    check(r.get("code") == "forbidden", "a call-taker may not unblock")
+    r = sue.request("unblock", phone="+86 138 0000 0009", reason="apologised")
+    check(r.get("type") == "unblocked", "supervisor unblocks")
+    c.request("hangup")
+    c.close()
+    # Repeat caller: the third alarm within the window.
+    for i in range(3):
+        ci, ri = citizen(v.port, "voice", "+86 138 0000 0010", name=f"rep{i}")
+        if i < 2:
+            ci.request("hangup")
+        ci.close()
+    al = sue.wait(lambda m: m.get("type") == "alert" and m.get("kind") == "repeat_caller", 3)
+    check(al["detail"]["alarms_in_window"] == 3 and "repeat_caller" in al["flags"],
+          f"repeat caller alert: {al['detail']}")
+    check(wait_hook("repeat_caller", "+8613800000010") is not None, "repeat caller hook POSTed")
+    ck, rk = citizen(v.port, "video", "+86 139 0000 0099", location=KEY_PLACE, name="key")
+    al = sue.wait(lambda m: m.get("type") == "alert" and m.get("kind") == "key_person", 3)
+    check(al["case_id"] == rk["case_id"], "key person alert")
+    al = sue.wait(lambda m: m.get("type") == "alert" and m.get("kind") == "key_place", 3)
+    check(al["detail"]["place"] == "Railway station", "key place alert names the place")
+    h = wait_hook("key_person", "+8613900000099")
+    check(h is not None and h.get("mode") == "video", f"key person hook POSTed: {h}")
+    ck.request("hangup")
+    ck.close()
+
+
+def test_bad_input(v, ann, live_citizen, cid):
+    x = Client(v.port, "x")
+    x.send_text("{not json")
+    check(x.wait_type("error")["code"] == "malformed", "malformed JSON refused")
+    r = x.request("alarm_start", mode="video", phone=12345)
+    check(r.get("code") == "invalid_field" and "phone" in r.get("message", ""), f"wrong type: {r}")
+    x.send_text('{"type":"hello","pad":"' + "x" * 70000 + '"}')
+    check(x.wait_type("error")["code"] == "too_large", "oversize refused")
+    r = x.request("claim", case_id=cid)
+    check(r.get("code") == "forbidden", "anonymous may not claim")
+    r = ann.request("alarm_start", mode="video", phone="110")
+    check(r.get("code") == "forbidden", "a call-taker may not raise an alarm")
+    other, ro = citizen(v.port, "voice", "+86 138 0000 0011", name="other")
+    r = other.request("chat", case_id=cid, text="let me in")
+    check(r.get("code") == "forbidden", "another citizen's case is refused")
+    r = other.request("claim", case_id=cid)
+    check(r.get("code") == "forbidden", "a citizen may not claim")
+    r = ann.request("chat", case_id=ro["case_id"], text="hello")
+    check(r.get("code") == "forbidden", "a call-taker may not write into a case they do not hold")
+    other.request("hangup")
+    other.close()
+    # Flood: slowed, then cut; the live case is not disturbed meanwhile.
+    flood = Client(v.port, "flood")
+    payload = b'{"type":"hello"}'
+    t0 = time.monotonic()
+    cut = False
+    try:
+        for _ in range(3000):
+            flood.send_frame(0x1, payload)
+    except OSError:
+        cut = True
+    r = live_citizen.request("chat", case_id=cid, text="still there?")
+    got = ann.wait(lambda m: m.get("type") == "chat" and m.get("text") == "still there?", 2)
+    check(got is not None and time.monotonic() - t0 < 30, "the live case carries on during a flood")
+    if not cut:
+        try:
+            flood.drain(3)
+            flood.send_frame(0x1, payload)
+            flood.drain(1)
+            flood.send_frame(0x1, payload)
+        except (OSError, ConnectionError):
+            cut = True
+    check(cut, "the flooding client is cut")
+    check("flooding" in v.stderr(), "the flood is logged")
+    x.close()
+
+
+def test_hard_block(d):
+    conf = setup(d, "[blacklist]\nmode = hard\nrefused_message = Not accepted: call 110.\n")
+    os.makedirs(os.path.join(d, "hard"))
+    v = Vigild(data_dir=os.path.join(d, "hard"), config=conf).start()
+    pw = add_account(v.data_dir, "sue", "supervisor")
+    sue = staff(v.port, "sue", pw)
+    sue.request("block", phone="+86 138 0000 0012", reason="threats")
+    c, r = citizen(v.port, "video", "+86 138 0000 0012", name="hard")
+    check(r.get("code") == "refused" and r.get("message") == "Not accepted: call 110.",
+          f"hard block refuses the alarm: {r}")
+    con = db(v)
+    check(con.execute("SELECT count(*) FROM cases").fetchone()[0] == 0, "no case created")
+    con.close()
+    check("blocked caller" in v.stderr(), "the refusal is logged")
+    v.stop()
+
+
+def test_restart(v, cid, conf):
+    rc, _ = v.stop()
+    check(rc == 0, "stopped for restart")
+    v2 = Vigild(data_dir=v.data_dir, port=v.port, config=conf).start()
+    ann = staff(v2.port, "ann", PW["ann"])
+    back = ann.wait_type("claimed", timeout=3)
+    check(back["case"]["case_id"] == cid and back["case"]["held_by"] == "ann",
+          "after a restart the call-taker gets the case back")
+    check([m["text"] for m in back["chat"]][:2] == ["he is in the next room",
+                                                    "stay quiet, officers are coming"],
+          "with its chat history")
+    check(len(back["track"]) == 4, f"and its track ({len(back['track'])} fixes)")
+    c = Client(v2.port, "cit-back")
+    r = c.request("case_resume", token=TOKENS[cid])
+    check(r.get("state") == "answered" and r.get("held_by") == "ann", f"citizen resumes: {r}")
+    c.request("chat", case_id=cid, text="after restart")
+    check(ann.wait_type("chat", text="after restart") is not None, "chat works after restart")
+    r = ann.request("end", case_id=cid, disposition="dispatched")
+    check(r.get("type") == "ended", "and the case can be ended")
+    v2.stop()
+
+
+HOOK_PORT = hook_server()
+PW = {}
+TOKENS = {}
+d = tempfile.mkdtemp(prefix="vigil-cases-")
+conf = setup(d)
+v = Vigild(data_dir=os.path.join(d, "data"), config=conf)
+os.makedirs(v.data_dir)
+PW["ann"] = add_account(v.data_dir, "ann", "call_taker")
+PW["bob"] = add_account(v.data_dir, "bob", "call_taker")
+PW["sue"] = add_account(v.data_dir, "sue", "supervisor")
+v.start()
+ann, bob, sue = (staff(v.port, n, PW[n]) for n in ("ann", "bob", "sue"))
+test_claim_race(v, ann, bob, sue)
+test_priority_and_escalation(v, ann, bob, sue)
+test_abandon_and_resume(v, ann, bob)
+live, cid = test_location_and_chat(v, ann, sue)
+test_service_area(v)
+test_soft_block_and_alerts(v, ann, sue)
+test_bad_input(v, ann, live, cid)
+check(v.proc.poll() is None, "vigild survived everything")
+test_restart(v, cid, conf)
+test_hard_block(d)
+finish("cases")

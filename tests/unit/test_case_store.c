@@ -1,0 +1,183 @@
+/* Case persistence against a real SQLite file: transitions are conditional on the
+ * state they leave (so the first claim wins), each writes its event, and the
+ * track, chat, blocks and sessions read back as written. */
+#include "case_store.h"
+#include "vg_err.h"
+#include "vt.h"
+
+#include <stdlib.h>
+
+static struct vg_store *st;
+
+static void new_case(const char *id, const char *phone, int64_t at)
+{
+    struct vg_case_row c = {0};
+    snprintf(c.id, sizeof c.id, "%s", id);
+    snprintf(c.mode, sizeof c.mode, "silent");
+    snprintf(c.state, sizeof c.state, "queued");
+    snprintf(c.phone, sizeof c.phone, "%s", phone);
+    snprintf(c.queue, sizeof c.queue, "normal");
+    snprintf(c.caller, sizeof c.caller, "{\"name\":\"A\"}");
+    snprintf(c.citizen_token, sizeof c.citizen_token, "tok-%s", id);
+    c.callback_allowed = true;
+    c.created_us = at;
+    VT_EQ_INT(vg_store_case_insert(st, &c, "citizen", "{\"mode\":\"silent\"}"), VG_OK);
+}
+
+static void test_claim_race(void)
+{
+    new_case("c-1", "+8613800000001", 1000);
+    VT_EQ_INT(vg_store_case_offered(st, "c-1", 1100), VG_OK);
+    VT_EQ_INT(vg_store_case_offered(st, "c-1", 1150), VG_ESTATE); /* already offered */
+    VT_EQ_INT(vg_store_case_claim(st, "c-1", "ann", 1200), VG_OK);
+    VT_EQ_INT(vg_store_case_claim(st, "c-1", "bob", 1201), VG_ESTATE); /* second loses */
+    VT_EQ_INT(vg_store_case_claim(st, "c-404", "bob", 1201), VG_ENOENT);
+    struct vg_case_row c;
+    VT_EQ_INT(vg_store_case_get(st, "c-1", &c), VG_OK);
+    VT_EQ_STR(c.state, "answered");
+    VT_EQ_STR(c.held_by, "ann");
+    VT_EQ_INT(c.answered_us, 1200);
+    VT_EQ_INT(vg_store_case_abandon(st, "c-1", 1300), VG_ESTATE); /* answered: not abandonable */
+    VT_EQ_INT(vg_store_case_escalate(st, "c-1", 1300), VG_ESTATE);
+    VT_EQ_INT(vg_store_case_end(st, "c-1", "ann", "ended_by_staff", "resolved", 1400, NULL), VG_OK);
+    VT_EQ_INT(vg_store_case_end(st, "c-1", "ann", "ended_by_staff", "resolved", 1500, NULL),
+              VG_ESTATE);
+    VT_EQ_INT(vg_store_case_get(st, "c-1", &c), VG_OK);
+    VT_EQ_STR(c.state, "ended");
+    VT_EQ_STR(c.disposition, "resolved");
+    VT_EQ_INT(c.ended_us, 1400);
+    VT_EQ_INT(vg_store_case_rate(st, "c-1", 5, "thanks", 1600), VG_OK);
+    VT_EQ_INT(vg_store_case_rate(st, "c-1", 1, "again", 1700), VG_ESTATE); /* once */
+    VT_EQ_INT(vg_store_case_by_token(st, "tok-c-1", &c), VG_OK);
+    VT_EQ_STR(c.id, "c-1");
+    VT_EQ_INT(c.rating, 5);
+}
+
+static int count_live(const struct vg_case_row *c, void *ud)
+{
+    (void)c;
+    (*(int *)ud)++;
+    return 0;
+}
+
+static void test_abandon_and_history(void)
+{
+    new_case("c-2", "+8613800000002", 2000);
+    VT_EQ_INT(vg_store_case_escalate(st, "c-2", 2100), VG_OK);
+    VT_EQ_INT(vg_store_case_escalate(st, "c-2", 2200), VG_ESTATE); /* once */
+    VT_EQ_INT(vg_store_case_abandon(st, "c-2", 2300), VG_OK);
+    struct vg_case_row c;
+    VT_EQ_INT(vg_store_case_get(st, "c-2", &c), VG_OK);
+    VT_EQ_STR(c.state, "abandoned");
+    VT_CHECK(c.escalated);
+    VT_CHECK(c.callback_needed); /* callback was allowed */
+    new_case("c-3", "+8613800000002", 3000);
+    new_case("c-4", "+8613800000002", 4000);
+    struct vg_phone_history h;
+    VT_EQ_INT(vg_store_phone_history(st, "+8613800000002", 4000, 2500, &h), VG_OK);
+    VT_EQ_INT(h.total, 2);     /* c-2, c-3: before 4000 */
+    VT_EQ_INT(h.abandoned, 1); /* c-2 */
+    VT_EQ_INT(h.live, 1);      /* c-3 */
+    VT_EQ_INT(h.since_window, 1);
+    int live = 0;
+    VT_EQ_INT(vg_store_case_list_live(st, count_live, &live), VG_OK);
+    VT_EQ_INT(live, 2); /* c-3, c-4 */
+}
+
+static int collect_fix(const struct vg_fix_row *f, void *ud)
+{
+    double *sum = ud;
+    *sum += f->lat;
+    return 0;
+}
+
+static int collect_chat(const struct vg_chat_row *m, void *ud)
+{
+    char *out = ud;
+    char line[128];
+    snprintf(line, sizeof line, "%lld:%s:%.32s:%d%d;", (long long)m->seq, m->sender_role, m->text,
+             m->delivered_us != 0, m->read_us != 0);
+    strcat(out, line);
+    return 0;
+}
+
+static void test_track_and_chat(void)
+{
+    struct vg_fix_row f = {.at_us = 10, .lat = 30.5, .lon = 114.3, .accuracy = 12};
+    int64_t seq;
+    VT_EQ_INT(vg_store_location_add(st, "c-3", &f, &seq), VG_OK);
+    VT_EQ_INT(seq, 1);
+    f.lat = 30.6;
+    f.has_heading = true;
+    f.heading = 90;
+    snprintf(f.source, sizeof f.source, "gps");
+    VT_EQ_INT(vg_store_location_add(st, "c-3", &f, &seq), VG_OK);
+    VT_EQ_INT(seq, 2);
+    struct vg_fix_row last;
+    VT_EQ_INT(vg_store_location_last(st, "c-3", &last), VG_OK);
+    VT_CHECK(last.lat == 30.6 && last.has_heading && last.heading == 90 && !last.has_speed);
+    VT_EQ_STR(last.source, "gps");
+    VT_EQ_INT(vg_store_location_last(st, "c-4", &last), VG_ENOENT);
+    double sum = 0;
+    VT_EQ_INT(vg_store_location_track(st, "c-3", 1, collect_fix, &sum), VG_OK);
+    VT_CHECK(sum == 30.6); /* the newest one only */
+
+    VT_EQ_INT(vg_store_chat_add(st, "c-3", 20, "citizen", "citizen", "help", &seq), VG_OK);
+    VT_EQ_INT(seq, 1);
+    VT_EQ_INT(vg_store_chat_add(st, "c-3", 21, "call_taker", "ann", "where?", &seq), VG_OK);
+    VT_EQ_INT(seq, 2);
+    VT_EQ_INT(vg_store_chat_mark(st, "c-3", 1, "delivered", 22), VG_OK);
+    VT_EQ_INT(vg_store_chat_mark(st, "c-3", 2, "read", 23), VG_OK);
+    VT_EQ_INT(vg_store_chat_mark(st, "c-3", 9, "read", 23), VG_ENOENT);
+    char out[512] = "";
+    VT_EQ_INT(vg_store_chat_list(st, "c-3", collect_chat, out), VG_OK);
+    VT_EQ_STR(out, "1:citizen:help:10;2:call_taker:where?:11;");
+}
+
+static void test_blocks_and_sessions(void)
+{
+    struct vg_block_row b;
+    VT_EQ_INT(vg_store_block_active(st, "+861", 100, &b), VG_ENOENT);
+    VT_EQ_INT(vg_store_block_add(st, "+861", "pranks", "ann", 100, 1000), VG_OK);
+    VT_EQ_INT(vg_store_block_active(st, "+861", 500, &b), VG_OK);
+    VT_EQ_STR(b.reason, "pranks");
+    VT_EQ_STR(b.created_by, "ann");
+    VT_EQ_INT(vg_store_block_active(st, "+861", 1000, &b), VG_ENOENT); /* expired */
+    VT_EQ_INT(vg_store_block_lift(st, "+861", "sue", "mistake", 600), VG_OK);
+    VT_EQ_INT(vg_store_block_active(st, "+861", 700, &b), VG_ENOENT);
+    VT_EQ_INT(vg_store_block_lift(st, "+861", "sue", "again", 700), VG_ENOENT);
+
+    VT_EQ_INT(vg_store_account_add(st, "ann", "call_taker", "h"), VG_OK);
+    char acct[65], role[16];
+    VT_EQ_INT(vg_store_session_add(st, "hash1", "ann", "call_taker", 100, 200), VG_OK);
+    VT_EQ_INT(vg_store_session_get(st, "hash1", 150, acct, sizeof acct, role, sizeof role), VG_OK);
+    VT_EQ_STR(acct, "ann");
+    VT_EQ_INT(vg_store_session_get(st, "hash1", 250, acct, sizeof acct, role, sizeof role),
+              VG_ENOENT); /* expired */
+    VT_EQ_INT(vg_store_account_set_disabled(st, "ann", true), VG_OK);
+    VT_EQ_INT(vg_store_session_get(st, "hash1", 150, acct, sizeof acct, role, sizeof role),
+              VG_ENOENT); /* disabled account */
+    int64_t id;
+    VT_EQ_INT(vg_store_alert_add(st, "c-3", "repeat_caller", 5, "{\"n\":3}", &id), VG_OK);
+    VT_CHECK(id > 0);
+    VT_EQ_INT(vg_store_alert_hook_status(st, id, "delivered"), VG_OK);
+}
+
+int main(void)
+{
+    char dir[] = "/tmp/vigil-test-cases-XXXXXX", path[256], err[256];
+    if (!mkdtemp(dir))
+        return 1;
+    snprintf(path, sizeof path, "%s/vigil.db", dir);
+    VT_EQ_INT(vg_store_open(path, &st, err, sizeof err), VG_OK);
+    test_claim_race();
+    test_abandon_and_history();
+    test_track_and_chat();
+    test_blocks_and_sessions();
+    vg_store_close(st);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", dir);
+    return vt_done("case_store");
+}
