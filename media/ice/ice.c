@@ -1,0 +1,734 @@
+/* The libnice adapter. See ice.h for the contract; the comments here are about libnice.
+ *
+ * libnice quirks this file works around (0.1.21):
+ * - It emits signals synchronously from inside its own API (gathering, restart,
+ *   end-of-candidates...), so every libnice call we make on the caller's behalf is
+ *   bracketed by enter()/leave(), and signals raised meanwhile are queued and delivered
+ *   from an idle source (see emit()).
+ * - It skips loopback interfaces when it discovers addresses itself, but uses any
+ *   address given with nice_agent_add_local_address(), and then only those.
+ * - "upnp" defaults to TRUE and would send SSDP multicast on every gather.
+ * - The agent must not be unreffed while it is calling us (its recv loop keeps using
+ *   the component after our callback returns), hence the deferred teardown.
+ * - nice_agent_parse_remote_candidate_sdp() wants "a=candidate:", a browser trickles
+ *   "candidate:"; nice_agent_generate_local_candidate_sdp() writes "a=candidate:".
+ * - nice_agent_close_async() completes on the thread-default context at the time of
+ *   the call, not on the agent's context.
+ * - g_source_remove() by id only looks in the global default context; sources on our
+ *   own context are kept as GSource pointers and destroyed with g_source_destroy(). */
+#include "ice.h"
+
+#include "log.h"
+#include "vg_err.h"
+
+#include <gio/gio.h>
+#include <glib.h>
+#include <nice/agent.h>
+#include <stdio.h>
+#include <string.h>
+
+#define COMPONENT 1 /* rtcp-mux: RTP and RTCP share component 1; there is no other */
+
+enum ev_kind { EV_CANDIDATE, EV_GATHERING_DONE, EV_STATE };
+
+/* A signal from libnice waiting to be delivered; text is copied because libnice's
+ * strings do not outlive the signal. */
+struct ice_event {
+    enum ev_kind kind;
+    enum vg_ice_state state;
+    char text[VG_ICE_CANDIDATE_MAX];
+};
+
+struct vg_ice {
+    NiceAgent *agent;  /* ours: one reference, dropped in on_closed() */
+    GMainContext *ctx; /* ours: one reference */
+    guint stream;
+    struct vg_ice_callbacks cb;
+    void *ud;
+    char case_id[VG_ICE_ID_MAX], leg_id[VG_ICE_ID_MAX];
+    enum vg_ice_state state;    /* as libnice last said */
+    char pair[VG_ICE_PAIR_MAX]; /* as last reported, "" for none */
+    bool gathering, gathered;   /* gathering started, finished */
+    bool remote_done;           /* end-of-candidates in this ICE generation */
+    bool closed;                /* vg_ice_free() was called: deliver nothing more */
+    unsigned n_remote;          /* remote candidates in this ICE generation */
+    unsigned in_call;           /* depth of our calls into libnice */
+    GQueue events;              /* of struct ice_event, at most VG_ICE_MAX_PENDING_EVENTS */
+    GSource *flush;             /* idle that delivers events, or NULL */
+    struct vg_ice_stats stats;
+};
+
+static gint live;
+
+static const char *id_or_null(const char *s)
+{
+    return s[0] ? s : NULL;
+}
+
+/* Events ------------------------------------------------------------------ */
+
+static void deliver(struct vg_ice *t, const struct ice_event *e)
+{
+    switch (e->kind) {
+    case EV_CANDIDATE:
+        if (t->cb.on_candidate)
+            t->cb.on_candidate(e->text, t->ud);
+        break;
+    case EV_GATHERING_DONE:
+        if (t->cb.on_gathering_done)
+            t->cb.on_gathering_done(t->ud);
+        break;
+    case EV_STATE:
+        if (t->cb.on_state)
+            t->cb.on_state(e->state, e->text, t->ud);
+        break;
+    }
+}
+
+/* Delivers queued events in order until the queue is empty or a callback frees t
+ * (t itself stays valid until the teardown idle runs, so checking closed is safe). */
+static void flush_events(struct vg_ice *t)
+{
+    struct ice_event *e;
+    while (!t->closed && (e = g_queue_pop_head(&t->events))) {
+        deliver(t, e);
+        g_free(e);
+    }
+}
+
+static gboolean flush_idle(gpointer p)
+{
+    struct vg_ice *t = p;
+    g_source_unref(t->flush);
+    t->flush = NULL;
+    flush_events(t);
+    return G_SOURCE_REMOVE;
+}
+
+/* High priority: the queue is delivered before libnice's socket sources (default
+ * priority) dispatch again, so no datagram overtakes the state change before it. */
+static void schedule_flush(struct vg_ice *t)
+{
+    if (t->flush || t->closed || g_queue_is_empty(&t->events))
+        return;
+    t->flush = g_idle_source_new();
+    g_source_set_priority(t->flush, G_PRIORITY_HIGH);
+    g_source_set_callback(t->flush, flush_idle, t, NULL);
+    g_source_attach(t->flush, t->ctx);
+}
+
+/* Delivers now when libnice signalled from its own dispatch; queues when it signalled
+ * from inside one of our calls, or when older events still wait (order is kept). */
+static void emit(struct vg_ice *t, enum ev_kind kind, enum vg_ice_state state, const char *text)
+{
+    struct ice_event ev = {.kind = kind, .state = state};
+    g_strlcpy(ev.text, text ? text : "", sizeof ev.text);
+    if (t->in_call == 0 && g_queue_is_empty(&t->events)) {
+        deliver(t, &ev);
+        return;
+    }
+    if (g_queue_get_length(&t->events) >= VG_ICE_MAX_PENDING_EVENTS) {
+        t->stats.events_dropped++;
+        vg_warn(id_or_null(t->case_id), id_or_null(t->leg_id), "ice event queue full, dropped");
+        return;
+    }
+    g_queue_push_tail(&t->events, g_memdup2(&ev, sizeof ev));
+    if (t->in_call == 0)
+        schedule_flush(t);
+}
+
+static void enter(struct vg_ice *t)
+{
+    t->in_call++;
+}
+
+static void leave(struct vg_ice *t)
+{
+    if (--t->in_call == 0)
+        schedule_flush(t);
+}
+
+/* libnice signals --------------------------------------------------------- */
+
+static const char *cand_type_name(NiceCandidateType type)
+{
+    switch (type) {
+    case NICE_CANDIDATE_TYPE_HOST: return "host";
+    case NICE_CANDIDATE_TYPE_SERVER_REFLEXIVE: return "srflx";
+    case NICE_CANDIDATE_TYPE_PEER_REFLEXIVE: return "prflx";
+    case NICE_CANDIDATE_TYPE_RELAYED: return "relay";
+    default: return "?";
+    }
+}
+
+static const char *transport_name(NiceCandidateTransport tr)
+{
+    switch (tr) {
+    case NICE_CANDIDATE_TRANSPORT_UDP: return "udp";
+    case NICE_CANDIDATE_TRANSPORT_TCP_ACTIVE: return "tcp-act";
+    case NICE_CANDIDATE_TRANSPORT_TCP_PASSIVE: return "tcp-pass";
+    case NICE_CANDIDATE_TRANSPORT_TCP_SO: return "tcp-so";
+    default: return "?";
+    }
+}
+
+/* "127.0.0.1:40001" or "[::1]:40001". */
+static void format_addr(const NiceAddress *a, char *buf, size_t n)
+{
+    char ip[NICE_ADDRESS_STRING_LEN];
+    nice_address_to_string(a, ip);
+    if (nice_address_ip_version(a) == 6)
+        snprintf(buf, n, "[%s]:%u", ip, nice_address_get_port(a));
+    else
+        snprintf(buf, n, "%s:%u", ip, nice_address_get_port(a));
+}
+
+/* The selected pair as text, "" when there is none. libnice hands out its own
+ * candidates here (not copies): they are not freed. */
+static void format_pair(struct vg_ice *t, char *buf, size_t n)
+{
+    NiceCandidate *l = NULL, *r = NULL;
+    char la[NICE_ADDRESS_STRING_LEN + 8], ra[NICE_ADDRESS_STRING_LEN + 8];
+    buf[0] = '\0';
+    if (!nice_agent_get_selected_pair(t->agent, t->stream, COMPONENT, &l, &r) || !l || !r)
+        return;
+    format_addr(&l->addr, la, sizeof la);
+    format_addr(&r->addr, ra, sizeof ra);
+    snprintf(buf, n, "%s %s %s <-> %s %s", transport_name(l->transport), cand_type_name(l->type),
+             la, cand_type_name(r->type), ra);
+}
+
+/* Reports one local candidate as the attribute value "candidate:...". */
+static void emit_candidate(struct vg_ice *t, NiceCandidate *c)
+{
+    gchar *sdp = nice_agent_generate_local_candidate_sdp(t->agent, c);
+    const char *line = sdp && g_str_has_prefix(sdp, "a=") ? sdp + 2 : sdp;
+    if (line && strlen(line) < VG_ICE_CANDIDATE_MAX)
+        emit(t, EV_CANDIDATE, t->state, line);
+    else
+        vg_warn(id_or_null(t->case_id), id_or_null(t->leg_id), "ice local candidate not reported");
+    g_free(sdp);
+}
+
+static void on_new_candidate(NiceAgent *agent, NiceCandidate *c, gpointer p)
+{
+    struct vg_ice *t = p;
+    (void)agent;
+    if (!t->closed && c->stream_id == t->stream && c->component_id == COMPONENT)
+        emit_candidate(t, c);
+}
+
+static void on_gathering_done(NiceAgent *agent, guint stream, gpointer p)
+{
+    struct vg_ice *t = p;
+    (void)agent;
+    if (t->closed || stream != t->stream)
+        return;
+    t->gathered = true;
+    emit(t, EV_GATHERING_DONE, t->state, NULL);
+}
+
+static enum vg_ice_state map_state(guint s)
+{
+    switch (s) {
+    case NICE_COMPONENT_STATE_GATHERING: return VG_ICE_GATHERING;
+    case NICE_COMPONENT_STATE_CONNECTING: return VG_ICE_CHECKING;
+    case NICE_COMPONENT_STATE_CONNECTED: return VG_ICE_CONNECTED;
+    case NICE_COMPONENT_STATE_READY: return VG_ICE_READY;
+    case NICE_COMPONENT_STATE_FAILED: return VG_ICE_FAILED;
+    default: return VG_ICE_DISCONNECTED;
+    }
+}
+
+/* Reports state with the current pair if the state or (while connected) the pair
+ * changed since the last report. */
+static void report_state(struct vg_ice *t, enum vg_ice_state s)
+{
+    char pair[VG_ICE_PAIR_MAX] = "";
+    if (s == VG_ICE_CONNECTED || s == VG_ICE_READY)
+        format_pair(t, pair, sizeof pair);
+    if (s == t->state && strcmp(pair, t->pair) == 0)
+        return;
+    t->state = s;
+    g_strlcpy(t->pair, pair, sizeof t->pair);
+    vg_log(s == VG_ICE_FAILED ? VG_LOG_WARN : VG_LOG_INFO, id_or_null(t->case_id),
+           id_or_null(t->leg_id), "ice %s%s%s", vg_ice_state_name(s), pair[0] ? " pair=" : "",
+           pair);
+    emit(t, EV_STATE, s, pair);
+}
+
+static void on_state_changed(NiceAgent *agent, guint stream, guint comp, guint state, gpointer p)
+{
+    struct vg_ice *t = p;
+    (void)agent;
+    if (!t->closed && stream == t->stream && comp == COMPONENT)
+        report_state(t, map_state(state));
+}
+
+static void on_selected_pair(NiceAgent *agent, guint stream, guint comp, NiceCandidate *l,
+                             NiceCandidate *r, gpointer p)
+{
+    struct vg_ice *t = p;
+    (void)agent, (void)l, (void)r;
+    if (t->closed || stream != t->stream || comp != COMPONENT)
+        return;
+    if (t->state == VG_ICE_CONNECTED || t->state == VG_ICE_READY)
+        report_state(t, t->state);
+}
+
+/* libnice calls this for every datagram that is not its own STUN. */
+static void on_recv(NiceAgent *agent, guint stream, guint comp, guint len, gchar *buf, gpointer p)
+{
+    struct vg_ice *t = p;
+    (void)agent, (void)stream, (void)comp;
+    if (t->in_call == 0 && !g_queue_is_empty(&t->events))
+        flush_events(t); /* what happened before this datagram is told first */
+    if (t->closed)
+        return;
+    t->stats.datagrams_in++;
+    t->stats.bytes_in += len;
+    if (t->cb.on_recv)
+        t->cb.on_recv((const uint8_t *)buf, len, t->ud);
+}
+
+/* Configuration ----------------------------------------------------------- */
+
+/* Splits "ip:port", "[ipv6]:port" or a bare IP literal (port 3478) and checks that
+ * the host is an IP literal: libnice takes servers as addresses, it never resolves. */
+static int parse_server(const char *s, char *ip, size_t n, guint *port)
+{
+    const char *host = s, *end, *rest;
+    if (s[0] == '[') {
+        host = s + 1;
+        end = strchr(host, ']');
+        rest = end ? end + 1 : NULL;
+    } else {
+        end = strchr(s, ':');
+        if (end && strchr(end + 1, ':'))
+            end = NULL; /* a bare IPv6 address */
+        end = end ? end : s + strlen(s);
+        rest = end;
+    }
+    if (!end || end == host || (size_t)(end - host) >= n || (rest[0] && rest[0] != ':'))
+        return VG_EINVAL;
+    memcpy(ip, host, (size_t)(end - host));
+    ip[end - host] = '\0';
+    *port = 3478;
+    if (rest[0] == ':') {
+        char *stop;
+        guint64 v = g_ascii_strtoull(rest + 1, &stop, 10);
+        if (!g_ascii_isdigit(rest[1]) || *stop || v == 0 || v > 65535)
+            return VG_EINVAL;
+        *port = (guint)v;
+    }
+    NiceAddress a;
+    return nice_address_set_from_string(&a, ip) ? 0 : VG_EINVAL;
+}
+
+static int check_config(const struct vg_ice_config *cfg)
+{
+    char ip[64];
+    guint port;
+    if (cfg->role != VG_ICE_CONTROLLED && cfg->role != VG_ICE_CONTROLLING)
+        return VG_EINVAL;
+    if (cfg->nomination != VG_ICE_NOMINATION_REGULAR &&
+        cfg->nomination != VG_ICE_NOMINATION_AGGRESSIVE)
+        return VG_EINVAL;
+    if (cfg->n_local_addrs > VG_ICE_MAX_LOCAL_ADDRS || (cfg->n_local_addrs && !cfg->local_addrs))
+        return VG_EINVAL;
+    for (size_t i = 0; i < cfg->n_local_addrs; i++) {
+        NiceAddress a;
+        if (!cfg->local_addrs[i] || !nice_address_set_from_string(&a, cfg->local_addrs[i]))
+            return VG_EINVAL;
+    }
+    if ((cfg->port_min == 0) != (cfg->port_max == 0) || cfg->port_min > cfg->port_max)
+        return VG_EINVAL;
+    if (cfg->stun_server && parse_server(cfg->stun_server, ip, sizeof ip, &port) != 0)
+        return VG_EINVAL;
+    bool turn = cfg->turn_server || cfg->turn_username || cfg->turn_password;
+    if (turn && !(cfg->turn_server && cfg->turn_username && cfg->turn_password))
+        return VG_EINVAL;
+    if (turn && parse_server(cfg->turn_server, ip, sizeof ip, &port) != 0)
+        return VG_EINVAL;
+    return 0;
+}
+
+/* Properties that libnice only takes at construction go in as flags. */
+static NiceAgent *make_agent(GMainContext *ctx, const struct vg_ice_config *cfg)
+{
+    NiceAgentOption flags = NICE_AGENT_OPTION_ICE_TRICKLE | NICE_AGENT_OPTION_CONSENT_FRESHNESS;
+    if (cfg->nomination == VG_ICE_NOMINATION_REGULAR)
+        flags |= NICE_AGENT_OPTION_REGULAR_NOMINATION;
+    NiceAgent *agent = nice_agent_new_full(ctx, NICE_COMPATIBILITY_RFC5245, flags);
+    if (!agent)
+        return NULL;
+    g_object_set(agent, "controlling-mode", cfg->role == VG_ICE_CONTROLLING, "ice-udp", TRUE,
+                 "ice-tcp", (gboolean)cfg->ice_tcp, NULL);
+    /* The property only exists when libnice is built with gupnp-igd (Debian's is). */
+    if (g_object_class_find_property(G_OBJECT_GET_CLASS(agent), "upnp"))
+        g_object_set(agent, "upnp", FALSE, NULL);
+    if (cfg->stun_server) {
+        char ip[64];
+        guint port;
+        parse_server(cfg->stun_server, ip, sizeof ip, &port);
+        g_object_set(agent, "stun-server", ip, "stun-server-port", port, NULL);
+    }
+    for (size_t i = 0; i < cfg->n_local_addrs; i++) {
+        NiceAddress a;
+        nice_address_set_from_string(&a, cfg->local_addrs[i]);
+        if (!nice_agent_add_local_address(agent, &a)) {
+            g_object_unref(agent);
+            return NULL;
+        }
+    }
+    return agent;
+}
+
+/* The one stream with its one component, its ports and relay, and our receiver. */
+static int add_stream(struct vg_ice *t, const struct vg_ice_config *cfg)
+{
+    t->stream = nice_agent_add_stream(t->agent, 1);
+    if (t->stream == 0)
+        return VG_EIO;
+    if (cfg->port_min)
+        nice_agent_set_port_range(t->agent, t->stream, COMPONENT, cfg->port_min, cfg->port_max);
+    if (cfg->turn_server) {
+        char ip[64];
+        guint port;
+        parse_server(cfg->turn_server, ip, sizeof ip, &port);
+        if (!nice_agent_set_relay_info(t->agent, t->stream, COMPONENT, ip, port, cfg->turn_username,
+                                       cfg->turn_password, NICE_RELAY_TYPE_TURN_UDP))
+            return VG_EINVAL;
+    }
+    if (!nice_agent_attach_recv(t->agent, t->stream, COMPONENT, t->ctx, on_recv, t))
+        return VG_EIO;
+    return 0;
+}
+
+static void connect_signals(struct vg_ice *t)
+{
+    g_signal_connect(t->agent, "new-candidate-full", G_CALLBACK(on_new_candidate), t);
+    g_signal_connect(t->agent, "candidate-gathering-done", G_CALLBACK(on_gathering_done), t);
+    g_signal_connect(t->agent, "component-state-changed", G_CALLBACK(on_state_changed), t);
+    g_signal_connect(t->agent, "new-selected-pair-full", G_CALLBACK(on_selected_pair), t);
+}
+
+/* Lifecycle --------------------------------------------------------------- */
+
+int vg_ice_new(GMainContext *ctx, const struct vg_ice_config *cfg,
+               const struct vg_ice_callbacks *cb, void *ud, struct vg_ice **out)
+{
+    if (!ctx || !cfg || !out)
+        return VG_EINVAL;
+    *out = NULL;
+    int rc = check_config(cfg);
+    if (rc != 0)
+        return rc;
+    struct vg_ice *t = g_new0(struct vg_ice, 1);
+    t->ctx = g_main_context_ref(ctx);
+    if (cb)
+        t->cb = *cb;
+    t->ud = ud;
+    g_strlcpy(t->case_id, cfg->case_id ? cfg->case_id : "", sizeof t->case_id);
+    g_strlcpy(t->leg_id, cfg->leg_id ? cfg->leg_id : "", sizeof t->leg_id);
+    g_queue_init(&t->events);
+    t->agent = make_agent(ctx, cfg);
+    rc = t->agent ? add_stream(t, cfg) : VG_EIO;
+    if (rc != 0) {
+        /* Nothing is connected to the agent yet: it can go at once, and no callback
+         * can have fired. */
+        if (t->agent)
+            g_object_unref(t->agent);
+        g_main_context_unref(t->ctx);
+        g_free(t);
+        return rc;
+    }
+    connect_signals(t);
+    g_atomic_int_inc(&live);
+    vg_debug(id_or_null(t->case_id), id_or_null(t->leg_id), "ice new %s addrs=%zu",
+             cfg->role == VG_ICE_CONTROLLING ? "controlling" : "controlled", cfg->n_local_addrs);
+    *out = t;
+    return 0;
+}
+
+/* Last step: libnice has released any TURN allocation. The agent goes with our
+ * reference (the GTask that called us holds its own until we return). */
+static void on_closed(GObject *src, GAsyncResult *res, gpointer p)
+{
+    struct vg_ice *t = p;
+    (void)src, (void)res;
+    nice_agent_attach_recv(t->agent, t->stream, COMPONENT, t->ctx, NULL, NULL);
+    g_signal_handlers_disconnect_by_data(t->agent, t);
+    g_object_unref(t->agent);
+    g_main_context_unref(t->ctx);
+    g_free(t);
+    g_atomic_int_add(&live, -1);
+}
+
+/* Runs from the context, never inside libnice. Until on_closed() the receiver and the
+ * signal handlers stay connected (TURN deallocation needs the socket read) but see
+ * closed and do nothing. */
+static gboolean teardown_idle(gpointer p)
+{
+    struct vg_ice *t = p;
+    g_main_context_push_thread_default(t->ctx);
+    nice_agent_close_async(t->agent, on_closed, t);
+    g_main_context_pop_thread_default(t->ctx);
+    return G_SOURCE_REMOVE;
+}
+
+void vg_ice_free(struct vg_ice *t)
+{
+    if (!t || t->closed)
+        return;
+    t->closed = true;
+    if (t->flush) {
+        g_source_destroy(t->flush);
+        g_source_unref(t->flush);
+        t->flush = NULL;
+    }
+    g_queue_clear_full(&t->events, g_free);
+    vg_debug(id_or_null(t->case_id), id_or_null(t->leg_id), "ice free");
+    GSource *s = g_idle_source_new();
+    g_source_set_callback(s, teardown_idle, t, NULL);
+    g_source_attach(s, t->ctx);
+    g_source_unref(s);
+}
+
+unsigned vg_ice_live(void)
+{
+    return (unsigned)g_atomic_int_get(&live);
+}
+
+/* Negotiation ------------------------------------------------------------- */
+
+int vg_ice_gather(struct vg_ice *t)
+{
+    if (!t)
+        return VG_EINVAL;
+    if (t->closed || t->gathering)
+        return VG_ESTATE;
+    enter(t);
+    gboolean ok = nice_agent_gather_candidates(t->agent, t->stream);
+    leave(t);
+    if (!ok)
+        return VG_EIO;
+    t->gathering = true;
+    return 0;
+}
+
+int vg_ice_local_credentials(struct vg_ice *t, struct vg_ice_credentials *out)
+{
+    gchar *ufrag = NULL, *pwd = NULL;
+    if (!t || !out)
+        return VG_EINVAL;
+    if (t->closed)
+        return VG_ESTATE;
+    if (!nice_agent_get_local_credentials(t->agent, t->stream, &ufrag, &pwd))
+        return VG_EIO;
+    g_strlcpy(out->ufrag, ufrag, sizeof out->ufrag);
+    g_strlcpy(out->pwd, pwd, sizeof out->pwd);
+    g_free(ufrag);
+    g_free(pwd);
+    return 0;
+}
+
+/* RFC 8839: ice-char = ALPHA / DIGIT / "+" / "/", min..max of them. */
+static bool ice_chars(const char *s, size_t min, size_t max)
+{
+    size_t n = 0;
+    for (; s[n] && n <= max; n++)
+        if (!g_ascii_isalnum(s[n]) && s[n] != '+' && s[n] != '/')
+            return false;
+    return n >= min && n <= max;
+}
+
+int vg_ice_set_remote_credentials(struct vg_ice *t, const char *ufrag, const char *pwd)
+{
+    if (!t || !ufrag || !pwd || !ice_chars(ufrag, 4, 256) || !ice_chars(pwd, 22, 256))
+        return VG_EINVAL;
+    if (t->closed)
+        return VG_ESTATE;
+    enter(t);
+    gboolean ok = nice_agent_set_remote_credentials(t->agent, t->stream, ufrag, pwd);
+    leave(t);
+    return ok ? 0 : VG_EIO;
+}
+
+/* Copies a trickled "candidate:..." or an SDP "a=candidate:..." into sdp as the
+ * "a=candidate:..." libnice's parser insists on; refuses control characters (a line
+ * end would be a second line) and anything too long. */
+static int to_sdp_attr(const char *line, char *sdp, size_t n)
+{
+    const char *v = g_str_has_prefix(line, "a=") ? line + 2 : line;
+    if (!g_str_has_prefix(v, "candidate:"))
+        return VG_EINVAL;
+    size_t len = strnlen(v, VG_ICE_CANDIDATE_MAX);
+    if (len >= VG_ICE_CANDIDATE_MAX || len + 3 > n)
+        return VG_EINVAL;
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f)
+            return VG_EINVAL;
+    memcpy(sdp, "a=", 2);
+    memcpy(sdp + 2, v, len + 1);
+    return 0;
+}
+
+/* libnice's parser is lenient (unparsed numbers become 0), so what it returns is
+ * checked: a usable candidate has a port, and is on component 1. */
+static int parse_candidate(struct vg_ice *t, const char *sdp, NiceCandidate **out)
+{
+    NiceCandidate *c = nice_agent_parse_remote_candidate_sdp(t->agent, t->stream, sdp);
+    if (!c)
+        return VG_EINVAL;
+    if (nice_address_get_port(&c->addr) == 0 &&
+        c->transport != NICE_CANDIDATE_TRANSPORT_TCP_ACTIVE) {
+        nice_candidate_free(c);
+        return VG_EINVAL;
+    }
+    if (c->component_id != COMPONENT) {
+        nice_candidate_free(c);
+        return VG_ENOENT;
+    }
+    *out = c;
+    return 0;
+}
+
+int vg_ice_add_remote_candidate(struct vg_ice *t, const char *line)
+{
+    char sdp[VG_ICE_CANDIDATE_MAX + 2];
+    NiceCandidate *c;
+    if (!t || !line || to_sdp_attr(line, sdp, sizeof sdp) != 0)
+        return VG_EINVAL;
+    if (t->closed)
+        return VG_ESTATE;
+    int rc = parse_candidate(t, sdp, &c);
+    if (rc != 0)
+        return rc;
+    if (t->remote_done || t->n_remote >= VG_ICE_MAX_REMOTE_CANDS) {
+        nice_candidate_free(c);
+        return t->remote_done ? VG_ESTATE : VG_ENOSPC;
+    }
+    GSList one = {.data = c, .next = NULL};
+    enter(t);
+    int added = nice_agent_set_remote_candidates(t->agent, t->stream, COMPONENT, &one);
+    leave(t);
+    nice_candidate_free(c);
+    if (added < 0)
+        return VG_EIO;
+    /* Counted even when libnice added nothing (a duplicate, or a TCP candidate while
+     * ICE-TCP is off): the bound is on what a peer can make us parse. */
+    t->n_remote++;
+    return 0;
+}
+
+int vg_ice_end_of_candidates(struct vg_ice *t)
+{
+    if (!t)
+        return VG_EINVAL;
+    if (t->closed)
+        return VG_ESTATE;
+    t->remote_done = true;
+    enter(t);
+    gboolean ok = nice_agent_peer_candidate_gathering_done(t->agent, t->stream);
+    leave(t);
+    return ok ? 0 : VG_EIO;
+}
+
+/* Reports the kept local candidates again for the new SDP, as a fresh gathering. */
+static void report_local_candidates(struct vg_ice *t)
+{
+    GSList *list = nice_agent_get_local_candidates(t->agent, t->stream, COMPONENT);
+    for (GSList *i = list; i; i = i->next)
+        emit_candidate(t, i->data);
+    g_slist_free_full(list, (GDestroyNotify)nice_candidate_free);
+    if (t->gathered)
+        emit(t, EV_GATHERING_DONE, t->state, NULL);
+}
+
+int vg_ice_restart(struct vg_ice *t)
+{
+    if (!t)
+        return VG_EINVAL;
+    if (t->closed)
+        return VG_ESTATE;
+    enter(t);
+    gboolean ok = nice_agent_restart_stream(t->agent, t->stream);
+    if (ok) {
+        t->remote_done = false;
+        t->n_remote = 0;
+        report_local_candidates(t);
+    }
+    leave(t);
+    vg_info(id_or_null(t->case_id), id_or_null(t->leg_id), "ice restart%s", ok ? "" : " failed");
+    return ok ? 0 : VG_EIO;
+}
+
+/* Datagrams --------------------------------------------------------------- */
+
+/* libnice (0.1.21) reports both a full socket buffer and "no pair selected yet" as
+ * G_IO_ERROR_WOULD_BLOCK (its docs promise BROKEN_PIPE for the latter), so on that
+ * error alone we ask whether a pair exists; the common path pays nothing for it. */
+static int send_error(struct vg_ice *t, gint n, const GError *err)
+{
+    NiceCandidate *l = NULL, *r = NULL;
+    t->stats.send_failures++;
+    bool would_block = n == 0 || g_error_matches(err, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK);
+    if (g_error_matches(err, G_IO_ERROR, G_IO_ERROR_BROKEN_PIPE) ||
+        (would_block && !nice_agent_get_selected_pair(t->agent, t->stream, COMPONENT, &l, &r)))
+        return VG_ESTATE;
+    /* RFC 7675: once consent has expired, libnice refuses to send on the pair. */
+    if (g_error_matches(err, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED))
+        return VG_EPERM;
+    if (!would_block)
+        return VG_EIO;
+    t->stats.send_would_block++;
+    return VG_ENOSPC;
+}
+
+int vg_ice_send(struct vg_ice *t, const uint8_t *buf, size_t len)
+{
+    if (!t || !buf || len == 0 || len > 65535)
+        return VG_EINVAL;
+    if (t->closed)
+        return VG_ESTATE;
+    GOutputVector v = {.buffer = buf, .size = len};
+    NiceOutputMessage m = {.buffers = &v, .n_buffers = 1};
+    GError *err = NULL;
+    gint n =
+        nice_agent_send_messages_nonblocking(t->agent, t->stream, COMPONENT, &m, 1, NULL, &err);
+    if (n == 1) {
+        t->stats.datagrams_out++;
+        t->stats.bytes_out += len;
+        return 0;
+    }
+    int rc = send_error(t, n, err);
+    g_clear_error(&err);
+    return rc;
+}
+
+/* Reading ----------------------------------------------------------------- */
+
+enum vg_ice_state vg_ice_get_state(const struct vg_ice *t)
+{
+    return t->state;
+}
+
+void vg_ice_get_stats(const struct vg_ice *t, struct vg_ice_stats *out)
+{
+    *out = t->stats;
+}
+
+const char *vg_ice_state_name(enum vg_ice_state s)
+{
+    switch (s) {
+    case VG_ICE_NEW: return "new";
+    case VG_ICE_GATHERING: return "gathering";
+    case VG_ICE_CHECKING: return "checking";
+    case VG_ICE_CONNECTED: return "connected";
+    case VG_ICE_READY: return "ready";
+    case VG_ICE_FAILED: return "failed";
+    case VG_ICE_DISCONNECTED: return "disconnected";
+    }
+    return "?";
+}

@@ -1,0 +1,633 @@
+/* Two ICE transports in one process on one GMainContext, gathering on 127.0.0.1 only
+ * (run inside tests/netns-run). They trickle candidates to each other the way
+ * signaling would, connect, carry datagrams, restart, and are freed from inside their
+ * own callbacks. */
+#include "ice.h"
+#include "vg_err.h"
+#include "vt.h"
+#include "vtime.h"
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stdlib.h>
+
+#define N_DGRAMS 100
+#define MAX_STATES 32
+
+static GMainContext *ctx;
+static bool in_api; /* set around our own vg_ice_* calls: no callback may fire then */
+
+struct peer {
+    const char *name;
+    struct vg_ice *t;
+    struct peer *other;
+    bool freed;        /* vg_ice_free() called: no callback may fire any more */
+    bool free_on_recv; /* free t inside its first receive callback */
+    bool free_on_cand; /* free t inside its first candidate callback */
+    int n_cands, n_gathered, n_add_failed;
+    char cand[4][VG_ICE_CANDIDATE_MAX];
+    enum vg_ice_state states[MAX_STATES];
+    int n_states;
+    enum vg_ice_state last;
+    char pair[VG_ICE_PAIR_MAX];
+    int gen;           /* generation byte the datagrams now carry */
+    int n_recv, n_bad; /* datagrams of this generation, and wrong ones */
+    bool seen[N_DGRAMS];
+};
+
+static const char *const loopback[] = {"127.0.0.1"};
+
+/* Callbacks ----------------------------------------------------------------- */
+
+static void on_candidate(const char *line, void *ud)
+{
+    struct peer *p = ud;
+    VT_CHECK(!in_api);
+    VT_CHECK(!p->freed);
+    if (p->n_cands < 4)
+        g_strlcpy(p->cand[p->n_cands], line, sizeof p->cand[0]);
+    p->n_cands++;
+    if (p->free_on_cand) {
+        p->freed = true;
+        vg_ice_free(p->t);
+        return;
+    }
+    /* Trickle: signaling would carry the line to the peer now. */
+    if (p->other && vg_ice_add_remote_candidate(p->other->t, line) != 0)
+        p->n_add_failed++;
+}
+
+static void on_gathering_done(void *ud)
+{
+    struct peer *p = ud;
+    VT_CHECK(!in_api);
+    VT_CHECK(!p->freed);
+    p->n_gathered++;
+    if (p->other)
+        VT_EQ_INT(vg_ice_end_of_candidates(p->other->t), 0);
+}
+
+static void on_state(enum vg_ice_state s, const char *pair, void *ud)
+{
+    struct peer *p = ud;
+    VT_CHECK(!in_api);
+    VT_CHECK(!p->freed);
+    if (p->n_states < MAX_STATES)
+        p->states[p->n_states++] = s;
+    p->last = s;
+    g_strlcpy(p->pair, pair, sizeof p->pair);
+}
+
+/* Datagram i of generation g: 0x80 (an RTP-looking first byte), g, i, then i
+ * repeated; 50 + 10 i bytes. */
+static size_t make_dgram(uint8_t *buf, int gen, int i)
+{
+    size_t len = 50 + 10 * (size_t)i;
+    buf[0] = 0x80;
+    buf[1] = (uint8_t)gen;
+    buf[2] = (uint8_t)i;
+    memset(buf + 3, i, len - 3);
+    return len;
+}
+
+static void on_recv(const uint8_t *buf, size_t len, void *ud)
+{
+    struct peer *p = ud;
+    uint8_t want[1100];
+    VT_CHECK(!in_api);
+    VT_CHECK(!p->freed);
+    if (len < 3 || buf[1] != p->gen || buf[2] >= N_DGRAMS || p->seen[buf[2]]) {
+        p->n_bad++;
+        return;
+    }
+    size_t wlen = make_dgram(want, p->gen, buf[2]);
+    if (wlen != len || memcmp(want, buf, len) != 0) {
+        p->n_bad++;
+        return;
+    }
+    p->seen[buf[2]] = true;
+    p->n_recv++;
+    if (p->free_on_recv) {
+        p->freed = true;
+        vg_ice_free(p->t);
+    }
+}
+
+static const struct vg_ice_callbacks cbs = {on_candidate, on_gathering_done, on_state, on_recv};
+
+/* Helpers ------------------------------------------------------------------- */
+
+static gboolean on_deadline(gpointer p)
+{
+    *(bool *)p = true;
+    return G_SOURCE_REMOVE;
+}
+
+/* Iterates the context until done(arg) or timeout_ms; returns done(arg). */
+static bool run_until(bool (*done)(void *), void *arg, int timeout_ms)
+{
+    bool expired = false;
+    GSource *s = g_timeout_source_new((guint)timeout_ms);
+    g_source_set_callback(s, on_deadline, &expired, NULL);
+    g_source_attach(s, ctx);
+    while (!done(arg) && !expired)
+        g_main_context_iteration(ctx, TRUE);
+    g_source_destroy(s);
+    g_source_unref(s);
+    return done(arg);
+}
+
+static bool never(void *arg)
+{
+    (void)arg;
+    return false;
+}
+
+static bool up(const struct peer *p)
+{
+    return p->last == VG_ICE_CONNECTED || p->last == VG_ICE_READY;
+}
+
+static bool both_up(void *arg)
+{
+    struct peer *p = arg;
+    return up(p) && up(p->other);
+}
+
+static bool both_failed(void *arg)
+{
+    struct peer *p = arg;
+    return p->last == VG_ICE_FAILED && p->other->last == VG_ICE_FAILED;
+}
+
+static bool both_received(void *arg)
+{
+    struct peer *p = arg;
+    return p->n_recv == N_DGRAMS && p->other->n_recv == N_DGRAMS;
+}
+
+static bool none_live(void *arg)
+{
+    (void)arg;
+    return vg_ice_live() == 0;
+}
+
+static bool one_live(void *arg)
+{
+    (void)arg;
+    return vg_ice_live() == 1;
+}
+
+static int new_peer(struct peer *p, const char *name, enum vg_ice_role role)
+{
+    struct vg_ice_config cfg = {.role = role,
+                                .local_addrs = loopback,
+                                .n_local_addrs = 1,
+                                .case_id = "c-test",
+                                .leg_id = name};
+    memset(p, 0, sizeof *p);
+    p->name = name;
+    return vg_ice_new(ctx, &cfg, &cbs, p, &p->t);
+}
+
+/* Sets each side's remote credentials from the other's local ones. */
+static void exchange_credentials(struct peer *a, struct peer *b)
+{
+    struct vg_ice_credentials ca, cb;
+    VT_EQ_INT(vg_ice_local_credentials(a->t, &ca), 0);
+    VT_EQ_INT(vg_ice_local_credentials(b->t, &cb), 0);
+    VT_EQ_INT(vg_ice_set_remote_credentials(a->t, cb.ufrag, cb.pwd), 0);
+    VT_EQ_INT(vg_ice_set_remote_credentials(b->t, ca.ufrag, ca.pwd), 0);
+}
+
+/* Creates a controlling and a controlled transport that trickle to each other, gathers,
+ * and runs until both are connected. Returns the time it took in microseconds. */
+static int64_t connect_pair(struct peer *a, struct peer *b)
+{
+    VT_EQ_INT(new_peer(a, "a", VG_ICE_CONTROLLING), 0);
+    VT_EQ_INT(new_peer(b, "b", VG_ICE_CONTROLLED), 0);
+    a->other = b;
+    b->other = a;
+    int64_t t0 = vg_now_us();
+    in_api = true;
+    exchange_credentials(a, b);
+    VT_EQ_INT(vg_ice_gather(a->t), 0);
+    VT_EQ_INT(vg_ice_gather(b->t), 0);
+    in_api = false;
+    VT_CHECK(run_until(both_up, a, 5000));
+    return vg_now_us() - t0;
+}
+
+static void expect_gen(struct peer *p, int gen)
+{
+    p->gen = gen;
+    p->n_recv = 0;
+    memset(p->seen, 0, sizeof p->seen);
+}
+
+/* Sends N_DGRAMS of generation gen each way and runs until all have arrived. */
+static void send_both_ways(struct peer *a, struct peer *b, int gen)
+{
+    uint8_t buf[1100];
+    expect_gen(a, gen);
+    expect_gen(b, gen);
+    for (int i = 0; i < N_DGRAMS; i++) {
+        size_t len = make_dgram(buf, gen, i);
+        VT_EQ_INT(vg_ice_send(a->t, buf, len), 0);
+        VT_EQ_INT(vg_ice_send(b->t, buf, len), 0);
+        /* Let the receivers read now and then: 100 datagrams at once could overrun
+         * a default socket receive buffer, and that loss would not be the adapter's. */
+        if (i % 10 == 9)
+            while (g_main_context_iteration(ctx, FALSE))
+                ;
+    }
+    VT_CHECK(run_until(both_received, a, 3000));
+    VT_EQ_INT(a->n_recv, N_DGRAMS);
+    VT_EQ_INT(b->n_recv, N_DGRAMS);
+    VT_EQ_INT(a->n_bad, 0);
+    VT_EQ_INT(b->n_bad, 0);
+}
+
+/* Sum of 50 + 10 i for i < N_DGRAMS. */
+#define DGRAM_BYTES (50 * N_DGRAMS + 10 * N_DGRAMS * (N_DGRAMS - 1) / 2)
+
+static void free_all(struct peer *a, struct peer *b)
+{
+    if (!a->freed)
+        vg_ice_free(a->t);
+    if (!b->freed)
+        vg_ice_free(b->t);
+    a->freed = b->freed = true;
+    VT_CHECK(run_until(none_live, NULL, 2000));
+    VT_EQ_INT(vg_ice_live(), 0);
+}
+
+/* Tests --------------------------------------------------------------------- */
+
+static void test_bad_config(void)
+{
+    struct vg_ice *t = (struct vg_ice *)1;
+    const char *const bad_addr[] = {"localhost"};
+    const char *const nine[] = {"127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5",
+                                "127.0.0.6", "127.0.0.7", "127.0.0.8", "127.0.0.9"};
+    struct vg_ice_config cfg = {.local_addrs = bad_addr, .n_local_addrs = 1};
+    VT_EQ_INT(vg_ice_new(ctx, &cfg, &cbs, NULL, &t), VG_EINVAL);
+    VT_CHECK(t == NULL);
+    cfg = (struct vg_ice_config){.local_addrs = nine, .n_local_addrs = 9};
+    VT_EQ_INT(vg_ice_new(ctx, &cfg, &cbs, NULL, &t), VG_EINVAL);
+    cfg = (struct vg_ice_config){.stun_server = "stun.example.org:3478"};
+    VT_EQ_INT(vg_ice_new(ctx, &cfg, &cbs, NULL, &t), VG_EINVAL);
+    cfg = (struct vg_ice_config){.stun_server = "127.0.0.1:0"};
+    VT_EQ_INT(vg_ice_new(ctx, &cfg, &cbs, NULL, &t), VG_EINVAL);
+    cfg = (struct vg_ice_config){.stun_server = "[::1:3478"};
+    VT_EQ_INT(vg_ice_new(ctx, &cfg, &cbs, NULL, &t), VG_EINVAL);
+    cfg = (struct vg_ice_config){.turn_server = "127.0.0.1:3478", .turn_username = "u"};
+    VT_EQ_INT(vg_ice_new(ctx, &cfg, &cbs, NULL, &t), VG_EINVAL);
+    cfg = (struct vg_ice_config){.port_min = 5000, .port_max = 4000};
+    VT_EQ_INT(vg_ice_new(ctx, &cfg, &cbs, NULL, &t), VG_EINVAL);
+    cfg = (struct vg_ice_config){.role = 7};
+    VT_EQ_INT(vg_ice_new(ctx, &cfg, &cbs, NULL, &t), VG_EINVAL);
+    VT_EQ_INT(vg_ice_live(), 0);
+
+    /* Well-formed servers are taken (nothing is sent before gathering). */
+    cfg = (struct vg_ice_config){.stun_server = "[::1]:3478",
+                                 .turn_server = "127.0.0.1",
+                                 .turn_username = "u",
+                                 .turn_password = "p"};
+    VT_EQ_INT(vg_ice_new(ctx, &cfg, &cbs, NULL, &t), 0);
+    VT_EQ_INT(vg_ice_live(), 1);
+    vg_ice_free(t);
+    VT_CHECK(run_until(none_live, NULL, 2000));
+}
+
+/* What the first connection left: one UDP host candidate each, reported as a trickle
+ * line (libnice's SDP prefix "a=" gone), gathering done, and the states a reader of
+ * the logs would see, in order. */
+static void check_first_connect(const struct peer *a, const struct peer *b)
+{
+    VT_EQ_INT(a->n_cands, 1);
+    VT_EQ_INT(b->n_cands, 1);
+    VT_EQ_INT(a->n_gathered, 1);
+    VT_EQ_INT(b->n_gathered, 1);
+    VT_EQ_INT(a->n_add_failed + b->n_add_failed, 0);
+    VT_CHECK(strncmp(a->cand[0], "candidate:", 10) == 0);
+    VT_CONTAINS(a->cand[0], " 1 UDP ");
+    VT_CONTAINS(a->cand[0], " 127.0.0.1 ");
+    VT_CONTAINS(a->cand[0], " typ host");
+    VT_CHECK(strchr(a->cand[0], '\r') == NULL && strchr(a->cand[0], '\n') == NULL);
+    for (int i = 0; i < 2; i++) {
+        const struct peer *p = i ? b : a;
+        VT_EQ_INT(p->states[0], VG_ICE_GATHERING);
+        VT_EQ_INT(p->states[1], VG_ICE_CHECKING);
+        VT_EQ_INT(p->states[2], VG_ICE_CONNECTED);
+        VT_CHECK(strncmp(p->pair, "udp host 127.0.0.1:", 19) == 0);
+        VT_CONTAINS(p->pair, " <-> host 127.0.0.1:");
+    }
+}
+
+/* ICE restart on both sides with new credentials; candidates trickle again. A datagram
+ * sent each way meanwhile still arrives over the old pair. */
+static void restart_pair(struct peer *a, struct peer *b)
+{
+    uint8_t buf[64];
+    struct vg_ice_credentials before, after;
+    VT_EQ_INT(vg_ice_local_credentials(a->t, &before), 0);
+    VT_EQ_INT((int)strlen(before.ufrag), 4); /* libnice picks the RFC 8839 minimums */
+    VT_EQ_INT((int)strlen(before.pwd), 22);
+    int states_a = a->n_states, states_b = b->n_states;
+    a->last = b->last = VG_ICE_NEW;
+    int64_t t0 = vg_now_us();
+    in_api = true;
+    VT_EQ_INT(vg_ice_restart(a->t), 0);
+    VT_EQ_INT(vg_ice_restart(b->t), 0);
+    exchange_credentials(a, b);
+    in_api = false;
+    VT_EQ_INT(vg_ice_local_credentials(a->t, &after), 0);
+    VT_CHECK(strcmp(before.ufrag, after.ufrag) != 0);
+    VT_CHECK(strcmp(before.pwd, after.pwd) != 0);
+    expect_gen(a, 9);
+    expect_gen(b, 9);
+    VT_EQ_INT(vg_ice_send(a->t, buf, make_dgram(buf, 9, 0)), 0);
+    VT_EQ_INT(vg_ice_send(b->t, buf, make_dgram(buf, 9, 0)), 0);
+    VT_CHECK(run_until(both_up, a, 5000));
+    printf("ice: connected again %.1f ms after the restart\n", (vg_now_us() - t0) / 1000.0);
+    VT_EQ_INT(a->n_recv, 1);
+    VT_EQ_INT(b->n_recv, 1);
+    /* libnice passes through "gathering" on a restart, though it gathers nothing. */
+    VT_EQ_INT(a->states[states_a], VG_ICE_GATHERING);
+    VT_EQ_INT(a->states[states_a + 1], VG_ICE_CHECKING);
+    VT_EQ_INT(a->states[states_a + 2], VG_ICE_CONNECTED);
+    VT_EQ_INT(b->states[states_b], VG_ICE_GATHERING);
+    VT_EQ_INT(b->states[states_b + 1], VG_ICE_CHECKING);
+    VT_EQ_INT(b->states[states_b + 2], VG_ICE_CONNECTED);
+}
+
+static void test_connect_send_restart(void)
+{
+    struct peer a, b;
+    uint8_t buf[8] = {0x80};
+
+    int64_t us = connect_pair(&a, &b);
+    printf("ice: connected in %.1f ms (regular nomination, 127.0.0.1)\n", us / 1000.0);
+    VT_CHECK(us < 2000000);
+    check_first_connect(&a, &b);
+    send_both_ways(&a, &b, 1);
+    VT_EQ_INT(a.last, VG_ICE_READY); /* regular nomination: concluded */
+    VT_EQ_INT(b.last, VG_ICE_READY);
+
+    restart_pair(&a, &b);
+    /* The same candidate reported again for the new SDP. */
+    VT_EQ_INT(a.n_cands, 2);
+    VT_EQ_INT(b.n_cands, 2);
+    VT_EQ_INT(a.n_gathered, 2);
+    VT_EQ_STR(a.cand[1], a.cand[0]);
+    VT_EQ_INT(a.n_add_failed + b.n_add_failed, 0);
+    send_both_ways(&a, &b, 2);
+
+    struct vg_ice_stats sa, sb;
+    vg_ice_get_stats(a.t, &sa);
+    vg_ice_get_stats(b.t, &sb);
+    /* Two rounds of N_DGRAMS, and the one 50-byte datagram during the restart. */
+    VT_EQ_INT(sa.datagrams_out, 2 * N_DGRAMS + 1);
+    VT_EQ_INT(sa.bytes_out, 2 * DGRAM_BYTES + 50);
+    VT_EQ_INT(sa.datagrams_in, 2 * N_DGRAMS + 1);
+    VT_EQ_INT(sa.bytes_in, 2 * DGRAM_BYTES + 50);
+    VT_EQ_INT(sb.datagrams_in, 2 * N_DGRAMS + 1);
+    VT_EQ_INT(sb.bytes_out, 2 * DGRAM_BYTES + 50);
+    VT_EQ_INT(sa.send_failures + sb.send_failures, 0);
+    VT_EQ_INT(sa.events_dropped + sb.events_dropped, 0);
+    /* Bad sends are refused before they count. */
+    VT_EQ_INT(vg_ice_send(a.t, buf, 0), VG_EINVAL);
+    VT_EQ_INT(vg_ice_send(a.t, NULL, 10), VG_EINVAL);
+    free_all(&a, &b);
+}
+
+static void test_wrong_password(void)
+{
+    struct peer a, b;
+    struct vg_ice_credentials ca, cb;
+    uint8_t buf[64] = {0x80};
+
+    VT_EQ_INT(new_peer(&a, "a", VG_ICE_CONTROLLING), 0);
+    VT_EQ_INT(new_peer(&b, "b", VG_ICE_CONTROLLED), 0);
+    a.other = &b;
+    b.other = &a;
+    in_api = true;
+    VT_EQ_INT(vg_ice_local_credentials(a.t, &ca), 0);
+    VT_EQ_INT(vg_ice_local_credentials(b.t, &cb), 0);
+    /* a holds a wrong password for b: its checks fail integrity at b. */
+    VT_EQ_INT(vg_ice_set_remote_credentials(a.t, cb.ufrag, "wrongwrongwrongwrongwrong"), 0);
+    VT_EQ_INT(vg_ice_set_remote_credentials(b.t, ca.ufrag, ca.pwd), 0);
+    VT_EQ_INT(vg_ice_gather(a.t), 0);
+    VT_EQ_INT(vg_ice_gather(b.t), 0);
+    in_api = false;
+    int64_t t0 = vg_now_us();
+    /* Both ends sent end-of-candidates, so once every check has timed out they fail
+     * rather than wait (~5 s measured with libnice 0.1.21's defaults). */
+    VT_CHECK(run_until(both_failed, &a, 10000));
+    printf("ice: wrong password: failed after %.1f s\n", (vg_now_us() - t0) / 1e6);
+
+    VT_EQ_INT(a.last, VG_ICE_FAILED);
+    VT_EQ_INT(b.last, VG_ICE_FAILED);
+    VT_EQ_INT(vg_ice_get_state(a.t), VG_ICE_FAILED);
+    for (int i = 0; i < a.n_states; i++)
+        VT_CHECK(a.states[i] != VG_ICE_CONNECTED && a.states[i] != VG_ICE_READY);
+    for (int i = 0; i < b.n_states; i++)
+        VT_CHECK(b.states[i] != VG_ICE_CONNECTED && b.states[i] != VG_ICE_READY);
+    VT_EQ_INT(vg_ice_send(a.t, buf, sizeof buf), VG_ESTATE);
+    struct vg_ice_stats sa;
+    vg_ice_get_stats(a.t, &sa);
+    VT_EQ_INT(sa.send_failures, 1);
+    VT_EQ_INT(sa.datagrams_out, 0);
+    VT_EQ_INT(b.n_recv + b.n_bad, 0);
+    free_all(&a, &b);
+}
+
+/* b frees itself on its first datagram; a keeps sending; nothing more reaches b. */
+static void test_free_in_recv(void)
+{
+    struct peer a, b;
+    uint8_t buf[1100];
+
+    connect_pair(&a, &b);
+    b.free_on_recv = true;
+    a.gen = b.gen = 3;
+    for (int i = 0; i < 10; i++)
+        VT_EQ_INT(vg_ice_send(a.t, buf, make_dgram(buf, 3, i)), 0);
+    VT_CHECK(run_until(one_live, NULL, 2000));
+    run_until(never, NULL, 100);
+    VT_EQ_INT(b.n_recv, 1);
+    VT_EQ_INT(b.n_bad, 0);
+    VT_CHECK(b.freed);
+    free_all(&a, &b);
+}
+
+static bool a_failed(void *arg)
+{
+    return ((struct peer *)arg)->last == VG_ICE_FAILED;
+}
+
+/* b goes away without a word (its sockets close): consent freshness (RFC 7675) makes
+ * a notice and fail, so the engine can end the leg or restart. */
+static void test_peer_vanishes(void)
+{
+    struct peer a, b;
+    uint8_t buf[64] = {0x80};
+
+    connect_pair(&a, &b);
+    vg_ice_free(b.t);
+    b.freed = true;
+    int64_t t0 = vg_now_us();
+    VT_CHECK(run_until(a_failed, &a, 30000));
+    printf("ice: peer gone: failed after %.1f s\n", (vg_now_us() - t0) / 1e6);
+    VT_EQ_INT(a.last, VG_ICE_FAILED);
+    VT_EQ_STR(a.pair, "");
+    VT_EQ_INT(vg_ice_send(a.t, buf, sizeof buf), VG_EPERM);
+    vg_ice_free(a.t);
+    a.freed = true;
+    VT_CHECK(run_until(none_live, NULL, 2000));
+}
+
+/* A transport freed from inside its first candidate callback: the rest of the queued
+ * events (gathering done, states) are never delivered. */
+static void test_free_in_candidate(void)
+{
+    struct peer a;
+    VT_EQ_INT(new_peer(&a, "a", VG_ICE_CONTROLLING), 0);
+    a.free_on_cand = true;
+    in_api = true;
+    VT_EQ_INT(vg_ice_gather(a.t), 0);
+    in_api = false;
+    VT_CHECK(run_until(none_live, NULL, 2000));
+    run_until(never, NULL, 100);
+    VT_EQ_INT(a.n_cands, 1);
+    VT_EQ_INT(a.n_gathered, 0);
+}
+
+/* Three remote candidates are taken when this runs. */
+static void check_remote_bounds(struct vg_ice *t)
+{
+    char line[128];
+    /* The bound is VG_ICE_MAX_REMOTE_CANDS per generation. */
+    for (int i = 3; i < VG_ICE_MAX_REMOTE_CANDS; i++) {
+        snprintf(line, sizeof line, "candidate:%d 1 UDP 2013266431 127.0.0.1 %d typ host", i + 5,
+                 51000 + i);
+        VT_EQ_INT(vg_ice_add_remote_candidate(t, line), 0);
+    }
+    VT_EQ_INT(vg_ice_add_remote_candidate(t, "candidate:99 1 UDP 1 127.0.0.1 52000 typ host"),
+              VG_ENOSPC);
+    VT_EQ_INT(vg_ice_restart(t), 0);
+    VT_EQ_INT(vg_ice_add_remote_candidate(t, "candidate:99 1 UDP 1 127.0.0.1 52000 typ host"), 0);
+    VT_EQ_INT(vg_ice_end_of_candidates(t), 0);
+    VT_EQ_INT(vg_ice_add_remote_candidate(t, "candidate:98 1 UDP 1 127.0.0.1 52001 typ host"),
+              VG_ESTATE);
+}
+
+static void test_remote_input(void)
+{
+    struct peer a;
+    VT_EQ_INT(new_peer(&a, "a", VG_ICE_CONTROLLED), 0);
+    struct vg_ice *t = a.t;
+
+    VT_EQ_INT(vg_ice_set_remote_credentials(t, "abc", "0123456789012345678901"), VG_EINVAL);
+    VT_EQ_INT(vg_ice_set_remote_credentials(t, "abcd", "012345678901234567890"), VG_EINVAL);
+    VT_EQ_INT(vg_ice_set_remote_credentials(t, "ab-d", "0123456789012345678901"), VG_EINVAL);
+    VT_EQ_INT(vg_ice_set_remote_credentials(t, "ab+/", "0123456789012345678901"), 0);
+
+    static const struct {
+        const char *line;
+        int want;
+    } v[] = {
+        /* As Chromium trickles it: lower-case transport, extensions after typ. */
+        {"candidate:842163049 1 udp 1677729535 127.0.0.1 50000 typ srflx raddr 0.0.0.0 rport 0 "
+         "generation 0 ufrag ab+/ network-cost 999",
+         0},
+        {"a=candidate:1 1 UDP 2013266431 127.0.0.1 50001 typ host", 0},
+        {"candidate:3 1 tcp 1518280447 127.0.0.1 9 typ host tcptype active generation 0", 0},
+        {"candidate:1 2 UDP 2013266430 127.0.0.1 50002 typ host", VG_ENOENT},
+        {"candidate:1 1 udp 2013266431 3e2c1a3b-0d5f-4c1e.local 50003 typ host", VG_EINVAL},
+        {"candidate:1 1 UDP 2013266431 127.0.0.1 50004 typ host\r\n", VG_EINVAL},
+        {"candidate:1 1 UDP 2013266431 127.0.0.1 50005", VG_EINVAL},
+        {"candidate:1 1 UDP 2013266431 127.0.0.1 x typ host", VG_EINVAL},
+        {"candidate:1 1 UDP 2013266431 127.0.0.1 50006 typ bogus", VG_EINVAL},
+        {"a=ice-ufrag:abcd", VG_EINVAL},
+        {"", VG_EINVAL},
+    };
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        int got = vg_ice_add_remote_candidate(t, v[i].line);
+        if (got != v[i].want)
+            fprintf(stderr, "candidate %zu: got %d want %d\n", i, got, v[i].want);
+        VT_EQ_INT(got, v[i].want);
+    }
+    check_remote_bounds(t);
+    VT_EQ_INT(vg_ice_gather(t), 0);
+    VT_EQ_INT(vg_ice_gather(t), VG_ESTATE);
+    vg_ice_free(t);
+    a.freed = true;
+    VT_CHECK(run_until(none_live, NULL, 2000));
+}
+
+/* The port range is honoured. */
+static void test_port_range(void)
+{
+    struct peer a;
+    struct vg_ice_config cfg = {.local_addrs = loopback,
+                                .n_local_addrs = 1,
+                                .port_min = 42000,
+                                .port_max = 42009,
+                                .nomination = VG_ICE_NOMINATION_AGGRESSIVE};
+    memset(&a, 0, sizeof a);
+    VT_EQ_INT(vg_ice_new(ctx, &cfg, &cbs, &a, &a.t), 0);
+    VT_EQ_INT(vg_ice_gather(a.t), 0);
+    run_until(never, NULL, 100);
+    VT_EQ_INT(a.n_cands, 1);
+    VT_EQ_INT(a.n_gathered, 1);
+    const char *port = strstr(a.cand[0], "127.0.0.1 ");
+    VT_CHECK(port != NULL);
+    int p = port ? atoi(port + 10) : 0;
+    VT_CHECK(p >= 42000 && p <= 42009);
+    vg_ice_free(a.t);
+    a.freed = true;
+    VT_CHECK(run_until(none_live, NULL, 2000));
+}
+
+/* Two addresses with ICE-TCP on: per address one UDP host candidate and two TCP ones
+ * (active, passive); with it off (every other test) there is only the UDP one. */
+static void test_tcp_two_addresses(void)
+{
+    struct peer a;
+    const char *const two[] = {"127.0.0.1", "127.0.0.2"};
+    struct vg_ice_config cfg = {.local_addrs = two, .n_local_addrs = 2, .ice_tcp = true};
+    memset(&a, 0, sizeof a);
+    VT_EQ_INT(vg_ice_new(ctx, &cfg, &cbs, &a, &a.t), 0);
+    VT_EQ_INT(vg_ice_gather(a.t), 0);
+    run_until(never, NULL, 100);
+    VT_EQ_INT(a.n_cands, 6);
+    VT_CONTAINS(a.cand[0], " UDP ");
+    VT_CONTAINS(a.cand[1], " TCP ");
+    VT_CONTAINS(a.cand[1], " 127.0.0.1 9 typ host tcptype active");
+    VT_CONTAINS(a.cand[2], " typ host tcptype passive");
+    VT_CONTAINS(a.cand[3], " UDP ");
+    VT_CONTAINS(a.cand[3], " 127.0.0.2 ");
+    VT_EQ_INT(a.n_gathered, 1);
+    vg_ice_free(a.t);
+    a.freed = true;
+    VT_CHECK(run_until(none_live, NULL, 2000));
+}
+
+int main(void)
+{
+    ctx = g_main_context_new();
+    test_bad_config();
+    test_connect_send_restart();
+    test_wrong_password();
+    test_free_in_recv();
+    test_peer_vanishes();
+    test_free_in_candidate();
+    test_remote_input();
+    test_port_range();
+    test_tcp_two_addresses();
+    VT_EQ_INT(vg_ice_live(), 0);
+    g_main_context_unref(ctx);
+    return vt_done("ice");
+}
