@@ -186,6 +186,7 @@ static char *metrics(void *ud)
     metric(s, "vigil_ws_clients_cut_total", "counter",
            "Connections cut because their client did not read.", hs.ws_cut_slow);
     hub_metrics(s, a->hub);
+    vg_hub_media_metrics(a->hub, s);
     return g_string_free(s, FALSE);
 }
 
@@ -303,7 +304,7 @@ static int start(struct app *a, char *err, size_t n)
     struct vg_http_config hc = {a->cfg.listen_addr, a->cfg.listen_port,           cert, key,
                                 a->cfg.web_root,    (size_t)a->cfg.ws_max_message};
     struct vg_http_handlers h = {healthz, metrics, ws_open, ws_message, ws_oversize, ws_close, a};
-    if ((rc = vg_hub_new(a->store, a->policy, &a->cfg, &a->hub)) ||
+    if ((rc = vg_hub_new(a->store, a->policy, &a->cfg, &a->hub, err, n)) ||
         (rc = vg_http_server_start(&hc, &h, a->loop, &a->http, err, n)))
         return rc;
     const char *l = a->cfg.listen_addr;

@@ -105,6 +105,11 @@ static struct live_case *live_get(struct vg_hub *h, const char *id)
     return id && *id ? g_hash_table_lookup(h->cases, id) : NULL;
 }
 
+struct live_case *cases_live(struct vg_hub *h, const char *id)
+{
+    return live_get(h, id);
+}
+
 static struct live_case *live_add(struct vg_hub *h, const struct vg_case_row *row)
 {
     struct live_case *lc = g_new0(struct live_case, 1);
@@ -125,6 +130,7 @@ static void stop_timer(guint *t)
 
 static void live_remove(struct vg_hub *h, struct live_case *lc)
 {
+    media_case_closed(h, lc);
     stop_timer(&lc->escalate_timer);
     stop_timer(&lc->abandon_timer);
     if (lc->holder && strcmp(lc->holder->case_id, lc->row.id) == 0) {
@@ -387,6 +393,7 @@ void cases_staff_ready(struct vg_hub *h, struct session *s)
             hub_send(s, full_case(h, "claimed", lc));
             hub_send(lc->citizen, json_pack("{s:s, s:s, s:b}", "type", "staff_connection",
                                             "case_id", lc->row.id, "connected", 1));
+            media_bridge(h, lc);
         }
     }
     GPtrArray *q = waiting_in_order(h);
@@ -413,6 +420,7 @@ void cases_session_closed(struct vg_hub *h, struct session *s)
                                            "case_id", lc->row.id, "connected", 0));
     } else if (lc->holder == s) {
         lc->holder = NULL;
+        media_staff_gone(h, lc);
         vg_info(lc->row.id, NULL, "%s %s connection lost; the case stays theirs",
                 hub_role_name(s->role), s->account);
         hub_send(lc->citizen, json_pack("{s:s, s:s, s:b}", "type", "staff_connection", "case_id",
@@ -799,6 +807,7 @@ void case_claim(struct vg_hub *h, struct session *s, const struct vg_proto_msg *
     hub_reply(s, m, full_case(h, "claimed", lc));
     hub_send(lc->citizen,
              json_pack("{s:s, s:s, s:s}", "type", "answered", "case_id", id, "by", s->account));
+    media_bridge(h, lc);
     for (guint i = 0; i < h->sessions->len; i++) {
         struct session *o = g_ptr_array_index(h->sessions, i);
         if ((o->role & R_STAFF) && o != s)

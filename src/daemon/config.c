@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum key_type { K_LISTEN, K_PATH, K_TEXT, K_INT, K_LEVEL, K_CHOICE };
+enum key_type { K_LISTEN, K_PATH, K_TEXT, K_INT, K_LEVEL, K_CHOICE, K_BOOL };
 
 struct key {
     const char *group, *name;
@@ -46,6 +46,14 @@ static const struct key keys[] = {
     {"alerts", "key_places_file", K_PATH, F(key_places_file), 0, 0},
     {"alerts", "hook_url", K_TEXT, F(hook_url), 0, 511},
     {"alerts", "hook_command", K_TEXT, F(hook_command), 0, 511},
+    {"media", "addresses", K_TEXT, F(media_addresses), 0, 511},
+    {"media", "stun_server", K_TEXT, F(stun_server), 0, 127},
+    {"media", "turn_server", K_TEXT, F(turn_server), 0, 127},
+    {"media", "turn_username", K_TEXT, F(turn_username), 0, 127},
+    {"media", "turn_password", K_TEXT, F(turn_password), 0, 127},
+    {"media", "workers", K_INT, F(media_workers), 0, 64},
+    {"media", "nack", K_BOOL, F(media_nack), 0, 1},
+    {"media", "simulate_loss_percent", K_INT, F(media_simulate_loss_percent), 0, 50},
 };
 
 /* K_CHOICE keys: the words, index = stored value. */
@@ -75,6 +83,7 @@ void vg_config_defaults(struct vg_config *c)
              "This service cannot take your alarm. In an emergency, call 110.");
     c->repeat_count = 3;
     c->repeat_window_min = 60;
+    c->media_nack = 1;
 }
 
 int vg_config_parse_listen(const char *s, char *addr, size_t addr_len, int *port)
@@ -220,6 +229,11 @@ static const char *apply_value(struct vg_config *c, const struct key *k, const c
         *(int *)field = (int)n;
         return NULL;
     }
+    case K_BOOL:
+        if (strcmp(v, "true") && strcmp(v, "false"))
+            return "must be true or false";
+        *(int *)field = strcmp(v, "true") == 0;
+        return NULL;
     case K_CHOICE:
         for (int i = 0; blacklist_modes[i]; i++)
             if (strcmp(v, blacklist_modes[i]) == 0) {
@@ -300,6 +314,10 @@ int vg_config_check(const struct vg_config *c, char *err, size_t errlen)
     if (c->hook_url[0] && strncmp(c->hook_url, "http://", 7) != 0) {
         snprintf(err, errlen, "[alerts] hook_url must start with http:// (got \"%s\")",
                  c->hook_url);
+        return VG_EINVAL;
+    }
+    if (!c->turn_server[0] != !c->turn_username[0] || !c->turn_server[0] != !c->turn_password[0]) {
+        snprintf(err, errlen, "[media] turn_server, turn_username and turn_password go together");
         return VG_EINVAL;
     }
     if (!c->data_dir[0]) {

@@ -302,6 +302,9 @@ static const struct {
     {"block", R_CALL_TAKER | R_SUPERVISOR, case_block},
     {"unblock", R_SUPERVISOR, case_unblock},
     {"board", R_SUPERVISOR, case_board},
+    {"media_offer", R_CITIZEN | R_STAFF, media_offer},
+    {"media_answer", R_STAFF, media_answer},
+    {"ice", R_CITIZEN | R_STAFF, media_ice},
 };
 
 static void dispatch(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m)
@@ -411,7 +414,7 @@ void vg_hub_ws_close(struct vg_hub *h, struct vg_ws_conn *c)
 /* The hub ------------------------------------------------------------------------------ */
 
 int vg_hub_new(struct vg_store *st, struct vg_policy *policy, const struct vg_config *cfg,
-               struct vg_hub **out)
+               struct vg_hub **out, char *err, size_t errlen)
 {
     struct vg_hub *h = g_new0(struct vg_hub, 1);
     h->store = st;
@@ -419,17 +422,30 @@ int vg_hub_new(struct vg_store *st, struct vg_policy *policy, const struct vg_co
     h->cfg = cfg;
     h->cases = g_hash_table_new(g_str_hash, g_str_equal);
     h->sessions = g_ptr_array_new();
+    h->legs = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL, g_free);
+    if (media_start(h, err, errlen)) {
+        vg_hub_free(h);
+        return VG_EIO;
+    }
     cases_load(h);
     *out = h;
     return VG_OK;
+}
+
+void vg_hub_media_metrics(struct vg_hub *h, GString *out)
+{
+    if (h->media)
+        vg_media_write_metrics(h->media, out);
 }
 
 void vg_hub_free(struct vg_hub *h)
 {
     if (!h)
         return;
+    media_stop(h); /* first: no media event may arrive for a case being freed */
     cases_free(h);
     g_hash_table_destroy(h->cases);
+    g_hash_table_destroy(h->legs);
     for (guint i = 0; i < h->sessions->len; i++) {
         struct session *s = g_ptr_array_index(h->sessions, i);
         if (s->resume_timer)

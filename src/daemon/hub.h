@@ -14,6 +14,7 @@
 #include "server.h"
 #include "store.h"
 
+#include <glib.h>
 #include <stdint.h>
 
 struct vg_hub;
@@ -24,10 +25,14 @@ struct vg_hub_stats {
     int64_t staff_online, citizens_online;
 };
 
-/* Loads live cases from the store (after a restart: timers re-armed). cfg, st and
- * policy must outlive the hub. */
+/* Starts the media engine and loads live cases from the store (after a restart:
+ * timers re-armed). cfg, st and policy must outlive the hub. On failure writes the
+ * reason into err. */
 int vg_hub_new(struct vg_store *st, struct vg_policy *policy, const struct vg_config *cfg,
-               struct vg_hub **out);
+               struct vg_hub **out, char *err, size_t errlen);
+
+/* Media metrics (vigil_media_*). */
+void vg_hub_media_metrics(struct vg_hub *h, GString *out);
 void vg_hub_free(struct vg_hub *h);
 
 void vg_hub_ws_open(struct vg_hub *h, struct vg_ws_conn *c);

@@ -4,6 +4,7 @@
 
 #include "case_store.h"
 #include "config.h"
+#include "engine.h"
 #include "hub.h"
 #include "msg.h"
 #include "policy.h"
@@ -48,6 +49,15 @@ struct live_case {
     bool has_fix;
     struct vg_fix_row last_fix;
     guint escalate_timer, abandon_timer;
+    uint64_t citizen_leg, staff_leg; /* media legs, 0 = none */
+};
+
+/* Which party of which case a media leg belongs to. */
+struct leg_ref {
+    uint64_t id;
+    char case_id[VG_CASE_ID_MAX + 1];
+    bool citizen;
+    char account[VG_NAME_MAX + 1]; /* staff legs */
 };
 
 struct vg_hub {
@@ -57,6 +67,8 @@ struct vg_hub {
     GHashTable *cases;   /* id -> struct live_case*, live cases only */
     GPtrArray *sessions; /* struct session*, every open connection */
     struct vg_hub_stats stats;
+    struct vg_media *media;
+    GHashTable *legs; /* leg id -> struct leg_ref* */
 };
 
 /* hub.c */
@@ -88,5 +100,16 @@ void case_get(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m)
 void case_block(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
 void case_unblock(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
 void case_board(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
+struct live_case *cases_live(struct vg_hub *h, const char *id);
+
+/* media.c */
+int media_start(struct vg_hub *h, char *err, size_t n);
+void media_stop(struct vg_hub *h);
+void media_offer(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
+void media_answer(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
+void media_ice(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
+void media_bridge(struct vg_hub *h, struct live_case *lc); /* answered: citizen <-> holder */
+void media_staff_gone(struct vg_hub *h, struct live_case *lc);
+void media_case_closed(struct vg_hub *h, struct live_case *lc);
 
 #endif

@@ -28,9 +28,10 @@ def check(cond, what):
     """Records one assertion; a test file exits non-zero if any failed."""
     if cond:
         _passed.append(what)
+        print(f"ok   {what}", flush=True)
     else:
         _failures.append(what)
-        print(f"FAIL: {what}", flush=True)
+        print(f"FAIL {what}", flush=True)
 
 
 def finish(name):

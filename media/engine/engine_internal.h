@@ -1,0 +1,180 @@
+/* Private to media/engine: workers, legs, streams. */
+#ifndef VG_ENGINE_INTERNAL_H
+#define VG_ENGINE_INTERNAL_H
+
+#include "dtls.h"
+#include "engine.h"
+#include "ice.h"
+#include "sdp.h"
+#include "srtp.h"
+
+#include <glib.h>
+
+#define MTU 1500
+#define HISTORY 512            /* video packets kept per source for NACK (~2 s at 1.5 Mbit/s) */
+#define MAX_RECEIVERS 8        /* receivers per source leg: a case has a handful of parties */
+#define MAX_NACK_BATCH 64      /* sequence numbers taken from one NACK */
+#define KEYFRAME_GAP_US 300000 /* at most one PLI upstream per source per 300 ms */
+#define REMB_BPS 2500000       /* the ceiling we report to senders (see forward.c) */
+
+enum { K_AUDIO = 0, K_VIDEO = 1 };
+
+struct slot {
+    uint16_t seq;
+    uint16_t len;
+    uint32_t ssrc;
+    bool used;
+    uint8_t data[MTU + 64];
+};
+
+/* What one leg receives of one kind. */
+struct stream_in {
+    bool active; /* negotiated as something the peer sends */
+    uint8_t pt;
+    int16_t rtx_pt; /* -1: none */
+    uint32_t clock;
+    uint32_t ssrc;     /* signalled or learned from the first packet; 0 = unknown */
+    struct slot *hist; /* video: HISTORY slots, the receive buffers themselves */
+    unsigned hist_pos;
+    /* reception state for RR and loss */
+    bool seen;
+    int64_t base_seq, max_seq; /* extended */
+    uint16_t last_seq16;
+    uint64_t received, expected_prior, received_prior;
+    uint32_t last_sr_mid; /* middle 32 bits of the last SR's NTP time */
+    int64_t last_sr_us;
+    int64_t last_pli_us;
+    uint64_t bytes_window;
+    /* counters */
+    uint64_t packets, bytes, lost, nacks_sent, plis_sent, rtx_received, srtp_failures;
+};
+
+/* What one leg sends of one kind, and where it comes from. */
+struct stream_out {
+    bool active;
+    uint8_t pt;
+    uint32_t ssrc, clock;
+    int16_t rtx_pt; /* -1: the receiver took no RTX, so NACKs cannot be served */
+    uint32_t rtx_ssrc;
+    uint16_t rtx_seq;
+    struct leg *src;   /* NULL: nothing connected */
+    uint32_t src_ssrc; /* the source SSRC the deltas below were computed for */
+    uint16_t seq_delta;
+    uint32_t ts_delta;
+    bool started;
+    uint16_t last_seq;
+    uint32_t last_ts;
+    int64_t last_send_us;
+    uint64_t packets, bytes, nacks_received, retransmits, nacks_unserved, plis_received;
+    uint32_t rtt_ms;
+    uint8_t fraction_lost;
+};
+
+struct leg_snapshot {
+    char case_key[48], name[32];
+    enum vg_leg_state state;
+    uint64_t in_packets[2], in_bytes[2], in_lost[2], out_packets[2], out_bytes[2];
+    uint64_t nacks_sent, nacks_received, retransmits, nacks_unserved, plis_sent, plis_received;
+    uint64_t dropped_unknown, dropped_srtp, dropped_simulated;
+    uint32_t rtt_ms;
+};
+
+struct worker;
+
+struct leg {
+    uint64_t id;
+    struct worker *w;
+    char case_key[48], name[32];
+    enum vg_leg_state state;
+    bool offerer;        /* the engine made the offer */
+    unsigned send_kinds; /* VG_MEDIA_* the gateway may send on this leg, ever */
+    struct vg_ice *ice;
+    bool ice_up;
+    struct vg_dtls *dtls;
+    struct vg_srtp *srtp;
+    GSource *dtls_timer, *rtcp_timer;
+    /* SDP */
+    uint64_t session_id, sdp_version;
+    char remote_ufrag[VG_SDP_ICE_MAX + 1];
+    char remote_fp[VG_SDP_FP_SHA256_LEN + 1];
+    char local_fp[VG_SDP_FP_SHA256_LEN + 1];
+    struct vg_ice_credentials cred;
+    struct vg_sdp_local offer_local; /* kept between our offer and the answer */
+    char cname[24], stream_id[32];
+    struct stream_in in[2];
+    struct stream_out out[2];
+    /* receivers this leg's media goes to */
+    size_t n_recv;
+    struct leg *recv[MAX_RECEIVERS];
+    unsigned recv_kinds[MAX_RECEIVERS];
+    uint64_t srtp_drops, unknown_drops, simulated_drops;
+    struct leg_snapshot snap; /* under w->lock */
+};
+
+struct vg_media;
+
+struct worker {
+    struct vg_media *m;
+    unsigned index;
+    GThread *thread;
+    GMainContext *ctx;
+    GMainLoop *loop;
+    GHashTable *legs; /* id -> struct leg*; changed on this thread under lock */
+    GMutex lock;      /* guards legs' membership and snapshots for readers */
+    uint64_t rng;
+};
+
+/* Events to the owner go through a gate so none runs after vg_media_free(). */
+struct gate {
+    gint refs;
+    gint alive;
+    struct vg_media_events ev;
+    void *ud;
+};
+
+struct vg_media {
+    unsigned n_workers;
+    struct worker *workers;
+    struct gate *gate;
+    GMainContext *owner;
+    struct vg_dtls_cert *cert;
+    char fingerprint[VG_SDP_FP_SHA256_LEN + 1];
+    char **local_addrs;
+    size_t n_local_addrs;
+    char *stun, *turn, *turn_user, *turn_pass;
+    unsigned loss_permille; /* simulated RTP loss, each way (drills and tests only) */
+    bool nack;              /* serve and send NACKs */
+    gint next_id;
+};
+
+/* engine.c */
+void engine_emit_sdp(struct leg *l, const char *type, const char *sdp);
+void engine_emit_candidate(struct leg *l, const char *line);
+void engine_emit_state(struct leg *l, enum vg_leg_state st, const char *detail);
+struct leg *engine_leg(struct worker *w, uint64_t id);
+int64_t engine_now_us(void);
+
+/* leg.c */
+struct leg *leg_new(struct worker *w, uint64_t id, const char *case_key, const char *name,
+                    bool controlling);
+void leg_free(struct leg *l);
+void leg_fail(struct leg *l, const char *reason);
+int leg_apply_offer(struct leg *l, const char *text, char *why, size_t n);
+int leg_make_offer(struct leg *l, unsigned kinds, bool recv, char *why, size_t n);
+int leg_apply_answer(struct leg *l, const char *text, char *why, size_t n);
+void leg_add_candidate(struct leg *l, const char *line);
+void leg_send_rtcp(struct leg *l, uint8_t *buf, size_t len);
+
+/* A worker-local PRNG for simulated loss (xorshift: no lock, no syscall). */
+bool engine_simulated_drop(struct worker *w);
+
+/* forward.c */
+void fwd_rtp_in(struct leg *l, const uint8_t *buf, size_t len);
+void fwd_rtcp_in(struct leg *l, const uint8_t *buf, size_t len);
+void fwd_connect(struct leg *src, struct leg *dst, unsigned kinds);
+void fwd_disconnect(struct leg *src, struct leg *dst);
+void fwd_detach(struct leg *l); /* from every source and receiver, before freeing */
+void fwd_request_keyframe(struct leg *src, bool force);
+void fwd_rtcp_tick(struct leg *l);
+
+#endif

@@ -1,0 +1,260 @@
+/* Media for cases: which legs a case has, who may negotiate them, and the bridge.
+ *
+ * The citizen's leg starts at the citizen's offer, right after alarm_start (early
+ * media: the stream exists, and can be recorded, while the case waits). When a
+ * call-taker holds the case the gateway offers a leg to their console and
+ * connects the two: citizen -> call-taker always; call-taker -> citizen as the
+ * mode allows. A silent alarm's citizen leg never carries audio from the gateway:
+ * its SDP answer says recvonly for audio and the engine forwards nothing to it
+ * (engine.h, send_kinds); on top of that, nothing is connected towards the citizen
+ * at all in that mode, so the page stays silent and innocuous. */
+#include "hub_internal.h"
+
+#include "log.h"
+#include "vg_err.h"
+
+#include <string.h>
+
+/* What the gateway may send to the citizen, by mode. */
+static unsigned to_citizen(const struct live_case *lc)
+{
+    if (strcmp(lc->row.mode, "video") == 0)
+        return VG_MEDIA_AUDIO | VG_MEDIA_VIDEO;
+    if (strcmp(lc->row.mode, "voice") == 0)
+        return VG_MEDIA_AUDIO;
+    return 0; /* silent: nothing, ever; report: no live media */
+}
+
+/* What the citizen sends, so what the call-taker's console receives. */
+static unsigned from_citizen(const struct live_case *lc)
+{
+    return strcmp(lc->row.mode, "voice") == 0 ? VG_MEDIA_AUDIO : VG_MEDIA_AUDIO | VG_MEDIA_VIDEO;
+}
+
+static void add_ref(struct vg_hub *h, uint64_t id, const struct live_case *lc, const char *account)
+{
+    struct leg_ref *r = g_new0(struct leg_ref, 1);
+    r->id = id;
+    snprintf(r->case_id, sizeof r->case_id, "%s", lc->row.id);
+    r->citizen = account == NULL;
+    snprintf(r->account, sizeof r->account, "%s", account ? account : "");
+    g_hash_table_insert(h->legs, &r->id, r);
+}
+
+static void close_leg(struct vg_hub *h, uint64_t *id)
+{
+    if (!*id)
+        return;
+    vg_media_leg_close(h->media, *id);
+    g_hash_table_remove(h->legs, id);
+    *id = 0;
+}
+
+/* The session a leg's messages go to, or NULL while that party is away. */
+static struct session *party(struct vg_hub *h, const struct leg_ref *r, struct live_case **lcp)
+{
+    struct live_case *lc = cases_live(h, r->case_id);
+    *lcp = lc;
+    if (!lc)
+        return NULL;
+    return r->citizen ? lc->citizen : lc->holder;
+}
+
+/* Engine events (on the main loop) ------------------------------------------------- */
+
+static void on_sdp(uint64_t leg, const char *type, const char *sdp, void *ud)
+{
+    struct vg_hub *h = ud;
+    struct leg_ref *r = g_hash_table_lookup(h->legs, &leg);
+    struct live_case *lc;
+    struct session *s = r ? party(h, r, &lc) : NULL;
+    hub_send(s, json_pack("{s:s, s:s, s:s}", "type",
+                          strcmp(type, "offer") == 0 ? "media_offer" : "media_answer", "case_id",
+                          r ? r->case_id : "", "sdp", sdp));
+}
+
+static void on_candidate(uint64_t leg, const char *line, void *ud)
+{
+    struct vg_hub *h = ud;
+    struct leg_ref *r = g_hash_table_lookup(h->legs, &leg);
+    struct live_case *lc;
+    struct session *s = r ? party(h, r, &lc) : NULL;
+    hub_send(s, json_pack("{s:s, s:s, s:s}", "type", "ice", "case_id", r ? r->case_id : "",
+                          "candidate", line));
+}
+
+static void on_state(uint64_t leg, enum vg_leg_state st, const char *detail, void *ud)
+{
+    struct vg_hub *h = ud;
+    struct leg_ref *r = g_hash_table_lookup(h->legs, &leg);
+    if (!r || st == VG_LEG_CLOSED)
+        return;
+    struct live_case *lc;
+    struct session *s = party(h, r, &lc);
+    const char *who = r->citizen ? "citizen" : r->account;
+    char data[300];
+    snprintf(data, sizeof data, "{\"party\":\"%s\",\"state\":\"%s\"}",
+             r->citizen ? "citizen" : "staff", vg_leg_state_name(st));
+    vg_store_case_event(h->store, r->case_id, g_get_real_time(), "media", who, data);
+    hub_send(s, json_pack("{s:s, s:s, s:s, s:s}", "type", "media_state", "case_id", r->case_id,
+                          "state", vg_leg_state_name(st), "detail", detail));
+    if (lc && lc->holder && r->citizen)
+        hub_send(lc->holder,
+                 json_pack("{s:s, s:s, s:s, s:s}", "type", "media_state", "case_id", r->case_id,
+                           "party", "citizen", "state", vg_leg_state_name(st)));
+}
+
+/* Start and stop ------------------------------------------------------------------------ */
+
+int media_start(struct vg_hub *h, char *err, size_t n)
+{
+    const struct vg_config *c = h->cfg;
+    char addrs[600];
+    snprintf(addrs, sizeof addrs, "%s",
+             c->media_addresses[0] ? c->media_addresses
+             : (strcmp(c->listen_addr, "0.0.0.0") && strcmp(c->listen_addr, "::")) ? c->listen_addr
+                                                                                   : "");
+    gchar **list = g_strsplit(addrs, ",", -1);
+    size_t count = 0;
+    for (size_t i = 0; list[i]; i++)
+        if (*g_strstrip(list[i]))
+            list[count++] = list[i];
+    list[count] = NULL;
+    struct vg_media_config mc = {(const char *const *)list,
+                                 count,
+                                 c->stun_server[0] ? c->stun_server : NULL,
+                                 c->turn_server[0] ? c->turn_server : NULL,
+                                 c->turn_username[0] ? c->turn_username : NULL,
+                                 c->turn_password[0] ? c->turn_password : NULL,
+                                 (unsigned)c->media_workers,
+                                 c->media_nack != 0,
+                                 (unsigned)c->media_simulate_loss_percent * 10};
+    if (c->media_simulate_loss_percent)
+        vg_warn(NULL, NULL,
+                "media: simulating %d%% RTP loss each way ([media] "
+                "simulate_loss_percent): for drills and tests only",
+                c->media_simulate_loss_percent);
+    struct vg_media_events ev = {on_sdp, on_candidate, on_state};
+    int rc = vg_media_new(&mc, &ev, h, NULL, &h->media);
+    g_strfreev(list);
+    if (rc)
+        snprintf(err, n, "the media engine did not start");
+    return rc;
+}
+
+void media_stop(struct vg_hub *h)
+{
+    vg_media_free(h->media);
+    h->media = NULL;
+}
+
+/* Requests ------------------------------------------------------------------------------ */
+
+static struct live_case *media_case(struct vg_hub *h, struct session *s,
+                                    const struct vg_proto_msg *m, uint64_t **leg)
+{
+    const char *id =
+        s->role == R_CITIZEN ? s->case_id : json_string_value(json_object_get(m->body, "case_id"));
+    struct live_case *lc = id ? cases_live(h, id) : NULL;
+    if (!lc) {
+        hub_error(s, m->id, "not_found", "no open case for media");
+        return NULL;
+    }
+    if (s->role != R_CITIZEN && lc->holder != s) {
+        hub_error(s, m->id, VG_PROTO_E_FORBIDDEN, "media only for the case you hold");
+        return NULL;
+    }
+    *leg = s->role == R_CITIZEN ? &lc->citizen_leg : &lc->staff_leg;
+    return lc;
+}
+
+static const char *sdp_field(struct session *s, const struct vg_proto_msg *m)
+{
+    json_t *v = json_object_get(m->body, "sdp");
+    if (!json_is_string(v) || json_string_length(v) < 10 || json_string_length(v) > 65536) {
+        hub_error(s, m->id, VG_PROTO_E_INVALID, "\"sdp\" must be SDP text (10 to 65536 bytes)");
+        return NULL;
+    }
+    return json_string_value(v);
+}
+
+void media_offer(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m)
+{
+    uint64_t *leg;
+    struct live_case *lc = media_case(h, s, m, &leg);
+    const char *sdp = lc ? sdp_field(s, m) : NULL;
+    if (!sdp)
+        return;
+    if (strcmp(lc->row.mode, "report") == 0)
+        return hub_error(s, m->id, "state", "a report has no live media");
+    if (*leg) {
+        vg_media_leg_reoffer(h->media, *leg, sdp); /* ICE restart, or a new connection */
+    } else if (s->role == R_CITIZEN) {
+        *leg = vg_media_leg_from_offer(h->media, lc->row.id, "citizen", sdp, to_citizen(lc));
+        add_ref(h, *leg, lc, NULL);
+        vg_info(lc->row.id, "citizen", "media: citizen leg %llu started (%s)",
+                (unsigned long long)*leg, lc->row.mode);
+        media_bridge(h, lc);
+    } else {
+        return hub_error(s, m->id, "state", "the gateway makes the offer to consoles");
+    }
+    if (m->id[0])
+        hub_reply(s, m, json_pack("{s:s, s:s}", "type", "media_offer_ok", "case_id", lc->row.id));
+}
+
+void media_answer(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m)
+{
+    uint64_t *leg;
+    struct live_case *lc = media_case(h, s, m, &leg);
+    const char *sdp = lc ? sdp_field(s, m) : NULL;
+    if (!sdp)
+        return;
+    if (!*leg)
+        return hub_error(s, m->id, "state", "no media offer is waiting for an answer");
+    vg_media_leg_answer(h->media, *leg, sdp);
+    if (m->id[0])
+        hub_reply(s, m, json_pack("{s:s, s:s}", "type", "media_answer_ok", "case_id", lc->row.id));
+}
+
+void media_ice(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m)
+{
+    uint64_t *leg;
+    struct live_case *lc = media_case(h, s, m, &leg);
+    if (!lc)
+        return;
+    json_t *c = json_object_get(m->body, "candidate");
+    if (!json_is_string(c) || json_string_length(c) > 512)
+        return hub_error(s, m->id, VG_PROTO_E_INVALID,
+                         "\"candidate\" must be a candidate line (\"\" for the end)");
+    if (!*leg)
+        return hub_error(s, m->id, "state", "no media leg for this candidate");
+    vg_media_leg_candidate(h->media, *leg, json_string_value(c));
+}
+
+/* The bridge ------------------------------------------------------------------------------ */
+
+void media_bridge(struct vg_hub *h, struct live_case *lc)
+{
+    if (!lc->citizen_leg || !lc->holder || strcmp(lc->row.state, "answered") != 0)
+        return;
+    if (!lc->staff_leg) {
+        lc->staff_leg =
+            vg_media_leg_offer(h->media, lc->row.id, lc->holder->account, from_citizen(lc), true);
+        add_ref(h, lc->staff_leg, lc, lc->holder->account);
+    }
+    vg_media_connect(h->media, lc->citizen_leg, lc->staff_leg, from_citizen(lc));
+    if (to_citizen(lc))
+        vg_media_connect(h->media, lc->staff_leg, lc->citizen_leg, to_citizen(lc));
+    vg_info(lc->row.id, NULL, "media: citizen bridged to %s", lc->holder->account);
+}
+
+void media_staff_gone(struct vg_hub *h, struct live_case *lc)
+{
+    close_leg(h, &lc->staff_leg); /* a console that comes back gets a new offer */
+}
+
+void media_case_closed(struct vg_hub *h, struct live_case *lc)
+{
+    close_leg(h, &lc->staff_leg);
+    close_leg(h, &lc->citizen_leg);
+}

@@ -1,0 +1,96 @@
+"""Glue for media tests: a protocol client paired with a webrtcbin peer, and a
+vigild started for media on loopback."""
+import os
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "integration"))
+from vigil_harness import Client, Vigild, add_account, check, https, staff  # noqa: E402,F401
+from webrtc_peer import Peer  # noqa: E402,F401
+
+
+class Side:
+    """A protocol client and its webrtcbin peer, with the signalling between them."""
+
+    def __init__(self, client, peer, case_id=None):
+        self.client, self.peer, self.case_id = client, peer, case_id
+        self.media_states = []
+
+    def pump(self):
+        for m in list(self.client.drain(0.02)):
+            t = m.get("type")
+            if t == "media_answer":
+                self.peer.set_remote_answer(m["sdp"])
+            elif t == "media_offer":
+                answer = self.peer.set_remote_offer(m["sdp"])
+                self.client.send_json({"type": "media_answer", "case_id": m["case_id"],
+                                       "sdp": answer})
+            elif t == "ice":
+                self.peer.add_remote_candidate(m["candidate"])
+            elif t == "media_state":
+                self.media_states.append(m)
+            else:
+                continue
+            self.client.events.remove(m)
+        while True:
+            line = self.peer.next_candidate(timeout=0)
+            if line is None:
+                break
+            msg = {"type": "ice", "candidate": line}
+            if self.case_id:
+                msg["case_id"] = self.case_id
+            self.client.send_json(msg)
+
+
+def pump_until(sides, pred, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for s in sides:
+            s.pump()
+        if pred():
+            return True
+    return False
+
+
+def start_vigild(extra=""):
+    d = tempfile.mkdtemp(prefix="vigil-media-")
+    conf = os.path.join(d, "vigil.conf")
+    with open(conf, "w") as f:
+        f.write("[media]\naddresses = 127.0.0.1\nworkers = 2\n" + extra)
+    v = Vigild(data_dir=os.path.join(d, "data"), config=conf)
+    os.makedirs(v.data_dir)
+    pw = add_account(v.data_dir, "ann", "call_taker")
+    v.start()
+    return v, staff(v.port, "ann", pw)
+
+
+def citizen(v, mode, phone="+86 138 0000 1001", peer=None, name="citizen"):
+    """A citizen raising an alarm and offering its media; returns (Side, case_id)."""
+    peer = peer or Peer(name, send_video=True, send_audio=True, recv=True)
+    c = Client(v.port, name)
+    r = c.request("alarm_start", mode=mode, phone=phone,
+                  location={"lat": 30.6, "lon": 114.5, "accuracy": 10})
+    side = Side(c, peer)
+    c.send_json({"type": "media_offer", "sdp": peer.create_offer()})
+    return side, r["case_id"]
+
+
+def console(ann, case_id, name="console", peer=None):
+    """The call-taker claims the case; returns the console Side."""
+    peer = peer or Peer(name, send_video=True, send_audio=True, recv=True)
+    ann.wait(lambda m: m.get("type") == "offer" and m["case"]["case_id"] == case_id, 5)
+    r = ann.request("claim", case_id=case_id)
+    if r.get("type") != "claimed":
+        raise RuntimeError(f"claim: {r}")
+    return Side(ann, peer, case_id)
+
+
+def decoded_share(sender, receiver, sides, secs):
+    """Share of the frames sender sent in the next secs that receiver decoded."""
+    s0, d0 = sender.stats()["frames_sent"], receiver.stats()["frames_decoded"]
+    pump_until(sides, lambda: False, secs)
+    s1, d1 = sender.stats()["frames_sent"], receiver.stats()["frames_decoded"]
+    return (d1 - d0) / max(1, s1 - s0), s1 - s0, d1 - d0

@@ -1,0 +1,64 @@
+"""The citizen's WebRTC streams through the real vigild to a call-taker, and back.
+
+A GStreamer webrtcbin peer plays the citizen (camera and microphone: VP8 and
+Opus test sources) and another plays the call-taker's console; both speak the
+real protocol over WSS (docs/protocol.md: media_offer, media_answer, ice).
+Checks what a person would notice: the console decodes the citizen's picture
+(at least 90% of the frames sent) and sound; in a video alarm the citizen sees
+and hears the call-taker; in a silent alarm nothing at all reaches the
+citizen's leg, and the console still hears the citizen."""
+import time
+
+from media_harness import check, console, citizen, decoded_share, pump_until, start_vigild
+from vigil_harness import finish
+
+
+def run_case(v, ann, mode):
+    cit, cid = citizen(v, mode, name=f"citizen-{mode}")
+    t0 = time.monotonic()
+    ok = pump_until([cit], lambda: cit.peer.stats()["connection_state"] == "connected", 10)
+    check(ok, f"{mode}: the citizen's leg connects before anyone answers (early media), "
+              f"{(time.monotonic() - t0) * 1000:.0f} ms")
+    answer = cit.peer.remote_sdp or ""
+    audio_secs = [x.split("m=video")[0] for x in answer.split("m=audio")[1:]]
+    con = console(ann, cid, f"console-{mode}")
+    t1 = time.monotonic()
+    sides = [cit, con]
+    ok = pump_until(sides, lambda: con.peer.stats()["frames_decoded"] > 0, 10)
+    check(ok, f"{mode}: the console decodes the citizen's picture, first frame "
+              f"{(time.monotonic() - t1) * 1000:.0f} ms after the claim")
+    a0 = con.peer.stats()["audio_buffers_decoded"]
+    share, sent, got = decoded_share(cit.peer, con.peer, sides, 4)
+    a1 = con.peer.stats()["audio_buffers_decoded"]
+    check(share >= 0.9, f"{mode}: console decoded {got} of {sent} frames ({share:.0%}) in 4 s")
+    check(a1 - a0 > 100, f"{mode}: console hears the citizen ({a1 - a0} audio buffers in 4 s)")
+    cs = cit.peer.stats()
+    if mode == "video":
+        check(cs["frames_decoded"] > 60, f"video: the citizen sees the call-taker "
+                                         f"({cs['frames_decoded']} frames)")
+        check(cs["audio_buffers_decoded"] > 100, "video: the citizen hears the call-taker")
+    else:
+        check(audio_secs and all("a=sendrecv" not in x and "a=sendonly" not in x
+                                 for x in audio_secs),
+              f"silent: the gateway's answer never offers to send audio ({len(audio_secs)} "
+              f"audio sections)")
+        check(cs["audio_buffers_decoded"] == 0 and cs["frames_decoded"] == 0,
+              f"silent: nothing reaches the citizen (audio {cs['audio_buffers_decoded']}, "
+              f"video {cs['frames_decoded']})")
+    ann.request("end", case_id=cid, disposition="test")
+    for p in (cit.peer, con.peer):
+        p.close()
+    cit.client.close()
+
+
+v, ann = start_vigild()
+try:
+    run_case(v, ann, "video")
+    run_case(v, ann, "silent")
+    check(v.proc.poll() is None, "vigild still running")
+finally:
+    rc, _ = v.stop()
+    check(rc == 0, f"vigild exits 0 ({rc})")
+    if rc:
+        print(v.stderr()[-3000:])
+finish("bridge")
