@@ -55,12 +55,12 @@ def pump_until(sides, pred, timeout):
     return False
 
 
-def start_vigild(extra=""):
+def start_vigild(extra="", args=()):
     d = tempfile.mkdtemp(prefix="vigil-media-")
     conf = os.path.join(d, "vigil.conf")
     with open(conf, "w") as f:
         f.write("[media]\naddresses = 127.0.0.1\nworkers = 2\n" + extra)
-    v = Vigild(data_dir=os.path.join(d, "data"), config=conf)
+    v = Vigild(data_dir=os.path.join(d, "data"), config=conf, args=args)
     os.makedirs(v.data_dir)
     pw = add_account(v.data_dir, "ann", "call_taker")
     v.start()
@@ -78,10 +78,12 @@ def citizen(v, mode, phone="+86 138 0000 1001", peer=None, name="citizen"):
     return side, r["case_id"]
 
 
-def console(ann, case_id, name="console", peer=None):
-    """The call-taker claims the case; returns the console Side."""
+def console(ann, case_id, name="console", peer=None, offered=False):
+    """The call-taker claims the case (waiting for it to ring unless offered);
+    returns the console Side."""
     peer = peer or Peer(name, send_video=True, send_audio=True, recv=True)
-    ann.wait(lambda m: m.get("type") == "offer" and m["case"]["case_id"] == case_id, 5)
+    if not offered:
+        ann.wait(lambda m: m.get("type") == "offer" and m["case"]["case_id"] == case_id, 5)
     r = ann.request("claim", case_id=case_id)
     if r.get("type") != "claimed":
         raise RuntimeError(f"claim: {r}")
