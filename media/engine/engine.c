@@ -321,10 +321,13 @@ bool engine_simulated_drop(struct worker *w)
 {
     if (!w->m->loss_permille)
         return false;
-    w->rng ^= w->rng << 13;
-    w->rng ^= w->rng >> 7;
-    w->rng ^= w->rng << 17;
-    return (w->rng % 1000) < w->m->loss_permille;
+    /* splitmix64: every draw independent of the last (the ingress and egress draws
+     * of one forwarded packet alternate, and xorshift's neighbours correlate). */
+    uint64_t z = (w->rng += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    z ^= z >> 31;
+    return (z % 1000) < w->m->loss_permille;
 }
 
 const char *vg_leg_state_name(enum vg_leg_state s)

@@ -15,7 +15,10 @@
 #define MAX_RECEIVERS 8        /* receivers per source leg: a case has a handful of parties */
 #define MAX_NACK_BATCH 64      /* sequence numbers taken from one NACK */
 #define KEYFRAME_GAP_US 300000 /* at most one PLI upstream per source per 300 ms */
-#define REMB_BPS 2500000       /* the ceiling we report to senders (see forward.c) */
+#define MAX_PENDING_NACK 64    /* missing upstream packets followed per source */
+#define NACK_RETRY_US 40000    /* ask again if the retransmission has not come */
+#define NACK_TRIES 3
+#define REMB_BPS 2500000 /* the ceiling we report to senders (see forward.c) */
 
 enum { K_AUDIO = 0, K_VIDEO = 1 };
 
@@ -45,6 +48,13 @@ struct stream_in {
     int64_t last_sr_us;
     int64_t last_pli_us;
     uint64_t bytes_window;
+    /* missing packets we asked the sender for, until they come or we give up */
+    struct pending_nack {
+        uint16_t seq;
+        uint8_t tries;
+        int64_t asked_us;
+    } pend[MAX_PENDING_NACK];
+    unsigned n_pend;
     /* counters */
     uint64_t packets, bytes, lost, nacks_sent, plis_sent, rtx_received, srtp_failures;
 };
@@ -165,7 +175,7 @@ int leg_apply_answer(struct leg *l, const char *text, char *why, size_t n);
 void leg_add_candidate(struct leg *l, const char *line);
 void leg_send_rtcp(struct leg *l, uint8_t *buf, size_t len);
 
-/* A worker-local PRNG for simulated loss (xorshift: no lock, no syscall). */
+/* A worker-local PRNG for simulated loss (no lock, no syscall). */
 bool engine_simulated_drop(struct worker *w);
 
 /* forward.c */

@@ -77,19 +77,53 @@ static void note_received(struct stream_in *in, uint16_t seq, size_t bytes)
     in->bytes_window += bytes;
 }
 
-/* A gap in a video source's sequence: ask for the missing packets once. */
-static void nack_gap(struct leg *l, struct stream_in *in, int64_t prev_max, int64_t now_max)
+static void send_nack(struct leg *l, struct stream_in *in, const uint16_t *lost, size_t n)
+{
+    uint8_t buf[512];
+    struct vg_rtcp_fb fb = {l->out[K_VIDEO].ssrc, in->ssrc};
+    send_fb(l, buf, vg_rtcp_build_nack(buf, 400, &fb, lost, n));
+    in->nacks_sent++;
+}
+
+/* A gap in a video source's sequence: follow each missing packet and ask for it. */
+static void nack_gap(struct leg *l, struct stream_in *in, int64_t prev_max, int64_t now_max,
+                     int64_t now)
 {
     int64_t missing = now_max - prev_max - 1;
     if (missing <= 0 || missing > MAX_NACK_BATCH)
         return;
     uint16_t lost[MAX_NACK_BATCH];
-    for (int64_t i = 0; i < missing; i++)
-        lost[i] = (uint16_t)(prev_max + 1 + i);
-    uint8_t buf[512];
-    struct vg_rtcp_fb fb = {l->out[K_VIDEO].ssrc, in->ssrc};
-    send_fb(l, buf, vg_rtcp_build_nack(buf, 400, &fb, lost, (size_t)missing));
-    in->nacks_sent++;
+    size_t n = 0;
+    for (int64_t i = 0; i < missing; i++) {
+        lost[n++] = (uint16_t)(prev_max + 1 + i);
+        if (in->n_pend < MAX_PENDING_NACK)
+            in->pend[in->n_pend++] = (struct pending_nack){lost[n - 1], 1, now};
+    }
+    send_nack(l, in, lost, n);
+}
+
+/* A packet arrived: stop following it; ask again for those still missing. */
+static void nack_follow(struct leg *l, struct stream_in *in, uint16_t seq, int64_t now)
+{
+    uint16_t again[MAX_PENDING_NACK];
+    size_t n = 0;
+    for (unsigned i = 0; i < in->n_pend;) {
+        bool arrived = in->pend[i].seq == seq;
+        bool expired =
+            in->pend[i].tries >= NACK_TRIES && now - in->pend[i].asked_us > NACK_RETRY_US;
+        if (arrived || expired) {
+            in->pend[i] = in->pend[--in->n_pend];
+            continue;
+        }
+        if (in->pend[i].tries < NACK_TRIES && now - in->pend[i].asked_us > NACK_RETRY_US) {
+            in->pend[i].tries++;
+            in->pend[i].asked_us = now;
+            again[n++] = in->pend[i].seq;
+        }
+        i++;
+    }
+    if (n)
+        send_nack(l, in, again, n);
 }
 
 /* RTX (RFC 4588): the original sequence number leads the payload; restore the packet. */
@@ -240,7 +274,9 @@ void fwd_rtp_in(struct leg *l, const uint8_t *buf, size_t len)
         slot->used = true;
         in->hist_pos++;
         if (had && !rtx && l->w->m->nack)
-            nack_gap(l, in, prev_max, in->max_seq);
+            nack_gap(l, in, prev_max, in->max_seq, engine_now_us());
+        if (in->n_pend)
+            nack_follow(l, in, v.seq, engine_now_us());
     }
     forward(l, k, pkt, &v);
 }
@@ -346,7 +382,7 @@ void fwd_rtcp_in(struct leg *l, const uint8_t *buf, size_t len)
     struct vg_rtcp_iter it;
     struct vg_rtcp_pkt p;
     vg_rtcp_iter_init(&it, pkt, (size_t)n);
-    while (vg_rtcp_next(&it, &p) == VG_OK)
+    while (vg_rtcp_next(&it, &p) == 1) /* 1: a packet; 0: the end; <0: malformed rest */
         on_rtcp_pkt(l, &p);
 }
 

@@ -53,7 +53,7 @@ static const struct key keys[] = {
     {"media", "turn_password", K_TEXT, F(turn_password), 0, 127},
     {"media", "workers", K_INT, F(media_workers), 0, 64},
     {"media", "nack", K_BOOL, F(media_nack), 0, 1},
-    {"media", "simulate_loss_percent", K_INT, F(media_simulate_loss_percent), 0, 50},
+    {"media", "simulate_loss_permille", K_INT, F(media_simulate_loss_permille), 0, 500},
 };
 
 /* K_CHOICE keys: the words, index = stored value. */

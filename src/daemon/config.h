@@ -47,9 +47,9 @@ struct vg_config {
     char media_addresses[512]; /* comma list of IPs; "" = the listen address */
     char stun_server[128];
     char turn_server[128], turn_username[128], turn_password[128];
-    int media_workers;               /* 0: one per core */
-    int media_nack;                  /* 1: NACK and RTX on (default) */
-    int media_simulate_loss_percent; /* drills and tests only */
+    int media_workers;                /* 0: one per core */
+    int media_nack;                   /* 1: NACK and RTX on (default) */
+    int media_simulate_loss_permille; /* each way; drills and tests only */
 };
 
 void vg_config_defaults(struct vg_config *c);

@@ -128,12 +128,12 @@ int media_start(struct vg_hub *h, char *err, size_t n)
                                  c->turn_password[0] ? c->turn_password : NULL,
                                  (unsigned)c->media_workers,
                                  c->media_nack != 0,
-                                 (unsigned)c->media_simulate_loss_percent * 10};
-    if (c->media_simulate_loss_percent)
+                                 (unsigned)c->media_simulate_loss_permille};
+    if (c->media_simulate_loss_permille)
         vg_warn(NULL, NULL,
-                "media: simulating %d%% RTP loss each way ([media] "
-                "simulate_loss_percent): for drills and tests only",
-                c->media_simulate_loss_percent);
+                "media: simulating %d per mille RTP loss each way ([media] "
+                "simulate_loss_permille): for drills and tests only",
+                c->media_simulate_loss_permille);
     struct vg_media_events ev = {on_sdp, on_candidate, on_state};
     int rc = vg_media_new(&mc, &ev, h, NULL, &h->media);
     g_strfreev(list);

@@ -1,14 +1,18 @@
 """Glue for media tests: a protocol client paired with a webrtcbin peer, and a
 vigild started for media on loopback."""
+import json
 import os
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
-from vigil_harness import Client, Vigild, add_account, check, https, staff  # noqa: E402,F401
+from vigil_harness import (SOURCE_ROOT, Client, Vigild, add_account, check, https,  # noqa: E402,F401
+                           staff)
 from webrtc_peer import Peer  # noqa: E402,F401
 
 
@@ -96,3 +100,36 @@ def decoded_share(sender, receiver, sides, secs):
     pump_until(sides, lambda: False, secs)
     s1, d1 = sender.stats()["frames_sent"], receiver.stats()["frames_decoded"]
     return (d1 - d0) / max(1, s1 - s0), s1 - s0, d1 - d0
+
+
+E2E = os.path.join(SOURCE_ROOT, "tests", "e2e")
+
+
+class Browser:
+    """tests/e2e/browser.mjs running one page; .stats is the page's latest vgStats()."""
+
+    def __init__(self, url, secs=60):
+        self.stats = None
+        self.proc = subprocess.Popen(["node", os.path.join(E2E, "browser.mjs"), url, str(secs)],
+                                     cwd=E2E, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True)
+        self.err = []
+        threading.Thread(target=self._read, daemon=True).start()
+        threading.Thread(target=lambda: self.err.extend(self.proc.stderr), daemon=True).start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            try:
+                self.stats = json.loads(line)
+            except ValueError:
+                pass
+
+    def get(self, key):
+        return (self.stats or {}).get(key) or 0
+
+    def close(self):
+        self.proc.stdin.close()
+        try:
+            self.proc.wait(15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()

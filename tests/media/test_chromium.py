@@ -2,48 +2,12 @@
 GStreamer webrtcbin console, and a webrtcbin citizen through vigild to a Chromium
 console. Each side is judged by its own counters: webrtcbin's decoded frames and
 audio buffers, Chromium's getStats (framesDecoded, totalSamplesReceived)."""
-import json
 import os
-import subprocess
-import threading
 import time
 
-from media_harness import (Client, Peer, Side, add_account, check, console, citizen,
-                           pump_until, staff, start_vigild)
-from vigil_harness import SOURCE_ROOT, finish
-
-E2E = os.path.join(SOURCE_ROOT, "tests", "e2e")
-
-
-class Browser:
-    """tests/e2e/browser.mjs running one page; .stats is the page's latest vgStats()."""
-
-    def __init__(self, url, secs=60):
-        self.stats = None
-        self.proc = subprocess.Popen(["node", os.path.join(E2E, "browser.mjs"), url, str(secs)],
-                                     cwd=E2E, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True)
-        self.err = []
-        threading.Thread(target=self._read, daemon=True).start()
-        threading.Thread(target=lambda: self.err.extend(self.proc.stderr), daemon=True).start()
-
-    def _read(self):
-        for line in self.proc.stdout:
-            try:
-                self.stats = json.loads(line)
-            except ValueError:
-                pass
-
-    def get(self, key):
-        return (self.stats or {}).get(key) or 0
-
-    def close(self):
-        self.proc.stdin.close()
-        try:
-            self.proc.wait(15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-
+from media_harness import (E2E, Browser, add_account, check, console, citizen, pump_until,
+                           start_vigild)
+from vigil_harness import finish
 
 def window(sides, browser, keys, secs):
     """Counter deltas over secs: browser stats keys, pumping the Python sides."""

@@ -145,10 +145,12 @@ class Peer:
 
     def __init__(self, name, send_video=True, send_audio=True, recv=True, video_codec="VP8",
                  width=320, height=240, fps=30, ssrc_video=None, ssrc_audio=None,
-                 video_bitrate=500000, latency_ms=200, local_addresses=("127.0.0.1",)):
+                 video_bitrate=500000, latency_ms=200, local_addresses=("127.0.0.1",),
+                 nack=False):
         if video_codec not in VIDEO_ENCODERS:
             raise ValueError(f"video_codec must be one of {sorted(VIDEO_ENCODERS)}")
         self.name = name
+        self.nack = nack  # NACK and RTX on every transceiver (webrtcbin's do-nack)
         self.send_video, self.send_audio, self.recv = send_video, send_audio, recv
         self.video_codec = video_codec
         self.ssrc_video = ssrc_video or random.randint(1, 2**32 - 1)
@@ -435,6 +437,13 @@ class Peer:
             if kind not in kinds:
                 self.webrtc.emit("add-transceiver", recvonly, Gst.Caps.from_string(caps))
 
+    def _apply_nack(self):
+        # do-nack makes webrtcbin negotiate RTX and run its retransmission machinery:
+        # the receiver sends NACKs, the sender answers them from its RTX buffer.
+        if self.nack:
+            for t in self._transceivers():
+                t.set_property("do-nack", True)
+
     def _transceivers(self):
         # "get-transceivers" returns a GArray, which PyGObject cannot read; index instead.
         out = []
@@ -449,6 +458,7 @@ class Peer:
             self._wait_send_caps(timeout)
         if self.recv:
             self._call(self._ensure_recv_transceivers)
+        self._call(self._apply_nack)
         with self._lock:
             self._times["offer"] = self._times["offer"] or time.monotonic()
         offer = self._promise("create-offer", None, timeout, "offer")
@@ -484,6 +494,7 @@ class Peer:
         if restart:
             self._begin_restart()  # before the new credentials are set: see restart_ice
         self._set_remote(sdp, GstWebRTC.WebRTCSDPType.OFFER, timeout)
+        self._call(self._apply_nack)  # the offer made the transceivers: set them now
         text = self._promise("create-answer", None, timeout, "answer")
         if restart:
             # The answerer to an ICE restart must change its credentials too (RFC 8839).
