@@ -101,6 +101,8 @@ enum op_kind {
     OP_CLOSE,
     OP_CONNECT,
     OP_DISCONNECT,
+    OP_PAUSE,
+    OP_RESUME,
     OP_SHUTDOWN
 };
 
@@ -177,6 +179,8 @@ static void op_on_leg(struct op *o, struct leg *l)
         if (other)
             fwd_disconnect(l, other);
         break;
+    case OP_PAUSE:
+    case OP_RESUME: fwd_pause(l, o->kinds, o->kind == OP_PAUSE); break;
     default: break;
     }
 }
@@ -330,6 +334,13 @@ bool engine_simulated_drop(struct worker *w)
     return (z % 1000) < w->m->loss_permille;
 }
 
+void vg_media_set_paused(struct vg_media *m, uint64_t receiver, unsigned kinds, bool paused)
+{
+    struct op *o = new_op(paused ? OP_PAUSE : OP_RESUME, receiver, NULL);
+    o->kinds = kinds;
+    post(worker_of_leg(m, receiver), o);
+}
+
 const char *vg_leg_state_name(enum vg_leg_state s)
 {
     static const char *const names[] = {"connecting", "connected", "failed", "closed"};
@@ -469,7 +480,9 @@ static void leg_metrics(GString *s, const struct leg_snapshot *p, uint64_t id)
                            (unsigned long long)p->plis_sent);
     g_string_append_printf(s, "vigil_media_plis_received_total{%s} %llu\n", lab,
                            (unsigned long long)p->plis_received);
-    g_string_append_printf(s, "vigil_media_rtt_ms{%s} %u\n", lab, p->rtt_ms);
+    if (p->rtt_us >= 0) /* absent until a receiver report measured it */
+        g_string_append_printf(s, "vigil_media_rtt_seconds{%s} %.6f\n", lab,
+                               (double)p->rtt_us / 1e6);
     g_string_append_printf(s, "vigil_media_dropped_total{%s,reason=\"unknown\"} %llu\n", lab,
                            (unsigned long long)p->dropped_unknown);
     g_string_append_printf(s, "vigil_media_dropped_total{%s,reason=\"srtp\"} %llu\n", lab,

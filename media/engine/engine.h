@@ -101,6 +101,11 @@ void vg_media_leg_close(struct vg_media *m, uint64_t leg);
 void vg_media_connect(struct vg_media *m, uint64_t source, uint64_t receiver, unsigned kinds);
 void vg_media_disconnect(struct vg_media *m, uint64_t source, uint64_t receiver);
 
+/* Stops (or resumes) sending the given kinds to receiver, whatever its source: a
+ * paused receiver keeps its legs and its place, and on resume continues its stream
+ * (and gets a keyframe). */
+void vg_media_set_paused(struct vg_media *m, uint64_t receiver, unsigned kinds, bool paused);
+
 /* Appends per-leg and engine metrics (Prometheus text, names vigil_media_*). Safe
  * from the owner's thread; figures are at most one second old. */
 void vg_media_write_metrics(struct vg_media *m, GString *out);

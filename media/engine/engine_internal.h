@@ -18,7 +18,8 @@
 #define MAX_PENDING_NACK 64    /* missing upstream packets followed per source */
 #define NACK_RETRY_US 40000    /* ask again if the retransmission has not come */
 #define NACK_TRIES 3
-#define REMB_BPS 2500000 /* the ceiling we report to senders (see forward.c) */
+#define REMB_BPS 2500000    /* the most we let a sender send (see forward.c) */
+#define REMB_MIN_BPS 150000 /* the least: enough for a small, slow picture */
 
 enum { K_AUDIO = 0, K_VIDEO = 1 };
 
@@ -48,6 +49,7 @@ struct stream_in {
     int64_t last_sr_us;
     int64_t last_pli_us;
     uint64_t bytes_window;
+    uint64_t remb_bps; /* what we last told the sender */
     /* missing packets we asked the sender for, until they come or we give up */
     struct pending_nack {
         uint16_t seq;
@@ -62,6 +64,7 @@ struct stream_in {
 /* What one leg sends of one kind, and where it comes from. */
 struct stream_out {
     bool active;
+    bool paused; /* the receiver takes nothing of this kind for now */
     uint8_t pt;
     uint32_t ssrc, clock;
     int16_t rtx_pt; /* -1: the receiver took no RTX, so NACKs cannot be served */
@@ -76,7 +79,7 @@ struct stream_out {
     uint32_t last_ts;
     int64_t last_send_us;
     uint64_t packets, bytes, nacks_received, retransmits, nacks_unserved, plis_received;
-    uint32_t rtt_ms;
+    int64_t rtt_us; /* -1 until a receiver report tells it */
     uint8_t fraction_lost;
 };
 
@@ -86,7 +89,7 @@ struct leg_snapshot {
     uint64_t in_packets[2], in_bytes[2], in_lost[2], out_packets[2], out_bytes[2];
     uint64_t nacks_sent, nacks_received, retransmits, nacks_unserved, plis_sent, plis_received;
     uint64_t dropped_unknown, dropped_srtp, dropped_simulated;
-    uint32_t rtt_ms;
+    int64_t rtt_us; /* -1: not measured yet */
 };
 
 struct worker;
@@ -183,6 +186,7 @@ void fwd_rtp_in(struct leg *l, const uint8_t *buf, size_t len);
 void fwd_rtcp_in(struct leg *l, const uint8_t *buf, size_t len);
 void fwd_connect(struct leg *src, struct leg *dst, unsigned kinds);
 void fwd_disconnect(struct leg *src, struct leg *dst);
+void fwd_pause(struct leg *dst, unsigned kinds, bool paused);
 void fwd_detach(struct leg *l); /* from every source and receiver, before freeing */
 void fwd_request_keyframe(struct leg *src, bool force);
 void fwd_rtcp_tick(struct leg *l);

@@ -196,7 +196,7 @@ static void send_to(struct leg *r, int k, const uint8_t *pkt, const struct vg_rt
                     bool retransmit)
 {
     struct stream_out *o = &r->out[k];
-    if (!r->srtp || !r->ice_up || !o->active)
+    if (!r->srtp || !r->ice_up || !o->active || o->paused)
         return;
     int64_t now = engine_now_us();
     if (o->src_ssrc != v->ssrc || !o->started) {
@@ -319,18 +319,22 @@ static void serve_nack(struct leg *r, const struct vg_rtcp_pkt *p)
     }
 }
 
+static uint64_t ntp_now(void);
+
 static void on_report_blocks(struct leg *l, const struct vg_rtcp_report_block *b, unsigned n)
 {
-    uint32_t now_mid =
-        (uint32_t)(((uint64_t)g_get_real_time() * 65536 / 1000000) + (2208988800ULL << 16));
+    uint32_t now_mid = (uint32_t)(ntp_now() >> 16); /* the middle 32 bits, as LSR is */
     for (unsigned i = 0; i < n; i++)
         for (int k = 0; k < 2; k++) {
             struct stream_out *o = &l->out[k];
             if (b[i].ssrc != o->ssrc)
                 continue;
             o->fraction_lost = b[i].fraction_lost;
-            if (b[i].lsr)
-                o->rtt_ms = (uint32_t)((uint64_t)(now_mid - b[i].lsr - b[i].dlsr) * 1000 / 65536);
+            /* In 1/65536 s. The peer's DLSR is rounded, so on a fast path the
+             * difference can come out a little below zero: that is zero. */
+            int32_t rtt = (int32_t)(now_mid - b[i].lsr - b[i].dlsr);
+            if (b[i].lsr && rtt > -655 && rtt < 65536 * 10)
+                o->rtt_us = rtt > 0 ? (int64_t)rtt * 1000000 / 65536 : 0;
         }
 }
 
@@ -416,9 +420,24 @@ static void report_block(struct stream_in *in, struct vg_rtcp_report_block *b)
         b->dlsr = (uint32_t)((engine_now_us() - in->last_sr_us) * 65536 / 1000000);
 }
 
-/* Receiver report for what this leg sends us, and REMB so a browser sender ramps up to
- * our ceiling: a fixed value, not an estimate (no receive-side bandwidth estimation
- * yet); loss-based adaptation in the sender still applies. */
+/* What we tell a video sender it may send (REMB), from what arrived in the last
+ * second and how much of it was lost: room to grow by half while loss is low, the
+ * same rate while it is moderate, 15% less when it is heavy (the classic loss-based
+ * rule), within [REMB_MIN_BPS, REMB_BPS]. A receive-side estimate from loss only:
+ * delay-based estimation (transport-cc) is not done. */
+static uint64_t remb_estimate(const struct stream_in *in, uint8_t fraction_lost)
+{
+    uint64_t rate = in->bytes_window * 8, est;
+    if (fraction_lost > 25) /* > 10% */
+        est = rate * 85 / 100;
+    else if (fraction_lost > 5) /* > 2% */
+        est = rate;
+    else
+        est = rate * 3 / 2;
+    return est < REMB_MIN_BPS ? REMB_MIN_BPS : est > REMB_BPS ? REMB_BPS : est;
+}
+
+/* Receiver reports for what this leg sends us, with a REMB for its video. */
 static void report_to_sender(struct leg *l)
 {
     struct vg_rtcp_rr rr = {.ssrc = l->out[K_VIDEO].ssrc};
@@ -430,7 +449,10 @@ static void report_to_sender(struct leg *l)
     uint8_t buf[MTU + 64];
     int n = vg_rtcp_build_rr(buf, 600, &rr);
     if (n > 0 && l->in[K_VIDEO].seen) {
-        struct vg_rtcp_remb remb = {.sender_ssrc = rr.ssrc, .bitrate = REMB_BPS, .n_ssrcs = 1};
+        uint8_t fl = rr.reports[rr.n_reports - 1].fraction_lost; /* video's block is last */
+        struct vg_rtcp_remb remb = {
+            .sender_ssrc = rr.ssrc, .bitrate = remb_estimate(&l->in[K_VIDEO], fl), .n_ssrcs = 1};
+        l->in[K_VIDEO].remb_bps = remb.bitrate;
         remb.ssrcs[0] = l->in[K_VIDEO].ssrc;
         int m = vg_rtcp_build_remb(buf + n, 200, &remb);
         n = m > 0 ? n + m : n;
@@ -458,7 +480,7 @@ static void report_to_receiver(struct leg *l)
 
 static void snapshot(struct leg *l)
 {
-    struct leg_snapshot s = {0};
+    struct leg_snapshot s = {.rtt_us = -1};
     snprintf(s.case_key, sizeof s.case_key, "%s", l->case_key);
     snprintf(s.name, sizeof s.name, "%s", l->name);
     s.state = l->state;
@@ -477,8 +499,8 @@ static void snapshot(struct leg *l)
         s.retransmits += l->out[k].retransmits;
         s.nacks_unserved += l->out[k].nacks_unserved;
         s.plis_received += l->out[k].plis_received;
-        if (l->out[k].rtt_ms)
-            s.rtt_ms = l->out[k].rtt_ms;
+        if (l->out[k].rtt_us >= 0)
+            s.rtt_us = l->out[k].rtt_us;
     }
     g_mutex_lock(&l->w->lock);
     l->snap = s;
@@ -525,6 +547,20 @@ void fwd_connect(struct leg *src, struct leg *dst, unsigned kinds)
             kinds & 2 ? "video" : "", dst->name);
     if ((kinds & VG_MEDIA_VIDEO) && dst->srtp)
         fwd_request_keyframe(src, true); /* else when dst connects: leg.c */
+}
+
+void fwd_pause(struct leg *dst, unsigned kinds, bool paused)
+{
+    for (int k = 0; k < 2; k++) {
+        if (!(kinds & (k == K_AUDIO ? VG_MEDIA_AUDIO : VG_MEDIA_VIDEO)))
+            continue;
+        bool resumed = dst->out[k].paused && !paused;
+        dst->out[k].paused = paused;
+        /* The stream goes on where it was (rebased on the next packet); video needs a
+         * keyframe to be decodable again. */
+        if (resumed && k == K_VIDEO && dst->out[k].src)
+            fwd_request_keyframe(dst->out[k].src, true);
+    }
 }
 
 void fwd_disconnect(struct leg *src, struct leg *dst)

@@ -175,6 +175,7 @@ struct leg *leg_new(struct worker *w, uint64_t id, const char *case_key, const c
         l->out[k].ssrc = random_u32();
         l->out[k].rtx_ssrc = random_u32();
         l->out[k].rtx_pt = -1;
+        l->out[k].rtt_us = -1;
         l->out[k].rtx_seq = (uint16_t)random_u32();
         l->in[k].rtx_pt = -1;
     }

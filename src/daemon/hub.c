@@ -305,6 +305,7 @@ static const struct {
     {"media_offer", R_CITIZEN | R_STAFF, media_offer},
     {"media_answer", R_STAFF, media_answer},
     {"ice", R_CITIZEN | R_STAFF, media_ice},
+    {"media_pause", R_STAFF, media_pause},
 };
 
 static void dispatch(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m)

@@ -108,6 +108,7 @@ void media_stop(struct vg_hub *h);
 void media_offer(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
 void media_answer(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
 void media_ice(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
+void media_pause(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
 void media_bridge(struct vg_hub *h, struct live_case *lc); /* answered: citizen <-> holder */
 void media_staff_gone(struct vg_hub *h, struct live_case *lc);
 void media_case_closed(struct vg_hub *h, struct live_case *lc);

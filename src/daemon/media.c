@@ -258,3 +258,34 @@ void media_case_closed(struct vg_hub *h, struct live_case *lc)
     close_leg(h, &lc->staff_leg);
     close_leg(h, &lc->citizen_leg);
 }
+
+/* The holder's console stops (or resumes) receiving audio and/or video, e.g. to
+ * save a weak link: {"case_id", "kinds": ["video"], "paused": true}. */
+void media_pause(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m)
+{
+    uint64_t *leg;
+    struct live_case *lc = media_case(h, s, m, &leg);
+    if (!lc)
+        return;
+    json_t *kinds = json_object_get(m->body, "kinds"), *paused = json_object_get(m->body, "paused");
+    unsigned bits = 0;
+    size_t i;
+    json_t *k;
+    json_array_foreach(kinds, i, k)
+    {
+        const char *name = json_string_value(k);
+        bits |= name && !strcmp(name, "audio")   ? VG_MEDIA_AUDIO
+                : name && !strcmp(name, "video") ? VG_MEDIA_VIDEO
+                                                 : 0x80u;
+    }
+    if (!json_is_array(kinds) || !bits || (bits & 0x80u) || !json_is_boolean(paused))
+        return hub_error(
+            s, m->id, VG_PROTO_E_INVALID,
+            "\"kinds\" must list \"audio\" and/or \"video\", \"paused\" true or false");
+    if (!*leg)
+        return hub_error(s, m->id, "state", "no media leg on this case");
+    vg_media_set_paused(h->media, *leg, bits, json_is_true(paused));
+    hub_reply(s, m,
+              json_pack("{s:s, s:s, s:b}", "type", "media_paused", "case_id", lc->row.id, "paused",
+                        json_is_true(paused)));
+}

@@ -7,10 +7,27 @@ Checks what a person would notice: the console decodes the citizen's picture
 (at least 90% of the frames sent) and sound; in a video alarm the citizen sees
 and hears the call-taker; in a silent alarm nothing at all reaches the
 citizen's leg, and the console still hears the citizen."""
+import re
 import time
 
-from media_harness import check, console, citizen, decoded_share, pump_until, start_vigild
+from media_harness import check, console, citizen, decoded_share, https, pump_until, start_vigild
 from vigil_harness import finish
+
+
+def pause_and_resume(ann, cid, cit, con, sides):
+    r = ann.request("media_pause", case_id=cid, kinds=["video"], paused=True)
+    check(r.get("type") == "media_paused", f"the console pauses the citizen's video: {r}")
+    pump_until(sides, lambda: False, 0.5)
+    share, sent, got = decoded_share(cit.peer, con.peer, sides, 2)
+    check(got <= 2, f"paused: no more frames decoded ({got} in 2 s)")
+    a0 = con.peer.stats()["audio_buffers_decoded"]
+    pump_until(sides, lambda: False, 1)
+    check(con.peer.stats()["audio_buffers_decoded"] - a0 > 20, "audio goes on while video pauses")
+    ann.request("media_pause", case_id=cid, kinds=["video"], paused=False)
+    t0 = time.monotonic()
+    d0 = con.peer.stats()["frames_decoded"]
+    ok = pump_until(sides, lambda: con.peer.stats()["frames_decoded"] > d0 + 5, 3)
+    check(ok, f"resumed: decoding again {(time.monotonic() - t0) * 1000:.0f} ms later")
 
 
 def run_case(v, ann, mode):
@@ -45,6 +62,12 @@ def run_case(v, ann, mode):
         check(cs["audio_buffers_decoded"] == 0 and cs["frames_decoded"] == 0,
               f"silent: nothing reaches the citizen (audio {cs['audio_buffers_decoded']}, "
               f"video {cs['frames_decoded']})")
+    if mode == "video":
+        pause_and_resume(ann, cid, cit, con, sides)
+        rtts = [float(x) for x in re.findall(r"^vigil_media_rtt_seconds{[^}]*} (\S+)$",
+                                              https(v.port, "/metrics")[2].decode(), re.M)]
+        check(len(rtts) == 2 and all(0 <= r < 0.1 for r in rtts),
+              f"RTT measured on both legs from receiver reports: {rtts} s")
     ann.request("end", case_id=cid, disposition="test")
     for p in (cit.peer, con.peer):
         p.close()
