@@ -6,6 +6,7 @@
  * answered with an error. */
 #include "hub_internal.h"
 
+#include "hooks.h"
 #include "log.h"
 #include "vg_err.h"
 #include "vtime.h"
@@ -70,6 +71,7 @@ static json_t *card(const struct live_case *lc)
     json_object_set_new(c, "location", lc->has_fix ? fix_json(&lc->last_fix, now) : json_null());
     json_object_set_new(c, "held_by", r->held_by[0] ? json_string(r->held_by) : json_null());
     json_object_set_new(c, "citizen_connected", json_boolean(lc->citizen != NULL));
+    json_object_set_new(c, "phone_verified", json_boolean(strstr(r->flags, "phone_verified")));
     return c;
 }
 
@@ -532,6 +534,44 @@ static void flag_and_alert(struct vg_hub *h, struct live_case *lc, const struct 
         raise_alert(h, lc, "blocked_caller", json_object());
 }
 
+struct verify_ctx {
+    struct vg_hub *hub;
+    char case_id[VG_CASE_ID_MAX + 1];
+};
+
+static void to_case_staff(struct vg_hub *h, struct live_case *lc, json_t *msg,
+                          const struct session *except);
+
+static void verified(bool ok, void *ud)
+{
+    struct verify_ctx *v = ud;
+    struct live_case *lc = live_get(v->hub, v->case_id);
+    if (ok && lc && !strstr(lc->row.flags, "phone_verified")) {
+        add_flag(lc->row.flags, sizeof lc->row.flags, "phone_verified");
+        vg_store_case_set_flags(v->hub->store, lc->row.id, lc->row.flags);
+        vg_store_case_event(v->hub->store, lc->row.id, vg_wall_us(), "phone_verified", NULL, NULL);
+        vg_info(lc->row.id, NULL, "phone number verified");
+        to_case_staff(v->hub, lc, json_pack("{s:s, s:o}", "type", "case_update", "case", card(lc)),
+                      NULL);
+        board_update(v->hub);
+    }
+    g_free(v);
+}
+
+/* Asks the configured command whether the caller's number is genuine. */
+static void verify_phone(struct vg_hub *h, const struct live_case *lc)
+{
+    json_t *b = json_pack("{s:s, s:s}", "phone", lc->row.phone, "case_id", lc->row.id);
+    char *body = json_dumps(b, JSON_COMPACT);
+    json_decref(b);
+    struct verify_ctx *v = g_new0(struct verify_ctx, 1);
+    v->hub = h;
+    snprintf(v->case_id, sizeof v->case_id, "%s", lc->row.id);
+    if (!body || !vg_hooks_check(h->cfg->phone_verify_command, body, verified, v))
+        g_free(v);
+    free(body);
+}
+
 void case_alarm_start(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m)
 {
     struct vg_req_alarm r;
@@ -573,6 +613,7 @@ void case_alarm_start(struct vg_hub *h, struct session *s, const struct vg_proto
               json_pack("{s:s, s:s, s:s, s:s}", "type", "alarm_started", "case_id", c.id, "token",
                         token, "state", "queued"));
     flag_and_alert(h, lc, &r, blocked);
+    verify_phone(h, lc);
     arm_escalation(h, lc);
     offer_case(h, lc);
     announce_positions(h);

@@ -33,6 +33,7 @@ static const struct key keys[] = {
     {"signaling", "rate_burst", K_INT, F(rate_burst), 1, 10000},
     {"accounts", "first_call_taker", K_TEXT, F(first_call_taker), 1, 64},
     {"accounts", "session_ttl_s", K_INT, F(session_ttl_s), 60, 7 * 86400},
+    {"accounts", "phone_verify_command", K_TEXT, F(phone_verify_command), 0, 511},
     {"queue", "escalate_after_s", K_INT, F(escalate_after_s), 1, 3600},
     {"queue", "abandon_grace_s", K_INT, F(abandon_grace_s), 0, 3600},
     {"queue", "escalation_message", K_TEXT, F(escalation_message), 1, 255},

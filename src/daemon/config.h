@@ -26,6 +26,7 @@ struct vg_config {
     int rate_burst;
     char first_call_taker[65];
     int session_ttl_s;
+    char phone_verify_command[512]; /* "" = phone numbers stay unverified */
     /* queue */
     int escalate_after_s;
     int abandon_grace_s;

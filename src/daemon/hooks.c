@@ -23,7 +23,7 @@ struct batch {
 struct job {
     struct batch *batch;
     char *url, *command, *body;
-    int attempt;
+    int attempt, attempts; /* tries so far, and at most */
     /* HTTP */
     GSocketClient *client;
     GSocketConnection *conn;
@@ -70,13 +70,16 @@ static void job_result(struct job *j, bool ok, const char *why)
     g_clear_object(&j->client);
     if (ok) {
         vg_info(NULL, NULL, "alert hook %s delivered (attempt %d)", what, j->attempt);
-    } else if (j->attempt < ATTEMPTS) {
+    } else if (j->attempts == 1) {
+        vg_info(NULL, NULL, "check %s said no: %s", what, why); /* an answer, not a fault */
+    } else if (j->attempt < j->attempts) {
         vg_warn(NULL, NULL, "alert hook %s failed (attempt %d of %d): %s; retrying", what,
-                j->attempt, ATTEMPTS, why);
+                j->attempt, j->attempts, why);
         g_timeout_add(j->attempt == 1 ? 1000 : 4000, retry_cb, j);
         return;
     } else {
-        vg_error(NULL, NULL, "alert hook %s failed %d times, giving up: %s", what, ATTEMPTS, why);
+        vg_error(NULL, NULL, "alert hook %s failed %d times, giving up: %s", what, j->attempts,
+                 why);
     }
     struct batch *b = j->batch;
     job_free(j);
@@ -223,11 +226,31 @@ bool vg_hooks_run(const char *url, const char *command, const char *body,
         struct job *j = g_new0(struct job, 1);
         j->batch = b;
         j->body = g_strdup(body);
+        j->attempts = ATTEMPTS;
         if (i == 0)
             j->url = g_strdup(what[i]);
         else
             j->command = g_strdup(what[i]);
         job_try(j);
     }
+    return true;
+}
+
+bool vg_hooks_check(const char *command, const char *body, void (*done)(bool ok, void *ud),
+                    void *ud)
+{
+    if (!command || !*command)
+        return false;
+    struct batch *b = g_new0(struct batch, 1);
+    b->ok = true;
+    b->done = done;
+    b->ud = ud;
+    b->pending = 1;
+    struct job *j = g_new0(struct job, 1);
+    j->batch = b;
+    j->body = g_strdup(body);
+    j->command = g_strdup(command);
+    j->attempts = 1;
+    job_try(j);
     return true;
 }

@@ -15,4 +15,10 @@
 bool vg_hooks_run(const char *url, const char *command, const char *body,
                   void (*done)(bool ok, void *ud), void *ud);
 
+/* Runs command once with body on its stdin; done(exit status was 0, ud) on the main
+ * loop. For checks whose "no" is an answer, not a failure (a phone number not
+ * verified). Returns false, calling nothing, when command is "". */
+bool vg_hooks_check(const char *command, const char *body, void (*done)(bool ok, void *ud),
+                    void *ud);
+
 #endif

@@ -80,6 +80,8 @@ hook_url = http://127.0.0.1:{HOOK_PORT}/alerts
 [signaling]
 rate_per_s = 50
 rate_burst = 50
+[accounts]
+phone_verify_command = {VERIFY}
 {extra}""")
     return conf
 
@@ -112,6 +114,10 @@ def test_claim_race(v, ann, bob, sue):
     check(card["location"]["lat"] == 30.6 and card["caller"] == {"name": "Wang"},
           "offer carries location and caller details")
     check(card["history"]["earlier_cases"] == 0 and card["flags"] == [], "history and flags")
+    check(card["phone_verified"] is False, "a number starts unverified")
+    up = ann.wait(lambda m: m.get("type") == "case_update" and m["case"]["case_id"] == cid, 3)
+    check(up["case"]["phone_verified"] is True and "phone_verified" in up["case"]["flags"],
+          "the verification hook marks the number verified on the console")
     board = sue.wait(lambda m: m.get("type") == "board" and
                      any(x["case_id"] == cid for x in m["cases"]))
     check(board is not None, "supervisor board shows the case")
@@ -140,7 +146,8 @@ def test_claim_race(v, ann, bob, sue):
     state, disp, rating = con.execute(
         "SELECT state, disposition, rating FROM cases WHERE id=?", (cid,)).fetchone()
     con.close()
-    check(kinds == ["created", "offered", "answered", "ended", "rated"], f"events: {kinds}")
+    check(kinds == ["created", "offered", "phone_verified", "answered", "ended", "rated"],
+          f"events: {kinds}")
     check((state, disp, rating) == ("ended", "resolved", 5), "case row ended/resolved/rated")
     c.close()
 
@@ -401,6 +408,11 @@ def test_restart(v, cid, conf):
 
 
 HOOK_PORT = hook_server()
+# The operator lookup stand-in: genuine numbers end in 1.
+VERIFY = os.path.join(tempfile.mkdtemp(), "verify.sh")
+with open(VERIFY, "w") as f:
+    f.write("#!/bin/sh\ngrep -q '1\",' && exit 0; exit 1\n")
+os.chmod(VERIFY, 0o755)
 PW = {}
 TOKENS = {}
 d = tempfile.mkdtemp(prefix="vigil-cases-")

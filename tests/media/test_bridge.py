@@ -62,6 +62,11 @@ def run_case(v, ann, mode):
         check(cs["audio_buffers_decoded"] == 0 and cs["frames_decoded"] == 0,
               f"silent: nothing reaches the citizen (audio {cs['audio_buffers_decoded']}, "
               f"video {cs['frames_decoded']})")
+        sent_to_citizen = [float(x) for x in re.findall(
+            r'^vigil_media_packets_out_total{[^}]*leg="citizen"[^}]*kind="audio"} (\S+)$',
+            https(v.port, "/metrics")[2].decode(), re.M)]
+        check(sent_to_citizen == [0.0], f"silent: the gateway sent the citizen's leg no audio "
+                                        f"packet at all ({sent_to_citizen})")
     if mode == "video":
         pause_and_resume(ann, cid, cit, con, sides)
         rtts = [float(x) for x in re.findall(r"^vigil_media_rtt_seconds{[^}]*} (\S+)$",

@@ -29,6 +29,9 @@ def test_late_join_and_restart(v, ann):
     ok = pump_until(sides, lambda: cit.peer.remote_sdp and old and
                     old.group(1) not in cit.peer.remote_sdp, 5)
     check(ok, "the gateway answers the restart with new ICE credentials")
+    ok = pump_until(sides, lambda: cit.peer.stats().get("restart_connected_ms") is not None, 5)
+    check(ok, f"ICE checks ran again and connected "
+              f"({cit.peer.stats().get('restart_connected_ms')} ms after the restart)")
     pump_until(sides, lambda: False, 1)
     share, sent, got = decoded_share(cit.peer, con.peer, sides, 3)
     check(share >= 0.9, f"after the ICE restart the console still decodes ({got}/{sent})")
