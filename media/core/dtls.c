@@ -1,4 +1,5 @@
 #include "dtls.h"
+#include "bytes.h"
 
 #include <stdarg.h>
 #include <stdbool.h>
@@ -79,25 +80,14 @@ static const EVP_MD *fp_algorithm(const char *alg)
     return NULL;
 }
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* RFC 8122 section 5: exactly `want` bytes as two hex digits each, joined by ':'. */
 static int parse_fp_hex(const char *hex, uint8_t *out, size_t want)
 {
     size_t n = 0;
     const char *p = hex;
     for (;;) {
-        int hi = hex_value(p[0]);
-        int lo = hi < 0 ? -1 : hex_value(p[1]); /* p[1] exists: p[0] was not NUL */
+        int hi = vg_hex_value(p[0]);
+        int lo = hi < 0 ? -1 : vg_hex_value(p[1]); /* p[1] exists: p[0] was not NUL */
         if (lo < 0 || n == want)
             return VG_EINVAL;
         out[n++] = (uint8_t)(hi << 4 | lo);

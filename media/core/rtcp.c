@@ -1,4 +1,5 @@
 #include "rtcp.h"
+#include "bytes.h"
 
 #include <string.h>
 
@@ -9,37 +10,15 @@
 #define REPORT_LEN 24
 #define FB_HDR_LEN 8 /* sender SSRC + media SSRC */
 
-static uint16_t rd16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] << 8 | p[1]);
-}
-
 static uint32_t rd24(const uint8_t *p)
 {
     return (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2];
 }
 
-static uint32_t rd32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | rd24(p + 1);
-}
-
-static void wr16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-
 static void wr24(uint8_t *p, uint32_t v)
 {
     p[0] = (uint8_t)(v >> 16);
-    wr16(p + 1, (uint16_t)v);
-}
-
-static void wr32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    wr24(p + 1, v);
+    vg_wr16(p + 1, (uint16_t)v);
 }
 
 static int32_t sign24(uint32_t v)
@@ -73,7 +52,7 @@ int vg_rtcp_next(struct vg_rtcp_iter *it, struct vg_rtcp_pkt *pkt)
     size_t left = it->len - it->off;
     if (left < 4 || p[0] >> 6 != 2)
         return iter_fail(it);
-    size_t len = ((size_t)rd16(p + 2) + 1) * 4;
+    size_t len = ((size_t)vg_rd16(p + 2) + 1) * 4;
     if (len > left)
         return iter_fail(it);
     size_t pad = 0;
@@ -97,13 +76,13 @@ int vg_rtcp_next(struct vg_rtcp_iter *it, struct vg_rtcp_pkt *pkt)
 
 static void read_report(const uint8_t *b, struct vg_rtcp_report_block *r)
 {
-    r->ssrc = rd32(b);
+    r->ssrc = vg_rd32(b);
     r->fraction_lost = b[4];
     r->cumulative_lost = sign24(rd24(b + 5));
-    r->ext_highest_seq = rd32(b + 8);
-    r->jitter = rd32(b + 12);
-    r->lsr = rd32(b + 16);
-    r->dlsr = rd32(b + 20);
+    r->ext_highest_seq = vg_rd32(b + 8);
+    r->jitter = vg_rd32(b + 12);
+    r->lsr = vg_rd32(b + 16);
+    r->dlsr = vg_rd32(b + 20);
 }
 
 int vg_rtcp_parse_sr(const struct vg_rtcp_pkt *p, struct vg_rtcp_sr *out)
@@ -112,11 +91,11 @@ int vg_rtcp_parse_sr(const struct vg_rtcp_pkt *p, struct vg_rtcp_sr *out)
     if (p->pt != VG_RTCP_SR || p->body_len < info + (size_t)p->count * REPORT_LEN)
         return VG_EINVAL;
     const uint8_t *b = p->body;
-    out->ssrc = rd32(b);
-    out->ntp = (uint64_t)rd32(b + 4) << 32 | rd32(b + 8);
-    out->rtp_ts = rd32(b + 12);
-    out->packet_count = rd32(b + 16);
-    out->octet_count = rd32(b + 20);
+    out->ssrc = vg_rd32(b);
+    out->ntp = (uint64_t)vg_rd32(b + 4) << 32 | vg_rd32(b + 8);
+    out->rtp_ts = vg_rd32(b + 12);
+    out->packet_count = vg_rd32(b + 16);
+    out->octet_count = vg_rd32(b + 20);
     out->n_reports = p->count;
     for (size_t i = 0; i < p->count; i++)
         read_report(b + info + i * REPORT_LEN, &out->reports[i]);
@@ -127,7 +106,7 @@ int vg_rtcp_parse_rr(const struct vg_rtcp_pkt *p, struct vg_rtcp_rr *out)
 {
     if (p->pt != VG_RTCP_RR || p->body_len < 4 + (size_t)p->count * REPORT_LEN)
         return VG_EINVAL;
-    out->ssrc = rd32(p->body);
+    out->ssrc = vg_rd32(p->body);
     out->n_reports = p->count;
     for (size_t i = 0; i < p->count; i++)
         read_report(p->body + 4 + i * REPORT_LEN, &out->reports[i]);
@@ -168,7 +147,7 @@ int vg_rtcp_parse_sdes(const struct vg_rtcp_pkt *p, struct vg_rtcp_sdes *out)
         struct vg_rtcp_sdes_chunk *c = &out->chunks[i];
         if (p->body_len - off < 4)
             return VG_EINVAL;
-        c->ssrc = rd32(p->body + off);
+        c->ssrc = vg_rd32(p->body + off);
         off += 4;
         int rc = sdes_items(p->body, p->body_len, &off, c);
         if (rc < 0)
@@ -186,7 +165,7 @@ int vg_rtcp_parse_bye(const struct vg_rtcp_pkt *p, struct vg_rtcp_bye *out)
     memset(out, 0, sizeof *out);
     out->n_ssrcs = p->count;
     for (size_t i = 0; i < p->count; i++)
-        out->ssrcs[i] = rd32(p->body + 4 * i);
+        out->ssrcs[i] = vg_rd32(p->body + 4 * i);
     if (off < p->body_len) {
         /* Optional reason: a length octet and text, then null octets to 32 bits. */
         uint8_t rlen = p->body[off];
@@ -206,8 +185,8 @@ static int fb_header(const struct vg_rtcp_pkt *p, uint8_t pt, uint8_t fmt, size_
 {
     if (p->pt != pt || p->count != fmt || p->body_len < FB_HDR_LEN + min_fci)
         return VG_EINVAL;
-    fb->sender_ssrc = rd32(p->body);
-    fb->media_ssrc = rd32(p->body + 4);
+    fb->sender_ssrc = vg_rd32(p->body);
+    fb->media_ssrc = vg_rd32(p->body + 4);
     return 0;
 }
 
@@ -222,8 +201,8 @@ int vg_rtcp_parse_tcc(const struct vg_rtcp_pkt *p, struct vg_rtcp_tcc *out)
     if (rc < 0)
         return rc;
     const uint8_t *f = p->body + FB_HDR_LEN;
-    out->base_seq = rd16(f);
-    out->status_count = rd16(f + 2);
+    out->base_seq = vg_rd16(f);
+    out->status_count = vg_rd16(f + 2);
     out->ref_time = sign24(rd24(f + 4));
     out->fb_count = f[7];
     return 0;
@@ -245,7 +224,7 @@ int vg_rtcp_parse_nack(const struct vg_rtcp_pkt *p, struct vg_rtcp_fb *fb, uint1
     if (rc < 0 || (p->body_len - FB_HDR_LEN) % 4)
         return VG_EINVAL;
     for (size_t off = FB_HDR_LEN; off < p->body_len; off += 4) {
-        uint16_t pid = rd16(p->body + off), blp = rd16(p->body + off + 2);
+        uint16_t pid = vg_rd16(p->body + off), blp = vg_rd16(p->body + off + 2);
         if (!push_seq(lost, cap, n_lost, pid))
             return VG_ENOSPC;
         for (unsigned bit = 0; bit < 16; bit++) {
@@ -266,7 +245,7 @@ int vg_rtcp_parse_fir(const struct vg_rtcp_pkt *p, struct vg_rtcp_fb *fb,
     for (size_t off = FB_HDR_LEN; off < p->body_len; off += 8) {
         if (*n >= cap)
             return VG_ENOSPC;
-        entries[*n].ssrc = rd32(p->body + off);
+        entries[*n].ssrc = vg_rd32(p->body + off);
         entries[*n].seq = p->body[off + 4]; /* then 24 reserved bits */
         (*n)++;
     }
@@ -284,7 +263,7 @@ int vg_rtcp_parse_remb(const struct vg_rtcp_pkt *p, struct vg_rtcp_remb *out)
     if (p->body_len < FB_HDR_LEN + 8)
         return VG_EINVAL;
     uint8_t n = f[4], exp = f[5] >> 2;
-    uint64_t mantissa = (uint64_t)(f[5] & 3) << 16 | rd16(f + 6);
+    uint64_t mantissa = (uint64_t)(f[5] & 3) << 16 | vg_rd16(f + 6);
     if (p->body_len != FB_HDR_LEN + 8 + 4 * (size_t)n)
         return VG_EINVAL;
     /* An 18-bit mantissa shifted by up to 63 can overflow: refuse rather than wrap. */
@@ -294,7 +273,7 @@ int vg_rtcp_parse_remb(const struct vg_rtcp_pkt *p, struct vg_rtcp_remb *out)
     out->bitrate = mantissa << exp;
     out->n_ssrcs = n;
     for (size_t i = 0; i < n; i++)
-        out->ssrcs[i] = rd32(f + 8 + 4 * i);
+        out->ssrcs[i] = vg_rd32(f + 8 + 4 * i);
     return 0;
 }
 
@@ -304,7 +283,7 @@ static void put_header(uint8_t *b, uint8_t count, uint8_t pt, size_t len)
 {
     b[0] = (uint8_t)(0x80 | count);
     b[1] = pt;
-    wr16(b + 2, (uint16_t)(len / 4 - 1));
+    vg_wr16(b + 2, (uint16_t)(len / 4 - 1));
 }
 
 static void write_report(uint8_t *b, const struct vg_rtcp_report_block *r)
@@ -315,13 +294,13 @@ static void write_report(uint8_t *b, const struct vg_rtcp_report_block *r)
         lost = 0x7fffff;
     if (lost < -0x800000)
         lost = -0x800000;
-    wr32(b, r->ssrc);
+    vg_wr32(b, r->ssrc);
     b[4] = r->fraction_lost;
     wr24(b + 5, (uint32_t)lost & 0xffffff);
-    wr32(b + 8, r->ext_highest_seq);
-    wr32(b + 12, r->jitter);
-    wr32(b + 16, r->lsr);
-    wr32(b + 20, r->dlsr);
+    vg_wr32(b + 8, r->ext_highest_seq);
+    vg_wr32(b + 12, r->jitter);
+    vg_wr32(b + 16, r->lsr);
+    vg_wr32(b + 20, r->dlsr);
 }
 
 int vg_rtcp_build_sr(uint8_t *buf, size_t cap, const struct vg_rtcp_sr *sr)
@@ -332,12 +311,12 @@ int vg_rtcp_build_sr(uint8_t *buf, size_t cap, const struct vg_rtcp_sr *sr)
     if (len > cap)
         return VG_ENOSPC;
     put_header(buf, sr->n_reports, VG_RTCP_SR, len);
-    wr32(buf + 4, sr->ssrc);
-    wr32(buf + 8, (uint32_t)(sr->ntp >> 32));
-    wr32(buf + 12, (uint32_t)sr->ntp);
-    wr32(buf + 16, sr->rtp_ts);
-    wr32(buf + 20, sr->packet_count);
-    wr32(buf + 24, sr->octet_count);
+    vg_wr32(buf + 4, sr->ssrc);
+    vg_wr32(buf + 8, (uint32_t)(sr->ntp >> 32));
+    vg_wr32(buf + 12, (uint32_t)sr->ntp);
+    vg_wr32(buf + 16, sr->rtp_ts);
+    vg_wr32(buf + 20, sr->packet_count);
+    vg_wr32(buf + 24, sr->octet_count);
     for (size_t i = 0; i < sr->n_reports; i++)
         write_report(buf + 28 + i * REPORT_LEN, &sr->reports[i]);
     return (int)len;
@@ -351,7 +330,7 @@ int vg_rtcp_build_rr(uint8_t *buf, size_t cap, const struct vg_rtcp_rr *rr)
     if (len > cap)
         return VG_ENOSPC;
     put_header(buf, rr->n_reports, VG_RTCP_RR, len);
-    wr32(buf + 4, rr->ssrc);
+    vg_wr32(buf + 4, rr->ssrc);
     for (size_t i = 0; i < rr->n_reports; i++)
         write_report(buf + 8 + i * REPORT_LEN, &rr->reports[i]);
     return (int)len;
@@ -361,8 +340,8 @@ static void put_fb(uint8_t *buf, uint8_t fmt, uint8_t pt, size_t len, uint32_t s
                    uint32_t media)
 {
     put_header(buf, fmt, pt, len);
-    wr32(buf + 4, sender);
-    wr32(buf + 8, media);
+    vg_wr32(buf + 4, sender);
+    vg_wr32(buf + 8, media);
 }
 
 /* Takes lost[*i] as the PID and the entries after it that fit its bitmask (see
@@ -378,8 +357,8 @@ static void pack_nack_pair(const uint16_t *lost, size_t n, size_t *i, uint8_t *o
         blp |= (uint16_t)(1u << (d - 1));
         prev = d;
     }
-    wr16(out, pid);
-    wr16(out + 2, blp);
+    vg_wr16(out, pid);
+    vg_wr16(out + 2, blp);
 }
 
 int vg_rtcp_build_nack(uint8_t *buf, size_t cap, const struct vg_rtcp_fb *fb, const uint16_t *lost,
@@ -415,8 +394,8 @@ int vg_rtcp_build_fir(uint8_t *buf, size_t cap, uint32_t sender_ssrc,
     size_t len = 12 + 8 * n;
     put_fb(buf, VG_RTCP_FMT_FIR, VG_RTCP_PSFB, len, sender_ssrc, 0);
     for (size_t i = 0; i < n; i++) {
-        wr32(buf + 12 + 8 * i, entries[i].ssrc);
-        wr32(buf + 16 + 8 * i, (uint32_t)entries[i].seq << 24);
+        vg_wr32(buf + 12 + 8 * i, entries[i].ssrc);
+        vg_wr32(buf + 16 + 8 * i, (uint32_t)entries[i].seq << 24);
     }
     return (int)len;
 }
@@ -437,8 +416,8 @@ int vg_rtcp_build_remb(uint8_t *buf, size_t cap, const struct vg_rtcp_remb *remb
     memcpy(buf + 12, "REMB", 4);
     buf[16] = remb->n_ssrcs;
     buf[17] = (uint8_t)(exp << 2 | mantissa >> 16);
-    wr16(buf + 18, (uint16_t)mantissa);
+    vg_wr16(buf + 18, (uint16_t)mantissa);
     for (size_t i = 0; i < remb->n_ssrcs; i++)
-        wr32(buf + 20 + 4 * i, remb->ssrcs[i]);
+        vg_wr32(buf + 20 + 4 * i, remb->ssrcs[i]);
     return (int)len;
 }

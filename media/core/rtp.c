@@ -1,32 +1,9 @@
 #include "rtp.h"
+#include "bytes.h"
 
 #include <string.h>
 
 #include "vg_err.h"
-
-static uint16_t rd16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void wr16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-
-static void wr32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
 
 /* Reads the extension block header at *off and moves *off past the block. Only the
  * block's frame is checked here; its elements are read on demand (see rtp.h). */
@@ -35,8 +12,8 @@ static int parse_ext(const uint8_t *pkt, size_t len, size_t *off, struct vg_rtp_
     if (len - *off < 4)
         return VG_EINVAL;
     v->has_ext = true;
-    v->ext_profile = rd16(pkt + *off);
-    v->ext_len = (size_t)rd16(pkt + *off + 2) * 4;
+    v->ext_profile = vg_rd16(pkt + *off);
+    v->ext_len = (size_t)vg_rd16(pkt + *off + 2) * 4;
     v->ext_off = *off + 4;
     if (len - v->ext_off < v->ext_len)
         return VG_EINVAL;
@@ -54,9 +31,9 @@ int vg_rtp_parse(const uint8_t *pkt, size_t len, struct vg_rtp_view *v)
     v->csrc_count = pkt[0] & 0x0f;
     v->marker = pkt[1] >> 7;
     v->pt = pkt[1] & 0x7f;
-    v->seq = rd16(pkt + 2);
-    v->ts = rd32(pkt + 4);
-    v->ssrc = rd32(pkt + 8);
+    v->seq = vg_rd16(pkt + 2);
+    v->ts = vg_rd32(pkt + 4);
+    v->ssrc = vg_rd32(pkt + 8);
 
     size_t off = VG_RTP_HEADER_LEN + 4 * (size_t)v->csrc_count;
     if (off > len)
@@ -79,7 +56,7 @@ uint32_t vg_rtp_csrc(const struct vg_rtp_view *v, unsigned i)
 {
     if (i >= v->csrc_count)
         return 0;
-    return rd32(v->pkt + VG_RTP_HEADER_LEN + 4 * (size_t)i);
+    return vg_rd32(v->pkt + VG_RTP_HEADER_LEN + 4 * (size_t)i);
 }
 
 /* RFC 8285 4.2: one byte of ID (4 bits) and length-1 (4 bits). */
@@ -155,7 +132,7 @@ int vg_rtp_set_ssrc(uint8_t *pkt, size_t len, uint32_t ssrc)
 {
     if (!rewritable(pkt, len))
         return VG_EINVAL;
-    wr32(pkt + 8, ssrc);
+    vg_wr32(pkt + 8, ssrc);
     return 0;
 }
 
@@ -163,7 +140,7 @@ int vg_rtp_set_seq(uint8_t *pkt, size_t len, uint16_t seq)
 {
     if (!rewritable(pkt, len))
         return VG_EINVAL;
-    wr16(pkt + 2, seq);
+    vg_wr16(pkt + 2, seq);
     return 0;
 }
 
@@ -171,7 +148,7 @@ int vg_rtp_set_ts(uint8_t *pkt, size_t len, uint32_t ts)
 {
     if (!rewritable(pkt, len))
         return VG_EINVAL;
-    wr32(pkt + 4, ts);
+    vg_wr32(pkt + 4, ts);
     return 0;
 }
 

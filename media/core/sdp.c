@@ -1,4 +1,5 @@
 #include "sdp.h"
+#include "bytes.h"
 #include "vg_err.h"
 
 #include <inttypes.h>
@@ -85,17 +86,6 @@ static int sv_u32(struct vg_sdp_str s, uint32_t max, uint32_t *out)
     return 0;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* RFC 8839 ice-char: ALPHA / DIGIT / "+" / "/". */
 static bool ice_chars(const char *p, size_t len, size_t min, size_t max)
 {
@@ -131,7 +121,7 @@ static bool fp_sha256_ok(const char *p, size_t len)
     if (len != VG_SDP_FP_SHA256_LEN)
         return false;
     for (size_t i = 0; i < len; i++) {
-        if (i % 3 == 2 ? p[i] != ':' : hexval(p[i]) < 0)
+        if (i % 3 == 2 ? p[i] != ':' : vg_hex_value(p[i]) < 0)
             return false;
     }
     return true;
@@ -618,7 +608,7 @@ static int fmtp_param(struct parser *ps, struct vg_sdp_pt *p, struct vg_sdp_str 
         uint32_t id = 0;
         bool ok = val.len == 6;
         for (size_t i = 0; ok && i < 6; i++) {
-            int h = hexval(val.p[i]);
+            int h = vg_hex_value(val.p[i]);
             ok = h >= 0;
             id = id << 4 | (uint32_t)(h & 0xf);
         }

@@ -1,4 +1,5 @@
 #include "stun.h"
+#include "bytes.h"
 
 #include <string.h>
 
@@ -11,22 +12,6 @@
 
 #define ATTR_HDR_LEN 4
 #define FINGERPRINT_XOR 0x5354554eu
-
-static uint16_t rd16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void wr16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
 
 static size_t pad4(size_t n)
 {
@@ -43,7 +28,7 @@ static int walk_attrs(struct vg_stun_msg *m)
             return VG_EINVAL; /* RFC 5389 15.5: FINGERPRINT is the last attribute */
         if (m->len - off < ATTR_HDR_LEN)
             return VG_EINVAL;
-        uint16_t type = rd16(m->data + off), alen = rd16(m->data + off + 2);
+        uint16_t type = vg_rd16(m->data + off), alen = vg_rd16(m->data + off + 2);
         if (m->len - off - ATTR_HDR_LEN < alen)
             return VG_EINVAL;
         if (type == VG_STUN_ATTR_MESSAGE_INTEGRITY && !m->integrity_off)
@@ -61,13 +46,13 @@ int vg_stun_parse(const uint8_t *buf, size_t len, struct vg_stun_msg *m)
 {
     if (!buf || !m || len < VG_STUN_HEADER_LEN || (buf[0] & 0xc0))
         return VG_EINVAL;
-    size_t body = rd16(buf + 2);
-    if (body % 4 || body != len - VG_STUN_HEADER_LEN || rd32(buf + 4) != VG_STUN_MAGIC_COOKIE)
+    size_t body = vg_rd16(buf + 2);
+    if (body % 4 || body != len - VG_STUN_HEADER_LEN || vg_rd32(buf + 4) != VG_STUN_MAGIC_COOKIE)
         return VG_EINVAL;
     memset(m, 0, sizeof *m);
     m->data = buf;
     m->len = len;
-    m->type = rd16(buf);
+    m->type = vg_rd16(buf);
     /* RFC 5389 6: the class bits C1 and C0 sit at bits 8 and 4, between the
      * method's bits. */
     m->method = (uint16_t)((m->type & 0x000f) | (m->type & 0x00e0) >> 1 | (m->type & 0x3e00) >> 2);
@@ -83,8 +68,8 @@ int vg_stun_attr_next(const struct vg_stun_msg *m, size_t *pos, struct vg_stun_a
     if (*pos >= m->len || m->len - *pos < ATTR_HDR_LEN)
         return 0;
     out->off = *pos;
-    out->type = rd16(m->data + *pos);
-    out->len = rd16(m->data + *pos + 2);
+    out->type = vg_rd16(m->data + *pos);
+    out->len = vg_rd16(m->data + *pos + 2);
     out->value = m->data + *pos + ATTR_HDR_LEN;
     *pos += ATTR_HDR_LEN + pad4(out->len);
     return 1;
@@ -155,7 +140,7 @@ int vg_stun_priority(const struct vg_stun_msg *m, uint32_t *priority)
     struct vg_stun_attr a;
     int rc = find_sized(m, VG_STUN_ATTR_PRIORITY, 4, &a);
     if (rc == 0)
-        *priority = rd32(a.value);
+        *priority = vg_rd32(a.value);
     return rc;
 }
 
@@ -170,7 +155,7 @@ static int find_u64(const struct vg_stun_msg *m, uint16_t type, uint64_t *v)
     struct vg_stun_attr a;
     int rc = find_sized(m, type, 8, &a);
     if (rc == 0)
-        *v = (uint64_t)rd32(a.value) << 32 | rd32(a.value + 4);
+        *v = (uint64_t)vg_rd32(a.value) << 32 | vg_rd32(a.value + 4);
     return rc;
 }
 
@@ -202,7 +187,7 @@ int vg_stun_xor_mapped_address(const struct vg_stun_msg *m, struct vg_stun_addr 
         return VG_EINVAL;
     memset(out, 0, sizeof *out);
     out->family = n == 4 ? 4 : 6;
-    out->port = (uint16_t)(rd16(a.value + 2) ^ (VG_STUN_MAGIC_COOKIE >> 16));
+    out->port = (uint16_t)(vg_rd16(a.value + 2) ^ (VG_STUN_MAGIC_COOKIE >> 16));
     for (size_t i = 0; i < n; i++)
         out->addr[i] = a.value[4 + i] ^ m->data[4 + i];
     return 0;
@@ -261,12 +246,12 @@ int vg_stun_check_fingerprint(const struct vg_stun_msg *m)
     if (!m->fingerprint_off)
         return VG_ENOENT;
     const uint8_t *attr = m->data + m->fingerprint_off;
-    if (rd16(attr + 2) != 4)
+    if (vg_rd16(attr + 2) != 4)
         return VG_EINVAL;
     /* FINGERPRINT is last, so the header's length already covers it, as it did when
      * the sender computed the CRC. */
     uint32_t want = vg_stun_crc32(m->data, m->fingerprint_off) ^ FINGERPRINT_XOR;
-    return rd32(attr + ATTR_HDR_LEN) == want ? 0 : VG_EPROTO;
+    return vg_rd32(attr + ATTR_HDR_LEN) == want ? 0 : VG_EPROTO;
 }
 
 /* ---- MESSAGE-INTEGRITY ---- */
@@ -298,7 +283,7 @@ int vg_stun_check_integrity(const struct vg_stun_msg *m, const uint8_t *key, siz
     if (!m->integrity_off)
         return VG_ENOENT;
     const uint8_t *attr = m->data + m->integrity_off;
-    if (rd16(attr + 2) != VG_STUN_HMAC_SHA1_LEN || !key || key_len == 0)
+    if (vg_rd16(attr + 2) != VG_STUN_HMAC_SHA1_LEN || !key || key_len == 0)
         return VG_EINVAL;
     /* RFC 5389 15.4: the HMAC covers the message up to MESSAGE-INTEGRITY, with the
      * header's length set as if MESSAGE-INTEGRITY were the last attribute (the
@@ -306,8 +291,8 @@ int vg_stun_check_integrity(const struct vg_stun_msg *m, const uint8_t *key, siz
      * adjusted header is a copy. */
     uint8_t hdr[VG_STUN_HEADER_LEN];
     memcpy(hdr, m->data, sizeof hdr);
-    wr16(hdr + 2,
-         (uint16_t)(m->integrity_off + ATTR_HDR_LEN + VG_STUN_HMAC_SHA1_LEN - VG_STUN_HEADER_LEN));
+    vg_wr16(hdr + 2, (uint16_t)(m->integrity_off + ATTR_HDR_LEN + VG_STUN_HMAC_SHA1_LEN -
+                                VG_STUN_HEADER_LEN));
     uint8_t mac[VG_STUN_HMAC_SHA1_LEN];
     int rc = hmac_sha1(key, key_len, hdr, sizeof hdr, m->data + VG_STUN_HEADER_LEN,
                        m->integrity_off - VG_STUN_HEADER_LEN, mac);
