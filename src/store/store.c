@@ -184,30 +184,17 @@ int vg_store_account_add(struct vg_store *st, const char *name, const char *role
 {
     if (!name_valid(name) || !vg_store_role_valid(role) || !pw_hash)
         return VG_EINVAL;
-    sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(st->db,
-                           "INSERT INTO accounts (name, role, pw_hash, created_at, updated_at)"
-                           " VALUES (?1, ?2, ?3, ?4, ?4)",
-                           -1, &q, NULL) != SQLITE_OK)
-        return VG_EIO;
     char at[32];
     now_text(at, sizeof at);
-    sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 2, role, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 3, pw_hash, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 4, at, -1, SQLITE_STATIC);
-    return step_write(st, q);
+    return vg_sql_exec(st, NULL,
+                       "INSERT INTO accounts (name, role, pw_hash, created_at, updated_at)"
+                       " VALUES (?1, ?2, ?3, ?4, ?4)",
+                       "ssss", name, role, pw_hash, at);
 }
 
 static int count_query(struct vg_store *st, const char *sql, int64_t *count)
 {
-    sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(st->db, sql, -1, &q, NULL) != SQLITE_OK)
-        return VG_EIO;
-    int rc = sqlite3_step(q) == SQLITE_ROW ? VG_OK : VG_EIO;
-    *count = sqlite3_column_int64(q, 0);
-    sqlite3_finalize(q);
-    return rc;
+    return vg_sql_int(st, count, sql, "");
 }
 
 int vg_store_account_count(struct vg_store *st, int64_t *count)
@@ -269,21 +256,12 @@ int vg_store_account_get(struct vg_store *st, const char *name, struct vg_accoun
 static int account_update(struct vg_store *st, const char *sql, const char *name, const char *text,
                           int number)
 {
-    sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(st->db, sql, -1, &q, NULL) != SQLITE_OK)
-        return VG_EIO;
     char at[32];
+    int changes = 0;
     now_text(at, sizeof at);
-    if (text)
-        sqlite3_bind_text(q, 1, text, -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_int(q, 1, number);
-    sqlite3_bind_text(q, 2, at, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 3, name, -1, SQLITE_STATIC);
-    int rc = step_write(st, q);
-    if (rc == VG_OK && sqlite3_changes(st->db) == 0)
-        return VG_ENOENT;
-    return rc;
+    int rc = text ? vg_sql_exec(st, &changes, sql, "sss", text, at, name)
+                  : vg_sql_exec(st, &changes, sql, "iss", (int64_t)number, at, name);
+    return rc ? rc : changes ? VG_OK : VG_ENOENT;
 }
 
 int vg_store_account_set_disabled(struct vg_store *st, const char *name, bool disabled)
