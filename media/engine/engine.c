@@ -143,7 +143,11 @@ static void op_new_leg(struct op *o)
         l->send_kinds = o->kinds;
     char why[200] = "";
     if (!l) {
+        /* No leg to hold state: tell the owner through a stand-in with the id, so
+         * the party is not left waiting for an SDP that will never come. */
+        struct leg stand_in = {.id = o->leg, .w = o->w};
         vg_error(o->case_key, o->name, "media: cannot create a leg (ICE transport refused)");
+        engine_emit_state(&stand_in, VG_LEG_FAILED, "the gateway could not open a media port");
         return;
     }
     add_leg(o->w, l);
