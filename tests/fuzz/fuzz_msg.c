@@ -1,0 +1,74 @@
+/* Typed requests: any JSON body through every validator. A validator either
+ * accepts (and leaves only bounded, NUL-terminated strings) or refuses with a
+ * reason naming a field; never reads or writes out of bounds. */
+#include "msg.h"
+#include "vg_err.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void need_reason(int rc, const char *why)
+{
+    if (rc != VG_OK && (rc != VG_EINVAL || why[0] != '"'))
+        abort(); /* a refusal names the field, in quotes */
+}
+
+static void bounded(const char *s, size_t cap)
+{
+    if (strnlen(s, cap) >= cap)
+        abort();
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    json_t *body = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES, NULL);
+    if (!body)
+        return 0;
+    char why[200], id[VG_CASE_ID_MAX + 1], tok[129];
+    bool avail;
+    struct vg_req_alarm a;
+    struct vg_req_login l;
+    struct vg_req_chat c;
+    struct vg_req_receipt r;
+    struct vg_req_end e;
+    struct vg_req_block b;
+    struct vg_req_rate rt;
+    struct vg_fix f;
+    why[0] = '\0';
+    int rc = vg_msg_alarm_start(body, &a, why, sizeof why);
+    need_reason(rc, why);
+    if (rc == VG_OK) {
+        bounded(a.phone, sizeof a.phone);
+        if (a.has_fix && (a.fix.lat < -90 || a.fix.lat > 90 || a.fix.accuracy < 0))
+            abort();
+    }
+    why[0] = '\0';
+    need_reason(vg_msg_login(body, &l, why, sizeof why), why);
+    why[0] = '\0';
+    need_reason(vg_msg_token(body, tok, sizeof tok, why, sizeof why), why);
+    why[0] = '\0';
+    need_reason(vg_msg_case_id(body, id, sizeof id, why, sizeof why), why);
+    why[0] = '\0';
+    if ((rc = vg_msg_chat(body, &c, why, sizeof why)) == VG_OK)
+        bounded(c.text, sizeof c.text);
+    need_reason(rc, why);
+    why[0] = '\0';
+    need_reason(vg_msg_receipt(body, &r, why, sizeof why), why);
+    why[0] = '\0';
+    need_reason(vg_msg_end(body, &e, why, sizeof why), why);
+    why[0] = '\0';
+    need_reason(vg_msg_block(body, &b, false, why, sizeof why), why);
+    why[0] = '\0';
+    need_reason(vg_msg_block(body, &b, true, why, sizeof why), why);
+    why[0] = '\0';
+    need_reason(vg_msg_status(body, &avail, why, sizeof why), why);
+    why[0] = '\0';
+    need_reason(vg_msg_rate(body, &rt, why, sizeof why), why);
+    why[0] = '\0';
+    need_reason(vg_msg_fix(body, &f, why, sizeof why), why);
+    json_decref(body);
+    return 0;
+}
