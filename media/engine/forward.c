@@ -250,9 +250,13 @@ void fwd_rtp_in(struct leg *l, const uint8_t *buf, size_t len)
         return;
     }
     struct stream_in *in = &l->in[k];
-    uint8_t audio_buf[MTU + 64];
-    struct slot *slot = k == K_VIDEO ? &in->hist[in->hist_pos % HISTORY] : NULL;
-    uint8_t *pkt = slot ? slot->data : audio_buf;
+    uint8_t stack_buf[MTU + 64];
+    /* The NACK history is reserved on a leg's first video packet (legs that never
+     * receive video pay nothing); if that fails the leg forwards without it. */
+    if (k == K_VIDEO && !in->hist)
+        in->hist = g_try_new0(struct slot, HISTORY);
+    struct slot *slot = k == K_VIDEO && in->hist ? &in->hist[in->hist_pos % HISTORY] : NULL;
+    uint8_t *pkt = slot ? slot->data : stack_buf;
     memcpy(pkt, buf, len);
     int n = vg_srtp_unprotect_rtp(l->srtp, pkt, len);
     if (n <= 0 || vg_rtp_parse(pkt, (size_t)n, &v) != VG_OK) {
@@ -285,7 +289,7 @@ void fwd_rtp_in(struct leg *l, const uint8_t *buf, size_t len)
 
 static struct slot *find_slot(struct stream_in *in, uint32_t ssrc, uint16_t seq)
 {
-    for (unsigned i = 0; i < HISTORY; i++) {
+    for (unsigned i = 0; in->hist && i < HISTORY; i++) {
         struct slot *s = &in->hist[(in->hist_pos - 1 - i) % HISTORY];
         if (s->used && s->seq == seq && s->ssrc == ssrc)
             return s;

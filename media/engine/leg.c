@@ -179,7 +179,6 @@ struct leg *leg_new(struct worker *w, uint64_t id, const char *case_key, const c
         l->out[k].rtx_seq = (uint16_t)random_u32();
         l->in[k].rtx_pt = -1;
     }
-    l->in[K_VIDEO].hist = g_new0(struct slot, HISTORY);
     struct vg_media *m = w->m;
     struct vg_ice_config cfg = {
         .role = controlling ? VG_ICE_CONTROLLING : VG_ICE_CONTROLLED,
@@ -196,7 +195,6 @@ struct leg *leg_new(struct worker *w, uint64_t id, const char *case_key, const c
     struct vg_ice_callbacks cb = {on_candidate, on_gathering_done, on_state, on_recv};
     if (vg_ice_new(w->ctx, &cfg, &cb, l, &l->ice) || vg_ice_local_credentials(l->ice, &l->cred)) {
         vg_ice_free(l->ice);
-        g_free(l->in[K_VIDEO].hist);
         g_free(l);
         return NULL;
     }
