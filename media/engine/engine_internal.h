@@ -11,7 +11,9 @@
 #include <glib.h>
 
 #define MTU 1500
-#define HISTORY 512            /* video packets kept per source for NACK (~2 s at 1.5 Mbit/s) */
+#define HISTORY                                                                                    \
+    256                        /* video packets kept per source for NACK: ~1.7 s at 150 packets/s, \
+                                * far beyond a NACK round trip plus a jitter buffer */
 #define MAX_RECEIVERS 8        /* receivers per source leg: a case has a handful of parties */
 #define MAX_NACK_BATCH 64      /* sequence numbers taken from one NACK */
 #define KEYFRAME_GAP_US 300000 /* at most one PLI upstream per source per 300 ms */
