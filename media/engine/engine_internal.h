@@ -46,12 +46,11 @@ struct stream_in {
     bool seen;
     int64_t base_seq, max_seq; /* extended */
     uint16_t last_seq16;
-    uint64_t received, expected_prior, received_prior;
-    uint32_t last_sr_mid; /* middle 32 bits of the last SR's NTP time */
+    uint64_t expected_prior, received_prior; /* at the last report */
+    uint32_t last_sr_mid;                    /* middle 32 bits of the last SR's NTP time */
     int64_t last_sr_us;
     int64_t last_pli_us;
     uint64_t bytes_window;
-    uint64_t remb_bps; /* what we last told the sender */
     /* missing packets we asked the sender for, until they come or we give up */
     struct pending_nack {
         uint16_t seq;

@@ -71,7 +71,6 @@ static void note_received(struct stream_in *in, uint16_t seq, size_t bytes)
             in->last_seq16 = seq;
         }
     }
-    in->received++;
     in->packets++;
     in->bytes += bytes;
     in->bytes_window += bytes;
@@ -408,11 +407,11 @@ static void report_block(struct stream_in *in, struct vg_rtcp_report_block *b)
 {
     int64_t expected = in->max_seq - in->base_seq + 1;
     int64_t exp_int = expected - (int64_t)in->expected_prior;
-    int64_t rec_int = (int64_t)(in->received - in->received_prior);
+    int64_t rec_int = (int64_t)(in->packets - in->received_prior);
     in->expected_prior = (uint64_t)expected;
-    in->received_prior = in->received;
+    in->received_prior = in->packets;
     int64_t lost_int = exp_int - rec_int;
-    int64_t lost = expected - (int64_t)in->received;
+    int64_t lost = expected - (int64_t)in->packets;
     in->lost = lost > 0 ? (uint64_t)lost : 0;
     memset(b, 0, sizeof *b);
     b->ssrc = in->ssrc;
@@ -456,7 +455,6 @@ static void report_to_sender(struct leg *l)
         uint8_t fl = rr.reports[rr.n_reports - 1].fraction_lost; /* video's block is last */
         struct vg_rtcp_remb remb = {
             .sender_ssrc = rr.ssrc, .bitrate = remb_estimate(&l->in[K_VIDEO], fl), .n_ssrcs = 1};
-        l->in[K_VIDEO].remb_bps = remb.bitrate;
         remb.ssrcs[0] = l->in[K_VIDEO].ssrc;
         int m = vg_rtcp_build_remb(buf + n, 200, &remb);
         n = m > 0 ? n + m : n;

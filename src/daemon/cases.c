@@ -478,8 +478,8 @@ static bool alarm_allowed(struct vg_hub *h, struct session *s, const struct vg_p
     return true;
 }
 
-static void new_case_row(struct vg_hub *h, const struct vg_req_alarm *r, bool blocked,
-                         struct vg_case_row *c, char *token)
+static void new_case_row(const struct vg_req_alarm *r, bool blocked, struct vg_case_row *c,
+                         char *token)
 {
     memset(c, 0, sizeof *c);
     char rnd[65];
@@ -496,7 +496,6 @@ static void new_case_row(struct vg_hub *h, const struct vg_req_alarm *r, bool bl
     hub_random_token(token, 65);
     hub_sha256_hex(token, c->citizen_token);
     c->created_us = vg_wall_us();
-    (void)h;
 }
 
 /* Flags from the caller's history, the number, the place; raises their alerts. */
@@ -584,7 +583,7 @@ void case_alarm_start(struct vg_hub *h, struct session *s, const struct vg_proto
     if (!alarm_allowed(h, s, m, &r, &blocked))
         return;
     struct vg_case_row c;
-    new_case_row(h, &r, blocked, &c, token);
+    new_case_row(&r, blocked, &c, token);
     struct vg_phone_history hist;
     vg_store_phone_history(h->store, c.phone, c.created_us,
                            c.created_us - (int64_t)h->cfg->repeat_window_min * 60000000, &hist);
