@@ -395,6 +395,10 @@ void media_sync(struct vg_hub *h, struct live_case *lc)
         if (strcmp(r->case_id, lc->row.id) == 0 && !r->mark) {
             vg_info(lc->row.id, NULL, "media: leg %llu (%s%s%s) closed", (unsigned long long)r->id,
                     r->citizen ? "citizen" : r->account, r->peer[0] ? "<-" : "", r->peer);
+            struct live_case *owner_case;
+            json_t *msg = leg_msg(r, "media_state"); /* the page closes its side */
+            json_object_set_new(msg, "state", json_string("closed"));
+            hub_send(party(h, r, &owner_case), msg);
             vg_media_leg_close(h->media, r->id);
             g_hash_table_iter_remove(&it);
         }
