@@ -39,6 +39,7 @@ static void add_ref(struct vg_hub *h, uint64_t id, const struct live_case *lc, c
     r->citizen = account == NULL;
     snprintf(r->account, sizeof r->account, "%s", account ? account : "");
     g_hash_table_insert(h->legs, &r->id, r);
+    evidence_tap_leg(h, (struct live_case *)lc, id);
 }
 
 static void close_leg(struct vg_hub *h, uint64_t *id)
@@ -66,8 +67,10 @@ static void on_sdp(uint64_t leg, const char *type, const char *sdp, void *ud)
 {
     struct vg_hub *h = ud;
     struct leg_ref *r = g_hash_table_lookup(h->legs, &leg);
-    struct live_case *lc;
+    struct live_case *lc = NULL;
     struct session *s = r ? party(h, r, &lc) : NULL;
+    if (r) /* the recording's player needs the leg's payload types */
+        evidence_leg_sdp(lc, leg, r->citizen ? "citizen" : r->account, sdp);
     hub_send(s, json_pack("{s:s, s:s, s:s}", "type",
                           strcmp(type, "offer") == 0 ? "media_offer" : "media_answer", "case_id",
                           r ? r->case_id : "", "sdp", sdp));
@@ -96,6 +99,9 @@ static void on_state(uint64_t leg, enum vg_leg_state st, const char *detail, voi
     snprintf(data, sizeof data, "{\"party\":\"%s\",\"state\":\"%s\"}",
              r->citizen ? "citizen" : "staff", vg_leg_state_name(st));
     vg_store_case_event(h->store, r->case_id, g_get_real_time(), "media", who, data);
+    evidence_note(
+        lc, "media",
+        json_pack("{s:s, s:s, s:s}", "who", who, "state", vg_leg_state_name(st), "detail", detail));
     hub_send(s, json_pack("{s:s, s:s, s:s, s:s}", "type", "media_state", "case_id", r->case_id,
                           "state", vg_leg_state_name(st), "detail", detail));
     if (lc && lc->holder && r->citizen)
