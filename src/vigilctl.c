@@ -20,6 +20,7 @@ static void usage(FILE *f)
                "       vigilctl --data-dir DIR account list\n"
                "       vigilctl --data-dir DIR account disable|enable NAME\n"
                "       vigilctl --data-dir DIR account reset-password NAME\n"
+               "       vigilctl --data-dir DIR evidence-key   (prints the public key, PEM)\n"
                "ROLE is call_taker (default), specialist, supervisor or evidence.\n");
 }
 
@@ -92,6 +93,25 @@ static int run(struct vg_store *st, int argc, char **argv, const char *role)
     return 2;
 }
 
+/* The public half of the centre's evidence key, for whoever verifies recordings
+ * (vigil-verify --key). vigild writes it at its first start. */
+static int print_evidence_key(const char *dir)
+{
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/evidence-key.pub", dir);
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "vigilctl: %s: not found (vigild creates it at its first start)\n", path);
+        return 1;
+    }
+    char buf[512];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+        fwrite(buf, 1, n, stdout);
+    fclose(f);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {{"data-dir", required_argument, 0, 'd'},
@@ -112,6 +132,8 @@ int main(int argc, char **argv)
             return o == 'h' ? 0 : 2;
         }
     }
+    if (dir && optind + 1 == argc && strcmp(argv[optind], "evidence-key") == 0)
+        return print_evidence_key(dir);
     if (!dir || optind + 2 > argc || strcmp(argv[optind], "account") != 0) {
         usage(stderr);
         return 2;
