@@ -10,7 +10,9 @@ window; RSS is read before the first call and with N calls up.
 
 Run inside a loopback-only namespace, against a release build:
   tests/netns-run /usr/bin/python3 tools/bench/forward.py --vigild build/vigild \\
-      --pairs 1,2,4 --secs 20
+      --pairs 1,2,4 --secs 20 [--evidence on|off]
+(--evidence off: the cost of forwarding alone; on, the default: with recording,
+whose writer thread is part of vigild's CPU.)
 The peers run on the same 2 cores as vigild: their encoding and decoding, not
 vigild, limit how many pairs fit.
 """
@@ -42,10 +44,10 @@ def forwarded(v, https):
                                             text, re.M))
 
 
-def run(n, secs, bitrate):
+def run(n, secs, bitrate, evidence):
     from media_harness import (Peer, add_account, console, citizen, https, pump_until, staff,
                                start_vigild)
-    v, first = start_vigild()
+    v, first = start_vigild(extra=f"[evidence]\nenabled = {'true' if evidence else 'false'}\n")
     first.request("set_status", status="away")
     pid = v.proc.pid
     rss0 = proc_rss_kib(pid)
@@ -85,6 +87,8 @@ def main():
     ap.add_argument("--pairs", default="1,2,4")
     ap.add_argument("--secs", type=float, default=20)
     ap.add_argument("--bitrate", type=int, default=500000)
+    ap.add_argument("--evidence", choices=("on", "off"), default="on",
+                    help="record the calls ([evidence] enabled), the default, or not")
     a = ap.parse_args()
     os.environ["VIGILD"] = os.path.abspath(a.vigild)
     os.environ.setdefault("VIGILCTL", os.path.join(os.path.dirname(os.environ["VIGILD"]),
@@ -93,7 +97,7 @@ def main():
     print(f"{'pairs':>5} {'pkts/s':>8} {'CPU s':>6} {'us/pkt':>7} {'CPU %':>6} "
           f"{'RSS MiB':>8} {'KiB/call':>9} decoding")
     for n in (int(x) for x in a.pairs.split(",")):
-        r = run(n, a.secs, a.bitrate)
+        r = run(n, a.secs, a.bitrate, a.evidence == "on")
         print(f"{r['pairs']:>5} {r['pkts_per_s']:>8.0f} {r['cpu_s']:>6.2f} "
               f"{r['us_per_pkt']:>7.1f} {r['cpu_share'] * 100:>5.1f}% {r['rss_kib'] / 1024:>8.1f} "
               f"{r['rss_per_call_kib']:>9.0f} {'yes' if r['all_decoding'] else 'NO'}",
