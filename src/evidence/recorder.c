@@ -26,7 +26,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define WAKE_MS 20
+#define WAKE_MS 100
 #define SYNC_US 1000000
 #define MAX_STREAMS 16 /* legs of one case, and its events log */
 
@@ -86,8 +86,9 @@ struct vg_evidence {
     bool stop;
     GPtrArray *open; /* writer: recordings not closed yet */
     unsigned recovered;
-    struct vg_evidence_stats st; /* writer writes; readers take lock */
-    uint64_t dropped;            /* under lock */
+    struct vg_evidence_stats st;  /* the writer's own counters */
+    struct vg_evidence_stats pub; /* a copy for readers, under lock */
+    uint64_t dropped;             /* under lock */
 };
 
 static int64_t mono_us(void)
@@ -247,8 +248,6 @@ struct vg_recording *vg_recording_start(struct vg_evidence *ev, const char *case
     snprintf(r->case_id, sizeof r->case_id, "%s", case_id);
     for (int i = 0; i < MAX_STREAMS; i++)
         r->streams[i].fd = -1;
-    g_mutex_lock(&ev->lock);
-    g_mutex_unlock(&ev->lock);
     /* The writer learns of it with its first item (open list kept writer-side). */
     return r;
 }
@@ -522,7 +521,7 @@ static gpointer writer_main(gpointer data)
         ev->head = ev->tail = NULL;
         ev->n_rtp = 0;
         bool stop = ev->stop;
-        ev->st.dropped = ev->dropped;
+        ev->pub = ev->st; /* counters as of the last batch, for /metrics */
         g_mutex_unlock(&ev->lock);
         while (list) {
             struct item *next = list->next;
@@ -550,8 +549,10 @@ static gpointer writer_main(gpointer data)
 
 /* Alerts to the owner ----------------------------------------------------------------------- */
 
+/* Carries its own callback: it may run after vg_evidence_close() freed ev. */
 struct alert_msg {
-    struct vg_evidence *ev;
+    void (*fn)(const char *case_id, const char *kind, const char *detail_json, void *ud);
+    void *ud;
     char case_id[VG_EV_CASE_MAX + 1], kind[32];
     char *detail;
 };
@@ -559,8 +560,8 @@ struct alert_msg {
 static gboolean alert_run(gpointer data)
 {
     struct alert_msg *a = data;
-    if (a->ev->cfg.alert)
-        a->ev->cfg.alert(a->case_id, a->kind, a->detail, a->ev->cfg.ud);
+    if (a->fn)
+        a->fn(a->case_id, a->kind, a->detail, a->ud);
     return G_SOURCE_REMOVE;
 }
 
@@ -575,7 +576,8 @@ static void alert_later(struct vg_evidence *ev, const char *case_id, const char 
                         json_t *detail)
 {
     struct alert_msg *a = g_new0(struct alert_msg, 1);
-    a->ev = ev;
+    a->fn = ev->cfg.alert;
+    a->ud = ev->cfg.ud;
     snprintf(a->case_id, sizeof a->case_id, "%s", case_id);
     snprintf(a->kind, sizeof a->kind, "%s", kind);
     a->detail = json_dumps(detail, JSON_COMPACT);
@@ -699,7 +701,7 @@ int vg_evidence_audit(struct vg_evidence *ev, const char *actor, const char *rol
 void vg_evidence_get_stats(struct vg_evidence *ev, struct vg_evidence_stats *out)
 {
     g_mutex_lock(&ev->lock);
-    *out = ev->st;
+    *out = ev->pub;
     out->dropped = ev->dropped;
     g_mutex_unlock(&ev->lock);
 }
