@@ -365,9 +365,13 @@ static void check_file(struct check *c, const char *dir, const char *case_id, js
     const char *type = json_string_value(json_object_get(f, "type"));
     if (type && strcmp(type, "upload") != 0) {
         struct vg_ev_scan sc;
-        if (vg_ev_scan((const uint8_t *)buf, len, &sc) != VG_OK || sc.torn)
-            problem(c, name, "altered: not a whole segment (bad record at byte %zu)",
-                    sc.bad_offset);
+        int rc = vg_ev_scan((const uint8_t *)buf, len, &sc);
+        if (rc != VG_OK && sc.bad_offset == 0)
+            problem(c, name, "altered: its segment header is not valid");
+        else if (rc != VG_OK)
+            problem(c, name, "altered: a malformed record at byte %zu", sc.bad_offset);
+        else if (sc.torn)
+            problem(c, name, "altered: it ends inside a record (at byte %zu)", sc.complete_len);
         else if (strcmp(sc.hdr.case_id, case_id) != 0)
             problem(c, name, "belongs to case %s, not %s", sc.hdr.case_id, case_id);
         else if (sc.hdr.seq > 1) {
