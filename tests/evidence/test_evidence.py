@@ -120,6 +120,11 @@ def recorded_call(v, ann, sup):
         text = f"evidence chat {i}"
         chats.append((time.time(), text))
         ann.request("chat", case_id=cid, text=text)
+    # A citizen upload as the uploads issue stores it: the manifest must list it.
+    up_dir = os.path.join(ev_dir, cid, "uploads")
+    os.makedirs(up_dir, exist_ok=True)
+    with open(os.path.join(up_dir, "u-1.jpg"), "wb") as f:
+        f.write(os.urandom(5000))
     pump_until([con], lambda: False, max(0.5, 10.5 - (time.time() - t_call)))
     got = b.get("framesDecoded")
     check(got > 50, f"Chromium decoded the console's video during the call ({got} frames)")
@@ -137,6 +142,15 @@ def recorded_call(v, ann, sup):
     print("manifest files:", [(f["path"], f["size"], f.get("participant")) for f in man["files"]])
     check(len(segs) >= 4 and "citizen" in parts and "ann" in parts,
           f"media of both parties recorded, in rolled segments ({len(segs)}: {parts})")
+    ups = [f for f in man["files"] if f["type"] == "upload"]
+    check([f["path"] for f in ups] == ["uploads/u-1.jpg"] and ups[0]["size"] == 5000,
+          "the citizen's upload is in the manifest")
+    p = subprocess.run([os.environ["VIGILCTL"], "--data-dir", v.data_dir, "evidence-key"],
+                       capture_output=True, text=True)
+    check(p.returncode == 0 and p.stdout == open(key).read() and "PUBLIC KEY" in p.stdout,
+          "vigilctl evidence-key prints the public key vigil-verify uses")
+    mode = os.stat(os.path.join(v.data_dir, "evidence-key.pem")).st_mode & 0o777
+    check(mode == 0o600, f"the private key is 0600 ({oct(mode)})")
     return cid, case_dir, key, chats
 
 
