@@ -25,6 +25,7 @@ static void usage(FILE *f)
                "       vigilctl --data-dir DIR account reset-password NAME\n"
                "       vigilctl --data-dir DIR group add|remove GROUP ACCOUNT\n"
                "       vigilctl --data-dir DIR group list [GROUP]\n"
+               "       vigilctl --data-dir DIR evidence-key   (prints the public key, PEM)\n"
                "ROLE is call_taker (default), specialist, supervisor or evidence.\n");
 }
 
@@ -130,6 +131,25 @@ static int run_group(struct vg_store *st, int argc, char **argv)
     return 0;
 }
 
+/* The public half of the centre's evidence key, for whoever verifies recordings
+ * (vigil-verify --key). vigild writes it at its first start. */
+static int print_evidence_key(const char *dir)
+{
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/evidence-key.pub", dir);
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "vigilctl: %s: not found (vigild creates it at its first start)\n", path);
+        return 1;
+    }
+    char buf[512];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+        fwrite(buf, 1, n, stdout);
+    fclose(f);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {{"data-dir", required_argument, 0, 'd'},
@@ -150,6 +170,8 @@ int main(int argc, char **argv)
             return o == 'h' ? 0 : 2;
         }
     }
+    if (dir && optind + 1 == argc && strcmp(argv[optind], "evidence-key") == 0)
+        return print_evidence_key(dir);
     bool group = optind < argc && strcmp(argv[optind], "group") == 0;
     if (!dir || optind + 2 > argc || (strcmp(argv[optind], "account") != 0 && !group)) {
         usage(stderr);

@@ -147,6 +147,7 @@ static void live_remove(struct vg_hub *h, struct live_case *lc)
             freed[n++] = lc->parties[i].s;
     team_case_closed(h, lc);
     media_case_closed(h, lc);
+    evidence_case_end(lc, "case closed");
     stop_timer(&lc->escalate_timer);
     stop_timer(&lc->abandon_timer);
     if (lc->holder && strcmp(lc->holder->case_id, lc->row.id) == 0) {
@@ -292,6 +293,7 @@ static void raise_alert(struct vg_hub *h, struct live_case *lc, const char *kind
     vg_store_alert_add(h->store, lc->row.id, kind, now, dtext, &id);
     vg_store_case_event(h->store, lc->row.id, now, "alert", NULL, dtext);
     free(dtext);
+    evidence_note(lc, "alert", json_pack("{s:s, s:O}", "kind", kind, "detail", detail));
     h->stats.alerts++;
     json_t *msg =
         json_pack("{s:s, s:I, s:s, s:s, s:s, s:s, s:o, s:o, s:I}", "type", "alert", "alert_id",
@@ -341,8 +343,25 @@ static void arm_escalation(struct vg_hub *h, struct live_case *lc)
     lc->escalate_timer = g_timeout_add(ms > 0 ? (guint)ms : 0, escalate_cb, lc);
 }
 
+void cases_alert(struct vg_hub *h, const char *case_id, const char *kind, const char *detail_json)
+{
+    struct live_case *lc = live_get(h, case_id);
+    json_t *d = json_loads(detail_json, 0, NULL);
+    if (lc) {
+        raise_alert(h, lc, kind, d ? d : json_object());
+        return;
+    }
+    /* The case has closed: the alert is still stored and shown. */
+    vg_store_alert_add(h->store, case_id, kind, vg_wall_us(), detail_json, NULL);
+    h->stats.alerts++;
+    hub_to_staff(h, R_SUPERVISOR,
+                 json_pack("{s:s, s:s, s:s, s:o}", "type", "alert", "kind", kind, "case_id",
+                           case_id, "detail", d ? d : json_object()));
+}
+
 static void close_waiting(struct vg_hub *h, struct live_case *lc, const char *reason)
 {
+    evidence_note(lc, "state", json_pack("{s:s}", "state", reason));
     hub_to_staff(
         h, R_STAFF,
         json_pack("{s:s, s:s, s:s}", "type", "closed", "case_id", lc->row.id, "reason", reason));
@@ -401,6 +420,7 @@ void cases_free(struct vg_hub *h)
         struct live_case *lc = v;
         stop_timer(&lc->escalate_timer);
         stop_timer(&lc->abandon_timer);
+        evidence_case_drop(lc);
         g_hash_table_iter_remove(&it);
         g_free(lc);
     }
@@ -418,6 +438,8 @@ void cases_staff_ready(struct vg_hub *h, struct session *s)
             lc->holder = s;
             snprintf(s->case_id, sizeof s->case_id, "%s", lc->row.id);
             s->available = false;
+            evidence_note(lc, "participant",
+                          json_pack("{s:s, s:s}", "action", "join", "who", s->account));
             hub_send(s, full_case(h, "claimed", lc));
             hub_send(lc->citizen, json_pack("{s:s, s:s, s:b}", "type", "staff_connection",
                                             "case_id", lc->row.id, "connected", 1));
@@ -441,6 +463,8 @@ void cases_session_closed(struct vg_hub *h, struct session *s)
         return;
     if (lc->citizen == s) {
         lc->citizen = NULL;
+        evidence_note(lc, "participant",
+                      json_pack("{s:s, s:s}", "action", "leave", "who", "citizen"));
         vg_info(lc->row.id, NULL, "citizen connection lost");
         if (unclaimed(lc))
             arm_abandon(h, lc);
@@ -449,6 +473,8 @@ void cases_session_closed(struct vg_hub *h, struct session *s)
                                            "case_id", lc->row.id, "connected", 0));
     } else if (lc->holder == s) {
         lc->holder = NULL;
+        evidence_note(lc, "participant",
+                      json_pack("{s:s, s:s}", "action", "leave", "who", s->account));
         media_sync(h, lc); /* their legs go; a console that comes back gets new offers */
         vg_info(lc->row.id, NULL, "%s %s connection lost; the case stays theirs",
                 hub_role_name(s->role), s->account);
@@ -578,6 +604,7 @@ static void verified(bool ok, void *ud)
         add_flag(lc->row.flags, sizeof lc->row.flags, "phone_verified");
         vg_store_case_set_flags(v->hub->store, lc->row.id, lc->row.flags);
         vg_store_case_event(v->hub->store, lc->row.id, vg_wall_us(), "phone_verified", NULL, NULL);
+        evidence_note(lc, "phone_verified", NULL);
         vg_info(lc->row.id, NULL, "phone number verified");
         to_case_staff(v->hub, lc, json_pack("{s:s, s:o}", "type", "case_update", "case", card(lc)),
                       NULL);
@@ -634,6 +661,14 @@ void case_alarm_start(struct vg_hub *h, struct session *s, const struct vg_proto
     s->role = R_CITIZEN;
     snprintf(s->case_id, sizeof s->case_id, "%s", c.id);
     h->stats.alarms++;
+    /* Recorded from the alarm on, before anyone answers. */
+    evidence_case_start(h, lc);
+    evidence_note(
+        lc, "state",
+        json_pack("{s:s, s:s, s:s}", "state", "queued", "mode", c.mode, "queue", c.queue));
+    evidence_note(lc, "participant", json_pack("{s:s, s:s}", "action", "join", "who", "citizen"));
+    if (r.has_fix)
+        evidence_note(lc, "location", fix_json(&f, f.at_us));
     char phone[40];
     vg_info(c.id, NULL, "alarm %s from %s queued%s", c.mode,
             vg_log_phone(c.phone, phone, sizeof phone), r.has_fix ? "" : " without location");
@@ -671,6 +706,7 @@ void case_resume(struct vg_hub *h, struct session *s, const struct vg_proto_msg 
     lc->citizen = s;
     stop_timer(&lc->abandon_timer);
     vg_info(row.id, NULL, "citizen reconnected");
+    evidence_note(lc, "participant", json_pack("{s:s, s:s}", "action", "join", "who", "citizen"));
     json_t *chat = json_array();
     vg_store_chat_list(h->store, row.id, add_chat, chat);
     hub_reply(s, m,
@@ -720,6 +756,7 @@ void case_location(struct vg_hub *h, struct session *s, const struct vg_proto_ms
         return hub_error(s, m->id, "internal", "the location could not be recorded");
     lc->last_fix = f;
     lc->has_fix = true;
+    evidence_note(lc, "location", fix_json(&f, f.at_us));
     to_case_staff(h, lc,
                   json_pack("{s:s, s:s, s:I, s:o}", "type", "location", "case_id", lc->row.id,
                             "seq", (json_int_t)seq, "fix", fix_json(&f, f.at_us)),
@@ -748,6 +785,9 @@ void case_hangup(struct vg_hub *h, struct session *s, const struct vg_proto_msg 
                           "{\"reason\":\"citizen_hung_up\"}"))
         return hub_error(s, m->id, "internal", "could not record the hang-up");
     vg_info(lc->row.id, NULL, "citizen hung up");
+    evidence_note(lc, "state",
+                  json_pack("{s:s, s:s, s:s}", "state", "ended", "by", "citizen", "reason",
+                            "citizen_hung_up"));
     hub_reply(
         s, m,
         json_pack("{s:s, s:s, s:s}", "type", "ended", "case_id", lc->row.id, "state", "ended"));
@@ -820,6 +860,9 @@ void case_chat(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m
     const char *sender = s->role == R_CITIZEN ? "citizen" : s->account;
     if (vg_store_chat_add(h->store, r.case_id, now, hub_role_name(s->role), sender, r.text, &seq))
         return hub_error(s, m->id, "internal", "the message could not be recorded");
+    evidence_note(lc, "chat",
+                  json_pack("{s:I, s:s, s:s, s:s}", "seq", (json_int_t)seq, "from",
+                            hub_role_name(s->role), "sender", sender, "text", r.text));
     json_t *msg = json_pack("{s:s, s:s, s:I, s:I, s:s, s:s, s:s}", "type", "chat", "case_id",
                             r.case_id, "seq", (json_int_t)seq, "at", (json_int_t)(now / 1000),
                             "from", hub_role_name(s->role), "sender", sender, "text", r.text);
@@ -879,6 +922,10 @@ void case_claim(struct vg_hub *h, struct session *s, const struct vg_proto_msg *
     lc->row.answered_us = now;
     lc->holder = s;
     snprintf(s->case_id, sizeof s->case_id, "%s", id);
+    evidence_note(lc, "state", json_pack("{s:s, s:s}", "state", "answered", "by", s->account));
+    evidence_note(lc, "participant",
+                  json_pack("{s:s, s:s, s:s}", "action", "join", "who", s->account, "role",
+                            hub_role_name(s->role)));
     stop_timer(&lc->escalate_timer);
     stop_timer(&lc->abandon_timer);
     h->stats.claims++;
@@ -920,6 +967,9 @@ void case_end(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m)
         return hub_error(s, m->id, "internal", "the end could not be recorded");
     vg_info(r.case_id, NULL, "ended by %s %s: %s", hub_role_name(s->role), s->account,
             r.disposition);
+    evidence_note(lc, "state",
+                  json_pack("{s:s, s:s, s:s}", "state", "ended", "by", s->account, "disposition",
+                            r.disposition));
     hub_send(lc->citizen, json_pack("{s:s, s:s, s:s, s:s}", "type", "ended", "case_id", r.case_id,
                                     "by", "staff", "reason", "ended_by_staff"));
     hub_reply(

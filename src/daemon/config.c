@@ -56,6 +56,12 @@ static const struct key keys[] = {
     {"media", "workers", K_INT, F(media_workers), 0, 64},
     {"media", "nack", K_BOOL, F(media_nack), 0, 1},
     {"media", "simulate_loss_permille", K_INT, F(media_simulate_loss_permille), 0, 500},
+    {"evidence", "enabled", K_BOOL, F(evidence_enabled), 0, 1},
+    {"evidence", "dir", K_PATH, F(evidence_dir), 0, 0},
+    {"evidence", "retention_days", K_INT, F(evidence_retention_days), 0, 36500},
+    {"evidence", "queue_packets", K_INT, F(evidence_queue_packets), 16, 1000000},
+    {"evidence", "segment_seconds", K_INT, F(evidence_segment_seconds), 1, 3600},
+    {"evidence", "segment_mb", K_INT, F(evidence_segment_mb), 1, 4096},
 };
 
 /* K_CHOICE keys: the words, index = stored value. */
@@ -87,6 +93,11 @@ void vg_config_defaults(struct vg_config *c)
     c->repeat_count = 3;
     c->repeat_window_min = 60;
     c->media_nack = 1;
+    c->evidence_enabled = 1;
+    c->evidence_retention_days = 90;
+    c->evidence_queue_packets = 8192;
+    c->evidence_segment_seconds = 60;
+    c->evidence_segment_mb = 64;
 }
 
 int vg_config_parse_listen(const char *s, char *addr, size_t addr_len, int *port)

@@ -52,6 +52,13 @@ struct vg_config {
     int media_workers;                /* 0: one per core */
     int media_nack;                   /* 1: NACK and RTX on (default) */
     int media_simulate_loss_permille; /* each way; drills and tests only */
+    /* evidence */
+    int evidence_enabled;
+    char evidence_dir[PATH_MAX]; /* "" = data_dir/evidence */
+    int evidence_retention_days; /* 0 = keep forever */
+    int evidence_queue_packets;
+    int evidence_segment_seconds;
+    int evidence_segment_mb;
 };
 
 void vg_config_defaults(struct vg_config *c);

@@ -100,6 +100,7 @@ const char *hub_role_name(enum role r)
     case R_CALL_TAKER: return "call_taker";
     case R_SPECIALIST: return "specialist";
     case R_SUPERVISOR: return "supervisor";
+    case R_EVIDENCE: return "evidence";
     }
     return "?";
 }
@@ -112,7 +113,9 @@ static enum role role_of(const char *name)
         return R_SPECIALIST;
     if (strcmp(name, "supervisor") == 0)
         return R_SUPERVISOR;
-    return R_ANON; /* "evidence" accounts have no console role here */
+    if (strcmp(name, "evidence") == 0)
+        return R_EVIDENCE;
+    return R_ANON;
 }
 
 /* Staff login: the password check runs on a worker thread (scrypt costs ~100 ms,
@@ -287,7 +290,7 @@ static const struct {
     {"hello", ~0u, do_hello},
     {"login", R_ANON, do_login},
     {"resume", R_ANON, do_resume},
-    {"logout", R_STAFF, do_logout},
+    {"logout", R_STAFF | R_EVIDENCE, do_logout},
     {"alarm_start", R_ANON | R_CITIZEN, case_alarm_start},
     {"case_resume", R_ANON | R_CITIZEN, case_resume},
     {"location", R_CITIZEN, case_location},
@@ -315,6 +318,9 @@ static const struct {
     {"leave", R_STAFF, team_leave},
     {"monitor", R_SUPERVISOR, team_monitor},
     {"barge", R_SUPERVISOR, team_barge},
+    /* checked inside, so a refusal is audited */
+    {"evidence_list", R_STAFF | R_EVIDENCE, evidence_list},
+    {"evidence_get", R_STAFF | R_EVIDENCE, evidence_get},
 };
 
 static void dispatch(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m)
@@ -412,7 +418,7 @@ void vg_hub_ws_close(struct vg_hub *h, struct vg_ws_conn *c)
     if (!s)
         return;
     cases_session_closed(h, s);
-    if (s->role & R_STAFF)
+    if (s->role & (R_STAFF | R_EVIDENCE))
         h->stats.staff_online--;
     if (s->resume_timer)
         g_source_remove(s->resume_timer);
@@ -433,7 +439,7 @@ int vg_hub_new(struct vg_store *st, struct vg_policy *policy, const struct vg_co
     h->cases = g_hash_table_new(g_str_hash, g_str_equal);
     h->sessions = g_ptr_array_new();
     h->legs = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL, g_free);
-    if (media_start(h, err, errlen)) {
+    if (evidence_start(h, err, errlen) || media_start(h, err, errlen)) {
         vg_hub_free(h);
         return VG_EIO;
     }
@@ -446,6 +452,7 @@ void vg_hub_media_metrics(struct vg_hub *h, GString *out)
 {
     if (h->media)
         vg_media_write_metrics(h->media, out);
+    evidence_metrics(h, out);
 }
 
 void vg_hub_free(struct vg_hub *h)
@@ -454,6 +461,7 @@ void vg_hub_free(struct vg_hub *h)
         return;
     media_stop(h); /* first: no media event may arrive for a case being freed */
     cases_free(h);
+    evidence_stop(h); /* after the cases dropped their recordings */
     g_hash_table_destroy(h->cases);
     g_hash_table_destroy(h->legs);
     for (guint i = 0; i < h->sessions->len; i++) {

@@ -5,6 +5,7 @@
 #include "case_store.h"
 #include "config.h"
 #include "engine.h"
+#include "evidence.h"
 #include "hub.h"
 #include "msg.h"
 #include "policy.h"
@@ -21,6 +22,7 @@ enum role {
     R_CALL_TAKER = 1 << 2,
     R_SPECIALIST = 1 << 3,
     R_SUPERVISOR = 1 << 4,
+    R_EVIDENCE = 1 << 5, /* reads recordings; no console, no cases */
 };
 #define R_STAFF (R_CALL_TAKER | R_SPECIALIST | R_SUPERVISOR)
 
@@ -79,6 +81,7 @@ struct live_case {
     unsigned n_parties;
     struct invite *invite;             /* NULL: none pending */
     char prev_holder[VG_NAME_MAX + 1]; /* who transferred it here, for hand_back */
+    struct vg_recording *rec;          /* NULL: not recorded */
 };
 
 /* Which party of which case a media leg belongs to. Each party has one main leg
@@ -105,7 +108,9 @@ struct vg_hub {
     GPtrArray *sessions; /* struct session*, every open connection */
     struct vg_hub_stats stats;
     struct vg_media *media;
-    GHashTable *legs; /* leg id -> struct leg_ref* */
+    GHashTable *legs;             /* leg id -> struct leg_ref* */
+    struct vg_evidence *evidence; /* NULL: recording off */
+    guint sweep_timer;
 };
 
 /* hub.c */
@@ -159,6 +164,8 @@ json_t *team_parties_json(const struct live_case *lc);
 void team_case_closed(struct vg_hub *h, struct live_case *lc); /* cancels, frees parties */
 void team_session_closed(struct vg_hub *h, struct live_case *lc, struct session *s);
 void team_staff_ready(struct vg_hub *h, struct session *s); /* rebinds a returning party */
+/* An alert about a case (live or not): stored, shown to supervisors, hooks fired. */
+void cases_alert(struct vg_hub *h, const char *case_id, const char *kind, const char *detail_json);
 
 /* media.c */
 int media_start(struct vg_hub *h, char *err, size_t n);
@@ -171,5 +178,18 @@ void media_pause(struct vg_hub *h, struct session *s, const struct vg_proto_msg 
  * creates, connects and closes legs. Call after any change of people. */
 void media_sync(struct vg_hub *h, struct live_case *lc);
 void media_case_closed(struct vg_hub *h, struct live_case *lc);
+
+/* evidence.c */
+int evidence_start(struct vg_hub *h, char *err, size_t n);
+void evidence_stop(struct vg_hub *h);
+void evidence_case_start(struct vg_hub *h, struct live_case *lc);
+void evidence_note(struct live_case *lc, const char *type, json_t *e); /* steals e */
+void evidence_case_end(struct live_case *lc, const char *reason);
+void evidence_case_drop(struct live_case *lc);
+void evidence_tap_leg(struct vg_hub *h, struct live_case *lc, uint64_t leg);
+void evidence_leg_sdp(struct live_case *lc, uint64_t leg, const char *party, const char *sdp);
+void evidence_list(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
+void evidence_get(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
+void evidence_metrics(struct vg_hub *h, GString *out);
 
 #endif

@@ -49,6 +49,8 @@ static struct leg_ref *add_ref(struct vg_hub *h, uint64_t id, const struct live_
     r->kinds = kinds;
     r->recv = recv;
     g_hash_table_insert(h->legs, &r->id, r);
+    if (recv) /* only legs that bring media in have anything to record */
+        evidence_tap_leg(h, (struct live_case *)lc, id);
     return r;
 }
 
@@ -95,8 +97,10 @@ static void on_sdp(uint64_t leg, const char *type, const char *sdp, void *ud)
 {
     struct vg_hub *h = ud;
     struct leg_ref *r = g_hash_table_lookup(h->legs, &leg);
-    struct live_case *lc;
+    struct live_case *lc = NULL;
     struct session *s = r ? party(h, r, &lc) : NULL;
+    if (r) /* the recording's player needs the leg's payload types */
+        evidence_leg_sdp(lc, leg, r->citizen ? "citizen" : r->account, sdp);
     json_t *msg = leg_msg(r, strcmp(type, "offer") == 0 ? "media_offer" : "media_answer");
     json_object_set_new(msg, "sdp", json_string(sdp));
     hub_send(s, msg);
@@ -126,6 +130,9 @@ static void on_state(uint64_t leg, enum vg_leg_state st, const char *detail, voi
     snprintf(data, sizeof data, "{\"party\":\"%s\",\"peer\":\"%s\",\"state\":\"%s\"}",
              r->citizen ? "citizen" : "staff", r->peer, vg_leg_state_name(st));
     vg_store_case_event(h->store, r->case_id, g_get_real_time(), "media", who, data);
+    evidence_note(lc, "media",
+                  json_pack("{s:s, s:s, s:s, s:s}", "who", who, "peer", r->peer, "state",
+                            vg_leg_state_name(st), "detail", detail));
     json_t *msg = leg_msg(r, "media_state");
     json_object_set_new(msg, "state", json_string(vg_leg_state_name(st)));
     json_object_set_new(msg, "detail", json_string(detail));

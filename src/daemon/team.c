@@ -58,7 +58,8 @@ static void event(struct vg_hub *h, struct live_case *lc, const char *kind, cons
     char *text = json_dumps(data, JSON_COMPACT);
     vg_store_case_event(h->store, lc->row.id, vg_wall_us(), kind, actor, text);
     free(text);
-    json_decref(data);
+    json_object_set_new(data, "actor", actor ? json_string(actor) : json_null());
+    evidence_note(lc, kind, data); /* the recording's event log has them too */
 }
 
 /* Tells everyone on the case who is on it now, and brings the media in line. */
@@ -337,6 +338,8 @@ static int move_case(struct vg_hub *h, struct live_case *lc, struct session *to,
     free(text);
     if (rc)
         return rc;
+    evidence_note(lc, "transfer",
+                  json_pack("{s:s, s:s, s:s}", "from", from_name, "to", to->account, "kind", how));
     struct party *p = team_party(lc, to->account);
     if (p) { /* a specialist in the call becomes its holder: no longer a party */
         unsigned i = (unsigned)(p - lc->parties);
