@@ -12,6 +12,8 @@
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 struct vg_audit {
@@ -19,6 +21,7 @@ struct vg_audit {
     EVP_PKEY *key;
     char prev[65];
     int64_t seq;
+    off_t size; /* the file's size when prev and seq were right */
 };
 
 static const char ZERO_HASH[] = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -31,33 +34,46 @@ static void line_hash(const char *line, size_t len, char out[65])
     vg_ev_hex(md, 32, out);
 }
 
+/* Takes prev and seq from the log as it is: the last whole line's hash and the
+ * number of lines. 0, or an errno. */
+static int load_chain(struct vg_audit *a, int fd)
+{
+    memcpy(a->prev, ZERO_HASH, 65);
+    a->seq = 0;
+    a->size = 0;
+    GString *text = g_string_new(NULL);
+    char buf[8192];
+    ssize_t n;
+    while ((n = pread(fd, buf, sizeof buf, (off_t)text->len)) > 0)
+        g_string_append_len(text, buf, n);
+    int rc = n < 0 ? errno : 0;
+    char **lines = g_strsplit(text->str, "\n", -1);
+    for (int i = 0; lines[i]; i++)
+        if (*lines[i]) {
+            line_hash(lines[i], strlen(lines[i]), a->prev);
+            a->seq++;
+        }
+    a->size = (off_t)text->len;
+    g_strfreev(lines);
+    g_string_free(text, TRUE);
+    return rc;
+}
+
 int vg_audit_open(const char *path, EVP_PKEY *key, struct vg_audit **out, char *err, size_t errlen)
 {
     struct vg_audit *a = g_new0(struct vg_audit, 1);
     a->path = g_strdup(path);
     a->key = key;
     memcpy(a->prev, ZERO_HASH, 65);
-    gchar *text = NULL;
-    gsize len = 0;
-    GError *ge = NULL;
-    if (g_file_get_contents(path, &text, &len, &ge)) {
-        /* Continue from the last whole line; count lines for the sequence. */
-        char **lines = g_strsplit(text, "\n", -1);
-        for (int i = 0; lines[i]; i++)
-            if (*lines[i]) {
-                line_hash(lines[i], strlen(lines[i]), a->prev);
-                a->seq++;
-            }
-        g_strfreev(lines);
-        g_free(text);
-    } else if (!g_error_matches(ge, G_FILE_ERROR, G_FILE_ERROR_NOENT)) {
-        snprintf(err, errlen, "audit log %s: %s", path, ge->message);
-        g_error_free(ge);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int rc = fd < 0 ? (errno == ENOENT ? 0 : errno) : load_chain(a, fd);
+    if (fd >= 0)
+        close(fd);
+    if (rc) {
+        snprintf(err, errlen, "audit log %s: %s", path, strerror(rc));
         vg_audit_free(a);
         return VG_EIO;
     }
-    if (ge)
-        g_error_free(ge);
     *out = a;
     return VG_OK;
 }
@@ -70,9 +86,10 @@ void vg_audit_free(struct vg_audit *a)
     g_free(a);
 }
 
-int vg_audit_append(struct vg_audit *a, int64_t at_us, const char *actor, const char *role,
-                    const char *action, const char *case_id, const char *result,
-                    const char *detail_json)
+/* One signed line continuing the chain from a->prev and a->seq; NULL on failure. */
+static GString *make_line(struct vg_audit *a, int64_t at_us, const char *actor, const char *role,
+                          const char *action, const char *case_id, const char *result,
+                          const char *detail_json)
 {
     json_t *detail = detail_json ? json_loads(detail_json, 0, NULL) : NULL;
     json_t *e = json_pack("{s:I, s:I, s:s, s:s, s:s, s:s?, s:s, s:o?, s:s}", "seq",
@@ -82,28 +99,49 @@ int vg_audit_append(struct vg_audit *a, int64_t at_us, const char *actor, const 
     char *text = e ? json_dumps(e, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     json_decref(e);
     if (!text)
-        return VG_EINVAL;
+        return NULL;
     uint8_t sig[64];
     char b64[90];
     int rc = vg_evkey_sign(a->key, (const uint8_t *)text, strlen(text), sig);
     GString *line = g_string_new(text);
     free(text);
-    if (rc == VG_OK) {
-        vg_evkey_sig_b64(sig, b64);
-        g_string_append_printf(line, "\t%s", b64);
-        int fd = open(a->path, O_WRONLY | O_CREAT | O_APPEND, 0600);
-        g_string_append_c(line, '\n');
-        bool ok =
-            fd >= 0 && write(fd, line->str, line->len) == (ssize_t)line->len && fdatasync(fd) == 0;
-        if (fd >= 0)
-            close(fd);
-        rc = ok ? VG_OK : VG_EIO;
-        if (ok) {
-            line_hash(line->str, line->len - 1, a->prev);
-            a->seq++;
-        }
+    if (rc != VG_OK) {
+        g_string_free(line, TRUE);
+        return NULL;
     }
-    g_string_free(line, TRUE);
+    vg_evkey_sig_b64(sig, b64);
+    g_string_append_printf(line, "\t%s\n", b64);
+    return line;
+}
+
+/* Appends under an exclusive lock on the file, so vigild and vigilctl (an export
+ * audited from the command line) can both write: if the file grew since our last
+ * line, someone else appended, and the chain continues from their last line. */
+int vg_audit_append(struct vg_audit *a, int64_t at_us, const char *actor, const char *role,
+                    const char *action, const char *case_id, const char *result,
+                    const char *detail_json)
+{
+    int fd = open(a->path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return VG_EIO;
+    struct stat st;
+    int rc = VG_EIO;
+    GString *line = NULL;
+    if (flock(fd, LOCK_EX) == 0 && fstat(fd, &st) == 0 &&
+        (st.st_size == a->size || load_chain(a, fd) == 0)) {
+        line = make_line(a, at_us, actor, role, action, case_id, result, detail_json);
+        rc = !line ? VG_EINVAL
+             : write(fd, line->str, line->len) == (ssize_t)line->len && fdatasync(fd) == 0 ? VG_OK
+                                                                                           : VG_EIO;
+    }
+    if (rc == VG_OK) {
+        line_hash(line->str, line->len - 1, a->prev);
+        a->seq++;
+        a->size = st.st_size + (off_t)line->len;
+    }
+    if (line)
+        g_string_free(line, TRUE);
+    close(fd); /* releases the lock */
     return rc;
 }
 

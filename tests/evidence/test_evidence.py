@@ -157,7 +157,8 @@ def recorded_call(v, ann, sup):
 def export_and_check(case_dir, chats):
     out = os.path.join(tempfile.mkdtemp(prefix="vigil-export-"), "case.mkv")
     t = time.monotonic()
-    p = subprocess.run([EXPORT, case_dir, "-o", out], capture_output=True, text=True)
+    p = subprocess.run([EXPORT, case_dir, "-o", out, "--actor", "sue"], capture_output=True,
+                       text=True)
     print(p.stdout.strip(), p.stderr.strip()[-2000:])
     check(p.returncode == 0 and os.path.exists(out),
           f"vigil-export wrote {out} in {time.monotonic() - t:.1f} s")
@@ -236,6 +237,11 @@ def access(v, ann, sup, cid, case_dir):
                and e["action"] == "download" and e["case_id"] == cid]
     allowed = [e for e in entries if e["actor"] == "sue" and e["result"] == "allowed"
                and e["action"] == "download"]
+    exported = [e for e in entries if e["actor"] == "sue" and e["action"] == "export"
+                and e["case_id"] == cid and e["role"] == "operator"]
+    check(exported and exported[0]["seq"] < allowed[-1]["seq"],
+          f"the export is in the audit log (entry {exported[0]['seq'] if exported else None}), "
+          f"and vigild's later entries continue its chain")
     print("audit:", [(e["seq"], e["actor"], e["action"], e["result"]) for e in entries])
     check(refused and allowed, "the refusal and the download are both in the audit log")
     p = subprocess.run([VERIFY, "--audit", os.path.join(v.data_dir, "evidence", "audit.log"),
