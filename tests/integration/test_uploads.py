@@ -356,7 +356,44 @@ def test_restart_mid_upload(v, tok, cid):
     check(st == 200 and j["complete"] and j["sha256"] == want,
           f"resumed after the restart: {len(data)} bytes, sha256 {j['sha256'][:16]}… matches")
     check("hash rebuilt over the 524288 bytes" in v2.stderr(), "the hash was rebuilt from disk")
-    return v2
+    return test_interrupted_completion(v2, tok, cid)
+
+
+def test_interrupted_completion(v, tok, cid):
+    """Every byte recorded but the completion lost (a crash between the last chunk's
+    record and the move, or between the move and the record): finished at start."""
+    import sqlite3
+    a, b = png(300, 300, seed=8), png(310, 300, seed=9)
+    ids = []
+    for data in (a, b):
+        st, j = create(v, tok, cid, "interrupted.png", len(data))
+        ids.append(j["upload_id"])
+        st, j = chunk(v, tok, j["upload_id"], 0, data[:CHUNK])
+        check(st == 200 and j["offset"] == CHUNK, "first chunk of an upload to interrupt")
+    rc, _ = v.stop()
+    part = os.path.join(v.data_dir, "uploads-partial")
+    with open(os.path.join(part, f"{ids[0]}.part"), "wb") as f:
+        f.write(a)  # the last chunk was written; the crash came before the move
+    final_dir = os.path.join(v.data_dir, "evidence", cid, "uploads")
+    os.makedirs(final_dir, exist_ok=True)
+    os.remove(os.path.join(part, f"{ids[1]}.part"))
+    with open(os.path.join(final_dir, f"{ids[1]}.png"), "wb") as f:
+        f.write(b)  # moved into the evidence; the crash came before the record
+    db = sqlite3.connect(os.path.join(v.data_dir, "vigil.db"))
+    for uid, data in zip(ids, (a, b)):
+        db.execute("UPDATE uploads SET received = size WHERE id = ?", (uid,))
+    db.commit()
+    db.close()
+    v3 = Vigild(data_dir=v.data_dir, port=v.port, config=v.config_path)
+    v3.config_path = v.config_path
+    v3.start()
+    for uid, data, how in zip(ids, (a, b), ("before the move", "after the move")):
+        st, _, _, j = api(v3, "GET", f"/api/uploads/{uid}", tok)
+        check(st == 200 and j["complete"] and j["sha256"] == hashlib.sha256(data).hexdigest(),
+              f"a completion interrupted {how} is finished at start: {j.get('sha256', '')[:16]}…")
+    check("completing after an interruption" in v3.stderr() and "(recovered)" in v3.stderr(),
+          "both recoveries logged")
+    return v3
 
 
 def main():
