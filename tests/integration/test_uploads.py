@@ -396,6 +396,55 @@ def test_interrupted_completion(v, tok, cid):
     return v3
 
 
+def test_open_limit_and_supersede(tmp):
+    """A gateway with max_open = 2: the third concurrent upload waits (503); a
+    newer request for a chunk supersedes one whose client went quiet."""
+    conf = os.path.join(tmp, "small.conf")
+    with open(conf, "w") as f:
+        f.write("[uploads]\nmax_open = 2\nchunk_timeout_s = 20\n")
+    v = Vigild(config=conf).start()
+    try:
+        cit = Client(v.port, "c")
+        r = cit.request("alarm_start", mode="report", phone="+8613800000090")
+        tok, cid = r["token"], r["case_id"]
+        a, b = png(400, 300, seed=10), png(20, 20, seed=11)
+        st1, j1 = create(v, tok, cid, "a.png", len(a))
+        st2, j2 = create(v, tok, cid, "b.png", len(b))
+        st3, j3 = create(v, tok, cid, "c.png", 100)
+        check(st1 == st2 == 201 and st3 == 503 and j3["error"] == "busy",
+              f"max_open 2: third upload refused {st3} {j3}")
+        check("the limit of 2: refusing a new one" in v.stderr(), "and logged")
+        # A client that went quiet mid-chunk; its retry on a new connection wins.
+        s = tls_connect(v.port, timeout=10)
+        s.sendall((f"POST /api/uploads/{j1['upload_id']}?offset=0 HTTP/1.1\r\nHost: x\r\n"
+                   f"Authorization: Bearer {tok}\r\nContent-Length: {CHUNK}\r\n\r\n").encode()
+                  + a[:1000])
+        time.sleep(0.3)
+        t0 = time.monotonic()
+        st, j = chunk(v, tok, j1["upload_id"], 0, a[:CHUNK])
+        check(st == 200 and j["offset"] == CHUNK,
+              f"the retry supersedes the quiet chunk: {st} {j} in {(time.monotonic()-t0)*1000:.0f} ms")
+        s.settimeout(5)
+        try:
+            cut = s.recv(100) == b""
+        except socket.timeout:
+            cut = False
+        except OSError:
+            cut = True
+        check(cut, "the superseded connection is closed")
+        s.close()
+        st, st2, j, _ = upload_all(v, tok, cid, "b2.png", b)
+        check(st == 503, f"still 2 open: {st}")
+        off = CHUNK
+        while off < len(a):
+            st, j = chunk(v, tok, j1["upload_id"], off, a[off:off + CHUNK])
+            off = j["offset"]
+        st, j = create(v, tok, cid, "c.png", len(b))
+        check(st == 201, f"one finished: a new upload is taken again ({st})")
+    finally:
+        v.stop()
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="vigil-up-")
     media = make_media(tmp)
@@ -427,6 +476,7 @@ def main():
         for c in clients.values():
             c.drain(0.3)
             c.events.clear()
+        test_open_limit_and_supersede(tmp)
         uid, data = test_photo_in_chunks(v, cit, tok, cid, ann, bob, sue, media)
         test_download(v, cid, uid, data, tokens)
         test_resume_after_drop(v, tok, cid)
