@@ -61,6 +61,15 @@ struct pending {
     int64_t offset;
 };
 
+/* Refusals since start, folded into the hub's stats when they are read: refuse()
+ * has no hub at hand, and everything here runs on the one main loop. */
+static uint64_t refused_count;
+
+uint64_t uploads_refused_total(void)
+{
+    return refused_count;
+}
+
 /* Answers --------------------------------------------------------------------- */
 
 /* x may be NULL (a completion finished at start-up): nobody to answer. */
@@ -88,6 +97,7 @@ static void refuse(struct vg_http_exchange *x, const char *case_id, int status, 
     va_start(ap, fmt);
     vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
+    refused_count++;
     vg_info(case_id && *case_id ? case_id : NULL, NULL, "http %llu: upload refused (%d %s): %s",
             x ? (unsigned long long)vg_http_exchange_id(x) : 0ULL, status, code, text);
     answer(x, status, json_pack("{s:s, s:s}", "error", code, "message", text));
@@ -140,6 +150,7 @@ static void drop_upload(struct vg_hub *h, const struct vg_upload_row *row, const
 {
     char path[PATH_MAX];
     vg_store_upload_drop(h->store, row->id, reason, vg_wall_us());
+    h->stats.uploads_dropped++;
     live_forget(h, row->id);
     partial_path(h, row->id, path, sizeof path);
     unlink(path);
@@ -521,7 +532,7 @@ static void finish(struct vg_hub *h, struct vg_http_exchange *x, struct upload_l
     snprintf(to, sizeof to, "%s/%s", h->cfg->data_dir, rel);
     char full_dir[PATH_MAX];
     if (vg_datadir_subdir(h->cfg->data_dir, dir, full_dir, sizeof full_dir, err, sizeof err) ||
-        fchmod(l->fd, 0440) || fsync(l->fd) || rename(from, to)) {
+        fsync(l->fd) || rename(from, to) || fchmod(l->fd, 0440)) {
         vg_error(u->case_id, NULL, "upload %s: cannot move into the evidence: %s", u->id,
                  strerror(errno));
         l->hashed = -1; /* the hash was finalised: rebuild on retry */
@@ -539,6 +550,7 @@ static void finish(struct vg_hub *h, struct vg_http_exchange *x, struct upload_l
         json_decref(ev);
         return refuse(x, u->case_id, 500, "internal", "the upload could not be recorded");
     }
+    h->stats.uploads_completed++;
     vg_info(u->case_id, NULL, "upload %s complete: %s, %lld bytes, sha256 %s", u->id, u->type,
             (long long)u->size, u->sha256);
     cases_upload_done(h, u->case_id, ev);
@@ -642,6 +654,7 @@ static void chunk_body(struct vg_hub *h, struct vg_http_exchange *x, const struc
     if (!EVP_DigestUpdate(l->sha, body, len))
         return refuse(x, u.case_id, 500, "internal", "the chunk could not be hashed");
     l->hashed += (int64_t)len;
+    h->stats.upload_bytes += len;
     int64_t to = u.received + (int64_t)len;
     if (vg_store_upload_advance(h->store, u.id, u.received, to, u.type[0] ? u.type : NULL,
                                 vg_wall_us())) {

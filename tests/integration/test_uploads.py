@@ -490,6 +490,16 @@ def main():
         r = ann.request("case_get", case_id=cid)
         check(len(r.get("uploads", [])) == 12, "case_get too")
         check(v.proc.poll() is None, "vigild still running after all bad input")
+        m = {}
+        for line in https(v.port, "/metrics")[2].decode().splitlines():
+            if line.startswith("vigil_upload"):
+                k, _, val = line.partition(" ")
+                m[k] = float(val)
+        print(f"metrics: {m}")
+        check(m.get("vigil_uploads_completed_total") == 12 and
+              m.get("vigil_uploads_dropped_total", 0) >= 4 and
+              m.get("vigil_upload_requests_refused_total", 0) >= 10 and
+              m.get("vigil_upload_bytes_total", 0) > len(data), "upload metrics count")
         # A second case for the restart (the first is full).
         c3 = Client(v.port, "cit3").request("alarm_start", mode="report", phone="+8613800000079")
         v = test_restart_mid_upload(v, c3["token"], c3["case_id"])
