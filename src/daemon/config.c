@@ -71,6 +71,14 @@ static const struct key keys[] = {
 static const char *const blacklist_modes[] = {"soft", "hard", NULL};
 #define NKEYS (sizeof keys / sizeof keys[0])
 
+const char *vg_config_key(size_t i, const char **group)
+{
+    if (i >= NKEYS)
+        return NULL;
+    *group = keys[i].group;
+    return keys[i].name;
+}
+
 void vg_config_defaults(struct vg_config *c)
 {
     memset(c, 0, sizeof *c);
