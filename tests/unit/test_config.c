@@ -4,7 +4,6 @@
 #include "vt.h"
 
 #include <stdbool.h>
-
 #include <stdlib.h>
 #include <unistd.h>
 
