@@ -30,6 +30,7 @@ struct vg_config {
     /* queue */
     int escalate_after_s;
     int abandon_grace_s;
+    int invite_timeout_s; /* [team]: an unanswered invitation is declined after this */
     char escalation_message[256];
     /* service area: GeoJSON file, "" = no limit */
     char service_area_file[PATH_MAX];

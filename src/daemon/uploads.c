@@ -712,8 +712,10 @@ static void download(struct vg_hub *h, struct vg_http_exchange *x, const struct 
         strcmp(u.case_id, c.id) != 0 || strcmp(u.state, "complete") != 0)
         return refuse(x, case_id, 404, "not_found", "no completed upload %.40s on case %.30s", id,
                       case_id);
+    /* On the case: its holder, or a specialist invited into it while it is live. */
+    struct live_case *lc = cases_live(h, c.id);
     bool holder = (strcmp(role, "call_taker") == 0 || strcmp(role, "specialist") == 0) &&
-                  strcmp(c.held_by, account) == 0;
+                  (strcmp(c.held_by, account) == 0 || (lc && team_party(lc, account)));
     if (!holder && strcmp(role, "supervisor") != 0) {
         h->stats.forbidden++;
         vg_warn(c.id, NULL, "%s %s tried to download upload %s of a case that is not theirs", role,
