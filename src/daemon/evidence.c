@@ -88,6 +88,22 @@ void evidence_note(struct live_case *lc, const char *type, json_t *e)
     json_decref(e);
 }
 
+void evidence_upload(struct vg_hub *h, struct live_case *lc, const char *case_id, json_t *upload)
+{
+    if (lc) { /* in the recording's event log; the manifest at the end lists the file */
+        evidence_note(lc, "upload", json_deep_copy(upload));
+        return;
+    }
+    if (!h->evidence)
+        return;
+    const char *id = json_string_value(json_object_get(upload, "upload_id"));
+    char why[120], detail[160];
+    snprintf(why, sizeof why, "upload %s after the case ended", id ? id : "?");
+    snprintf(detail, sizeof detail, "{\"upload_id\":\"%s\"}", id ? id : "");
+    vg_evidence_audit(h->evidence, "vigild", "system", "reseal", case_id, "done", detail);
+    vg_evidence_reseal(h->evidence, case_id, why);
+}
+
 void evidence_case_end(struct live_case *lc, const char *reason)
 {
     vg_recording_finish(lc->rec, reason);

@@ -14,8 +14,11 @@
 #include <stdio.h>
 #include <string.h>
 
-/* A client over its rate is slowed; one that stays over it this many times is cut. */
-#define THROTTLE_CUT 200
+/* A client over its rate is slowed; one that stays over it this long without a
+ * break is cut. Counted in time, not in messages: while a client is slowed, how
+ * many of its messages arrive per pause depends on how the WebSocket library
+ * buffers, so a count would cut one flood in 4 s and the next in 40. */
+#define THROTTLE_CUT_US 2000000
 
 /* Sending --------------------------------------------------------------------------- */
 
@@ -161,9 +164,9 @@ static void start_staff_session(struct vg_hub *h, struct session *s, const char 
     snprintf(s->account, sizeof s->account, "%s", account);
     s->available = true;
     h->stats.staff_online++;
-    json_t *r =
-        json_pack("{s:s, s:s, s:s, s:s, s:i}", "type", type, "name", account, "role",
-                  hub_role_name(role), "token", token, "session_ttl_s", h->cfg->session_ttl_s);
+    json_t *r = json_pack("{s:s, s:s, s:s, s:s, s:i, s:{s:s}}", "type", type, "name", account,
+                          "role", hub_role_name(role), "token", token, "session_ttl_s",
+                          h->cfg->session_ttl_s, "map", "tile_url", h->cfg->tile_url);
     if (msg_id[0])
         json_object_set_new(r, "id", json_string(msg_id));
     hub_send(s, r);
@@ -356,10 +359,16 @@ static gboolean resume_reading(gpointer ud)
 static bool throttle(struct vg_hub *h, struct session *s)
 {
     int64_t now = vg_now_us();
-    if (vg_bucket_take(&s->bucket, now))
+    if (vg_bucket_take(&s->bucket, now)) {
+        if (s->bucket.tokens >= 1.0)
+            s->over_since_us = 0; /* a token to spare: the client is under its rate again */
         return true;
+    }
     h->stats.throttled++;
-    if (++s->throttled > THROTTLE_CUT) {
+    s->throttled++;
+    if (!s->over_since_us)
+        s->over_since_us = now;
+    if (now - s->over_since_us > THROTTLE_CUT_US) {
         h->stats.cut++;
         vg_warn(s->case_id[0] ? s->case_id : NULL, NULL,
                 "conn=%llu %s %s: flooding (%d messages over the rate): cut",
@@ -439,6 +448,10 @@ int vg_hub_new(struct vg_store *st, struct vg_policy *policy, const struct vg_co
     h->cases = g_hash_table_new(g_str_hash, g_str_equal);
     h->sessions = g_ptr_array_new();
     h->legs = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL, g_free);
+    if (uploads_start(h, err, errlen)) {
+        vg_hub_free(h);
+        return VG_EIO;
+    }
     if (evidence_start(h, err, errlen) || media_start(h, err, errlen)) {
         vg_hub_free(h);
         return VG_EIO;
@@ -460,6 +473,7 @@ void vg_hub_free(struct vg_hub *h)
     if (!h)
         return;
     media_stop(h); /* first: no media event may arrive for a case being freed */
+    uploads_stop(h);
     cases_free(h);
     evidence_stop(h); /* after the cases dropped their recordings */
     g_hash_table_destroy(h->cases);
@@ -482,4 +496,5 @@ int64_t vg_hub_cases_live(const struct vg_hub *h)
 void vg_hub_get_stats(const struct vg_hub *h, struct vg_hub_stats *out)
 {
     *out = h->stats;
+    out->uploads_refused = uploads_refused_total();
 }

@@ -36,7 +36,8 @@ struct session {
     bool available;                   /* staff: may be offered cases */
     char case_id[VG_CASE_ID_MAX + 1]; /* citizen: its case; staff: the case held */
     struct vg_bucket bucket;
-    int throttled;
+    int throttled;         /* messages that found the bucket empty */
+    int64_t over_since_us; /* over the rate without a break since, 0 = not */
     guint resume_timer;
     bool login_pending;
 };
@@ -111,6 +112,8 @@ struct vg_hub {
     GHashTable *legs;             /* leg id -> struct leg_ref* */
     struct vg_evidence *evidence; /* NULL: recording off */
     guint sweep_timer;
+    GHashTable *uploads; /* upload id -> struct upload_live* (uploads.c), open ones in use */
+    guint upload_sweep;
 };
 
 /* hub.c */
@@ -167,6 +170,15 @@ void team_staff_ready(struct vg_hub *h, struct session *s); /* rebinds a returni
 /* An alert about a case (live or not): stored, shown to supervisors, hooks fired. */
 void cases_alert(struct vg_hub *h, const char *case_id, const char *kind, const char *detail_json);
 
+/* An upload completed: tells the citizen and the staff on the case. Takes upload. */
+void cases_upload_done(struct vg_hub *h, const char *case_id, json_t *upload);
+
+/* uploads.c */
+int uploads_start(struct vg_hub *h, char *err, size_t n);
+void uploads_stop(struct vg_hub *h);
+json_t *uploads_of_case(struct vg_hub *h, const char *case_id); /* new reference */
+uint64_t uploads_refused_total(void);
+
 /* media.c */
 int media_start(struct vg_hub *h, char *err, size_t n);
 void media_stop(struct vg_hub *h);
@@ -184,6 +196,9 @@ int evidence_start(struct vg_hub *h, char *err, size_t n);
 void evidence_stop(struct vg_hub *h);
 void evidence_case_start(struct vg_hub *h, struct live_case *lc);
 void evidence_note(struct live_case *lc, const char *type, json_t *e); /* steals e */
+/* A citizen's upload completed: an event of the live case's recording, or, after
+ * the case ended, its manifest resealed (and audited). upload is borrowed. */
+void evidence_upload(struct vg_hub *h, struct live_case *lc, const char *case_id, json_t *upload);
 void evidence_case_end(struct live_case *lc, const char *reason);
 void evidence_case_drop(struct live_case *lc);
 void evidence_tap_leg(struct vg_hub *h, struct live_case *lc, uint64_t leg);

@@ -74,6 +74,12 @@ void vg_recording_unref(struct vg_recording *r);
  * the caller's reference. NULL allowed. */
 void vg_recording_finish(struct vg_recording *r, const char *reason);
 
+/* A file was added to a case's directory after its recording closed (a citizen's
+ * upload that finished after the case ended): the writer signs a new manifest
+ * over every file. Nothing happens if the recording is still open (its manifest
+ * will list the file). Any thread. */
+void vg_evidence_reseal(struct vg_evidence *ev, const char *case_id, const char *why);
+
 /* Appends a signed, hash-chained entry to the audit log (synchronous, fsync'd).
  * result: "allowed", "refused", "done". detail may be NULL or a JSON object. */
 int vg_evidence_audit(struct vg_evidence *ev, const char *actor, const char *role,

@@ -30,7 +30,7 @@
 #define SYNC_US 1000000
 #define MAX_STREAMS 16 /* legs of one case, and its events log */
 
-enum item_type { IT_RTP, IT_EVENT, IT_GAP, IT_FINISH, IT_FREE };
+enum item_type { IT_RTP, IT_EVENT, IT_GAP, IT_FINISH, IT_FREE, IT_RESEAL };
 
 struct item {
     struct item *next;
@@ -225,6 +225,19 @@ void vg_recording_finish(struct vg_recording *r, const char *reason)
     g_cond_signal(&r->ev->cond);
     g_mutex_unlock(&r->ev->lock);
     vg_recording_unref(r);
+}
+
+void vg_evidence_reseal(struct vg_evidence *ev, const char *case_id, const char *why)
+{
+    size_t n = strlen(case_id), w = strlen(why);
+    if (n > VG_EV_CASE_MAX || strchr(case_id, '/') || case_id[0] == '.' || w > 200)
+        return;
+    struct item *it = new_item(IT_RESEAL, NULL, n + 1 + w + 1);
+    if (!it)
+        return;
+    memcpy(it->data, case_id, n + 1);
+    memcpy(it->data + n + 1, why, w + 1);
+    push_control(ev, it); /* after the case's IT_FINISH, so its manifest exists */
 }
 
 struct vg_recording *vg_recording_start(struct vg_evidence *ev, const char *case_id)
@@ -446,8 +459,34 @@ static void free_recording(struct vg_recording *r)
     g_free(r);
 }
 
+/* A file joined a closed recording (a citizen's upload that finished after the case
+ * ended): the manifest is written again over every file, keeping whether the
+ * recording was complete and saying why it was resealed. */
+static void reseal(struct vg_evidence *ev, const struct item *it)
+{
+    const char *case_id = (const char *)it->data, *why = case_id + strlen(case_id) + 1;
+    char *dir = g_build_filename(ev->dir, case_id, NULL);
+    char *path = g_build_filename(dir, "manifest.json", NULL);
+    json_t *old = json_load_file(path, 0, NULL);
+    if (old) {
+        char reason[300], err[300];
+        const char *was = json_string_value(json_object_get(old, "reason"));
+        snprintf(reason, sizeof reason, "%s; resealed: %s", was ? was : "", why);
+        if (vg_manifest_write(dir, case_id, ev->key, json_is_true(json_object_get(old, "complete")),
+                              reason, g_get_real_time(), err, sizeof err))
+            vg_error(case_id, NULL, "evidence: reseal: %s", err);
+        else
+            vg_info(case_id, NULL, "evidence: manifest resealed (%s)", why);
+        json_decref(old);
+    }
+    g_free(path);
+    g_free(dir);
+}
+
 static void handle(struct vg_evidence *ev, struct item *it)
 {
+    if (it->type == IT_RESEAL)
+        return reseal(ev, it);
     struct vg_recording *r = it->rec;
     if (it->type != IT_FREE && !r->closed && !g_ptr_array_find(ev->open, r, NULL))
         g_ptr_array_add(ev->open, r);
@@ -471,6 +510,7 @@ static void handle(struct vg_evidence *ev, struct item *it)
         break;
     case IT_FINISH: close_recording(r, true, r->reason); break;
     case IT_FREE: free_recording(r); break;
+    case IT_RESEAL: break;
     }
 }
 
