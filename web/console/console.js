@@ -405,7 +405,8 @@ function addAlert(m) {
 gw.on('offer', (m) => {
   const prev = s.queue.get(m.case.case_id);
   s.queue.set(m.case.case_id, { card: m.case, at: Date.now() });
-  if (m.case.escalated && !(prev && prev.card.escalated)) {
+  // Supervisors get the server's own "unanswered" alert; a call-taker is told here.
+  if (m.case.escalated && !(prev && prev.card.escalated) && s.role !== 'supervisor') {
     addAlert({ kind: 'escalated', case_id: m.case.case_id, phone: m.case.phone, mode: m.case.mode,
                detail: { waiting_s: m.case.waiting_s }, at: Date.now() });
   }
