@@ -54,11 +54,13 @@ function renderState() {
     case 'connecting': t = silent ? 'Connecting…' : 'Connecting to the police…'; break;
     case 'reconnecting': t = silent ? 'Reconnecting…' : 'Connection lost: reconnecting, your alarm stays open…'; break;
     case 'queued':
+      if (c.mode === 'report') { t = `Report sent: number ${c.position ?? '…'} in the queue.`; break; }
       t = silent ? `Waiting (${c.position ?? '…'})`
                  : `Waiting for a call-taker: you are number ${c.position ?? '…'} in the queue` +
                    ` (${fmtDuration(c.waiting)}).`;
       break;
     case 'answered':
+      if (c.mode === 'report') { t = `A call-taker${c.heldBy ? ' (' + c.heldBy + ')' : ''} has your report.`; break; }
       t = silent ? 'Connected' : `Connected to the police${c.heldBy ? ' (' + c.heldBy + ')' : ''}.`;
       break;
     case 'ended': t = 'Ended.'; break;
@@ -292,6 +294,7 @@ async function raise(mode, extra) {
   setCaseState(r.state === 'answered' ? 'answered' : 'queued');
   watchLocation();
   if (extra.text) await sendChat(extra.text);
+  if (mode === 'report') $('uploads').hidden = false;
   if (extra.files && extra.files.length) startUploads(extra.files);
   await startMedia().catch((e) => { $('media-state').textContent = 'Media failed: ' + e.message; });
   $('chat-text').focus({ preventScroll: true });
@@ -363,9 +366,19 @@ async function resumeCase() {
 
 function startUploads(files) {
   $('uploads').hidden = false;
-  c.uploader = new Uploader(c.caseId, c.token, renderUploads);
+  if (!c.uploader) c.uploader = new Uploader(c.caseId, c.token, renderUploads);
   for (const f of files) c.uploader.add(f);
   c.uploader.run();
+}
+
+// The case takes at most 9 photos and 3 videos (the server enforces it too).
+function tooMany(files) {
+  const have = c.uploader ? c.uploader.items.filter((i) => i.state !== 'failed').map((i) => i.file) : [];
+  const all = [...have, ...files];
+  const videos = all.filter((f) => String(f.type).startsWith('video/')).length;
+  if (all.length - videos > 9) return 'At most 9 photos.';
+  if (videos > 3) return 'At most 3 videos.';
+  return '';
 }
 
 function renderUploads(items) {
@@ -379,11 +392,8 @@ function renderUploads(items) {
 }
 
 function reportFiles() {
-  const photos = [...$('report-photos').files];
-  const videos = [...$('report-videos').files];
-  if (photos.length > 9) return 'At most 9 photos.';
-  if (videos.length > 3) return 'At most 3 videos.';
-  return [...photos, ...videos];
+  const files = [...$('report-photos').files, ...$('report-videos').files];
+  return tooMany(files) || files;
 }
 
 // ---- protocol events ---------------------------------------------------------
@@ -449,6 +459,13 @@ $('report').addEventListener('submit', (e) => {
   const place = $('report-place').value.trim();
   const text = $('report-text').value.trim() + (place ? `\nPlace: ${place}` : '');
   raise('report', { text, files, callback: $('report-callback').checked });
+});
+$('more-files').addEventListener('change', () => {
+  const files = [...$('more-files').files];
+  $('more-files').value = '';
+  const err = tooMany(files);
+  if (err) { $('media-state').textContent = err; return; }
+  if (files.length) startUploads(files);
 });
 $('report-cancel').addEventListener('click', () => show('home'));
 for (const b of document.querySelectorAll('.back')) b.addEventListener('click', () => { setCaseState('idle'); show('home'); });
