@@ -96,8 +96,8 @@ static json_t *full_case(struct vg_hub *h, const char *type, const struct live_c
     json_t *track = json_array(), *chat = json_array();
     vg_store_location_track(h->store, lc->row.id, TRACK_MAX, add_fix, track);
     vg_store_chat_list(h->store, lc->row.id, add_chat, chat);
-    return json_pack("{s:s, s:o, s:o, s:o}", "type", type, "case", card(lc), "track", track, "chat",
-                     chat);
+    return json_pack("{s:s, s:o, s:o, s:o, s:o}", "type", type, "case", card(lc), "track", track,
+                     "chat", chat, "uploads", uploads_of_case(h, lc->row.id));
 }
 
 /* The live mirror ------------------------------------------------------------------------ */
@@ -635,8 +635,8 @@ void case_resume(struct vg_hub *h, struct session *s, const struct vg_proto_msg 
     snprintf(s->case_id, sizeof s->case_id, "%s", row.id);
     if (!lc) {
         hub_reply(s, m,
-                  json_pack("{s:s, s:s, s:s}", "type", "case_resumed", "case_id", row.id, "state",
-                            row.state));
+                  json_pack("{s:s, s:s, s:s, s:o}", "type", "case_resumed", "case_id", row.id,
+                            "state", row.state, "uploads", uploads_of_case(h, row.id)));
         return;
     }
     lc->citizen = s;
@@ -645,9 +645,10 @@ void case_resume(struct vg_hub *h, struct session *s, const struct vg_proto_msg 
     json_t *chat = json_array();
     vg_store_chat_list(h->store, row.id, add_chat, chat);
     hub_reply(s, m,
-              json_pack("{s:s, s:s, s:s, s:s?, s:o}", "type", "case_resumed", "case_id", row.id,
-                        "state", lc->row.state, "held_by",
-                        lc->row.held_by[0] ? lc->row.held_by : NULL, "chat", chat));
+              json_pack("{s:s, s:s, s:s, s:s?, s:o, s:o}", "type", "case_resumed", "case_id",
+                        row.id, "state", lc->row.state, "held_by",
+                        lc->row.held_by[0] ? lc->row.held_by : NULL, "chat", chat, "uploads",
+                        uploads_of_case(h, row.id)));
     if (lc->holder)
         hub_send(lc->holder, json_pack("{s:s, s:s, s:b}", "type", "citizen_connection", "case_id",
                                        row.id, "connected", 1));
@@ -953,4 +954,45 @@ void case_unblock(struct vg_hub *h, struct session *s, const struct vg_proto_msg
 void case_board(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m)
 {
     hub_reply(s, m, board_json(h));
+}
+
+/* Uploads -------------------------------------------------------------------------------------- */
+
+/* The citizen's connection on a case, live or (within the upload window) closed. */
+static struct session *citizen_of(struct vg_hub *h, const char *case_id)
+{
+    struct live_case *lc = live_get(h, case_id);
+    if (lc)
+        return lc->citizen;
+    for (guint i = 0; i < h->sessions->len; i++) {
+        struct session *s = g_ptr_array_index(h->sessions, i);
+        if (s->role == R_CITIZEN && strcmp(s->case_id, case_id) == 0)
+            return s;
+    }
+    return NULL;
+}
+
+void cases_upload_done(struct vg_hub *h, const char *case_id, json_t *upload)
+{
+    struct vg_case_row row;
+    struct live_case *lc = live_get(h, case_id);
+    if (!lc && vg_store_case_get(h->store, case_id, &row) != VG_OK)
+        row.held_by[0] = '\0';
+    const char *held_by = lc ? lc->row.held_by : row.held_by;
+    hub_send(citizen_of(h, case_id),
+             json_pack("{s:s, s:s, s:O, s:O, s:O, s:O, s:O}", "type", "upload_received", "case_id",
+                       case_id, "upload_id", json_object_get(upload, "upload_id"), "name",
+                       json_object_get(upload, "name"), "type", json_object_get(upload, "type"),
+                       "size", json_object_get(upload, "size"), "sha256",
+                       json_object_get(upload, "sha256")));
+    json_t *msg =
+        json_pack("{s:s, s:s, s:o}", "type", "upload", "case_id", case_id, "upload", upload);
+    for (guint i = 0; i < h->sessions->len; i++) {
+        struct session *s = g_ptr_array_index(h->sessions, i);
+        bool holder = (s->role & (R_CALL_TAKER | R_SPECIALIST)) && held_by[0] &&
+                      strcmp(s->account, held_by) == 0;
+        if (s->role == R_SUPERVISOR || holder)
+            hub_send(s, json_incref(msg));
+    }
+    json_decref(msg);
 }

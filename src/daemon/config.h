@@ -51,6 +51,16 @@ struct vg_config {
     int media_workers;                /* 0: one per core */
     int media_nack;                   /* 1: NACK and RTX on (default) */
     int media_simulate_loss_permille; /* each way; drills and tests only */
+    /* uploads (citizens' photos and videos) */
+    int upload_max_photos, upload_max_videos; /* per case */
+    int upload_max_photo_bytes, upload_max_video_bytes;
+    int upload_chunk_bytes;     /* largest chunk one request may carry */
+    int upload_max_open;        /* incomplete uploads across all cases */
+    int upload_chunk_timeout_s; /* a chunk whose bytes stop arriving this long is cut */
+    int upload_stale_after_s;   /* an incomplete upload untouched this long is dropped */
+    int upload_window_s;        /* uploads may start until this long after the case ends */
+    /* console */
+    char tile_url[512]; /* map tiles, "" = draw the track alone */
 };
 
 void vg_config_defaults(struct vg_config *c);

@@ -158,9 +158,9 @@ static void start_staff_session(struct vg_hub *h, struct session *s, const char 
     snprintf(s->account, sizeof s->account, "%s", account);
     s->available = true;
     h->stats.staff_online++;
-    json_t *r =
-        json_pack("{s:s, s:s, s:s, s:s, s:i}", "type", type, "name", account, "role",
-                  hub_role_name(role), "token", token, "session_ttl_s", h->cfg->session_ttl_s);
+    json_t *r = json_pack("{s:s, s:s, s:s, s:s, s:i, s:{s:s}}", "type", type, "name", account,
+                          "role", hub_role_name(role), "token", token, "session_ttl_s",
+                          h->cfg->session_ttl_s, "map", "tile_url", h->cfg->tile_url);
     if (msg_id[0])
         json_object_set_new(r, "id", json_string(msg_id));
     hub_send(s, r);
@@ -424,6 +424,10 @@ int vg_hub_new(struct vg_store *st, struct vg_policy *policy, const struct vg_co
     h->cases = g_hash_table_new(g_str_hash, g_str_equal);
     h->sessions = g_ptr_array_new();
     h->legs = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL, g_free);
+    if (uploads_start(h, err, errlen)) {
+        vg_hub_free(h);
+        return VG_EIO;
+    }
     if (media_start(h, err, errlen)) {
         vg_hub_free(h);
         return VG_EIO;
@@ -444,6 +448,7 @@ void vg_hub_free(struct vg_hub *h)
     if (!h)
         return;
     media_stop(h); /* first: no media event may arrive for a case being freed */
+    uploads_stop(h);
     cases_free(h);
     g_hash_table_destroy(h->cases);
     g_hash_table_destroy(h->legs);

@@ -68,7 +68,9 @@ struct vg_hub {
     GPtrArray *sessions; /* struct session*, every open connection */
     struct vg_hub_stats stats;
     struct vg_media *media;
-    GHashTable *legs; /* leg id -> struct leg_ref* */
+    GHashTable *legs;    /* leg id -> struct leg_ref* */
+    GHashTable *uploads; /* upload id -> struct upload_live* (uploads.c), open ones in use */
+    guint upload_sweep;
 };
 
 /* hub.c */
@@ -101,6 +103,13 @@ void case_block(struct vg_hub *h, struct session *s, const struct vg_proto_msg *
 void case_unblock(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
 void case_board(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
 struct live_case *cases_live(struct vg_hub *h, const char *id);
+/* An upload completed: tells the citizen and the staff on the case. Takes upload. */
+void cases_upload_done(struct vg_hub *h, const char *case_id, json_t *upload);
+
+/* uploads.c */
+int uploads_start(struct vg_hub *h, char *err, size_t n);
+void uploads_stop(struct vg_hub *h);
+json_t *uploads_of_case(struct vg_hub *h, const char *case_id); /* new reference */
 
 /* media.c */
 int media_start(struct vg_hub *h, char *err, size_t n);

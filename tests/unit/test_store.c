@@ -57,7 +57,8 @@ static void test_migrations_once(void)
 /* A database left at migration 1 (an older vigild) gets 2.. applied, keeping data. */
 static void test_upgrade_from_old(void)
 {
-    exec("DROP TABLE alerts; DROP TABLE staff_sessions; DROP TABLE blocks; DROP TABLE chat;"
+    exec("DROP TABLE uploads; DROP TABLE alerts; DROP TABLE staff_sessions; DROP TABLE blocks; "
+         "DROP TABLE chat;"
          "DROP TABLE locations; DROP TABLE case_events; DROP TABLE cases;"
          "DELETE FROM schema_migrations WHERE version > 1;"
          "INSERT INTO accounts (name, role, pw_hash, created_at, updated_at) "
