@@ -226,24 +226,38 @@ function addChat(m) {
   if (!mine && m.seq !== undefined) gw.send({ type: 'chat_receipt', id: 'r' + m.seq, case_id: c.caseId, seq: m.seq, status: 'read' });
 }
 
-async function sendChat(text) {
-  if (!c.caseId) return;
-  if (!gw.open) {
-    c.outbox.push(text);
-    addChat({ from: 'citizen', text: text + ' (waiting for connection)' });
-    return;
-  }
-  const r = await gw.request('chat', { case_id: c.caseId, text });
-  if (r.type === 'chat_sent') addChat({ from: 'citizen', seq: r.seq, at: Date.now(), text });
-  else if (r.code === 'disconnected' || r.code === 'timeout') {
-    c.outbox.push(text);
-    addChat({ from: 'citizen', text: text + ' (waiting for connection)' });
-  } else addChat({ from: 'citizen', text: `${text} (not sent: ${r.message || r.code})` });
+// A message the connection lost on the way is kept with a placeholder; after the
+// case resumes it is sent again unless the server's copy of the chat shows it
+// already arrived (so nothing is lost and nothing appears twice).
+function pending(text) {
+  const li = el('li', { class: 'mine pending' }, el('span', { class: 'meta' }, 'You · waiting for connection'), text);
+  $('chat').append(li);
+  c.outbox.push({ text, li });
 }
 
-async function flushOutbox() {
-  const pending = c.outbox.splice(0);
-  for (const t of pending) await sendChat(t);
+async function sendChat(text, li = null) {
+  if (!c.caseId) return;
+  if (!gw.open) { if (li) c.outbox.push({ text, li }); else pending(text); return; }
+  const r = await gw.request('chat', { case_id: c.caseId, text });
+  if (r.type === 'chat_sent') {
+    if (li) li.remove();
+    addChat({ from: 'citizen', seq: r.seq, at: Date.now(), text });
+  } else if (r.code === 'disconnected' || r.code === 'timeout') {
+    if (li) c.outbox.push({ text, li }); else pending(text);
+  } else {
+    if (li) li.remove();
+    addChat({ from: 'citizen', text: `${text} (not sent: ${r.message || r.code})` });
+  }
+}
+
+async function flushOutbox(resumedChat) {
+  const arrived = (resumedChat || []).filter((m) => m.from === 'citizen' && !c.chatSeen.has(m.seq)).map((m) => m.text);
+  const todo = c.outbox.splice(0);
+  for (const p of todo) {
+    const i = arrived.indexOf(p.text);
+    if (i >= 0) { arrived.splice(i, 1); p.li.remove(); continue; }
+    await sendChat(p.text, p.li);
+  }
 }
 
 // ---- the case ----------------------------------------------------------------
@@ -350,11 +364,12 @@ async function resumeCase() {
     return;
   }
   c.resumes = (c.resumes || 0) + 1;
+  const todo = flushOutbox(r.chat);
   for (const m of r.chat || []) addChat(m);
+  await todo;
   c.heldBy = r.held_by || c.heldBy;
   setCaseState(r.state === 'answered' ? 'answered' : 'queued');
   if (c.lastFix) sendFix(c.lastFix);
-  await flushOutbox();
   if (c.mediaReady) await c.mediaReady;
   c.mediaReady = null;
   if (c.pc) await restartIce();
