@@ -98,7 +98,7 @@ function firstFix(ms) {
 
 function sendFix(f) {
   c.lastFix = f;
-  if (c.caseId && c.state !== 'ended') gw.send(Object.assign({ type: 'location' }, f));
+  if (c.caseId && c.state !== 'ended') c.fixUnsent = !gw.send(Object.assign({ type: 'location' }, f));
 }
 
 function watchLocation() {
@@ -369,7 +369,7 @@ async function resumeCase() {
   await todo;
   c.heldBy = r.held_by || c.heldBy;
   setCaseState(r.state === 'answered' ? 'answered' : 'queued');
-  if (c.lastFix) sendFix(c.lastFix);
+  if (c.lastFix && c.fixUnsent) sendFix(c.lastFix); // a move made while the connection was down
   if (c.mediaReady) await c.mediaReady;
   c.mediaReady = null;
   if (c.pc) await restartIce();

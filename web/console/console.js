@@ -191,7 +191,12 @@ function openCase(r) {
   $('files').replaceChildren();
   $('block-result').textContent = '';
   $('end-btn').textContent = 'End case';
-  $('media-state').textContent = card.mode === 'report' ? 'Report: no call.' : 'Waiting for the citizen\'s media…';
+  // Only a video alarm has a picture; the others say what the call-taker gets.
+  $('media-box').className = 'mode-' + card.mode;
+  $('media-note').textContent = { silent: 'Silent alarm: you hear the citizen; nothing plays on their phone. Write in the chat.',
+                                  voice: 'Voice call: sound both ways.', report: 'Report: no call. Read the chat and the files.',
+                                  video: '' }[card.mode] || '';
+  $('media-state').textContent = card.mode === 'report' ? '' : 'Waiting for the citizen\'s media…';
   for (const m of r.chat || []) addChat(m);
   for (const u of r.uploads || []) addFile(u);
   const track = (r.track || []).slice();
