@@ -210,6 +210,23 @@ static void bearer_of(struct lws *wsi, char *out, size_t n)
         snprintf(out, n, "%s", auth + 7 + strspn(auth + 7, " "));
 }
 
+/* lws keeps the query as separate (decoded) "name=value" fragments: joined
+ * again with '&'. */
+static void query_of(struct lws *wsi, char *out, size_t n)
+{
+    size_t at = 0;
+    out[0] = '\0';
+    for (int i = 0; i < 16 && at + 2 < n; i++) {
+        char frag[256];
+        if (lws_hdr_copy_fragment(wsi, frag, sizeof frag, WSI_TOKEN_HTTP_URI_ARGS, i) <= 0)
+            break;
+        int w = snprintf(out + at, n - at, "%s%s", at ? "&" : "", frag);
+        if (w < 0 || (size_t)w >= n - at)
+            break;
+        at += (size_t)w;
+    }
+}
+
 static int64_t content_length_of(struct lws *wsi)
 {
     char cl[32];
@@ -274,10 +291,9 @@ static int api_begin(struct vg_http_server *srv, struct lws *wsi, struct http_ps
     char bearer[260], peer[64] = "";
     bearer_of(wsi, bearer, sizeof bearer);
     lws_get_peer_simple(wsi, peer, sizeof peer);
-    char *q = strchr(uri, '?');
-    if (q)
-        *q++ = '\0';
-    struct vg_http_request r = {method, uri, q ? q : "", bearer, peer, x->content_length};
+    char query[512];
+    query_of(wsi, query, sizeof query);
+    struct vg_http_request r = {method, uri, query, bearer, peer, x->content_length};
     if (!srv->h.api_begin)
         vg_http_respond(x, 404, "{\"error\":\"not_found\",\"message\":\"no API here\"}");
     else

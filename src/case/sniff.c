@@ -136,6 +136,17 @@ static uint64_t vint_value(const uint8_t *b, size_t len, bool keep_marker)
     return v;
 }
 
+/* EBML strings may be padded with NULs (GStreamer's webmmux writes "webm\0"). */
+static bool doctype_webm(const uint8_t *p, size_t len)
+{
+    if (len < 4 || len > 16 || memcmp(p, "webm", 4) != 0)
+        return false;
+    for (size_t i = 4; i < len; i++)
+        if (p[i])
+            return false;
+    return true;
+}
+
 /* WebM: the EBML header element (1A 45 DF A3) whose DocType (42 82) is "webm".
  * Walks the header's children within the bytes at hand; Matroska ("matroska")
  * and anything else are refused. */
@@ -165,8 +176,7 @@ static enum vg_sniff_type webm(const uint8_t *b, size_t n, bool all)
         if (id == 0x4282) {
             if (dsize > end - data)
                 break;
-            return dsize == 4 && memcmp(b + data, "webm", 4) == 0 ? VG_SNIFF_WEBM
-                                                                  : VG_SNIFF_UNKNOWN;
+            return doctype_webm(b + data, (size_t)dsize) ? VG_SNIFF_WEBM : VG_SNIFF_UNKNOWN;
         }
         if (dsize > end - data)
             break;

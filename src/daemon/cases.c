@@ -982,7 +982,8 @@ void cases_upload_done(struct vg_hub *h, const char *case_id, json_t *upload)
     hub_send(citizen_of(h, case_id),
              json_pack("{s:s, s:s, s:O, s:O, s:O, s:O, s:O}", "type", "upload_received", "case_id",
                        case_id, "upload_id", json_object_get(upload, "upload_id"), "name",
-                       json_object_get(upload, "name"), "type", json_object_get(upload, "type"),
+                       json_object_get(upload, "name"), "content_type",
+                       json_object_get(upload, "type"),
                        "size", json_object_get(upload, "size"), "sha256",
                        json_object_get(upload, "sha256")));
     json_t *msg =

@@ -232,10 +232,18 @@ static bool room_for_one(struct vg_hub *h, struct vg_http_exchange *x, const cha
         refuse(x, case_id, 500, "internal", "the store could not be read");
         return false;
     }
-    if (n.total >= cfg->upload_max_photos + cfg->upload_max_videos ||
-        (n.photos >= cfg->upload_max_photos && n.videos >= cfg->upload_max_videos)) {
+    /* The kind is known only from the first bytes: here, refuse only when no
+     * kind has room, or when the case already has as many unfinished untyped
+     * uploads as it could ever complete. The kind's own limit is checked when
+     * its bytes show it. */
+    if (n.photos >= cfg->upload_max_photos && n.videos >= cfg->upload_max_videos) {
         refuse(x, case_id, 409, "limit", "this case has its %d photos and %d videos",
                cfg->upload_max_photos, cfg->upload_max_videos);
+        return false;
+    }
+    if (n.untyped >= cfg->upload_max_photos + cfg->upload_max_videos) {
+        refuse(x, case_id, 409, "limit", "%lld uploads on this case are not started yet",
+               (long long)n.untyped);
         return false;
     }
     if (open >= cfg->upload_max_open) {

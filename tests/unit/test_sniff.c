@@ -82,6 +82,12 @@ static const struct vec vecs[] = {
       "\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01\x42\xf7\x81\x01\x42\xf2\x81\x04\x42\xf3\x81\x08"
       "\x42\x82\x84webm\x42\x87\x81\x04\x42\x85\x81\x02",
       VG_SNIFF_WEBM),
+    V("webm, 8-byte sizes, NUL-padded doctype (GStreamer)",
+      "\x1a\x45\xdf\xa3\x01\x00\x00\x00\x00\x00\x00\x10\x42\x82\x85webm\x00\x42\x87\x81\x02"
+      "\x42\x85\x81\x02",
+      VG_SNIFF_WEBM),
+    V("webm doctype with junk after", "\x1a\x45\xdf\xa3\x88\x42\x82\x85webmx\x42\x87",
+      VG_SNIFF_UNKNOWN),
     V("matroska refused",
       "\x1a\x45\xdf\xa3\xa3\x42\x86\x81\x01\x42\x82\x88matroska\x42\x87\x81\x04", VG_SNIFF_UNKNOWN),
     V("ebml without doctype", "\x1a\x45\xdf\xa3\x84\x42\x86\x81\x01", VG_SNIFF_UNKNOWN),
@@ -117,7 +123,7 @@ static void test_vectors(void)
         if (decided != v->want)
             printf("  %s: byte by byte got %d at %zu, want %d\n", v->what, decided, at, v->want);
         VT_EQ_INT(decided, v->want);
-        printf("%-36s -> %-16s decided after %2zu of %2zu bytes\n", v->what,
+        printf("%-52s -> %-16s decided after %2zu of %2zu bytes\n", v->what,
                vg_sniff_mime(whole) ? vg_sniff_mime(whole) : "refused", at, v->len);
     }
 }
