@@ -15,6 +15,7 @@ const VIGILCTL = process.env.VIGILCTL || 'vigilctl';
 export const ARTIFACTS = join(process.env.VIGIL_BUILD_ROOT || tmpdir(), 'e2e-artifacts');
 
 const failures = [];
+const requests = [];   // every URL any page asked for: all must be this vigild's
 let passed = 0;
 
 export function check(cond, what) {
@@ -119,6 +120,8 @@ export async function openPage(browser, url, opts = {}) {
     geolocation: opts.geolocation,
   });
   await ctx.addInitScript(INIT);
+  ctx.on('request', (r) => requests.push(r.url()));
+  ctx.on('websocket', (w) => requests.push(w.url()));
   const page = await ctx.newPage();
   page.errors = [];
   page.on('pageerror', (e) => page.errors.push(String(e)));
@@ -152,10 +155,10 @@ export async function mediaStats(page) {
   });
 }
 
-export async function shot(page, name) {
+export async function shot(page, name, fullPage = false) {
   mkdirSync(ARTIFACTS, { recursive: true });
   const path = join(ARTIFACTS, name + '.png');
-  await page.screenshot({ path });
+  await page.screenshot({ path, fullPage });
   console.log(`     screenshot: ${path}`);
   return path;
 }
@@ -180,6 +183,11 @@ export async function citizen(browser, v, pos, phone, name = 'citizen') {
 export async function finish(name, v, browser) {
   if (browser) await browser.close().catch(() => {});
   if (v) {
+    const own = (u) => u.startsWith(v.url + '/') || u.startsWith(`wss://127.0.0.1:${v.port}/`) ||
+                       u.startsWith('blob:') || u.startsWith('data:');
+    const foreign = requests.filter((u) => !own(u));
+    check(requests.length > 0 && foreign.length === 0,
+          `all ${requests.length} requests of the pages went to this vigild (${foreign.slice(0, 3).join(', ') || 'none elsewhere'})`);
     const running = v.proc && v.proc.exitCode === null;
     check(running, 'vigild still running at the end');
     const code = await v.stop();

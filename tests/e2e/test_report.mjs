@@ -101,6 +101,6 @@ run('e2e_report', { accounts: [['ann', 'call_taker']] }, async (v, browser) => {
   await con.press('#chat-text', 'Enter');
   await cit.waitForFunction(() => /patrol/.test(document.getElementById('chat').textContent), null, { timeout: 5000 });
   await shot(cit, 'citizen-report');
-  await shot(con, 'console-report');
+  await shot(con, 'console-report', true);
   check(!cit.errors.length && !con.errors.length, `no script errors (${[...cit.errors, ...con.errors].join('; ')})`);
 });

@@ -75,7 +75,7 @@ run('e2e_video', { accounts: [['ann', 'call_taker']] }, async (v, browser) => {
           `track of ${got && got.pts} points, marker at ${got && got.cx},${got && got.cy}, accuracy circle r=${got && got.r} px`);
     if (got) prev = [got.cx, got.cy];
   }
-  await shot(con, 'console-video-call');
+  await shot(con, 'console-video-call', true);
   await shot(cit, 'citizen-video');
 
   // A short drop: the page comes back to the same case and restarts ICE.
