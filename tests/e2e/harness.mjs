@@ -43,15 +43,16 @@ function freePort() {
   });
 }
 
-// One vigild with its own dir; config is the text of a test config (appended to
-// the media settings every browser test needs).
+// One vigild with its own dir; config is the text of a test config, or a function
+// of the port giving it (appended to the media settings every browser test needs).
 export async function startVigild(config = '') {
   const dir = mkdtempSync(join(tmpdir(), 'vigil-e2e-'));
   const data = join(dir, 'data');
   mkdirSync(data);
   const conf = join(dir, 'vigil.conf');
-  writeFileSync(conf, `[media]\naddresses = 127.0.0.1\nworkers = 2\n${config}`);
   const port = await freePort();
+  const text = typeof config === 'function' ? config(port) : config;
+  writeFileSync(conf, `[media]\naddresses = 127.0.0.1\nworkers = 2\n${text}`);
   const out = join(dir, 'vigild.out');
   const err = join(dir, 'vigild.err');
   const v = { dir, data, port, url: `https://127.0.0.1:${port}`, out, err, accounts: {} };

@@ -11,7 +11,11 @@ const area = join(tmpdir(), `vigil-e2e-area-${process.pid}.geojson`);
 writeFileSync(area, JSON.stringify({ type: 'Feature', properties: { name: 'county' }, geometry: {
   type: 'Polygon', coordinates: [[[114.0, 30.0], [115.0, 30.0], [115.0, 31.0], [114.0, 31.0], [114.0, 30.0]]] } }));
 const ESCALATE_S = 3;
-const config = `[queue]
+// Tiles are optional; here they point back at vigild itself (no other host may be
+// asked), to check the console lays them under the track when a tile_url is set.
+const config = (port) => `[console]
+tile_url = https://127.0.0.1:${port}/tiles/{z}/{x}/{y}.png
+[queue]
 escalate_after_s = ${ESCALATE_S}
 escalation_message = Still waiting: please also call 110.
 [service_area]
@@ -62,6 +66,9 @@ run('e2e_area', { config, accounts: [['sue', 'supervisor']] }, async (v, browser
   await sue.click(`#queue button.answer[data-case="${caseId}"]`);
   const held = await until(() => rowText(sue, caseId).then((t) => /sue/.test(t) && t), 5000);
   check(held, `the board shows who holds it: "${held}"`);
+  const tiles = await until(() => sue.$$eval('#map image', (l) => l.map((i) => i.getAttribute('href'))), 3000);
+  check(tiles && tiles.length >= 2 && tiles.every((h) => /\/tiles\/19\/\d+\/\d+\.png$/.test(h)),
+        `with [console] tile_url set, the map lays ${tiles && tiles.length} tiles under the track (${tiles && tiles[0]})`);
   const st = await until(() => cit.textContent('#state').then((t) => /Connected/.test(t) && t), 5000);
   check(st, `the citizen sees "${st}"`);
   await sue.click('#end-btn');

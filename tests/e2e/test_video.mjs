@@ -41,6 +41,8 @@ run('e2e_video', { accounts: [['ann', 'call_taker']] }, async (v, browser) => {
   check(conText, `the citizen sees "${conText}"`);
   const mapText = await con.textContent('#map-text');
   check(/30\.600000, 114\.500000 ±15 m/.test(mapText), `the console map shows the fix: "${mapText}"`);
+  const tiles = await con.$$eval('#map image', (l) => l.length);
+  check(tiles === 0, `no tile_url configured: the map is drawn from the coordinates alone (${tiles} tiles)`);
   const card = await con.textContent('#card');
   check(card.includes('+8613800005001'), `the caller card shows the phone (${card.slice(0, 60)}…)`);
 
