@@ -100,6 +100,11 @@ async function voice(v, browser, con) {
         `voice is audio only: ${els.video} <video>, ${els.audio} <audio> on the phone, frames decoded ` +
         `phone ${b[1].framesDecoded}, console ${b[0].framesDecoded}`);
   await shot(cit, 'citizen-voice');
+  await con.fill('#block-reason', 'e2e test block');
+  await con.selectOption('#block-days', '1');
+  await con.click('#block-form button[type=submit]');
+  const blocked = await until(() => con.textContent('#block-result').then((x) => /^Blocked \+8613800005003/.test(x) && x), 5000);
+  check(blocked, `the call-taker blocks the caller: "${blocked}"`);
   await cit.click('#hangup');
   check(await until(() => cit.isVisible('#rating'), 5000), 'one tap hangs up');
   await con.click('#end-btn');
