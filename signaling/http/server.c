@@ -871,6 +871,10 @@ int vg_http_server_start(const struct vg_http_config *cfg, const struct vg_http_
      * least exercised path in lws 4.1. */
     info.alpn = "http/1.1";
     info.vhost_name = "vigil";
+    /* lws re-arms its own body timeout after every piece it reads, from this:
+     * it is what bounds a body that stops arriving (and the other network
+     * waits: TLS handshake, request headers). */
+    info.timeout_secs = (unsigned)srv->body_timeout_s;
     info.user = srv;
     srv->ctx = lws_create_context(&info);
     if (!srv->ctx) {

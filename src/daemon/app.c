@@ -149,6 +149,14 @@ static void hub_metrics(GString *s, struct vg_hub *hub)
     metric(s, "vigil_alerts_total", "counter", "Supervisor alerts raised.", st.alerts);
     metric(s, "vigil_alert_hooks_failed_total", "counter",
            "Alerts whose hooks failed after every retry.", st.hooks_failed);
+    metric(s, "vigil_uploads_completed_total", "counter", "Citizen uploads completed.",
+           st.uploads_completed);
+    metric(s, "vigil_uploads_dropped_total", "counter",
+           "Uploads dropped (type refused, over a limit, stale, I/O).", st.uploads_dropped);
+    metric(s, "vigil_upload_requests_refused_total", "counter",
+           "Upload and download requests answered with an error.", st.uploads_refused);
+    metric(s, "vigil_upload_bytes_total", "counter", "Upload bytes committed to disk.",
+           st.upload_bytes);
     metric(s, "vigil_staff_online", "gauge", "Staff sessions logged in.",
            (unsigned long long)st.staff_online);
     metric(s, "vigil_cases_live", "gauge", "Cases queued, offered or answered.",

@@ -983,9 +983,8 @@ void cases_upload_done(struct vg_hub *h, const char *case_id, json_t *upload)
              json_pack("{s:s, s:s, s:O, s:O, s:O, s:O, s:O}", "type", "upload_received", "case_id",
                        case_id, "upload_id", json_object_get(upload, "upload_id"), "name",
                        json_object_get(upload, "name"), "content_type",
-                       json_object_get(upload, "type"),
-                       "size", json_object_get(upload, "size"), "sha256",
-                       json_object_get(upload, "sha256")));
+                       json_object_get(upload, "type"), "size", json_object_get(upload, "size"),
+                       "sha256", json_object_get(upload, "sha256")));
     json_t *msg =
         json_pack("{s:s, s:s, s:o}", "type", "upload", "case_id", case_id, "upload", upload);
     for (guint i = 0; i < h->sessions->len; i++) {

@@ -470,4 +470,5 @@ int64_t vg_hub_cases_live(const struct vg_hub *h)
 void vg_hub_get_stats(const struct vg_hub *h, struct vg_hub_stats *out)
 {
     *out = h->stats;
+    out->uploads_refused = uploads_refused_total();
 }

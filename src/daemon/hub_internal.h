@@ -110,6 +110,7 @@ void cases_upload_done(struct vg_hub *h, const char *case_id, json_t *upload);
 int uploads_start(struct vg_hub *h, char *err, size_t n);
 void uploads_stop(struct vg_hub *h);
 json_t *uploads_of_case(struct vg_hub *h, const char *case_id); /* new reference */
+uint64_t uploads_refused_total(void);
 
 /* media.c */
 int media_start(struct vg_hub *h, char *err, size_t n);

@@ -61,10 +61,24 @@ struct pending {
     int64_t offset;
 };
 
+/* Refusals since start, folded into the hub's stats when they are read: refuse()
+ * has no hub at hand, and everything here runs on the one main loop. */
+static uint64_t refused_count;
+
+uint64_t uploads_refused_total(void)
+{
+    return refused_count;
+}
+
 /* Answers --------------------------------------------------------------------- */
 
+/* x may be NULL (a completion finished at start-up): nobody to answer. */
 static void answer(struct vg_http_exchange *x, int status, json_t *body)
 {
+    if (!x) {
+        json_decref(body);
+        return;
+    }
     char *text = json_dumps(body, JSON_COMPACT);
     vg_http_respond(x, status, text);
     free(text);
@@ -83,8 +97,9 @@ static void refuse(struct vg_http_exchange *x, const char *case_id, int status, 
     va_start(ap, fmt);
     vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
+    refused_count++;
     vg_info(case_id && *case_id ? case_id : NULL, NULL, "http %llu: upload refused (%d %s): %s",
-            (unsigned long long)vg_http_exchange_id(x), status, code, text);
+            x ? (unsigned long long)vg_http_exchange_id(x) : 0ULL, status, code, text);
     answer(x, status, json_pack("{s:s, s:s}", "error", code, "message", text));
 }
 
@@ -135,6 +150,7 @@ static void drop_upload(struct vg_hub *h, const struct vg_upload_row *row, const
 {
     char path[PATH_MAX];
     vg_store_upload_drop(h->store, row->id, reason, vg_wall_us());
+    h->stats.uploads_dropped++;
     live_forget(h, row->id);
     partial_path(h, row->id, path, sizeof path);
     unlink(path);
@@ -516,7 +532,7 @@ static void finish(struct vg_hub *h, struct vg_http_exchange *x, struct upload_l
     snprintf(to, sizeof to, "%s/%s", h->cfg->data_dir, rel);
     char full_dir[PATH_MAX];
     if (vg_datadir_subdir(h->cfg->data_dir, dir, full_dir, sizeof full_dir, err, sizeof err) ||
-        fchmod(l->fd, 0440) || fsync(l->fd) || rename(from, to)) {
+        fsync(l->fd) || rename(from, to) || fchmod(l->fd, 0440)) {
         vg_error(u->case_id, NULL, "upload %s: cannot move into the evidence: %s", u->id,
                  strerror(errno));
         l->hashed = -1; /* the hash was finalised: rebuild on retry */
@@ -534,12 +550,87 @@ static void finish(struct vg_hub *h, struct vg_http_exchange *x, struct upload_l
         json_decref(ev);
         return refuse(x, u->case_id, 500, "internal", "the upload could not be recorded");
     }
+    h->stats.uploads_completed++;
     vg_info(u->case_id, NULL, "upload %s complete: %s, %lld bytes, sha256 %s", u->id, u->type,
             (long long)u->size, u->sha256);
     cases_upload_done(h, u->case_id, ev);
     answer(x, 200,
            json_pack("{s:I, s:b, s:s, s:s}", "offset", (json_int_t)u->size, "complete", 1, "type",
                      u->type, "sha256", u->sha256));
+}
+
+/* An open upload with every byte on disk whose completion did not happen (a
+ * crash or an I/O error between the last chunk and the record): complete it now
+ * from the partial file. */
+static bool hash_file(const char *path, char *hex65)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    EVP_MD_CTX *sha = EVP_MD_CTX_new();
+    bool ok = fd >= 0 && sha && EVP_DigestInit_ex(sha, EVP_sha256(), NULL);
+    uint8_t buf[65536];
+    ssize_t n;
+    while (ok && (n = read(fd, buf, sizeof buf)) != 0)
+        ok = n > 0 && EVP_DigestUpdate(sha, buf, (size_t)n);
+    unsigned char md[32];
+    unsigned len = 0;
+    ok = ok && EVP_DigestFinal_ex(sha, md, &len);
+    for (unsigned i = 0; ok && i < 32; i++)
+        snprintf(hex65 + 2 * i, 3, "%02x", md[i]);
+    EVP_MD_CTX_free(sha);
+    if (fd >= 0)
+        close(fd);
+    return ok;
+}
+
+/* The crash fell between the rename into the evidence and the record: the file
+ * is in place, only the row is missing its completion. */
+static bool finish_moved(struct vg_hub *h, struct vg_upload_row *u)
+{
+    char rel[128], path[PATH_MAX + 160];
+    final_rel(u->case_id, u->id, vg_sniff_ext(vg_sniff_from_mime(u->type)), rel, sizeof rel);
+    snprintf(path, sizeof path, "%s/%s", h->cfg->data_dir, rel);
+    if (!u->type[0] || access(path, R_OK) || !hash_file(path, u->sha256))
+        return false;
+    snprintf(u->path, sizeof u->path, "%s", rel);
+    u->completed_us = vg_wall_us();
+    json_t *ev = upload_json(u);
+    char *evtext = json_dumps(ev, JSON_COMPACT);
+    int rc = vg_store_upload_complete(h->store, u->id, u->sha256, rel, u->completed_us, evtext);
+    free(evtext);
+    if (rc) {
+        json_decref(ev);
+        return false;
+    }
+    vg_info(u->case_id, NULL, "upload %s complete (recovered): sha256 %s", u->id, u->sha256);
+    cases_upload_done(h, u->case_id, ev);
+    return true;
+}
+
+static void try_finish(struct vg_hub *h, struct vg_upload_row *u)
+{
+    char partial[PATH_MAX];
+    partial_path(h, u->id, partial, sizeof partial);
+    if (access(partial, F_OK) && finish_moved(h, u))
+        return;
+    struct upload_live *l = live_get(h, u->id, true);
+    if (l->x)
+        return;
+    if (!u->type[0] || live_ready(h, l, u)) {
+        vg_error(u->case_id, NULL, "upload %s: all %lld bytes recorded but the file is unusable",
+                 u->id, (long long)u->size);
+        drop_upload(h, u, "io");
+        return;
+    }
+    vg_info(u->case_id, NULL, "upload %s: completing after an interruption", u->id);
+    finish(h, NULL, l, u);
+}
+
+static int finish_pending(const struct vg_upload_row *u, void *ud)
+{
+    struct vg_upload_row copy = *u;
+    if (copy.received == copy.size)
+        try_finish(ud, &copy);
+    return 0;
 }
 
 static void chunk_body(struct vg_hub *h, struct vg_http_exchange *x, const struct pending *p,
@@ -563,6 +654,7 @@ static void chunk_body(struct vg_hub *h, struct vg_http_exchange *x, const struc
     if (!EVP_DigestUpdate(l->sha, body, len))
         return refuse(x, u.case_id, 500, "internal", "the chunk could not be hashed");
     l->hashed += (int64_t)len;
+    h->stats.upload_bytes += len;
     int64_t to = u.received + (int64_t)len;
     if (vg_store_upload_advance(h->store, u.id, u.received, to, u.type[0] ? u.type : NULL,
                                 vg_wall_us())) {
@@ -586,6 +678,10 @@ static void status_get(struct vg_hub *h, struct vg_http_exchange *x,
         return;
     if (strcmp(u.state, "dropped") == 0)
         return refuse(x, c.id, 410, "gone", "upload %s was dropped", u.id);
+    if (strcmp(u.state, "open") == 0 && u.received == u.size) {
+        try_finish(h, &u);
+        vg_store_upload_get(h->store, id, &u);
+    }
     json_t *j = json_pack("{s:s, s:s, s:I, s:I, s:b}", "upload_id", u.id, "name", u.name, "size",
                           (json_int_t)u.size, "offset", (json_int_t)u.received, "complete",
                           strcmp(u.state, "complete") == 0);
@@ -727,6 +823,8 @@ int uploads_start(struct vg_hub *h, char *err, size_t n)
     if (vg_datadir_subdir(h->cfg->data_dir, "uploads-partial", dir, sizeof dir, err, n) ||
         vg_datadir_subdir(h->cfg->data_dir, "evidence", dir, sizeof dir, err, n))
         return VG_EIO;
+    /* Every open upload is "stale" before now + 1 s: this lists them all. */
+    vg_store_upload_list_stale(h->store, vg_wall_us() + 1000000, finish_pending, h);
     int every = h->cfg->upload_stale_after_s < 60 ? h->cfg->upload_stale_after_s : 60;
     h->upload_sweep = g_timeout_add_seconds((guint)every, sweep, h);
     return VG_OK;

@@ -314,8 +314,11 @@ def test_stalled_client(v, tok, cid):
     ws = Client(v.port, "bystander")
     r = ws.request("hello")
     check(r.get("type") == "hello", "a WebSocket is served while an upload stalls")
+    s.settimeout(15)
     try:
         gone = s.recv(100) == b""
+    except socket.timeout:
+        gone = False
     except OSError:
         gone = True
     secs = time.monotonic() - t0
@@ -353,7 +356,93 @@ def test_restart_mid_upload(v, tok, cid):
     check(st == 200 and j["complete"] and j["sha256"] == want,
           f"resumed after the restart: {len(data)} bytes, sha256 {j['sha256'][:16]}… matches")
     check("hash rebuilt over the 524288 bytes" in v2.stderr(), "the hash was rebuilt from disk")
-    return v2
+    return test_interrupted_completion(v2, tok, cid)
+
+
+def test_interrupted_completion(v, tok, cid):
+    """Every byte recorded but the completion lost (a crash between the last chunk's
+    record and the move, or between the move and the record): finished at start."""
+    import sqlite3
+    a, b = png(300, 300, seed=8), png(310, 300, seed=9)
+    ids = []
+    for data in (a, b):
+        st, j = create(v, tok, cid, "interrupted.png", len(data))
+        ids.append(j["upload_id"])
+        st, j = chunk(v, tok, j["upload_id"], 0, data[:CHUNK])
+        check(st == 200 and j["offset"] == CHUNK, "first chunk of an upload to interrupt")
+    rc, _ = v.stop()
+    part = os.path.join(v.data_dir, "uploads-partial")
+    with open(os.path.join(part, f"{ids[0]}.part"), "wb") as f:
+        f.write(a)  # the last chunk was written; the crash came before the move
+    final_dir = os.path.join(v.data_dir, "evidence", cid, "uploads")
+    os.makedirs(final_dir, exist_ok=True)
+    os.remove(os.path.join(part, f"{ids[1]}.part"))
+    with open(os.path.join(final_dir, f"{ids[1]}.png"), "wb") as f:
+        f.write(b)  # moved into the evidence; the crash came before the record
+    db = sqlite3.connect(os.path.join(v.data_dir, "vigil.db"))
+    for uid, data in zip(ids, (a, b)):
+        db.execute("UPDATE uploads SET received = size WHERE id = ?", (uid,))
+    db.commit()
+    db.close()
+    v3 = Vigild(data_dir=v.data_dir, port=v.port, config=v.config_path)
+    v3.config_path = v.config_path
+    v3.start()
+    for uid, data, how in zip(ids, (a, b), ("before the move", "after the move")):
+        st, _, _, j = api(v3, "GET", f"/api/uploads/{uid}", tok)
+        check(st == 200 and j["complete"] and j["sha256"] == hashlib.sha256(data).hexdigest(),
+              f"a completion interrupted {how} is finished at start: {j.get('sha256', '')[:16]}…")
+    check("completing after an interruption" in v3.stderr() and "(recovered)" in v3.stderr(),
+          "both recoveries logged")
+    return v3
+
+
+def test_open_limit_and_supersede(tmp):
+    """A gateway with max_open = 2: the third concurrent upload waits (503); a
+    newer request for a chunk supersedes one whose client went quiet."""
+    conf = os.path.join(tmp, "small.conf")
+    with open(conf, "w") as f:
+        f.write("[uploads]\nmax_open = 2\nchunk_timeout_s = 20\n")
+    v = Vigild(config=conf).start()
+    try:
+        cit = Client(v.port, "c")
+        r = cit.request("alarm_start", mode="report", phone="+8613800000090")
+        tok, cid = r["token"], r["case_id"]
+        a, b = png(400, 300, seed=10), png(20, 20, seed=11)
+        st1, j1 = create(v, tok, cid, "a.png", len(a))
+        st2, j2 = create(v, tok, cid, "b.png", len(b))
+        st3, j3 = create(v, tok, cid, "c.png", 100)
+        check(st1 == st2 == 201 and st3 == 503 and j3["error"] == "busy",
+              f"max_open 2: third upload refused {st3} {j3}")
+        check("the limit of 2: refusing a new one" in v.stderr(), "and logged")
+        # A client that went quiet mid-chunk; its retry on a new connection wins.
+        s = tls_connect(v.port, timeout=10)
+        s.sendall((f"POST /api/uploads/{j1['upload_id']}?offset=0 HTTP/1.1\r\nHost: x\r\n"
+                   f"Authorization: Bearer {tok}\r\nContent-Length: {CHUNK}\r\n\r\n").encode()
+                  + a[:1000])
+        time.sleep(0.3)
+        t0 = time.monotonic()
+        st, j = chunk(v, tok, j1["upload_id"], 0, a[:CHUNK])
+        check(st == 200 and j["offset"] == CHUNK,
+              f"the retry supersedes the quiet chunk: {st} {j} in {(time.monotonic()-t0)*1000:.0f} ms")
+        s.settimeout(5)
+        try:
+            cut = s.recv(100) == b""
+        except socket.timeout:
+            cut = False
+        except OSError:
+            cut = True
+        check(cut, "the superseded connection is closed")
+        s.close()
+        st, st2, j, _ = upload_all(v, tok, cid, "b2.png", b)
+        check(st == 503, f"still 2 open: {st}")
+        off = CHUNK
+        while off < len(a):
+            st, j = chunk(v, tok, j1["upload_id"], off, a[off:off + CHUNK])
+            off = j["offset"]
+        st, j = create(v, tok, cid, "c.png", len(b))
+        check(st == 201, f"one finished: a new upload is taken again ({st})")
+    finally:
+        v.stop()
 
 
 def main():
@@ -387,6 +476,7 @@ def main():
         for c in clients.values():
             c.drain(0.3)
             c.events.clear()
+        test_open_limit_and_supersede(tmp)
         uid, data = test_photo_in_chunks(v, cit, tok, cid, ann, bob, sue, media)
         test_download(v, cid, uid, data, tokens)
         test_resume_after_drop(v, tok, cid)
@@ -400,6 +490,16 @@ def main():
         r = ann.request("case_get", case_id=cid)
         check(len(r.get("uploads", [])) == 12, "case_get too")
         check(v.proc.poll() is None, "vigild still running after all bad input")
+        m = {}
+        for line in https(v.port, "/metrics")[2].decode().splitlines():
+            if line.startswith("vigil_upload"):
+                k, _, val = line.partition(" ")
+                m[k] = float(val)
+        print(f"metrics: {m}")
+        check(m.get("vigil_uploads_completed_total") == 12 and
+              m.get("vigil_uploads_dropped_total", 0) >= 4 and
+              m.get("vigil_upload_requests_refused_total", 0) >= 10 and
+              m.get("vigil_upload_bytes_total", 0) > len(data), "upload metrics count")
         # A second case for the restart (the first is full).
         c3 = Client(v.port, "cit3").request("alarm_start", mode="report", phone="+8613800000079")
         v = test_restart_mid_upload(v, c3["token"], c3["case_id"])
