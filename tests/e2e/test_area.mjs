@@ -40,6 +40,9 @@ run('e2e_area', { config, accounts: [['sue', 'supervisor']] }, async (v, browser
   const media = await out.evaluate(() => window.__pcs.length + document.querySelectorAll('video, audio').length);
   check(media === 0, `and no media left running (${media} peer connections or media elements)`);
   await shot(out, 'citizen-outside');
+  await out.reload();
+  const kept = await out.inputValue('#phone');
+  check(kept === '+86 138 0000 5004', `the phone number is remembered on the device ("${kept}")`);
   await out.context().close();
 
   // Unanswered: escalated on the supervisor board.

@@ -102,6 +102,22 @@ run('e2e_video', { accounts: [['ann', 'call_taker']] }, async (v, browser) => {
   await cit.click('#chat-form button[type=submit]');
   check(await chatHas(con, 'still here'), `chat after the drop reaches the console in ${Date.now() - t} ms`);
 
+  // The console's connection drops: it resumes its session, gets the case back
+  // and a fresh media leg.
+  const beforeCon = await mediaStats(con);
+  t = Date.now();
+  await con.evaluate(() => window.vigilConsole.drop());
+  const again = await until(async () => {
+    const s = await mediaStats(con);
+    return s.pcs > beforeCon.pcs && s.framesDecoded > 30 && s;
+  }, 10000);
+  check(again, `the console's connection drops and comes back with the case and a new media leg in ` +
+               `${Date.now() - t} ms (${again && again.framesDecoded} frames on the new leg)`);
+  t = Date.now();
+  await con.fill('#chat-text', 'back again');
+  await con.click('#chat-form button[type=submit]');
+  check(await chatHas(cit, 'back again'), `chat after the console's drop reaches the citizen in ${Date.now() - t} ms`);
+
   // Hang up; the console is told; the citizen rates.
   await cit.click('#hangup');
   const told = await until(() => con.textContent('#case-state').then((x) => /hung up/.test(x) && x), 5000);

@@ -277,6 +277,7 @@ async function choose(mode) {
 }
 
 function resetCase(mode) {
+  c.gen = (c.gen || 0) + 1;
   Object.assign(c, { mode, caseId: null, token: null, position: null, waiting: 0, heldBy: null,
                      chatSeen: new Set(), outbox: [], uploader: null, stars: 0 });
   document.body.classList.toggle('mode-silent', mode === 'silent');
@@ -293,15 +294,29 @@ async function raise(mode, extra) {
   resetCase(mode);
   show('call');
   setCaseState('starting');
+  const gen = c.gen;
+  // Hung up (or started over) while we were waiting for permissions or the network?
+  const cancelled = () => c.gen !== gen || c.state === 'ended';
   const [local, fix] = await Promise.all([getMedia(mode), firstFix(4000)]);
+  if (cancelled()) { if (local) local.getTracks().forEach((t) => t.stop()); return; }
   c.local = local;
   buildMediaView();
   setCaseState('connecting');
   if (!gw.open) await waitOpen(8000);
+  if (cancelled()) { stopMedia(); return; }
   const req = { mode, phone: phone(), callback_allowed: extra.callback !== false };
   if (fix) { req.location = fix; c.lastFix = fix; }
   const r = await gw.request('alarm_start', req);
-  if (r.type !== 'alarm_started') { refused(r); return; }
+  if (cancelled()) {
+    if (r.type === 'alarm_started') gw.request('hangup');
+    stopMedia();
+    return;
+  }
+  if (r.type !== 'alarm_started') {
+    if (r.code === 'disconnected' || r.code === 'timeout') { netFailed(); return; }
+    refused(r);
+    return;
+  }
   c.caseId = r.case_id;
   c.token = r.token;
   sessionStorage.setItem('vigil.case', JSON.stringify({ token: r.token, mode, case_id: r.case_id }));
@@ -324,6 +339,12 @@ function refused(r) {
   $('outside-text').textContent = /110/.test(text) ? text : text + ' Please call 110.';
   show('outside');
   setState('Not sent: call 110.');
+}
+
+// The alarm could not reach the gateway at all: say so, and how to get help.
+function netFailed() {
+  refused({ code: 'network', message: 'The alarm could not be sent: no connection to the police. Please call 110.' });
+  $('outside-title').textContent = 'No connection';
 }
 
 function waitOpen(ms) {

@@ -418,7 +418,10 @@ gw.on('offer', (m) => {
   renderQueue();
 });
 for (const t of ['taken', 'closed']) gw.on(t, (m) => { s.queue.delete(m.case_id); renderQueue(); });
-gw.on('claimed', (m) => { if (!s.active || s.active.ended) openCase(m); });
+// A case held before a dropped connection comes back as claimed after resume.
+gw.on('claimed', (m) => {
+  if (!s.active || s.active.ended || s.active.card.case_id === m.case.case_id) openCase(m);
+});
 gw.on('case_update', (m) => {
   const q = s.queue.get(m.case.case_id);
   if (q) { q.card = m.case; q.at = Date.now(); renderQueue(); }
@@ -473,7 +476,12 @@ gw.onopen = async () => {
     $('top-actions').hidden = true;
   }
 };
-gw.onclose = renderWho;
+// The gateway offers a fresh media leg after resume; the old one is dead.
+gw.onclose = () => {
+  closeMedia();
+  if (s.active && !s.active.ended) $('media-state').textContent = 'Connection lost: reconnecting…';
+  renderWho();
+};
 
 $('login-form').addEventListener('submit', (e) => {
   e.preventDefault();
@@ -513,3 +521,4 @@ setInterval(() => {
 }, 1000);
 
 gw.connect();
+window.vigilConsole = { drop: () => gw.drop() };
