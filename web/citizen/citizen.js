@@ -140,7 +140,7 @@ function buildMediaView() {
                                 'aria-label': 'Your own picture' });
     self.muted = true;
     if (c.local) self.srcObject = c.local;
-    box.append(remote, self);
+    box.append(remote, self, el('p', { class: 'remote-note' }, 'The call-taker\'s picture will appear here.'));
   } else if (c.mode === 'voice') {
     box.append(el('p', { class: 'voice-badge' }, 'Voice call: speak normally. The police hear you.'),
                el('audio', { class: 'remote', autoplay: true }));
@@ -158,6 +158,9 @@ function newPc() {
     if (!target) return;
     if (!target.srcObject) target.srcObject = new MediaStream();
     target.srcObject.addTrack(e.track);
+    if (e.track.kind === 'video') {
+      e.track.onunmute = () => { const n = $('media').querySelector('.remote-note'); if (n) n.remove(); };
+    }
   };
   pc.oniceconnectionstatechange = () => {
     const s = pc.iceConnectionState;
@@ -201,7 +204,17 @@ async function restartIce() {
   }
 }
 
+// Video and voice keep the screen on; a silent alarm lets it dim (nobody should
+// see a lit phone), and a report needs no call.
+async function keepAwake(on) {
+  try {
+    if (on && !c.wake && navigator.wakeLock) c.wake = await navigator.wakeLock.request('screen');
+    if (!on && c.wake) { await c.wake.release(); c.wake = null; }
+  } catch (e) { /* not allowed here: the screen may dim */ }
+}
+
 function stopMedia() {
+  keepAwake(false);
   if (c.pc) c.pc.close();
   c.pc = null;
   if (c.local) c.local.getTracks().forEach((t) => t.stop());
@@ -301,6 +314,7 @@ async function raise(mode, extra) {
   if (cancelled()) { if (local) local.getTracks().forEach((t) => t.stop()); return; }
   c.local = local;
   buildMediaView();
+  if (mode === 'video' || mode === 'voice') keepAwake(true);
   setCaseState('connecting');
   if (!gw.open) await waitOpen(8000);
   if (cancelled()) { stopMedia(); return; }
