@@ -6,10 +6,13 @@
 #include "accounts.h"
 #include "log.h"
 #include "store.h"
+#include "team_store.h"
 #include "vg_err.h"
+#include "vtime.h"
 
 #include <getopt.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <string.h>
@@ -20,6 +23,8 @@ static void usage(FILE *f)
                "       vigilctl --data-dir DIR account list\n"
                "       vigilctl --data-dir DIR account disable|enable NAME\n"
                "       vigilctl --data-dir DIR account reset-password NAME\n"
+               "       vigilctl --data-dir DIR group add|remove GROUP ACCOUNT\n"
+               "       vigilctl --data-dir DIR group list [GROUP]\n"
                "ROLE is call_taker (default), specialist, supervisor or evidence.\n");
 }
 
@@ -92,6 +97,39 @@ static int run(struct vg_store *st, int argc, char **argv, const char *role)
     return 2;
 }
 
+static int print_member(const char *group, const char *account, void *ud)
+{
+    (void)ud;
+    printf("%s\t%s\n", group, account);
+    return 0;
+}
+
+/* Specialist groups a call-taker can invite into a case (household, traffic, ...). */
+static int run_group(struct vg_store *st, int argc, char **argv)
+{
+    const char *verb = argv[0];
+    if (strcmp(verb, "list") == 0 && argc <= 2) {
+        int rc = vg_store_group_members(st, argc == 2 ? argv[1] : NULL, print_member, NULL);
+        return rc ? fail("cannot list group", argc == 2 ? argv[1] : NULL, rc) : 0;
+    }
+    if (argc != 3 || (strcmp(verb, "add") && strcmp(verb, "remove"))) {
+        usage(stderr);
+        return 2;
+    }
+    const char *group = argv[1], *account = argv[2];
+    struct vg_account a;
+    if (strlen(group) > 64 || !*group)
+        return fail("group names are 1-64 bytes:", group, VG_EINVAL);
+    if (verb[0] == 'a' && vg_store_account_get(st, account, &a, NULL, 0))
+        return fail("no such account", account, VG_ENOENT);
+    int rc = verb[0] == 'a' ? vg_store_group_add_member(st, group, account, vg_wall_us())
+                            : vg_store_group_remove_member(st, group, account);
+    if (rc)
+        return fail("cannot change group", group, rc);
+    printf("group %s: %s %s\n", group, account, verb[0] == 'a' ? "added" : "removed");
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {{"data-dir", required_argument, 0, 'd'},
@@ -112,7 +150,8 @@ int main(int argc, char **argv)
             return o == 'h' ? 0 : 2;
         }
     }
-    if (!dir || optind + 2 > argc || strcmp(argv[optind], "account") != 0) {
+    bool group = optind < argc && strcmp(argv[optind], "group") == 0;
+    if (!dir || optind + 2 > argc || (strcmp(argv[optind], "account") != 0 && !group)) {
         usage(stderr);
         return 2;
     }
@@ -124,7 +163,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "vigilctl: %s\n", err);
         return 1;
     }
-    int rc = run(st, argc - optind - 1, argv + optind + 1, role);
+    int rc = group ? run_group(st, argc - optind - 1, argv + optind + 1)
+                   : run(st, argc - optind - 1, argv + optind + 1, role);
     vg_store_close(st);
     return rc;
 }

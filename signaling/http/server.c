@@ -237,10 +237,6 @@ static int64_t content_length_of(struct lws *wsi)
     return (*end || end == cl || v < 0) ? -1 : (int64_t)v;
 }
 
-/* After api_begin: an answer given before the body was read waits for the body
- * to be read and discarded (up to VG_HTTP_DRAIN_MAX) so the client, still
- * sending, is sure to read it; past that the answer goes now and the
- * connection closes. */
 /* Queues the exchange's answer (taking it). */
 static int api_answer(struct lws *wsi, struct http_pss *pss)
 {
@@ -250,6 +246,10 @@ static int api_answer(struct lws *wsi, struct http_pss *pss)
     return queue_answer(wsi, pss, (unsigned)x->status, "application/json", a, NULL, NULL);
 }
 
+/* After api_begin: an answer given before the body was read waits for the body
+ * to be read and discarded (up to VG_HTTP_DRAIN_MAX) so the client, still
+ * sending, is sure to read it; past that the answer goes now and the
+ * connection closes. */
 static int api_after_begin(struct lws *wsi, struct http_pss *pss)
 {
     struct vg_http_exchange *x = pss->x;

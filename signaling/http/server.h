@@ -123,7 +123,8 @@ void vg_http_respond(struct vg_http_exchange *x, int status, const char *json);
 
 /* Answers with the file at path (streamed from disk, never whole in memory), as
  * content_type, not cached, and sandboxed should a browser open it directly.
- * Only from api_begin. Returns VG_ENOENT (nothing sent) when it cannot be opened. */
+ * Only from api_begin. On VG_OK the exchange is over (api_done has run, x is
+ * gone); VG_ENOENT (nothing sent, x still usable) when it cannot be opened. */
 int vg_http_respond_file(struct vg_http_exchange *x, const char *path, const char *content_type);
 
 /* Asks for the request's body, which must announce a Content-Length of at most

@@ -72,6 +72,7 @@ static json_t *card(const struct live_case *lc)
     json_object_set_new(c, "held_by", r->held_by[0] ? json_string(r->held_by) : json_null());
     json_object_set_new(c, "citizen_connected", json_boolean(lc->citizen != NULL));
     json_object_set_new(c, "phone_verified", json_boolean(strstr(r->flags, "phone_verified")));
+    json_object_set_new(c, "parties", team_parties_json(lc));
     return c;
 }
 
@@ -91,6 +92,13 @@ static int add_chat(const struct vg_chat_row *m, void *ud)
 }
 
 /* A case message with the card, the track and the chat so far. */
+static json_t *full_case(struct vg_hub *h, const char *type, const struct live_case *lc);
+
+json_t *cases_full(struct vg_hub *h, const char *type, const struct live_case *lc)
+{
+    return full_case(h, type, lc);
+}
+
 static json_t *full_case(struct vg_hub *h, const char *type, const struct live_case *lc)
 {
     json_t *track = json_array(), *chat = json_array();
@@ -132,6 +140,12 @@ static void stop_timer(guint *t)
 
 static void live_remove(struct vg_hub *h, struct live_case *lc)
 {
+    struct session *freed[MAX_PARTIES];
+    unsigned n = 0;
+    for (unsigned i = 0; i < lc->n_parties; i++)
+        if (lc->parties[i].s)
+            freed[n++] = lc->parties[i].s;
+    team_case_closed(h, lc);
     media_case_closed(h, lc);
     stop_timer(&lc->escalate_timer);
     stop_timer(&lc->abandon_timer);
@@ -141,11 +155,18 @@ static void live_remove(struct vg_hub *h, struct live_case *lc)
     }
     g_hash_table_remove(h->cases, lc->row.id);
     g_free(lc);
+    for (unsigned i = 0; i < n; i++) /* specialists and supervisors on it are free again */
+        cases_staff_ready(h, freed[i]);
 }
 
 static bool unclaimed(const struct live_case *lc)
 {
     return strcmp(lc->row.state, "answered") != 0;
+}
+
+bool cases_answered(const struct live_case *lc)
+{
+    return !unclaimed(lc);
 }
 
 /* Does this waiting case ring on this console? Call-takers who are free take the
@@ -221,6 +242,11 @@ static json_t *board_json(struct vg_hub *h)
 static void board_update(struct vg_hub *h)
 {
     hub_to_staff(h, R_SUPERVISOR, board_json(h));
+}
+
+void cases_board_update(struct vg_hub *h)
+{
+    board_update(h);
 }
 
 static void offer_to(struct vg_hub *h, struct live_case *lc, struct session *s)
@@ -395,9 +421,10 @@ void cases_staff_ready(struct vg_hub *h, struct session *s)
             hub_send(s, full_case(h, "claimed", lc));
             hub_send(lc->citizen, json_pack("{s:s, s:s, s:b}", "type", "staff_connection",
                                             "case_id", lc->row.id, "connected", 1));
-            media_bridge(h, lc);
+            media_sync(h, lc);
         }
     }
+    team_staff_ready(h, s);
     GPtrArray *q = waiting_in_order(h);
     for (guint i = 0; i < q->len; i++)
         if (rings_on(s, g_ptr_array_index(q, i)))
@@ -422,11 +449,13 @@ void cases_session_closed(struct vg_hub *h, struct session *s)
                                            "case_id", lc->row.id, "connected", 0));
     } else if (lc->holder == s) {
         lc->holder = NULL;
-        media_staff_gone(h, lc);
+        media_sync(h, lc); /* their legs go; a console that comes back gets new offers */
         vg_info(lc->row.id, NULL, "%s %s connection lost; the case stays theirs",
                 hub_role_name(s->role), s->account);
         hub_send(lc->citizen, json_pack("{s:s, s:s, s:b}", "type", "staff_connection", "case_id",
                                         lc->row.id, "connected", 0));
+    } else {
+        team_session_closed(h, lc, s);
     }
 }
 
@@ -662,10 +691,18 @@ static void to_case_staff(struct vg_hub *h, struct live_case *lc, json_t *msg,
 {
     for (guint i = 0; i < h->sessions->len; i++) {
         struct session *s = g_ptr_array_index(h->sessions, i);
-        if (s != except && (s == lc->holder || s->role == R_SUPERVISOR || staff_sees(s, lc)))
+        if (s != except && (s == lc->holder || s->role == R_SUPERVISOR || staff_sees(s, lc) ||
+                            ((s->role & R_STAFF) && strcmp(s->case_id, lc->row.id) == 0 &&
+                             team_party(lc, s->account))))
             hub_send(s, json_incref(msg));
     }
     json_decref(msg);
+}
+
+void cases_to_staff(struct vg_hub *h, struct live_case *lc, json_t *msg,
+                    const struct session *except)
+{
+    to_case_staff(h, lc, msg, except);
 }
 
 void case_location(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m)
@@ -747,7 +784,10 @@ static bool on_case(const struct session *s, const struct live_case *lc)
 {
     if (s->role == R_CITIZEN)
         return strcmp(s->case_id, lc->row.id) == 0;
-    return s->role == R_SUPERVISOR || (!unclaimed(lc) && strcmp(lc->row.held_by, s->account) == 0);
+    return s->role == R_SUPERVISOR ||
+           (!unclaimed(lc) && (strcmp(lc->row.held_by, s->account) == 0 ||
+                               (strcmp(s->case_id, lc->row.id) == 0 &&
+                                team_party((struct live_case *)lc, s->account))));
 }
 
 static struct live_case *case_for(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m,
@@ -848,7 +888,7 @@ void case_claim(struct vg_hub *h, struct session *s, const struct vg_proto_msg *
     hub_reply(s, m, full_case(h, "claimed", lc));
     hub_send(lc->citizen,
              json_pack("{s:s, s:s, s:s}", "type", "answered", "case_id", id, "by", s->account));
-    media_bridge(h, lc);
+    media_sync(h, lc);
     for (guint i = 0; i < h->sessions->len; i++) {
         struct session *o = g_ptr_array_index(h->sessions, i);
         if ((o->role & R_STAFF) && o != s)
@@ -868,6 +908,9 @@ void case_end(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m)
     struct live_case *lc = case_for(h, s, m, r.case_id);
     if (!lc)
         return;
+    if (s->role != R_SUPERVISOR && lc->holder != s)
+        return hub_error(s, m->id, VG_PROTO_E_FORBIDDEN,
+                         "only the holder or a supervisor ends a case (a specialist leaves it)");
     json_t *ev = json_pack("{s:s, s:s}", "reason", "ended_by_staff", "disposition", r.disposition);
     char *evtext = json_dumps(ev, JSON_COMPACT);
     json_decref(ev);
@@ -987,6 +1030,8 @@ void cases_upload_done(struct vg_hub *h, const char *case_id, json_t *upload)
                        "sha256", json_object_get(upload, "sha256")));
     json_t *msg =
         json_pack("{s:s, s:s, s:o}", "type", "upload", "case_id", case_id, "upload", upload);
+    if (lc)
+        return to_case_staff(h, lc, msg, NULL); /* holder, parties, supervisors */
     for (guint i = 0; i < h->sessions->len; i++) {
         struct session *s = g_ptr_array_index(h->sessions, i);
         bool holder = (s->role & (R_CALL_TAKER | R_SPECIALIST)) && held_by[0] &&

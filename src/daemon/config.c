@@ -37,6 +37,7 @@ static const struct key keys[] = {
     {"queue", "escalate_after_s", K_INT, F(escalate_after_s), 1, 3600},
     {"queue", "abandon_grace_s", K_INT, F(abandon_grace_s), 0, 3600},
     {"queue", "escalation_message", K_TEXT, F(escalation_message), 1, 255},
+    {"team", "invite_timeout_s", K_INT, F(invite_timeout_s), 5, 600},
     {"service_area", "file", K_PATH, F(service_area_file), 0, 0},
     {"service_area", "message", K_TEXT, F(outside_area_message), 1, 255},
     {"blacklist", "mode", K_CHOICE, F(blacklist_hard), 0, 1},
@@ -71,6 +72,14 @@ static const struct key keys[] = {
 static const char *const blacklist_modes[] = {"soft", "hard", NULL};
 #define NKEYS (sizeof keys / sizeof keys[0])
 
+const char *vg_config_key(size_t i, const char **group)
+{
+    if (i >= NKEYS)
+        return NULL;
+    *group = keys[i].group;
+    return keys[i].name;
+}
+
 void vg_config_defaults(struct vg_config *c)
 {
     memset(c, 0, sizeof *c);
@@ -86,6 +95,7 @@ void vg_config_defaults(struct vg_config *c)
     c->session_ttl_s = 12 * 3600;
     c->escalate_after_s = 60;
     c->abandon_grace_s = 30;
+    c->invite_timeout_s = 30;
     snprintf(c->escalation_message, sizeof c->escalation_message,
              "No call-taker has answered yet. Please also call 110 now.");
     snprintf(c->outside_area_message, sizeof c->outside_area_message,

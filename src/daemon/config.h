@@ -30,6 +30,7 @@ struct vg_config {
     /* queue */
     int escalate_after_s;
     int abandon_grace_s;
+    int invite_timeout_s; /* [team]: an unanswered invitation is declined after this */
     char escalation_message[256];
     /* service area: GeoJSON file, "" = no limit */
     char service_area_file[PATH_MAX];
@@ -72,6 +73,10 @@ int vg_config_load(struct vg_config *c, const char *path, char *err, size_t errl
 
 /* Parses "ADDR:PORT" or "[V6ADDR]:PORT". Returns 0 or VG_EINVAL. */
 int vg_config_parse_listen(const char *s, char *addr, size_t addr_len, int *port);
+
+/* The i-th key of the key table (its group in *group), NULL past the last: lets
+ * a test prove conf/vigil.conf lists every key. */
+const char *vg_config_key(size_t i, const char **group);
 
 /* Checks what no single key can: pairs of keys that go together. */
 int vg_config_check(const struct vg_config *c, char *err, size_t errlen);

@@ -303,9 +303,18 @@ static const struct {
     {"unblock", R_SUPERVISOR, case_unblock},
     {"board", R_SUPERVISOR, case_board},
     {"media_offer", R_CITIZEN | R_STAFF, media_offer},
-    {"media_answer", R_STAFF, media_answer},
+    {"media_answer", R_CITIZEN | R_STAFF, media_answer},
     {"ice", R_CITIZEN | R_STAFF, media_ice},
     {"media_pause", R_STAFF, media_pause},
+    {"invite", R_STAFF, team_invite},
+    {"invite_cancel", R_STAFF, team_invite_cancel},
+    {"invite_accept", R_STAFF, team_invite_accept},
+    {"invite_decline", R_STAFF, team_invite_decline},
+    {"transfer", R_STAFF, team_transfer},
+    {"hand_back", R_STAFF, team_hand_back},
+    {"leave", R_STAFF, team_leave},
+    {"monitor", R_SUPERVISOR, team_monitor},
+    {"barge", R_SUPERVISOR, team_barge},
 };
 
 static void dispatch(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m)

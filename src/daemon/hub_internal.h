@@ -39,6 +39,30 @@ struct session {
     bool login_pending;
 };
 
+/* A member of staff on a case who does not hold it (DOMAIN.md): an invited
+ * specialist, or a supervisor listening unheard (monitor) or taking part (barge). */
+enum party_role { P_SPECIALIST = 1, P_MONITOR, P_BARGED };
+#define MAX_PARTIES 6
+#define MAX_RUNG 16
+
+struct party {
+    char account[VG_NAME_MAX + 1];
+    enum party_role role;
+    struct session *s; /* NULL while their connection is away */
+};
+
+/* The holder's pending invitation of a specialist (one per case at a time). */
+struct invite {
+    char id[24];
+    struct live_case *lc;
+    char from[VG_NAME_MAX + 1];
+    char target[VG_NAME_MAX + 1]; /* the account, or the group's name */
+    bool group, blind;
+    char rung[MAX_RUNG][VG_NAME_MAX + 1];
+    unsigned n_rung, n_declined;
+    guint timer;
+};
+
 struct live_case {
     struct vg_hub *hub;
     struct vg_case_row row;
@@ -49,15 +73,28 @@ struct live_case {
     bool has_fix;
     struct vg_fix_row last_fix;
     guint escalate_timer, abandon_timer;
-    uint64_t citizen_leg, staff_leg; /* media legs, 0 = none */
+    uint64_t citizen_leg; /* the citizen's own (first) media leg, 0 = none */
+    uint64_t citizen_src; /* the staff leg the citizen's leg receives from, 0 = none */
+    struct party parties[MAX_PARTIES];
+    unsigned n_parties;
+    struct invite *invite;             /* NULL: none pending */
+    char prev_holder[VG_NAME_MAX + 1]; /* who transferred it here, for hand_back */
 };
 
-/* Which party of which case a media leg belongs to. */
+/* Which party of which case a media leg belongs to. Each party has one main leg
+ * (peer ""): the citizen's carries their media and brings them their holder's; a
+ * member of staff's brings them the citizen's and carries theirs. Every other
+ * person a party must see or hear comes on an extra leg named after that person
+ * (peer = their account), so no one's stream restarts when people join or leave. */
 struct leg_ref {
     uint64_t id;
     char case_id[VG_CASE_ID_MAX + 1];
     bool citizen;
-    char account[VG_NAME_MAX + 1]; /* staff legs */
+    char account[VG_NAME_MAX + 1]; /* staff legs: the owner */
+    char peer[VG_NAME_MAX + 1];    /* "" = main leg; else whose media it brings */
+    unsigned kinds;                /* what it brings */
+    bool recv;                     /* staff main legs: the gateway takes their media */
+    bool mark;                     /* media_sync's: still wanted */
 };
 
 struct vg_hub {
@@ -103,6 +140,27 @@ void case_block(struct vg_hub *h, struct session *s, const struct vg_proto_msg *
 void case_unblock(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
 void case_board(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
 struct live_case *cases_live(struct vg_hub *h, const char *id);
+json_t *cases_full(struct vg_hub *h, const char *type, const struct live_case *lc);
+void cases_to_staff(struct vg_hub *h, struct live_case *lc, json_t *msg,
+                    const struct session *except); /* steals msg */
+void cases_board_update(struct vg_hub *h);
+bool cases_answered(const struct live_case *lc);
+
+/* team.c: invitations, joins, transfers, monitor and barge */
+void team_invite(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
+void team_invite_cancel(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
+void team_invite_accept(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
+void team_invite_decline(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
+void team_transfer(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
+void team_hand_back(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
+void team_leave(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
+void team_monitor(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
+void team_barge(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
+struct party *team_party(struct live_case *lc, const char *account);
+json_t *team_parties_json(const struct live_case *lc);
+void team_case_closed(struct vg_hub *h, struct live_case *lc); /* cancels, frees parties */
+void team_session_closed(struct vg_hub *h, struct live_case *lc, struct session *s);
+void team_staff_ready(struct vg_hub *h, struct session *s); /* rebinds a returning party */
 /* An upload completed: tells the citizen and the staff on the case. Takes upload. */
 void cases_upload_done(struct vg_hub *h, const char *case_id, json_t *upload);
 
@@ -119,8 +177,9 @@ void media_offer(struct vg_hub *h, struct session *s, const struct vg_proto_msg 
 void media_answer(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
 void media_ice(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
 void media_pause(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
-void media_bridge(struct vg_hub *h, struct live_case *lc); /* answered: citizen <-> holder */
-void media_staff_gone(struct vg_hub *h, struct live_case *lc);
+/* Brings the case's legs in line with who is on it (holder, parties, citizen):
+ * creates, connects and closes legs. Call after any change of people. */
+void media_sync(struct vg_hub *h, struct live_case *lc);
 void media_case_closed(struct vg_hub *h, struct live_case *lc);
 
 #endif

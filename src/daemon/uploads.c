@@ -39,6 +39,8 @@
 
 #define CREATE_BODY_MAX 4096
 #define NAME_MAX_BYTES 255
+/* A path under the data dir: the dir itself plus our own short names. */
+#define PATH_BUF (PATH_MAX + 160)
 
 static const char *const photo_types[] = {"image/jpeg", "image/png", "image/webp", NULL};
 
@@ -148,7 +150,7 @@ static void live_forget(struct vg_hub *h, const char *id)
 /* Drops an open upload: the row says why, the partial file goes. */
 static void drop_upload(struct vg_hub *h, const struct vg_upload_row *row, const char *reason)
 {
-    char path[PATH_MAX];
+    char path[PATH_BUF];
     vg_store_upload_drop(h->store, row->id, reason, vg_wall_us());
     h->stats.uploads_dropped++;
     live_forget(h, row->id);
@@ -307,7 +309,7 @@ static void create_body(struct vg_hub *h, struct vg_http_exchange *x, const stru
     json_decref(j);
     if (!u.id[0])
         return;
-    char path[PATH_MAX];
+    char path[PATH_BUF];
     partial_path(h, u.id, path, sizeof path);
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0 || vg_store_upload_insert(h->store, &u)) {
@@ -419,7 +421,7 @@ static void chunk_begin(struct vg_hub *h, struct vg_http_exchange *x,
  * hashes what is on disk; a file longer than the row is cut back to it). */
 static int live_ready(struct vg_hub *h, struct upload_live *l, const struct vg_upload_row *u)
 {
-    char path[PATH_MAX];
+    char path[PATH_BUF];
     partial_path(h, u->id, path, sizeof path);
     if (l->fd < 0 && (l->fd = open(path, O_RDWR | O_CLOEXEC)) < 0)
         return VG_EIO;
@@ -525,12 +527,12 @@ static void finish(struct vg_hub *h, struct vg_http_exchange *x, struct upload_l
         return refuse(x, u->case_id, 500, "internal", "the hash could not be computed");
     for (unsigned i = 0; i < 32; i++)
         snprintf(u->sha256 + 2 * i, 3, "%02x", md[i]);
-    char rel[128], dir[PATH_MAX], from[PATH_MAX], to[PATH_MAX + 160], err[200];
+    char rel[128], dir[PATH_BUF], from[PATH_BUF], to[PATH_BUF], err[200];
     final_rel(u->case_id, u->id, vg_sniff_ext(vg_sniff_from_mime(u->type)), rel, sizeof rel);
     snprintf(dir, sizeof dir, "evidence/%s/uploads", u->case_id);
     partial_path(h, u->id, from, sizeof from);
     snprintf(to, sizeof to, "%s/%s", h->cfg->data_dir, rel);
-    char full_dir[PATH_MAX];
+    char full_dir[PATH_BUF];
     if (vg_datadir_subdir(h->cfg->data_dir, dir, full_dir, sizeof full_dir, err, sizeof err) ||
         fsync(l->fd) || rename(from, to) || fchmod(l->fd, 0440)) {
         vg_error(u->case_id, NULL, "upload %s: cannot move into the evidence: %s", u->id,
@@ -586,7 +588,7 @@ static bool hash_file(const char *path, char *hex65)
  * is in place, only the row is missing its completion. */
 static bool finish_moved(struct vg_hub *h, struct vg_upload_row *u)
 {
-    char rel[128], path[PATH_MAX + 160];
+    char rel[128], path[PATH_BUF];
     final_rel(u->case_id, u->id, vg_sniff_ext(vg_sniff_from_mime(u->type)), rel, sizeof rel);
     snprintf(path, sizeof path, "%s/%s", h->cfg->data_dir, rel);
     if (!u->type[0] || access(path, R_OK) || !hash_file(path, u->sha256))
@@ -608,7 +610,7 @@ static bool finish_moved(struct vg_hub *h, struct vg_upload_row *u)
 
 static void try_finish(struct vg_hub *h, struct vg_upload_row *u)
 {
-    char partial[PATH_MAX];
+    char partial[PATH_BUF];
     partial_path(h, u->id, partial, sizeof partial);
     if (access(partial, F_OK) && finish_moved(h, u))
         return;
@@ -710,15 +712,17 @@ static void download(struct vg_hub *h, struct vg_http_exchange *x, const struct 
         strcmp(u.case_id, c.id) != 0 || strcmp(u.state, "complete") != 0)
         return refuse(x, case_id, 404, "not_found", "no completed upload %.40s on case %.30s", id,
                       case_id);
+    /* On the case: its holder, or a specialist invited into it while it is live. */
+    struct live_case *lc = cases_live(h, c.id);
     bool holder = (strcmp(role, "call_taker") == 0 || strcmp(role, "specialist") == 0) &&
-                  strcmp(c.held_by, account) == 0;
+                  (strcmp(c.held_by, account) == 0 || (lc && team_party(lc, account)));
     if (!holder && strcmp(role, "supervisor") != 0) {
         h->stats.forbidden++;
         vg_warn(c.id, NULL, "%s %s tried to download upload %s of a case that is not theirs", role,
                 account, u.id);
         return refuse(x, c.id, 403, "forbidden", "not your case");
     }
-    char path[PATH_MAX + 160];
+    char path[PATH_BUF];
     snprintf(path, sizeof path, "%s/%s", h->cfg->data_dir, u.path);
     vg_info(c.id, NULL, "upload %s (%lld bytes) sent to %s %s", u.id, (long long)u.size, role,
             account);
@@ -818,7 +822,7 @@ static gboolean sweep(gpointer ud)
 
 int uploads_start(struct vg_hub *h, char *err, size_t n)
 {
-    char dir[PATH_MAX];
+    char dir[PATH_BUF];
     h->uploads = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, live_free);
     if (vg_datadir_subdir(h->cfg->data_dir, "uploads-partial", dir, sizeof dir, err, n) ||
         vg_datadir_subdir(h->cfg->data_dir, "evidence", dir, sizeof dir, err, n))

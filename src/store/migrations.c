@@ -110,6 +110,16 @@ static const struct vg_migration migrations[] = {
      "  completed_us INTEGER);"
      "CREATE INDEX uploads_case ON uploads(case_id, created_us);"
      "CREATE INDEX uploads_state ON uploads(state, updated_us);"},
+    /* Specialist groups (household, traffic, criminal, ...) a call-taker can
+     * invite into a case, and their members. An account may be in several. */
+    {6, "staff_groups",
+     "CREATE TABLE staff_groups ("
+     "  name TEXT PRIMARY KEY CHECK (length(name) BETWEEN 1 AND 64),"
+     "  created_us INTEGER NOT NULL);"
+     "CREATE TABLE group_members ("
+     "  group_name TEXT NOT NULL REFERENCES staff_groups(name) ON DELETE CASCADE,"
+     "  account TEXT NOT NULL,"
+     "  PRIMARY KEY (group_name, account));"},
 };
 
 const struct vg_migration *vg_migrations(int *count)

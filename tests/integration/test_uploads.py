@@ -205,6 +205,18 @@ def test_download(v, cid, uid, data, tokens):
     check("tried to download upload" in v.stderr(), "the refusal is logged")
 
 
+def test_specialist_download(v, cid, uid, data, tokens, ann, spec):
+    url = f"/api/cases/{cid}/uploads/{uid}"
+    st, _, _, _ = api(v, "GET", url, tokens["spec"])
+    check(st == 403, f"a specialist not on the case is refused: {st}")
+    r = ann.request("invite", case_id=cid, account="spec")
+    check(r.get("type") == "invite_sent", f"ann invites the specialist: {r.get('type')}")
+    inv = spec.wait_type("invited", 3)
+    r = spec.request("invite_accept", invite_id=inv["invite_id"])
+    st, h, body, _ = api(v, "GET", url, tokens["spec"])
+    check(st == 200 and body == data, f"once on the case the specialist downloads it: {st}")
+
+
 def test_resume_after_drop(v, tok, cid):
     data = png(640, 400, seed=2)
     st, j = create(v, tok, cid, "resume.png", len(data))
@@ -457,9 +469,10 @@ def main():
     v.start()
     try:
         pw = {n: add_account(v.data_dir, n, r) for n, r in
-              (("ann", "call_taker"), ("bob", "call_taker"), ("sue", "supervisor"))}
+              (("ann", "call_taker"), ("bob", "call_taker"), ("sue", "supervisor"),
+               ("spec", "specialist"))}
         tokens, clients = {}, {}
-        for n in ("ann", "bob", "sue"):
+        for n in ("ann", "bob", "sue", "spec"):
             clients[n] = c = Client(v.port, n)
             r = c.request("login", name=n, password=pw[n])
             tokens[n] = r["token"]
@@ -479,6 +492,7 @@ def main():
         test_open_limit_and_supersede(tmp)
         uid, data = test_photo_in_chunks(v, cit, tok, cid, ann, bob, sue, media)
         test_download(v, cid, uid, data, tokens)
+        test_specialist_download(v, cid, uid, data, tokens, ann, clients["spec"])
         test_resume_after_drop(v, tok, cid)
         test_types(v, tok, cid, media)
         test_sizes_and_tokens(v, tok, cid, other["token"])
