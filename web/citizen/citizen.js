@@ -3,7 +3,7 @@
 // page reconnects, sends case_resume with the case token and restarts ICE with a
 // new media_offer (docs/protocol.md). A silent alarm never puts an <audio> or an
 // unmuted <video> element into the page and receives nothing from the gateway.
-import { Gateway, addCandidate, el, fmtDuration, fmtTime } from '/common/vigil.js';
+import { ExtraLegs, Gateway, addCandidate, el, fmtDuration, fmtTime } from '/common/vigil.js';
 import { Uploader } from '/citizen/upload.js';
 
 const $ = (id) => document.getElementById(id);
@@ -140,7 +140,9 @@ function buildMediaView() {
                                 'aria-label': 'Your own picture' });
     self.muted = true;
     if (c.local) self.srcObject = c.local;
-    box.append(remote, self, el('p', { class: 'remote-note' }, 'The call-taker\'s picture will appear here.'));
+    box.append(el('div', { class: 'stage' }, remote, self,
+                  el('p', { class: 'remote-note' }, 'The call-taker\'s picture will appear here.')),
+               el('div', { class: 'peers' }));
   } else if (c.mode === 'voice') {
     box.append(el('p', { class: 'voice-badge' }, 'Voice call: speak normally. The police hear you.'),
                el('audio', { class: 'remote', autoplay: true }));
@@ -213,7 +215,27 @@ async function keepAwake(on) {
   } catch (e) { /* not allowed here: the screen may dim */ }
 }
 
+// Another officer who joins the case comes on an extra leg: a small picture in a
+// video alarm, sound only in a voice alarm, nothing at all in a silent one.
+const extra = new ExtraLegs(gw, (peer, track) => {
+  if (c.mode !== 'video' && c.mode !== 'voice') return;
+  if (c.mode === 'voice' && track.kind !== 'audio') return;
+  let tile = $('media').querySelector(`[data-peer="${CSS.escape(peer)}"]`);
+  if (!tile) {
+    tile = c.mode === 'video'
+      ? el('video', { class: 'peer', 'data-peer': peer, autoplay: true, playsinline: true, 'aria-label': 'Another officer' })
+      : el('audio', { class: 'peer', 'data-peer': peer, autoplay: true });
+    tile.srcObject = new MediaStream();
+    ($('media').querySelector('.peers') || $('media')).append(tile);
+  }
+  tile.srcObject.addTrack(track);
+}, (peer) => {
+  const tile = $('media').querySelector(`[data-peer="${CSS.escape(peer)}"]`);
+  if (tile) tile.remove();
+});
+
 function stopMedia() {
+  extra.closeAll();
   keepAwake(false);
   if (c.pc) c.pc.close();
   c.pc = null;
@@ -467,8 +489,12 @@ gw.on('media_answer', async (m) => {
   if (!c.pc || c.pc.signalingState !== 'have-local-offer') return;
   try { await c.pc.setRemoteDescription({ type: 'answer', sdp: m.sdp }); } catch (e) { console.warn(e); }
 });
-gw.on('ice', (m) => addCandidate(c.pc, m.candidate));
+gw.on('media_offer', (m) => {
+  if (m.peer && (c.mode === 'video' || c.mode === 'voice')) extra.offer(m).catch((e) => console.warn('extra leg', e));
+});
+gw.on('ice', (m) => (m.peer ? extra.ice(m) : addCandidate(c.pc, m.candidate)));
 gw.on('media_state', (m) => {
+  if (m.peer) { if (m.state === 'closed') extra.close(m.peer); return; }
   if (m.state === 'failed' && c.mode !== 'silent') $('media-state').textContent = 'Sound and picture failed: ' + (m.detail || '');
 });
 gw.on('upload_received', (m) => { if (c.uploader) c.uploader.received(m); });

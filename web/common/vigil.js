@@ -123,3 +123,48 @@ export function fmtDuration(s) {
 export function fmtTime(ms) {
   return new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
 }
+
+// Extra legs (docs/protocol.md, "Several people on a case"): the gateway offers a
+// receive-only leg per other person a page must see or hear, named by `peer`. Each
+// gets its own peer connection, answered with nothing to send, and is closed when
+// its media_state says closed or the person leaves. The main leg is never touched.
+export class ExtraLegs {
+  constructor(gw, onTrack, onClose) {
+    this.gw = gw;
+    this.onTrack = onTrack;   // (peer, track)
+    this.onClose = onClose;   // (peer)
+    this.legs = new Map();    // peer -> RTCPeerConnection
+    this.n = 0;
+  }
+
+  async offer(m) {
+    let pc = this.legs.get(m.peer);
+    if (!pc || pc.signalingState === 'closed') {
+      pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
+      pc.onicecandidate = (e) => this.gw.send({ type: 'ice', case_id: m.case_id, peer: m.peer,
+                                                candidate: e.candidate ? e.candidate.candidate : '' });
+      pc.ontrack = (e) => this.onTrack(m.peer, e.track);
+      this.legs.set(m.peer, pc);
+    }
+    await pc.setRemoteDescription({ type: 'offer', sdp: m.sdp });
+    for (const t of pc.getTransceivers()) if (t.direction !== 'stopped') t.direction = 'recvonly';
+    await pc.setLocalDescription(await pc.createAnswer());
+    this.gw.send({ type: 'media_answer', id: 'x' + ++this.n, case_id: m.case_id, peer: m.peer,
+                   sdp: pc.localDescription.sdp });
+  }
+
+  ice(m) { return addCandidate(this.legs.get(m.peer), m.candidate); }
+
+  close(peer) {
+    const pc = this.legs.get(peer);
+    if (!pc) return;
+    pc.close();
+    this.legs.delete(peer);
+    this.onClose(peer);
+  }
+
+  // Keeps only the legs of the people named.
+  keep(peers) { for (const p of [...this.legs.keys()]) if (!peers.includes(p)) this.close(p); }
+
+  closeAll() { for (const p of [...this.legs.keys()]) this.close(p); }
+}

@@ -3,7 +3,7 @@
 // item; then the citizen's picture and sound, chat, the caller card, the map, the
 // uploaded files; end with an outcome or block the caller. A dropped connection
 // resumes the session (resume) and the gateway offers the media leg again.
-import { Gateway, addCandidate, el, fmtDuration, fmtTime } from '/common/vigil.js';
+import { ExtraLegs, Gateway, addCandidate, el, fmtDuration, fmtTime } from '/common/vigil.js';
 import { TrackMap } from '/console/map.js';
 
 const $ = (id) => document.getElementById(id);
@@ -17,6 +17,7 @@ const s = {
   tileUrl: '',
   status: 'available',
   queue: new Map(),    // case_id -> {card, at}
+  invites: new Map(),  // invite_id -> invited event
   board: [],           // supervisor: cards, boardAt
   boardAt: 0,
   alerts: [],
@@ -182,7 +183,11 @@ document.addEventListener('keydown', (e) => {
 function openCase(r) {
   const card = r.case;
   s.queue.delete(card.case_id);
-  s.active = { card, at: Date.now(), chatSeen: new Set(), files: new Map(), ended: false };
+  s.active = { card, at: Date.now(), chatSeen: new Set(), files: new Map(), ended: false,
+               role: r.role && r.role !== 'holder' ? r.role : 'holder' };
+  $('end-btn').hidden = false;
+  $('end-form').querySelector('label').hidden = s.active.role === 'specialist';
+  $('block-form').hidden = $('invite-form').hidden = s.active.role === 'specialist';
   banner('');
   $('idle').hidden = true;
   $('case').hidden = false;
@@ -190,7 +195,8 @@ function openCase(r) {
   $('chat').replaceChildren();
   $('files').replaceChildren();
   $('block-result').textContent = '';
-  $('end-btn').textContent = 'End case';
+  $('end-btn').textContent = s.active.role === 'specialist' ? 'Leave the case' : 'End case';
+  $('invite-result').textContent = '';
   // Only a video alarm has a picture; the others say what the call-taker gets.
   $('media-box').className = 'mode-' + card.mode;
   $('media-note').textContent = { silent: 'Silent alarm: you hear the citizen; nothing plays on their phone. Write in the chat.',
@@ -223,6 +229,8 @@ function renderCard() {
     ['Flags', flagsText(c) || 'none'],
     ['Callback', c.callback_allowed ? 'allowed' : 'not allowed'],
   ];
+  const parties = (c.parties || []).map((p) => `${p.account} (${p.role}${p.connected === false ? ', away' : ''})`);
+  if (c.held_by || parties.length) rows.push(['On the case', [c.held_by ? `${c.held_by} (holder)` : '', ...parties].filter(Boolean).join(', ')]);
   if (c.caller) for (const [k, v] of Object.entries(c.caller)) rows.push([k[0].toUpperCase() + k.slice(1), String(v)]);
   $('card').replaceChildren(...rows.flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));
   $('case-state').textContent = a.ended ? a.endedText : `Handling: ${STATE[c.state] || c.state}, open ${fmtDuration((Date.now() - c.created_at) / 1000)}.`;
@@ -313,6 +321,11 @@ async function endCase() {
   const a = s.active;
   if (!a) return;
   if (a.ended) { closeCase(); return; }
+  if (a.role === 'specialist') {
+    const r = await gw.request('leave', { case_id: a.card.case_id });
+    if (r.type === 'left' || r.code === 'not_found') closeCase(); else banner(`Could not leave: ${r.message || r.code}`);
+    return;
+  }
   const r = await gw.request('end', { case_id: a.card.case_id, disposition: $('disposition').value });
   if (r.type === 'ended' || r.code === 'not_found') closeCase();
   else banner(`Could not end: ${r.message || r.code}`);
@@ -363,7 +376,24 @@ async function onMediaOffer(m) {
   if (r.type !== 'media_answer_ok') $('media-state').textContent = `Media refused: ${r.message || r.code}`;
 }
 
+// Other staff on the case (a specialist, the holder seen by a specialist, a
+// supervisor who barged) come on extra legs, one tile each.
+const extra = new ExtraLegs(gw, (peer, track) => {
+  let tile = $('peers').querySelector(`[data-peer="${CSS.escape(peer)}"]`);
+  if (!tile) {
+    const v = el('video', { autoplay: true, playsinline: true, 'aria-label': `Picture of ${peer}` });
+    v.srcObject = new MediaStream();
+    tile = el('figure', { 'data-peer': peer }, v, el('figcaption', {}, peer));
+    $('peers').append(tile);
+  }
+  tile.querySelector('video').srcObject.addTrack(track);
+}, (peer) => {
+  const tile = $('peers').querySelector(`[data-peer="${CSS.escape(peer)}"]`);
+  if (tile) tile.remove();
+});
+
 function closeMedia() {
+  extra.closeAll();
   if (s.pc) s.pc.close();
   s.pc = null;
   $('remote-video').srcObject = null;
@@ -418,6 +448,54 @@ gw.on('offer', (m) => {
   renderQueue();
 });
 for (const t of ['taken', 'closed']) gw.on(t, (m) => { s.queue.delete(m.case_id); renderQueue(); });
+
+// A holder asks for help: this console rings with the whole case; Join takes part.
+gw.on('invited', (m) => {
+  s.invites.set(m.invite_id, m);
+  renderInvites();
+});
+gw.on('invite_cancelled', (m) => { s.invites.delete(m.invite_id); renderInvites(); });
+gw.on('invite_accepted', (m) => { $('invite-result').textContent = `${m.by} accepted and joins the case.`; });
+gw.on('invite_declined', (m) => {
+  $('invite-result').textContent = `${m.target}: ${{ declined: 'declined', timeout: 'no answer', unavailable: 'nobody free' }[m.reason] || m.reason}.`;
+});
+gw.on('transferred', (m) => {
+  if (s.active && s.active.card.case_id === m.case_id && m.from === s.name) caseEnded(`Transferred to ${m.to}.`);
+});
+
+function renderInvites() {
+  $('invites').replaceChildren(...[...s.invites.values()].map((iv) => {
+    const join = el('button', { type: 'button', class: 'primary' }, iv.transfer ? 'Take over' : 'Join');
+    const no = el('button', { type: 'button' }, 'Decline');
+    join.addEventListener('click', async () => {
+      s.invites.delete(iv.invite_id);
+      renderInvites();
+      const r = await gw.request('invite_accept', { invite_id: iv.invite_id });
+      if (r.type === 'joined') openCase(r); else banner(`Could not join: ${r.message || r.code}`);
+    });
+    no.addEventListener('click', () => {
+      s.invites.delete(iv.invite_id);
+      renderInvites();
+      gw.request('invite_decline', { invite_id: iv.invite_id });
+    });
+    return el('li', { 'data-invite': iv.invite_id },
+              el('strong', {}, `${iv.from} asks for ${iv.transfer ? 'a transfer' : 'help'}`),
+              ` · ${MODE[iv.case.mode] || iv.case.mode} ${iv.case.phone} · running ${fmtDuration(iv.running_s || 0)} `, join, ' ', no);
+  }));
+  $('invites-box').hidden = s.invites.size === 0;
+}
+
+async function invite() {
+  const a = s.active;
+  if (!a) return;
+  const who = $('invite-who').value.trim();
+  if (!who) return;
+  const f = { case_id: a.card.case_id, transfer: $('invite-transfer').checked };
+  f[$('invite-kind').value] = who;
+  const r = await gw.request('invite', f);
+  $('invite-result').textContent = r.type === 'invite_sent'
+    ? `Ringing ${(r.rung || []).join(', ') || who}…` : `Not sent: ${r.message || r.code}`;
+}
 // A case held before a dropped connection comes back as claimed after resume.
 gw.on('claimed', (m) => {
   if (!s.active || s.active.ended || s.active.card.case_id === m.case.case_id) openCase(m);
@@ -452,9 +530,24 @@ gw.on('ended', (m) => {
   renderQueue();
 });
 gw.on('upload', (m) => { if (s.active && s.active.card.case_id === m.case_id) addFile(m.upload); });
-gw.on('media_offer', (m) => onMediaOffer(m).catch((e) => { $('media-state').textContent = 'Media error: ' + e.message; }));
-gw.on('ice', (m) => { if (s.active && m.case_id === s.active.card.case_id) addCandidate(s.pc, m.candidate); });
+gw.on('media_offer', (m) => {
+  if (!s.active || s.active.card.case_id !== m.case_id) return;
+  const p = m.peer ? extra.offer(m) : onMediaOffer(m);
+  p.catch((e) => { $('media-state').textContent = 'Media error: ' + e.message; });
+});
+gw.on('ice', (m) => {
+  if (!s.active || m.case_id !== s.active.card.case_id) return;
+  if (m.peer) extra.ice(m); else addCandidate(s.pc, m.candidate);
+});
+gw.on('participants', (m) => {
+  if (!s.active || s.active.card.case_id !== m.case_id) return;
+  s.active.card.held_by = m.held_by;
+  s.active.card.parties = m.parties || [];
+  extra.keep([m.held_by, ...s.active.card.parties.map((p) => p.account)]);
+  renderCard();
+});
 gw.on('media_state', (m) => {
+  if (m.peer) { if (m.state === 'closed') extra.close(m.peer); return; }
   if (m.state === 'failed') $('media-state').textContent = `Media failed: ${m.detail || ''}`;
 });
 gw.on('board', (m) => { if (m.cases) setBoard(m.cases); });
@@ -510,6 +603,7 @@ $('chat-form').addEventListener('submit', (e) => {
 });
 $('end-form').addEventListener('submit', (e) => { e.preventDefault(); endCase(); });
 $('block-form').addEventListener('submit', (e) => { e.preventDefault(); block(); });
+$('invite-form').addEventListener('submit', (e) => { e.preventDefault(); invite(); });
 
 // Waiting times and ages tick.
 setInterval(() => {
