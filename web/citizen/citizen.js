@@ -417,9 +417,13 @@ function endLocal(text) {
 async function resumeCase() {
   const r = await gw.request('case_resume', { token: c.token });
   if (r.type !== 'case_resumed') {
-    if (r.code === 'not_found') endLocal('The alarm was closed while the connection was down.');
+    // disconnected or timeout: the next connection tries again.
+    if (r.type === 'error' && r.code !== 'disconnected' && r.code !== 'timeout') {
+      endLocal('The alarm was closed while the connection was down.');
+    }
     return;
   }
+  if (r.state === 'ended' || r.state === 'abandoned') { endLocal('The alarm has ended.'); return; }
   c.resumes = (c.resumes || 0) + 1;
   const todo = flushOutbox(r.chat);
   for (const m of r.chat || []) addChat(m);
@@ -501,7 +505,7 @@ gw.on('upload_received', (m) => { if (c.uploader) c.uploader.received(m); });
 
 gw.onopen = () => { if (c.token && c.state !== 'ended') resumeCase(); else if (c.state === 'reconnecting') renderState(); };
 gw.onclose = () => {
-  if (c.caseId && ['queued', 'answered'].includes(c.state)) { c.prev = c.state; setCaseState('reconnecting'); }
+  if (c.caseId && ['queued', 'answered'].includes(c.state)) setCaseState('reconnecting');
 };
 
 // A network change (Wi-Fi to mobile): the old path may be dead without the
