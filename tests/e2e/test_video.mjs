@@ -135,6 +135,20 @@ run('e2e_video', { accounts: [['ann', 'call_taker']] }, async (v, browser) => {
   });
   console.log(`     sendRate: the citizen's camera now goes out at ${rate}`);
 
+  // The phone reloads the page (or the browser is restarted): the same case, media again.
+  t = Date.now();
+  await cit.reload();
+  const again2 = await until(() => cit.evaluate(() => window.vigilCitizen.state() === 'answered' &&
+                                                     window.vigilCitizen.caseId()), 10000);
+  check(again2 === caseId, `after a reload the page is back on ${again2} in ${Date.now() - t} ms`);
+  const chatBack = await until(() => cit.textContent('#chat').then((x) => /He is in the kitchen/.test(x)), 3000);
+  check(chatBack, 'with the chat so far');
+  const before2 = await mediaStats(con);
+  await sleep(2000);
+  const after2 = await mediaStats(con);
+  check(after2.framesDecoded - before2.framesDecoded >= 6,
+        `and the console decodes its camera again (${after2.framesDecoded - before2.framesDecoded} frames in 2 s)`);
+
   // Hang up; the console is told; the citizen rates.
   await cit.click('#hangup');
   const told = await until(() => con.textContent('#case-state').then((x) => /hung up/.test(x) && x), 5000);
