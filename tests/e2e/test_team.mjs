@@ -19,7 +19,7 @@ async function shown(page, sel, ms = 2000) {
   return (await count()) - a;
 }
 
-run('e2e_team', { accounts: [['ann', 'call_taker'], ['bob', 'specialist']] }, async (v, browser) => {
+run('e2e_team', { accounts: [['ann', 'call_taker'], ['bob', 'specialist'], ['sue', 'supervisor']] }, async (v, browser) => {
   const ann = await login(browser, v, 'ann');
   const bob = await login(browser, v, 'bob');
   const cit = await citizen(browser, v, [30.6, 114.5, 15], '+86 138 0000 5007');
@@ -63,5 +63,30 @@ run('e2e_team', { accounts: [['ann', 'call_taker'], ['bob', 'specialist']] }, as
   check(gone, `the extra pictures go away at the console and the phone in ${Date.now() - t} ms`);
   const still = await shown(ann, '#remote-video');
   check(still >= MOVING, `the call-taker's picture of the citizen carries on (${still} frames in 2 s)`);
-  check(![ann, bob, cit].some((p) => p.errors.length), `no script errors (${[ann, bob, cit].flatMap((p) => p.errors).join('; ')})`);
+
+  // A supervisor monitors the call from the board (nobody hears her), then barges in.
+  const sue = await login(browser, v, 'sue');
+  const caseId = await cit.evaluate(() => window.vigilCitizen.caseId());
+  await sue.waitForSelector(`#board tr[data-case="${caseId}"] button.monitor`, { timeout: 5000 });
+  t = Date.now();
+  await sue.click(`#board tr[data-case="${caseId}"] button.monitor`);
+  await until(async () => (await shown(sue, '#remote-video', 500)) > 0, 10000);
+  const sueSees = await shown(sue, '#remote-video');
+  const note = await sue.textContent('#role-note');
+  check(sueSees >= MOVING, `the supervisor monitors from the board: sees the citizen ${Date.now() - t} ms later ` +
+                           `(${sueSees} frames in 2 s); "${note}"`);
+  const heard = await until(async () => (await shown(sue, '#peers video', 500)) > 0, 10000);
+  check(heard, 'and the call-taker on an extra leg');
+  const citTiles = await cit.$$eval('video.peer', (l) => l.length);
+  check(citTiles === 0, `the citizen sees no one new while she only monitors (${citTiles} extra pictures)`);
+  t = Date.now();
+  await sue.click('#barge-btn');
+  const barged = await until(async () => (await cit.$$('video.peer')).length === 1 && (await shown(cit, 'video.peer', 500)) > 0, 10000);
+  check(barged, `after "Barge in" the citizen sees the supervisor too, in ${Date.now() - t} ms`);
+  const sueStill = await shown(sue, '#remote-video');
+  check(sueStill >= MOVING, `and the supervisor still sees the citizen on her new leg (${sueStill} frames in 2 s)`);
+  await sue.click('#end-btn');
+  check(await until(() => sue.isHidden('#case'), 5000), 'the supervisor leaves the case');
+  check(![ann, bob, cit, sue].some((p) => p.errors.length),
+        `no script errors (${[ann, bob, cit, sue].flatMap((p) => p.errors).join('; ')})`);
 });

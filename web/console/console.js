@@ -185,9 +185,7 @@ function openCase(r) {
   s.queue.delete(card.case_id);
   s.active = { card, at: Date.now(), chatSeen: new Set(), files: new Map(), ended: false,
                role: r.role && r.role !== 'holder' ? r.role : 'holder' };
-  $('end-btn').hidden = false;
-  $('end-form').querySelector('label').hidden = s.active.role === 'specialist';
-  $('block-form').hidden = $('invite-form').hidden = s.active.role === 'specialist';
+  roleControls();
   banner('');
   $('idle').hidden = true;
   $('case').hidden = false;
@@ -195,7 +193,6 @@ function openCase(r) {
   $('chat').replaceChildren();
   $('files').replaceChildren();
   $('block-result').textContent = '';
-  $('end-btn').textContent = s.active.role === 'specialist' ? 'Leave the case' : 'End case';
   $('invite-result').textContent = '';
   // Only a video alarm has a picture; the others say what the call-taker gets.
   $('media-box').className = 'mode-' + card.mode;
@@ -213,6 +210,19 @@ function openCase(r) {
   renderQueue();
   renderWho();
   $('chat-text').focus();
+}
+
+// Only the holder ends, invites and blocks; the others on a case leave it.
+function roleControls() {
+  const role = s.active.role;
+  const party = role !== 'holder';
+  $('end-form').querySelector('label').hidden = party;
+  $('block-form').hidden = $('invite-form').hidden = party;
+  $('end-btn').textContent = { specialist: 'Leave the case', monitor: 'Stop monitoring', barged: 'Leave the case' }[role] || 'End case';
+  $('barge-btn').hidden = role !== 'monitor';
+  $('role-note').textContent = { monitor: 'Monitoring: you see and hear everyone; nobody hears you.',
+                                 barged: 'You have barged in: everyone sees and hears you.',
+                                 specialist: 'You were asked to help on this case.' }[role] || '';
 }
 
 function renderCard() {
@@ -321,7 +331,7 @@ async function endCase() {
   const a = s.active;
   if (!a) return;
   if (a.ended) { closeCase(); return; }
-  if (a.role === 'specialist') {
+  if (a.role !== 'holder') {
     const r = await gw.request('leave', { case_id: a.card.case_id });
     if (r.type === 'left' || r.code === 'not_found') closeCase(); else banner(`Could not leave: ${r.message || r.code}`);
     return;
@@ -342,9 +352,17 @@ async function block() {
 
 // ---- media -------------------------------------------------------------------
 
+const iceUfrag = (sdp) => (/^a=ice-ufrag:(.*)$/m.exec(sdp || '') || [])[1];
+
 async function onMediaOffer(m) {
   const a = s.active;
   if (!a || a.card.case_id !== m.case_id) return;
+  // New ICE credentials are a new leg (say after barging in), not a renegotiation
+  // of the old one: start a fresh connection for it.
+  if (s.pc && s.pc.remoteDescription && iceUfrag(s.pc.remoteDescription.sdp) !== iceUfrag(m.sdp)) {
+    s.pc.close();
+    s.pc = null;
+  }
   if (!s.pc || s.pc.signalingState === 'closed') {
     s.pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
     const pc = s.pc;
@@ -411,15 +429,45 @@ function setBoard(cases) {
 function renderBoard() {
   if (s.role !== 'supervisor') return;
   const alertsFor = (id) => s.alerts.filter((x) => x.case_id === id).map((x) => x.kind.replace('_', ' '));
+  const waitOf = (c) => (c.state === 'queued' || c.state === 'offered' ? fmtDuration(waited(c, s.boardAt)) : fmtDuration(c.waiting_s || 0));
+  // Rebuilt only when something but the clock changed, so a click is never lost.
+  const key = JSON.stringify([s.board.map((c) => [c.case_id, c.state, c.held_by, c.escalated, c.flags]),
+                              s.alerts.length, s.active && !s.active.ended && s.active.card.case_id]);
+  if (key === s.boardKey) {
+    for (const tr of $('board').tBodies[0].rows) {
+      const c = s.board.find((x) => x.case_id === tr.dataset.case);
+      if (c) tr.cells[3].textContent = waitOf(c);
+    }
+    return;
+  }
+  s.boardKey = key;
   $('board').tBodies[0].replaceChildren(...s.board.map((c) => {
-    const live = c.state === 'queued' || c.state === 'offered';
-    const wait = live ? fmtDuration(waited(c, s.boardAt)) : fmtDuration(c.waiting_s || 0);
+    const wait = waitOf(c);
     const flags = [flagsText(c), ...alertsFor(c.case_id)].filter(Boolean).join(', ');
+    const mine = s.active && !s.active.ended && s.active.card.case_id === c.case_id;
+    const act = c.state === 'answered' && c.held_by !== s.name && !mine && !(s.active && !s.active.ended)
+      ? el('button', { type: 'button', class: 'monitor', onclick: () => monitor(c.case_id) }, 'Monitor') : null;
     return el('tr', { class: c.escalated ? 'escalated' : '', 'data-case': c.case_id },
               el('td', {}, c.case_id), el('td', {}, MODE[c.mode] || c.mode), el('td', {}, STATE[c.state] || c.state),
-              el('td', {}, wait), el('td', {}, c.held_by || '—'), el('td', {}, flags || '—'));
+              el('td', {}, wait), el('td', {}, c.held_by || '—'), el('td', {}, flags || '—'), el('td', {}, act));
   }));
-  if (!s.board.length) $('board').tBodies[0].append(el('tr', {}, el('td', { colspan: 6 }, 'No live case.')));
+  if (!s.board.length) $('board').tBodies[0].append(el('tr', {}, el('td', { colspan: 7 }, 'No live case.')));
+}
+
+// A supervisor listens in (nobody hears them), and may then barge in.
+async function monitor(caseId) {
+  const r = await gw.request('monitor', { case_id: caseId });
+  if (r.type === 'monitoring') openCase(Object.assign({}, r, { role: 'monitor' }));
+  else banner(`Could not monitor: ${r.message || r.code}`);
+}
+
+async function barge() {
+  const a = s.active;
+  if (!a) return;
+  const r = await gw.request('barge', { case_id: a.card.case_id });
+  if (r.type !== 'barged') { banner(`Could not barge in: ${r.message || r.code}`); return; }
+  a.role = 'barged';
+  roleControls();
 }
 
 function addAlert(m) {
@@ -604,6 +652,7 @@ $('chat-form').addEventListener('submit', (e) => {
 $('end-form').addEventListener('submit', (e) => { e.preventDefault(); endCase(); });
 $('block-form').addEventListener('submit', (e) => { e.preventDefault(); block(); });
 $('invite-form').addEventListener('submit', (e) => { e.preventDefault(); invite(); });
+$('barge-btn').addEventListener('click', barge);
 
 // Waiting times and ages tick.
 setInterval(() => {
