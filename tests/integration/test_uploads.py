@@ -413,7 +413,7 @@ def test_open_limit_and_supersede(tmp):
     newer request for a chunk supersedes one whose client went quiet."""
     conf = os.path.join(tmp, "small.conf")
     with open(conf, "w") as f:
-        f.write("[uploads]\nmax_open = 2\nchunk_timeout_s = 20\n")
+        f.write("[uploads]\nmax_open = 2\nchunk_timeout_s = 20\nwindow_after_end_s = 2\n")
     v = Vigild(config=conf).start()
     try:
         cit = Client(v.port, "c")
@@ -453,6 +453,17 @@ def test_open_limit_and_supersede(tmp):
             off = j["offset"]
         st, j = create(v, tok, cid, "c.png", len(b))
         check(st == 201, f"one finished: a new upload is taken again ({st})")
+        # After the case ends: uploads finish, and new ones start within the window only.
+        cit.request("hangup")
+        t_end = time.monotonic()
+        st, j = chunk(v, tok, j2["upload_id"], 0, b)
+        check(st == 200 and j["complete"], f"an upload begun before the end completes after it ({st})")
+        st, j = create(v, tok, cid, "after.png", len(b))
+        check(st == 201, f"{time.monotonic() - t_end:.1f} s after the end (window 2 s): "
+              f"a new upload starts ({st})")
+        time.sleep(2.5)
+        st, j = create(v, tok, cid, "late.png", len(b))
+        check(st == 403 and j["error"] == "closed", f"{2.5} s after the end (window 2 s): {st} {j}")
     finally:
         v.stop()
 

@@ -152,12 +152,13 @@ def _read_http_response(s):
         k, _, v = l.partition(":")
         headers[k.strip().lower()] = v.strip()
     length = int(headers.get("content-length", "-1"))
+    body = bytearray(body)  # appends in place: a large download stays linear
     while length >= 0 and len(body) < length:
         chunk = s.recv(65536)
         if not chunk:
             break
         body += chunk
-    return status, headers, body
+    return status, headers, bytes(body)
 
 
 def https(port, path, method="GET", body=b"", headers=None, timeout=5):
