@@ -89,6 +89,12 @@ const INIT = () => {
   const Orig = window.RTCPeerConnection;
   window.RTCPeerConnection = function (...a) { const pc = new Orig(...a); window.__pcs.push(pc); return pc; };
   window.RTCPeerConnection.prototype = Orig.prototype;
+  window.__gum = [];   // every getUserMedia request: when and for what
+  const md = navigator.mediaDevices;
+  if (md && md.getUserMedia) {
+    const gum = md.getUserMedia.bind(md);
+    md.getUserMedia = (c) => { window.__gum.push({ at: Date.now(), audio: !!(c && c.audio), video: !!(c && c.video) }); return gum(c); };
+  }
   window.__sounding = [];
   const look = () => {
     const audio = document.querySelectorAll('audio').length;

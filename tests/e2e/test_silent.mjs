@@ -62,6 +62,9 @@ async function silent(v, browser, con) {
   check(look.title === 'Notes' && /mode-silent/.test(look.cls),
         `the silent page looks innocuous: title "${look.title}", background ${look.bg}, status "${look.state}"`);
   await shot(cit, 'citizen-silent');
+  const gum = await cit.evaluate(() => window.__gum);
+  check(gum.length === 1 && gum[0].audio && !gum[0].video,
+        `the silent alarm asks for the microphone only, never the camera (${JSON.stringify(gum)})`);
   const after = await watchQuiet(cit, 600);
   const seen = await cit.evaluate(() => window.__sounding.length);
   check(early.audio + during.audio + after.audio === 0 && early.loud + during.loud + after.loud === 0 && seen === 0,

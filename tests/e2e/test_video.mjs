@@ -23,6 +23,8 @@ run('e2e_video', { accounts: [['ann', 'call_taker']] }, async (v, browser) => {
   const con = await login(browser, v, 'ann');
   const cit = await citizen(browser, v, [30.6, 114.5, 15], '+86 138 0000 5001');
 
+  const asked = await cit.evaluate(() => window.__gum.length);
+  check(asked === 0, `nothing is asked of the camera or microphone before a choice (${asked} requests)`);
   const t0 = Date.now();
   await cit.click('button.choice.video');
   const item = await until(() => con.$eval('#queue button.answer', (b) => b.textContent)
@@ -32,11 +34,16 @@ run('e2e_video', { accounts: [['ann', 'call_taker']] }, async (v, browser) => {
   const waitText = await until(() => cit.textContent('#state').then((t) => /queue/.test(t) && t), 5000);
   check(waitText, `the citizen sees the place in the queue: "${waitText}"`);
   const ringText = await con.textContent('#ring-state');
-  check(/Ringing: 1 alarm/.test(ringText), `the console rings: "${ringText}"`);
+  const rings = await until(() => con.evaluate(() => window.vigilConsole.rings()), 3000);
+  check(/Ringing: 1 alarm/.test(ringText) && rings > 0, `the console rings: "${ringText}" (${rings} tones played)`);
 
   await con.keyboard.press('Enter');
   const opened = await con.waitForSelector('#case:not([hidden])', { timeout: 5000 }).then(() => true, () => false);
   check(opened, 'Enter answers the top alarm');
+  const r0 = await con.evaluate(() => window.vigilConsole.rings());
+  await sleep(2500);
+  const r1 = await con.evaluate(() => window.vigilConsole.rings());
+  check(r1 === r0, `and stops ringing once answered (${r1 - r0} tones in the next 2.5 s)`);
   const conText = await until(() => cit.textContent('#state').then((t) => /Connected/.test(t) && t), 5000);
   check(conText, `the citizen sees "${conText}"`);
   const mapText = await con.textContent('#map-text');

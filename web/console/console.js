@@ -135,6 +135,7 @@ function renderQueue() {
 function startRing() {
   if (s.ringTimer || !s.ring) return;
   const beep = () => {
+    s.beeps = (s.beeps || 0) + 1;
     try {
       s.audio = s.audio || new AudioContext();
       const t = s.audio.currentTime;
@@ -664,4 +665,5 @@ setInterval(() => {
 }, 1000);
 
 gw.connect();
-window.vigilConsole = { drop: () => gw.drop() };
+// For tests and support: cut the connection as a network change would; count rings.
+window.vigilConsole = { drop: () => gw.drop(), rings: () => s.beeps || 0 };
