@@ -223,3 +223,26 @@ export async function run(name, { config = '', accounts = [] }, body) {
   clearTimeout(limit);
   await finish(name, v, browser);
 }
+
+// Simple accessibility rules for what is visible now: every form control has a
+// label, every button and link says what it does, every picture has alt text, and
+// targets are at least 40 px high (44-48 px in the styles). Returns the offenders.
+export async function a11yProblems(page) {
+  return page.evaluate(() => {
+    const visible = (e) => !!(e.offsetWidth || e.offsetHeight || e.getClientRects().length);
+    const out = [];
+    for (const e of document.querySelectorAll('input, select, textarea')) {
+      if (!visible(e) || e.type === 'hidden') continue;
+      const labelled = (e.id && document.querySelector(`label[for="${e.id}"]`)) || e.closest('label') ||
+                       e.getAttribute('aria-label') || e.getAttribute('aria-labelledby');
+      if (!labelled) out.push(`unlabelled ${e.tagName.toLowerCase()}#${e.id}`);
+    }
+    for (const e of document.querySelectorAll('button, a[href]')) {
+      if (!visible(e)) continue;
+      if (!(e.textContent.trim() || e.getAttribute('aria-label'))) out.push(`silent ${e.tagName.toLowerCase()}`);
+      if (e.tagName === 'BUTTON' && e.getBoundingClientRect().height < 40) out.push(`small button "${e.textContent.trim()}"`);
+    }
+    for (const e of document.querySelectorAll('img')) if (visible(e) && !e.getAttribute('alt')) out.push('img without alt');
+    return out;
+  });
+}

@@ -5,7 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { check, citizen, login, run, shot, until } from './harness.mjs';
+import { a11yProblems, check, citizen, login, run, shot, until } from './harness.mjs';
 
 const area = join(tmpdir(), `vigil-e2e-area-${process.pid}.geojson`);
 writeFileSync(area, JSON.stringify({ type: 'Feature', properties: { name: 'county' }, geometry: {
@@ -32,6 +32,12 @@ run('e2e_area', { config, accounts: [['sue', 'supervisor']] }, async (v, browser
   // Outside the area.
   const out = await citizen(browser, v, [39.9, 116.4, 10], '+86 138 0000 5004', 'outside');
   await shot(out, 'citizen-home');
+  let bad = await a11yProblems(out);
+  check(bad.length === 0, `the citizen's home screen: labels, names and target sizes (${bad.join(', ') || 'no problem'})`);
+  await out.click('button.choice.report');
+  bad = await a11yProblems(out);
+  check(bad.length === 0, `the report form likewise (${bad.join(', ') || 'no problem'})`);
+  await out.click('#report-cancel');
   await out.click('button.choice.video');
   const msg = await until(() => out.isVisible('#outside').then((vis) => vis && out.textContent('#outside-text')), 8000);
   check(msg === 'Outside our county: call 110.', `outside the area the citizen sees "${msg}"`);
@@ -63,6 +69,8 @@ run('e2e_area', { config, accounts: [['sue', 'supervisor']] }, async (v, browser
                                                      document.getElementById('banner').textContent), 3000);
   check(seen === 'Still waiting: please also call 110.', `the citizen sees the escalation: "${seen}"`);
   await shot(sue, 'supervisor-board-escalated');
+  bad = await a11yProblems(sue);
+  check(bad.length === 0, `the supervisor's console likewise (${bad.join(', ') || 'no problem'})`);
 
   // The supervisor takes it: the board says who holds it.
   await sue.waitForSelector(`#queue button.answer[data-case="${caseId}"]`, { timeout: 5000 });

@@ -2,7 +2,7 @@
 // console sees it with its location, answers with a key, decodes a moving picture
 // and sound; chat both ways; the citizen moves and the map follows; a dropped
 // connection comes back to the same case with an ICE restart; hang-up and rating.
-import { check, citizen, login, mediaStats, run, shot, sleep, until } from './harness.mjs';
+import { a11yProblems, check, citizen, login, mediaStats, run, shot, sleep, until } from './harness.mjs';
 
 const chatHas = (page, text) => page.waitForFunction(
   (t) => [...document.querySelectorAll('#chat li')].some((li) => li.textContent.includes(t)), text,
@@ -86,6 +86,8 @@ run('e2e_video', { accounts: [['ann', 'call_taker']] }, async (v, browser) => {
   }
   await shot(con, 'console-video-call', true);
   await shot(cit, 'citizen-video');
+  const bad = [...await a11yProblems(con), ...await a11yProblems(cit)];
+  check(bad.length === 0, `the console and the phone during the call: labels, names and target sizes (${bad.join(', ') || 'no problem'})`);
 
   // A short drop: the page comes back to the same case and restarts ICE.
   const caseId = await cit.evaluate(() => window.vigilCitizen.caseId());
