@@ -1,0 +1,89 @@
+// The service area and escalation: a citizen outside the area sees the centre's
+// message and "call 110"; an alarm nobody answers is escalated after the test
+// config's short timer and shows on the supervisor board (and the citizen is
+// told); the supervisor takes it and the board says who holds it.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { a11yProblems, check, citizen, login, run, shot, until } from './harness.mjs';
+
+const area = join(tmpdir(), `vigil-e2e-area-${process.pid}.geojson`);
+writeFileSync(area, JSON.stringify({ type: 'Feature', properties: { name: 'county' }, geometry: {
+  type: 'Polygon', coordinates: [[[114.0, 30.0], [115.0, 30.0], [115.0, 31.0], [114.0, 31.0], [114.0, 30.0]]] } }));
+const ESCALATE_S = 3;
+// Tiles are optional; here they point back at vigild itself (no other host may be
+// asked), to check the console lays them under the track when a tile_url is set.
+const config = (port) => `[console]
+tile_url = https://127.0.0.1:${port}/tiles/{z}/{x}/{y}.png
+[queue]
+escalate_after_s = ${ESCALATE_S}
+escalation_message = Still waiting: please also call 110.
+[service_area]
+file = ${area}
+message = Outside our county: call 110.
+`;
+
+const rowText = (page, caseId) => page.evaluate((id) => {
+  const r = document.querySelector(`#board tr[data-case="${id}"]`);
+  return r ? r.textContent : '';
+}, caseId);
+
+run('e2e_area', { config, accounts: [['sue', 'supervisor']] }, async (v, browser) => {
+  // Outside the area.
+  const out = await citizen(browser, v, [39.9, 116.4, 10], '+86 138 0000 5004', 'outside');
+  await shot(out, 'citizen-home');
+  let bad = await a11yProblems(out);
+  check(bad.length === 0, `the citizen's home screen: labels, names and target sizes (${bad.join(', ') || 'no problem'})`);
+  await out.click('button.choice.report');
+  bad = await a11yProblems(out);
+  check(bad.length === 0, `the report form likewise (${bad.join(', ') || 'no problem'})`);
+  await out.click('#report-cancel');
+  await out.click('button.choice.video');
+  const msg = await until(() => out.isVisible('#outside').then((vis) => vis && out.textContent('#outside-text')), 8000);
+  check(msg === 'Outside our county: call 110.', `outside the area the citizen sees "${msg}"`);
+  const call = await out.getAttribute('#outside a.call110', 'href');
+  check(call === 'tel:110' && await out.isVisible('#outside a.call110'), `with a "Call 110" link (${call})`);
+  const media = await out.evaluate(() => window.__pcs.length + document.querySelectorAll('video, audio').length);
+  check(media === 0, `and no media left running (${media} peer connections or media elements)`);
+  await shot(out, 'citizen-outside');
+  await out.reload();
+  const kept = await out.inputValue('#phone');
+  check(kept === '+86 138 0000 5004', `the phone number is remembered on the device ("${kept}")`);
+  await out.context().close();
+
+  // Unanswered: escalated on the supervisor board.
+  const sue = await login(browser, v, 'sue');
+  check(await sue.isVisible('#board-box'), 'the supervisor sees the board');
+  const cit = await citizen(browser, v, [30.55, 114.45, 25], '+86 138 0000 5005', 'waiting');
+  const t0 = Date.now();
+  await cit.click('button.choice.voice');
+  const caseId = await until(() => cit.evaluate(() => window.vigilCitizen.caseId()), 8000);
+  const first = await until(() => rowText(sue, caseId), 3000);
+  check(first && /waiting|ringing/.test(first), `the board lists the waiting case ${Date.now() - t0} ms after the tap: "${first}"`);
+  const esc = await until(() => rowText(sue, caseId).then((t) => /ESCALATED/.test(t) && t), (ESCALATE_S + 5) * 1000);
+  const escMs = Date.now() - t0;
+  check(esc && escMs >= ESCALATE_S * 1000, `unanswered, it is escalated on the board after ${escMs} ms (timer ${ESCALATE_S} s): "${esc}"`);
+  const alert = await until(() => sue.textContent('#alerts').then((t) => /Unanswered/.test(t) && t), 3000);
+  check(alert, `the supervisor's alerts list it: "${alert}"`);
+  const seen = await until(() => cit.evaluate(() => !document.getElementById('banner').hidden &&
+                                                     document.getElementById('banner').textContent), 3000);
+  check(seen === 'Still waiting: please also call 110.', `the citizen sees the escalation: "${seen}"`);
+  await shot(sue, 'supervisor-board-escalated');
+  bad = await a11yProblems(sue);
+  check(bad.length === 0, `the supervisor's console likewise (${bad.join(', ') || 'no problem'})`);
+
+  // The supervisor takes it: the board says who holds it.
+  await sue.waitForSelector(`#queue button.answer[data-case="${caseId}"]`, { timeout: 5000 });
+  await sue.click(`#queue button.answer[data-case="${caseId}"]`);
+  const held = await until(() => rowText(sue, caseId).then((t) => /sue/.test(t) && t), 5000);
+  check(held, `the board shows who holds it: "${held}"`);
+  const tiles = await until(() => sue.$$eval('#map image', (l) => l.map((i) => i.getAttribute('href'))), 3000);
+  check(tiles && tiles.length >= 2 && tiles.every((h) => /\/tiles\/19\/\d+\/\d+\.png$/.test(h)),
+        `with [console] tile_url set, the map lays ${tiles && tiles.length} tiles under the track (${tiles && tiles[0]})`);
+  const st = await until(() => cit.textContent('#state').then((t) => /Connected/.test(t) && t), 5000);
+  check(st, `the citizen sees "${st}"`);
+  await sue.click('#end-btn');
+  const gone = await until(() => rowText(sue, caseId).then((t) => !t), 5000);
+  check(gone, 'an ended case leaves the board');
+  check(!cit.errors.length && !sue.errors.length, `no script errors (${[...cit.errors, ...sue.errors].join('; ')})`);
+});

@@ -1,0 +1,122 @@
+// Silent and voice alarms. Silent: the console hears the citizen, while the
+// citizen's page receives no audio packet and never holds an <audio> or unmuted
+// <video> element (checked every 200 ms and by a MutationObserver from the first
+// byte of the page); chat both ways. Voice: sound both ways, no picture.
+import { check, citizen, login, mediaStats, run, shot, sleep, until } from './harness.mjs';
+
+const chatHas = (page, text) => page.waitForFunction(
+  (t) => [...document.querySelectorAll('#chat li')].some((li) => li.textContent.includes(t)), text,
+  { timeout: 5000 }).then(() => true, () => false);
+
+// Samples the page's DOM every 200 ms for ms; returns the worst moment.
+async function watchQuiet(page, ms) {
+  let worst = { audio: 0, loud: 0, samples: 0 };
+  const t0 = Date.now();
+  while (Date.now() - t0 < ms) {
+    const n = await page.evaluate(() => ({
+      audio: document.querySelectorAll('audio').length,
+      loud: [...document.querySelectorAll('video')].filter((v) => !v.muted).length,
+    }));
+    worst = { audio: Math.max(worst.audio, n.audio), loud: Math.max(worst.loud, n.loud), samples: worst.samples + 1 };
+    await sleep(200);
+  }
+  return worst;
+}
+
+async function silent(v, browser, con) {
+  const cit = await citizen(browser, v, [30.61, 114.52, 20], '+86 138 0000 5002', 'silent');
+  await cit.click('button.choice.silent');
+  const early = await watchQuiet(cit, 1000);
+  await con.waitForSelector('#queue button.answer', { timeout: 5000 });
+  const label = await con.textContent('#queue button.answer');
+  check(/SILENT/.test(label), `the console's queue shows a silent alarm: "${label}"`);
+  await con.click('#queue button.answer');
+  await con.waitForSelector('#case:not([hidden])', { timeout: 5000 });
+
+  const heard = await until(async () => { const s = await mediaStats(con); return s.audioPackets > 50 && s; }, 10000);
+  const a = await mediaStats(con);
+  const during = await watchQuiet(cit, 3000);
+  const b = await mediaStats(con);
+  check(heard && b.audioPackets - a.audioPackets > 100 && b.audioSamples - a.audioSamples > 0,
+        `the console hears the silent citizen: ${b.audioPackets - a.audioPackets} audio packets, ` +
+        `${b.audioSamples - a.audioSamples} samples in 3 s`);
+  const cs = await mediaStats(cit);
+  check(cs.pcs === 1 && cs.audioPackets === 0 && cs.audioSamples === 0 && cs.videoPackets === 0,
+        `the citizen's page receives nothing: ${cs.inboundAudioStreams} inbound audio streams, ` +
+        `${cs.audioPackets} audio packets, ${cs.videoPackets} video packets (and sent ${cs.audioSent} audio packets)`);
+  const sdp = await cit.evaluate(() => window.__pcs[0].remoteDescription.sdp);
+  const dirs = sdp.split('\r\n').filter((l) => /^a=(sendrecv|sendonly|recvonly|inactive)$/.test(l));
+  check(dirs.length > 0 && dirs.every((d) => d === 'a=recvonly' || d === 'a=inactive'),
+        `the gateway's answer sends nothing to the phone: ${dirs.join(' ')}`);
+
+  let t = Date.now();
+  await cit.fill('#chat-text', 'man with knife downstairs');
+  await cit.press('#chat-text', 'Enter');
+  check(await chatHas(con, 'man with knife downstairs'), `silent citizen -> console chat in ${Date.now() - t} ms`);
+  t = Date.now();
+  await con.fill('#chat-text', 'Understood. Stay quiet, help is coming.');
+  await con.press('#chat-text', 'Enter');
+  check(await chatHas(cit, 'help is coming'), `console -> silent citizen chat in ${Date.now() - t} ms`);
+  const look = await cit.evaluate(() => ({ title: document.title, cls: document.body.className,
+    bg: getComputedStyle(document.body).backgroundColor, state: document.getElementById('state').textContent }));
+  check(look.title === 'Notes' && /mode-silent/.test(look.cls),
+        `the silent page looks innocuous: title "${look.title}", background ${look.bg}, status "${look.state}"`);
+  await shot(cit, 'citizen-silent');
+  const gum = await cit.evaluate(() => window.__gum);
+  check(gum.length === 1 && gum[0].audio && !gum[0].video,
+        `the silent alarm asks for the microphone only, never the camera (${JSON.stringify(gum)})`);
+  const after = await watchQuiet(cit, 600);
+  const seen = await cit.evaluate(() => window.__sounding.length);
+  check(early.audio + during.audio + after.audio === 0 && early.loud + during.loud + after.loud === 0 && seen === 0,
+        `nothing can play on the silent page: ${early.samples + during.samples + after.samples} DOM samples and ` +
+        `every mutation observed, ${early.audio + during.audio + after.audio} <audio>, ` +
+        `${early.loud + during.loud + after.loud} unmuted <video>, ${seen} observer hits`);
+
+  await con.selectOption('#disposition', 'dispatched');
+  await con.click('#end-btn');
+  const ended = await until(() => cit.isVisible('#rating'), 5000);
+  check(ended, 'the call-taker ends the case; the citizen page shows it ended');
+  check(!cit.errors.length, `no script errors on the silent page (${cit.errors.join('; ')})`);
+  await cit.context().close();
+}
+
+async function voice(v, browser, con) {
+  const cit = await citizen(browser, v, [30.62, 114.53, 30], '+86 138 0000 5003', 'voice');
+  await cit.click('button.choice.voice');
+  await con.waitForSelector('#queue button.answer', { timeout: 5000 });
+  await con.click('#queue button.answer');
+  await con.waitForSelector('#case:not([hidden])', { timeout: 5000 });
+  await until(async () => (await mediaStats(con)).audioPackets > 20, 10000);
+  await until(async () => (await mediaStats(cit)).audioSamples > 0, 10000);
+  const a = [await mediaStats(con), await mediaStats(cit)];
+  await sleep(2000);
+  const b = [await mediaStats(con), await mediaStats(cit)];
+  check(b[0].audioSamples - a[0].audioSamples > 48000,
+        `voice: the console hears the citizen (${b[0].audioSamples - a[0].audioSamples} samples, ` +
+        `${b[0].audioPackets - a[0].audioPackets} packets in 2 s)`);
+  check(b[1].audioSamples - a[1].audioSamples > 48000,
+        `voice: the citizen hears the call-taker (${b[1].audioSamples - a[1].audioSamples} samples, ` +
+        `${b[1].audioPackets - a[1].audioPackets} packets in 2 s)`);
+  const els = await cit.evaluate(() => ({ video: document.querySelectorAll('video').length,
+                                          audio: document.querySelectorAll('audio').length }));
+  check(els.video === 0 && els.audio === 1 && b[1].framesDecoded === 0 && b[0].framesDecoded === 0,
+        `voice is audio only: ${els.video} <video>, ${els.audio} <audio> on the phone, frames decoded ` +
+        `phone ${b[1].framesDecoded}, console ${b[0].framesDecoded}`);
+  await shot(cit, 'citizen-voice');
+  await con.fill('#block-reason', 'e2e test block');
+  await con.selectOption('#block-days', '1');
+  await con.click('#block-form button[type=submit]');
+  const blocked = await until(() => con.textContent('#block-result').then((x) => /^Blocked \+8613800005003/.test(x) && x), 5000);
+  check(blocked, `the call-taker blocks the caller: "${blocked}"`);
+  await cit.click('#hangup');
+  check(await until(() => cit.isVisible('#rating'), 5000), 'one tap hangs up');
+  await con.click('#end-btn');
+  await cit.context().close();
+}
+
+run('e2e_silent', { accounts: [['bob', 'call_taker']] }, async (v, browser) => {
+  const con = await login(browser, v, 'bob');
+  await silent(v, browser, con);
+  await voice(v, browser, con);
+  check(!con.errors.length, `no script errors on the console (${con.errors.join('; ')})`);
+});

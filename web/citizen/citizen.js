@@ -1,0 +1,586 @@
+// The citizen's alarm page: four choices (video, silent, voice, report), then one
+// case until it ends, then a rating. The case survives a dropped connection: the
+// page reconnects, sends case_resume with the case token and restarts ICE with a
+// new media_offer (docs/protocol.md). A silent alarm never puts an <audio> or an
+// unmuted <video> element into the page and receives nothing from the gateway.
+import { ExtraLegs, Gateway, addCandidate, el, fmtDuration, fmtTime } from '/common/vigil.js';
+import { Uploader } from '/citizen/upload.js';
+
+const $ = (id) => document.getElementById(id);
+const gw = new Gateway();
+const PHONE_KEY = 'vigil.phone';
+
+const c = {
+  mode: null,
+  caseId: null,
+  token: null,
+  state: 'idle',     // idle, starting, connecting, queued, answered, ended
+  pc: null,
+  local: null,       // our MediaStream
+  watch: null,       // watchPosition id
+  lastFix: null,
+  position: null,
+  waiting: 0,
+  heldBy: null,
+  chatSeen: new Set(),
+  outbox: [],        // chat texts not yet sent (connection down)
+  uploader: null,
+  stars: 0,
+};
+
+// ---- screens and state text --------------------------------------------------
+
+function show(screen) {
+  for (const id of ['home', 'report-form', 'call', 'outside', 'rating']) $(id).hidden = id !== screen;
+  document.body.classList.remove('screen-home', 'screen-report-form', 'screen-call', 'screen-outside',
+                                 'screen-rating');
+  document.body.classList.add('screen-' + screen);
+}
+
+function setState(text) { $('state').textContent = text; }
+
+function banner(text) {
+  $('banner').textContent = text;
+  $('banner').hidden = !text;
+}
+
+const MODE_NAME = { video: 'Video call', silent: 'Chat', voice: 'Voice call', report: 'Report' };
+
+function renderState() {
+  const silent = c.mode === 'silent';
+  let t = '';
+  switch (c.state) {
+    case 'starting': t = silent ? 'Opening…' : 'Starting: allow the access your phone asks for.'; break;
+    case 'connecting': t = silent ? 'Connecting…' : 'Connecting to the police…'; break;
+    case 'reconnecting': t = silent ? 'Reconnecting…' : 'Connection lost: reconnecting, your alarm stays open…'; break;
+    case 'queued':
+      if (c.mode === 'report') { t = `Report sent: number ${c.position ?? '…'} in the queue.`; break; }
+      t = silent ? `Waiting (${c.position ?? '…'})`
+                 : `Waiting for a call-taker: you are number ${c.position ?? '…'} in the queue` +
+                   ` (${fmtDuration(c.waiting)}).`;
+      break;
+    case 'answered':
+      if (c.mode === 'report') { t = `A call-taker${c.heldBy ? ' (' + c.heldBy + ')' : ''} has your report.`; break; }
+      t = silent ? 'Connected' : `Connected to the police${c.heldBy ? ' (' + c.heldBy + ')' : ''}.`;
+      break;
+    case 'ended': t = 'Ended.'; break;
+    default: t = 'Choose how to reach the police.';
+  }
+  setState(t);
+  $('hangup').hidden = !['starting', 'connecting', 'reconnecting', 'queued', 'answered'].includes(c.state);
+  $('hangup').textContent = c.mode === 'report' ? 'Close report' : (silent ? 'End' : 'Hang up');
+}
+
+function setCaseState(s) { c.state = s; renderState(); }
+
+// ---- location ----------------------------------------------------------------
+
+function fixFrom(pos) {
+  const k = pos.coords;
+  const f = { lat: k.latitude, lon: k.longitude, accuracy: Math.min(Math.max(k.accuracy || 0, 0), 1e6),
+              source: 'gps', device_time: Math.round(pos.timestamp || Date.now()) };
+  if (Number.isFinite(k.heading) && k.heading >= 0 && k.heading <= 360) f.heading = k.heading;
+  if (Number.isFinite(k.speed) && k.speed >= 0 && k.speed <= 1000) f.speed = k.speed;
+  if (Number.isFinite(k.altitude) && k.altitude >= -1000 && k.altitude <= 20000) f.altitude = k.altitude;
+  return f;
+}
+
+// The first fix, for alarm_start; the alarm goes out without one after a few seconds.
+function firstFix(ms) {
+  return new Promise((resolve) => {
+    if (!navigator.geolocation) { resolve(null); return; }
+    const t = setTimeout(() => resolve(null), ms);
+    navigator.geolocation.getCurrentPosition((p) => { clearTimeout(t); resolve(fixFrom(p)); },
+                                             () => { clearTimeout(t); resolve(null); },
+                                             { enableHighAccuracy: true, timeout: ms, maximumAge: 10000 });
+  });
+}
+
+function sendFix(f) {
+  c.lastFix = f;
+  if (c.caseId && c.state !== 'ended') c.fixUnsent = !gw.send(Object.assign({ type: 'location' }, f));
+}
+
+function watchLocation() {
+  if (!navigator.geolocation || c.watch !== null) return;
+  c.watch = navigator.geolocation.watchPosition((p) => {
+    const f = fixFrom(p);
+    const l = c.lastFix;
+    if (l && l.lat === f.lat && l.lon === f.lon && l.accuracy === f.accuracy) return;
+    sendFix(f);
+  }, () => {}, { enableHighAccuracy: true, maximumAge: 5000 });
+}
+
+function stopLocation() {
+  if (c.watch !== null) navigator.geolocation.clearWatch(c.watch);
+  c.watch = null;
+}
+
+// ---- media -------------------------------------------------------------------
+
+async function getMedia(mode) {
+  if (mode === 'report') return null;
+  const want = mode === 'video' ? { audio: true, video: { facingMode: 'user' } } : { audio: true };
+  try {
+    return await navigator.mediaDevices.getUserMedia(want);
+  } catch (e) {
+    $('media-state').textContent = mode === 'silent' ? 'Microphone not available.'
+      : 'Camera or microphone not allowed: you can still write in the chat below.';
+    return null;
+  }
+}
+
+function buildMediaView() {
+  const box = $('media');
+  box.replaceChildren();
+  if (c.mode === 'video') {
+    const remote = el('video', { class: 'remote', autoplay: true, playsinline: true,
+                                  'aria-label': "The call-taker's picture" });
+    const self = el('video', { class: 'self', autoplay: true, playsinline: true,
+                                'aria-label': 'Your own picture' });
+    self.muted = true;
+    if (c.local) self.srcObject = c.local;
+    box.append(el('div', { class: 'stage' }, remote, self,
+                  el('p', { class: 'remote-note' }, 'The call-taker\'s picture will appear here.')),
+               el('div', { class: 'peers' }));
+  } else if (c.mode === 'voice') {
+    box.append(el('p', { class: 'voice-badge' }, 'Voice call: speak normally. The police hear you.'),
+               el('audio', { class: 'remote', autoplay: true }));
+  }
+  // silent and report: no media element at all.
+}
+
+function newPc() {
+  const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
+  pc.onicecandidate = (e) => gw.send({ type: 'ice', candidate: e.candidate ? e.candidate.candidate : '' });
+  pc.ontrack = (e) => {
+    if (c.mode !== 'video' && c.mode !== 'voice') return; // silent: never attach anything
+    if (c.mode === 'voice' && e.track.kind !== 'audio') return;
+    const target = $('media').querySelector('.remote');
+    if (!target) return;
+    if (!target.srcObject) target.srcObject = new MediaStream();
+    target.srcObject.addTrack(e.track);
+    if (e.track.kind === 'video') {
+      e.track.onunmute = () => { const n = $('media').querySelector('.remote-note'); if (n) n.remove(); };
+    }
+  };
+  pc.oniceconnectionstatechange = () => {
+    const s = pc.iceConnectionState;
+    if (s === 'failed') restartIce();
+    if (c.mode !== 'silent') {
+      const words = { checking: 'Connecting sound and picture…', connected: 'Sound and picture connected.',
+                      completed: 'Sound and picture connected.', disconnected: 'Connection unstable…',
+                      failed: 'Sound and picture lost: trying again…' };
+      if (words[s]) $('media-state').textContent = c.mode === 'voice' ? words[s].replace(' and picture', '') : words[s];
+    }
+  };
+  return pc;
+}
+
+async function startMedia() {
+  if (!c.local) return;
+  const pc = c.pc = newPc();
+  for (const t of c.local.getTracks()) {
+    // Silent: send the microphone, receive nothing (the gateway answers recvonly).
+    if (c.mode === 'silent') pc.addTransceiver(t, { direction: 'sendonly', streams: [c.local] });
+    else pc.addTrack(t, c.local);
+  }
+  await pc.setLocalDescription(await pc.createOffer());
+  gw.send({ type: 'media_offer', id: 'mo', sdp: pc.localDescription.sdp });
+}
+
+let restarting = false;
+async function restartIce() {
+  const pc = c.pc;
+  if (!pc || restarting || !gw.open || pc.signalingState === 'closed') return;
+  restarting = true;
+  try {
+    if (pc.signalingState !== 'stable') await pc.setLocalDescription({ type: 'rollback' });
+    await pc.setLocalDescription(await pc.createOffer({ iceRestart: true }));
+    gw.send({ type: 'media_offer', id: 'mr', sdp: pc.localDescription.sdp });
+    c.iceRestarts = (c.iceRestarts || 0) + 1;
+  } catch (e) {
+    console.warn('ICE restart', e);
+  } finally {
+    restarting = false;
+  }
+}
+
+// Video and voice keep the screen on; a silent alarm lets it dim (nobody should
+// see a lit phone), and a report needs no call.
+async function keepAwake(on) {
+  try {
+    if (on && !c.wake && navigator.wakeLock) c.wake = await navigator.wakeLock.request('screen');
+    if (!on && c.wake) { await c.wake.release(); c.wake = null; }
+  } catch (e) { /* not allowed here: the screen may dim */ }
+}
+
+// Another officer who joins the case comes on an extra leg: a small picture in a
+// video alarm, sound only in a voice alarm, nothing at all in a silent one.
+const extra = new ExtraLegs(gw, (peer, track) => {
+  if (c.mode !== 'video' && c.mode !== 'voice') return;
+  if (c.mode === 'voice' && track.kind !== 'audio') return;
+  let tile = $('media').querySelector(`[data-peer="${CSS.escape(peer)}"]`);
+  if (!tile) {
+    tile = c.mode === 'video'
+      ? el('video', { class: 'peer', 'data-peer': peer, autoplay: true, playsinline: true, 'aria-label': 'Another officer' })
+      : el('audio', { class: 'peer', 'data-peer': peer, autoplay: true });
+    tile.srcObject = new MediaStream();
+    ($('media').querySelector('.peers') || $('media')).append(tile);
+  }
+  tile.srcObject.addTrack(track);
+}, (peer) => {
+  const tile = $('media').querySelector(`[data-peer="${CSS.escape(peer)}"]`);
+  if (tile) tile.remove();
+});
+
+function stopMedia() {
+  extra.closeAll();
+  keepAwake(false);
+  if (c.pc) c.pc.close();
+  c.pc = null;
+  if (c.local) c.local.getTracks().forEach((t) => t.stop());
+  c.local = null;
+  $('media').replaceChildren();
+}
+
+// ---- chat --------------------------------------------------------------------
+
+function addChat(m) {
+  if (m.seq !== undefined) {
+    if (c.chatSeen.has(m.seq)) return;
+    c.chatSeen.add(m.seq);
+  }
+  const mine = m.from === 'citizen';
+  const who = mine ? 'You' : (c.mode === 'silent' ? '' : 'Police');
+  const li = el('li', { class: mine ? 'mine' : 'theirs' },
+                el('span', { class: 'meta' }, [who, m.at ? fmtTime(m.at) : ''].filter(Boolean).join(' · ')),
+                m.text);
+  $('chat').append(li);
+  li.scrollIntoView({ block: 'end' });
+  if (!mine && m.seq !== undefined) gw.send({ type: 'chat_receipt', id: 'r' + m.seq, case_id: c.caseId, seq: m.seq, status: 'read' });
+}
+
+// A message the connection lost on the way is kept with a placeholder; after the
+// case resumes it is sent again unless the server's copy of the chat shows it
+// already arrived (so nothing is lost and nothing appears twice).
+function pending(text) {
+  const li = el('li', { class: 'mine pending' }, el('span', { class: 'meta' }, 'You · waiting for connection'), text);
+  $('chat').append(li);
+  c.outbox.push({ text, li });
+}
+
+async function sendChat(text, li = null) {
+  if (!c.caseId) return;
+  if (!gw.open) { if (li) c.outbox.push({ text, li }); else pending(text); return; }
+  const r = await gw.request('chat', { case_id: c.caseId, text });
+  if (r.type === 'chat_sent') {
+    if (li) li.remove();
+    addChat({ from: 'citizen', seq: r.seq, at: Date.now(), text });
+  } else if (r.code === 'disconnected' || r.code === 'timeout') {
+    if (li) c.outbox.push({ text, li }); else pending(text);
+  } else {
+    if (li) li.remove();
+    addChat({ from: 'citizen', text: `${text} (not sent: ${r.message || r.code})` });
+  }
+}
+
+async function flushOutbox(resumedChat) {
+  const arrived = (resumedChat || []).filter((m) => m.from === 'citizen' && !c.chatSeen.has(m.seq)).map((m) => m.text);
+  const todo = c.outbox.splice(0);
+  for (const p of todo) {
+    const i = arrived.indexOf(p.text);
+    if (i >= 0) { arrived.splice(i, 1); p.li.remove(); continue; }
+    await sendChat(p.text, p.li);
+  }
+}
+
+// ---- the case ----------------------------------------------------------------
+
+function phone() { return $('phone').value.trim(); }
+
+async function choose(mode) {
+  if (phone().replace(/\D/g, '').length < 3) {
+    $('phone-error').hidden = false;
+    $('phone').focus();
+    return;
+  }
+  localStorage.setItem(PHONE_KEY, phone());
+  $('phone-error').hidden = true;
+  if (mode === 'report') { show('report-form'); $('report-text').focus(); return; }
+  await raise(mode, {});
+}
+
+function resetCase(mode) {
+  c.gen = (c.gen || 0) + 1;
+  Object.assign(c, { mode, caseId: null, token: null, position: null, waiting: 0, heldBy: null,
+                     chatSeen: new Set(), outbox: [], uploader: null, stars: 0 });
+  document.body.classList.toggle('mode-silent', mode === 'silent');
+  document.title = mode === 'silent' ? 'Notes' : 'Emergency 110';
+  $('chat').replaceChildren();
+  $('upload-list').replaceChildren();
+  $('uploads').hidden = true;
+  $('media-state').textContent = '';
+  $('chat-text').placeholder = mode === 'silent' ? 'Write here' : 'Write a message';
+  banner('');
+}
+
+async function raise(mode, extra) {
+  resetCase(mode);
+  show('call');
+  setCaseState('starting');
+  const gen = c.gen;
+  // Hung up (or started over) while we were waiting for permissions or the network?
+  const cancelled = () => c.gen !== gen || c.state === 'ended';
+  const [local, fix] = await Promise.all([getMedia(mode), firstFix(4000)]);
+  if (cancelled()) { if (local) local.getTracks().forEach((t) => t.stop()); return; }
+  c.local = local;
+  buildMediaView();
+  if (mode === 'video' || mode === 'voice') keepAwake(true);
+  setCaseState('connecting');
+  if (!gw.open) await waitOpen(8000);
+  if (cancelled()) { stopMedia(); return; }
+  const req = { mode, phone: phone(), callback_allowed: extra.callback !== false };
+  if (fix) { req.location = fix; c.lastFix = fix; }
+  const r = await gw.request('alarm_start', req);
+  if (cancelled()) {
+    if (r.type === 'alarm_started') gw.request('hangup');
+    stopMedia();
+    return;
+  }
+  if (r.type !== 'alarm_started') {
+    if (r.code === 'disconnected' || r.code === 'timeout') { netFailed(); return; }
+    refused(r);
+    return;
+  }
+  c.caseId = r.case_id;
+  c.token = r.token;
+  sessionStorage.setItem('vigil.case', JSON.stringify({ token: r.token, mode, case_id: r.case_id }));
+  setCaseState(r.state === 'answered' ? 'answered' : 'queued');
+  watchLocation();
+  if (extra.text) await sendChat(extra.text);
+  if (mode === 'report') $('uploads').hidden = false;
+  if (extra.files && extra.files.length) startUploads(extra.files);
+  await startMedia().catch((e) => { $('media-state').textContent = 'Media failed: ' + e.message; });
+  $('chat-text').focus({ preventScroll: true });
+}
+
+function refused(r) {
+  stopMedia();
+  setCaseState('idle');
+  document.body.classList.remove('mode-silent');
+  const text = r.message || 'The alarm could not be sent.';
+  $('outside-title').textContent = r.code === 'outside_service_area' ? 'You are outside our service area'
+    : 'Your alarm could not be sent';
+  $('outside-text').textContent = /110/.test(text) ? text : text + ' Please call 110.';
+  show('outside');
+  setState('Not sent: call 110.');
+}
+
+// The alarm could not reach the gateway at all: say so, and how to get help.
+function netFailed() {
+  refused({ code: 'network', message: 'The alarm could not be sent: no connection to the police. Please call 110.' });
+  $('outside-title').textContent = 'No connection';
+}
+
+function waitOpen(ms) {
+  return new Promise((resolve) => {
+    const t0 = Date.now();
+    const tick = () => (gw.open || Date.now() - t0 > ms ? resolve() : setTimeout(tick, 50));
+    tick();
+  });
+}
+
+async function hangup() {
+  if (!c.caseId) { endLocal('Ended.'); return; }
+  const r = await gw.request('hangup', {}, 5000);
+  endLocal(r.state === 'abandoned' ? 'You ended the alarm before a call-taker answered.' : 'You ended the alarm.');
+}
+
+function endLocal(text) {
+  stopMedia();
+  stopLocation();
+  if (c.uploader) c.uploader.stop();
+  sessionStorage.removeItem('vigil.case');
+  setCaseState('ended');
+  document.body.classList.remove('mode-silent');
+  document.title = 'Emergency 110';
+  $('ended-text').textContent = text;
+  $('rated').textContent = '';
+  $('rate').hidden = !c.caseId;
+  for (const b of document.querySelectorAll('.stars button')) b.setAttribute('aria-pressed', 'false');
+  $('rate').querySelector('button[type=submit]').disabled = true;
+  show('rating');
+}
+
+// After a drop: the same case, the chat missed while away, and a fresh ICE path.
+async function resumeCase() {
+  const r = await gw.request('case_resume', { token: c.token });
+  if (r.type !== 'case_resumed') {
+    // disconnected or timeout: the next connection tries again.
+    if (r.type === 'error' && r.code !== 'disconnected' && r.code !== 'timeout') {
+      endLocal('The alarm was closed while the connection was down.');
+    }
+    return;
+  }
+  if (r.state === 'ended' || r.state === 'abandoned') { endLocal('The alarm has ended.'); return; }
+  c.resumes = (c.resumes || 0) + 1;
+  const todo = flushOutbox(r.chat);
+  for (const m of r.chat || []) addChat(m);
+  await todo;
+  c.heldBy = r.held_by || c.heldBy;
+  setCaseState(r.state === 'answered' ? 'answered' : 'queued');
+  if (c.lastFix && c.fixUnsent) sendFix(c.lastFix); // a move made while the connection was down
+  if (c.mediaReady) await c.mediaReady;
+  c.mediaReady = null;
+  if (c.pc) await restartIce();
+  else await startMedia().catch(() => {});
+  if (c.uploader) c.uploader.kick();
+}
+
+// ---- uploads -----------------------------------------------------------------
+
+function startUploads(files) {
+  $('uploads').hidden = false;
+  if (!c.uploader) c.uploader = new Uploader(c.caseId, c.token, renderUploads);
+  for (const f of files) c.uploader.add(f);
+  c.uploader.run();
+}
+
+// The case takes at most 9 photos and 3 videos (the server enforces it too).
+function tooMany(files) {
+  const have = c.uploader ? c.uploader.items.filter((i) => i.state !== 'failed').map((i) => i.file) : [];
+  const all = [...have, ...files];
+  const videos = all.filter((f) => String(f.type).startsWith('video/')).length;
+  if (all.length - videos > 9) return 'At most 9 photos.';
+  if (videos > 3) return 'At most 3 videos.';
+  return '';
+}
+
+function renderUploads(items) {
+  const words = { waiting: 'waiting', sending: 'sending', retrying: 'connection lost, will resume',
+                  sent: 'sent, checking', received: 'received by the police', failed: 'not sent' };
+  $('upload-list').replaceChildren(...items.map((it) => {
+    const pct = it.size ? Math.floor((100 * it.offset) / it.size) : 0;
+    const what = it.state === 'sending' ? `sending ${pct}%` : words[it.state];
+    return el('li', { 'data-state': it.state }, `${it.name}: ${what}${it.error ? ' (' + it.error + ')' : ''}`);
+  }));
+}
+
+function reportFiles() {
+  const files = [...$('report-photos').files, ...$('report-videos').files];
+  return tooMany(files) || files;
+}
+
+// ---- protocol events ---------------------------------------------------------
+
+gw.on('queue', (m) => {
+  if (m.case_id !== c.caseId || c.state === 'answered') return;
+  c.position = m.position;
+  c.waiting = m.waiting || 0;
+  setCaseState('queued');
+});
+gw.on('answered', (m) => { c.heldBy = m.by; banner(''); setCaseState('answered'); });
+gw.on('escalated', (m) => banner(m.message || 'No call-taker has answered yet. Please also call 110.'));
+gw.on('ended', (m) => {
+  if (m.case_id === c.caseId && c.state !== 'ended') endLocal('The police ended the alarm.');
+});
+gw.on('chat', (m) => { if (m.case_id === c.caseId) addChat(m); });
+gw.on('staff_connection', (m) => {
+  if (c.mode !== 'silent') $('media-state').textContent = m.connected ? 'The call-taker is back.' : 'The call-taker lost the connection; stay on.';
+});
+gw.on('media_answer', async (m) => {
+  if (!c.pc || c.pc.signalingState !== 'have-local-offer') return;
+  try { await c.pc.setRemoteDescription({ type: 'answer', sdp: m.sdp }); } catch (e) { console.warn(e); }
+});
+gw.on('media_offer', (m) => {
+  if (m.peer && (c.mode === 'video' || c.mode === 'voice')) extra.offer(m).catch((e) => console.warn('extra leg', e));
+});
+gw.on('ice', (m) => (m.peer ? extra.ice(m) : addCandidate(c.pc, m.candidate)));
+gw.on('media_state', (m) => {
+  if (m.peer) { if (m.state === 'closed') extra.close(m.peer); return; }
+  if (m.state === 'failed' && c.mode !== 'silent') $('media-state').textContent = 'Sound and picture failed: ' + (m.detail || '');
+});
+gw.on('upload_received', (m) => { if (c.uploader) c.uploader.received(m); });
+
+gw.onopen = () => { if (c.token && c.state !== 'ended') resumeCase(); else if (c.state === 'reconnecting') renderState(); };
+gw.onclose = () => {
+  if (c.caseId && ['queued', 'answered'].includes(c.state)) setCaseState('reconnecting');
+};
+
+// A network change (Wi-Fi to mobile): the old path may be dead without the
+// WebSocket noticing yet; restart ICE at once, and reconnect if needed.
+window.addEventListener('online', () => { if (gw.open) restartIce(); else gw.drop(); });
+if (navigator.connection) navigator.connection.addEventListener('change', () => restartIce());
+
+// Waiting time ticks between queue updates.
+setInterval(() => { if (c.state === 'queued') { c.waiting += 1; renderState(); } }, 1000);
+
+// ---- wiring ------------------------------------------------------------------
+
+$('phone').value = localStorage.getItem(PHONE_KEY) || '';
+for (const b of document.querySelectorAll('.choice')) b.addEventListener('click', () => choose(b.dataset.mode));
+$('hangup').addEventListener('click', hangup);
+$('chat-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  const t = $('chat-text').value.trim();
+  if (!t) return;
+  $('chat-text').value = '';
+  sendChat(t);
+});
+$('chat-text').addEventListener('keydown', (e) => {
+  if (e.key === 'Enter' && !e.shiftKey) { e.preventDefault(); $('chat-form').requestSubmit(); }
+});
+$('report').addEventListener('submit', (e) => {
+  e.preventDefault();
+  const files = reportFiles();
+  if (typeof files === 'string') { $('report-error').textContent = files; $('report-error').hidden = false; return; }
+  $('report-error').hidden = true;
+  const place = $('report-place').value.trim();
+  const text = $('report-text').value.trim() + (place ? `\nPlace: ${place}` : '');
+  raise('report', { text, files, callback: $('report-callback').checked });
+});
+$('more-files').addEventListener('change', () => {
+  const files = [...$('more-files').files];
+  $('more-files').value = '';
+  const err = tooMany(files);
+  if (err) { $('media-state').textContent = err; return; }
+  if (files.length) startUploads(files);
+});
+$('report-cancel').addEventListener('click', () => show('home'));
+for (const b of document.querySelectorAll('.back')) b.addEventListener('click', () => { setCaseState('idle'); show('home'); });
+for (const b of document.querySelectorAll('.stars button')) {
+  b.addEventListener('click', () => {
+    c.stars = Number(b.dataset.stars);
+    for (const o of document.querySelectorAll('.stars button')) o.setAttribute('aria-pressed', String(o === b));
+    $('rate').querySelector('button[type=submit]').disabled = false;
+  });
+}
+$('rate').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const comment = $('rate-comment').value.trim();
+  const r = await gw.request('rate', Object.assign({ case_id: c.caseId, stars: c.stars }, comment ? { comment } : {}));
+  $('rated').textContent = r.type === 'rated' ? `Thank you: you gave ${c.stars} of 5.` : `Rating not sent: ${r.message || r.code}`;
+  if (r.type === 'rated') $('rate').hidden = true;
+});
+
+// A reload during an open case comes back to it (the token is in sessionStorage).
+const saved = JSON.parse(sessionStorage.getItem('vigil.case') || 'null');
+if (saved && saved.token) {
+  resetCase(saved.mode);
+  Object.assign(c, { caseId: saved.case_id, token: saved.token });
+  show('call');
+  setCaseState('reconnecting');
+  c.mediaReady = getMedia(saved.mode).then((local) => {
+    c.local = local;
+    buildMediaView();
+    watchLocation();
+  });
+}
+gw.connect();
+renderState();
+// For tests and for support: read-only facts about the page, and a way to cut
+// the connection as a network change would.
+window.vigilCitizen = { state: () => c.state, caseId: () => c.caseId, drop: () => gw.drop(),
+                        resumes: () => c.resumes || 0, iceRestarts: () => c.iceRestarts || 0,
+                        ice: () => (c.pc ? c.pc.iceConnectionState : 'none') };

@@ -1,0 +1,170 @@
+// The Vigil protocol (docs/protocol.md) for the pages: one WebSocket with the
+// subprotocol vigil.v1, requests answered by id, events dispatched by type, and a
+// reconnect loop. The connection comes back on its own after a drop; the page
+// decides what to resume (case_resume for a citizen, resume for staff) in onopen.
+
+export class Gateway {
+  constructor() {
+    this.ws = null;
+    this.nextId = 1;
+    this.pending = new Map();     // id -> {resolve, timer}
+    this.handlers = new Map();    // type -> [fn]
+    this.onopen = null;           // called on every (re)connection
+    this.onclose = null;
+    this.wanted = false;          // keep reconnecting while true
+    this.backoff = 250;
+  }
+
+  on(type, fn) {
+    if (!this.handlers.has(type)) this.handlers.set(type, []);
+    this.handlers.get(type).push(fn);
+  }
+
+  connect() {
+    this.wanted = true;
+    const ws = new WebSocket('wss://' + location.host + '/ws', 'vigil.v1');
+    this.ws = ws;
+    ws.onopen = () => {
+      this.backoff = 250;
+      if (this.onopen) this.onopen();
+    };
+    ws.onmessage = (ev) => {
+      let m;
+      try { m = JSON.parse(ev.data); } catch (e) { return; }
+      this.dispatch(m);
+    };
+    ws.onclose = () => {
+      if (this.ws !== ws) return;
+      this.ws = null;
+      // Requests in flight will never be answered on this connection.
+      for (const [, p] of this.pending) { clearTimeout(p.timer); p.resolve({ type: 'error', code: 'disconnected' }); }
+      this.pending.clear();
+      if (this.onclose) this.onclose();
+      if (this.wanted) {
+        setTimeout(() => { if (this.wanted && !this.ws) this.connect(); }, this.backoff);
+        this.backoff = Math.min(this.backoff * 2, 4000);
+      }
+    };
+  }
+
+  close() {
+    this.wanted = false;
+    if (this.ws) this.ws.close();
+  }
+
+  // Drops the connection as a network change would; it comes back by itself.
+  drop() {
+    if (this.ws) this.ws.close();
+  }
+
+  get open() { return !!this.ws && this.ws.readyState === WebSocket.OPEN; }
+
+  dispatch(m) {
+    if (m.id !== undefined && this.pending.has(m.id)) {
+      const p = this.pending.get(m.id);
+      this.pending.delete(m.id);
+      clearTimeout(p.timer);
+      p.resolve(m);
+      return;
+    }
+    for (const fn of this.handlers.get(m.type) || []) fn(m);
+    for (const fn of this.handlers.get('*') || []) fn(m);
+  }
+
+  send(msg) {
+    if (!this.open) return false;
+    this.ws.send(JSON.stringify(msg));
+    return true;
+  }
+
+  // Resolves with the reply (an error reply included); never rejects.
+  request(type, fields = {}, timeoutMs = 15000) {
+    const id = 'w' + this.nextId++;
+    return new Promise((resolve) => {
+      if (!this.send(Object.assign({ type, id }, fields))) {
+        resolve({ type: 'error', code: 'disconnected', message: 'not connected' });
+        return;
+      }
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        resolve({ type: 'error', code: 'timeout', message: 'no answer' });
+      }, timeoutMs);
+      this.pending.set(id, { resolve, timer });
+    });
+  }
+}
+
+// Adds a remote ICE candidate line ("" = end of candidates) to pc.
+export async function addCandidate(pc, line) {
+  if (!pc || pc.signalingState === 'closed') return;
+  try {
+    if (line) await pc.addIceCandidate({ candidate: line, sdpMLineIndex: 0 });
+    else await pc.addIceCandidate(null);
+  } catch (e) { /* a candidate for an older ICE generation: harmless */ }
+}
+
+export function el(tag, attrs = {}, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === 'class') e.className = v;
+    else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
+    else if (v !== false && v !== null && v !== undefined) e.setAttribute(k, v === true ? '' : v);
+  }
+  for (const c of children) if (c !== null && c !== undefined) e.append(c);
+  return e;
+}
+
+export function fmtDuration(s) {
+  s = Math.max(0, Math.round(s));
+  const m = Math.floor(s / 60);
+  return m ? `${m} min ${s % 60} s` : `${s} s`;
+}
+
+export function fmtTime(ms) {
+  return new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+}
+
+// Extra legs (docs/protocol.md, "Several people on a case"): the gateway offers a
+// receive-only leg per other person a page must see or hear, named by `peer`. Each
+// gets its own peer connection, answered with nothing to send, and is closed when
+// its media_state says closed or the person leaves. The main leg is never touched.
+export class ExtraLegs {
+  constructor(gw, onTrack, onClose) {
+    this.gw = gw;
+    this.onTrack = onTrack;   // (peer, track)
+    this.onClose = onClose;   // (peer)
+    this.legs = new Map();    // peer -> RTCPeerConnection
+    this.n = 0;
+  }
+
+  async offer(m) {
+    let pc = this.legs.get(m.peer);
+    if (!pc || pc.signalingState === 'closed') {
+      pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
+      pc.onicecandidate = (e) => this.gw.send({ type: 'ice', case_id: m.case_id, peer: m.peer,
+                                                candidate: e.candidate ? e.candidate.candidate : '' });
+      pc.ontrack = (e) => this.onTrack(m.peer, e.track);
+      this.legs.set(m.peer, pc);
+    }
+    await pc.setRemoteDescription({ type: 'offer', sdp: m.sdp });
+    for (const t of pc.getTransceivers()) if (t.direction !== 'stopped') t.direction = 'recvonly';
+    await pc.setLocalDescription(await pc.createAnswer());
+    this.gw.send({ type: 'media_answer', id: 'x' + ++this.n, case_id: m.case_id, peer: m.peer,
+                   sdp: pc.localDescription.sdp });
+  }
+
+  ice(m) { return addCandidate(this.legs.get(m.peer), m.candidate); }
+
+  close(peer) {
+    const pc = this.legs.get(peer);
+    if (!pc) return;
+    pc.close();
+    this.legs.delete(peer);
+    this.onClose(peer);
+  }
+
+  // Keeps only the legs of the people named.
+  keep(peers) { for (const p of [...this.legs.keys()]) if (!peers.includes(p)) this.close(p); }
+
+  closeAll() { for (const p of [...this.legs.keys()]) this.close(p); }
+}

@@ -1,0 +1,669 @@
+// The call-taker console and, for the supervisor role, the board. Sign in; the
+// queue rings while alarms wait; answer one with a click or Enter/Space on the top
+// item; then the citizen's picture and sound, chat, the caller card, the map, the
+// uploaded files; end with an outcome or block the caller. A dropped connection
+// resumes the session (resume) and the gateway offers the media leg again.
+import { ExtraLegs, Gateway, addCandidate, el, fmtDuration, fmtTime } from '/common/vigil.js';
+import { TrackMap } from '/console/map.js';
+
+const $ = (id) => document.getElementById(id);
+const gw = new Gateway();
+const SESSION_KEY = 'vigil.staff';
+
+const s = {
+  name: null,
+  role: null,
+  token: null,
+  tileUrl: '',
+  status: 'available',
+  queue: new Map(),    // case_id -> {card, at}
+  invites: new Map(),  // invite_id -> invited event
+  board: [],           // supervisor: cards, boardAt
+  boardAt: 0,
+  alerts: [],
+  active: null,        // {card, at, chatSeen, files, ended}
+  pc: null,
+  local: null,
+  map: null,
+  ring: true,
+  audio: null,
+};
+
+const MODE = { video: 'Video', silent: 'SILENT', voice: 'Voice', report: 'Report' };
+const STATE = { queued: 'waiting', offered: 'ringing', answered: 'being handled', ended: 'ended',
+                abandoned: 'abandoned' };
+const FLAG = { no_location: 'no location', repeat_caller: 'repeat caller', key_person: 'key person',
+               key_place: 'key place', blocked: 'blocked caller' };
+
+function banner(text) { $('banner').textContent = text || ''; $('banner').hidden = !text; }
+
+function waited(card, at) { return (card.waiting_s || 0) + (Date.now() - at) / 1000; }
+
+function flagsText(card) {
+  const f = (card.flags || []).map((x) => FLAG[x] || x);
+  if (card.escalated) f.unshift('ESCALATED');
+  return f.join(', ');
+}
+
+// ---- sign in -----------------------------------------------------------------
+
+async function login(name, password) {
+  const r = await gw.request('login', { name, password });
+  if (r.type !== 'login') {
+    $('login-error').textContent = r.code === 'login_failed' ? 'Wrong name or password.' : (r.message || r.code);
+    $('login-error').hidden = false;
+    return;
+  }
+  signedIn(r);
+}
+
+function signedIn(r) {
+  Object.assign(s, { name: r.name, role: r.role, token: r.token, tileUrl: (r.map && r.map.tile_url) || '' });
+  sessionStorage.setItem(SESSION_KEY, r.token);
+  // Focus left on the hidden form would swallow the answer key.
+  if (document.activeElement && document.activeElement !== document.body) document.activeElement.blur();
+  $('login').hidden = true;
+  $('desk').hidden = false;
+  $('top-actions').hidden = false;
+  $('board-box').hidden = s.role !== 'supervisor';
+  document.body.classList.toggle('supervisor', s.role === 'supervisor');
+  if (!s.map) s.map = new TrackMap($('map'), s.tileUrl);
+  s.map.tileUrl = s.tileUrl;
+  if (s.role === 'supervisor') gw.request('board').then((b) => { if (b.cases) setBoard(b.cases); });
+  renderWho();
+  renderQueue();
+}
+
+function renderWho() {
+  const role = { call_taker: 'call-taker', specialist: 'specialist', supervisor: 'supervisor' }[s.role] || s.role;
+  const net = gw.open ? '' : ' · connection lost, reconnecting';
+  const st = s.active && !s.active.ended ? 'busy with a case' : s.status;
+  $('who').textContent = s.name ? `${s.name} (${role}), ${st}${net}` : `Not signed in${net}`;
+  $('status-btn').textContent = s.status === 'available' ? 'Set away' : 'Set available';
+}
+
+async function setStatus(st) {
+  const r = await gw.request('set_status', { status: st });
+  if (r.type === 'status') s.status = r.status;
+  renderWho();
+  renderQueue();
+}
+
+// ---- queue and ring ------------------------------------------------------------
+
+function sortedQueue() {
+  return [...s.queue.values()].sort((a, b) => (a.card.priority - b.card.priority) ||
+                                             (a.card.created_at - b.card.created_at));
+}
+
+function renderQueue() {
+  const items = sortedQueue();
+  $('queue-count').textContent = `(${items.length})`;
+  // Rebuilt only when the queue changes, so a click in progress is never lost.
+  const key = items.map(({ card }) => card.case_id + (card.escalated ? '!' : '') + (card.flags || []).join()).join(' ');
+  if (key === s.queueKey) {
+    for (const li of $('queue').querySelectorAll('button.answer')) {
+      const q = s.queue.get(li.dataset.case);
+      if (q) li.querySelector('.q-wait').textContent = 'waiting ' + fmtDuration(waited(q.card, q.at));
+    }
+  } else {
+    s.queueKey = key;
+    $('queue').replaceChildren(...items.map(({ card, at }, i) => {
+    const loc = card.location ? `±${Math.round(card.location.accuracy)} m` : 'no location';
+    const flags = flagsText(card);
+    const b = el('button', { type: 'button', class: 'answer', 'data-case': card.case_id,
+                             'aria-label': `Answer ${MODE[card.mode] || card.mode} alarm from ${card.phone}` +
+                               `, waiting ${fmtDuration(waited(card, at))}` },
+                 el('span', { class: 'q-mode mode-' + card.mode }, MODE[card.mode] || card.mode),
+                 el('span', { class: 'q-phone' }, card.phone),
+                 el('span', { class: 'q-wait' }, 'waiting ' + fmtDuration(waited(card, at))),
+                 el('span', { class: 'q-loc' }, loc),
+                 flags ? el('span', { class: 'q-flags' }, flags) : null,
+                 el('span', { class: 'q-go' }, i === 0 ? 'Answer (Enter)' : 'Answer'));
+    b.addEventListener('click', () => claim(card.case_id));
+    return el('li', { class: card.escalated ? 'escalated' : '' }, b);
+  }));
+  }
+  const ringing = items.length > 0 && !(s.active && !s.active.ended);
+  $('ring-state').textContent = items.length === 0 ? 'No alarm waiting.'
+    : ringing ? `Ringing: ${items.length} alarm${items.length > 1 ? 's' : ''} waiting.`
+      : `${items.length} waiting (not ringing while you handle a case).`;
+  ringing ? startRing() : stopRing();
+}
+
+// The console rings (a citizen's page never does): two short tones every 2 s.
+function startRing() {
+  if (s.ringTimer || !s.ring) return;
+  const beep = () => {
+    s.beeps = (s.beeps || 0) + 1;
+    try {
+      s.audio = s.audio || new AudioContext();
+      const t = s.audio.currentTime;
+      for (const off of [0, 0.3]) {
+        const o = s.audio.createOscillator();
+        const g = s.audio.createGain();
+        o.frequency.value = 880;
+        g.gain.setValueAtTime(0.2, t + off);
+        g.gain.exponentialRampToValueAtTime(0.001, t + off + 0.25);
+        o.connect(g).connect(s.audio.destination);
+        o.start(t + off);
+        o.stop(t + off + 0.25);
+      }
+    } catch (e) { /* no audio output: the text still says it rings */ }
+  };
+  beep();
+  s.ringTimer = setInterval(beep, 2000);
+}
+
+function stopRing() {
+  clearInterval(s.ringTimer);
+  s.ringTimer = null;
+}
+
+async function claim(caseId) {
+  const r = await gw.request('claim', { case_id: caseId });
+  if (r.type === 'claimed') { openCase(r); return; }
+  if (r.code === 'already_taken') s.queue.delete(caseId);
+  banner(`Could not answer: ${r.message || r.code}`);
+  renderQueue();
+}
+
+document.addEventListener('keydown', (e) => {
+  if (e.key !== 'Enter' && e.key !== ' ') return;
+  const t = e.target;
+  if (t && t.closest && t.closest('input, textarea, select, button, a, form')) return;
+  if ($('desk').hidden || (s.active && !s.active.ended)) return;
+  const top = sortedQueue()[0];
+  if (!top) return;
+  e.preventDefault();
+  claim(top.card.case_id);
+});
+
+// ---- the open case -----------------------------------------------------------
+
+function openCase(r) {
+  const card = r.case;
+  s.queue.delete(card.case_id);
+  s.active = { card, at: Date.now(), chatSeen: new Set(), files: new Map(), ended: false,
+               role: r.role && r.role !== 'holder' ? r.role : 'holder' };
+  roleControls();
+  banner('');
+  $('idle').hidden = true;
+  $('case').hidden = false;
+  $('case-title').textContent = `${MODE[card.mode] || card.mode} alarm ${card.case_id}`;
+  $('chat').replaceChildren();
+  $('files').replaceChildren();
+  $('block-result').textContent = '';
+  $('invite-result').textContent = '';
+  // Only a video alarm has a picture; the others say what the call-taker gets.
+  $('media-box').className = 'mode-' + card.mode;
+  $('media-note').textContent = { silent: 'Silent alarm: you hear the citizen; nothing plays on their phone. Write in the chat.',
+                                  voice: 'Voice call: sound both ways.', report: 'Report: no call. Read the chat and the files.',
+                                  video: '' }[card.mode] || '';
+  $('media-state').textContent = card.mode === 'report' ? '' : 'Waiting for the citizen\'s media…';
+  for (const m of r.chat || []) addChat(m);
+  for (const u of r.uploads || []) addFile(u);
+  const track = (r.track || []).slice();
+  if (!track.length && card.location) track.push(card.location);
+  s.map.set(track);
+  renderCard();
+  renderMapText();
+  renderQueue();
+  renderWho();
+  $('chat-text').focus();
+}
+
+// Only the holder ends, invites and blocks; the others on a case leave it.
+function roleControls() {
+  const role = s.active.role;
+  const party = role !== 'holder';
+  $('end-form').querySelector('label').hidden = party;
+  $('block-form').hidden = $('invite-form').hidden = party;
+  $('end-btn').textContent = { specialist: 'Leave the case', monitor: 'Stop monitoring', barged: 'Leave the case' }[role] || 'End case';
+  $('barge-btn').hidden = role !== 'monitor';
+  $('role-note').textContent = { monitor: 'Monitoring: you see and hear everyone; nobody hears you.',
+                                 barged: 'You have barged in: everyone sees and hears you.',
+                                 specialist: 'You were asked to help on this case.' }[role] || '';
+}
+
+function renderCard() {
+  const a = s.active;
+  if (!a) return;
+  const c = a.card;
+  const h = c.history || {};
+  const rows = [
+    ['Phone', `${c.phone}${c.phone_verified ? ' (verified)' : ' (not verified)'}`],
+    ['Mode', MODE[c.mode] || c.mode],
+    ['State', a.ended ? 'ended' : (STATE[c.state] || c.state)],
+    ['Citizen', c.citizen_connected === false ? 'connection lost' : 'connected'],
+    ['Earlier cases', `${h.earlier_cases || 0} (ended ${h.ended || 0}, abandoned ${h.abandoned || 0})`],
+    ['Flags', flagsText(c) || 'none'],
+    ['Callback', c.callback_allowed ? 'allowed' : 'not allowed'],
+  ];
+  const parties = (c.parties || []).map((p) => `${p.account} (${p.role}${p.connected === false ? ', away' : ''})`);
+  if (c.held_by || parties.length) rows.push(['On the case', [c.held_by ? `${c.held_by} (holder)` : '', ...parties].filter(Boolean).join(', ')]);
+  if (c.caller) for (const [k, v] of Object.entries(c.caller)) rows.push([k[0].toUpperCase() + k.slice(1), String(v)]);
+  $('card').replaceChildren(...rows.flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));
+  $('case-state').textContent = a.ended ? a.endedText : `Handling: ${STATE[c.state] || c.state}, open ${fmtDuration((Date.now() - c.created_at) / 1000)}.`;
+}
+
+function renderMapText() {
+  const f = s.map.fixes[s.map.fixes.length - 1];
+  if (!f) { $('map-text').textContent = 'No location from the caller.'; return; }
+  const age = f.at ? fmtDuration((Date.now() - f.at) / 1000) + ' ago' : '';
+  const extra = [Number.isFinite(f.speed) ? `${f.speed.toFixed(1)} m/s` : '',
+                 Number.isFinite(f.heading) ? `heading ${Math.round(f.heading)}°` : ''].filter(Boolean).join(', ');
+  $('map-text').textContent = `${f.lat.toFixed(6)}, ${f.lon.toFixed(6)} ±${Math.round(f.accuracy)} m` +
+    `${age ? ', ' + age : ''}${extra ? ', ' + extra : ''}; track of ${s.map.fixes.length} fix${s.map.fixes.length === 1 ? '' : 'es'}.`;
+}
+
+function addChat(m) {
+  const a = s.active;
+  if (!a || m.case_id && m.case_id !== a.card.case_id) return;
+  if (m.seq !== undefined) {
+    if (a.chatSeen.has(m.seq)) return;
+    a.chatSeen.add(m.seq);
+  }
+  const mine = m.from !== 'citizen';
+  const who = m.from === 'citizen' ? 'Citizen' : (m.sender || 'You');
+  const li = el('li', { class: mine ? 'mine' : 'theirs', 'data-seq': m.seq ?? '' },
+                el('span', { class: 'meta' }, `${who} · ${fmtTime(m.at || Date.now())}`),
+                el('span', { class: 'text' }, m.text),
+                mine ? el('span', { class: 'receipt' }, m.read ? ' · read' : m.delivered ? ' · delivered' : '') : null);
+  $('chat').append(li);
+  li.scrollIntoView({ block: 'end' });
+  if (!mine && m.seq !== undefined) gw.send({ type: 'chat_receipt', id: 'cr' + m.seq, case_id: a.card.case_id, seq: m.seq, status: 'read' });
+}
+
+async function sendChat(text) {
+  const a = s.active;
+  if (!a) return;
+  const r = await gw.request('chat', { case_id: a.card.case_id, text });
+  if (r.type === 'chat_sent') addChat({ from: 'call_taker', sender: 'You', seq: r.seq, at: Date.now(), text });
+  else banner(`Message not sent: ${r.message || r.code}`);
+}
+
+// Staff fetch a file with their session token; the page shows it from a blob URL.
+async function addFile(u) {
+  const a = s.active;
+  if (!a || a.files.has(u.upload_id)) return;
+  const li = el('li', { 'data-upload': u.upload_id },
+                el('span', { class: 'file-meta' }, `${u.name} · ${u.type} · ${Math.round(u.size / 1024)} KB · sha256 ${String(u.sha256 || '').slice(0, 12)}…`));
+  a.files.set(u.upload_id, li);
+  $('files').append(li);
+  $('files-count').textContent = `(${a.files.size})`;
+  try {
+    const r = await fetch(`/api/cases/${encodeURIComponent(a.card.case_id)}/uploads/${encodeURIComponent(u.upload_id)}`,
+                          { headers: { Authorization: 'Bearer ' + s.token } });
+    if (!r.ok) throw new Error('HTTP ' + r.status);
+    const url = URL.createObjectURL(await r.blob());
+    const media = String(u.type).startsWith('video/')
+      ? el('video', { src: url, controls: true, muted: true, playsinline: true, 'aria-label': u.name })
+      : el('img', { src: url, alt: `Photo from the citizen: ${u.name}` });
+    li.prepend(el('a', { href: url, target: '_blank', rel: 'noopener' }, media));
+  } catch (e) {
+    li.append(el('span', { class: 'error' }, ` (could not load: ${e.message})`));
+  }
+}
+
+function caseEnded(text) {
+  const a = s.active;
+  if (!a) return;
+  a.ended = true;
+  a.endedText = text;
+  closeMedia();
+  $('end-btn').textContent = 'Close';
+  renderCard();
+  renderWho();
+  renderQueue();
+}
+
+function closeCase() {
+  closeMedia();
+  s.active = null;
+  $('case').hidden = true;
+  $('idle').hidden = false;
+  s.map.clear();
+  renderWho();
+  renderQueue();
+}
+
+async function endCase() {
+  const a = s.active;
+  if (!a) return;
+  if (a.ended) { closeCase(); return; }
+  if (a.role !== 'holder') {
+    const r = await gw.request('leave', { case_id: a.card.case_id });
+    if (r.type === 'left' || r.code === 'not_found') closeCase(); else banner(`Could not leave: ${r.message || r.code}`);
+    return;
+  }
+  const r = await gw.request('end', { case_id: a.card.case_id, disposition: $('disposition').value });
+  if (r.type === 'ended' || r.code === 'not_found') closeCase();
+  else banner(`Could not end: ${r.message || r.code}`);
+}
+
+async function block() {
+  const a = s.active;
+  if (!a) return;
+  const reason = $('block-reason').value.trim() || 'blocked from the console';
+  const r = await gw.request('block', { phone: a.card.phone, reason, expires_in_s: Number($('block-days').value) * 86400 });
+  $('block-result').textContent = r.type === 'blocked'
+    ? `Blocked ${r.phone} until ${new Date(r.expires_at).toLocaleString()}.` : `Not blocked: ${r.message || r.code}`;
+}
+
+// ---- media -------------------------------------------------------------------
+
+const iceUfrag = (sdp) => (/^a=ice-ufrag:(.*)$/m.exec(sdp || '') || [])[1];
+
+async function onMediaOffer(m) {
+  const a = s.active;
+  if (!a || a.card.case_id !== m.case_id) return;
+  // New ICE credentials are a new leg (say after barging in), not a renegotiation
+  // of the old one: start a fresh connection for it.
+  if (s.pc && s.pc.remoteDescription && iceUfrag(s.pc.remoteDescription.sdp) !== iceUfrag(m.sdp)) {
+    s.pc.close();
+    s.pc = null;
+  }
+  if (!s.pc || s.pc.signalingState === 'closed') {
+    s.pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
+    const pc = s.pc;
+    pc.onicecandidate = (e) => gw.send({ type: 'ice', case_id: m.case_id, candidate: e.candidate ? e.candidate.candidate : '' });
+    pc.ontrack = (e) => {
+      const target = e.track.kind === 'video' ? $('remote-video') : $('remote-audio');
+      target.srcObject = new MediaStream([e.track]);
+    };
+    pc.onconnectionstatechange = () => {
+      const w = { connecting: 'Connecting media…', connected: 'Media connected.', disconnected: 'Media interrupted…', failed: 'Media failed.' };
+      if (w[pc.connectionState]) $('media-state').textContent = w[pc.connectionState];
+    };
+    await pc.setRemoteDescription({ type: 'offer', sdp: m.sdp });
+    if (!s.local) {
+      s.local = await navigator.mediaDevices.getUserMedia({ audio: true, video: true }).catch(() => null);
+      if (s.local) $('self-video').srcObject = s.local;
+    }
+    if (s.local) {
+      for (const t of s.local.getTracks()) {
+        const tr = pc.getTransceivers().find((x) => x.receiver.track.kind === t.kind && !x.sender.track);
+        if (tr) { await tr.sender.replaceTrack(t); tr.direction = 'sendrecv'; }
+      }
+    }
+  } else {
+    await s.pc.setRemoteDescription({ type: 'offer', sdp: m.sdp });
+  }
+  await s.pc.setLocalDescription(await s.pc.createAnswer());
+  const r = await gw.request('media_answer', { case_id: m.case_id, sdp: s.pc.localDescription.sdp });
+  if (r.type !== 'media_answer_ok') $('media-state').textContent = `Media refused: ${r.message || r.code}`;
+}
+
+// Other staff on the case (a specialist, the holder seen by a specialist, a
+// supervisor who barged) come on extra legs, one tile each.
+const extra = new ExtraLegs(gw, (peer, track) => {
+  let tile = $('peers').querySelector(`[data-peer="${CSS.escape(peer)}"]`);
+  if (!tile) {
+    const v = el('video', { autoplay: true, playsinline: true, 'aria-label': `Picture of ${peer}` });
+    v.srcObject = new MediaStream();
+    tile = el('figure', { 'data-peer': peer }, v, el('figcaption', {}, peer));
+    $('peers').append(tile);
+  }
+  tile.querySelector('video').srcObject.addTrack(track);
+}, (peer) => {
+  const tile = $('peers').querySelector(`[data-peer="${CSS.escape(peer)}"]`);
+  if (tile) tile.remove();
+});
+
+function closeMedia() {
+  extra.closeAll();
+  if (s.pc) s.pc.close();
+  s.pc = null;
+  $('remote-video').srcObject = null;
+  $('remote-audio').srcObject = null;
+}
+
+// ---- supervisor board ----------------------------------------------------------
+
+function setBoard(cases) {
+  s.board = cases;
+  s.boardAt = Date.now();
+  renderBoard();
+}
+
+function renderBoard() {
+  if (s.role !== 'supervisor') return;
+  const alertsFor = (id) => s.alerts.filter((x) => x.case_id === id).map((x) => x.kind.replace('_', ' '));
+  const waitOf = (c) => (c.state === 'queued' || c.state === 'offered' ? fmtDuration(waited(c, s.boardAt)) : fmtDuration(c.waiting_s || 0));
+  // Rebuilt only when something but the clock changed, so a click is never lost.
+  const key = JSON.stringify([s.board.map((c) => [c.case_id, c.state, c.held_by, c.escalated, c.flags]),
+                              s.alerts.length, s.active && !s.active.ended && s.active.card.case_id]);
+  if (key === s.boardKey) {
+    for (const tr of $('board').tBodies[0].rows) {
+      const c = s.board.find((x) => x.case_id === tr.dataset.case);
+      if (c) tr.cells[3].textContent = waitOf(c);
+    }
+    return;
+  }
+  s.boardKey = key;
+  $('board').tBodies[0].replaceChildren(...s.board.map((c) => {
+    const wait = waitOf(c);
+    const flags = [flagsText(c), ...alertsFor(c.case_id)].filter(Boolean).join(', ');
+    const mine = s.active && !s.active.ended && s.active.card.case_id === c.case_id;
+    const act = c.state === 'answered' && c.held_by !== s.name && !mine && !(s.active && !s.active.ended)
+      ? el('button', { type: 'button', class: 'monitor', onclick: () => monitor(c.case_id) }, 'Monitor') : null;
+    return el('tr', { class: c.escalated ? 'escalated' : '', 'data-case': c.case_id },
+              el('td', {}, c.case_id), el('td', {}, MODE[c.mode] || c.mode), el('td', {}, STATE[c.state] || c.state),
+              el('td', {}, wait), el('td', {}, c.held_by || '—'), el('td', {}, flags || '—'), el('td', {}, act));
+  }));
+  if (!s.board.length) $('board').tBodies[0].append(el('tr', {}, el('td', { colspan: 7 }, 'No live case.')));
+}
+
+// A supervisor listens in (nobody hears them), and may then barge in.
+async function monitor(caseId) {
+  const r = await gw.request('monitor', { case_id: caseId });
+  if (r.type === 'monitoring') openCase(Object.assign({}, r, { role: 'monitor' }));
+  else banner(`Could not monitor: ${r.message || r.code}`);
+}
+
+async function barge() {
+  const a = s.active;
+  if (!a) return;
+  const r = await gw.request('barge', { case_id: a.card.case_id });
+  if (r.type !== 'barged') { banner(`Could not barge in: ${r.message || r.code}`); return; }
+  a.role = 'barged';
+  roleControls();
+}
+
+function addAlert(m) {
+  s.alerts.unshift(m);
+  const words = { unanswered: 'Unanswered', repeat_caller: 'Repeat caller', key_person: 'Key person',
+                  key_place: 'Key place', blocked_caller: 'Blocked caller', escalated: 'Escalated' };
+  const d = m.detail || {};
+  const detail = d.waiting_s ? `waiting ${d.waiting_s} s` : d.place ? `at ${d.place}` :
+    d.alarms_in_window ? `${d.alarms_in_window} alarms in ${d.window_min} min` : '';
+  $('alerts').prepend(el('li', { class: 'alert kind-' + m.kind },
+    el('strong', {}, words[m.kind] || m.kind), ` · ${MODE[m.mode] || m.mode || ''} ${m.phone || ''} · ${m.case_id || ''}` +
+    `${detail ? ' · ' + detail : ''} · ${fmtTime(m.at || Date.now())}`));
+  renderBoard();
+}
+
+// ---- events --------------------------------------------------------------------
+
+gw.on('offer', (m) => {
+  const prev = s.queue.get(m.case.case_id);
+  s.queue.set(m.case.case_id, { card: m.case, at: Date.now() });
+  // Supervisors get the server's own "unanswered" alert; a call-taker is told here.
+  if (m.case.escalated && !(prev && prev.card.escalated) && s.role !== 'supervisor') {
+    addAlert({ kind: 'escalated', case_id: m.case.case_id, phone: m.case.phone, mode: m.case.mode,
+               detail: { waiting_s: m.case.waiting_s }, at: Date.now() });
+  }
+  renderQueue();
+});
+for (const t of ['taken', 'closed']) gw.on(t, (m) => { s.queue.delete(m.case_id); renderQueue(); });
+
+// A holder asks for help: this console rings with the whole case; Join takes part.
+gw.on('invited', (m) => {
+  s.invites.set(m.invite_id, m);
+  renderInvites();
+});
+gw.on('invite_cancelled', (m) => { s.invites.delete(m.invite_id); renderInvites(); });
+gw.on('invite_accepted', (m) => { $('invite-result').textContent = `${m.by} accepted and joins the case.`; });
+gw.on('invite_declined', (m) => {
+  $('invite-result').textContent = `${m.target}: ${{ declined: 'declined', timeout: 'no answer', unavailable: 'nobody free' }[m.reason] || m.reason}.`;
+});
+gw.on('transferred', (m) => {
+  if (s.active && s.active.card.case_id === m.case_id && m.from === s.name) caseEnded(`Transferred to ${m.to}.`);
+});
+
+function renderInvites() {
+  $('invites').replaceChildren(...[...s.invites.values()].map((iv) => {
+    const join = el('button', { type: 'button', class: 'primary' }, iv.transfer ? 'Take over' : 'Join');
+    const no = el('button', { type: 'button' }, 'Decline');
+    join.addEventListener('click', async () => {
+      s.invites.delete(iv.invite_id);
+      renderInvites();
+      const r = await gw.request('invite_accept', { invite_id: iv.invite_id });
+      if (r.type === 'joined') openCase(r); else banner(`Could not join: ${r.message || r.code}`);
+    });
+    no.addEventListener('click', () => {
+      s.invites.delete(iv.invite_id);
+      renderInvites();
+      gw.request('invite_decline', { invite_id: iv.invite_id });
+    });
+    return el('li', { 'data-invite': iv.invite_id },
+              el('strong', {}, `${iv.from} asks for ${iv.transfer ? 'a transfer' : 'help'}`),
+              ` · ${MODE[iv.case.mode] || iv.case.mode} ${iv.case.phone} · running ${fmtDuration(iv.running_s || 0)} `, join, ' ', no);
+  }));
+  $('invites-box').hidden = s.invites.size === 0;
+}
+
+async function invite() {
+  const a = s.active;
+  if (!a) return;
+  const who = $('invite-who').value.trim();
+  if (!who) return;
+  const f = { case_id: a.card.case_id, transfer: $('invite-transfer').checked };
+  f[$('invite-kind').value] = who;
+  const r = await gw.request('invite', f);
+  $('invite-result').textContent = r.type === 'invite_sent'
+    ? `Ringing ${(r.rung || []).join(', ') || who}…` : `Not sent: ${r.message || r.code}`;
+}
+// A case held before a dropped connection comes back as claimed after resume.
+gw.on('claimed', (m) => {
+  if (!s.active || s.active.ended || s.active.card.case_id === m.case.case_id) openCase(m);
+});
+gw.on('case_update', (m) => {
+  const q = s.queue.get(m.case.case_id);
+  if (q) { q.card = m.case; q.at = Date.now(); renderQueue(); }
+  if (s.active && s.active.card.case_id === m.case.case_id) { s.active.card = m.case; renderCard(); }
+});
+gw.on('location', (m) => {
+  if (!s.active || s.active.card.case_id !== m.case_id) return;
+  s.active.card.location = m.fix;
+  s.map.add(m.fix);
+  renderMapText();
+});
+gw.on('citizen_connection', (m) => {
+  if (!s.active || s.active.card.case_id !== m.case_id) return;
+  s.active.card.citizen_connected = m.connected;
+  $('media-state').textContent = m.connected ? 'The citizen is back.' : 'The citizen\'s connection dropped; their case stays open.';
+  renderCard();
+});
+gw.on('chat', addChat);
+gw.on('chat_receipt', (m) => {
+  const li = $('chat').querySelector(`li.mine[data-seq="${m.seq}"] .receipt`);
+  if (li) li.textContent = ' · ' + m.status;
+});
+gw.on('ended', (m) => {
+  s.queue.delete(m.case_id);
+  if (s.active && s.active.card.case_id === m.case_id && !s.active.ended) {
+    caseEnded(m.by === 'citizen' ? 'The citizen hung up. Choose the outcome and close.' : `Ended by ${m.by}.`);
+  }
+  renderQueue();
+});
+gw.on('upload', (m) => { if (s.active && s.active.card.case_id === m.case_id) addFile(m.upload); });
+gw.on('media_offer', (m) => {
+  if (!s.active || s.active.card.case_id !== m.case_id) return;
+  const p = m.peer ? extra.offer(m) : onMediaOffer(m);
+  p.catch((e) => { $('media-state').textContent = 'Media error: ' + e.message; });
+});
+gw.on('ice', (m) => {
+  if (!s.active || m.case_id !== s.active.card.case_id) return;
+  if (m.peer) extra.ice(m); else addCandidate(s.pc, m.candidate);
+});
+gw.on('participants', (m) => {
+  if (!s.active || s.active.card.case_id !== m.case_id) return;
+  s.active.card.held_by = m.held_by;
+  s.active.card.parties = m.parties || [];
+  extra.keep([m.held_by, ...s.active.card.parties.map((p) => p.account)]);
+  renderCard();
+});
+gw.on('media_state', (m) => {
+  if (m.peer) { if (m.state === 'closed') extra.close(m.peer); return; }
+  if (m.state === 'failed') $('media-state').textContent = `Media failed: ${m.detail || ''}`;
+});
+gw.on('board', (m) => { if (m.cases) setBoard(m.cases); });
+gw.on('alert', addAlert);
+
+gw.onopen = async () => {
+  renderWho();
+  const token = s.token || sessionStorage.getItem(SESSION_KEY);
+  if (!token) return;
+  const r = await gw.request('resume', { token });
+  if (r.type === 'resume') {
+    s.queue.clear();
+    signedIn(r);
+  } else {
+    sessionStorage.removeItem(SESSION_KEY);
+    s.token = null;
+    $('login').hidden = false;
+    $('desk').hidden = true;
+    $('top-actions').hidden = true;
+  }
+};
+// The gateway offers a fresh media leg after resume; the old one is dead.
+gw.onclose = () => {
+  closeMedia();
+  if (s.active && !s.active.ended) $('media-state').textContent = 'Connection lost: reconnecting…';
+  renderWho();
+};
+
+$('login-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  $('login-error').hidden = true;
+  // The click is a user gesture: the ring's AudioContext may start now.
+  try { s.audio = s.audio || new AudioContext(); } catch (err) { /* no audio */ }
+  login($('login-name').value.trim(), $('login-pw').value);
+});
+$('status-btn').addEventListener('click', () => setStatus(s.status === 'available' ? 'away' : 'available'));
+$('ring-btn').addEventListener('click', () => {
+  s.ring = !s.ring;
+  $('ring-btn').textContent = s.ring ? 'Ring: on' : 'Ring: off';
+  $('ring-btn').setAttribute('aria-pressed', String(s.ring));
+  stopRing();
+  renderQueue();
+});
+$('logout-btn').addEventListener('click', async () => {
+  await gw.request('logout');
+  sessionStorage.removeItem(SESSION_KEY);
+  location.reload();
+});
+$('chat-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  const t = $('chat-text').value.trim();
+  if (t) { $('chat-text').value = ''; sendChat(t); }
+});
+$('end-form').addEventListener('submit', (e) => { e.preventDefault(); endCase(); });
+$('block-form').addEventListener('submit', (e) => { e.preventDefault(); block(); });
+$('invite-form').addEventListener('submit', (e) => { e.preventDefault(); invite(); });
+$('barge-btn').addEventListener('click', barge);
+
+// Waiting times and ages tick.
+setInterval(() => {
+  if (!$('desk').hidden) {
+    renderQueue();
+    renderBoard();
+    if (s.active && !s.active.ended) { renderCard(); renderMapText(); }
+  }
+}, 1000);
+
+gw.connect();
+// For tests and support: cut the connection as a network change would; count rings.
+window.vigilConsole = { drop: () => gw.drop(), rings: () => s.beeps || 0 };
