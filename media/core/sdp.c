@@ -1250,7 +1250,9 @@ static void choose_exts(const struct vg_sdp_media *m, struct vg_sdp_nego_media *
 {
     for (size_t i = 0; i < m->n_ext; i++) {
         int which = ext_which(m->ext[i].uri);
-        if (which >= 0 && *ext_slot(nm, which) == 0)
+        /* transport-wide sequence numbers only mean something with transport-cc
+         * feedback, which the gateway does not send (sdp.h, VG_SDP_FB_SERVED) */
+        if (which >= 0 && which != EXT_TWCC && *ext_slot(nm, which) == 0)
             *ext_slot(nm, which) = m->ext[i].id;
     }
 }
@@ -1737,7 +1739,7 @@ static size_t offer_codecs(const struct vg_sdp_local *l, enum vg_sdp_kind kind,
  * meaning two URIs within a BUNDLE group. Audio level is audio-only. */
 static bool offer_ext_for(int which, enum vg_sdp_kind kind)
 {
-    return which != EXT_LEVEL || kind == VG_SDP_KIND_AUDIO;
+    return which != EXT_TWCC && (which != EXT_LEVEL || kind == VG_SDP_KIND_AUDIO);
 }
 
 static void w_offer_mline(struct wbuf *w, enum vg_sdp_kind kind, const struct offered *const *oc,
@@ -1771,7 +1773,7 @@ static void w_offer_media(struct wbuf *w, const struct vg_sdp_local *l, size_t i
     if (sending)
         w_msid(w, l, mid);
     wf(w, "a=rtcp-mux\r\na=rtcp-rsize\r\n");
-    unsigned fb = s->kind == VG_SDP_KIND_AUDIO ? VG_SDP_FB_TRANSPORT_CC : VG_SDP_FB_SERVED;
+    unsigned fb = s->kind == VG_SDP_KIND_AUDIO ? 0 : VG_SDP_FB_SERVED;
     for (size_t k = 0; k < n; k++) {
         w_codec(w, oc[k]->codec, oc[k]->pt, fb, OFFER_H264_PLID);
         if (oc[k]->rtx)

@@ -173,13 +173,13 @@ static const char BASIC[] = "v=0" CR                               /* 1 */
     "a=fingerprint:sha-256 " FP_A CR "a=setup:active" CR
 #define CONSOLE_AUDIO                                                                      \
     "m=audio 9 UDP/TLS/RTP/SAVPF 111" CR "c=IN IP4 0.0.0.0" CR CONSOLE_TRANSPORT "a=mid:0" CR \
-    "a=extmap:1 " URI_LEVEL CR "a=extmap:3 " URI_TWCC CR "a=extmap:4 " URI_MID CR            \
+    "a=extmap:1 " URI_LEVEL CR "a=extmap:4 " URI_MID CR                                      \
     "a=sendrecv" CR "a=msid:- c0ns0le" CR "a=rtcp-mux" CR "a=rtpmap:111 opus/48000/2" CR     \
-    "a=rtcp-fb:111 transport-cc" CR "a=fmtp:111 minptime=10;useinbandfec=1" CR               \
+    "a=fmtp:111 minptime=10;useinbandfec=1" CR                                               \
     "a=ssrc:3000 cname:console" CR "a=ssrc:3000 msid:- c0ns0le" CR
 #define CONSOLE_VIDEO                                                                      \
     "m=video 9 UDP/TLS/RTP/SAVPF 102 103" CR "c=IN IP4 0.0.0.0" CR CONSOLE_TRANSPORT         \
-    "a=mid:1" CR "a=extmap:2 " URI_AST CR "a=extmap:3 " URI_TWCC CR "a=extmap:4 " URI_MID CR \
+    "a=mid:1" CR "a=extmap:2 " URI_AST CR "a=extmap:4 " URI_MID CR                           \
     "a=recvonly" CR "a=rtcp-mux" CR "a=rtcp-rsize" CR H264(102, 1, 42e01f) RTX(103, 102)
 static const char CONSOLE_ANSWER[] = CONSOLE_HEAD CONSOLE_BUNDLE CONSOLE_AUDIO CONSOLE_VIDEO;
 /* clang-format on */
@@ -335,7 +335,7 @@ static void test_parse_chrome(void)
     const struct vg_sdp_media *v = &offer.media[1];
     VT_EQ_INT(v->n_pt, 25);
     VT_EQ_INT(v->pt_dropped, 0);
-    VT_EQ_INT(v->pt[0].fb, VG_SDP_FB_SERVED);
+    VT_EQ_INT(v->pt[0].fb, VG_SDP_FB_SERVED | VG_SDP_FB_TRANSPORT_CC); /* parsed, not served */
     VT_EQ_INT(v->pt[1].apt, 96);
     VT_EQ_INT(v->pt[10].pt, 106);
     VT_EQ_INT(v->pt[10].packetization_mode, 1);
@@ -643,10 +643,10 @@ static void check_chrome_answer_text(const char *t)
     VT_LINE(t, "a=setup:passive");
     VT_NO_LINE(t, "a=setup:actpass");
     VT_LINE(t, "a=rtpmap:111 opus/48000/2");
-    VT_LINE(t, "a=rtcp-fb:111 transport-cc");
+    VT_NO_LINE(t, "a=rtcp-fb:111 transport-cc"); /* no transport-wide feedback is sent */
     VT_LINE(t, "a=rtpmap:96 VP8/90000");
     VT_LINE(t, "a=rtcp-fb:96 goog-remb");
-    VT_LINE(t, "a=rtcp-fb:96 transport-cc");
+    VT_NO_LINE(t, "a=rtcp-fb:96 transport-cc");
     VT_LINE(t, "a=rtcp-fb:96 ccm fir");
     VT_LINE(t, "a=rtcp-fb:96 nack");
     VT_LINE(t, "a=rtcp-fb:96 nack pli");
@@ -654,7 +654,7 @@ static void check_chrome_answer_text(const char *t)
     VT_LINE(t, "a=fmtp:97 apt=96");
     VT_LINE(t, "a=extmap:1 " URI_LEVEL);
     VT_LINE(t, "a=extmap:2 " URI_AST);
-    VT_LINE(t, "a=extmap:3 " URI_TWCC);
+    VT_NO_LINE(t, "a=extmap:3 " URI_TWCC);
     VT_LINE(t, "a=extmap:4 " URI_MID);
     VT_LINE(t, "a=recvonly"); /* their simulcast section is sendonly */
     VT_LINE(t, "a=ssrc-group:FID 5001 5002");
@@ -691,9 +691,9 @@ static void check_chrome_answer_roundtrip(const char *t, const struct vg_sdp_neg
     }
     VT_EQ_INT(answer.media[1].n_pt, 2);
     VT_EQ_INT(answer.media[1].pt[1].apt, 96);
-    VT_EQ_INT(answer.media[1].n_ext, 3);
+    VT_EQ_INT(answer.media[1].n_ext, 2);
     VT_EQ_INT(answer.media[1].ext[0].id, 2);
-    VT_EQ_INT(answer.media[1].ext[2].id, 4);
+    VT_EQ_INT(answer.media[1].ext[1].id, 4);
     VT_EQ_INT(answer.media[1].fid[0].rtx, 5002);
     VT_EQ_INT(answer.media[2].n_ssrc, 0); /* we only receive there */
 }
@@ -711,7 +711,7 @@ static void test_answer_chrome(void)
     VT_EQ_STR(err.reason, "");
     VT_EQ_INT(n.n_media, 4);
     VT_EQ_INT(n.media[0].pt, 111);
-    VT_EQ_INT(n.media[0].fb, VG_SDP_FB_TRANSPORT_CC);
+    VT_EQ_INT(n.media[0].fb, 0);
     VT_EQ_INT(n.media[0].ext_audio_level, 1);
     VT_EQ_INT(n.media[0].ext_mid, 4);
     VT_EQ_INT(n.media[0].remote_ssrc[0].ssrc, 3735928559u);
@@ -719,7 +719,7 @@ static void test_answer_chrome(void)
     VT_EQ_INT(n.media[1].pt, 96);
     VT_EQ_INT(n.media[1].rtx_pt, 97);
     VT_EQ_INT(n.media[1].ext_abs_send_time, 2);
-    VT_EQ_INT(n.media[1].ext_twcc, 3);
+    VT_EQ_INT(n.media[1].ext_twcc, 0);
     VT_EQ_INT(n.media[1].ext_mid, 4);
     VT_EQ_INT(n.media[1].ext_audio_level, 0);
     VT_EQ_INT(n.media[1].n_remote_ssrc, 1);
@@ -733,7 +733,7 @@ static void test_answer_chrome(void)
     VT_EQ_STR(n.media[3].reason, "data channel: the gateway's chat uses WebSocket");
     check_chrome_answer_text(text);
     check_chrome_answer_roundtrip(text, &n);
-    VT_EQ_INT(answer.media[0].n_ext, 4);
+    VT_EQ_INT(answer.media[0].n_ext, 3);
 
     /* H.264 preferred: the constrained-baseline packetization-mode 1 entry (106), not
      * the first H.264 (102, baseline), 104 (mode 0) or 127/112 (main/high). */
@@ -954,10 +954,15 @@ static void test_answer_variants(void)
     VT_CHECK(!strstr(text, "tmmbr") && !strstr(text, "sli") && !strstr(text, "lntf"));
 
     /* A directed extension is mirrored, with the offer's id. */
-    t = edit(BASIC, "a=mid:v" CR, "a=mid:v" CR "a=extmap:9/sendonly " URI_TWCC CR);
+    t = edit(BASIC, "a=mid:v" CR, "a=mid:v" CR "a=extmap:9/sendonly " URI_AST CR);
     VT_EQ_INT(answer_text(t, &l, &n, &err), 0);
-    VT_EQ_INT(n.media[1].ext_twcc, 9);
-    VT_LINE(text, "a=extmap:9/recvonly " URI_TWCC);
+    VT_EQ_INT(n.media[1].ext_abs_send_time, 9);
+    VT_LINE(text, "a=extmap:9/recvonly " URI_AST);
+    /* Transport-wide cc is never answered: the gateway sends no such feedback. */
+    t = edit(BASIC, "a=mid:v" CR, "a=mid:v" CR "a=extmap:8 " URI_TWCC CR);
+    VT_EQ_INT(answer_text(t, &l, &n, &err), 0);
+    VT_EQ_INT(n.media[1].ext_twcc, 0);
+    VT_CHECK(!strstr(text, URI_TWCC));
 }
 
 static void test_answer_nospace(void)
@@ -1042,7 +1047,8 @@ static void test_offer(void)
     VT_LINE(text, "a=ice-options:trickle");
     VT_LINE(text, "a=fingerprint:sha-256 " FP_GW);
     VT_LINE(text, "a=extmap:1 " URI_LEVEL);
-    VT_LINE(text, "a=rtcp-fb:111 transport-cc");
+    VT_NO_LINE(text, "a=rtcp-fb:111 transport-cc");
+    VT_CHECK(!strstr(text, URI_TWCC));
     VT_LINE(text,
             "a=fmtp:102 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f");
     VT_LINE(text, "a=rtcp-fb:102 nack pli");
@@ -1056,8 +1062,8 @@ static void test_offer(void)
     struct vg_sdp_error err;
     VT_EQ_INT(parse(&offer, text, &err), 0);
     VT_EQ_INT(offer.n_media, 2);
-    VT_EQ_INT(offer.media[0].n_ext, 4);
-    VT_EQ_INT(offer.media[1].n_ext, 3); /* no audio level on video */
+    VT_EQ_INT(offer.media[0].n_ext, 3);
+    VT_EQ_INT(offer.media[1].n_ext, 2); /* no audio level on video */
     VT_EQ_INT(offer.media[1].ext[0].id, 2);
     VT_EQ_INT(offer.media[1].n_pt, 4);
     VT_EQ_INT(offer.media[1].pt[0].profile_level_id, 0x42e01f);
@@ -1091,9 +1097,9 @@ static void test_apply_console_answer(void)
     VT_EQ_STR(a->mid, "0");
     VT_EQ_INT(a->codec, VG_SDP_CODEC_OPUS);
     VT_EQ_INT(a->pt, 111);
-    VT_EQ_INT(a->fb, VG_SDP_FB_TRANSPORT_CC);
+    VT_EQ_INT(a->fb, 0);
     VT_EQ_INT(a->ext_audio_level, 1);
-    VT_EQ_INT(a->ext_twcc, 3);
+    VT_EQ_INT(a->ext_twcc, 0);
     VT_EQ_INT(a->ext_mid, 4);
     VT_EQ_INT(a->ext_abs_send_time, 0);
     VT_EQ_INT(a->dir, VG_SDP_SENDRECV);
@@ -1129,7 +1135,7 @@ static void test_apply_refusals(void)
          "setup role impossible: the answer says a=setup:actpass (must be active or passive)"},
         {"UDP/TLS/RTP/SAVPF 102 103", "UDP/TLS/RTP/SAVPF 98 102 103",
          "mid 1: payload type 98 was not offered"},
-        {"a=extmap:3 ", "a=extmap:5 ", "mid 0: a=extmap id 5 for " URI_TWCC ", the offer had 3"},
+        {"a=extmap:4 ", "a=extmap:5 ", "mid 0: a=extmap id 5 for " URI_MID ", the offer had 4"},
         {"a=extmap:4 " URI_MID, "a=extmap:4 urn:ietf:params:rtp-hdrext:toffset",
          "mid 0: a=extmap urn:ietf:params:rtp-hdrext:toffset was not offered"},
         {"a=recvonly", "a=sendrecv",
