@@ -10,7 +10,7 @@
  * message to the first whole keyframe at the subscriber.
  *
  * Janus 1.1.2 skips loopback interfaces when gathering and has no setting to allow
- * them, so on a loopback-only namespace it needs LD_PRELOAD of
+ * them, so on a loopback-only namespace it is started with LD_PRELOAD of
  * libvigil-janus-lo.so (janus_lo_shim.c), which hides IFF_LOOPBACK from
  * getifaddrs(); ice_enforce_list then keeps it to lo. */
 #include "load.h"
@@ -95,7 +95,22 @@ static int janus_start(struct vg_load *L)
     snprintf(dir, sizeof dir, "%s/janus", L->tmpdir);
     snprintf(conf, sizeof conf, "%s/janus.jcfg", dir);
     char *argv[] = {(char *)bin, "-C", conf, "-F", dir, NULL};
-    if ((L->gw_pid = load_spawn_gateway(L, argv, "janus.log")) < 0)
+    /* The shim goes to Janus only, from next to this program unless given. */
+    char *exe = g_file_read_link("/proc/self/exe", NULL), *exe_dir = g_path_get_dirname(exe);
+    char *shim = L->o.janus_shim ? g_strdup(L->o.janus_shim)
+                                 : g_build_filename(exe_dir, "libvigil-janus-lo.so", NULL);
+    g_free(exe);
+    g_free(exe_dir);
+    if (!g_file_test(shim, G_FILE_TEST_EXISTS)) {
+        snprintf(L->err, sizeof L->err, "no %s (see --janus-shim)", shim);
+        g_free(shim);
+        return VG_EINVAL;
+    }
+    g_setenv("LD_PRELOAD", shim, TRUE);
+    L->gw_pid = load_spawn_gateway(L, argv, "janus.log");
+    g_unsetenv("LD_PRELOAD");
+    g_free(shim);
+    if (L->gw_pid < 0)
         return VG_EIO;
     for (int i = 0; i < 3000 && !load_port_open(L->port); i++) {
         if (waitpid(L->gw_pid, NULL, WNOHANG) == L->gw_pid) {
@@ -109,9 +124,6 @@ static int janus_start(struct vg_load *L)
         snprintf(L->err, sizeof L->err, "janus does not listen (see %s/janus.log)", L->tmpdir);
         return VG_EIO;
     }
-    if (!getenv("LD_PRELOAD") || !strstr(getenv("LD_PRELOAD"), "janus-lo"))
-        load_log("janus: LD_PRELOAD has no libvigil-janus-lo.so: on a loopback-only "
-                 "namespace Janus will gather no candidate");
     return VG_OK;
 }
 

@@ -69,7 +69,7 @@ struct call {
 
 struct vg_load_opts {
     const char *target; /* "vigil" or "janus" */
-    const char *gateway_bin, *ctl_bin, *wrap;
+    const char *gateway_bin, *ctl_bin, *wrap, *janus_shim;
     unsigned calls;
     double rate;   /* new calls per second */
     double secs;   /* measurement window */

@@ -11,6 +11,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <jansson.h>
 #include <math.h>
 #include <netinet/in.h>
 #include <openssl/rand.h>
@@ -348,7 +349,7 @@ struct figures {
     double setup_ms[3]; /* p50, p95, p99 */
     double lat_us[3];   /* p50, p99, max */
     double load_before, load_after;
-    char profile[40];
+    char profile[40], tk_profile[40];
 };
 
 static struct figures F;
@@ -486,6 +487,8 @@ static void collect(void)
             F.delivered += c->rcv[k].in_window;
         if (!F.profile[0] && c->cit_profile[0])
             snprintf(F.profile, sizeof F.profile, "%s", c->cit_profile);
+        if (!F.tk_profile[0] && c->tk_profile[0])
+            snprintf(F.tk_profile, sizeof F.tk_profile, "%s", c->tk_profile);
     }
     F.up = (unsigned)n;
     qsort(setup, n, sizeof *setup, cmp_double);
@@ -498,6 +501,12 @@ static void collect(void)
     g_free(setup);
 }
 
+/* A number for JSON: null where there is none (no calls up, no packets). */
+static json_t *jnum(double v)
+{
+    return isnan(v) || isinf(v) ? json_null() : json_real(v);
+}
+
 static void report(FILE *f, bool json)
 {
     double pps = F.wall_s > 0 ? (double)F.delivered / F.wall_s : 0;
@@ -508,31 +517,48 @@ static void report(FILE *f, bool json)
     double us_pkt = F.delivered ? F.gw_cpu_s * 1e6 / (double)F.delivered : NAN;
     double kib_call = F.up ? (double)(F.rss_kib - F.rss0_kib) / F.up : NAN;
     if (json) {
-        fprintf(f,
-                "{\"target\": \"%s\", \"record\": %s, \"calls\": %u, \"calls_up\": %u, "
-                "\"calls_failed\": %u, \"srtp\": \"%s\", \"window_s\": %.2f, "
-                "\"packets_sent\": %llu, \"packets_delivered\": %llu, \"loss_pct\": %.4f, "
-                "\"delivered_pps\": %.1f, \"gateway_cpu_s\": %.2f, \"gateway_us_per_pkt\": %.2f, "
-                "\"pkts_per_cpu_s\": %.0f, \"rss0_kib\": %ld, \"rss_kib\": %ld, "
-                "\"rss_per_call_kib\": %.0f, \"setup_ms_p50\": %.1f, \"setup_ms_p95\": %.1f, "
-                "\"setup_ms_p99\": %.1f, \"latency_us_p50\": %.0f, \"latency_us_p99\": %.0f, "
-                "\"latency_us_max\": %.0f, \"load_cpu_s\": %.2f, \"load_frames_skipped\": %llu, "
-                "\"load_tick_lag_max_ms\": %.1f, \"loadavg_before\": %.2f, "
-                "\"loadavg_after\": %.2f}\n",
-                G.target->name, G.o.record ? "true" : "false", F.calls, F.up, F.failed,
-                F.profile[0] ? F.profile : "none", F.wall_s, (unsigned long long)F.sent,
-                (unsigned long long)F.delivered, isnan(loss) ? -1.0 : loss, pps, F.gw_cpu_s,
-                isnan(us_pkt) ? -1.0 : us_pkt,
-                F.gw_cpu_s > 0 ? (double)F.delivered / F.gw_cpu_s : 0, F.rss0_kib, F.rss_kib,
-                isnan(kib_call) ? -1.0 : kib_call, F.setup_ms[0], F.setup_ms[1], F.setup_ms[2],
-                F.lat_us[0], F.lat_us[1], F.lat_us[2], F.self_cpu_s,
-                (unsigned long long)frames_skipped, tick_lag_max_us / 1000.0, F.load_before,
-                F.load_after);
+        json_t *o = json_object();
+        json_object_set_new(o, "target", json_string(G.target->name));
+        json_object_set_new(o, "record", json_boolean(G.o.record));
+        json_object_set_new(o, "calls", json_integer(F.calls));
+        json_object_set_new(o, "calls_up", json_integer(F.up));
+        json_object_set_new(o, "calls_failed", json_integer(F.failed));
+        json_object_set_new(o, "srtp", json_string(F.profile[0] ? F.profile : "none"));
+        json_object_set_new(o, "srtp_taker", json_string(F.tk_profile[0] ? F.tk_profile : "none"));
+        json_object_set_new(o, "window_s", jnum(F.wall_s));
+        json_object_set_new(o, "packets_sent", json_integer((json_int_t)F.sent));
+        json_object_set_new(o, "packets_delivered", json_integer((json_int_t)F.delivered));
+        json_object_set_new(o, "loss_pct", jnum(loss));
+        json_object_set_new(o, "delivered_pps", jnum(pps));
+        json_object_set_new(o, "gateway_cpu_s", jnum(F.gw_cpu_s));
+        json_object_set_new(o, "gateway_us_per_pkt", jnum(us_pkt));
+        json_object_set_new(o, "pkts_per_cpu_s",
+                            jnum(F.gw_cpu_s > 0 ? (double)F.delivered / F.gw_cpu_s : NAN));
+        json_object_set_new(o, "rss0_kib", json_integer(F.rss0_kib));
+        json_object_set_new(o, "rss_kib", json_integer(F.rss_kib));
+        json_object_set_new(o, "rss_per_call_kib", jnum(kib_call));
+        json_object_set_new(o, "setup_ms_p50", jnum(F.setup_ms[0]));
+        json_object_set_new(o, "setup_ms_p95", jnum(F.setup_ms[1]));
+        json_object_set_new(o, "setup_ms_p99", jnum(F.setup_ms[2]));
+        json_object_set_new(o, "latency_us_p50", jnum(F.lat_us[0]));
+        json_object_set_new(o, "latency_us_p99", jnum(F.lat_us[1]));
+        json_object_set_new(o, "latency_us_max", jnum(F.lat_us[2]));
+        json_object_set_new(o, "load_cpu_s", jnum(F.self_cpu_s));
+        json_object_set_new(o, "load_frames_skipped", json_integer((json_int_t)frames_skipped));
+        json_object_set_new(o, "load_tick_lag_max_ms", jnum(tick_lag_max_us / 1000.0));
+        json_object_set_new(o, "loadavg_before", jnum(F.load_before));
+        json_object_set_new(o, "loadavg_after", jnum(F.load_after));
+        char *t = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
+        fprintf(f, "%s\n", t ? t : "{}");
+        free(t);
+        json_decref(o);
         return;
     }
-    fprintf(f, "target %s%s, SRTP %s, %u calls (%u receiving video, %u failed), window %.1f s\n",
+    fprintf(f,
+            "target %s%s, SRTP %s (citizen) / %s (call-taker), %u calls (%u receiving video, "
+            "%u failed), window %.1f s\n",
             G.target->name, G.o.record ? " (recording)" : "", F.profile[0] ? F.profile : "none",
-            F.calls, F.up, F.failed, F.wall_s);
+            F.tk_profile[0] ? F.tk_profile : "none", F.calls, F.up, F.failed, F.wall_s);
     fprintf(f, "  %-34s %12.0f\n", "packets delivered /s", pps);
     fprintf(f, "  %-34s %12.4f %%  (%llu of %llu)\n", "loss", loss,
             (unsigned long long)(F.sent - (F.delivered < F.sent ? F.delivered : F.sent)),
@@ -559,7 +585,7 @@ static void report(FILE *f, bool json)
 static int parse_args(int argc, char **argv)
 {
     static gchar *target = "vigil", *gw = NULL, *ctl = NULL, *wrap = NULL, *json = NULL,
-                 *srtp = "gcm,cm";
+                 *srtp = "gcm,cm", *shim = NULL;
     static gint calls = 10, bitrate = 1600000, min_pct = 0;
     static gdouble rate = 20, secs = 20, settle = 2, timeout = 15;
     static gboolean record = FALSE, keep = FALSE;
@@ -567,6 +593,8 @@ static int parse_args(int argc, char **argv)
         {"target", 't', 0, G_OPTION_ARG_STRING, &target, "vigil or janus", "NAME"},
         {"gateway", 'g', 0, G_OPTION_ARG_FILENAME, &gw, "vigild or janus binary", "PATH"},
         {"ctl", 0, 0, G_OPTION_ARG_FILENAME, &ctl, "vigilctl (vigil)", "PATH"},
+        {"janus-shim", 0, 0, G_OPTION_ARG_FILENAME, &shim,
+         "LD_PRELOAD for Janus (libvigil-janus-lo.so next to this program)", "PATH"},
         {"wrap", 0, 0, G_OPTION_ARG_STRING, &wrap, "run the gateway under this command", "CMD"},
         {"calls", 'n', 0, G_OPTION_ARG_INT, &calls, "concurrent calls (10)", "N"},
         {"rate", 0, 0, G_OPTION_ARG_DOUBLE, &rate, "new calls per second (20)", "R"},
@@ -592,9 +620,21 @@ static int parse_args(int argc, char **argv)
         g_error_free(ge);
         return VG_EINVAL;
     }
-    G.o = (struct vg_load_opts){target, gw,     ctl,    wrap,    (unsigned)calls,
-                                rate,   secs,   settle, timeout, bitrate,
-                                0,      record, keep,   json,    min_pct};
+    G.o = (struct vg_load_opts){.target = target,
+                                .gateway_bin = gw,
+                                .ctl_bin = ctl,
+                                .wrap = wrap,
+                                .janus_shim = shim,
+                                .calls = (unsigned)calls,
+                                .rate = rate,
+                                .secs = secs,
+                                .settle = settle,
+                                .setup_timeout = timeout,
+                                .bitrate = bitrate,
+                                .record = record,
+                                .keep = keep,
+                                .json_path = json,
+                                .min_frames_ok = min_pct};
     G.o.srtp_profiles = (strstr(srtp, "gcm") ? VG_DTLS_SRTP_GCM : 0) |
                         (strstr(srtp, "cm,") || !strcmp(srtp, "cm") || g_str_has_suffix(srtp, ",cm")
                              ? VG_DTLS_SRTP_CM_SHA1_80
