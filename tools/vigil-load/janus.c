@@ -344,5 +344,5 @@ static void janus_end_call(struct call *c)
 }
 
 const struct vg_load_target vg_load_janus = {
-    "janus", janus_start, janus_start_call, janus_candidate, janus_end_call, janus_stop,
+    "janus", janus_start, NULL, janus_start_call, janus_candidate, janus_end_call, janus_stop,
 };

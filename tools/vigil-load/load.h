@@ -61,7 +61,7 @@ struct call {
     struct sender snd[2];
     struct receiver rcv[2];
     int64_t t_start_us, t_first_frame_us;
-    bool failed;
+    bool failed, ready;
     char why[160];
     /* Target state (case id, Janus handles...). */
     void *t;
@@ -87,6 +87,9 @@ struct vg_load_target {
     const char *name;
     /* Starts the gateway; sets L->gw_pid. 0 or an error with L->err. */
     int (*start)(struct vg_load *L);
+    /* Before any call: what a call needs ready in advance (Vigil: the call-taker
+     * logged in, as staff are before alarms come); NULL if nothing. Sets c->ready. */
+    void (*prepare_call)(struct call *c);
     /* Begins one call's signalling; main.c is told back through the rtc callbacks. */
     void (*start_call)(struct call *c);
     /* A local candidate of one of the call's endpoints ("" at the end), to signal. */

@@ -699,6 +699,14 @@ static void wait_loop(double secs, bool (*done)(void))
             g_usleep(2000);
 }
 
+static bool all_ready(void)
+{
+    for (unsigned i = 0; i < G.o.calls; i++)
+        if (!G.calls[i].ready && !G.calls[i].failed)
+            return false;
+    return true;
+}
+
 static bool ice_released(void)
 {
     return vg_ice_live() == 0;
@@ -706,7 +714,8 @@ static bool ice_released(void)
 
 static void teardown(void)
 {
-    for (unsigned i = 0; i < G.started; i++) {
+    unsigned n = !G.calls ? 0 : G.target->prepare_call ? G.o.calls : G.started;
+    for (unsigned i = 0; i < n; i++) {
         struct call *c = &G.calls[i];
         G.target->end_call(c);
         vg_rtc_free(c->cit);
@@ -714,7 +723,7 @@ static void teardown(void)
         c->cit = c->tk = NULL;
     }
     wait_loop(3, ice_released);
-    for (unsigned i = 0; i < G.started; i++) {
+    for (unsigned i = 0; i < n; i++) {
         vg_ws_free(G.calls[i].cit_ws);
         vg_ws_free(G.calls[i].tk_ws);
     }
@@ -745,6 +754,11 @@ int main(int argc, char **argv)
     if (rc) {
         teardown();
         return 2;
+    }
+    if (G.target->prepare_call) {
+        for (unsigned i = 0; i < G.o.calls; i++)
+            G.target->prepare_call(&G.calls[i]);
+        wait_loop(60, all_ready);
     }
     wait_loop(1, NULL);
     F.rss0_kib = proc_rss_kib(G.gw_pid);

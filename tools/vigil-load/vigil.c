@@ -1,8 +1,9 @@
 /* The Vigil target: vigild started in a temp dir, one call-taker account per call,
  * and each call through protocol vigil.v1 (docs/protocol.md).
  *
- * A call: the call-taker logs in and goes away (so alarms of other calls do not
- * ring it); the citizen raises a video alarm and offers its media at once (early
+ * A call: before any alarm, its call-taker logs in and goes away (so alarms of
+ * other calls do not ring it), as staff are logged in before alarms come; then the
+ * citizen raises a video alarm and offers its media at once (early
  * media); the call-taker becomes available, is offered the case and claims it as
  * soon as it rings, which is what an auto-answering console would do; the gateway
  * then offers it a leg, which it answers receive-only. Setup time runs from the
@@ -286,9 +287,7 @@ static void taker_msg(const char *text, size_t len, void *ud)
             c, c->tk_ws,
             json_pack("{s:s, s:s, s:s}", "type", "set_status", "id", "away", "status", "away"));
     } else if (!strcmp(type, "status") && id && !strcmp(id, "away")) {
-        struct vg_ws_callbacks cb = {citizen_open, citizen_msg, on_close};
-        if (vg_ws_connect("127.0.0.1", c->L->port, "/ws", true, "vigil.v1", &cb, c, &c->cit_ws))
-            load_call_failed(c, "citizen cannot connect");
+        c->ready = true;
     } else if (!strcmp(type, "offer")) {
         const char *oc = json_string_value(json_object_get(json_object_get(m, "case"), "case_id"));
         if (!v->claimed && oc && !strcmp(oc, v->case_id)) {
@@ -318,7 +317,7 @@ static void taker_open(void *ud)
                         "password", v->password));
 }
 
-static void vigil_start_call(struct call *c)
+static void vigil_prepare_call(struct call *c)
 {
     struct vstate *S = c->L->t;
     struct vcall *v = g_new0(struct vcall, 1);
@@ -328,6 +327,13 @@ static void vigil_start_call(struct call *c)
     struct vg_ws_callbacks cb = {taker_open, taker_msg, on_close};
     if (vg_ws_connect("127.0.0.1", c->L->port, "/ws", true, "vigil.v1", &cb, c, &c->tk_ws))
         load_call_failed(c, "call-taker cannot connect");
+}
+
+static void vigil_start_call(struct call *c)
+{
+    struct vg_ws_callbacks cb = {citizen_open, citizen_msg, on_close};
+    if (vg_ws_connect("127.0.0.1", c->L->port, "/ws", true, "vigil.v1", &cb, c, &c->cit_ws))
+        load_call_failed(c, "citizen cannot connect");
 }
 
 static void vigil_candidate(struct call *c, bool citizen, const char *line)
@@ -348,5 +354,6 @@ static void vigil_end_call(struct call *c)
 }
 
 const struct vg_load_target vg_load_vigil = {
-    "vigil", vigil_start, vigil_start_call, vigil_candidate, vigil_end_call, vigil_stop,
+    "vigil",         vigil_start,    vigil_prepare_call, vigil_start_call,
+    vigil_candidate, vigil_end_call, vigil_stop,
 };
