@@ -120,6 +120,7 @@ struct leg {
     struct vg_ice *ice;
     bool ice_up;
     struct vg_dtls *dtls;
+    bool dtls_released; /* OpenSSL's state freed once the peer's SRTP authenticated */
     struct vg_srtp *srtp;
     GSource *dtls_timer, *rtcp_timer;
     /* SDP */

@@ -133,6 +133,18 @@ static void on_state(enum vg_ice_state st, const char *pair, void *ud)
     }
 }
 
+/* Authenticated SRTP or SRTCP from the peer proves both ends finished the DTLS
+ * handshake, so no flight will be resent: OpenSSL's ~70 KiB per leg can go (see
+ * vg_dtls_release()). Most of a call's memory after the NACK history. */
+static void release_dtls(struct leg *l)
+{
+    const struct vg_srtp_stats *st = vg_srtp_stats(l->srtp);
+    if (st->rtp_unprotected + st->rtcp_unprotected == 0 || vg_dtls_release(l->dtls) != VG_OK)
+        return;
+    l->dtls_released = true;
+    arm_dtls_timer(l); /* disarms: no deadline is left */
+}
+
 static void on_recv(const uint8_t *buf, size_t len, void *ud)
 {
     struct leg *l = ud;
@@ -147,6 +159,8 @@ static void on_recv(const uint8_t *buf, size_t len, void *ud)
     case VG_PKT_RTCP: fwd_rtcp_in(l, buf, len); break;
     default: l->unknown_drops++; break;
     }
+    if (!l->dtls_released && l->srtp && l->dtls)
+        release_dtls(l);
 }
 
 /* Life -------------------------------------------------------------------------------- */

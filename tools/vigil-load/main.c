@@ -213,6 +213,26 @@ static void send_due(struct call *c, int64_t now)
     }
 }
 
+/* A console sends receiver reports (every ~1 s in browsers); so does ours, empty:
+ * the gateway sees the leg's SRTCP, as it would from a real console. */
+static void send_reports(int64_t now)
+{
+    static int64_t last;
+    if (now - last < 1000000)
+        return;
+    last = now;
+    for (unsigned i = 0; i < G.started; i++) {
+        struct call *c = &G.calls[i];
+        if (c->failed || !c->tk || !vg_rtc_connected(c->tk))
+            continue;
+        struct vg_rtcp_rr rr = {.ssrc = 0x10000u + c->idx};
+        uint8_t buf[128];
+        int n = vg_rtcp_build_rr(buf, 64, &rr);
+        if (n > 0)
+            vg_rtc_send_rtcp(c->tk, buf, (size_t)n, sizeof buf);
+    }
+}
+
 static gboolean tick_cb(gpointer data)
 {
     (void)data;
@@ -224,6 +244,7 @@ static gboolean tick_cb(gpointer data)
     for (unsigned i = 0; i < G.started; i++)
         if (!G.calls[i].failed)
             send_due(&G.calls[i], now);
+    send_reports(now);
     return G_SOURCE_CONTINUE;
 }
 
