@@ -62,10 +62,11 @@ def fmt(v, nd=1):
     return "-" if v is None else f"{v:.{nd}f}"
 
 
-def ratio(a, b, better_low=True):
-    if a is None or b is None or a == 0 or b == 0:
+def ratio(v, j, better_low=True):
+    """How many times better Vigil's figure v is than Janus's j (above 1: Vigil wins)."""
+    if v is None or j is None or v == 0 or j == 0:
         return "-"
-    return f"{(b / a if better_low else a / b):.1f}x"
+    return f"{(j / v if better_low else v / j):.2f}x"
 
 
 def best_held(c, stop):
@@ -97,7 +98,7 @@ def summary(curves, stop, steps):
     rows = []
     pv, pj = g(V, "pkts_per_cpu_s"), g(J, "pkts_per_cpu_s")
     rows.append((f"forwarded packets/s per gateway CPU-second ({n} calls)", fmt(pv, 0),
-                 fmt(pj, 0), ratio(pj, pv, False) if pv and pj else "-",
+                 fmt(pj, 0), ratio(pv, pj, False),
                  ">= 100,000 (10 us)", "yes" if pv and pv >= 1e5 else "no"))
     uv, uj = g(V, "gateway_us_per_pkt"), g(J, "gateway_us_per_pkt")
     rows.append(("gateway CPU per forwarded packet, us", fmt(uv), fmt(uj), ratio(uv, uj),
@@ -107,7 +108,7 @@ def summary(curves, stop, steps):
     hj = best_held(jr, stop)
     rows.append(("concurrent 1:1 recorded calls held at <= 0.1% loss",
                  f"{hv}" if hv is not None else f"{hv_plain} (recording off: not merged yet)",
-                 f"{hj}", ratio(hj, hv if hv is not None else hv_plain, False) if hj else "-",
+                 f"{hj}", ratio(hv if hv is not None else hv_plain, hj, False),
                  ">= 300", "yes" if (hv or hv_plain) >= 300 else "no"))
     rows.append((f"setup p50 / p99, ms ({s0} calls)",
                  f"{fmt(g(V0, 'setup_ms_p50'), 0)} / {fmt(g(V0, 'setup_ms_p99'), 0)}",
@@ -184,7 +185,7 @@ def main():
     cmd = (f"tools/setup bench --calls {a.calls} --secs {a.secs}" +
            (" --vigil-record" if a.vigil_record else ""))
     when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    head = ["figure", "Vigil", "Janus 1.1.2 VideoRoom", "Vigil vs Janus", "target", "met"]
+    head = ["figure", "Vigil", "Janus 1.1.2 VideoRoom", "Vigil's advantage", "target", "met"]
     ch = ["calls", "Vigil", "Janus", "Janus recording"] + (["Vigil recording"]
                                                           if a.vigil_record else [])
     text = "\n".join([

@@ -61,6 +61,8 @@ struct call {
     struct sender snd[2];
     struct receiver rcv[2];
     int64_t t_start_us, t_first_frame_us;
+    /* Where setup time goes: citizen keyed, call-taker's offer in, call-taker keyed. */
+    int64_t t_cit_up_us, t_tk_offer_us, t_tk_up_us;
     bool failed, ready;
     char why[160];
     /* Target state (case id, Janus handles...). */

@@ -340,6 +340,7 @@ static void on_connected_cit(const char *profile, void *ud)
 {
     struct call *c = ud;
     snprintf(c->cit_profile, sizeof c->cit_profile, "%s", profile);
+    c->t_cit_up_us = vg_now_us();
     start_senders(c);
 }
 
@@ -347,6 +348,7 @@ static void on_connected_tk(const char *profile, void *ud)
 {
     struct call *c = ud;
     snprintf(c->tk_profile, sizeof c->tk_profile, "%s", profile);
+    c->t_tk_up_us = vg_now_us();
 }
 
 static void on_failed(const char *why, void *ud)
@@ -356,6 +358,8 @@ static void on_failed(const char *why, void *ud)
 
 int load_rtc_new(struct call *c, bool citizen, struct vg_rtc **out)
 {
+    if (!citizen)
+        c->t_tk_offer_us = vg_now_us(); /* the call-taker's endpoint is made on the offer */
     struct vg_rtc_config cfg = {G.ctx, G.cert, citizen, G.o.srtp_profiles, "127.0.0.1"};
     struct vg_rtc_callbacks cb = {citizen ? on_candidate_cit : on_candidate_tk,
                                   citizen ? on_connected_cit : on_connected_tk, on_failed,
@@ -371,6 +375,7 @@ struct figures {
     long rss0_kib, rss_kib;
     uint64_t sent, delivered;
     double setup_ms[3]; /* p50, p95, p99 */
+    double phase_ms[3]; /* medians from alarm start: citizen keyed, offer in, taker keyed */
     double lat_us[3];   /* p50, p99, max */
     double load_before, load_after;
     char profile[40], tk_profile[40];
@@ -516,6 +521,21 @@ static void collect(void)
             snprintf(F.tk_profile, sizeof F.tk_profile, "%s", c->tk_profile);
     }
     F.up = (unsigned)n;
+    for (int ph = 0; ph < 3; ph++) {
+        size_t m = 0;
+        for (unsigned i = 0; i < G.started; i++) {
+            struct call *c = &G.calls[i];
+            int64_t t = ph == 0 ? c->t_cit_up_us : ph == 1 ? c->t_tk_offer_us : c->t_tk_up_us;
+            if (c->t_first_frame_us && t)
+                setup[m++] = (double)(t - c->t_start_us) / 1000.0;
+        }
+        qsort(setup, m, sizeof *setup, cmp_double);
+        F.phase_ms[ph] = pct_sorted(setup, m, 50);
+    }
+    n = 0;
+    for (unsigned i = 0; i < G.started; i++)
+        if (G.calls[i].t_first_frame_us)
+            setup[n++] = (double)(G.calls[i].t_first_frame_us - G.calls[i].t_start_us) / 1000.0;
     qsort(setup, n, sizeof *setup, cmp_double);
     F.setup_ms[0] = pct_sorted(setup, n, 50);
     F.setup_ms[1] = pct_sorted(setup, n, 95);
@@ -566,6 +586,9 @@ static void report(FILE *f, bool json)
         json_object_set_new(o, "setup_ms_p50", jnum(F.setup_ms[0]));
         json_object_set_new(o, "setup_ms_p95", jnum(F.setup_ms[1]));
         json_object_set_new(o, "setup_ms_p99", jnum(F.setup_ms[2]));
+        json_object_set_new(o, "setup_citizen_keyed_ms_p50", jnum(F.phase_ms[0]));
+        json_object_set_new(o, "setup_taker_offer_ms_p50", jnum(F.phase_ms[1]));
+        json_object_set_new(o, "setup_taker_keyed_ms_p50", jnum(F.phase_ms[2]));
         json_object_set_new(o, "latency_us_p50", jnum(F.lat_us[0]));
         json_object_set_new(o, "latency_us_p99", jnum(F.lat_us[1]));
         json_object_set_new(o, "latency_us_max", jnum(F.lat_us[2]));
@@ -598,6 +621,8 @@ static void report(FILE *f, bool json)
     fprintf(f, "  %-34s %12.0f KiB\n", "RSS per call", kib_call);
     fprintf(f, "  %-34s %7.1f / %.1f / %.1f ms\n", "setup p50/p95/p99", F.setup_ms[0],
             F.setup_ms[1], F.setup_ms[2]);
+    fprintf(f, "  %-34s %7.1f / %.1f / %.1f ms\n", "  citizen keyed / offer / taker keyed",
+            F.phase_ms[0], F.phase_ms[1], F.phase_ms[2]);
     fprintf(f, "  %-34s %7.0f / %.0f / %.0f us\n", "one-way via gateway p50/p99/max", F.lat_us[0],
             F.lat_us[1], F.lat_us[2]);
     fprintf(f, "  %-34s %12.2f s  (frames skipped %llu, tick lag max %.1f ms)\n",
