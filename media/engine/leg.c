@@ -197,6 +197,9 @@ struct leg *leg_new(struct worker *w, uint64_t id, const char *case_key, const c
     struct vg_ice_config cfg = {
         .role = controlling ? VG_ICE_CONTROLLING : VG_ICE_CONTROLLED,
         .nomination = VG_ICE_NOMINATION_REGULAR,
+        /* RFC 8445's floor for real-time media: the console legs the gateway controls
+         * reach a nominated pair ~15 ms sooner than at libnice's 20 ms (vigil-load). */
+        .check_pacing_ms = 5,
         .local_addrs = (const char *const *)m->local_addrs,
         .n_local_addrs = m->n_local_addrs,
         .stun_server = m->stun,
