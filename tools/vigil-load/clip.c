@@ -147,23 +147,31 @@ static int parse(const uint8_t *d, size_t n, bool is_vp8, struct vg_clip *c)
     return c->frame_us > 0 ? VG_OK : VG_EINVAL;
 }
 
-int vg_clip_load(const char *path, uint32_t clock, bool is_vp8, struct vg_clip *c, char *err,
-                 size_t errlen)
+int vg_clip_parse(uint8_t *data, size_t n, uint32_t clock, bool is_vp8, struct vg_clip *c)
 {
     memset(c, 0, sizeof *c);
     c->clock = clock;
+    c->data = data;
+    int rc = clock ? parse(c->data, n, is_vp8, c) : VG_EINVAL;
+    if (!rc && is_vp8 && !c->frames[0].key)
+        rc = VG_EINVAL;
+    return rc;
+}
+
+int vg_clip_load(const char *path, uint32_t clock, bool is_vp8, struct vg_clip *c, char *err,
+                 size_t errlen)
+{
     gchar *d = NULL;
     gsize n = 0;
     if (!g_file_get_contents(path, &d, &n, NULL)) {
+        memset(c, 0, sizeof *c);
         snprintf(err, errlen, "cannot read %s", path);
         return VG_EIO;
     }
-    c->data = (uint8_t *)d;
-    int rc = parse(c->data, n, is_vp8, c);
+    int rc = vg_clip_parse((uint8_t *)d, n, clock, is_vp8, c);
     if (rc)
-        snprintf(err, errlen, "%s: not a clip of RFC 4571 RTP frames", path);
-    else if (is_vp8 && !c->frames[0].key)
-        snprintf(err, errlen, "%s: does not start with a keyframe", path), rc = VG_EINVAL;
+        snprintf(err, errlen, "%s: not a clip of RFC 4571 RTP frames starting with a keyframe",
+                 path);
     return rc;
 }
 

@@ -50,8 +50,14 @@ struct vg_clip {
  * gst-launch-1.0. 0, or VG_EIO with err filled. */
 int vg_clip_encode(const char *dir, int secs, int bitrate, char *err, size_t errlen);
 
-/* Loads path (RFC 4571 framed RTP) into *c; is_vp8 marks keyframes. 0, VG_EIO or
- * VG_EINVAL with err filled. */
+/* Parses n bytes of RFC 4571 framed RTP (a 16-bit length before each packet) into *c,
+ * taking data (g_malloc'd) whatever the result: vg_clip_free() it. Parsing stops at the
+ * first frame that is cut short or not RTP, or a payload over VG_CLIP_MAX_PAYLOAD.
+ * is_vp8 marks keyframes, and then the clip must start with one. 0 or VG_EINVAL (fewer
+ * than two frames, no keyframe first, clock 0). */
+int vg_clip_parse(uint8_t *data, size_t n, uint32_t clock, bool is_vp8, struct vg_clip *c);
+
+/* Reads path and parses it as above. 0, VG_EIO or VG_EINVAL with err filled. */
 int vg_clip_load(const char *path, uint32_t clock, bool is_vp8, struct vg_clip *c, char *err,
                  size_t errlen);
 void vg_clip_free(struct vg_clip *c);
