@@ -35,8 +35,7 @@ struct jcall {
     bool pub_up;
 };
 
-pid_t load_spawn_gateway(struct vg_load *L, char **argv, const char *log_name);
-void load_stop_gateway(struct vg_load *L);
+static void janus_subscribe(struct call *c);
 
 static int write_conf(struct vg_load *L, const char *name, const char *text)
 {
@@ -262,7 +261,6 @@ static void side_msg(struct call *c, bool pub, const char *text, size_t len)
         if (vg_rtc_apply_answer(c->cit, sdp, strlen(sdp), err, sizeof err))
             load_call_failed(c, "publisher: %s", err);
     } else if (pub && !strcmp(janus, "webrtcup")) {
-        extern void janus_subscribe(struct call * c);
         janus_subscribe(c);
     } else if (!pub && !strcmp(janus, "event") && sdp && !c->tk) {
         subscriber_offer(c, sdp);
@@ -302,8 +300,7 @@ static void sub_open(void *ud)
     send_json(c, c->tk_ws, msg("create", &j->sub, "create"));
 }
 
-void janus_subscribe(struct call *c);
-void janus_subscribe(struct call *c)
+static void janus_subscribe(struct call *c)
 {
     struct jcall *j = c->t;
     if (j->pub_up)

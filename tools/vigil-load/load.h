@@ -129,5 +129,10 @@ void load_log(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
 char *load_run(struct vg_load *L, char **argv);
 int load_free_port(void);
 bool load_port_open(int port);
+/* vigil.c: runs argv (after --wrap's command, if any) with its output in the temp
+ * dir's log_name; returns the pid or -1 with L->err. */
+pid_t load_spawn_gateway(struct vg_load *L, char **argv, const char *log_name);
+/* vigil.c: SIGTERM, then SIGKILL after 5 s; reaps it. */
+void load_stop_gateway(struct vg_load *L);
 
 #endif

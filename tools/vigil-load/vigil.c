@@ -54,8 +54,6 @@ static pid_t spawn_logged(struct vg_load *L, char **argv, const char *log_path)
     return pid;
 }
 
-/* Runs argv (after the --wrap command, if any) with its output in the temp dir. */
-pid_t load_spawn_gateway(struct vg_load *L, char **argv, const char *log_name);
 pid_t load_spawn_gateway(struct vg_load *L, char **argv, const char *log_name)
 {
     char log_path[400];
@@ -78,7 +76,6 @@ pid_t load_spawn_gateway(struct vg_load *L, char **argv, const char *log_name)
     return pid;
 }
 
-void load_stop_gateway(struct vg_load *L);
 void load_stop_gateway(struct vg_load *L)
 {
     if (L->gw_pid <= 0)
