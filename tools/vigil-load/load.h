@@ -117,7 +117,7 @@ struct vg_load {
     void *t; /* target state */
 };
 
-extern const struct vg_load_target vg_load_vigil, vg_load_janus;
+extern const struct vg_load_target vg_load_vigil, vg_load_janus, vg_load_direct;
 
 /* main.c: for the targets. */
 void load_call_failed(struct call *c, const char *fmt, ...) G_GNUC_PRINTF(2, 3);

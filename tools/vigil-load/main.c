@@ -430,7 +430,7 @@ static gboolean window_end(gpointer data)
     (void)data;
     F.wall_s = (double)vg_now_us() / 1e6 - window_t0;
     F.gw_cpu_s = proc_cpu_split(G.gw_pid, &F.gw_sys_s) - window_cpu0;
-    F.gw_sys_s -= window_sys0;
+    F.gw_sys_s = G.gw_pid > 0 ? F.gw_sys_s - window_sys0 : NAN;
     F.self_cpu_s = self_cpu_s() - window_self0;
     F.rss_kib = proc_rss_kib(G.gw_pid);
     F.load_after = loadavg1();
@@ -560,7 +560,7 @@ static void report(FILE *f, bool json)
                             (double)F.sent
                       : NAN;
     double us_pkt = F.delivered ? F.gw_cpu_s * 1e6 / (double)F.delivered : NAN;
-    double kib_call = F.up ? (double)(F.rss_kib - F.rss0_kib) / F.up : NAN;
+    double kib_call = F.up && F.rss_kib >= 0 ? (double)(F.rss_kib - F.rss0_kib) / F.up : NAN;
     if (json) {
         json_t *o = json_object();
         json_object_set_new(o, "target", json_string(G.target->name));
@@ -623,8 +623,8 @@ static void report(FILE *f, bool json)
             F.setup_ms[1], F.setup_ms[2]);
     fprintf(f, "  %-34s %7.1f / %.1f / %.1f ms\n", "  citizen keyed / offer / taker keyed",
             F.phase_ms[0], F.phase_ms[1], F.phase_ms[2]);
-    fprintf(f, "  %-34s %7.0f / %.0f / %.0f us\n", "one-way via gateway p50/p99/max", F.lat_us[0],
-            F.lat_us[1], F.lat_us[2]);
+    fprintf(f, "  %-34s %7.0f / %.0f / %.0f us\n", "one-way, send to receipt p50/p99/max",
+            F.lat_us[0], F.lat_us[1], F.lat_us[2]);
     fprintf(f, "  %-34s %12.2f s  (frames skipped %llu, tick lag max %.1f ms)\n",
             "load generator CPU", F.self_cpu_s, (unsigned long long)frames_skipped,
             tick_lag_max_us / 1000.0);
@@ -641,7 +641,8 @@ static int parse_args(int argc, char **argv)
     static gdouble rate = 20, secs = 20, settle = 2, timeout = 15;
     static gboolean record = FALSE, keep = FALSE;
     GOptionEntry e[] = {
-        {"target", 't', 0, G_OPTION_ARG_STRING, &target, "vigil or janus", "NAME"},
+        {"target", 't', 0, G_OPTION_ARG_STRING, &target,
+         "vigil, janus, or direct (no gateway: the generator's own floor)", "NAME"},
         {"gateway", 'g', 0, G_OPTION_ARG_FILENAME, &gw, "vigild or janus binary", "PATH"},
         {"ctl", 0, 0, G_OPTION_ARG_FILENAME, &ctl, "vigilctl (vigil)", "PATH"},
         {"janus-shim", 0, 0, G_OPTION_ARG_FILENAME, &shim,
@@ -694,6 +695,8 @@ static int parse_args(int argc, char **argv)
         G.target = &vg_load_vigil;
     else if (!strcmp(target, "janus"))
         G.target = &vg_load_janus;
+    else if (!strcmp(target, "direct"))
+        G.target = &vg_load_direct;
     if (!G.target || calls < 1 || calls > 2000 || rate <= 0 || secs < 1 || !G.o.srtp_profiles) {
         load_log("bad arguments (see --help)");
         return VG_EINVAL;
