@@ -4,15 +4,21 @@
  * running vigild), so it needs no running daemon and no network. Generated
  * passwords are printed once and stored only as scrypt hashes. */
 #include "accounts.h"
+#include "audit.h"
+#include "evkey.h"
 #include "log.h"
 #include "store.h"
+#include "team_store.h"
 #include "vg_err.h"
+#include "vtime.h"
 
 #include <getopt.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 static void usage(FILE *f)
 {
@@ -20,6 +26,10 @@ static void usage(FILE *f)
                "       vigilctl --data-dir DIR account list\n"
                "       vigilctl --data-dir DIR account disable|enable NAME\n"
                "       vigilctl --data-dir DIR account reset-password NAME\n"
+               "       vigilctl --data-dir DIR group add|remove GROUP ACCOUNT\n"
+               "       vigilctl --data-dir DIR group list [GROUP]\n"
+               "       vigilctl --data-dir DIR evidence-key   (prints the public key, PEM)\n"
+               "       vigilctl --data-dir DIR evidence-audit ACTION CASE_ID --actor NAME\n"
                "ROLE is call_taker (default), specialist, supervisor or evidence.\n");
 }
 
@@ -92,19 +102,103 @@ static int run(struct vg_store *st, int argc, char **argv, const char *role)
     return 2;
 }
 
+static int print_member(const char *group, const char *account, void *ud)
+{
+    (void)ud;
+    printf("%s\t%s\n", group, account);
+    return 0;
+}
+
+/* Specialist groups a call-taker can invite into a case (household, traffic, ...). */
+static int run_group(struct vg_store *st, int argc, char **argv)
+{
+    const char *verb = argv[0];
+    if (strcmp(verb, "list") == 0 && argc <= 2) {
+        int rc = vg_store_group_members(st, argc == 2 ? argv[1] : NULL, print_member, NULL);
+        return rc ? fail("cannot list group", argc == 2 ? argv[1] : NULL, rc) : 0;
+    }
+    if (argc != 3 || (strcmp(verb, "add") && strcmp(verb, "remove"))) {
+        usage(stderr);
+        return 2;
+    }
+    const char *group = argv[1], *account = argv[2];
+    struct vg_account a;
+    if (strlen(group) > 64 || !*group)
+        return fail("group names are 1-64 bytes:", group, VG_EINVAL);
+    if (verb[0] == 'a' && vg_store_account_get(st, account, &a, NULL, 0))
+        return fail("no such account", account, VG_ENOENT);
+    int rc = verb[0] == 'a' ? vg_store_group_add_member(st, group, account, vg_wall_us())
+                            : vg_store_group_remove_member(st, group, account);
+    if (rc)
+        return fail("cannot change group", group, rc);
+    printf("group %s: %s %s\n", group, account, verb[0] == 'a' ? "added" : "removed");
+    return 0;
+}
+
+/* The public half of the centre's evidence key, for whoever verifies recordings
+ * (vigil-verify --key). vigild writes it at its first start. */
+static int print_evidence_key(const char *dir)
+{
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/evidence-key.pub", dir);
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "vigilctl: %s: not found (vigild creates it at its first start)\n", path);
+        return 1;
+    }
+    char buf[512];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+        fwrite(buf, 1, n, stdout);
+    fclose(f);
+    return 0;
+}
+
+/* Appends one entry to the evidence audit log, signed with the centre's key, for
+ * what happens outside vigild: vigil-export runs this before it exports a case
+ * from the data dir, and refuses to export if it fails. */
+static int evidence_audit(const char *dir, const char *action, const char *case_id,
+                          const char *actor)
+{
+    char key_path[PATH_MAX + 32], log_path[PATH_MAX + 32], err[300];
+    snprintf(key_path, sizeof key_path, "%s/evidence-key.pem", dir);
+    snprintf(log_path, sizeof log_path, "%s/evidence/audit.log", dir);
+    EVP_PKEY *key = NULL;
+    struct vg_audit *log = NULL;
+    if (access(key_path, R_OK) != 0 || vg_evkey_load_or_create(key_path, &key, err, sizeof err)) {
+        fprintf(stderr, "vigilctl: %s: cannot read the evidence key\n", key_path);
+        return 1;
+    }
+    int rc = vg_audit_open(log_path, key, &log, err, sizeof err);
+    if (!rc)
+        rc =
+            vg_audit_append(log, vg_wall_us(), actor, "operator", action, case_id, "allowed", NULL);
+    vg_audit_free(log);
+    vg_evkey_free(key);
+    if (rc) {
+        fprintf(stderr, "vigilctl: %s: the audit entry could not be written\n", log_path);
+        return 1;
+    }
+    printf("audited: %s %s %s\n", actor, action, case_id);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {{"data-dir", required_argument, 0, 'd'},
                                          {"role", required_argument, 0, 'r'},
+                                         {"actor", required_argument, 0, 'a'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
-    const char *dir = NULL, *role = "call_taker";
+    const char *dir = NULL, *role = "call_taker", *actor = NULL;
     int o;
     /* GNU getopt permutes, so options may also follow the subcommand
      * ("account add bob --role supervisor"). */
-    while ((o = getopt_long(argc, argv, "d:r:h", opts, NULL)) != -1) {
+    while ((o = getopt_long(argc, argv, "d:r:a:h", opts, NULL)) != -1) {
         if (o == 'd')
             dir = optarg;
+        else if (o == 'a')
+            actor = optarg;
         else if (o == 'r')
             role = optarg;
         else {
@@ -112,7 +206,17 @@ int main(int argc, char **argv)
             return o == 'h' ? 0 : 2;
         }
     }
-    if (!dir || optind + 2 > argc || strcmp(argv[optind], "account") != 0) {
+    if (dir && optind + 1 == argc && strcmp(argv[optind], "evidence-key") == 0)
+        return print_evidence_key(dir);
+    if (dir && optind + 3 == argc && strcmp(argv[optind], "evidence-audit") == 0) {
+        if (!actor || !*actor || strlen(actor) > 64) {
+            fprintf(stderr, "vigilctl: evidence-audit needs --actor NAME (who does it)\n");
+            return 2;
+        }
+        return evidence_audit(dir, argv[optind + 1], argv[optind + 2], actor);
+    }
+    bool group = optind < argc && strcmp(argv[optind], "group") == 0;
+    if (!dir || optind + 2 > argc || (strcmp(argv[optind], "account") != 0 && !group)) {
         usage(stderr);
         return 2;
     }
@@ -124,7 +228,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "vigilctl: %s\n", err);
         return 1;
     }
-    int rc = run(st, argc - optind - 1, argv + optind + 1, role);
+    int rc = group ? run_group(st, argc - optind - 1, argv + optind + 1)
+                   : run(st, argc - optind - 1, argv + optind + 1, role);
     vg_store_close(st);
     return rc;
 }

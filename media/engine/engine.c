@@ -103,6 +103,7 @@ enum op_kind {
     OP_DISCONNECT,
     OP_PAUSE,
     OP_RESUME,
+    OP_TAP,
     OP_SHUTDOWN
 };
 
@@ -113,6 +114,7 @@ struct op {
     unsigned kinds;
     bool recv;
     char *case_key, *name, *text;
+    struct vg_media_tap tap;
 };
 
 struct leg *engine_leg(struct worker *w, uint64_t id)
@@ -127,11 +129,19 @@ static void add_leg(struct worker *w, struct leg *l)
     g_mutex_unlock(&w->lock);
 }
 
+static void release_tap(struct vg_media_tap *t)
+{
+    if (t->release)
+        t->release(t->ud);
+    memset(t, 0, sizeof *t);
+}
+
 static void remove_leg(struct worker *w, struct leg *l)
 {
     g_mutex_lock(&w->lock);
     g_hash_table_remove(w->legs, &l->id);
     g_mutex_unlock(&w->lock);
+    release_tap(&l->tap);
     leg_free(l);
 }
 
@@ -185,6 +195,11 @@ static void op_on_leg(struct op *o, struct leg *l)
         break;
     case OP_PAUSE:
     case OP_RESUME: fwd_pause(l, o->kinds, o->kind == OP_PAUSE); break;
+    case OP_TAP:
+        release_tap(&l->tap);
+        l->tap = o->tap;
+        memset(&o->tap, 0, sizeof o->tap);
+        break;
     default: break;
     }
 }
@@ -209,7 +224,9 @@ static gboolean op_run(gpointer data)
         struct leg *l = engine_leg(o->w, o->leg);
         if (l)
             op_on_leg(o, l);
-        else
+        if (!l && o->kind == OP_TAP)
+            release_tap(&o->tap);
+        if (!l)
             vg_debug(NULL, NULL, "media: operation %d on leg %llu, which is gone", o->kind,
                      (unsigned long long)o->leg);
     }
@@ -323,6 +340,13 @@ void vg_media_connect(struct vg_media *m, uint64_t source, uint64_t receiver, un
 void vg_media_disconnect(struct vg_media *m, uint64_t source, uint64_t receiver)
 {
     connect_op(m, OP_DISCONNECT, source, receiver, 0);
+}
+
+void vg_media_leg_tap(struct vg_media *m, uint64_t leg, const struct vg_media_tap *tap)
+{
+    struct op *o = new_op(OP_TAP, leg, NULL);
+    o->tap = *tap;
+    post(worker_of_leg(m, leg), o);
 }
 
 bool engine_simulated_drop(struct worker *w)

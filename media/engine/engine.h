@@ -106,6 +106,21 @@ void vg_media_disconnect(struct vg_media *m, uint64_t source, uint64_t receiver)
  * (and gets a keyframe). */
 void vg_media_set_paused(struct vg_media *m, uint64_t receiver, unsigned kinds, bool paused);
 
+/* A tap on a leg's incoming media, for recording: called on the leg's worker
+ * thread for every RTP packet the leg receives that decrypts and parses (after RTX
+ * is unwrapped), with its kind (0 audio, 1 video) and arrival time (wall clock,
+ * microseconds). It must not block: it runs in the forwarding path (the recorder
+ * only queues a copy). release(ud) is called once, on the worker, when the leg is
+ * freed (or at once if the leg is already gone). One tap per leg; a second
+ * replaces (and releases) the first. */
+struct vg_media_tap {
+    void (*rtp)(void *ud, uint64_t leg, unsigned kind, int64_t at_us, const uint8_t *pkt,
+                size_t len);
+    void (*release)(void *ud);
+    void *ud;
+};
+void vg_media_leg_tap(struct vg_media *m, uint64_t leg, const struct vg_media_tap *tap);
+
 /* Appends per-leg and engine metrics (Prometheus text, names vigil_media_*). Safe
  * from the owner's thread; figures are at most one second old. */
 void vg_media_write_metrics(struct vg_media *m, GString *out);

@@ -138,6 +138,7 @@ struct leg {
     struct leg *recv[MAX_RECEIVERS];
     unsigned recv_kinds[MAX_RECEIVERS];
     uint64_t srtp_drops, unknown_drops, simulated_drops;
+    struct vg_media_tap tap;  /* recording; rtp NULL: none */
     struct leg_snapshot snap; /* under w->lock */
 };
 

@@ -299,6 +299,8 @@ void fwd_rtp_in(struct leg *l, const uint8_t *buf, size_t len)
         if (in->n_pend)
             nack_follow(l, in, v.seq, engine_now_us());
     }
+    if (l->tap.rtp) /* recording: queues a copy, never blocks */
+        l->tap.rtp(l->tap.ud, l->id, (unsigned)k, g_get_real_time(), pkt, v.len);
     forward(l, k, pkt, &v);
 }
 

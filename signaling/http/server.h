@@ -1,17 +1,28 @@
 /* The HTTPS and WSS front door: the one file that includes libwebsockets.
  *
  * One listening port serves, over TLS:
- *   - static files from the web root (the citizen and console pages);
+ *   - static files from the web root (the citizen and console pages), GET only,
+ *     typed by extension from a fixed table, never outside the root (no `..`,
+ *     no dot files, symlinks resolved and checked), pages with a strict
+ *     Content-Security-Policy;
  *   - GET /healthz and GET /metrics, whose bodies the owner supplies;
+ *   - requests under /api/, handed to the owner as exchanges (below): the owner
+ *     answers at once from the headers, or asks for the body (bounded by a
+ *     maximum it sets) and answers when the body is in;
  *   - WebSocket connections with subprotocol "vigil.v1" at any path (by
  *     convention /ws), handed to the owner as whole text messages.
  * It runs on the owner's GLib main loop (lws's glib event library), so every
  * callback below fires on that loop's thread.
  *
- * Bounds: an incoming message over ws_max_message is discarded whole and reported
- * with on_oversize (the connection stays up); each connection's send queue holds at
- * most VG_WS_TXQ_MAX messages and VG_WS_TXQ_BYTES bytes: a client that does not read
- * is cut rather than allowed to grow the gateway's memory. */
+ * Bounds: an /api/ body is gathered only up to the maximum the owner set for it
+ * (more is answered 413 and the connection closed); a body that stops arriving for
+ * api_body_timeout_s closes the connection (the owner sees api_done with
+ * responded = false); a body the owner does not want is read and discarded up to
+ * VG_HTTP_DRAIN_MAX so the client can read the answer, and past that the answer
+ * is sent and the connection closed. An incoming message over ws_max_message is discarded whole and
+ * reported with on_oversize (the connection stays up); each connection's send queue holds at most
+ * VG_WS_TXQ_MAX messages and VG_WS_TXQ_BYTES bytes: a client that does not read is cut rather than
+ * allowed to grow the gateway's memory. */
 #ifndef VG_HTTP_SERVER_H
 #define VG_HTTP_SERVER_H
 
@@ -23,8 +34,21 @@
 #define VG_WS_TXQ_MAX 256
 #define VG_WS_TXQ_BYTES (1024 * 1024)
 
+#define VG_HTTP_DRAIN_MAX (1024 * 1024)
+
 struct vg_http_server;
-struct vg_ws_conn; /* valid from on_open until on_close returns */
+struct vg_ws_conn;       /* valid from on_open until on_close returns */
+struct vg_http_exchange; /* one /api/ request: valid from api_begin until api_done returns */
+
+/* An /api/ request's head. Views valid during api_begin only. */
+struct vg_http_request {
+    const char *method;     /* "GET", "POST", … */
+    const char *path;       /* e.g. "/api/uploads/u-1f2e", without the query */
+    const char *query;      /* after '?', "" if none */
+    const char *bearer;     /* from "Authorization: Bearer …", "" if none */
+    const char *peer;       /* the client's address, for logs */
+    int64_t content_length; /* -1 when the request has no Content-Length */
+};
 
 struct vg_http_handlers {
     /* Bodies for /healthz (JSON) and /metrics (Prometheus text): malloc'd strings
@@ -35,6 +59,17 @@ struct vg_http_handlers {
     void (*ws_message)(struct vg_ws_conn *c, const char *text, size_t len, void *ud);
     void (*ws_oversize)(struct vg_ws_conn *c, size_t len, void *ud);
     void (*ws_close)(struct vg_ws_conn *c, void *ud);
+    /* An /api/ request's head is in. Before returning, the owner either answers
+     * (vg_http_respond, vg_http_respond_file) or asks for the body
+     * (vg_http_want_body); doing neither is answered 500. */
+    void (*api_begin)(struct vg_http_exchange *x, const struct vg_http_request *r, void *ud);
+    /* The whole body asked for is in (body valid during the call): the owner
+     * must answer with vg_http_respond before returning. */
+    void (*api_body)(struct vg_http_exchange *x, const uint8_t *body, size_t len, void *ud);
+    /* The exchange is over: answered (responded = true), or the connection went
+     * first (a client that dropped, stalled past the timeout, or was superseded
+     * with vg_http_abort). The owner forgets x here. */
+    void (*api_done)(struct vg_http_exchange *x, bool responded, void *ud);
     void *ud;
 };
 
@@ -45,6 +80,10 @@ struct vg_http_config {
     const char *key_path;
     const char *web_root;
     size_t ws_max_message;
+    int api_body_timeout_s; /* 0: 30 */
+    /* Extra img-src source for pages' Content-Security-Policy (a map tile
+     * server's origin), "" or NULL for none. */
+    const char *csp_img_extra;
 };
 
 /* Checks that addr:port can be bound now, so start-up can refuse a busy port
@@ -77,11 +116,36 @@ uint64_t vg_ws_conn_id(const struct vg_ws_conn *c);
 void *vg_ws_get_data(const struct vg_ws_conn *c);
 void vg_ws_set_data(struct vg_ws_conn *c, void *data);
 
+/* /api/ exchanges ------------------------------------------------------------ */
+
+/* Answers with a JSON body (copied; NULL for none). Once per exchange. */
+void vg_http_respond(struct vg_http_exchange *x, int status, const char *json);
+
+/* Answers with the file at path (streamed from disk, never whole in memory), as
+ * content_type, not cached, and sandboxed should a browser open it directly.
+ * Only from api_begin. On VG_OK the exchange is over (api_done has run, x is
+ * gone); VG_ENOENT (nothing sent, x still usable) when it cannot be opened. */
+int vg_http_respond_file(struct vg_http_exchange *x, const char *path, const char *content_type);
+
+/* Asks for the request's body, which must announce a Content-Length of at most
+ * max: it arrives whole in api_body. Only from api_begin. */
+void vg_http_want_body(struct vg_http_exchange *x, size_t max);
+
+/* Ends the exchange without an answer and closes its connection (the client
+ * was superseded by a newer request). api_done follows, later, on the loop. */
+void vg_http_abort(struct vg_http_exchange *x);
+
+uint64_t vg_http_exchange_id(const struct vg_http_exchange *x);
+void *vg_http_exchange_data(const struct vg_http_exchange *x);
+void vg_http_exchange_set_data(struct vg_http_exchange *x, void *data);
+
 /* Changes the incoming message limit for messages that start from now on. */
 void vg_http_server_set_ws_max(struct vg_http_server *srv, size_t max);
 
 struct vg_http_stats {
     uint64_t http_requests;
+    uint64_t api_requests;
+    uint64_t static_files, static_refused;
     uint64_t ws_open;
     uint64_t ws_messages_in;
     uint64_t ws_messages_out;

@@ -149,6 +149,14 @@ static void hub_metrics(GString *s, struct vg_hub *hub)
     metric(s, "vigil_alerts_total", "counter", "Supervisor alerts raised.", st.alerts);
     metric(s, "vigil_alert_hooks_failed_total", "counter",
            "Alerts whose hooks failed after every retry.", st.hooks_failed);
+    metric(s, "vigil_uploads_completed_total", "counter", "Citizen uploads completed.",
+           st.uploads_completed);
+    metric(s, "vigil_uploads_dropped_total", "counter",
+           "Uploads dropped (type refused, over a limit, stale, I/O).", st.uploads_dropped);
+    metric(s, "vigil_upload_requests_refused_total", "counter",
+           "Upload and download requests answered with an error.", st.uploads_refused);
+    metric(s, "vigil_upload_bytes_total", "counter", "Upload bytes committed to disk.",
+           st.upload_bytes);
     metric(s, "vigil_staff_online", "gauge", "Staff sessions logged in.",
            (unsigned long long)st.staff_online);
     metric(s, "vigil_cases_live", "gauge", "Cases queued, offered or answered.",
@@ -172,8 +180,14 @@ static char *metrics(void *ud)
            (unsigned long long)((vg_now_us() - a->started_us) / 1000000));
     metric(s, "vigil_cases_active", "gauge", "Cases neither ended nor abandoned.",
            (unsigned long long)active);
-    metric(s, "vigil_http_api_requests_total", "counter", "Requests to /healthz and /metrics.",
+    metric(s, "vigil_http_api_requests_total", "counter", "HTTP requests (pages, API, health).",
            hs.http_requests);
+    metric(s, "vigil_http_upload_api_requests_total", "counter", "Requests under /api/.",
+           hs.api_requests);
+    metric(s, "vigil_http_static_files_total", "counter", "Static files served.", hs.static_files);
+    metric(s, "vigil_http_static_refused_total", "counter",
+           "Static file requests refused (missing, outside the web root, bad path).",
+           hs.static_refused);
     metric(s, "vigil_ws_connections", "gauge", "Open WebSocket connections.",
            (unsigned long long)a->ws_open);
     metric(s, "vigil_ws_connections_total", "counter", "WebSocket connections accepted.",
@@ -216,6 +230,41 @@ static void ws_message(struct vg_ws_conn *c, const char *text, size_t len, void 
 static void ws_oversize(struct vg_ws_conn *c, size_t len, void *ud)
 {
     vg_hub_ws_oversize(((struct app *)ud)->hub, c, len);
+}
+
+static void api_begin(struct vg_http_exchange *x, const struct vg_http_request *r, void *ud)
+{
+    vg_hub_api_begin(((struct app *)ud)->hub, x, r);
+}
+
+static void api_body(struct vg_http_exchange *x, const uint8_t *body, size_t len, void *ud)
+{
+    vg_hub_api_body(((struct app *)ud)->hub, x, body, len);
+}
+
+static void api_done(struct vg_http_exchange *x, bool responded, void *ud)
+{
+    vg_hub_api_done(((struct app *)ud)->hub, x, responded);
+}
+
+/* The tile server's origin for the pages' img-src ("" when tiles come from this
+ * host or there are none); a "{s}" subdomain placeholder becomes a wildcard. */
+static void tile_origin(const char *url, char *out, size_t n)
+{
+    out[0] = '\0';
+    const char *host = strstr(url, "://");
+    if (!host)
+        return;
+    size_t len = strcspn(host + 3, "/") + (size_t)(host + 3 - url);
+    char origin[512];
+    snprintf(origin, sizeof origin, "%.*s", (int)len, url);
+    char *ph = strstr(origin, "{s}");
+    if (ph) {
+        *ph = '*';
+        memmove(ph + 1, ph + 3, strlen(ph + 3) + 1);
+    }
+    if (!strpbrk(origin, "{}"))
+        snprintf(out, n, "%s", origin);
 }
 
 /* Signals --------------------------------------------------------------------- */
@@ -301,9 +350,26 @@ static int start(struct app *a, char *err, size_t n)
         (rc = vg_tls_ensure(&a->cfg, cert, key, sizeof cert, fp, sizeof fp, err, n)) ||
         (rc = open_store(a, err, n)))
         return rc;
-    struct vg_http_config hc = {a->cfg.listen_addr, a->cfg.listen_port,           cert, key,
-                                a->cfg.web_root,    (size_t)a->cfg.ws_max_message};
-    struct vg_http_handlers h = {healthz, metrics, ws_open, ws_message, ws_oversize, ws_close, a};
+    char tiles[512];
+    tile_origin(a->cfg.tile_url, tiles, sizeof tiles);
+    struct vg_http_config hc = {.listen_addr = a->cfg.listen_addr,
+                                .port = a->cfg.listen_port,
+                                .cert_path = cert,
+                                .key_path = key,
+                                .web_root = a->cfg.web_root,
+                                .ws_max_message = (size_t)a->cfg.ws_max_message,
+                                .api_body_timeout_s = a->cfg.upload_chunk_timeout_s,
+                                .csp_img_extra = tiles};
+    struct vg_http_handlers h = {.healthz = healthz,
+                                 .metrics = metrics,
+                                 .ws_open = ws_open,
+                                 .ws_message = ws_message,
+                                 .ws_oversize = ws_oversize,
+                                 .ws_close = ws_close,
+                                 .api_begin = api_begin,
+                                 .api_body = api_body,
+                                 .api_done = api_done,
+                                 .ud = a};
     if ((rc = vg_hub_new(a->store, a->policy, &a->cfg, &a->hub, err, n)) ||
         (rc = vg_http_server_start(&hc, &h, a->loop, &a->http, err, n)))
         return rc;

@@ -72,6 +72,7 @@ static json_t *card(const struct live_case *lc)
     json_object_set_new(c, "held_by", r->held_by[0] ? json_string(r->held_by) : json_null());
     json_object_set_new(c, "citizen_connected", json_boolean(lc->citizen != NULL));
     json_object_set_new(c, "phone_verified", json_boolean(strstr(r->flags, "phone_verified")));
+    json_object_set_new(c, "parties", team_parties_json(lc));
     return c;
 }
 
@@ -91,13 +92,20 @@ static int add_chat(const struct vg_chat_row *m, void *ud)
 }
 
 /* A case message with the card, the track and the chat so far. */
+static json_t *full_case(struct vg_hub *h, const char *type, const struct live_case *lc);
+
+json_t *cases_full(struct vg_hub *h, const char *type, const struct live_case *lc)
+{
+    return full_case(h, type, lc);
+}
+
 static json_t *full_case(struct vg_hub *h, const char *type, const struct live_case *lc)
 {
     json_t *track = json_array(), *chat = json_array();
     vg_store_location_track(h->store, lc->row.id, TRACK_MAX, add_fix, track);
     vg_store_chat_list(h->store, lc->row.id, add_chat, chat);
-    return json_pack("{s:s, s:o, s:o, s:o}", "type", type, "case", card(lc), "track", track, "chat",
-                     chat);
+    return json_pack("{s:s, s:o, s:o, s:o, s:o}", "type", type, "case", card(lc), "track", track,
+                     "chat", chat, "uploads", uploads_of_case(h, lc->row.id));
 }
 
 /* The live mirror ------------------------------------------------------------------------ */
@@ -132,7 +140,14 @@ static void stop_timer(guint *t)
 
 static void live_remove(struct vg_hub *h, struct live_case *lc)
 {
+    struct session *freed[MAX_PARTIES];
+    unsigned n = 0;
+    for (unsigned i = 0; i < lc->n_parties; i++)
+        if (lc->parties[i].s)
+            freed[n++] = lc->parties[i].s;
+    team_case_closed(h, lc);
     media_case_closed(h, lc);
+    evidence_case_end(lc, "case closed");
     stop_timer(&lc->escalate_timer);
     stop_timer(&lc->abandon_timer);
     if (lc->holder && strcmp(lc->holder->case_id, lc->row.id) == 0) {
@@ -141,11 +156,18 @@ static void live_remove(struct vg_hub *h, struct live_case *lc)
     }
     g_hash_table_remove(h->cases, lc->row.id);
     g_free(lc);
+    for (unsigned i = 0; i < n; i++) /* specialists and supervisors on it are free again */
+        cases_staff_ready(h, freed[i]);
 }
 
 static bool unclaimed(const struct live_case *lc)
 {
     return strcmp(lc->row.state, "answered") != 0;
+}
+
+bool cases_answered(const struct live_case *lc)
+{
+    return !unclaimed(lc);
 }
 
 /* Does this waiting case ring on this console? Call-takers who are free take the
@@ -223,6 +245,11 @@ static void board_update(struct vg_hub *h)
     hub_to_staff(h, R_SUPERVISOR, board_json(h));
 }
 
+void cases_board_update(struct vg_hub *h)
+{
+    board_update(h);
+}
+
 static void offer_to(struct vg_hub *h, struct live_case *lc, struct session *s)
 {
     hub_send(s, json_pack("{s:s, s:o}", "type", "offer", "case", card(lc)));
@@ -266,6 +293,7 @@ static void raise_alert(struct vg_hub *h, struct live_case *lc, const char *kind
     vg_store_alert_add(h->store, lc->row.id, kind, now, dtext, &id);
     vg_store_case_event(h->store, lc->row.id, now, "alert", NULL, dtext);
     free(dtext);
+    evidence_note(lc, "alert", json_pack("{s:s, s:O}", "kind", kind, "detail", detail));
     h->stats.alerts++;
     json_t *msg =
         json_pack("{s:s, s:I, s:s, s:s, s:s, s:s, s:o, s:o, s:I}", "type", "alert", "alert_id",
@@ -315,8 +343,25 @@ static void arm_escalation(struct vg_hub *h, struct live_case *lc)
     lc->escalate_timer = g_timeout_add(ms > 0 ? (guint)ms : 0, escalate_cb, lc);
 }
 
+void cases_alert(struct vg_hub *h, const char *case_id, const char *kind, const char *detail_json)
+{
+    struct live_case *lc = live_get(h, case_id);
+    json_t *d = json_loads(detail_json, 0, NULL);
+    if (lc) {
+        raise_alert(h, lc, kind, d ? d : json_object());
+        return;
+    }
+    /* The case has closed: the alert is still stored and shown. */
+    vg_store_alert_add(h->store, case_id, kind, vg_wall_us(), detail_json, NULL);
+    h->stats.alerts++;
+    hub_to_staff(h, R_SUPERVISOR,
+                 json_pack("{s:s, s:s, s:s, s:o}", "type", "alert", "kind", kind, "case_id",
+                           case_id, "detail", d ? d : json_object()));
+}
+
 static void close_waiting(struct vg_hub *h, struct live_case *lc, const char *reason)
 {
+    evidence_note(lc, "state", json_pack("{s:s}", "state", reason));
     hub_to_staff(
         h, R_STAFF,
         json_pack("{s:s, s:s, s:s}", "type", "closed", "case_id", lc->row.id, "reason", reason));
@@ -375,6 +420,7 @@ void cases_free(struct vg_hub *h)
         struct live_case *lc = v;
         stop_timer(&lc->escalate_timer);
         stop_timer(&lc->abandon_timer);
+        evidence_case_drop(lc);
         g_hash_table_iter_remove(&it);
         g_free(lc);
     }
@@ -392,12 +438,15 @@ void cases_staff_ready(struct vg_hub *h, struct session *s)
             lc->holder = s;
             snprintf(s->case_id, sizeof s->case_id, "%s", lc->row.id);
             s->available = false;
+            evidence_note(lc, "participant",
+                          json_pack("{s:s, s:s}", "action", "join", "who", s->account));
             hub_send(s, full_case(h, "claimed", lc));
             hub_send(lc->citizen, json_pack("{s:s, s:s, s:b}", "type", "staff_connection",
                                             "case_id", lc->row.id, "connected", 1));
-            media_bridge(h, lc);
+            media_sync(h, lc);
         }
     }
+    team_staff_ready(h, s);
     GPtrArray *q = waiting_in_order(h);
     for (guint i = 0; i < q->len; i++)
         if (rings_on(s, g_ptr_array_index(q, i)))
@@ -414,6 +463,8 @@ void cases_session_closed(struct vg_hub *h, struct session *s)
         return;
     if (lc->citizen == s) {
         lc->citizen = NULL;
+        evidence_note(lc, "participant",
+                      json_pack("{s:s, s:s}", "action", "leave", "who", "citizen"));
         vg_info(lc->row.id, NULL, "citizen connection lost");
         if (unclaimed(lc))
             arm_abandon(h, lc);
@@ -422,11 +473,15 @@ void cases_session_closed(struct vg_hub *h, struct session *s)
                                            "case_id", lc->row.id, "connected", 0));
     } else if (lc->holder == s) {
         lc->holder = NULL;
-        media_staff_gone(h, lc);
+        evidence_note(lc, "participant",
+                      json_pack("{s:s, s:s}", "action", "leave", "who", s->account));
+        media_sync(h, lc); /* their legs go; a console that comes back gets new offers */
         vg_info(lc->row.id, NULL, "%s %s connection lost; the case stays theirs",
                 hub_role_name(s->role), s->account);
         hub_send(lc->citizen, json_pack("{s:s, s:s, s:b}", "type", "staff_connection", "case_id",
                                         lc->row.id, "connected", 0));
+    } else {
+        team_session_closed(h, lc, s);
     }
 }
 
@@ -549,6 +604,7 @@ static void verified(bool ok, void *ud)
         add_flag(lc->row.flags, sizeof lc->row.flags, "phone_verified");
         vg_store_case_set_flags(v->hub->store, lc->row.id, lc->row.flags);
         vg_store_case_event(v->hub->store, lc->row.id, vg_wall_us(), "phone_verified", NULL, NULL);
+        evidence_note(lc, "phone_verified", NULL);
         vg_info(lc->row.id, NULL, "phone number verified");
         to_case_staff(v->hub, lc, json_pack("{s:s, s:o}", "type", "case_update", "case", card(lc)),
                       NULL);
@@ -605,6 +661,14 @@ void case_alarm_start(struct vg_hub *h, struct session *s, const struct vg_proto
     s->role = R_CITIZEN;
     snprintf(s->case_id, sizeof s->case_id, "%s", c.id);
     h->stats.alarms++;
+    /* Recorded from the alarm on, before anyone answers. */
+    evidence_case_start(h, lc);
+    evidence_note(
+        lc, "state",
+        json_pack("{s:s, s:s, s:s}", "state", "queued", "mode", c.mode, "queue", c.queue));
+    evidence_note(lc, "participant", json_pack("{s:s, s:s}", "action", "join", "who", "citizen"));
+    if (r.has_fix)
+        evidence_note(lc, "location", fix_json(&f, f.at_us));
     char phone[40];
     vg_info(c.id, NULL, "alarm %s from %s queued%s", c.mode,
             vg_log_phone(c.phone, phone, sizeof phone), r.has_fix ? "" : " without location");
@@ -635,19 +699,21 @@ void case_resume(struct vg_hub *h, struct session *s, const struct vg_proto_msg 
     snprintf(s->case_id, sizeof s->case_id, "%s", row.id);
     if (!lc) {
         hub_reply(s, m,
-                  json_pack("{s:s, s:s, s:s}", "type", "case_resumed", "case_id", row.id, "state",
-                            row.state));
+                  json_pack("{s:s, s:s, s:s, s:o}", "type", "case_resumed", "case_id", row.id,
+                            "state", row.state, "uploads", uploads_of_case(h, row.id)));
         return;
     }
     lc->citizen = s;
     stop_timer(&lc->abandon_timer);
     vg_info(row.id, NULL, "citizen reconnected");
+    evidence_note(lc, "participant", json_pack("{s:s, s:s}", "action", "join", "who", "citizen"));
     json_t *chat = json_array();
     vg_store_chat_list(h->store, row.id, add_chat, chat);
     hub_reply(s, m,
-              json_pack("{s:s, s:s, s:s, s:s?, s:o}", "type", "case_resumed", "case_id", row.id,
-                        "state", lc->row.state, "held_by",
-                        lc->row.held_by[0] ? lc->row.held_by : NULL, "chat", chat));
+              json_pack("{s:s, s:s, s:s, s:s?, s:o, s:o}", "type", "case_resumed", "case_id",
+                        row.id, "state", lc->row.state, "held_by",
+                        lc->row.held_by[0] ? lc->row.held_by : NULL, "chat", chat, "uploads",
+                        uploads_of_case(h, row.id)));
     if (lc->holder)
         hub_send(lc->holder, json_pack("{s:s, s:s, s:b}", "type", "citizen_connection", "case_id",
                                        row.id, "connected", 1));
@@ -661,10 +727,18 @@ static void to_case_staff(struct vg_hub *h, struct live_case *lc, json_t *msg,
 {
     for (guint i = 0; i < h->sessions->len; i++) {
         struct session *s = g_ptr_array_index(h->sessions, i);
-        if (s != except && (s == lc->holder || s->role == R_SUPERVISOR || staff_sees(s, lc)))
+        if (s != except && (s == lc->holder || s->role == R_SUPERVISOR || staff_sees(s, lc) ||
+                            ((s->role & R_STAFF) && strcmp(s->case_id, lc->row.id) == 0 &&
+                             team_party(lc, s->account))))
             hub_send(s, json_incref(msg));
     }
     json_decref(msg);
+}
+
+void cases_to_staff(struct vg_hub *h, struct live_case *lc, json_t *msg,
+                    const struct session *except)
+{
+    to_case_staff(h, lc, msg, except);
 }
 
 void case_location(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m)
@@ -683,6 +757,7 @@ void case_location(struct vg_hub *h, struct session *s, const struct vg_proto_ms
         return hub_error(s, m->id, "internal", "the location could not be recorded");
     lc->last_fix = f;
     lc->has_fix = true;
+    evidence_note(lc, "location", fix_json(&f, f.at_us));
     to_case_staff(h, lc,
                   json_pack("{s:s, s:s, s:I, s:o}", "type", "location", "case_id", lc->row.id,
                             "seq", (json_int_t)seq, "fix", fix_json(&f, f.at_us)),
@@ -711,6 +786,9 @@ void case_hangup(struct vg_hub *h, struct session *s, const struct vg_proto_msg 
                           "{\"reason\":\"citizen_hung_up\"}"))
         return hub_error(s, m->id, "internal", "could not record the hang-up");
     vg_info(lc->row.id, NULL, "citizen hung up");
+    evidence_note(lc, "state",
+                  json_pack("{s:s, s:s, s:s}", "state", "ended", "by", "citizen", "reason",
+                            "citizen_hung_up"));
     hub_reply(
         s, m,
         json_pack("{s:s, s:s, s:s}", "type", "ended", "case_id", lc->row.id, "state", "ended"));
@@ -746,7 +824,10 @@ static bool on_case(const struct session *s, const struct live_case *lc)
 {
     if (s->role == R_CITIZEN)
         return strcmp(s->case_id, lc->row.id) == 0;
-    return s->role == R_SUPERVISOR || (!unclaimed(lc) && strcmp(lc->row.held_by, s->account) == 0);
+    return s->role == R_SUPERVISOR ||
+           (!unclaimed(lc) && (strcmp(lc->row.held_by, s->account) == 0 ||
+                               (strcmp(s->case_id, lc->row.id) == 0 &&
+                                team_party((struct live_case *)lc, s->account))));
 }
 
 static struct live_case *case_for(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m,
@@ -780,6 +861,9 @@ void case_chat(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m
     const char *sender = s->role == R_CITIZEN ? "citizen" : s->account;
     if (vg_store_chat_add(h->store, r.case_id, now, hub_role_name(s->role), sender, r.text, &seq))
         return hub_error(s, m->id, "internal", "the message could not be recorded");
+    evidence_note(lc, "chat",
+                  json_pack("{s:I, s:s, s:s, s:s}", "seq", (json_int_t)seq, "from",
+                            hub_role_name(s->role), "sender", sender, "text", r.text));
     json_t *msg = json_pack("{s:s, s:s, s:I, s:I, s:s, s:s, s:s}", "type", "chat", "case_id",
                             r.case_id, "seq", (json_int_t)seq, "at", (json_int_t)(now / 1000),
                             "from", hub_role_name(s->role), "sender", sender, "text", r.text);
@@ -839,6 +923,10 @@ void case_claim(struct vg_hub *h, struct session *s, const struct vg_proto_msg *
     lc->row.answered_us = now;
     lc->holder = s;
     snprintf(s->case_id, sizeof s->case_id, "%s", id);
+    evidence_note(lc, "state", json_pack("{s:s, s:s}", "state", "answered", "by", s->account));
+    evidence_note(lc, "participant",
+                  json_pack("{s:s, s:s, s:s}", "action", "join", "who", s->account, "role",
+                            hub_role_name(s->role)));
     stop_timer(&lc->escalate_timer);
     stop_timer(&lc->abandon_timer);
     h->stats.claims++;
@@ -847,7 +935,7 @@ void case_claim(struct vg_hub *h, struct session *s, const struct vg_proto_msg *
     hub_reply(s, m, full_case(h, "claimed", lc));
     hub_send(lc->citizen,
              json_pack("{s:s, s:s, s:s}", "type", "answered", "case_id", id, "by", s->account));
-    media_bridge(h, lc);
+    media_sync(h, lc);
     for (guint i = 0; i < h->sessions->len; i++) {
         struct session *o = g_ptr_array_index(h->sessions, i);
         if ((o->role & R_STAFF) && o != s)
@@ -867,6 +955,9 @@ void case_end(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m)
     struct live_case *lc = case_for(h, s, m, r.case_id);
     if (!lc)
         return;
+    if (s->role != R_SUPERVISOR && lc->holder != s)
+        return hub_error(s, m->id, VG_PROTO_E_FORBIDDEN,
+                         "only the holder or a supervisor ends a case (a specialist leaves it)");
     json_t *ev = json_pack("{s:s, s:s}", "reason", "ended_by_staff", "disposition", r.disposition);
     char *evtext = json_dumps(ev, JSON_COMPACT);
     json_decref(ev);
@@ -877,6 +968,9 @@ void case_end(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m)
         return hub_error(s, m->id, "internal", "the end could not be recorded");
     vg_info(r.case_id, NULL, "ended by %s %s: %s", hub_role_name(s->role), s->account,
             r.disposition);
+    evidence_note(lc, "state",
+                  json_pack("{s:s, s:s, s:s}", "state", "ended", "by", s->account, "disposition",
+                            r.disposition));
     hub_send(lc->citizen, json_pack("{s:s, s:s, s:s, s:s}", "type", "ended", "case_id", r.case_id,
                                     "by", "staff", "reason", "ended_by_staff"));
     hub_reply(
@@ -953,4 +1047,48 @@ void case_unblock(struct vg_hub *h, struct session *s, const struct vg_proto_msg
 void case_board(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m)
 {
     hub_reply(s, m, board_json(h));
+}
+
+/* Uploads -------------------------------------------------------------------------------------- */
+
+/* The citizen's connection on a case, live or (within the upload window) closed. */
+static struct session *citizen_of(struct vg_hub *h, const char *case_id)
+{
+    struct live_case *lc = live_get(h, case_id);
+    if (lc)
+        return lc->citizen;
+    for (guint i = 0; i < h->sessions->len; i++) {
+        struct session *s = g_ptr_array_index(h->sessions, i);
+        if (s->role == R_CITIZEN && strcmp(s->case_id, case_id) == 0)
+            return s;
+    }
+    return NULL;
+}
+
+void cases_upload_done(struct vg_hub *h, const char *case_id, json_t *upload)
+{
+    struct vg_case_row row;
+    struct live_case *lc = live_get(h, case_id);
+    if (!lc && vg_store_case_get(h->store, case_id, &row) != VG_OK)
+        row.held_by[0] = '\0';
+    const char *held_by = lc ? lc->row.held_by : row.held_by;
+    hub_send(citizen_of(h, case_id),
+             json_pack("{s:s, s:s, s:O, s:O, s:O, s:O, s:O}", "type", "upload_received", "case_id",
+                       case_id, "upload_id", json_object_get(upload, "upload_id"), "name",
+                       json_object_get(upload, "name"), "content_type",
+                       json_object_get(upload, "type"), "size", json_object_get(upload, "size"),
+                       "sha256", json_object_get(upload, "sha256")));
+    json_t *msg =
+        json_pack("{s:s, s:s, s:o}", "type", "upload", "case_id", case_id, "upload", upload);
+    evidence_upload(h, lc, case_id, upload);
+    if (lc)
+        return to_case_staff(h, lc, msg, NULL); /* holder, parties, supervisors */
+    for (guint i = 0; i < h->sessions->len; i++) {
+        struct session *s = g_ptr_array_index(h->sessions, i);
+        bool holder = (s->role & (R_CALL_TAKER | R_SPECIALIST)) && held_by[0] &&
+                      strcmp(s->account, held_by) == 0;
+        if (s->role == R_SUPERVISOR || holder)
+            hub_send(s, json_incref(msg));
+    }
+    json_decref(msg);
 }

@@ -37,6 +37,7 @@ static const struct key keys[] = {
     {"queue", "escalate_after_s", K_INT, F(escalate_after_s), 1, 3600},
     {"queue", "abandon_grace_s", K_INT, F(abandon_grace_s), 0, 3600},
     {"queue", "escalation_message", K_TEXT, F(escalation_message), 1, 255},
+    {"team", "invite_timeout_s", K_INT, F(invite_timeout_s), 5, 600},
     {"service_area", "file", K_PATH, F(service_area_file), 0, 0},
     {"service_area", "message", K_TEXT, F(outside_area_message), 1, 255},
     {"blacklist", "mode", K_CHOICE, F(blacklist_hard), 0, 1},
@@ -55,11 +56,35 @@ static const struct key keys[] = {
     {"media", "workers", K_INT, F(media_workers), 0, 64},
     {"media", "nack", K_BOOL, F(media_nack), 0, 1},
     {"media", "simulate_loss_permille", K_INT, F(media_simulate_loss_permille), 0, 500},
+    {"evidence", "enabled", K_BOOL, F(evidence_enabled), 0, 1},
+    {"evidence", "dir", K_PATH, F(evidence_dir), 0, 0},
+    {"evidence", "retention_days", K_INT, F(evidence_retention_days), 0, 36500},
+    {"evidence", "queue_packets", K_INT, F(evidence_queue_packets), 16, 1000000},
+    {"evidence", "segment_seconds", K_INT, F(evidence_segment_seconds), 1, 3600},
+    {"evidence", "segment_mb", K_INT, F(evidence_segment_mb), 1, 4096},
+    {"uploads", "max_photos", K_INT, F(upload_max_photos), 0, 100},
+    {"uploads", "max_videos", K_INT, F(upload_max_videos), 0, 100},
+    {"uploads", "max_photo_bytes", K_INT, F(upload_max_photo_bytes), 1024, 1073741824},
+    {"uploads", "max_video_bytes", K_INT, F(upload_max_video_bytes), 1024, 2000000000},
+    {"uploads", "chunk_bytes", K_INT, F(upload_chunk_bytes), 4096, 4194304},
+    {"uploads", "max_open", K_INT, F(upload_max_open), 1, 10000},
+    {"uploads", "chunk_timeout_s", K_INT, F(upload_chunk_timeout_s), 1, 3600},
+    {"uploads", "stale_after_s", K_INT, F(upload_stale_after_s), 10, 604800},
+    {"uploads", "window_after_end_s", K_INT, F(upload_window_s), 0, 86400},
+    {"console", "tile_url", K_TEXT, F(tile_url), 0, 511},
 };
 
 /* K_CHOICE keys: the words, index = stored value. */
 static const char *const blacklist_modes[] = {"soft", "hard", NULL};
 #define NKEYS (sizeof keys / sizeof keys[0])
+
+const char *vg_config_key(size_t i, const char **group)
+{
+    if (i >= NKEYS)
+        return NULL;
+    *group = keys[i].group;
+    return keys[i].name;
+}
 
 void vg_config_defaults(struct vg_config *c)
 {
@@ -76,6 +101,7 @@ void vg_config_defaults(struct vg_config *c)
     c->session_ttl_s = 12 * 3600;
     c->escalate_after_s = 60;
     c->abandon_grace_s = 30;
+    c->invite_timeout_s = 30;
     snprintf(c->escalation_message, sizeof c->escalation_message,
              "No call-taker has answered yet. Please also call 110 now.");
     snprintf(c->outside_area_message, sizeof c->outside_area_message,
@@ -85,6 +111,20 @@ void vg_config_defaults(struct vg_config *c)
     c->repeat_count = 3;
     c->repeat_window_min = 60;
     c->media_nack = 1;
+    c->evidence_enabled = 1;
+    c->evidence_retention_days = 90;
+    c->evidence_queue_packets = 8192;
+    c->evidence_segment_seconds = 60;
+    c->evidence_segment_mb = 64;
+    c->upload_max_photos = 9;
+    c->upload_max_videos = 3;
+    c->upload_max_photo_bytes = 20 * 1024 * 1024;
+    c->upload_max_video_bytes = 100 * 1024 * 1024;
+    c->upload_chunk_bytes = 262144;
+    c->upload_max_open = 64;
+    c->upload_chunk_timeout_s = 30;
+    c->upload_stale_after_s = 3600;
+    c->upload_window_s = 600;
 }
 
 int vg_config_parse_listen(const char *s, char *addr, size_t addr_len, int *port)
@@ -319,6 +359,20 @@ int vg_config_check(const struct vg_config *c, char *err, size_t errlen)
     }
     if (!c->turn_server[0] != !c->turn_username[0] || !c->turn_server[0] != !c->turn_password[0]) {
         snprintf(err, errlen, "[media] turn_server, turn_username and turn_password go together");
+        return VG_EINVAL;
+    }
+    if (c->tile_url[0] && strncmp(c->tile_url, "https://", 8) != 0 &&
+        strncmp(c->tile_url, "http://", 7) != 0 && c->tile_url[0] != '/') {
+        snprintf(err, errlen,
+                 "[console] tile_url must start with https://, http:// or / (got \"%s\")",
+                 c->tile_url);
+        return VG_EINVAL;
+    }
+    /* It goes into a Content-Security-Policy header: no spaces, quotes or
+     * separators that could add a directive. */
+    if (strpbrk(c->tile_url, " \t;,'\"\r\n\\")) {
+        snprintf(err, errlen,
+                 "[console] tile_url must be a plain URL (no spaces, quotes, ';' or ',')");
         return VG_EINVAL;
     }
     if (!c->data_dir[0]) {

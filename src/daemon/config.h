@@ -30,6 +30,7 @@ struct vg_config {
     /* queue */
     int escalate_after_s;
     int abandon_grace_s;
+    int invite_timeout_s; /* [team]: an unanswered invitation is declined after this */
     char escalation_message[256];
     /* service area: GeoJSON file, "" = no limit */
     char service_area_file[PATH_MAX];
@@ -51,6 +52,23 @@ struct vg_config {
     int media_workers;                /* 0: one per core */
     int media_nack;                   /* 1: NACK and RTX on (default) */
     int media_simulate_loss_permille; /* each way; drills and tests only */
+    /* evidence */
+    int evidence_enabled;
+    char evidence_dir[PATH_MAX]; /* "" = data_dir/evidence */
+    int evidence_retention_days; /* 0 = keep forever */
+    int evidence_queue_packets;
+    int evidence_segment_seconds;
+    int evidence_segment_mb;
+    /* uploads (citizens' photos and videos) */
+    int upload_max_photos, upload_max_videos; /* per case */
+    int upload_max_photo_bytes, upload_max_video_bytes;
+    int upload_chunk_bytes;     /* largest chunk one request may carry */
+    int upload_max_open;        /* incomplete uploads across all cases */
+    int upload_chunk_timeout_s; /* a chunk whose bytes stop arriving this long is cut */
+    int upload_stale_after_s;   /* an incomplete upload untouched this long is dropped */
+    int upload_window_s;        /* uploads may start until this long after the case ends */
+    /* console */
+    char tile_url[512]; /* map tiles, "" = draw the track alone */
 };
 
 void vg_config_defaults(struct vg_config *c);
@@ -62,6 +80,10 @@ int vg_config_load(struct vg_config *c, const char *path, char *err, size_t errl
 
 /* Parses "ADDR:PORT" or "[V6ADDR]:PORT". Returns 0 or VG_EINVAL. */
 int vg_config_parse_listen(const char *s, char *addr, size_t addr_len, int *port);
+
+/* The i-th key of the key table (its group in *group), NULL past the last: lets
+ * a test prove conf/vigil.conf lists every key. */
+const char *vg_config_key(size_t i, const char **group);
 
 /* Checks what no single key can: pairs of keys that go together. */
 int vg_config_check(const struct vg_config *c, char *err, size_t errlen);

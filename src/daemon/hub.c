@@ -14,8 +14,11 @@
 #include <stdio.h>
 #include <string.h>
 
-/* A client over its rate is slowed; one that stays over it this many times is cut. */
-#define THROTTLE_CUT 200
+/* A client over its rate is slowed; one that stays over it this long without a
+ * break is cut. Counted in time, not in messages: while a client is slowed, how
+ * many of its messages arrive per pause depends on how the WebSocket library
+ * buffers, so a count would cut one flood in 4 s and the next in 40. */
+#define THROTTLE_CUT_US 2000000
 
 /* Sending --------------------------------------------------------------------------- */
 
@@ -100,6 +103,7 @@ const char *hub_role_name(enum role r)
     case R_CALL_TAKER: return "call_taker";
     case R_SPECIALIST: return "specialist";
     case R_SUPERVISOR: return "supervisor";
+    case R_EVIDENCE: return "evidence";
     }
     return "?";
 }
@@ -112,7 +116,9 @@ static enum role role_of(const char *name)
         return R_SPECIALIST;
     if (strcmp(name, "supervisor") == 0)
         return R_SUPERVISOR;
-    return R_ANON; /* "evidence" accounts have no console role here */
+    if (strcmp(name, "evidence") == 0)
+        return R_EVIDENCE;
+    return R_ANON;
 }
 
 /* Staff login: the password check runs on a worker thread (scrypt costs ~100 ms,
@@ -158,9 +164,9 @@ static void start_staff_session(struct vg_hub *h, struct session *s, const char 
     snprintf(s->account, sizeof s->account, "%s", account);
     s->available = true;
     h->stats.staff_online++;
-    json_t *r =
-        json_pack("{s:s, s:s, s:s, s:s, s:i}", "type", type, "name", account, "role",
-                  hub_role_name(role), "token", token, "session_ttl_s", h->cfg->session_ttl_s);
+    json_t *r = json_pack("{s:s, s:s, s:s, s:s, s:i, s:{s:s}}", "type", type, "name", account,
+                          "role", hub_role_name(role), "token", token, "session_ttl_s",
+                          h->cfg->session_ttl_s, "map", "tile_url", h->cfg->tile_url);
     if (msg_id[0])
         json_object_set_new(r, "id", json_string(msg_id));
     hub_send(s, r);
@@ -287,7 +293,7 @@ static const struct {
     {"hello", ~0u, do_hello},
     {"login", R_ANON, do_login},
     {"resume", R_ANON, do_resume},
-    {"logout", R_STAFF, do_logout},
+    {"logout", R_STAFF | R_EVIDENCE, do_logout},
     {"alarm_start", R_ANON | R_CITIZEN, case_alarm_start},
     {"case_resume", R_ANON | R_CITIZEN, case_resume},
     {"location", R_CITIZEN, case_location},
@@ -303,9 +309,21 @@ static const struct {
     {"unblock", R_SUPERVISOR, case_unblock},
     {"board", R_SUPERVISOR, case_board},
     {"media_offer", R_CITIZEN | R_STAFF, media_offer},
-    {"media_answer", R_STAFF, media_answer},
+    {"media_answer", R_CITIZEN | R_STAFF, media_answer},
     {"ice", R_CITIZEN | R_STAFF, media_ice},
     {"media_pause", R_STAFF, media_pause},
+    {"invite", R_STAFF, team_invite},
+    {"invite_cancel", R_STAFF, team_invite_cancel},
+    {"invite_accept", R_STAFF, team_invite_accept},
+    {"invite_decline", R_STAFF, team_invite_decline},
+    {"transfer", R_STAFF, team_transfer},
+    {"hand_back", R_STAFF, team_hand_back},
+    {"leave", R_STAFF, team_leave},
+    {"monitor", R_SUPERVISOR, team_monitor},
+    {"barge", R_SUPERVISOR, team_barge},
+    /* checked inside, so a refusal is audited */
+    {"evidence_list", R_STAFF | R_EVIDENCE, evidence_list},
+    {"evidence_get", R_STAFF | R_EVIDENCE, evidence_get},
 };
 
 static void dispatch(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m)
@@ -341,10 +359,16 @@ static gboolean resume_reading(gpointer ud)
 static bool throttle(struct vg_hub *h, struct session *s)
 {
     int64_t now = vg_now_us();
-    if (vg_bucket_take(&s->bucket, now))
+    if (vg_bucket_take(&s->bucket, now)) {
+        if (s->bucket.tokens >= 1.0)
+            s->over_since_us = 0; /* a token to spare: the client is under its rate again */
         return true;
+    }
     h->stats.throttled++;
-    if (++s->throttled > THROTTLE_CUT) {
+    s->throttled++;
+    if (!s->over_since_us)
+        s->over_since_us = now;
+    if (now - s->over_since_us > THROTTLE_CUT_US) {
         h->stats.cut++;
         vg_warn(s->case_id[0] ? s->case_id : NULL, NULL,
                 "conn=%llu %s %s: flooding (%d messages over the rate): cut",
@@ -403,7 +427,7 @@ void vg_hub_ws_close(struct vg_hub *h, struct vg_ws_conn *c)
     if (!s)
         return;
     cases_session_closed(h, s);
-    if (s->role & R_STAFF)
+    if (s->role & (R_STAFF | R_EVIDENCE))
         h->stats.staff_online--;
     if (s->resume_timer)
         g_source_remove(s->resume_timer);
@@ -424,7 +448,11 @@ int vg_hub_new(struct vg_store *st, struct vg_policy *policy, const struct vg_co
     h->cases = g_hash_table_new(g_str_hash, g_str_equal);
     h->sessions = g_ptr_array_new();
     h->legs = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL, g_free);
-    if (media_start(h, err, errlen)) {
+    if (uploads_start(h, err, errlen)) {
+        vg_hub_free(h);
+        return VG_EIO;
+    }
+    if (evidence_start(h, err, errlen) || media_start(h, err, errlen)) {
         vg_hub_free(h);
         return VG_EIO;
     }
@@ -437,6 +465,7 @@ void vg_hub_media_metrics(struct vg_hub *h, GString *out)
 {
     if (h->media)
         vg_media_write_metrics(h->media, out);
+    evidence_metrics(h, out);
 }
 
 void vg_hub_free(struct vg_hub *h)
@@ -444,7 +473,9 @@ void vg_hub_free(struct vg_hub *h)
     if (!h)
         return;
     media_stop(h); /* first: no media event may arrive for a case being freed */
+    uploads_stop(h);
     cases_free(h);
+    evidence_stop(h); /* after the cases dropped their recordings */
     g_hash_table_destroy(h->cases);
     g_hash_table_destroy(h->legs);
     for (guint i = 0; i < h->sessions->len; i++) {
@@ -465,4 +496,5 @@ int64_t vg_hub_cases_live(const struct vg_hub *h)
 void vg_hub_get_stats(const struct vg_hub *h, struct vg_hub_stats *out)
 {
     *out = h->stats;
+    out->uploads_refused = uploads_refused_total();
 }

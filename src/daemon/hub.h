@@ -22,6 +22,7 @@ struct vg_hub;
 struct vg_hub_stats {
     uint64_t requests, refused, forbidden, throttled, cut;
     uint64_t alarms, claims, escalations, alerts, hooks_failed;
+    uint64_t uploads_completed, uploads_dropped, uploads_refused, upload_bytes;
     int64_t staff_online, citizens_online;
 };
 
@@ -39,6 +40,12 @@ void vg_hub_ws_open(struct vg_hub *h, struct vg_ws_conn *c);
 void vg_hub_ws_message(struct vg_hub *h, struct vg_ws_conn *c, const char *text, size_t len);
 void vg_hub_ws_oversize(struct vg_hub *h, struct vg_ws_conn *c, size_t len);
 void vg_hub_ws_close(struct vg_hub *h, struct vg_ws_conn *c);
+
+/* The /api/ exchanges (citizens' uploads, staff downloads): uploads.c. */
+void vg_hub_api_begin(struct vg_hub *h, struct vg_http_exchange *x,
+                      const struct vg_http_request *r);
+void vg_hub_api_body(struct vg_hub *h, struct vg_http_exchange *x, const uint8_t *body, size_t len);
+void vg_hub_api_done(struct vg_hub *h, struct vg_http_exchange *x, bool responded);
 
 int64_t vg_hub_cases_live(const struct vg_hub *h);
 void vg_hub_get_stats(const struct vg_hub *h, struct vg_hub_stats *out);

@@ -5,6 +5,7 @@
 #include "case_store.h"
 #include "config.h"
 #include "engine.h"
+#include "evidence.h"
 #include "hub.h"
 #include "msg.h"
 #include "policy.h"
@@ -21,6 +22,7 @@ enum role {
     R_CALL_TAKER = 1 << 2,
     R_SPECIALIST = 1 << 3,
     R_SUPERVISOR = 1 << 4,
+    R_EVIDENCE = 1 << 5, /* reads recordings; no console, no cases */
 };
 #define R_STAFF (R_CALL_TAKER | R_SPECIALIST | R_SUPERVISOR)
 
@@ -34,9 +36,34 @@ struct session {
     bool available;                   /* staff: may be offered cases */
     char case_id[VG_CASE_ID_MAX + 1]; /* citizen: its case; staff: the case held */
     struct vg_bucket bucket;
-    int throttled;
+    int throttled;         /* messages that found the bucket empty */
+    int64_t over_since_us; /* over the rate without a break since, 0 = not */
     guint resume_timer;
     bool login_pending;
+};
+
+/* A member of staff on a case who does not hold it (DOMAIN.md): an invited
+ * specialist, or a supervisor listening unheard (monitor) or taking part (barge). */
+enum party_role { P_SPECIALIST = 1, P_MONITOR, P_BARGED };
+#define MAX_PARTIES 6
+#define MAX_RUNG 16
+
+struct party {
+    char account[VG_NAME_MAX + 1];
+    enum party_role role;
+    struct session *s; /* NULL while their connection is away */
+};
+
+/* The holder's pending invitation of a specialist (one per case at a time). */
+struct invite {
+    char id[24];
+    struct live_case *lc;
+    char from[VG_NAME_MAX + 1];
+    char target[VG_NAME_MAX + 1]; /* the account, or the group's name */
+    bool group, blind;
+    char rung[MAX_RUNG][VG_NAME_MAX + 1];
+    unsigned n_rung, n_declined;
+    guint timer;
 };
 
 struct live_case {
@@ -49,15 +76,29 @@ struct live_case {
     bool has_fix;
     struct vg_fix_row last_fix;
     guint escalate_timer, abandon_timer;
-    uint64_t citizen_leg, staff_leg; /* media legs, 0 = none */
+    uint64_t citizen_leg; /* the citizen's own (first) media leg, 0 = none */
+    uint64_t citizen_src; /* the staff leg the citizen's leg receives from, 0 = none */
+    struct party parties[MAX_PARTIES];
+    unsigned n_parties;
+    struct invite *invite;             /* NULL: none pending */
+    char prev_holder[VG_NAME_MAX + 1]; /* who transferred it here, for hand_back */
+    struct vg_recording *rec;          /* NULL: not recorded */
 };
 
-/* Which party of which case a media leg belongs to. */
+/* Which party of which case a media leg belongs to. Each party has one main leg
+ * (peer ""): the citizen's carries their media and brings them their holder's; a
+ * member of staff's brings them the citizen's and carries theirs. Every other
+ * person a party must see or hear comes on an extra leg named after that person
+ * (peer = their account), so no one's stream restarts when people join or leave. */
 struct leg_ref {
     uint64_t id;
     char case_id[VG_CASE_ID_MAX + 1];
     bool citizen;
-    char account[VG_NAME_MAX + 1]; /* staff legs */
+    char account[VG_NAME_MAX + 1]; /* staff legs: the owner */
+    char peer[VG_NAME_MAX + 1];    /* "" = main leg; else whose media it brings */
+    unsigned kinds;                /* what it brings */
+    bool recv;                     /* staff main legs: the gateway takes their media */
+    bool mark;                     /* media_sync's: still wanted */
 };
 
 struct vg_hub {
@@ -68,7 +109,11 @@ struct vg_hub {
     GPtrArray *sessions; /* struct session*, every open connection */
     struct vg_hub_stats stats;
     struct vg_media *media;
-    GHashTable *legs; /* leg id -> struct leg_ref* */
+    GHashTable *legs;             /* leg id -> struct leg_ref* */
+    struct vg_evidence *evidence; /* NULL: recording off */
+    guint sweep_timer;
+    GHashTable *uploads; /* upload id -> struct upload_live* (uploads.c), open ones in use */
+    guint upload_sweep;
 };
 
 /* hub.c */
@@ -101,6 +146,38 @@ void case_block(struct vg_hub *h, struct session *s, const struct vg_proto_msg *
 void case_unblock(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
 void case_board(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
 struct live_case *cases_live(struct vg_hub *h, const char *id);
+json_t *cases_full(struct vg_hub *h, const char *type, const struct live_case *lc);
+void cases_to_staff(struct vg_hub *h, struct live_case *lc, json_t *msg,
+                    const struct session *except); /* steals msg */
+void cases_board_update(struct vg_hub *h);
+bool cases_answered(const struct live_case *lc);
+
+/* team.c: invitations, joins, transfers, monitor and barge */
+void team_invite(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
+void team_invite_cancel(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
+void team_invite_accept(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
+void team_invite_decline(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
+void team_transfer(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
+void team_hand_back(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
+void team_leave(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
+void team_monitor(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
+void team_barge(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
+struct party *team_party(struct live_case *lc, const char *account);
+json_t *team_parties_json(const struct live_case *lc);
+void team_case_closed(struct vg_hub *h, struct live_case *lc); /* cancels, frees parties */
+void team_session_closed(struct vg_hub *h, struct live_case *lc, struct session *s);
+void team_staff_ready(struct vg_hub *h, struct session *s); /* rebinds a returning party */
+/* An alert about a case (live or not): stored, shown to supervisors, hooks fired. */
+void cases_alert(struct vg_hub *h, const char *case_id, const char *kind, const char *detail_json);
+
+/* An upload completed: tells the citizen and the staff on the case. Takes upload. */
+void cases_upload_done(struct vg_hub *h, const char *case_id, json_t *upload);
+
+/* uploads.c */
+int uploads_start(struct vg_hub *h, char *err, size_t n);
+void uploads_stop(struct vg_hub *h);
+json_t *uploads_of_case(struct vg_hub *h, const char *case_id); /* new reference */
+uint64_t uploads_refused_total(void);
 
 /* media.c */
 int media_start(struct vg_hub *h, char *err, size_t n);
@@ -109,8 +186,25 @@ void media_offer(struct vg_hub *h, struct session *s, const struct vg_proto_msg 
 void media_answer(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
 void media_ice(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
 void media_pause(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
-void media_bridge(struct vg_hub *h, struct live_case *lc); /* answered: citizen <-> holder */
-void media_staff_gone(struct vg_hub *h, struct live_case *lc);
+/* Brings the case's legs in line with who is on it (holder, parties, citizen):
+ * creates, connects and closes legs. Call after any change of people. */
+void media_sync(struct vg_hub *h, struct live_case *lc);
 void media_case_closed(struct vg_hub *h, struct live_case *lc);
+
+/* evidence.c */
+int evidence_start(struct vg_hub *h, char *err, size_t n);
+void evidence_stop(struct vg_hub *h);
+void evidence_case_start(struct vg_hub *h, struct live_case *lc);
+void evidence_note(struct live_case *lc, const char *type, json_t *e); /* steals e */
+/* A citizen's upload completed: an event of the live case's recording, or, after
+ * the case ended, its manifest resealed (and audited). upload is borrowed. */
+void evidence_upload(struct vg_hub *h, struct live_case *lc, const char *case_id, json_t *upload);
+void evidence_case_end(struct live_case *lc, const char *reason);
+void evidence_case_drop(struct live_case *lc);
+void evidence_tap_leg(struct vg_hub *h, struct live_case *lc, uint64_t leg);
+void evidence_leg_sdp(struct live_case *lc, uint64_t leg, const char *party, const char *sdp);
+void evidence_list(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
+void evidence_get(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
+void evidence_metrics(struct vg_hub *h, GString *out);
 
 #endif

@@ -90,6 +90,36 @@ static const struct vg_migration migrations[] = {
      "  at_us INTEGER NOT NULL,"
      "  detail TEXT NOT NULL DEFAULT '{}',"
      "  hook_status TEXT NOT NULL DEFAULT 'none');"},
+    /* Citizens' uploads (photos, videos). `received` is how many bytes are on disk
+     * and committed; `type` is what the bytes are (never the name), NULL until
+     * the first bytes show it; `path` is relative to the data dir once complete. */
+    {4, "uploads",
+     "CREATE TABLE uploads ("
+     "  id TEXT PRIMARY KEY,"
+     "  case_id TEXT NOT NULL REFERENCES cases(id),"
+     "  name TEXT NOT NULL,"
+     "  size INTEGER NOT NULL CHECK (size > 0),"
+     "  received INTEGER NOT NULL DEFAULT 0 CHECK (received BETWEEN 0 AND size),"
+     "  type TEXT,"
+     "  state TEXT NOT NULL DEFAULT 'open' CHECK (state IN ('open','complete','dropped')),"
+     "  sha256 TEXT,"
+     "  path TEXT,"
+     "  drop_reason TEXT,"
+     "  created_us INTEGER NOT NULL,"
+     "  updated_us INTEGER NOT NULL,"
+     "  completed_us INTEGER);"
+     "CREATE INDEX uploads_case ON uploads(case_id, created_us);"
+     "CREATE INDEX uploads_state ON uploads(state, updated_us);"},
+    /* Specialist groups (household, traffic, criminal, ...) a call-taker can
+     * invite into a case, and their members. An account may be in several. */
+    {5, "staff_groups",
+     "CREATE TABLE staff_groups ("
+     "  name TEXT PRIMARY KEY CHECK (length(name) BETWEEN 1 AND 64),"
+     "  created_us INTEGER NOT NULL);"
+     "CREATE TABLE group_members ("
+     "  group_name TEXT NOT NULL REFERENCES staff_groups(name) ON DELETE CASCADE,"
+     "  account TEXT NOT NULL,"
+     "  PRIMARY KEY (group_name, account));"},
 };
 
 const struct vg_migration *vg_migrations(int *count)

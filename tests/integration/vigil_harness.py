@@ -152,19 +152,21 @@ def _read_http_response(s):
         k, _, v = l.partition(":")
         headers[k.strip().lower()] = v.strip()
     length = int(headers.get("content-length", "-1"))
+    body = bytearray(body)  # appends in place: a large download stays linear
     while length >= 0 and len(body) < length:
         chunk = s.recv(65536)
         if not chunk:
             break
         body += chunk
-    return status, headers, body
+    return status, headers, bytes(body)
 
 
-def https(port, path, method="GET", body=b""):
+def https(port, path, method="GET", body=b"", headers=None, timeout=5):
     """One request over a fresh TLS connection: (status, headers, body, peer cert DER)."""
-    with tls_connect(port) as s:
+    with tls_connect(port, timeout) as s:
+        extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
         req = (f"{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
-               f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+               f"Content-Length: {len(body)}\r\n{extra}\r\n").encode() + body
         s.sendall(req)
         status, headers, data = _read_http_response(s)
         return status, headers, data, s.getpeercert(binary_form=True)

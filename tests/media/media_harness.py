@@ -17,36 +17,59 @@ from webrtc_peer import Peer  # noqa: E402,F401
 
 
 class Side:
-    """A protocol client and its webrtcbin peer, with the signalling between them."""
+    """A protocol client and its webrtcbin peer, with the signalling between them.
+    Extra legs the gateway offers (a "peer" field: another person's media on a
+    case with several parties) get a receive-only webrtcbin peer each, in extra."""
 
     def __init__(self, client, peer, case_id=None):
         self.client, self.peer, self.case_id = client, peer, case_id
         self.media_states = []
+        self.extra = {}
+
+    def _peer_for(self, m):
+        name = m.get("peer")
+        if not name:
+            return self.peer
+        if name not in self.extra:
+            self.extra[name] = Peer(f"{self.client.name}<-{name}", send_video=False,
+                                    send_audio=False, recv=True)
+        return self.extra[name]
+
+    def _send(self, msg, name):
+        if self.case_id:
+            msg["case_id"] = self.case_id
+        if name:
+            msg["peer"] = name
+        self.client.send_json(msg)
 
     def pump(self):
         for m in list(self.client.drain(0.02)):
             t = m.get("type")
             if t == "media_answer":
-                self.peer.set_remote_answer(m["sdp"])
+                self._peer_for(m).set_remote_answer(m["sdp"])
             elif t == "media_offer":
-                answer = self.peer.set_remote_offer(m["sdp"])
-                self.client.send_json({"type": "media_answer", "case_id": m["case_id"],
-                                       "sdp": answer})
+                answer = self._peer_for(m).set_remote_offer(m["sdp"])
+                msg = {"type": "media_answer", "sdp": answer}
+                if m.get("peer"):
+                    msg["peer"] = m["peer"]
+                self.client.send_json({**msg, "case_id": m["case_id"]})
             elif t == "ice":
-                self.peer.add_remote_candidate(m["candidate"])
+                self._peer_for(m).add_remote_candidate(m["candidate"])
             elif t == "media_state":
                 self.media_states.append(m)
             else:
                 continue
             self.client.events.remove(m)
-        while True:
-            line = self.peer.next_candidate(timeout=0)
-            if line is None:
-                break
-            msg = {"type": "ice", "candidate": line}
-            if self.case_id:
-                msg["case_id"] = self.case_id
-            self.client.send_json(msg)
+        for name, peer in [(None, self.peer), *self.extra.items()]:
+            while True:
+                line = peer.next_candidate(timeout=0)
+                if line is None:
+                    break
+                self._send({"type": "ice", "candidate": line}, name)
+
+    def close(self):
+        for p in [self.peer, *self.extra.values()]:
+            p.close()
 
 
 def pump_until(sides, pred, timeout):

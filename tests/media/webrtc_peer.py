@@ -52,8 +52,9 @@ gi.require_version("Gst", "1.0")
 gi.require_version("GstSdp", "1.0")
 gi.require_version("GstWebRTC", "1.0")
 gi.require_version("GstAudio", "1.0")
+gi.require_version("GstRtp", "1.0")
 gi.require_version("Nice", "0.1")
-from gi.repository import GLib, Gst, GstAudio, GstSdp, GstWebRTC, Nice  # noqa: E402
+from gi.repository import GLib, Gst, GstAudio, GstRtp, GstSdp, GstWebRTC, Nice  # noqa: E402
 
 Gst.init(None)
 
@@ -158,6 +159,8 @@ class Peer:
         self._lock = threading.Lock()
         self._counts = dict(frames_sent=0, frames_decoded=0, audio_buffers_decoded=0,
                             audio_samples_decoded=0)
+        self._rx = {m: dict(pads=0, ssrcs=[], last_seq=None, seq_breaks=0, max_seq_step=0,
+                            packets=0) for m in ("audio", "video")}
         self._times = dict(offer=None, ice_connected=None, connected=None, first_frame=None,
                            first_audio=None, restart=None, restart_connected=None)
         self.ice_restarts = 0
@@ -328,6 +331,9 @@ class Peer:
             return  # our own request sink pads are announced too
         s = (pad.get_current_caps() or pad.query_caps(None)).get_structure(0)
         media = s.get_string("media")
+        with self._lock:
+            self._rx[media]["pads"] += 1
+        pad.add_probe(Gst.PadProbeType.BUFFER, self._rtp_seen, media)
         encoding = (s.get_string("encoding-name") or "").upper()
         chain = DECODERS.get(encoding)
         if chain is None:
@@ -369,6 +375,28 @@ class Peer:
             text = f"cannot link {src.get_name()} to the decoder: {ret.value_nick}"
             self.errors.append(text)
             print(f"[{self.name}] {text}", file=sys.stderr, flush=True)
+
+    def _rtp_seen(self, _pad, info, media):
+        """Follows the received RTP stream: SSRCs seen and sequence-number breaks, to
+        prove a stream continues when its source changes at the gateway."""
+        ok, rtp = GstRtp.RTPBuffer.map(info.get_buffer(), Gst.MapFlags.READ)
+        if not ok:
+            return Gst.PadProbeReturn.OK
+        ssrc, seq = rtp.get_ssrc(), rtp.get_seq()
+        rtp.unmap()
+        with self._lock:
+            rx = self._rx[media]
+            if ssrc not in rx["ssrcs"]:
+                rx["ssrcs"].append(ssrc)
+            if rx["last_seq"] is not None:
+                step = (seq - rx["last_seq"]) & 0xFFFF
+                if step != 1:
+                    rx["seq_breaks"] += 1
+                    rx["max_seq_step"] = max(rx["max_seq_step"], step if step < 0x8000
+                                             else step - 0x10000)
+            rx["last_seq"] = seq
+            rx["packets"] += 1
+        return Gst.PadProbeReturn.OK
 
     def _count_decoded(self, pad, info, media):
         now = time.monotonic()
@@ -610,6 +638,11 @@ class Peer:
         out["ice_restarts"] = self.ice_restarts
         out["restart_connected_ms"] = round((t - t0) * 1000) if t0 and t else None
         out["errors"] = list(self.errors)
+        with self._lock:
+            for m, rx in self._rx.items():
+                for k in ("pads", "seq_breaks", "max_seq_step", "packets"):
+                    out[f"rx_{k}_{m}"] = rx[k]
+                out[f"rx_ssrcs_{m}"] = list(rx["ssrcs"])
         return out
 
     def ice_connected(self):

@@ -3,6 +3,7 @@
 #include "vg_err.h"
 #include "vt.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -109,6 +110,30 @@ static void test_example_file(void)
     vg_config_defaults(&d);
     VT_EQ_INT(vg_config_load(&c, p, err, sizeof err), VG_OK);
     VT_CHECK(memcmp(&c, &d, sizeof c) == 0);
+
+    /* ... and lists every key of the table, commented, under its group. */
+    FILE *f = fopen(p, "r");
+    static char text[65536];
+    size_t n = f ? fread(text, 1, sizeof text - 1, f) : 0;
+    text[n] = '\0';
+    if (f)
+        fclose(f);
+    const char *group, *name;
+    int listed = 0, keys = 0;
+    for (size_t i = 0; (name = vg_config_key(i, &group)); i++) {
+        char head[64], line[96];
+        snprintf(head, sizeof head, "\n[%s]\n", group);
+        snprintf(line, sizeof line, "\n#%s =", name);
+        const char *g = strstr(text, head), *k = g ? strstr(g, line) : NULL;
+        const char *next = g ? strstr(g + 1, "\n[") : NULL;
+        bool ok = k && (!next || k < next);
+        if (!ok)
+            fprintf(stderr, "conf/vigil.conf does not list [%s] %s\n", group, name);
+        listed += ok;
+        keys++;
+    }
+    printf("conf/vigil.conf lists %d of %d keys\n", listed, keys);
+    VT_EQ_INT(listed, keys);
 }
 
 int main(void)

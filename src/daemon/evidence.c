@@ -1,0 +1,305 @@
+/* Evidence in the hub: a recording per case from alarm_start to its end, the
+ * case's events into it, a tap on each of its media legs, and the protocol for
+ * supervisors and evidence accounts to list and download recordings, every access
+ * (and every refusal) in the audit log. The formats and the writer are in
+ * src/evidence; this file only connects them to cases. */
+#include "hub_internal.h"
+
+#include "log.h"
+#include "vg_err.h"
+#include "vtime.h"
+
+#include <glib.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <string.h>
+
+#define CHUNK_MAX 49152 /* bytes per evidence_data message: 64 KB of base64 */
+
+static void on_alert(const char *case_id, const char *kind, const char *detail, void *ud)
+{
+    cases_alert(ud, case_id, kind, detail);
+}
+
+static gboolean sweep_cb(gpointer ud)
+{
+    struct vg_hub *h = ud;
+    vg_evidence_sweep(h->evidence, vg_wall_us(), (unsigned)h->cfg->evidence_retention_days);
+    return G_SOURCE_CONTINUE;
+}
+
+int evidence_start(struct vg_hub *h, char *err, size_t n)
+{
+    const struct vg_config *c = h->cfg;
+    if (!c->evidence_enabled)
+        return VG_OK;
+    char *dir = c->evidence_dir[0] ? g_strdup(c->evidence_dir)
+                                   : g_build_filename(c->data_dir, "evidence", NULL);
+    char *key = g_build_filename(c->data_dir, "evidence-key.pem", NULL);
+    struct vg_evidence_config ec = {dir,
+                                    key,
+                                    (unsigned)c->evidence_queue_packets,
+                                    (unsigned)c->evidence_segment_seconds,
+                                    (unsigned)c->evidence_segment_mb,
+                                    on_alert,
+                                    h,
+                                    NULL};
+    int rc = vg_evidence_open(&ec, &h->evidence, err, n);
+    g_free(dir);
+    g_free(key);
+    if (rc)
+        return rc;
+    if (vg_evidence_recovered(h->evidence))
+        vg_warn(NULL, NULL, "evidence: %u recordings left open by a crash closed as incomplete",
+                vg_evidence_recovered(h->evidence));
+    sweep_cb(h);
+    h->sweep_timer = g_timeout_add_seconds(3600, sweep_cb, h);
+    return VG_OK;
+}
+
+void evidence_stop(struct vg_hub *h)
+{
+    if (h->sweep_timer)
+        g_source_remove(h->sweep_timer);
+    h->sweep_timer = 0;
+    vg_evidence_close(h->evidence);
+    h->evidence = NULL;
+}
+
+void evidence_case_start(struct vg_hub *h, struct live_case *lc)
+{
+    if (h->evidence && !lc->rec)
+        lc->rec = vg_recording_start(h->evidence, lc->row.id);
+}
+
+void evidence_note(struct live_case *lc, const char *type, json_t *e)
+{
+    if (!e)
+        e = json_object();
+    if (lc && lc->rec) {
+        json_t *o = json_pack("{s:s}", "type", type);
+        json_object_update(o, e);
+        char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        if (text)
+            vg_recording_event(lc->rec, vg_wall_us(), text);
+        free(text);
+        json_decref(o);
+    }
+    json_decref(e);
+}
+
+void evidence_upload(struct vg_hub *h, struct live_case *lc, const char *case_id, json_t *upload)
+{
+    if (lc) { /* in the recording's event log; the manifest at the end lists the file */
+        evidence_note(lc, "upload", json_deep_copy(upload));
+        return;
+    }
+    if (!h->evidence)
+        return;
+    const char *id = json_string_value(json_object_get(upload, "upload_id"));
+    char why[120], detail[160];
+    snprintf(why, sizeof why, "upload %s after the case ended", id ? id : "?");
+    snprintf(detail, sizeof detail, "{\"upload_id\":\"%s\"}", id ? id : "");
+    vg_evidence_audit(h->evidence, "vigild", "system", "reseal", case_id, "done", detail);
+    vg_evidence_reseal(h->evidence, case_id, why);
+}
+
+void evidence_case_end(struct live_case *lc, const char *reason)
+{
+    vg_recording_finish(lc->rec, reason);
+    lc->rec = NULL;
+}
+
+void evidence_case_drop(struct live_case *lc)
+{
+    vg_recording_unref(lc->rec); /* vigild stops: closed as incomplete by the writer */
+    lc->rec = NULL;
+}
+
+/* Media legs --------------------------------------------------------------------------- */
+
+static void tap_rtp(void *ud, uint64_t leg, unsigned kind, int64_t at_us, const uint8_t *pkt,
+                    size_t len)
+{
+    vg_recording_rtp(ud, leg, kind, at_us, pkt, len);
+}
+
+static void tap_release(void *ud)
+{
+    vg_recording_unref(ud);
+}
+
+void evidence_tap_leg(struct vg_hub *h, struct live_case *lc, uint64_t leg)
+{
+    if (!lc->rec)
+        return;
+    struct vg_media_tap t = {tap_rtp, tap_release, vg_recording_ref(lc->rec)};
+    vg_media_leg_tap(h->media, leg, &t);
+}
+
+/* The leg's codecs, from the engine's SDP: a=rtpmap:PT NAME/CLOCK[/CH]. The player
+ * of a recording needs them; payload types differ from call to call. */
+void evidence_leg_sdp(struct live_case *lc, uint64_t leg, const char *party, const char *sdp)
+{
+    if (!lc || !lc->rec)
+        return;
+    json_t *map = json_object();
+    char **lines = g_strsplit(sdp, "\n", -1);
+    for (int i = 0; lines[i]; i++) {
+        char *l = g_strstrip(lines[i]);
+        if (!g_str_has_prefix(l, "a=rtpmap:"))
+            continue;
+        char *sp = strchr(l, ' ');
+        if (sp) {
+            *sp = '\0';
+            json_object_set_new(map, l + 9, json_string(sp + 1));
+        }
+    }
+    g_strfreev(lines);
+    char id[24];
+    snprintf(id, sizeof id, "%llu", (unsigned long long)leg);
+    evidence_note(lc, "leg",
+                  json_pack("{s:s, s:s, s:o}", "leg", id, "party", party, "rtpmap", map));
+}
+
+/* Access -------------------------------------------------------------------------------- */
+
+static bool may_access(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m,
+                       const char *action, const char *case_id)
+{
+    bool ok = s->role == R_SUPERVISOR || s->role == R_EVIDENCE;
+    if (h->evidence)
+        vg_evidence_audit(h->evidence, s->account, hub_role_name(s->role), action,
+                          case_id ? case_id : "", ok ? "allowed" : "refused", NULL);
+    if (!ok) {
+        h->stats.forbidden++;
+        vg_warn(case_id, NULL, "conn=%llu %s %s tried %s: refused and audited",
+                (unsigned long long)s->conn_id, hub_role_name(s->role), s->account, action);
+        hub_error(s, m->id, VG_PROTO_E_FORBIDDEN,
+                  "recordings are for supervisors and evidence accounts only");
+    } else if (!h->evidence) {
+        hub_error(s, m->id, "state", "recording is off ([evidence] enabled = false)");
+        ok = false;
+    }
+    return ok;
+}
+
+static json_t *load_manifest(struct vg_hub *h, const char *case_id)
+{
+    char *p = g_build_filename(vg_evidence_dir(h->evidence), case_id, "manifest.json", NULL);
+    json_t *m = json_load_file(p, 0, NULL);
+    g_free(p);
+    return m;
+}
+
+void evidence_list(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m)
+{
+    if (!may_access(h, s, m, "list", NULL))
+        return;
+    json_t *out = json_array();
+    GDir *d = g_dir_open(vg_evidence_dir(h->evidence), 0, NULL);
+    const char *n;
+    while (d && (n = g_dir_read_name(d))) {
+        json_t *man = strcmp(n, "audit.log") ? load_manifest(h, n) : NULL;
+        if (man)
+            json_array_append_new(out, json_pack("{s:s, s:O, s:O, s:O, s:O, s:O}", "case_id", n,
+                                                 "complete", json_object_get(man, "complete"),
+                                                 "started_us", json_object_get(man, "started_us"),
+                                                 "stopped_us", json_object_get(man, "stopped_us"),
+                                                 "files", json_object_get(man, "files"), "gaps",
+                                                 json_object_get(man, "gaps")));
+        else if (strcmp(n, "audit.log"))
+            json_array_append_new(out, json_pack("{s:s, s:b}", "case_id", n, "recording", 1));
+        json_decref(man);
+    }
+    if (d)
+        g_dir_close(d);
+    hub_reply(s, m, json_pack("{s:s, s:o}", "type", "evidence_list", "recordings", out));
+}
+
+/* Is path one of the recording's files (or its manifest)? */
+static bool listed(json_t *man, const char *path)
+{
+    if (!strcmp(path, "manifest.json") || !strcmp(path, "manifest.sig"))
+        return true;
+    size_t i;
+    json_t *f;
+    json_array_foreach(json_object_get(man, "files"), i, f)
+    {
+        if (!g_strcmp0(json_string_value(json_object_get(f, "path")), path))
+            return true;
+    }
+    return false;
+}
+
+static void send_chunk(struct session *s, const struct vg_proto_msg *m, const char *dir,
+                       const char *case_id, const char *path, json_int_t off)
+{
+    char *full = g_build_filename(dir, case_id, path, NULL);
+    FILE *f = fopen(full, "rb");
+    g_free(full);
+    if (!f)
+        return hub_error(s, m->id, "not_found", "%s is missing", path);
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    if (off > size) {
+        fclose(f);
+        return hub_error(s, m->id, VG_PROTO_E_INVALID, "offset beyond the file's %ld bytes", size);
+    }
+    fseek(f, (long)off, SEEK_SET);
+    unsigned char *buf = g_malloc(CHUNK_MAX);
+    size_t n = fread(buf, 1, CHUNK_MAX, f);
+    fclose(f);
+    char *b64 = g_base64_encode(buf, n);
+    g_free(buf);
+    hub_reply(s, m,
+              json_pack("{s:s, s:s, s:s, s:I, s:I, s:s, s:b}", "type", "evidence_data", "case_id",
+                        case_id, "path", path, "offset", off, "size", (json_int_t)size, "data", b64,
+                        "eof", off + (json_int_t)n >= size));
+    g_free(b64);
+}
+
+/* {"case_id", "path", "offset"}: one chunk of one file of a closed recording. The
+ * first chunk of each file is audited as a download. */
+void evidence_get(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m)
+{
+    const char *id = json_string_value(json_object_get(m->body, "case_id"));
+    const char *path = json_string_value(json_object_get(m->body, "path"));
+    json_t *o = json_object_get(m->body, "offset");
+    json_int_t off = o ? json_integer_value(o) : 0;
+    if (!id || !path || strlen(id) > VG_CASE_ID_MAX || strchr(id, '/') || id[0] == '.' ||
+        (o && !json_is_integer(o)) || off < 0)
+        return hub_error(s, m->id, VG_PROTO_E_INVALID,
+                         "\"case_id\" and \"path\" are required, \"offset\" >= 0");
+    if (off == 0 && !may_access(h, s, m, "download", id))
+        return;
+    if (off != 0 && s->role != R_SUPERVISOR && s->role != R_EVIDENCE)
+        return (void)may_access(h, s, m, "download", id);
+    json_t *man = load_manifest(h, id);
+    if (!man || !listed(man, path)) {
+        json_decref(man);
+        return hub_error(s, m->id, "not_found", "no closed recording of %s with a file %s", id,
+                         path);
+    }
+    json_decref(man);
+    send_chunk(s, m, vg_evidence_dir(h->evidence), id, path, off);
+}
+
+void evidence_metrics(struct vg_hub *h, GString *out)
+{
+    if (!h->evidence)
+        return;
+    struct vg_evidence_stats st;
+    vg_evidence_get_stats(h->evidence, &st);
+    g_string_append_printf(out,
+                           "# TYPE vigil_evidence_packets_total counter\n"
+                           "vigil_evidence_packets_total %llu\n"
+                           "# TYPE vigil_evidence_dropped_total counter\n"
+                           "vigil_evidence_dropped_total %llu\n"
+                           "# TYPE vigil_evidence_events_total counter\n"
+                           "vigil_evidence_events_total %llu\n"
+                           "# TYPE vigil_evidence_write_errors_total counter\n"
+                           "vigil_evidence_write_errors_total %llu\n",
+                           (unsigned long long)st.packets, (unsigned long long)st.dropped,
+                           (unsigned long long)st.events, (unsigned long long)st.write_errors);
+}

@@ -1,0 +1,581 @@
+/* Teamwork on a live case: the holder invites a specialist (by account or by
+ * group), who joins the call or takes the case over; a supervisor listens unheard
+ * (monitor) or takes part (barge).
+ *
+ * People on a case: the holder (lc->holder, the case row's held_by) and parties
+ * (lc->parties: specialists, monitoring or barged supervisors). Every change of
+ * people is a case event with its time and the accounts involved, is told to
+ * everyone on the case as "participants", and ends with media_sync(), which
+ * brings the legs in line (media.c). The citizen is told nothing of invitations:
+ * a declined or unanswered one changes nothing they can notice.
+ *
+ * One invitation per case at a time. Blind: whoever accepts becomes the holder
+ * and the inviting call-taker leaves at once. Otherwise the specialist joins; the
+ * holder may then "transfer" to them (attended) and leave. A holder who got the
+ * case by a transfer may "hand_back": a blind invitation of the one before. */
+#include "hub_internal.h"
+
+#include "log.h"
+#include "team_store.h"
+#include "vg_err.h"
+#include "vtime.h"
+
+#include <string.h>
+
+static const char *party_role_name(enum party_role r)
+{
+    switch (r) {
+    case P_SPECIALIST: return "specialist";
+    case P_MONITOR: return "monitor";
+    case P_BARGED: return "barged";
+    }
+    return "?";
+}
+
+struct party *team_party(struct live_case *lc, const char *account)
+{
+    for (unsigned i = 0; i < lc->n_parties; i++)
+        if (strcmp(lc->parties[i].account, account) == 0)
+            return &lc->parties[i];
+    return NULL;
+}
+
+json_t *team_parties_json(const struct live_case *lc)
+{
+    json_t *a = json_array();
+    for (unsigned i = 0; i < lc->n_parties; i++)
+        json_array_append_new(a, json_pack("{s:s, s:s, s:b}", "account", lc->parties[i].account,
+                                           "role", party_role_name(lc->parties[i].role),
+                                           "connected", lc->parties[i].s != NULL));
+    return a;
+}
+
+/* Records a case event with data built from a JSON object (taken). */
+static void event(struct vg_hub *h, struct live_case *lc, const char *kind, const char *actor,
+                  json_t *data)
+{
+    json_object_set_new(data, "at", json_integer(vg_wall_us() / 1000));
+    char *text = json_dumps(data, JSON_COMPACT);
+    vg_store_case_event(h->store, lc->row.id, vg_wall_us(), kind, actor, text);
+    free(text);
+    json_object_set_new(data, "actor", actor ? json_string(actor) : json_null());
+    evidence_note(lc, kind, data); /* the recording's event log has them too */
+}
+
+/* Tells everyone on the case who is on it now, and brings the media in line. */
+static void people_changed(struct vg_hub *h, struct live_case *lc)
+{
+    cases_to_staff(h, lc,
+                   json_pack("{s:s, s:s, s:s?, s:o}", "type", "participants", "case_id", lc->row.id,
+                             "held_by", lc->row.held_by[0] ? lc->row.held_by : NULL, "parties",
+                             team_parties_json(lc)),
+                   NULL);
+    media_sync(h, lc);
+    cases_board_update(h);
+}
+
+static void add_party(struct vg_hub *h, struct live_case *lc, struct session *s,
+                      enum party_role role, const char *invite_id)
+{
+    struct party *p = &lc->parties[lc->n_parties++];
+    snprintf(p->account, sizeof p->account, "%s", s->account);
+    p->role = role;
+    p->s = s;
+    snprintf(s->case_id, sizeof s->case_id, "%s", lc->row.id);
+    s->available = false;
+    event(h, lc,
+          role == P_MONITOR  ? "monitor"
+          : role == P_BARGED ? "barge"
+                             : "join",
+          s->account,
+          json_pack("{s:s, s:s, s:s?}", "account", s->account, "role", party_role_name(role),
+                    "invite_id", invite_id));
+    vg_info(lc->row.id, NULL, "%s %s joined as %s", hub_role_name(s->role), s->account,
+            party_role_name(role));
+}
+
+/* Takes party i off the case; their session (if any) is free again. */
+static struct session *drop_party(struct vg_hub *h, struct live_case *lc, unsigned i,
+                                  const char *reason)
+{
+    struct party p = lc->parties[i];
+    memmove(&lc->parties[i], &lc->parties[i + 1], (lc->n_parties - i - 1) * sizeof p);
+    lc->n_parties--;
+    event(h, lc, "leave", p.account,
+          json_pack("{s:s, s:s, s:s}", "account", p.account, "role", party_role_name(p.role),
+                    "reason", reason));
+    vg_info(lc->row.id, NULL, "%s left (%s, %s)", p.account, party_role_name(p.role), reason);
+    if (p.s && strcmp(p.s->case_id, lc->row.id) == 0) {
+        p.s->case_id[0] = '\0';
+        p.s->available = true;
+    }
+    return p.s;
+}
+
+/* Invitations ------------------------------------------------------------------------ */
+
+static void invite_free(struct invite *iv)
+{
+    if (iv->timer)
+        g_source_remove(iv->timer);
+    iv->lc->invite = NULL;
+    g_free(iv);
+}
+
+static void tell_rung(struct vg_hub *h, struct invite *iv, const char *except, const char *reason)
+{
+    for (unsigned i = 0; i < iv->n_rung; i++)
+        if (!except || strcmp(iv->rung[i], except) != 0)
+            hub_send(hub_staff_session(h, iv->rung[i]),
+                     json_pack("{s:s, s:s, s:s, s:s}", "type", "invite_cancelled", "invite_id",
+                               iv->id, "case_id", iv->lc->row.id, "reason", reason));
+}
+
+/* Nobody will come: the holder is told at once; the citizen notices nothing. */
+static void invite_failed(struct vg_hub *h, struct invite *iv, const char *reason, const char *by)
+{
+    struct live_case *lc = iv->lc;
+    event(h, lc, "invite_declined", by,
+          json_pack("{s:s, s:s, s:s, s:s?}", "invite_id", iv->id, "target", iv->target, "reason",
+                    reason, "by", by));
+    vg_info(lc->row.id, NULL, "invitation %s of %s %s: %s", iv->id, iv->group ? "group" : "",
+            iv->target, reason);
+    hub_send(lc->holder, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s?}", "type", "invite_declined",
+                                   "invite_id", iv->id, "case_id", lc->row.id, "target", iv->target,
+                                   "reason", reason, "by", by));
+    invite_free(iv);
+}
+
+static gboolean invite_timeout_cb(gpointer ud)
+{
+    struct invite *iv = ud;
+    struct vg_hub *h = iv->lc->hub;
+    iv->timer = 0;
+    tell_rung(h, iv, NULL, "timeout");
+    invite_failed(h, iv, "timeout", NULL);
+    return G_SOURCE_REMOVE;
+}
+
+static struct invite *find_invite(struct vg_hub *h, const char *id)
+{
+    GHashTableIter it;
+    gpointer k, v;
+    g_hash_table_iter_init(&it, h->cases);
+    while (g_hash_table_iter_next(&it, &k, &v)) {
+        struct live_case *lc = v;
+        if (lc->invite && strcmp(lc->invite->id, id) == 0)
+            return lc->invite;
+    }
+    return NULL;
+}
+
+/* May this console be rung for an invitation? Free, available staff only. */
+static bool can_ring(const struct session *s, const struct live_case *lc)
+{
+    return (s->role & R_STAFF) && s->available && !s->case_id[0] && s != lc->holder &&
+           !team_party((struct live_case *)lc, s->account);
+}
+
+struct member_ctx {
+    struct vg_hub *hub;
+    struct invite *iv;
+};
+
+static int ring_member(const char *group, const char *account, void *ud)
+{
+    (void)group;
+    struct member_ctx *c = ud;
+    struct session *s = hub_staff_session(c->hub, account);
+    if (s && can_ring(s, c->iv->lc) && c->iv->n_rung < MAX_RUNG)
+        snprintf(c->iv->rung[c->iv->n_rung++], VG_NAME_MAX + 1, "%s", account);
+    return 0;
+}
+
+static void ring(struct vg_hub *h, struct invite *iv)
+{
+    struct live_case *lc = iv->lc;
+    for (unsigned i = 0; i < iv->n_rung; i++) {
+        json_t *msg = cases_full(h, "invited", lc);
+        json_object_set_new(msg, "invite_id", json_string(iv->id));
+        json_object_set_new(msg, "from", json_string(iv->from));
+        json_object_set_new(msg, "transfer", json_boolean(iv->blind));
+        json_object_set_new(msg, "running_s",
+                            json_integer((vg_wall_us() - lc->row.created_us) / 1000000));
+        hub_send(hub_staff_session(h, iv->rung[i]), msg);
+    }
+}
+
+/* Starts an invitation from the holder s; replies invite_sent, or invite_declined
+ * at once when nobody can be rung. */
+static void start_invite(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m,
+                         struct live_case *lc, const char *target, bool group, bool blind)
+{
+    struct invite *iv = g_new0(struct invite, 1);
+    char hex[65];
+    hub_random_token(hex, sizeof hex);
+    snprintf(iv->id, sizeof iv->id, "i-%.12s", hex);
+    iv->lc = lc;
+    iv->group = group;
+    iv->blind = blind;
+    snprintf(iv->from, sizeof iv->from, "%s", s->account);
+    snprintf(iv->target, sizeof iv->target, "%s", target);
+    struct member_ctx c = {h, iv};
+    if (group) {
+        if (vg_store_group_members(h->store, target, ring_member, &c) == VG_ENOENT) {
+            g_free(iv);
+            return hub_error(s, m->id, "not_found", "no group %s", target);
+        }
+    } else {
+        ring_member(NULL, target, &c);
+    }
+    lc->invite = iv;
+    event(h, lc, "invite", s->account,
+          json_pack("{s:s, s:s, s:b, s:b, s:i}", "invite_id", iv->id, "target", target, "group",
+                    group, "transfer", blind, "rung", (int)iv->n_rung));
+    json_t *rung = json_array();
+    for (unsigned i = 0; i < iv->n_rung; i++)
+        json_array_append_new(rung, json_string(iv->rung[i]));
+    hub_reply(s, m,
+              json_pack("{s:s, s:s, s:s, s:o}", "type", "invite_sent", "invite_id", iv->id,
+                        "case_id", lc->row.id, "rung", rung));
+    if (!iv->n_rung)
+        return invite_failed(h, iv, "unavailable", NULL);
+    vg_info(lc->row.id, NULL, "%s invites %s%s (%s), %u rung", s->account, group ? "group " : "",
+            target, blind ? "blind transfer" : "to join", iv->n_rung);
+    iv->timer = g_timeout_add_seconds((guint)h->cfg->invite_timeout_s, invite_timeout_cb, iv);
+    ring(h, iv);
+}
+
+/* A name field: 1..64 bytes, or absent (NULL). */
+static bool name_field(const struct vg_proto_msg *m, const char *key, const char **out)
+{
+    json_t *v = json_object_get(m->body, key);
+    *out = json_string_value(v);
+    return !v || (json_is_string(v) && *out[0] && strlen(*out) <= VG_NAME_MAX);
+}
+
+/* The live case s holds, named by the request's case_id. */
+static struct live_case *held(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m)
+{
+    char id[VG_CASE_ID_MAX + 1], why[200];
+    if (vg_msg_case_id(m->body, id, sizeof id, why, sizeof why)) {
+        hub_error(s, m->id, VG_PROTO_E_INVALID, "%s", why);
+        return NULL;
+    }
+    struct live_case *lc = cases_live(h, id);
+    if (!lc || lc->holder != s) {
+        h->stats.forbidden++;
+        vg_warn(id, NULL, "%s %s: only the holder of a live case may do that",
+                hub_role_name(s->role), s->account);
+        hub_error(s, m->id, VG_PROTO_E_FORBIDDEN, "only the holder of a live case may do that");
+        return NULL;
+    }
+    return lc;
+}
+
+void team_invite(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m)
+{
+    const char *account, *group;
+    json_t *tr = json_object_get(m->body, "transfer");
+    if (!name_field(m, "account", &account) || !name_field(m, "group", &group) ||
+        !account == !group || (tr && !json_is_boolean(tr)))
+        return hub_error(s, m->id, VG_PROTO_E_INVALID,
+                         "give \"account\" or \"group\" (1 to 64 bytes), and \"transfer\" "
+                         "true or false");
+    struct live_case *lc = held(h, s, m);
+    if (!lc)
+        return;
+    if (lc->invite)
+        return hub_error(s, m->id, "busy", "invitation %s is still ringing", lc->invite->id);
+    if (account && (strcmp(account, s->account) == 0 || team_party(lc, account)))
+        return hub_error(s, m->id, "state", "%s is already on the case", account);
+    if (lc->n_parties >= MAX_PARTIES)
+        return hub_error(s, m->id, "busy", "the case has %d parties already", MAX_PARTIES);
+    start_invite(h, s, m, lc, account ? account : group, group != NULL, json_is_true(tr));
+}
+
+void team_invite_cancel(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m)
+{
+    struct live_case *lc = held(h, s, m);
+    if (!lc)
+        return;
+    if (!lc->invite)
+        return hub_error(s, m->id, "not_found", "no invitation is ringing");
+    struct invite *iv = lc->invite;
+    tell_rung(h, iv, NULL, "cancelled");
+    event(h, lc, "invite_cancelled", s->account, json_pack("{s:s}", "invite_id", iv->id));
+    hub_reply(s, m, json_pack("{s:s, s:s}", "type", "invite_cancelled", "invite_id", iv->id));
+    invite_free(iv);
+}
+
+/* The invitation the request names, if s was rung for it. */
+static struct invite *rung_invite(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m,
+                                  unsigned *idx)
+{
+    const char *id = json_string_value(json_object_get(m->body, "invite_id"));
+    struct invite *iv = id ? find_invite(h, id) : NULL;
+    for (unsigned i = 0; iv && i < iv->n_rung; i++)
+        if (strcmp(iv->rung[i], s->account) == 0) {
+            *idx = i;
+            return iv;
+        }
+    hub_error(s, m->id, "not_found", "no invitation %s is ringing for you", id ? id : "");
+    return NULL;
+}
+
+/* The holder leaves; `to` (on the case or just accepting) becomes the holder. */
+static int move_case(struct vg_hub *h, struct live_case *lc, struct session *to, const char *how)
+{
+    struct session *from = lc->holder;
+    char from_name[VG_NAME_MAX + 1];
+    snprintf(from_name, sizeof from_name, "%s", lc->row.held_by);
+    json_t *d = json_pack("{s:s, s:s, s:s, s:I}", "from", from_name, "to", to->account, "kind", how,
+                          "at", (json_int_t)(vg_wall_us() / 1000));
+    char *text = json_dumps(d, JSON_COMPACT);
+    json_decref(d);
+    int rc =
+        vg_store_case_transfer(h->store, lc->row.id, from_name, to->account, vg_wall_us(), text);
+    free(text);
+    if (rc)
+        return rc;
+    evidence_note(lc, "transfer",
+                  json_pack("{s:s, s:s, s:s}", "from", from_name, "to", to->account, "kind", how));
+    struct party *p = team_party(lc, to->account);
+    if (p) { /* a specialist in the call becomes its holder: no longer a party */
+        unsigned i = (unsigned)(p - lc->parties);
+        memmove(p, p + 1, (lc->n_parties - i - 1) * sizeof *p);
+        lc->n_parties--;
+    }
+    snprintf(lc->prev_holder, sizeof lc->prev_holder, "%s", from_name);
+    snprintf(lc->row.held_by, sizeof lc->row.held_by, "%s", to->account);
+    lc->holder = to;
+    snprintf(to->case_id, sizeof to->case_id, "%s", lc->row.id);
+    to->available = false;
+    vg_info(lc->row.id, NULL, "transferred (%s) from %s to %s", how, from_name, to->account);
+    json_t *msg = json_pack("{s:s, s:s, s:s, s:s, s:s}", "type", "transferred", "case_id",
+                            lc->row.id, "from", from_name, "to", to->account, "kind", how);
+    if (from) {
+        hub_send(from, json_incref(msg));
+        from->case_id[0] = '\0';
+        from->available = true;
+    }
+    cases_to_staff(h, lc, msg, from);
+    people_changed(h, lc);
+    if (from)
+        cases_staff_ready(h, from); /* free for the queue again */
+    return 0;
+}
+
+void team_invite_accept(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m)
+{
+    unsigned idx;
+    struct invite *iv = rung_invite(h, s, m, &idx);
+    if (!iv)
+        return;
+    struct live_case *lc = iv->lc;
+    if (s->case_id[0])
+        return hub_error(s, m->id, "busy", "end case %s before joining another", s->case_id);
+    if (iv->blind && !lc->holder)
+        return hub_error(s, m->id, "state", "the call-taker is away; try again");
+    tell_rung(h, iv, s->account, "taken");
+    char id[sizeof iv->id];
+    snprintf(id, sizeof id, "%s", iv->id);
+    bool blind = iv->blind;
+    hub_send(lc->holder, json_pack("{s:s, s:s, s:s, s:s}", "type", "invite_accepted", "invite_id",
+                                   id, "case_id", lc->row.id, "by", s->account));
+    invite_free(iv);
+    if (blind) {
+        if (move_case(h, lc, s, "blind"))
+            return hub_error(s, m->id, "internal", "the transfer could not be recorded");
+        json_t *r = cases_full(h, "joined", lc);
+        json_object_set_new(r, "role", json_string("holder"));
+        return hub_reply(s, m, r);
+    }
+    add_party(h, lc, s, P_SPECIALIST, id);
+    json_t *r = cases_full(h, "joined", lc);
+    json_object_set_new(r, "role", json_string("specialist"));
+    hub_reply(s, m, r);
+    people_changed(h, lc);
+}
+
+void team_invite_decline(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m)
+{
+    unsigned idx;
+    struct invite *iv = rung_invite(h, s, m, &idx);
+    if (!iv)
+        return;
+    hub_reply(s, m, json_pack("{s:s, s:s}", "type", "invite_declined_ok", "invite_id", iv->id));
+    memmove(iv->rung[idx], iv->rung[idx + 1], (iv->n_rung - idx - 1) * sizeof iv->rung[0]);
+    iv->n_rung--;
+    event(iv->lc->hub, iv->lc, "invite_declined_by", s->account,
+          json_pack("{s:s, s:s}", "invite_id", iv->id, "by", s->account));
+    if (!iv->n_rung)
+        invite_failed(h, iv, "declined", s->account);
+}
+
+/* Transfers --------------------------------------------------------------------------- */
+
+void team_transfer(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m)
+{
+    const char *to;
+    if (!name_field(m, "to", &to) || !to)
+        return hub_error(s, m->id, VG_PROTO_E_INVALID, "\"to\" must name a specialist on the case");
+    struct live_case *lc = held(h, s, m);
+    if (!lc)
+        return;
+    struct party *p = team_party(lc, to);
+    if (!p || p->role == P_MONITOR || !p->s)
+        return hub_error(s, m->id, "state", "%s is not taking part in the call", to);
+    if (move_case(h, lc, p->s, "attended"))
+        return hub_error(s, m->id, "internal", "the transfer could not be recorded");
+    if (m->id[0])
+        hub_reply(s, m,
+                  json_pack("{s:s, s:s, s:s}", "type", "transfer_ok", "case_id", lc->row.id, "to",
+                            lc->row.held_by));
+}
+
+void team_hand_back(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m)
+{
+    struct live_case *lc = held(h, s, m);
+    if (!lc)
+        return;
+    if (!lc->prev_holder[0])
+        return hub_error(s, m->id, "state", "this case was not transferred to you");
+    if (lc->invite)
+        return hub_error(s, m->id, "busy", "invitation %s is still ringing", lc->invite->id);
+    char prev[VG_NAME_MAX + 1];
+    snprintf(prev, sizeof prev, "%s", lc->prev_holder);
+    start_invite(h, s, m, lc, prev, false, true);
+}
+
+/* Leaving, monitor, barge ------------------------------------------------------------- */
+
+void team_leave(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m)
+{
+    struct live_case *lc = cases_live(h, s->case_id);
+    struct party *p = lc ? team_party(lc, s->account) : NULL;
+    if (!p || p->s != s)
+        return hub_error(s, m->id, "state", "you are not taking part in a case%s",
+                         lc && lc->holder == s ? " (the holder transfers or ends it)" : "");
+    drop_party(h, lc, (unsigned)(p - lc->parties), "left");
+    hub_reply(s, m, json_pack("{s:s, s:s}", "type", "left", "case_id", lc->row.id));
+    people_changed(h, lc);
+    cases_staff_ready(h, s);
+}
+
+static struct live_case *supervised(struct vg_hub *h, struct session *s,
+                                    const struct vg_proto_msg *m)
+{
+    char id[VG_CASE_ID_MAX + 1], why[200];
+    if (vg_msg_case_id(m->body, id, sizeof id, why, sizeof why)) {
+        hub_error(s, m->id, VG_PROTO_E_INVALID, "%s", why);
+        return NULL;
+    }
+    struct live_case *lc = cases_live(h, id);
+    if (!lc || !cases_answered(lc)) {
+        hub_error(s, m->id, "not_found", "no answered live case %s", id);
+        return NULL;
+    }
+    if (lc->holder == s) {
+        hub_error(s, m->id, "state", "you hold case %s", id);
+        return NULL;
+    }
+    if (s->case_id[0] && strcmp(s->case_id, id) != 0) {
+        hub_error(s, m->id, "busy", "leave case %s first", s->case_id);
+        return NULL;
+    }
+    return lc;
+}
+
+/* A supervisor listens to a live case unheard: they receive everyone, and nobody
+ * receives anything from them. Logged as a case event. */
+void team_monitor(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m)
+{
+    struct live_case *lc = supervised(h, s, m);
+    if (!lc)
+        return;
+    if (team_party(lc, s->account))
+        return hub_error(s, m->id, "state", "you are on case %s already", lc->row.id);
+    if (lc->n_parties >= MAX_PARTIES)
+        return hub_error(s, m->id, "busy", "the case has %d parties already", MAX_PARTIES);
+    add_party(h, lc, s, P_MONITOR, NULL);
+    json_t *r = cases_full(h, "monitoring", lc);
+    hub_reply(s, m, r);
+    people_changed(h, lc);
+}
+
+/* A supervisor joins the call (from monitoring or directly): heard and seen by all. */
+void team_barge(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m)
+{
+    struct live_case *lc = supervised(h, s, m);
+    if (!lc)
+        return;
+    struct party *p = team_party(lc, s->account);
+    if (p && p->role == P_BARGED)
+        return hub_error(s, m->id, "state", "you are in the call already");
+    if (!p && lc->n_parties >= MAX_PARTIES)
+        return hub_error(s, m->id, "busy", "the case has %d parties already", MAX_PARTIES);
+    if (p) {
+        p->role = P_BARGED;
+        event(h, lc, "barge", s->account,
+              json_pack("{s:s, s:s}", "account", s->account, "from", "monitor"));
+        vg_info(lc->row.id, NULL, "supervisor %s barged in", s->account);
+    } else {
+        add_party(h, lc, s, P_BARGED, NULL);
+    }
+    hub_reply(s, m, cases_full(h, "barged", lc));
+    people_changed(h, lc);
+}
+
+/* Hooks from cases.c ------------------------------------------------------------------ */
+
+void team_case_closed(struct vg_hub *h, struct live_case *lc)
+{
+    if (lc->invite) {
+        tell_rung(h, lc->invite, NULL, "case_ended");
+        invite_free(lc->invite);
+    }
+    for (unsigned i = 0; i < lc->n_parties; i++) {
+        struct session *s = lc->parties[i].s;
+        if (s && strcmp(s->case_id, lc->row.id) == 0) {
+            s->case_id[0] = '\0';
+            s->available = true;
+        }
+    }
+    lc->n_parties = 0;
+}
+
+void team_session_closed(struct vg_hub *h, struct live_case *lc, struct session *s)
+{
+    struct party *p = team_party(lc, s->account);
+    if (!p || p->s != s)
+        return;
+    if (p->role == P_MONITOR) { /* a monitor who drops is gone: they can start again */
+        drop_party(h, lc, (unsigned)(p - lc->parties), "connection_lost");
+    } else {
+        p->s = NULL; /* a specialist keeps their place and gets it back on login */
+        vg_info(lc->row.id, NULL, "%s connection lost; their place on the case is kept",
+                s->account);
+    }
+    people_changed(h, lc);
+}
+
+void team_staff_ready(struct vg_hub *h, struct session *s)
+{
+    GHashTableIter it;
+    gpointer k, v;
+    g_hash_table_iter_init(&it, h->cases);
+    while (g_hash_table_iter_next(&it, &k, &v)) {
+        struct live_case *lc = v;
+        struct party *p = team_party(lc, s->account);
+        if (p && !p->s && !s->case_id[0]) {
+            p->s = s;
+            snprintf(s->case_id, sizeof s->case_id, "%s", lc->row.id);
+            s->available = false;
+            json_t *r = cases_full(h, "joined", lc);
+            json_object_set_new(r, "role", json_string(party_role_name(p->role)));
+            hub_send(s, r);
+            people_changed(h, lc);
+        }
+    }
+}

@@ -1,0 +1,36 @@
+/* The evidence audit log: who listed, downloaded, exported or deleted which
+ * recording, and who was refused. One line per entry (evfmt.h): JSON naming the
+ * SHA-256 of the line before ("prev"), a tab, the Ed25519 signature of the JSON.
+ * Appended and fsync'd on the caller's thread: entries are rare and must not be
+ * lost. */
+#ifndef VG_AUDIT_H
+#define VG_AUDIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct evp_pkey_st EVP_PKEY;
+struct vg_audit;
+
+/* Opens (or creates, 0600) the log; continues its chain from the last line. key
+ * is borrowed and must outlive the log. */
+int vg_audit_open(const char *path, EVP_PKEY *key, struct vg_audit **out, char *err, size_t errlen);
+void vg_audit_free(struct vg_audit *a);
+
+int vg_audit_append(struct vg_audit *a, int64_t at_us, const char *actor, const char *role,
+                    const char *action, const char *case_id, const char *result,
+                    const char *detail_json);
+
+/* Checks one line (without newline) against the previous line's hash (hex) and
+ * the expected sequence number: VG_OK, or VG_EINVAL with the reason in why. The
+ * fuzzed parser. */
+int vg_audit_check_line(const char *line, size_t len, const char *prev_hex, int64_t seq,
+                        EVP_PKEY *pub, char *why, size_t whylen);
+
+/* Verifies the whole log: calls report once per bad line ("audit.log line N").
+ * Returns the number of problems; *entries receives the number of lines. */
+int vg_audit_verify(const char *path, EVP_PKEY *pub,
+                    void (*report)(const char *file, const char *what, void *ud), void *ud,
+                    unsigned *entries);
+
+#endif

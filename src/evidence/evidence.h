@@ -1,0 +1,101 @@
+/* Evidence recording: what happened in a case, kept so a court can trust it.
+ *
+ * The service (struct vg_evidence) owns DATA/evidence, the centre's Ed25519 key,
+ * the audit log and ONE writer thread. A case's recording (struct vg_recording)
+ * takes RTP from the media workers and events from the main loop; both only push
+ * into a bounded queue, so writing never blocks forwarding. The writer turns the
+ * queue into segment files (evfmt.h), one stream per leg plus the events log,
+ * fsyncs them at least once a second, rolls them by time or size (hash-chained),
+ * and at the end writes manifest.json, signed (manifest.sig).
+ *
+ * A full queue drops RTP (never events), records the gap as an event, and raises
+ * an alert through the owner's callback; a write error is handled the same way.
+ * At start, a recording left open by a crash is closed as incomplete: each
+ * segment truncated to its last complete record, and a signed manifest saying when
+ * the recording stopped.
+ *
+ * Layout: DATA/evidence/<case_id>/{events-NNNNNN.vgs, leg-<id>-NNNNNN.vgs,
+ * uploads/..., manifest.json, manifest.sig}, DATA/evidence/audit.log, and the key
+ * DATA/evidence-key.pem (0600) with its public half DATA/evidence-key.pub. */
+#ifndef VG_EVIDENCE_H
+#define VG_EVIDENCE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct _GMainContext GMainContext;
+
+struct vg_evidence;
+struct vg_recording;
+
+struct vg_evidence_config {
+    const char *dir;      /* DATA/evidence */
+    const char *key_path; /* DATA/evidence-key.pem; the .pub is written next to it */
+    unsigned queue_packets;
+    unsigned segment_seconds;
+    unsigned segment_mb;
+    /* Called on owner's context when a recording loses media (queue full, disk
+     * error): kind "recording_gap" or "recording_error", detail a JSON object. */
+    void (*alert)(const char *case_id, const char *kind, const char *detail_json, void *ud);
+    void *ud;
+    GMainContext *owner; /* NULL: the global default context */
+};
+
+/* Loads (or creates, 0600) the key, closes recordings a crash left open, and
+ * starts the writer. On failure writes a one-line reason into err. */
+int vg_evidence_open(const struct vg_evidence_config *cfg, struct vg_evidence **out, char *err,
+                     size_t errlen);
+
+/* Finishes what is queued (open recordings are closed as incomplete: the daemon
+ * stops while they run) and joins the writer. NULL allowed. */
+void vg_evidence_close(struct vg_evidence *ev);
+
+/* How many recordings a crash had left open, closed at the last open. */
+unsigned vg_evidence_recovered(const struct vg_evidence *ev);
+
+/* Starts recording a case. Returns a reference the caller owns (release with
+ * vg_recording_finish), or NULL when the case directory cannot be made. */
+struct vg_recording *vg_recording_start(struct vg_evidence *ev, const char *case_id);
+
+/* One case event (a JSON object; "at" in microseconds is added). Any thread. */
+void vg_recording_event(struct vg_recording *r, int64_t at_us, const char *json);
+
+/* One decrypted RTP packet of a leg (kind 0 audio, 1 video) that arrived at at_us
+ * (wall clock). Any thread; never blocks: a full queue drops it and counts a gap. */
+void vg_recording_rtp(struct vg_recording *r, uint64_t leg, unsigned kind, int64_t at_us,
+                      const uint8_t *rtp, size_t len);
+
+/* Extra references, e.g. one per media tap. */
+struct vg_recording *vg_recording_ref(struct vg_recording *r);
+void vg_recording_unref(struct vg_recording *r);
+
+/* The case ended: the writer closes the recording and signs its manifest. Drops
+ * the caller's reference. NULL allowed. */
+void vg_recording_finish(struct vg_recording *r, const char *reason);
+
+/* A file was added to a case's directory after its recording closed (a citizen's
+ * upload that finished after the case ended): the writer signs a new manifest
+ * over every file. Nothing happens if the recording is still open (its manifest
+ * will list the file). Any thread. */
+void vg_evidence_reseal(struct vg_evidence *ev, const char *case_id, const char *why);
+
+/* Appends a signed, hash-chained entry to the audit log (synchronous, fsync'd).
+ * result: "allowed", "refused", "done". detail may be NULL or a JSON object. */
+int vg_evidence_audit(struct vg_evidence *ev, const char *actor, const char *role,
+                      const char *action, const char *case_id, const char *result,
+                      const char *detail_json);
+
+/* Deletes closed recordings whose manifest closed before now - days; each deletion
+ * is audited. Returns how many were deleted. */
+int vg_evidence_sweep(struct vg_evidence *ev, int64_t now_us, unsigned days);
+
+const char *vg_evidence_dir(const struct vg_evidence *ev);
+
+/* Queue and writer counters for /metrics. */
+struct vg_evidence_stats {
+    uint64_t packets, bytes, dropped, events, segments, manifests, write_errors;
+};
+void vg_evidence_get_stats(struct vg_evidence *ev, struct vg_evidence_stats *out);
+
+#endif

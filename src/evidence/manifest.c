@@ -1,0 +1,457 @@
+/* Manifests: build and sign (at a recording's end), verify (vigil-verify). */
+#include "manifest.h"
+
+#include "evfmt.h"
+#include "evkey.h"
+#include "vg_err.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glib.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static void sha256_hex(const void *b, size_t n, char out[65])
+{
+    uint8_t md[32];
+    unsigned mdn = 0;
+    EVP_Digest(b, n, md, &mdn, EVP_sha256(), NULL);
+    vg_ev_hex(md, 32, out);
+}
+
+static bool is_segment(const char *name)
+{
+    return g_str_has_suffix(name, ".vgs") &&
+           (g_str_has_prefix(name, "events-") || g_str_has_prefix(name, "leg-"));
+}
+
+static gint cmp_names(gconstpointer a, gconstpointer b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b); /* pointers to the elements */
+}
+
+/* Sorted names of the regular files in dir (relative, prefixed). */
+static GPtrArray *list_files(const char *dir, const char *prefix)
+{
+    GPtrArray *a = g_ptr_array_new_with_free_func(g_free);
+    GDir *d = g_dir_open(dir, 0, NULL);
+    const char *n;
+    while (d && (n = g_dir_read_name(d))) {
+        char *full = g_build_filename(dir, n, NULL);
+        if (g_file_test(full, G_FILE_TEST_IS_REGULAR) && !g_file_test(full, G_FILE_TEST_IS_SYMLINK))
+            g_ptr_array_add(a, g_strconcat(prefix, n, NULL));
+        g_free(full);
+    }
+    if (d)
+        g_dir_close(d);
+    g_ptr_array_sort(a, cmp_names);
+    return a;
+}
+
+/* Participants and gaps, from the events log's records. */
+static void read_events(const uint8_t *buf, size_t len, json_t *parties, json_t *gaps)
+{
+    size_t off = VG_EV_HDR_LEN;
+    struct vg_ev_record r;
+    int n;
+    while (off < len && (n = vg_ev_record_parse(buf + off, len - off, &r)) > 0) {
+        off += (size_t)n;
+        json_t *e = json_loadb((const char *)r.data, r.len, 0, NULL);
+        const char *type = json_string_value(json_object_get(e, "type"));
+        const char *leg = json_string_value(json_object_get(e, "leg"));
+        const char *party = json_string_value(json_object_get(e, "party"));
+        if (type && strcmp(type, "leg") == 0 && leg && party)
+            json_object_set_new(parties, leg, json_string(party));
+        else if (type && strcmp(type, "gap") == 0)
+            json_array_append(gaps, e);
+        json_decref(e);
+    }
+}
+
+struct build {
+    json_t *files, *gaps, *parties, *truncated;
+    int64_t first_us, last_us;
+};
+
+/* One segment: truncated if torn (only when closing a crashed recording). */
+static int add_segment(struct build *b, const char *dir, const char *name, bool cut, char *err,
+                       size_t errlen)
+{
+    char *path = g_build_filename(dir, name, NULL);
+    gchar *buf = NULL;
+    gsize len = 0;
+    int rc = VG_OK;
+    struct vg_ev_scan sc;
+    if (!g_file_get_contents(path, &buf, &len, NULL)) {
+        snprintf(err, errlen, "%s: cannot read", path);
+        rc = VG_EIO;
+    } else if (vg_ev_scan((const uint8_t *)buf, len, &sc) != VG_OK && sc.bad_offset == 0) {
+        /* no header at all (a crash right after creating it): nothing to keep */
+        if (cut && len < VG_EV_HDR_LEN) {
+            unlink(path);
+            json_array_append_new(b->truncated,
+                                  json_pack("{s:s, s:I, s:I}", "path", name, "from_size",
+                                            (json_int_t)len, "to_size", (json_int_t)0));
+        } else {
+            snprintf(err, errlen, "%s: not a segment", path);
+            rc = VG_EINVAL;
+        }
+        goto out;
+    }
+    if (sc.torn && cut) {
+        if (truncate(path, (off_t)sc.complete_len) != 0) {
+            snprintf(err, errlen, "%s: cannot truncate (%s)", path, strerror(errno));
+            rc = VG_EIO;
+            goto out;
+        }
+        json_array_append_new(b->truncated,
+                              json_pack("{s:s, s:I, s:I}", "path", name, "from_size",
+                                        (json_int_t)len, "to_size", (json_int_t)sc.complete_len));
+        len = sc.complete_len;
+    }
+    char hash[65], prev[65], stream[24];
+    sha256_hex(buf, len, hash);
+    vg_ev_hex(sc.hdr.prev, 32, prev);
+    snprintf(stream, sizeof stream, "%llu", (unsigned long long)sc.hdr.stream);
+    if (sc.hdr.stream == 0)
+        read_events((const uint8_t *)buf, len, b->parties, b->gaps);
+    json_t *f = json_pack(
+        "{s:s, s:s, s:I, s:s, s:s, s:I, s:s, s:I, s:I, s:I}", "path", name, "sha256", hash, "size",
+        (json_int_t)len, "type", sc.hdr.stream ? "media" : "events", "stream", stream, "seq",
+        (json_int_t)sc.hdr.seq, "prev_sha256", prev, "from_us", (json_int_t)sc.first_us, "to_us",
+        (json_int_t)sc.last_us, "records", (json_int_t)sc.records);
+    json_array_append_new(b->files, f);
+    if (sc.first_us && (!b->first_us || sc.first_us < b->first_us))
+        b->first_us = sc.first_us;
+    if (sc.last_us > b->last_us)
+        b->last_us = sc.last_us;
+out:
+    g_free(buf);
+    g_free(path);
+    return rc;
+}
+
+static int add_upload(struct build *b, const char *dir, const char *name)
+{
+    char *path = g_build_filename(dir, name, NULL);
+    gchar *buf = NULL;
+    gsize len = 0;
+    struct stat st;
+    int rc = VG_EIO;
+    if (g_file_get_contents(path, &buf, &len, NULL) && stat(path, &st) == 0) {
+        char hash[65];
+        sha256_hex(buf, len, hash);
+        json_array_append_new(b->files, json_pack("{s:s, s:s, s:I, s:s, s:s, s:I, s:I}", "path",
+                                                  name, "sha256", hash, "size", (json_int_t)len,
+                                                  "type", "upload", "participant", "citizen",
+                                                  "from_us", (json_int_t)st.st_mtime * 1000000,
+                                                  "to_us", (json_int_t)st.st_mtime * 1000000));
+        rc = VG_OK;
+    }
+    g_free(buf);
+    g_free(path);
+    return rc;
+}
+
+/* Writes bytes to dir/name through a temp file, fsync'd, renamed. */
+static int write_atomic(const char *dir, const char *name, const char *bytes, size_t len)
+{
+    char *path = g_build_filename(dir, name, NULL), *tmp = g_strconcat(path, ".tmp", NULL);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600), rc = VG_EIO;
+    if (fd >= 0) {
+        bool ok = write(fd, bytes, len) == (ssize_t)len && fsync(fd) == 0;
+        ok = close(fd) == 0 && ok;
+        if (ok && rename(tmp, path) == 0)
+            rc = VG_OK;
+        else
+            unlink(tmp);
+    }
+    g_free(tmp);
+    g_free(path);
+    return rc;
+}
+
+static void fsync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY);
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+}
+
+static int collect(struct build *b, const char *dir, bool cut, char *err, size_t errlen)
+{
+    GPtrArray *names = list_files(dir, "");
+    int rc = VG_OK;
+    for (guint i = 0; i < names->len && rc == VG_OK; i++)
+        if (is_segment(names->pdata[i]))
+            rc = add_segment(b, dir, names->pdata[i], cut, err, errlen);
+    g_ptr_array_free(names, TRUE);
+    char *up = g_build_filename(dir, "uploads", NULL);
+    GPtrArray *ups = list_files(up, "uploads/");
+    for (guint i = 0; i < ups->len && rc == VG_OK; i++)
+        if (add_upload(b, dir, ups->pdata[i])) {
+            snprintf(err, errlen, "%s/%s: cannot read", dir, (char *)ups->pdata[i]);
+            rc = VG_EIO;
+        }
+    g_ptr_array_free(ups, TRUE);
+    g_free(up);
+    return rc;
+}
+
+/* Each media file gets its leg's participant, named by the events log. */
+static void name_participants(struct build *b)
+{
+    size_t i;
+    json_t *f;
+    json_array_foreach(b->files, i, f)
+    {
+        const char *type = json_string_value(json_object_get(f, "type"));
+        if (strcmp(type, "media") != 0)
+            continue;
+        json_t *p = json_object_get(b->parties, json_string_value(json_object_get(f, "stream")));
+        json_object_set_new(f, "participant", p ? json_incref(p) : json_string("unknown"));
+    }
+}
+
+int vg_manifest_write(const char *dir, const char *case_id, EVP_PKEY *key, bool complete,
+                      const char *reason, int64_t closed_us, char *err, size_t errlen)
+{
+    struct build b = {json_array(), json_array(), json_object(), json_array(), 0, 0};
+    int rc = collect(&b, dir, !complete, err, errlen);
+    char kid[65] = "";
+    vg_evkey_id(key, kid);
+    name_participants(&b);
+    json_t *m = json_pack("{s:s, s:s, s:b, s:s, s:I, s:I, s:I, s:s, s:o, s:o, s:o}", "format",
+                          VG_MANIFEST_FORMAT, "case_id", case_id, "complete", complete, "reason",
+                          reason ? reason : "", "started_us", (json_int_t)b.first_us, "stopped_us",
+                          (json_int_t)b.last_us, "closed_us", (json_int_t)closed_us, "key_id", kid,
+                          "files", b.files, "gaps", b.gaps, "truncated", b.truncated);
+    json_decref(b.parties);
+    char *text = rc == VG_OK ? json_dumps(m, JSON_INDENT(1) | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(m);
+    if (rc)
+        return rc;
+    uint8_t sig[64];
+    char b64[90];
+    size_t len = strlen(text);
+    if (vg_evkey_sign(key, (const uint8_t *)text, len, sig) != VG_OK) {
+        snprintf(err, errlen, "%s: signing the manifest failed", dir);
+        free(text);
+        return VG_EIO;
+    }
+    vg_evkey_sig_b64(sig, b64);
+    strcat(b64, "\n");
+    rc = write_atomic(dir, "manifest.json", text, len);
+    if (rc == VG_OK)
+        rc = write_atomic(dir, "manifest.sig", b64, strlen(b64));
+    if (rc)
+        snprintf(err, errlen, "%s: cannot write the manifest", dir);
+    fsync_dir(dir);
+    free(text);
+    return rc;
+}
+
+/* Verification ------------------------------------------------------------------------ */
+
+struct check {
+    void (*report)(const char *file, const char *what, void *ud);
+    void *ud;
+    int problems;
+};
+
+static void problem(struct check *c, const char *file, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void problem(struct check *c, const char *file, const char *fmt, ...)
+{
+    char what[400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    c->problems++;
+    c->report(file, what, c->ud);
+}
+
+int vg_manifest_parse(const char *text, size_t len, struct vg_manifest_summary *sum)
+{
+    memset(sum, 0, sizeof *sum);
+    json_t *m = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
+    const char *fmt = json_string_value(json_object_get(m, "format"));
+    const char *id = json_string_value(json_object_get(m, "case_id"));
+    json_t *files = json_object_get(m, "files"), *gaps = json_object_get(m, "gaps");
+    int rc = VG_EINVAL;
+    if (fmt && strcmp(fmt, VG_MANIFEST_FORMAT) == 0 && id && strlen(id) < sizeof sum->case_id &&
+        json_is_array(files) && json_is_array(gaps) &&
+        json_is_boolean(json_object_get(m, "complete"))) {
+        rc = VG_OK;
+        size_t i;
+        json_t *f;
+        json_array_foreach(files, i, f)
+        {
+            const char *p = json_string_value(json_object_get(f, "path"));
+            const char *h = json_string_value(json_object_get(f, "sha256"));
+            if (!p || !*p || strstr(p, "..") || p[0] == '/' || !h || strlen(h) != 64 ||
+                !json_is_integer(json_object_get(f, "size")))
+                rc = VG_EINVAL;
+        }
+        snprintf(sum->case_id, sizeof sum->case_id, "%s", id);
+        sum->complete = json_is_true(json_object_get(m, "complete"));
+        sum->started_us = json_integer_value(json_object_get(m, "started_us"));
+        sum->stopped_us = json_integer_value(json_object_get(m, "stopped_us"));
+        sum->files = (unsigned)json_array_size(files);
+        sum->gaps = (unsigned)json_array_size(gaps);
+    }
+    json_decref(m);
+    return rc;
+}
+
+static void check_signature(struct check *c, const char *dir, EVP_PKEY *pub, const char *text,
+                            size_t len)
+{
+    char *sp = g_build_filename(dir, "manifest.sig", NULL);
+    gchar *sig = NULL;
+    gsize slen = 0;
+    uint8_t raw[66];
+    if (!g_file_get_contents(sp, &sig, &slen, NULL)) {
+        problem(c, "manifest.sig", "missing");
+    } else if (slen != VG_EV_SIG_B64 + 1 || sig[VG_EV_SIG_B64] != '\n' ||
+               EVP_DecodeBlock(raw, (const unsigned char *)sig, VG_EV_SIG_B64) != 66 ||
+               memcmp(sig + VG_EV_SIG_B64 - 2, "==", 2) != 0) {
+        problem(c, "manifest.sig", "altered: not one base64 Ed25519 signature");
+    } else if (vg_evkey_verify(pub, (const uint8_t *)text, len, raw) != VG_OK) {
+        problem(c, "manifest.json",
+                "altered: its signature does not verify with this key (the manifest or "
+                "manifest.sig was changed, or another centre's key)");
+    }
+    g_free(sig);
+    g_free(sp);
+}
+
+/* One listed file: present, same size, same SHA-256; a segment also parses whole,
+ * belongs to this case and names its predecessor's hash. */
+static void check_file(struct check *c, const char *dir, const char *case_id, json_t *f,
+                       json_t *by_stream_seq)
+{
+    const char *name = json_string_value(json_object_get(f, "path"));
+    const char *want = json_string_value(json_object_get(f, "sha256"));
+    json_int_t size = json_integer_value(json_object_get(f, "size"));
+    if (!name || !want) {
+        problem(c, "manifest.json", "a file entry without path or sha256");
+        return;
+    }
+    char *path = g_build_filename(dir, name, NULL);
+    gchar *buf = NULL;
+    gsize len = 0;
+    char got[65];
+    if (!g_file_get_contents(path, &buf, &len, NULL)) {
+        problem(c, name, "missing");
+        g_free(path);
+        return;
+    }
+    sha256_hex(buf, len, got);
+    if ((json_int_t)len != size)
+        problem(c, name, "altered: %zu bytes, the manifest says %lld", (size_t)len,
+                (long long)size);
+    else if (strcmp(got, want) != 0)
+        problem(c, name, "altered: SHA-256 %.16s..., the manifest says %.16s...", got, want);
+    const char *type = json_string_value(json_object_get(f, "type"));
+    if (type && strcmp(type, "upload") != 0) {
+        struct vg_ev_scan sc;
+        int rc = vg_ev_scan((const uint8_t *)buf, len, &sc);
+        if (rc != VG_OK && sc.bad_offset == 0)
+            problem(c, name, "altered: its segment header is not valid");
+        else if (rc != VG_OK)
+            problem(c, name, "altered: a malformed record at byte %zu", sc.bad_offset);
+        else if (sc.torn)
+            problem(c, name, "altered: it ends inside a record (at byte %zu)", sc.complete_len);
+        else if (strcmp(sc.hdr.case_id, case_id) != 0)
+            problem(c, name, "belongs to case %s, not %s", sc.hdr.case_id, case_id);
+        else if (sc.hdr.seq > 1) {
+            char key[48], prev[65];
+            snprintf(key, sizeof key, "%llu/%u", (unsigned long long)sc.hdr.stream, sc.hdr.seq - 1);
+            const char *before = json_string_value(json_object_get(by_stream_seq, key));
+            vg_ev_hex(sc.hdr.prev, 32, prev);
+            if (!before)
+                problem(c, name, "chain broken: segment %u of its stream is missing",
+                        sc.hdr.seq - 1);
+            else if (strcmp(before, prev) != 0)
+                problem(c, name,
+                        "chain broken: names %.16s... as its predecessor, which is %.16s...", prev,
+                        before);
+        }
+    }
+    g_free(buf);
+    g_free(path);
+}
+
+/* Every file in the directory must be listed (an added file is tampering too). */
+static void check_unlisted(struct check *c, const char *dir, json_t *listed)
+{
+    const char *const subs[] = {"", "uploads"};
+    for (int s = 0; s < 2; s++) {
+        char *d = g_build_filename(dir, subs[s], NULL);
+        GPtrArray *names = list_files(d, s ? "uploads/" : "");
+        for (guint i = 0; i < names->len; i++) {
+            const char *n = names->pdata[i];
+            if (strcmp(n, "manifest.json") && strcmp(n, "manifest.sig") &&
+                !json_object_get(listed, n))
+                problem(c, n, "not in the manifest (added after the recording closed)");
+        }
+        g_ptr_array_free(names, TRUE);
+        g_free(d);
+    }
+}
+
+int vg_manifest_verify(const char *dir, EVP_PKEY *pub,
+                       void (*report)(const char *file, const char *what, void *ud), void *ud,
+                       struct vg_manifest_summary *sum)
+{
+    struct check c = {report, ud, 0};
+    char *mp = g_build_filename(dir, "manifest.json", NULL);
+    gchar *text = NULL;
+    gsize len = 0;
+    memset(sum, 0, sizeof *sum);
+    if (!g_file_get_contents(mp, &text, &len, NULL)) {
+        problem(&c, "manifest.json", "missing: the recording was never closed");
+        g_free(mp);
+        return c.problems;
+    }
+    g_free(mp);
+    check_signature(&c, dir, pub, text, len);
+    if (vg_manifest_parse(text, len, sum) != VG_OK) {
+        problem(&c, "manifest.json", "altered: not a manifest");
+        g_free(text);
+        return c.problems;
+    }
+    json_t *m = json_loadb(text, len, 0, NULL), *files = json_object_get(m, "files");
+    json_t *listed = json_object(), *chain = json_object();
+    size_t i;
+    json_t *f;
+    json_array_foreach(files, i, f)
+    {
+        const char *p = json_string_value(json_object_get(f, "path"));
+        json_object_set_new(listed, p, json_true());
+        const char *st = json_string_value(json_object_get(f, "stream"));
+        if (st) {
+            char key[48];
+            snprintf(key, sizeof key, "%s/%lld", st,
+                     (long long)json_integer_value(json_object_get(f, "seq")));
+            json_object_set(chain, key, json_object_get(f, "sha256"));
+        }
+    }
+    json_array_foreach(files, i, f) check_file(&c, dir, sum->case_id, f, chain);
+    check_unlisted(&c, dir, listed);
+    json_decref(listed);
+    json_decref(chain);
+    json_decref(m);
+    g_free(text);
+    return c.problems;
+}

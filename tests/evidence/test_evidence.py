@@ -1,0 +1,296 @@
+"""Evidence recording end to end: headless Chromium (citizen) through vigild to a
+webrtcbin console, recorded; the recording verifies, exports to one MKV that
+decodes with both sides' video and the audio, with the chat and location at the
+right times; any changed byte of any file is named by vigil-verify; kill -9 in
+the middle of a call leaves a recording that verifies as incomplete, cut at most
+a second before the kill; a call-taker's download is refused and audited."""
+import base64
+import glob
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "media"))
+from media_harness import (E2E, Browser, add_account, check, citizen, console,  # noqa: E402
+                           pump_until, start_vigild, staff)
+from vigil_harness import SOURCE_ROOT, Vigild, finish  # noqa: E402
+
+import gi  # noqa: E402
+
+gi.require_version("Gst", "1.0")
+from gi.repository import Gst  # noqa: E402
+
+BUILD = os.environ.get("VIGIL_BUILD_ROOT", "build")
+VERIFY = os.path.join(BUILD, "vigil-verify")
+EXPORT = os.path.join(SOURCE_ROOT, "tools", "vigil-export")
+
+
+def verify(case_dir, key):
+    p = subprocess.run([VERIFY, case_dir, "--key", key], capture_output=True, text=True)
+    return p.returncode, p.stdout + p.stderr
+
+
+def wait_closed(case_dir, secs=15):
+    deadline = time.monotonic() + secs
+    while time.monotonic() < deadline:
+        if os.path.exists(os.path.join(case_dir, "manifest.sig")):
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def luma_halves(sink, b):
+    """Luma contrast (max - min) of the left and right halves of a planar YUV frame:
+    the composite shows two pictures side by side, and a missing one is uniform
+    black (the console's test pattern is a ball on black: its mean is low, its
+    contrast is not)."""
+    st = sink.get_static_pad("sink").get_current_caps().get_structure(0)
+    w, h = st.get_value("width"), st.get_value("height")
+    ok, info = b.map(Gst.MapFlags.READ)
+    y = bytes(info.data)[:w * h]
+    b.unmap(info)
+    left = [y[r * w + c] for r in range(0, h, 8) for c in range(0, w // 2, 8)]
+    right = [y[r * w + c] for r in range(0, h, 8) for c in range(w // 2, w, 8)]
+    return [max(left) - min(left), max(right) - min(right)]
+
+
+def decode(path):
+    """Decodes a media file: {'video': seconds, 'audio': seconds, 'text': [(pts_s, text)]}."""
+    Gst.init(None)
+    pipe = Gst.parse_launch(f'filesrc location="{path}" ! decodebin name=d')
+    spans, texts, halves = {}, [], []
+
+    def on_sample(sink, kind):
+        b = sink.emit("pull-sample").get_buffer()
+        if kind == "text":
+            ok, info = b.map(Gst.MapFlags.READ)
+            texts.append((b.pts / 1e9, bytes(info.data).decode("utf-8", "replace")))
+            b.unmap(info)
+        else:
+            if kind == "video" and not halves and b.pts >= 5 * Gst.SECOND:
+                halves.extend(luma_halves(sink, b))
+            end = b.pts + (b.duration if b.duration != Gst.CLOCK_TIME_NONE else 0)
+            lo, hi = spans.get(kind, (b.pts, end))
+            spans[kind] = (min(lo, b.pts), max(hi, end))
+        return Gst.FlowReturn.OK
+
+    def pad_added(_d, pad):
+        caps = pad.get_current_caps().to_string()
+        kind = caps.split("/")[0] if caps.split("/")[0] in ("video", "audio") else "text"
+        sink = Gst.ElementFactory.make("appsink")
+        sink.set_property("emit-signals", True)
+        sink.set_property("sync", False)
+        sink.connect("new-sample", on_sample, kind)
+        pipe.add(sink)
+        sink.sync_state_with_parent()
+        pad.link(sink.get_static_pad("sink"))
+
+    pipe.get_by_name("d").connect("pad-added", pad_added)
+    pipe.set_state(Gst.State.PLAYING)
+    msg = pipe.get_bus().timed_pop_filtered(120 * Gst.SECOND,
+                                            Gst.MessageType.EOS | Gst.MessageType.ERROR)
+    pipe.set_state(Gst.State.NULL)
+    out = {k: (v[1] - v[0]) / 1e9 for k, v in spans.items()}
+    out["text"] = texts
+    out["halves"] = halves
+    out["error"] = msg.parse_error()[0].message if msg and msg.type == Gst.MessageType.ERROR \
+        else None
+    return out
+
+
+def recorded_call(v, ann, sup):
+    ev_dir = os.path.join(v.data_dir, "evidence")
+    key = os.path.join(v.data_dir, "evidence-key.pub")
+    b = Browser(f"https://127.0.0.1:{v.port}/peer.html?role=citizen&mode=video")
+    offer = ann.wait(lambda m: m.get("type") == "offer", 20)
+    cid = offer["case"]["case_id"]
+    con = console(ann, cid, "console", offered=True)
+    ok = pump_until([con], lambda: con.peer.stats()["frames_decoded"] > 0, 15)
+    check(ok, "Chromium -> vigild -> webrtcbin console: media flows")
+    t_call = time.time()
+    chats = []
+    for i in range(3):
+        pump_until([con], lambda: False, 3)
+        text = f"evidence chat {i}"
+        chats.append((time.time(), text))
+        ann.request("chat", case_id=cid, text=text)
+    # A citizen upload as the uploads issue stores it: the manifest must list it.
+    up_dir = os.path.join(ev_dir, cid, "uploads")
+    os.makedirs(up_dir, exist_ok=True)
+    with open(os.path.join(up_dir, "u-1.jpg"), "wb") as f:
+        f.write(os.urandom(5000))
+    pump_until([con], lambda: False, max(0.5, 10.5 - (time.time() - t_call)))
+    got = b.get("framesDecoded")
+    check(got > 50, f"Chromium decoded the console's video during the call ({got} frames)")
+    ann.request("end", case_id=cid, disposition="test")
+    b.close()
+    con.peer.close()
+    case_dir = os.path.join(ev_dir, cid)
+    check(wait_closed(case_dir), "the recording is closed and signed at the case's end")
+    rc, out = verify(case_dir, key)
+    print(out.strip())
+    check(rc == 0 and "OK case" in out and "complete" in out, "vigil-verify: the manifest verifies")
+    man = json.load(open(os.path.join(case_dir, "manifest.json")))
+    segs = [f for f in man["files"] if f["type"] == "media"]
+    parts = sorted({f.get("participant") for f in segs})
+    print("manifest files:", [(f["path"], f["size"], f.get("participant")) for f in man["files"]])
+    check(len(segs) >= 4 and "citizen" in parts and "ann" in parts,
+          f"media of both parties recorded, in rolled segments ({len(segs)}: {parts})")
+    ups = [f for f in man["files"] if f["type"] == "upload"]
+    check([f["path"] for f in ups] == ["uploads/u-1.jpg"] and ups[0]["size"] == 5000,
+          "the citizen's upload is in the manifest")
+    p = subprocess.run([os.environ["VIGILCTL"], "--data-dir", v.data_dir, "evidence-key"],
+                       capture_output=True, text=True)
+    check(p.returncode == 0 and p.stdout == open(key).read() and "PUBLIC KEY" in p.stdout,
+          "vigilctl evidence-key prints the public key vigil-verify uses")
+    mode = os.stat(os.path.join(v.data_dir, "evidence-key.pem")).st_mode & 0o777
+    check(mode == 0o600, f"the private key is 0600 ({oct(mode)})")
+    return cid, case_dir, key, chats
+
+
+def export_and_check(case_dir, chats):
+    out = os.path.join(tempfile.mkdtemp(prefix="vigil-export-"), "case.mkv")
+    t = time.monotonic()
+    p = subprocess.run([EXPORT, case_dir, "-o", out, "--actor", "sue"], capture_output=True,
+                       text=True)
+    print(p.stdout.strip(), p.stderr.strip()[-2000:])
+    check(p.returncode == 0 and os.path.exists(out),
+          f"vigil-export wrote {out} in {time.monotonic() - t:.1f} s")
+    if p.returncode:
+        return
+    d = decode(out)
+    print(f"export decoded: video {d.get('video', 0):.2f} s, audio {d.get('audio', 0):.2f} s, "
+          f"{len(d['text'])} subtitles, error {d['error']}")
+    check(d.get("video", 0) >= 9 and d.get("audio", 0) >= 9 and not d["error"],
+          "the export decodes with >= 9 s of video and audio")
+    print(f"composite frame at 5 s: luma contrast left {d['halves'][0]}, right {d['halves'][1]}"
+          if d["halves"] else "no composite frame at 5 s")
+    check(d["halves"] and min(d["halves"]) > 100,
+          "at 5 s the composite shows both sides (neither half black)")
+    for leg in sorted(glob.glob(os.path.splitext(out)[0] + ".legs/*.mkv")):
+        ld = decode(leg)
+        print(f"{os.path.basename(leg)}: video {ld.get('video', 0):.2f} s, "
+              f"audio {ld.get('audio', 0):.2f} s")
+        check(ld.get("video", 0) >= 9, f"{os.path.basename(leg)}: >= 9 s of that side's video")
+    meta = json.load(open(os.path.splitext(out)[0] + ".export.json"))
+    t0 = meta["t0_us"] / 1e6
+    for sent, text in chats:
+        found = [pts for pts, s in d["text"] if text in s]
+        want = sent - t0
+        err = abs(found[0] - want) if found else None
+        print(f"subtitle '{text}': at {found[0] if found else None} s, sent at {want:.3f} s")
+        check(found and err < 0.5, f"chat '{text}' appears in the export within 0.5 s ({err})")
+    loc = [pts for pts, s in d["text"] if s.startswith("location")]
+    states = [s for _, s in d["text"] if s.startswith("case ")]
+    check(loc and loc[0] < 2.0, f"the alarm's location fix is a subtitle near the start ({loc})")
+    check(any("answered" in s for s in states) and any("ended" in s for s in states),
+          f"state changes appear as subtitles ({states})")
+
+
+def tamper(case_dir, key, audit):
+    """Changes one byte of each file in a copy; vigil-verify must name that file."""
+    rng = random.Random(int(time.time()))
+    names = [os.path.relpath(p, case_dir) for p in glob.glob(os.path.join(case_dir, "**"),
+                                                                recursive=True)
+             if os.path.isfile(p)] + ["../audit.log"]
+    for name in sorted(names):
+        tmp = tempfile.mkdtemp(prefix="vigil-tamper-")
+        copy = os.path.join(tmp, "ev", "case")
+        shutil.copytree(case_dir, copy)
+        shutil.copy(audit, os.path.join(tmp, "ev", "audit.log"))
+        target = os.path.normpath(os.path.join(copy, name))
+        data = bytearray(open(target, "rb").read())
+        off = rng.randrange(len(data))
+        data[off] ^= 1 << rng.randrange(8)
+        open(target, "wb").write(data)
+        p = subprocess.run([VERIFY, copy, "--key", key], capture_output=True, text=True)
+        shown = os.path.basename(name)
+        named = shown in p.stdout
+        print(f"tamper {name} at byte {off}/{len(data)}: rc {p.returncode}: "
+              f"{p.stdout.strip().splitlines()[:2]}")
+        check(p.returncode == 1 and named, f"a changed byte in {name} fails, naming it")
+        shutil.rmtree(tmp)
+
+
+def access(v, ann, sup, cid, case_dir):
+    r = ann.request("evidence_get", case_id=cid, path="manifest.json")
+    check(r.get("type") == "error" and r.get("code") == "forbidden",
+          f"a call-taker's download is refused ({r.get('code')})")
+    r = ann.request("evidence_list")
+    check(r.get("type") == "error", "a call-taker cannot list recordings either")
+    r = sup.request("evidence_list")
+    check(any(x["case_id"] == cid for x in r.get("recordings", [])),
+          "a supervisor lists the recording")
+    r = sup.request("evidence_get", case_id=cid, path="manifest.json")
+    data = base64.b64decode(r.get("data", ""))
+    check(data == open(os.path.join(case_dir, "manifest.json"), "rb").read() and r.get("eof"),
+          "a supervisor downloads the manifest, byte for byte")
+    lines = open(os.path.join(v.data_dir, "evidence", "audit.log")).read().splitlines()
+    entries = [json.loads(l.split("\t")[0]) for l in lines]
+    refused = [e for e in entries if e["actor"] == "ann" and e["result"] == "refused"
+               and e["action"] == "download" and e["case_id"] == cid]
+    allowed = [e for e in entries if e["actor"] == "sue" and e["result"] == "allowed"
+               and e["action"] == "download"]
+    exported = [e for e in entries if e["actor"] == "sue" and e["action"] == "export"
+                and e["case_id"] == cid and e["role"] == "operator"]
+    check(exported and exported[0]["seq"] < allowed[-1]["seq"],
+          f"the export is in the audit log (entry {exported[0]['seq'] if exported else None}), "
+          f"and vigild's later entries continue its chain")
+    print("audit:", [(e["seq"], e["actor"], e["action"], e["result"]) for e in entries])
+    check(refused and allowed, "the refusal and the download are both in the audit log")
+    p = subprocess.run([VERIFY, "--audit", os.path.join(v.data_dir, "evidence", "audit.log"),
+                        "--key", os.path.join(v.data_dir, "evidence-key.pub")],
+                       capture_output=True, text=True)
+    print(p.stdout.strip())
+    check(p.returncode == 0, "the audit log verifies")
+
+
+def crash(v, ann):
+    cit, cid = citizen(v, "video", name="crash-citizen")
+    con = console(ann, cid, "crash-console")
+    ok = pump_until([cit, con], lambda: con.peer.stats()["frames_decoded"] > 30, 20)
+    check(ok, "second call: media flows")
+    pump_until([cit, con], lambda: False, 3)
+    t_kill = time.time()
+    v.proc.send_signal(signal.SIGKILL)
+    v.proc.wait()
+    cit.peer.close()
+    con.peer.close()
+    v2 = Vigild(data_dir=v.data_dir, port=v.port, config=v.cmd[v.cmd.index("--config") + 1])
+    v2.start()
+    case_dir = os.path.join(v.data_dir, "evidence", cid)
+    rc, out = verify(case_dir, os.path.join(v.data_dir, "evidence-key.pub"))
+    print(out.strip())
+    man = json.load(open(os.path.join(case_dir, "manifest.json")))
+    gap = t_kill - man["stopped_us"] / 1e6
+    print(f"kill -9 at {t_kill:.3f}; recording stopped at {man['stopped_us'] / 1e6:.3f}: "
+          f"{gap * 1000:.0f} ms lost; truncated {man['truncated']}")
+    check(rc == 0 and "INCOMPLETE" in out and not man["complete"],
+          "after kill -9 and restart the recording verifies as incomplete")
+    check(0 <= gap <= 1.0, f"media up to at most 1 s before the kill ({gap * 1000:.0f} ms)")
+    return v2
+
+
+v, ann = start_vigild(extra="[evidence]\nsegment_seconds = 4\n",
+                      args=["--web-root", os.path.join(E2E, "pages")])
+sup = staff(v.port, "sue", add_account(v.data_dir, "sue", "supervisor"))
+v2 = None
+try:
+    cid, case_dir, key, chats = recorded_call(v, ann, sup)
+    export_and_check(case_dir, chats)
+    access(v, ann, sup, cid, case_dir)
+    tamper(case_dir, key, os.path.join(v.data_dir, "evidence", "audit.log"))
+    v2 = crash(v, ann)
+finally:
+    if v2:
+        rc, _ = v2.stop()
+        check(rc == 0, f"restarted vigild exits 0 ({rc})")
+    elif v.proc.poll() is None:
+        v.stop()
+finish("evidence")
