@@ -119,10 +119,6 @@ static int vigil_start(struct vg_load *L)
 {
     struct vstate *S = g_new0(struct vstate, 1);
     L->t = S;
-    if (L->o.record) {
-        snprintf(L->err, sizeof L->err, "recording is not in this vigild yet (branch evidence)");
-        return VG_EINVAL;
-    }
     if (!L->o.gateway_bin || !L->o.ctl_bin) {
         snprintf(L->err, sizeof L->err, "--gateway PATH/vigild and --ctl PATH/vigilctl needed");
         return VG_EINVAL;
@@ -131,8 +127,14 @@ static int vigil_start(struct vg_load *L)
     char conf[400], port[40];
     snprintf(conf, sizeof conf, "%s/vigil.conf", L->tmpdir);
     /* [queue] escalate_after_s: calls wait for their call-taker only briefly, but a
-     * ramp of hundreds must not raise alerts that would cost the gateway work. */
-    const char *text = "[media]\naddresses = 127.0.0.1\n[queue]\nescalate_after_s = 3600\n";
+     * ramp of hundreds must not raise alerts that would cost the gateway work.
+     * [evidence] enabled: vigild records every case unless told not to; --record
+     * leaves it on, as in service. */
+    char text[256];
+    snprintf(text, sizeof text,
+             "[media]\naddresses = 127.0.0.1\n[queue]\nescalate_after_s = 3600\n"
+             "[evidence]\nenabled = %s\n",
+             L->o.record ? "true" : "false");
     if (!g_file_set_contents(conf, text, -1, NULL) || g_mkdir_with_parents(S->data_dir, 0700)) {
         snprintf(L->err, sizeof L->err, "cannot write %s", conf);
         return VG_EIO;
