@@ -54,11 +54,14 @@ def held(r, stop_loss):
 
 
 def curve(build, target, steps, secs, record, stop_loss, extra):
+    """Runs the steps until one loses packets or calls. A generator-limited step does
+    not end the curve (a busy moment on a shared machine), but is never counted held."""
     out = []
     for n in steps:
         r = run(build, target, n, secs, record, extra)
         out.append((n, r))
-        if not held(r, stop_loss):
+        if r is None or r["calls_up"] < r["calls"] or r["loss_pct"] is None \
+                or r["loss_pct"] > stop_loss:
             break
     return out
 
