@@ -596,6 +596,10 @@ int vg_dtls_handle_datagram(struct vg_dtls *ep, const uint8_t *buf, size_t len, 
         ep->stats.in_refused++;
         return VG_ESTATE;
     }
+    if (!ep->ssl) { /* released: see vg_dtls_release() */
+        ep->stats.in_refused++;
+        return VG_ESTATE;
+    }
     if (BIO_write(ep->rbio, buf, (int)len) != (int)len) {
         (void)BIO_reset(ep->rbio);
         ep->stats.in_refused++;
@@ -647,7 +651,7 @@ int vg_dtls_close(struct vg_dtls *ep)
 {
     if (ep->state == VG_DTLS_FAILED)
         return VG_ESTATE;
-    if (ep->state == VG_DTLS_CONNECTED) {
+    if (ep->state == VG_DTLS_CONNECTED && ep->ssl) {
         ERR_clear_error();
         SSL_shutdown(ep->ssl); /* queues close_notify; we do not wait for the peer's */
         ERR_clear_error();
@@ -657,6 +661,24 @@ int vg_dtls_close(struct vg_dtls *ep)
     ep->overflowed = false;
     OPENSSL_cleanse(&ep->keys, sizeof ep->keys);
     return 0;
+}
+
+int vg_dtls_release(struct vg_dtls *ep)
+{
+    if (ep->state != VG_DTLS_CONNECTED)
+        return VG_ESTATE;
+    SSL_free(ep->ssl); /* and both BIOs; NULL after an earlier release */
+    ep->ssl = NULL;
+    ep->rbio = NULL;
+    ep->next_timeout_us = -1;
+    while (ep->q.count)
+        queue_drop_head(&ep->q);
+    return 0;
+}
+
+bool vg_dtls_released(const struct vg_dtls *ep)
+{
+    return ep->state == VG_DTLS_CONNECTED && !ep->ssl;
 }
 
 enum vg_dtls_state vg_dtls_state(const struct vg_dtls *ep)
@@ -695,6 +717,8 @@ int vg_dtls_export(const struct vg_dtls *ep, const char *label, uint8_t *out, si
         return VG_ESTATE;
     if (!label || !out || !len)
         return VG_EINVAL;
+    if (!ep->ssl)
+        return VG_ESTATE;
     int ok = SSL_export_keying_material(ep->ssl, out, len, label, strlen(label), NULL, 0, 0);
     ERR_clear_error();
     return ok == 1 ? 0 : VG_EIO;

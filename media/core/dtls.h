@@ -33,6 +33,7 @@
 #ifndef VG_DTLS_H
 #define VG_DTLS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -186,6 +187,16 @@ int vg_dtls_handle_timeout(struct vg_dtls *ep, int64_t now_us);
  * State becomes CLOSED and the keys are wiped. Returns 0, or VG_ESTATE if it had
  * failed. */
 int vg_dtls_close(struct vg_dtls *ep);
+
+/* Frees OpenSSL's state of a connected endpoint (~70 KiB: the SSL object, its record
+ * buffers and the handshake buffer DTLS keeps for retransmission), keeping the state
+ * CONNECTED and the SRTP keys. Call it once the peer has sent authenticated SRTP or
+ * SRTCP: that proves both sides finished the handshake, so no flight will need
+ * resending. After it, datagrams are refused (VG_ESTATE; a peer's close_notify goes
+ * unseen, ICE consent notices a peer that left), vg_dtls_close() sends nothing and
+ * vg_dtls_export() fails. Returns 0, or VG_ESTATE unless CONNECTED. */
+int vg_dtls_release(struct vg_dtls *ep);
+bool vg_dtls_released(const struct vg_dtls *ep);
 
 enum vg_dtls_state vg_dtls_state(const struct vg_dtls *ep);
 const char *vg_dtls_state_name(enum vg_dtls_state state);

@@ -11,9 +11,14 @@
 #include <glib.h>
 
 #define MTU 1500
-#define HISTORY                                                                                    \
-    256                        /* video packets kept per source for NACK: ~1.7 s at 150 packets/s, \
-                                * far beyond a NACK round trip plus a jitter buffer */
+/* NACK history, per video source: the last HIST_PACKETS packets, as long as their
+ * bytes are still in a ring of HIST_BYTES. Sized by bytes, not by slots of a full
+ * MTU: video packets average ~1,050 bytes at 1.5 Mbit/s, so fixed 1,564-byte slots
+ * wasted a third, and what matters for NACK is time. 160 KiB is ~0.85 s at 1.5
+ * Mbit/s (~0.5 s at the REMB cap), far beyond a NACK round trip plus a jitter
+ * buffer; at lower rates HIST_PACKETS (~1.7 s at 150 packets/s) bounds it. */
+#define HIST_PACKETS 256
+#define HIST_BYTES (160 * 1024)
 #define MAX_RECEIVERS 8        /* receivers per source leg: a case has a handful of parties */
 #define MAX_NACK_BATCH 64      /* sequence numbers taken from one NACK */
 #define KEYFRAME_GAP_US 300000 /* at most one PLI upstream per source per 300 ms */
@@ -25,12 +30,23 @@
 
 enum { K_AUDIO = 0, K_VIDEO = 1 };
 
-struct slot {
-    uint16_t seq;
-    uint16_t len;
+/* One packet in the history: where its decrypted bytes start in the ring, counted
+ * in bytes since the ring was made (so "overwritten" is one comparison). */
+struct hist_entry {
+    uint64_t at;
     uint32_t ssrc;
-    bool used;
-    uint8_t data[MTU + 64];
+    uint16_t seq;
+    uint16_t len; /* 0: unused */
+};
+
+/* The ring is the receive buffer itself: each packet is copied from libnice into it
+ * and decrypted there, and never wraps (a packet that would not fit before the end
+ * starts again at 0). */
+struct history {
+    uint64_t head; /* next write, in bytes since creation; offset is head % HIST_BYTES */
+    unsigned pos;  /* next entry */
+    struct hist_entry e[HIST_PACKETS];
+    uint8_t bytes[HIST_BYTES];
 };
 
 /* What one leg receives of one kind. */
@@ -39,9 +55,8 @@ struct stream_in {
     uint8_t pt;
     int16_t rtx_pt; /* -1: none */
     uint32_t clock;
-    uint32_t ssrc;     /* signalled or learned from the first packet; 0 = unknown */
-    struct slot *hist; /* video: HISTORY slots, the receive buffers themselves */
-    unsigned hist_pos;
+    uint32_t ssrc;        /* signalled or learned from the first packet; 0 = unknown */
+    struct history *hist; /* video: reserved on the first video packet */
     /* reception state for RR and loss */
     bool seen;
     int64_t base_seq, max_seq; /* extended */
@@ -105,6 +120,7 @@ struct leg {
     struct vg_ice *ice;
     bool ice_up;
     struct vg_dtls *dtls;
+    bool dtls_released; /* OpenSSL's state freed once the peer's SRTP authenticated */
     struct vg_srtp *srtp;
     GSource *dtls_timer, *rtcp_timer;
     /* SDP */

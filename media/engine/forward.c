@@ -1,7 +1,7 @@
 /* Forwarding: one source leg's RTP to its receiver legs, and RTCP terminated per leg.
  *
- * A video packet is copied once from libnice's buffer into the next slot of the
- * source's history ring and decrypted there; that slot is the packet's only
+ * A video packet is copied once from libnice's buffer into the source's history
+ * ring (a byte ring, see engine_internal.h) and decrypted there; that place is the packet's only
  * receive buffer, serving every receiver and every later NACK. For each receiver the
  * header is rewritten (SSRC, payload type, sequence number, timestamp; header
  * extensions dropped, since extension ids are negotiated per leg) into a stack
@@ -236,6 +236,27 @@ static void forward(struct leg *src, int k, const uint8_t *pkt, const struct vg_
     }
 }
 
+/* Where the next packet of len bytes goes: contiguous bytes at the head of the ring,
+ * which moves past them at once (8-aligned), so bytes written over count as written
+ * even if the packet is then refused. *at is its place, for hist_commit(). */
+static uint8_t *hist_reserve(struct history *h, size_t len, uint64_t *at)
+{
+    size_t off = (size_t)(h->head % HIST_BYTES);
+    if (off + len > HIST_BYTES) {
+        h->head += HIST_BYTES - off;
+        off = 0;
+    }
+    *at = h->head;
+    h->head += (len + 7) & ~(size_t)7;
+    return h->bytes + off;
+}
+
+/* The packet reserved at at is kept (len bytes, decrypted): index it. */
+static void hist_commit(struct history *h, uint64_t at, uint32_t ssrc, uint16_t seq, size_t len)
+{
+    h->e[h->pos++ % HIST_PACKETS] = (struct hist_entry){at, ssrc, seq, (uint16_t)len};
+}
+
 void fwd_rtp_in(struct leg *l, const uint8_t *buf, size_t len)
 {
     struct vg_rtp_view v;
@@ -253,9 +274,10 @@ void fwd_rtp_in(struct leg *l, const uint8_t *buf, size_t len)
     /* The NACK history is reserved on a leg's first video packet (legs that never
      * receive video pay nothing); if that fails the leg forwards without it. */
     if (k == K_VIDEO && !in->hist)
-        in->hist = g_try_new0(struct slot, HISTORY);
-    struct slot *slot = k == K_VIDEO && in->hist ? &in->hist[in->hist_pos % HISTORY] : NULL;
-    uint8_t *pkt = slot ? slot->data : stack_buf;
+        in->hist = g_try_new0(struct history, 1);
+    struct history *h = k == K_VIDEO ? in->hist : NULL;
+    uint64_t at = 0;
+    uint8_t *pkt = h ? hist_reserve(h, len, &at) : stack_buf;
     memcpy(pkt, buf, len);
     int n = vg_srtp_unprotect_rtp(l->srtp, pkt, len);
     if (n <= 0 || vg_rtp_parse(pkt, (size_t)n, &v) != VG_OK) {
@@ -270,12 +292,8 @@ void fwd_rtp_in(struct leg *l, const uint8_t *buf, size_t len)
     int64_t prev_max = in->max_seq;
     bool had = in->seen;
     note_received(in, v.seq, (size_t)n);
-    if (slot) {
-        slot->seq = v.seq;
-        slot->ssrc = v.ssrc;
-        slot->len = (uint16_t)n;
-        slot->used = true;
-        in->hist_pos++;
+    if (h) {
+        hist_commit(h, at, v.ssrc, v.seq, (size_t)n);
         if (had && !rtx && l->w->m->nack)
             nack_gap(l, in, prev_max, in->max_seq, engine_now_us());
         if (in->n_pend)
@@ -288,12 +306,17 @@ void fwd_rtp_in(struct leg *l, const uint8_t *buf, size_t len)
 
 /* RTCP -------------------------------------------------------------------------------- */
 
-static struct slot *find_slot(struct stream_in *in, uint32_t ssrc, uint16_t seq)
+/* A kept packet, or NULL if it is not indexed or its bytes have been written over:
+ * every byte written since it lies below head, so once head passes at + HIST_BYTES
+ * the writes have come round to it. */
+static const struct hist_entry *hist_find(const struct history *h, uint32_t ssrc, uint16_t seq)
 {
-    for (unsigned i = 0; in->hist && i < HISTORY; i++) {
-        struct slot *s = &in->hist[(in->hist_pos - 1 - i) % HISTORY];
-        if (s->used && s->seq == seq && s->ssrc == ssrc)
-            return s;
+    for (unsigned i = 0; h && i < HIST_PACKETS; i++) {
+        const struct hist_entry *e = &h->e[(h->pos - 1 - i) % HIST_PACKETS];
+        if (!e->len || h->head - e->at > HIST_BYTES)
+            return NULL; /* older ones are older still */
+        if (e->seq == seq && e->ssrc == ssrc)
+            return e;
     }
     return NULL;
 }
@@ -317,10 +340,12 @@ static void serve_nack(struct leg *r, const struct vg_rtcp_pkt *p)
     }
     struct stream_in *in = &o->src->in[K_VIDEO];
     for (size_t i = 0; i < n; i++) {
-        struct slot *s = find_slot(in, o->src_ssrc, (uint16_t)(lost[i] - o->seq_delta));
+        const struct hist_entry *e =
+            hist_find(in->hist, o->src_ssrc, (uint16_t)(lost[i] - o->seq_delta));
+        const uint8_t *pkt = e ? in->hist->bytes + e->at % HIST_BYTES : NULL;
         struct vg_rtp_view v;
-        if (s && vg_rtp_parse(s->data, s->len, &v) == VG_OK)
-            send_to(r, K_VIDEO, s->data, &v, true);
+        if (e && vg_rtp_parse(pkt, e->len, &v) == VG_OK)
+            send_to(r, K_VIDEO, pkt, &v, true);
     }
 }
 

@@ -343,6 +343,8 @@ static int check_config(const struct vg_ice_config *cfg)
     }
     if ((cfg->port_min == 0) != (cfg->port_max == 0) || cfg->port_min > cfg->port_max)
         return VG_EINVAL;
+    if (cfg->check_pacing_ms && (cfg->check_pacing_ms < 5 || cfg->check_pacing_ms > 1000))
+        return VG_EINVAL; /* RFC 8445 section 14.2: no faster than 5 ms */
     if (cfg->stun_server && parse_server(cfg->stun_server, ip, sizeof ip, &port) != 0)
         return VG_EINVAL;
     bool turn = cfg->turn_server || cfg->turn_username || cfg->turn_password;
@@ -364,6 +366,8 @@ static NiceAgent *make_agent(GMainContext *ctx, const struct vg_ice_config *cfg)
         return NULL;
     g_object_set(agent, "controlling-mode", cfg->role == VG_ICE_CONTROLLING, "ice-udp", TRUE,
                  "ice-tcp", (gboolean)cfg->ice_tcp, NULL);
+    if (cfg->check_pacing_ms)
+        g_object_set(agent, "stun-pacing-timer", (guint)cfg->check_pacing_ms, NULL);
     /* The property only exists when libnice is built with gupnp-igd (Debian's is). */
     if (g_object_class_find_property(G_OBJECT_GET_CLASS(agent), "upnp"))
         g_object_set(agent, "upnp", FALSE, NULL);

@@ -517,6 +517,43 @@ static void test_close(void)
     vg_dtls_free(s);
 }
 
+/* Released after the handshake: the keys stay, OpenSSL's state goes, and what the
+ * peer sends on DTLS is refused instead of handled. */
+static void test_release(void)
+{
+    struct vg_dtls *c = endpoint(VG_DTLS_CLIENT, g_cert_client, g_cert_server, 0, 0);
+    struct vg_dtls *s = endpoint(VG_DTLS_SERVER, g_cert_server, g_cert_client, 0, 0);
+    VT_EQ_INT(vg_dtls_release(c), VG_ESTATE); /* not connected yet */
+    vg_dtls_start(c, 0);
+    settle(c, s, 0);
+    struct vg_srtp_keys before, after;
+    VT_EQ_INT(vg_dtls_srtp_keys(c, &before), 0);
+    VT_CHECK(!vg_dtls_released(c));
+    VT_EQ_INT(vg_dtls_release(c), 0);
+    VT_CHECK(vg_dtls_released(c));
+    VT_EQ_INT(vg_dtls_state(c), VG_DTLS_CONNECTED);
+    VT_EQ_INT(vg_dtls_srtp_keys(c, &after), 0);
+    VT_CHECK(memcmp(&before, &after, sizeof before) == 0);
+    VT_EQ_INT(vg_dtls_next_timeout_us(c), -1);
+    uint8_t raw[60];
+    VT_EQ_INT(vg_dtls_export(c, "EXTRACTOR-dtls_srtp", raw, sizeof raw), VG_ESTATE);
+    /* The peer's close_notify is refused, not processed. */
+    VT_EQ_INT(vg_dtls_close(s), 0);
+    uint8_t b[VG_DTLS_MTU];
+    int n = vg_dtls_pop_datagram(s, b, sizeof b);
+    VT_CHECK(n > 0);
+    uint64_t refused = vg_dtls_stats(c)->in_refused;
+    VT_EQ_INT(vg_dtls_handle_datagram(c, b, (size_t)n, 0), VG_ESTATE);
+    VT_EQ_INT(vg_dtls_stats(c)->in_refused, refused + 1);
+    VT_EQ_INT(vg_dtls_handle_timeout(c, 1000000000), 0);
+    VT_EQ_INT(vg_dtls_release(c), 0); /* again: nothing left to free */
+    VT_EQ_INT(vg_dtls_close(c), 0);   /* sends nothing */
+    VT_EQ_INT(vg_dtls_pending(c), 0);
+    VT_EQ_INT(vg_dtls_state(c), VG_DTLS_CLOSED);
+    vg_dtls_free(c);
+    vg_dtls_free(s);
+}
+
 static void test_fingerprint_refused(void)
 {
     struct fp f = fp_of(g_cert_server);
@@ -625,6 +662,7 @@ int main(void)
     test_client_before_start();
     test_garbage();
     test_close();
+    test_release();
     test_fingerprint_refused();
     test_cert_freed_early();
     test_first_flight_lost();

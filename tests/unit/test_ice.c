@@ -287,6 +287,10 @@ static void test_bad_config(void)
     VT_EQ_INT(vg_ice_new(ctx, &cfg, &cbs, NULL, &t), VG_EINVAL);
     cfg = (struct vg_ice_config){.role = 7};
     VT_EQ_INT(vg_ice_new(ctx, &cfg, &cbs, NULL, &t), VG_EINVAL);
+    cfg = (struct vg_ice_config){.check_pacing_ms = 4}; /* RFC 8445: no faster than 5 ms */
+    VT_EQ_INT(vg_ice_new(ctx, &cfg, &cbs, NULL, &t), VG_EINVAL);
+    cfg = (struct vg_ice_config){.check_pacing_ms = 1001};
+    VT_EQ_INT(vg_ice_new(ctx, &cfg, &cbs, NULL, &t), VG_EINVAL);
     VT_EQ_INT(vg_ice_live(), 0);
 
     /* Well-formed servers are taken (nothing is sent before gathering). */

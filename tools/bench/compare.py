@@ -1,0 +1,249 @@
+#!/usr/bin/env python3
+"""Benchmark: Vigil and Janus side by side through tools/vigil-load (issue 8).
+
+For each number of calls, runs vigil-load against vigild and Janus VideoRoom,
+each with recording off and on, each in its own loopback-only namespace,
+then writes the table between the bench markers of docs/benchmarks.md (or
+prints it with --print-only). Not a test: `tools/setup bench` runs it.
+
+  /usr/bin/python3 tools/bench/compare.py --build build --calls 10,50,100,200,400 --secs 20
+
+A step whose loss exceeds --stop-loss percent, or whose calls do not all come
+up, ends that gateway's curve: the 2-core machine cannot hold more, and the
+table says where it stopped.
+"""
+import argparse
+import datetime
+import json
+import os
+import subprocess
+import sys
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
+TARGETS = {"us_pkt": 10.0, "kib_call": 256.0, "setup_p50": 100.0, "setup_p99": 150.0,
+           "lat_p99_us": 1000.0, "held": 300, "rec_us": 1.0}
+
+
+def run(build, target, calls, secs, record, extra):
+    cmd = [os.path.join(ROOT, "tests", "netns-run"), os.path.join(build, "vigil-load"),
+           "--target", target, "--calls", str(calls), "--secs", str(secs)] + extra
+    if target == "vigil":
+        cmd += ["--gateway", os.path.join(build, "vigild"), "--ctl", os.path.join(build, "vigilctl")]
+    if record:
+        cmd.append("--record")
+    print("+ " + " ".join(cmd), file=sys.stderr, flush=True)
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=600 + calls * 2)
+    sys.stderr.write(p.stdout)
+    for line in p.stdout.splitlines():
+        if line.startswith("{"):
+            return json.loads(line)
+    sys.stderr.write(p.stderr[-2000:])
+    return None
+
+
+def gen_limited(r):
+    """The load generator skipped over 1% of the video frames it should have sent: the
+    load was not offered in full, so nothing is proven at this step."""
+    return r is not None and r["load_frames_skipped"] > 0.01 * r["calls"] * 30 * r["window_s"]
+
+
+def held(r, stop_loss):
+    return (r is not None and r["calls_up"] == r["calls"] and r["loss_pct"] is not None
+            and r["loss_pct"] <= stop_loss and not gen_limited(r))
+
+
+def curve(build, target, steps, secs, record, stop_loss, extra):
+    """Runs the steps until one loses packets or calls. A generator-limited step does
+    not end the curve (a busy moment on a shared machine), but is never counted held."""
+    out = []
+    for n in steps:
+        r = run(build, target, n, secs, record, extra)
+        out.append((n, r))
+        if r is None or r["calls_up"] < r["calls"] or r["loss_pct"] is None \
+                or r["loss_pct"] > stop_loss:
+            break
+    return out
+
+
+def fmt(v, nd=1):
+    return "-" if v is None else f"{v:.{nd}f}"
+
+
+def ratio(v, j, better_low=True):
+    """How many times better Vigil's figure v is than Janus's j (above 1: Vigil wins)."""
+    if v is None or j is None or v == 0 or j == 0:
+        return "-"
+    return f"{(j / v if better_low else v / j):.2f}x"
+
+
+def best_held(c, stop):
+    ok = [n for n, r in c if held(r, stop)]
+    return max(ok) if ok else 0
+
+
+def at(c, n):
+    for m, r in c:
+        if m == n:
+            return r
+    return None
+
+
+def summary(curves, stop, steps):
+    v, j, jr = curves["vigil"], curves["janus"], curves["janus_rec"]
+    vr = curves.get("vigil_rec")
+    # Per-packet figures at the largest step both held (more packets: less tick noise).
+    common = [n for n in steps if held(at(v, n), 100) and held(at(j, n), 100)]
+    n = max(common) if common else steps[0]
+    V, J, JR = at(v, n) or {}, at(j, n) or {}, at(jr, n) or {}
+    VR = (at(vr, n) or {}) if vr else {}
+    s0 = steps[0]
+    V0, J0 = at(v, s0) or {}, at(j, s0) or {}
+
+    def g(r, k):
+        return r.get(k) if r else None
+
+    rows = []
+    pv, pj = g(V, "pkts_per_cpu_s"), g(J, "pkts_per_cpu_s")
+    rows.append((f"forwarded packets/s per gateway CPU-second ({n} calls)", fmt(pv, 0),
+                 fmt(pj, 0), ratio(pv, pj, False),
+                 ">= 100,000 (10 us)", "yes" if pv and pv >= 1e5 else "no"))
+    uv, uj = g(V, "gateway_us_per_pkt"), g(J, "gateway_us_per_pkt")
+    rows.append(("gateway CPU per forwarded packet, us", fmt(uv), fmt(uj), ratio(uv, uj),
+                 "<= 10", "yes" if uv and uv <= 10 else "no"))
+    hv = best_held(vr, stop) if vr else None
+    hv_plain = best_held(v, stop)
+    hj, hj_plain = best_held(jr, stop), best_held(j, stop)
+    rows.append(("concurrent 1:1 recorded calls held at <= 0.1% loss (largest step held)",
+                 f"{hv} recorded, {hv_plain} unrecorded" if hv is not None
+                 else f"{hv_plain} unrecorded (no recording run)",
+                 f"{hj} recorded, {hj_plain} unrecorded",
+                 ratio(hv, hj, False) if hv is not None else ratio(hv_plain, hj_plain, False) +
+                 " (unrecorded)", ">= 300", "yes" if (hv or 0) >= 300 else "no"))
+    rows.append((f"setup p50 / p99, ms ({s0} calls)",
+                 f"{fmt(g(V0, 'setup_ms_p50'), 0)} / {fmt(g(V0, 'setup_ms_p99'), 0)}",
+                 f"{fmt(g(J0, 'setup_ms_p50'), 0)} / {fmt(g(J0, 'setup_ms_p99'), 0)}",
+                 ratio(g(V0, "setup_ms_p50"), g(J0, "setup_ms_p50")), "<= 100 / 150",
+                 "yes" if (g(V0, "setup_ms_p50") or 1e9) <= 100 and
+                 (g(V0, "setup_ms_p99") or 1e9) <= 150 else "no"))
+    rows.append((f"one-way via gateway p50 / p99, us ({s0} calls)",
+                 f"{fmt(g(V0, 'latency_us_p50'), 0)} / {fmt(g(V0, 'latency_us_p99'), 0)}",
+                 f"{fmt(g(J0, 'latency_us_p50'), 0)} / {fmt(g(J0, 'latency_us_p99'), 0)}",
+                 ratio(g(V0, "latency_us_p99"), g(J0, "latency_us_p99")), "p99 <= 1000",
+                 "yes" if (g(V0, "latency_us_p99") or 1e9) <= 1000 else "no"))
+    kv, kj = g(V, "rss_per_call_kib"), g(J, "rss_per_call_kib")
+    rows.append((f"memory per call, KiB ({n} calls)", fmt(kv, 0), fmt(kj, 0), ratio(kv, kj),
+                 "<= 256", "yes" if kv and kv <= 256 else "no"))
+    rj = (g(JR, "gateway_us_per_pkt") - uj) if g(JR, "gateway_us_per_pkt") and uj else None
+    rv = (g(VR, "gateway_us_per_pkt") - uv) if VR and g(VR, "gateway_us_per_pkt") and uv else None
+    rows.append((f"recording overhead, us per packet ({n} calls)",
+                 fmt(rv, 1) if rv is not None else "not measured", fmt(rj, 1), ratio(rv, rj)
+                 if rv and rv > 0 and rj and rj > 0 else "-",
+                 "<= 1", "yes" if rv is not None and rv <= 1 else "no"))
+    return rows
+
+
+def curve_rows(curves, steps):
+    rows = []
+    for n in steps:
+        cells = [str(n)]
+        for key in ("vigil", "janus", "janus_rec", "vigil_rec"):
+            r = at(curves.get(key) or [], n)
+            if key == "vigil_rec" and key not in curves:
+                continue
+            if r is None:
+                cells.append("not run")
+                continue
+            cells.append(f"{fmt(r['gateway_us_per_pkt'])} us, {fmt(r['loss_pct'], 3)}% loss, "
+                         f"{fmt(r['rss_per_call_kib'], 0)} KiB/call, setup p50 "
+                         f"{fmt(r['setup_ms_p50'], 0)} ms, up {r['calls_up']}/{r['calls']}, "
+                         f"load-gen {fmt(r['load_cpu_s'] / r['window_s'] * 100 if r['window_s'] else None, 0)}% CPU"
+                         + (", **generator-limited**" if gen_limited(r) else ""))
+        rows.append(cells)
+    return rows
+
+
+def table(header, rows):
+    out = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    out += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(out)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", default=os.path.join(ROOT, "build"))
+    ap.add_argument("--calls", default="10,50,100,200,400")
+    ap.add_argument("--secs", type=int, default=20)
+    ap.add_argument("--stop-loss", type=float, default=0.1)
+    ap.add_argument("--print-only", action="store_true")
+    ap.add_argument("--note", default="", help="a line on the machine's state for the doc")
+    ap.add_argument("--from-json", metavar="FILE",
+                    help="render the table from vigil-load JSON lines saved earlier, run nothing")
+    ap.add_argument("extra", nargs="*", help="more vigil-load arguments (after --)")
+    a = ap.parse_args()
+    build = os.path.abspath(a.build)
+    steps = [int(x) for x in a.calls.split(",")]
+    if a.from_json:
+        curves = {"vigil": [], "janus": [], "janus_rec": []}
+        with open(a.from_json) as f:
+            for line in f:
+                if line.startswith("{"):
+                    r = json.loads(line)
+                    key = r["target"] + ("_rec" if r["record"] else "")
+                    curves.setdefault(key, []).append((r["calls"], r))
+        steps = sorted({n for c in curves.values() for n, _ in c})
+        a.calls = ",".join(str(n) for n in steps)
+    else:
+        curves = {"vigil": curve(build, "vigil", steps, a.secs, False, a.stop_loss, a.extra),
+                  "janus": curve(build, "janus", steps, a.secs, False, a.stop_loss, a.extra),
+                  "vigil_rec": curve(build, "vigil", steps, a.secs, True, a.stop_loss, a.extra),
+                  "janus_rec": curve(build, "janus", steps, a.secs, True, a.stop_loss, a.extra)}
+    loads = [r[k] for c in curves.values() for _, r in c if r
+             for k in ("loadavg_before", "loadavg_after") if r.get(k) is not None]
+    load_text = f"{min(loads):.1f} to {max(loads):.1f}" if loads else "unknown"
+    srtp = next((r["srtp"] + " / " + r["srtp_taker"] for c in curves.values() for _, r in c if r),
+                "none")
+    cmd = (f"tools/bench/compare.py --from-json {os.path.basename(a.from_json)}" if a.from_json
+           else f"tools/setup bench --calls {a.calls} --secs {a.secs}")
+    when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    head = ["figure", "Vigil", "Janus 1.1.2 VideoRoom", "Vigil's advantage", "target", "met"]
+    ch = ["calls", "Vigil", "Janus", "Janus recording"] + (["Vigil recording"]
+                                                          if "vigil_rec" in curves else [])
+    text = "\n".join([
+        BEGIN,
+        f"Generated by `{cmd}` on {when}; {os.cpu_count()} CPUs, 1-minute load average "
+        f"{load_text} during the runs. SRTP negotiated (citizen / call-taker leg): {srtp}. "
+        f"Each step is one vigil-load run ({a.secs} s window, calls ramped at 20/s); a "
+        f"gateway's curve stops at the first step with loss over "
+        f"{a.stop_loss}%, a call that did not come up, or a load generator that skipped over "
+        "1% of its frames (generator-limited: the load was not offered in full)." + (f" {a.note}" if a.note else ""),
+        "",
+        table(head, summary(curves, a.stop_loss, steps)),
+        "",
+        "Cost curve (gateway CPU per delivered packet, loss, RSS per call, setup):",
+        "",
+        table(ch, curve_rows(curves, steps)),
+        "",
+        "Raw JSON lines:",
+        "",
+        "```",
+        *[json.dumps(r) for c in curves.values() for _, r in c if r],
+        "```",
+        END,
+    ])
+    print(text)
+    if a.print_only:
+        return
+    path = os.path.join(ROOT, "docs", "benchmarks.md")
+    with open(path) as f:
+        doc = f.read()
+    if BEGIN in doc and END in doc:
+        doc = doc[:doc.index(BEGIN)] + text + doc[doc.index(END) + len(END):]
+    else:
+        doc += "\n" + text + "\n"
+    with open(path, "w") as f:
+        f.write(doc)
+    print(f"wrote {path}", file=sys.stderr)
+
+
+main()
