@@ -4,7 +4,7 @@
 // asked to join, joins, and ann hands over with one click: ann is free, bob holds
 // the case and the citizen's picture and sound keep arriving at bob, while the
 // citizen's main connection is the same object, never re-negotiated. bob then
-// hands back; ann accepts and holds the case again.
+// hands back; ann accepts and holds the case again, then hands it to cy blind.
 import { check, citizen, login, mediaStats, run, shot, sleep, until } from './harness.mjs';
 
 const TIMEOUT_S = 5; // the smallest the config accepts
@@ -94,4 +94,15 @@ run('e2e_transfer', {
   await ann.click('#invites button.primary');
   const back = await until(() => ann.textContent('#card').then((x) => /ann \(holder\)/.test(x) && x), 5000);
   check(back, 'ann holds the case again');
+
+  // Blind transfer: cy takes the case over without joining first.
+  await ask(ann, 'cy', 'transfer');
+  const offer = await until(() => cy.textContent('#invites').then((x) => /ann asks for a transfer/.test(x) && x), 5000);
+  check(offer, `cy is offered the case: "${offer}"`);
+  await cy.click('#invites button.primary');
+  const cyHolds = await until(() => cy.textContent('#card').then((x) => /cy \(holder\)/.test(x) && x), 5000);
+  check(cyHolds, 'cy holds the case after a blind transfer');
+  check(/help is on the way/.test(await cy.textContent('#chat')), 'with the chat so far');
+  const annFree = await until(() => ann.isHidden('#case').then((h) => h || ann.textContent('#case-state').then((x) => /Handed over to cy/.test(x))), 5000);
+  check(annFree, 'and ann is free');
 });
