@@ -19,6 +19,16 @@ const citState = (cit) => cit.evaluate(() => {
            text: document.body.innerText };
 });
 
+// Video frames decoded and audio packets received, per open connection of a page.
+const perPc = (page) => page.evaluate(async () => Promise.all(window.__pcs.filter((pc) => pc.signalingState !== 'closed').map(async (pc) => {
+  const o = { v: 0, a: 0 };
+  (await pc.getStats()).forEach((s) => {
+    if (s.type === 'inbound-rtp' && s.kind === 'video') o.v += s.framesDecoded || 0;
+    if (s.type === 'inbound-rtp' && s.kind === 'audio') o.a += s.packetsReceived || 0;
+  });
+  return o;
+})));
+
 async function ask(ann, who, what = 'join') {
   await ann.fill('#invite-who', who);
   await ann.check(what === 'join' ? '#invite-join' : '#invite-transfer');
@@ -70,6 +80,19 @@ run('e2e_transfer', {
   check(btn, 'ann\'s console offers "Hand over to bob" once bob is in the call');
   await shot(ann, 'console-transfer', true);
   await until(async () => (await mediaStats(bob)).framesDecoded > 10, 10000);
+  await sleep(1500);
+  // Three-way media on every side, per connection (main leg first, then extra legs).
+  const a1 = { ann: await perPc(ann), bob: await perPc(bob), cit: await perPc(cit) };
+  await sleep(2000);
+  const a2 = { ann: await perPc(ann), bob: await perPc(bob), cit: await perPc(cit) };
+  const gain = (who) => a2[who].map((x, i) => ({ v: x.v - ((a1[who][i] || {}).v || 0), a: x.a - ((a1[who][i] || {}).a || 0) }));
+  const g = { ann: gain('ann'), bob: gain('bob'), cit: gain('cit') };
+  console.log(`# per connection in 2 s (video frames / audio packets): ${JSON.stringify(g)}`);
+  const has = (arr, f) => arr.some(f);
+  check(g.bob.length >= 2 && g.bob[0].v >= 6 && g.bob[0].a >= 50 && has(g.bob.slice(1), (x) => x.a >= 50),
+        'bob receives the citizen\'s video and audio (main leg) and ann\'s audio (extra leg)');
+  check(has(g.cit.slice(1), (x) => x.a >= 50), 'the citizen receives bob\'s audio on an extra leg');
+  check(has(g.ann.slice(1), (x) => x.a >= 50 && x.v >= 6), 'ann receives bob\'s audio and video on an extra leg');
   t = Date.now();
   await ann.click('button[data-handover="bob"]');
   const free = await until(() => ann.isHidden('#case').then((h) => h || ann.textContent('#case-state').then((x) => /Handed over to bob/.test(x))), 5000);
