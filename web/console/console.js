@@ -185,7 +185,7 @@ function openCase(r) {
   const card = r.case;
   s.queue.delete(card.case_id);
   s.active = { card, at: Date.now(), chatSeen: new Set(), files: new Map(), ended: false,
-               role: r.role && r.role !== 'holder' ? r.role : 'holder' };
+               role: r.role && r.role !== 'holder' ? r.role : 'holder', handBackTo: r.handBackTo || null };
   roleControls();
   banner('');
   $('idle').hidden = true;
@@ -221,6 +221,8 @@ function roleControls() {
   $('block-form').hidden = $('invite-form').hidden = party;
   $('end-btn').textContent = { specialist: 'Leave the case', monitor: 'Stop monitoring', barged: 'Leave the case' }[role] || 'End case';
   $('barge-btn').hidden = role !== 'monitor';
+  $('handback-btn').hidden = !(role === 'holder' && s.active.handBackTo);
+  if (s.active.handBackTo) $('handback-btn').textContent = `Hand back to ${s.active.handBackTo}`;
   $('role-note').textContent = { monitor: 'Monitoring: you see and hear everyone; nobody hears you.',
                                  barged: 'You have barged in: everyone sees and hears you.',
                                  specialist: 'You were asked to help on this case.' }[role] || '';
@@ -244,6 +246,7 @@ function renderCard() {
   if (c.held_by || parties.length) rows.push(['On the case', [c.held_by ? `${c.held_by} (holder)` : '', ...parties].filter(Boolean).join(', ')]);
   if (c.caller) for (const [k, v] of Object.entries(c.caller)) rows.push([k[0].toUpperCase() + k.slice(1), String(v)]);
   $('card').replaceChildren(...rows.flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));
+  renderHandover(c);
   $('case-state').textContent = a.ended ? a.endedText : `Handling: ${STATE[c.state] || c.state}, open ${fmtDuration((Date.now() - c.created_at) / 1000)}.`;
 }
 
@@ -506,11 +509,43 @@ gw.on('invited', (m) => {
 gw.on('invite_cancelled', (m) => { s.invites.delete(m.invite_id); renderInvites(); });
 gw.on('invite_accepted', (m) => { $('invite-result').textContent = `${m.by} accepted and joins the case.`; });
 gw.on('invite_declined', (m) => {
-  $('invite-result').textContent = `${m.target}: ${{ declined: 'declined', timeout: 'no answer', unavailable: 'nobody free' }[m.reason] || m.reason}.`;
+  const why = { declined: 'declined', timeout: 'did not answer in time', unavailable: 'nobody is free' }[m.reason] || m.reason;
+  $('invite-result').textContent = `${m.target} ${why}; you still hold the case.`;
 });
 gw.on('transferred', (m) => {
-  if (s.active && s.active.card.case_id === m.case_id && m.from === s.name) caseEnded(`Transferred to ${m.to}.`);
+  if (!s.active || s.active.card.case_id !== m.case_id) return;
+  if (m.from === s.name) caseEnded(`Handed over to ${m.to}; you are free for the next case.`);
+  else if (m.to === s.name) {
+    // The one before may be asked to take it back (hand_back).
+    Object.assign(s.active, { role: 'holder', handBackTo: m.from });
+    roleControls();
+    $('invite-result').textContent = `${m.from} handed the case over to you; you hold it now.`;
+  }
 });
+
+// Attended transfer: one button per specialist connected in the call.
+function renderHandover(c) {
+  const a = s.active;
+  const people = a.role === 'holder' && !a.ended
+    ? (c.parties || []).filter((p) => p.role === 'specialist' && p.connected !== false && p.account !== s.name) : [];
+  $('handover-list').replaceChildren(...people.map((p) => {
+    const b = el('button', { type: 'button', 'data-handover': p.account }, `Hand over to ${p.account}`);
+    b.addEventListener('click', async () => {
+      const r = await gw.request('transfer', { case_id: c.case_id, to: p.account });
+      if (r.type !== 'transfer_ok') $('invite-result').textContent = `Not handed over: ${r.message || r.code}`;
+    });
+    return el('li', {}, b);
+  }));
+  $('handover').hidden = people.length === 0;
+}
+
+async function handBack() {
+  const a = s.active;
+  if (!a) return;
+  const r = await gw.request('hand_back', { case_id: a.card.case_id });
+  $('invite-result').textContent = r.type === 'invite_sent'
+    ? `Asking ${a.handBackTo} to take the case back…` : `Not handed back: ${r.message || r.code}`;
+}
 
 function renderInvites() {
   $('invites').replaceChildren(...[...s.invites.values()].map((iv) => {
@@ -520,7 +555,8 @@ function renderInvites() {
       s.invites.delete(iv.invite_id);
       renderInvites();
       const r = await gw.request('invite_accept', { invite_id: iv.invite_id });
-      if (r.type === 'joined') openCase(r); else banner(`Could not join: ${r.message || r.code}`);
+      if (r.type === 'joined') openCase(Object.assign(r, iv.transfer && r.role === 'holder' ? { handBackTo: iv.from } : {}));
+      else banner(`Could not join: ${r.message || r.code}`);
     });
     no.addEventListener('click', () => {
       s.invites.delete(iv.invite_id);
@@ -652,6 +688,7 @@ $('chat-form').addEventListener('submit', (e) => {
 });
 $('end-form').addEventListener('submit', (e) => { e.preventDefault(); endCase(); });
 $('block-form').addEventListener('submit', (e) => { e.preventDefault(); block(); });
+$('handback-btn').addEventListener('click', handBack);
 $('invite-form').addEventListener('submit', (e) => { e.preventDefault(); invite(); });
 $('barge-btn').addEventListener('click', barge);
 
