@@ -94,13 +94,20 @@ static void add_party(struct vg_hub *h, struct live_case *lc, struct session *s,
             party_role_name(role));
 }
 
-/* Takes party i off the case; their session (if any) is free again. */
-static struct session *drop_party(struct vg_hub *h, struct live_case *lc, unsigned i,
-                                  const char *reason)
+/* Takes *p out of lc->parties (keeping the others' order); returns what it was. */
+static struct party remove_party(struct live_case *lc, struct party *p)
 {
-    struct party p = lc->parties[i];
-    memmove(&lc->parties[i], &lc->parties[i + 1], (lc->n_parties - i - 1) * sizeof p);
+    struct party was = *p;
+    memmove(p, p + 1, (size_t)(&lc->parties[lc->n_parties] - (p + 1)) * sizeof *p);
     lc->n_parties--;
+    return was;
+}
+
+/* Takes a party off the case; their session (if any) is free again. */
+static void drop_party(struct vg_hub *h, struct live_case *lc, struct party *party,
+                       const char *reason)
+{
+    struct party p = remove_party(lc, party);
     event(h, lc, "leave", p.account,
           json_pack("{s:s, s:s, s:s}", "account", p.account, "role", party_role_name(p.role),
                     "reason", reason));
@@ -109,7 +116,6 @@ static struct session *drop_party(struct vg_hub *h, struct live_case *lc, unsign
         p.s->case_id[0] = '\0';
         p.s->available = true;
     }
-    return p.s;
 }
 
 /* Invitations ------------------------------------------------------------------------ */
@@ -341,11 +347,8 @@ static int move_case(struct vg_hub *h, struct live_case *lc, struct session *to,
     evidence_note(lc, "transfer",
                   json_pack("{s:s, s:s, s:s}", "from", from_name, "to", to->account, "kind", how));
     struct party *p = team_party(lc, to->account);
-    if (p) { /* a specialist in the call becomes its holder: no longer a party */
-        unsigned i = (unsigned)(p - lc->parties);
-        memmove(p, p + 1, (lc->n_parties - i - 1) * sizeof *p);
-        lc->n_parties--;
-    }
+    if (p) /* a specialist in the call becomes its holder: no longer a party */
+        remove_party(lc, p);
     snprintf(lc->prev_holder, sizeof lc->prev_holder, "%s", from_name);
     snprintf(lc->row.held_by, sizeof lc->row.held_by, "%s", to->account);
     lc->holder = to;
@@ -457,7 +460,7 @@ void team_leave(struct vg_hub *h, struct session *s, const struct vg_proto_msg *
     if (!p || p->s != s)
         return hub_error(s, m->id, "state", "you are not taking part in a case%s",
                          lc && lc->holder == s ? " (the holder transfers or ends it)" : "");
-    drop_party(h, lc, (unsigned)(p - lc->parties), "left");
+    drop_party(h, lc, p, "left");
     hub_reply(s, m, json_pack("{s:s, s:s}", "type", "left", "case_id", lc->row.id));
     people_changed(h, lc);
     cases_staff_ready(h, s);
@@ -551,7 +554,7 @@ void team_session_closed(struct vg_hub *h, struct live_case *lc, struct session 
     if (!p || p->s != s)
         return;
     if (p->role == P_MONITOR) { /* a monitor who drops is gone: they can start again */
-        drop_party(h, lc, (unsigned)(p - lc->parties), "connection_lost");
+        drop_party(h, lc, p, "connection_lost");
     } else {
         p->s = NULL; /* a specialist keeps their place and gets it back on login */
         vg_info(lc->row.id, NULL, "%s connection lost; their place on the case is kept",

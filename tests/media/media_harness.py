@@ -49,10 +49,8 @@ class Side:
                 self._peer_for(m).set_remote_answer(m["sdp"])
             elif t == "media_offer":
                 answer = self._peer_for(m).set_remote_offer(m["sdp"])
-                msg = {"type": "media_answer", "sdp": answer}
-                if m.get("peer"):
-                    msg["peer"] = m["peer"]
-                self.client.send_json({**msg, "case_id": m["case_id"]})
+                self._send({"type": "media_answer", "sdp": answer, "case_id": m["case_id"]},
+                           m.get("peer"))
             elif t == "ice":
                 self._peer_for(m).add_remote_candidate(m["candidate"])
             elif t == "media_state":
