@@ -76,6 +76,10 @@ struct vg_srtp;
  * from any thread. vg_srtp_new() calls it too. Returns 0 or VG_EIO. */
 int vg_srtp_global_init(void);
 
+/* Who does AES-GCM: "openssl" (Vigil's cipher, srtp_evp.h) or "libsrtp2" (its own, if
+ * ours failed libsrtp2's self-tests). Initialises like vg_srtp_global_init(). */
+const char *vg_srtp_gcm_impl(void);
+
 /* "AEAD_AES_128_GCM", "AES_CM_128_HMAC_SHA1_80" (the SDES/DTLS names), or "none". */
 const char *vg_srtp_profile_name(enum vg_srtp_profile p);
 

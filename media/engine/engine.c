@@ -417,6 +417,10 @@ int vg_media_new(const struct vg_media_config *cfg, const struct vg_media_events
 {
     if (vg_srtp_global_init())
         return VG_EIO;
+    if (strcmp(vg_srtp_gcm_impl(), "openssl"))
+        vg_warn(NULL, NULL,
+                "media: OpenSSL's AES-GCM failed libsrtp2's self-tests; "
+                "SRTP uses libsrtp2's own, at about twice the CPU per packet");
     struct vg_media *m = g_new0(struct vg_media, 1);
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);

@@ -57,6 +57,15 @@ run('e2e_video', { accounts: [['ann', 'call_taker']] }, async (v, browser) => {
   check(d.audioPackets > 50 && d.audioSamples > 0,
         `and the citizen's microphone: ${d.audioPackets} audio packets, ${d.audioSamples} samples in 2 s`);
   const dc = await decoding(cit, 'the citizen decodes the call-taker\'s camera');
+  // The SRTP both browsers negotiated with vigild: AES-GCM, which vigild runs through
+  // OpenSSL inside libsrtp2 (media/core/srtp_evp.c): these frames prove it interoperates.
+  const ciphers = async (page) => page.evaluate(async () => {
+    const c = [];
+    (await window.__pcs[0].getStats()).forEach((x) => { if (x.type === 'transport') c.push(x.srtpCipher); });
+    return c.join(',');
+  });
+  const cc = [await ciphers(cit), await ciphers(con)];
+  check(cc.every((c) => c === 'SRTP_AEAD_AES_128_GCM'), `SRTP cipher citizen / console: ${cc.join(' / ')}`);
   check(dc.audioSamples > 0, `and hears the call-taker: ${dc.audioSamples} samples in 2 s`);
 
   let t = Date.now();

@@ -570,6 +570,8 @@ static void report(FILE *f, bool json)
         json_object_set_new(o, "calls_failed", json_integer(F.failed));
         json_object_set_new(o, "srtp", json_string(F.profile[0] ? F.profile : "none"));
         json_object_set_new(o, "srtp_taker", json_string(F.tk_profile[0] ? F.tk_profile : "none"));
+        /* the generator's GCM (vigild's is the same code; Janus uses libsrtp2's own) */
+        json_object_set_new(o, "srtp_gcm_load", json_string(vg_srtp_gcm_impl()));
         json_object_set_new(o, "window_s", jnum(F.wall_s));
         json_object_set_new(o, "packets_sent", json_integer((json_int_t)F.sent));
         json_object_set_new(o, "packets_delivered", json_integer((json_int_t)F.delivered));

@@ -1,0 +1,24 @@
+/* SRTP's AES-GCM through OpenSSL, inside libsrtp2.
+ *
+ * libsrtp2 does SRTP for us: packet layout, the rollover counter, the replay window,
+ * key derivation. The block cipher underneath is a plug-in (its "crypto kernel"), and
+ * Debian builds libsrtp2 with NSS as that plug-in. NSS's AES-GCM is used one-shot
+ * (PK11_Encrypt/PK11_Decrypt), which sets up a fresh context for every packet: about
+ * 9,800 instructions to protect a 1,100-byte video packet, twice what OpenSSL's EVP
+ * needs for the same bytes (tools/bench/srtp_gcm.c). SRTP is most of what a gateway
+ * does per forwarded packet, so Vigil registers its own AES-128-GCM cipher type with
+ * libsrtp2 (srtp_replace_cipher_type, part of libsrtp2's public API), built on
+ * OpenSSL 3, which the project already uses for DTLS.
+ *
+ * libsrtp2 checks a replacement before it takes it: the new type must pass its own
+ * known-answer test (here the GCM specification's test case 4) and the tests of the
+ * type it replaces. vg_srtp_evp_install() returns an error if either fails, and
+ * the caller keeps libsrtp2's own cipher. */
+#ifndef VG_SRTP_EVP_H
+#define VG_SRTP_EVP_H
+
+/* Registers the OpenSSL AES-128-GCM cipher with libsrtp2. Call once, after
+ * srtp_init() and before any session is created. 0, or VG_EIO. */
+int vg_srtp_evp_install(void);
+
+#endif
