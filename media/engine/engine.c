@@ -381,6 +381,7 @@ static gpointer worker_main(gpointer data)
 {
     struct worker *w = data;
     g_main_context_push_thread_default(w->ctx);
+    vg_ice_use_epoll(w->ctx);
     g_main_loop_run(w->loop);
     /* libnice agents are released from idle sources on this context: let them run. */
     for (int i = 0; i < 2000 && vg_ice_live() > 0; i++) {
@@ -389,6 +390,8 @@ static gpointer worker_main(gpointer data)
         g_usleep(1000);
     }
     g_main_context_pop_thread_default(w->ctx);
+    g_main_context_set_poll_func(w->ctx, NULL); /* the set is this thread's */
+    vg_ice_epoll_thread_done();
     return NULL;
 }
 

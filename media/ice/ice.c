@@ -449,6 +449,7 @@ int vg_ice_new(GMainContext *ctx, const struct vg_ice_config *cfg,
     }
     connect_signals(t);
     g_atomic_int_inc(&live);
+    vg_ice_sockets_changed();
     vg_debug(id_or_null(t->case_id), id_or_null(t->leg_id), "ice new %s addrs=%zu",
              cfg->role == VG_ICE_CONTROLLING ? "controlling" : "controlled", cfg->n_local_addrs);
     *out = t;
@@ -467,6 +468,7 @@ static void on_closed(GObject *src, GAsyncResult *res, gpointer p)
     g_main_context_unref(t->ctx);
     g_free(t);
     g_atomic_int_add(&live, -1);
+    vg_ice_sockets_changed(); /* its sockets are closed by now, or soon: see epoll.c */
 }
 
 /* Runs from the context, never inside libnice. Until on_closed() the receiver and the
@@ -515,6 +517,7 @@ int vg_ice_gather(struct vg_ice *t)
     enter(t);
     gboolean ok = nice_agent_gather_candidates(t->agent, t->stream);
     leave(t);
+    vg_ice_sockets_changed(); /* gathering opened the host sockets */
     if (!ok)
         return VG_EIO;
     t->gathering = true;

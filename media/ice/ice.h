@@ -190,4 +190,12 @@ enum vg_ice_state vg_ice_get_state(const struct vg_ice *t);
 void vg_ice_get_stats(const struct vg_ice *t, struct vg_ice_stats *out);
 const char *vg_ice_state_name(enum vg_ice_state s);
 
+/* epoll for a context's poll step (media/ice/epoll.c says why): installs it on ctx,
+ * which one thread must iterate. vg_ice_epoll_thread_done() frees that thread's set.
+ * Code that opens or closes sockets watched by such a context other than through
+ * vg_ice (the load generator's WebSockets) calls vg_ice_sockets_changed() after. */
+void vg_ice_use_epoll(GMainContext *ctx);
+void vg_ice_epoll_thread_done(void);
+void vg_ice_sockets_changed(void);
+
 #endif

@@ -619,9 +619,13 @@ static void test_tcp_two_addresses(void)
     VT_CHECK(run_until(none_live, NULL, 2000));
 }
 
-int main(void)
+/* --epoll: the same with the poll step the media workers use (media/ice/epoll.c). */
+int main(int argc, char **argv)
 {
+    bool epoll = argc > 1 && strcmp(argv[1], "--epoll") == 0;
     ctx = g_main_context_new();
+    if (epoll)
+        vg_ice_use_epoll(ctx);
     test_bad_config();
     test_connect_send_restart();
     test_wrong_password();
@@ -633,5 +637,6 @@ int main(void)
     test_tcp_two_addresses();
     VT_EQ_INT(vg_ice_live(), 0);
     g_main_context_unref(ctx);
-    return vt_done("ice");
+    vg_ice_epoll_thread_done();
+    return vt_done(epoll ? "ice (epoll)" : "ice");
 }

@@ -1,0 +1,227 @@
+/* The epoll poll step (media/ice/epoll.c) against what GLib expects of poll(): only
+ * ready sources are dispatched, two sources on one fd both hear it, more ready fds
+ * than one epoll_wait returns are all served, an fd number reused by a new file is
+ * watched once vg_ice_sockets_changed() says so, an fd epoll refuses (a regular
+ * file) still works through poll(), and a timeout still fires. eventfds and pipes
+ * only: no network. */
+#include "ice.h"
+#include "vt.h"
+
+#include <fcntl.h>
+#include <glib-unix.h>
+#include <glib.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#define N_MANY 300 /* more than epoll.c's MAX_READY (256) */
+
+static GMainContext *ctx;
+
+struct watch {
+    int fd;
+    GSource *src;
+    int calls;
+    bool drain; /* read the eventfd in the callback (level-triggered: else it repeats) */
+};
+
+static gboolean on_fd(gint fd, GIOCondition cond, gpointer p)
+{
+    struct watch *w = p;
+    (void)cond;
+    w->calls++;
+    if (w->drain) {
+        uint64_t v;
+        if (read(fd, &v, sizeof v) != sizeof v)
+            w->calls += 1000; /* shows up as a wrong count */
+    }
+    return G_SOURCE_CONTINUE;
+}
+
+static void watch_add(struct watch *w, int fd, GIOCondition cond, bool drain)
+{
+    w->fd = fd;
+    w->calls = 0;
+    w->drain = drain;
+    w->src = g_unix_fd_source_new(fd, cond);
+    g_source_set_callback(w->src, G_SOURCE_FUNC(on_fd), w, NULL);
+    g_source_attach(w->src, ctx);
+}
+
+static void watch_del(struct watch *w)
+{
+    g_source_destroy(w->src);
+    g_source_unref(w->src);
+    w->src = NULL;
+}
+
+static void kick(int efd)
+{
+    uint64_t one = 1;
+    if (write(efd, &one, sizeof one) != sizeof one)
+        abort();
+}
+
+/* Iterate without blocking until nothing more is dispatched (at most n times). */
+static void settle(int n)
+{
+    for (int i = 0; i < n && g_main_context_iteration(ctx, FALSE); i++)
+        ;
+}
+
+static void test_only_ready_dispatched(void)
+{
+    struct watch w[3];
+    for (int i = 0; i < 3; i++)
+        watch_add(&w[i], eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC), G_IO_IN, true);
+    settle(10);
+    kick(w[1].fd);
+    settle(10);
+    VT_EQ_INT(w[0].calls, 0);
+    VT_EQ_INT(w[1].calls, 1);
+    VT_EQ_INT(w[2].calls, 0);
+    kick(w[0].fd);
+    kick(w[2].fd);
+    settle(10);
+    VT_EQ_INT(w[0].calls, 1);
+    VT_EQ_INT(w[1].calls, 1);
+    VT_EQ_INT(w[2].calls, 1);
+    for (int i = 0; i < 3; i++) {
+        watch_del(&w[i]);
+        close(w[i].fd);
+    }
+}
+
+/* Two sources on one fd: GLib merges them into one GPollFD today; either way both
+ * must hear it. */
+static void test_same_fd_twice(void)
+{
+    int p[2];
+    VT_CHECK(pipe2(p, O_NONBLOCK | O_CLOEXEC) == 0);
+    struct watch in1, in2, out;
+    watch_add(&in1, p[0], G_IO_IN, false);
+    watch_add(&in2, p[0], G_IO_IN, false);
+    watch_add(&out, p[1], G_IO_OUT, false);
+    g_main_context_iteration(ctx, FALSE);
+    VT_EQ_INT(in1.calls, 0);
+    VT_EQ_INT(in2.calls, 0);
+    VT_CHECK(out.calls >= 1); /* an empty pipe is writable */
+    watch_del(&out);
+    VT_CHECK(write(p[1], "x", 1) == 1);
+    g_main_context_iteration(ctx, FALSE);
+    VT_EQ_INT(in1.calls, 1);
+    VT_EQ_INT(in2.calls, 1);
+    watch_del(&in1);
+    watch_del(&in2);
+    close(p[0]);
+    close(p[1]);
+}
+
+static void test_more_ready_than_one_wait(void)
+{
+    static struct watch w[N_MANY];
+    for (int i = 0; i < N_MANY; i++)
+        watch_add(&w[i], eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC), G_IO_IN, true);
+    settle(10);
+    for (int i = 0; i < N_MANY; i++)
+        kick(w[i].fd);
+    settle(20);
+    int once = 0;
+    for (int i = 0; i < N_MANY; i++)
+        once += w[i].calls == 1;
+    VT_EQ_INT(once, N_MANY);
+    for (int i = 0; i < N_MANY; i++) {
+        watch_del(&w[i]);
+        close(w[i].fd);
+    }
+}
+
+/* A source replaced within one iteration by another on a new file that got the
+ * same fd number leaves GLib's array unchanged; the kernel dropped the old file
+ * from the epoll set when it closed, so only vg_ice_sockets_changed() makes the set
+ * watch the new one. */
+static void test_fd_number_reused(void)
+{
+    struct watch a, b;
+    int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    watch_add(&a, fd, G_IO_IN, true);
+    settle(10);
+    watch_del(&a);
+    close(fd);
+    int fd2 = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    VT_EQ_INT(fd2, fd); /* lowest free number: the same */
+    watch_add(&b, fd2, G_IO_IN, true);
+    vg_ice_sockets_changed();
+    kick(fd2);
+    settle(10);
+    VT_EQ_INT(b.calls, 1);
+    watch_del(&b);
+    close(fd2);
+}
+
+/* epoll_ctl refuses regular files (EPERM); poll() calls them always ready. */
+static void test_regular_file_falls_back(void)
+{
+    char path[] = "/tmp/vigil-test-epoll-XXXXXX";
+    int fd = mkstemp(path);
+    VT_CHECK(fd >= 0);
+    unlink(path);
+    struct watch f, e;
+    watch_add(&f, fd, G_IO_IN, false);
+    watch_add(&e, eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC), G_IO_IN, true);
+    kick(e.fd);
+    g_main_context_iteration(ctx, FALSE);
+    VT_CHECK(f.calls >= 1);
+    VT_EQ_INT(e.calls, 1);
+    watch_del(&f);
+    close(fd);
+    kick(e.fd); /* and epoll again once the file is gone */
+    settle(10);
+    VT_EQ_INT(e.calls, 2);
+    watch_del(&e);
+    close(e.fd);
+}
+
+static gboolean on_timeout(gpointer p)
+{
+    *(int *)p += 1;
+    return G_SOURCE_REMOVE;
+}
+
+static void test_timeout_blocks_then_fires(void)
+{
+    struct watch idle;
+    watch_add(&idle, eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC), G_IO_IN, true);
+    int fired = 0;
+    GSource *t = g_timeout_source_new(30);
+    g_source_set_callback(t, on_timeout, &fired, NULL);
+    g_source_attach(t, ctx);
+    gint64 t0 = g_get_monotonic_time();
+    while (!fired && g_get_monotonic_time() - t0 < 2 * G_USEC_PER_SEC)
+        g_main_context_iteration(ctx, TRUE);
+    gint64 waited = g_get_monotonic_time() - t0;
+    VT_EQ_INT(fired, 1);
+    VT_CHECK(waited >= 25 * 1000); /* it blocked rather than spun through */
+    VT_EQ_INT(idle.calls, 0);
+    g_source_unref(t);
+    watch_del(&idle);
+    close(idle.fd);
+}
+
+int main(void)
+{
+    ctx = g_main_context_new();
+    g_main_context_push_thread_default(ctx);
+    vg_ice_use_epoll(ctx);
+    test_only_ready_dispatched();
+    test_same_fd_twice();
+    test_more_ready_than_one_wait();
+    test_fd_number_reused();
+    test_regular_file_falls_back();
+    test_timeout_blocks_then_fires();
+    g_main_context_pop_thread_default(ctx);
+    g_main_context_unref(ctx);
+    vg_ice_epoll_thread_done();
+    return vt_done("epoll");
+}
