@@ -14,7 +14,10 @@
  * never refused. At each wake-up the writer takes that list, then drains every
  * ring (one writev per stream per chunk of at most DRAIN_BYTES), then handles the
  * list. A tap's packets are committed before its release drops the recording's
- * reference, so they are all written before the recording is freed. Every file
+ * reference, so they are all read before the recording is freed. A tap does not
+ * look at whether its case has finished (that would be a read of a line the
+ * writer writes, per packet): what it queues until the writer closes the
+ * recording is recorded, what comes after is skipped by the writer. Every file
  * written since the last sync is fdatasync'd once a second: a kill -9 loses what
  * is in the rings (up to WAKE_MS of media), a power cut at most a second more. */
 #include "evidence.h"
@@ -76,8 +79,13 @@ struct gap {
     uint64_t lost;
 };
 
+/* Everything a packet reads, on a cache line of its own that only the leg's worker
+ * writes: the recording and the service are not read per packet (their lines are
+ * written by the writer and the main loop, and would bounce between cores). */
 struct vg_recording_tap {
-    alignas(64) struct vg_recording *rec; /* a line of its own: only its worker writes it */
+    alignas(64) struct vg_evidence *ev;
+    uint64_t serial; /* ev's: the calling thread's ring is checked against it */
+    struct vg_recording *rec;
     uint64_t leg;
     uint64_t drops; /* lost since the last gap was queued */
     int64_t drop_from, drop_to;
@@ -100,10 +108,7 @@ struct stream {
 };
 
 struct vg_recording {
-    /* Read by every packet: a cache line that the writer's bookkeeping below does
-     * not share (it would bounce between the cores at each record). */
-    alignas(64) struct vg_evidence *ev;
-    atomic_bool finishing; /* set by finish; taps stop queueing */
+    struct vg_evidence *ev;
     gint refs;
     char case_id[VG_EV_CASE_MAX + 1];
     char *dir;
@@ -202,11 +207,6 @@ static struct vg_ring *claim_ring(struct vg_evidence *ev)
     return g;
 }
 
-static inline struct vg_ring *ring_of_thread(struct vg_evidence *ev)
-{
-    return G_LIKELY(mine.serial == ev->serial) ? mine.ring : claim_ring(ev);
-}
-
 /* The writer comes at the next WAKE_MS anyway; a ring half full calls it now, once
  * until it has been. */
 static void kick(struct vg_evidence *ev)
@@ -230,17 +230,15 @@ static void note_drop(struct vg_recording_tap *t, int64_t at_us)
     if (!t->drops++)
         t->drop_from = at_us;
     t->drop_to = at_us;
-    atomic_fetch_add_explicit(&t->rec->ev->dropped, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&t->ev->dropped, 1, memory_order_relaxed);
 }
 
 void vg_recording_tap_rtp(struct vg_recording_tap *t, unsigned kind, int64_t at_us,
                           const uint8_t *rtp, size_t len)
 {
-    struct vg_recording *r = t->rec;
-    if (len > VG_EV_REC_MAX || kind > 1 ||
-        atomic_load_explicit(&r->finishing, memory_order_relaxed))
+    if (len > VG_EV_REC_MAX || kind > 1)
         return;
-    struct vg_ring *g = ring_of_thread(r->ev);
+    struct vg_ring *g = G_LIKELY(mine.serial == t->serial) ? mine.ring : claim_ring(t->ev);
     /* After a loss, take packets again only once the ring is at most half full:
      * one gap per overload, not one per packet squeezed in at the edge. */
     size_t gap = t->drops ? sizeof(struct gap) : 0;
@@ -252,7 +250,7 @@ void vg_recording_tap_rtp(struct vg_recording_tap *t, unsigned kind, int64_t at_
         note_drop(t, at_us);
         return;
     }
-    *e = (struct entry){r, t->leg, gap ? ENTRY_GAP : 0, 0};
+    *e = (struct entry){t->rec, t->leg, gap ? ENTRY_GAP : 0, 0};
     uint8_t *p = (uint8_t *)(e + 1);
     if (gap) {
         struct gap gp = {t->drop_from, t->drop_to, t->drops};
@@ -262,12 +260,14 @@ void vg_recording_tap_rtp(struct vg_recording_tap *t, unsigned kind, int64_t at_
     }
     struct vg_ev_record rec = {VG_EV_REC_RTP, (uint8_t)kind, at_us, rtp, (uint32_t)len};
     vg_ev_record_write(&rec, p, VG_EV_REC_HDR + len);
-    commit(r->ev, g);
+    commit(t->ev, g);
 }
 
 struct vg_recording_tap *vg_recording_tap_new(struct vg_recording *r, uint64_t leg)
 {
     struct vg_recording_tap *t = g_aligned_alloc0(1, sizeof *t, alignof(struct vg_recording_tap));
+    t->ev = r->ev;
+    t->serial = r->ev->serial;
     t->rec = vg_recording_ref(r);
     t->leg = leg;
     return t;
@@ -335,7 +335,6 @@ void vg_recording_finish(struct vg_recording *r, const char *reason)
         return;
     struct item *it = new_item(IT_FINISH, r, 0);
     snprintf(r->reason, sizeof r->reason, "%s", reason ? reason : "case ended");
-    atomic_store(&r->finishing, true);
     push_control(r->ev, it);
     vg_recording_unref(r);
 }
