@@ -506,7 +506,10 @@ static void stream_flush(struct vg_recording *r, struct stream *s)
     s->pending = 0;
 }
 
-static void stream_close(struct vg_recording *r, struct stream *s)
+/* chain: another segment of the stream follows, and names this one's hash. At the
+ * recording's end none does, and the manifest hashes every file anyway: hashing
+ * here too read and hashed every byte recorded a second time. */
+static void stream_close(struct vg_recording *r, struct stream *s, bool chain)
 {
     if (s->fd < 0)
         return;
@@ -514,9 +517,11 @@ static void stream_close(struct vg_recording *r, struct stream *s)
     fdatasync(s->fd);
     close(s->fd);
     s->fd = -1;
-    char *path = stream_path(r, s, s->seq);
-    file_sha(path, s->prev); /* the next segment names it: the chain */
-    g_free(path);
+    if (chain) {
+        char *path = stream_path(r, s, s->seq);
+        file_sha(path, s->prev);
+        g_free(path);
+    }
 }
 
 static struct stream *stream_of(struct vg_recording *r, uint64_t id)
@@ -544,7 +549,7 @@ static struct stream *stream_ready(struct vg_recording *r, uint64_t id, int64_t 
         return NULL;
     if (s->fd >= 0 && (s->size + s->pending + n > (size_t)c->segment_mb * 1024 * 1024 ||
                        now - s->opened_us > (int64_t)c->segment_seconds * 1000000))
-        stream_close(r, s);
+        stream_close(r, s, true);
     if (s->fd < 0 && stream_open(r, s, at_us) != VG_OK)
         return NULL;
     return s;
@@ -701,7 +706,7 @@ static void close_recording(struct vg_recording *r, bool complete, const char *r
     record_event(r, e);
     json_decref(e);
     for (unsigned i = 0; i < r->n_streams; i++)
-        stream_close(r, &r->streams[i]);
+        stream_close(r, &r->streams[i], false);
     char err[300];
     if (vg_manifest_write(r->dir, r->case_id, r->ev->key, complete, reason, now, err, sizeof err))
         vg_error(r->case_id, NULL, "evidence: %s", err);
