@@ -59,7 +59,7 @@ static const struct key keys[] = {
     {"evidence", "enabled", K_BOOL, F(evidence_enabled), 0, 1},
     {"evidence", "dir", K_PATH, F(evidence_dir), 0, 0},
     {"evidence", "retention_days", K_INT, F(evidence_retention_days), 0, 36500},
-    {"evidence", "queue_packets", K_INT, F(evidence_queue_packets), 16, 1000000},
+    {"evidence", "queue_mb", K_INT, F(evidence_queue_mb), 1, 1024},
     {"evidence", "segment_seconds", K_INT, F(evidence_segment_seconds), 1, 3600},
     {"evidence", "segment_mb", K_INT, F(evidence_segment_mb), 1, 4096},
     {"uploads", "max_photos", K_INT, F(upload_max_photos), 0, 100},
@@ -113,7 +113,7 @@ void vg_config_defaults(struct vg_config *c)
     c->media_nack = 1;
     c->evidence_enabled = 1;
     c->evidence_retention_days = 90;
-    c->evidence_queue_packets = 8192;
+    c->evidence_queue_mb = 4;
     c->evidence_segment_seconds = 60;
     c->evidence_segment_mb = 64;
     c->upload_max_photos = 9;

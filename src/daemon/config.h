@@ -56,7 +56,7 @@ struct vg_config {
     int evidence_enabled;
     char evidence_dir[PATH_MAX]; /* "" = data_dir/evidence */
     int evidence_retention_days; /* 0 = keep forever */
-    int evidence_queue_packets;
+    int evidence_queue_mb;
     int evidence_segment_seconds;
     int evidence_segment_mb;
     /* uploads (citizens' photos and videos) */

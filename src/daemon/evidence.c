@@ -36,14 +36,17 @@ int evidence_start(struct vg_hub *h, char *err, size_t n)
     char *dir = c->evidence_dir[0] ? g_strdup(c->evidence_dir)
                                    : g_build_filename(c->data_dir, "evidence", NULL);
     char *key = g_build_filename(c->data_dir, "evidence-key.pem", NULL);
+    /* One ring per media worker (the engine's count: 0 is one per core). */
+    unsigned workers = c->media_workers ? (unsigned)c->media_workers : g_get_num_processors();
     struct vg_evidence_config ec = {dir,
                                     key,
-                                    (unsigned)c->evidence_queue_packets,
+                                    (unsigned)c->evidence_queue_mb * 1024,
                                     (unsigned)c->evidence_segment_seconds,
                                     (unsigned)c->evidence_segment_mb,
                                     on_alert,
                                     h,
-                                    NULL};
+                                    NULL,
+                                    workers};
     int rc = vg_evidence_open(&ec, &h->evidence, err, n);
     g_free(dir);
     g_free(key);
@@ -121,19 +124,20 @@ void evidence_case_drop(struct live_case *lc)
 static void tap_rtp(void *ud, uint64_t leg, unsigned kind, int64_t at_us, const uint8_t *pkt,
                     size_t len)
 {
-    vg_recording_rtp(ud, leg, kind, at_us, pkt, len);
+    (void)leg; /* the tap knows its leg */
+    vg_recording_tap_rtp(ud, kind, at_us, pkt, len);
 }
 
 static void tap_release(void *ud)
 {
-    vg_recording_unref(ud);
+    vg_recording_tap_free(ud);
 }
 
 void evidence_tap_leg(struct vg_hub *h, struct live_case *lc, uint64_t leg)
 {
     if (!lc->rec)
         return;
-    struct vg_media_tap t = {tap_rtp, tap_release, vg_recording_ref(lc->rec)};
+    struct vg_media_tap t = {tap_rtp, tap_release, vg_recording_tap_new(lc->rec, leg)};
     vg_media_leg_tap(h->media, leg, &t);
 }
 

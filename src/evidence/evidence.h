@@ -2,11 +2,13 @@
  *
  * The service (struct vg_evidence) owns DATA/evidence, the centre's Ed25519 key,
  * the audit log and ONE writer thread. A case's recording (struct vg_recording)
- * takes RTP from the media workers and events from the main loop; both only push
- * into a bounded queue, so writing never blocks forwarding. The writer turns the
- * queue into segment files (evfmt.h), one stream per leg plus the events log,
- * fsyncs them at least once a second, rolls them by time or size (hash-chained),
- * and at the end writes manifest.json, signed (manifest.sig).
+ * takes RTP from the media workers, through one tap per leg, and events from the
+ * main loop. RTP goes into a bounded ring per producer thread (ring.h: a copy and
+ * a store, no lock), events into a short locked list; nothing waits for the disk,
+ * so writing never blocks forwarding. The writer turns both into segment files
+ * (evfmt.h), one stream per leg plus the events log, fsyncs them at least once a
+ * second, rolls them by time or size (hash-chained), and at the end writes
+ * manifest.json, signed (manifest.sig).
  *
  * A full queue drops RTP (never events), records the gap as an event, and raises
  * an alert through the owner's callback; a write error is handled the same way.
@@ -28,11 +30,12 @@ typedef struct _GMainContext GMainContext;
 
 struct vg_evidence;
 struct vg_recording;
+struct vg_recording_tap;
 
 struct vg_evidence_config {
     const char *dir;      /* DATA/evidence */
     const char *key_path; /* DATA/evidence-key.pem; the .pub is written next to it */
-    unsigned queue_packets;
+    unsigned queue_kb;    /* each producer thread's ring, KiB (0: 4096) */
     unsigned segment_seconds;
     unsigned segment_mb;
     /* Called on owner's context when a recording loses media (queue full, disk
@@ -40,6 +43,9 @@ struct vg_evidence_config {
     void (*alert)(const char *case_id, const char *kind, const char *detail_json, void *ud);
     void *ud;
     GMainContext *owner; /* NULL: the global default context */
+    /* Rings made (and touched) at open, one per thread expected to record RTP (the
+     * media workers); a further thread gets one made at its first packet. */
+    unsigned producers;
 };
 
 /* Loads (or creates, 0600) the key, closes recordings a crash left open, and
@@ -61,10 +67,22 @@ struct vg_recording *vg_recording_start(struct vg_evidence *ev, const char *case
 /* One case event (a JSON object; "at" in microseconds is added). Any thread. */
 void vg_recording_event(struct vg_recording *r, int64_t at_us, const char *json);
 
-/* One decrypted RTP packet of a leg (kind 0 audio, 1 video) that arrived at at_us
- * (wall clock). Any thread; never blocks: a full queue drops it and counts a gap. */
-void vg_recording_rtp(struct vg_recording *r, uint64_t leg, unsigned kind, int64_t at_us,
-                      const uint8_t *rtp, size_t len);
+/* A leg's media into a recording: what the media engine's tap calls. It holds a
+ * reference to the recording, and the leg's gap state: packets the queue could
+ * not take are counted here and written as one gap event when it takes them
+ * again (or when the tap is freed). Free with vg_recording_tap_free. */
+struct vg_recording_tap *vg_recording_tap_new(struct vg_recording *r, uint64_t leg);
+
+/* One decrypted RTP packet of the tap's leg (kind 0 audio, 1 video) that arrived
+ * at at_us (wall clock). Never blocks: it is copied into the calling thread's ring,
+ * or, if that is full, dropped and counted as a gap. One thread at a time per tap
+ * (the engine calls a leg's tap only on the leg's worker). */
+void vg_recording_tap_rtp(struct vg_recording_tap *t, unsigned kind, int64_t at_us,
+                          const uint8_t *rtp, size_t len);
+
+/* Queues a gap still pending and drops the reference. NULL allowed. Called on the
+ * thread that fed the tap, after its last packet. */
+void vg_recording_tap_free(struct vg_recording_tap *t);
 
 /* Extra references, e.g. one per media tap. */
 struct vg_recording *vg_recording_ref(struct vg_recording *r);
@@ -79,6 +97,10 @@ void vg_recording_finish(struct vg_recording *r, const char *reason);
  * over every file. Nothing happens if the recording is still open (its manifest
  * will list the file). Any thread. */
 void vg_evidence_reseal(struct vg_evidence *ev, const char *case_id, const char *why);
+
+/* For tests: the writer sleeps ms, as it would behind a stalled disk. Returns once
+ * the writer has started sleeping. */
+void vg_evidence_stall(struct vg_evidence *ev, unsigned ms);
 
 /* Appends a signed, hash-chained entry to the audit log (synchronous, fsync'd).
  * result: "allowed", "refused", "done". detail may be NULL or a JSON object. */

@@ -1,12 +1,25 @@
 /* Recordings and the writer thread (see evidence.h).
  *
- * Producers (media workers, the main loop) only allocate an item and append it to
- * one list under one mutex; RTP items are counted against queue_packets and
- * refused beyond it (events and control items are never refused: they are few and
- * each one matters). The writer takes the whole list at once, at least every
- * WAKE_MS, appends records to per-stream buffers, writes them, and fdatasyncs
- * every file written since the last sync once a second: a kill -9 loses what is
- * in the queue (WAKE_MS of media), a power cut at most a second more. */
+ * RTP: every thread that records (a media worker) has a ring of its own (ring.h),
+ * found through a thread-local pointer. A packet becomes one ring entry: which
+ * recording and leg, and the record exactly as the segment file holds it (evfmt.h).
+ * So the forwarding path pays one copy and one store (no malloc, no lock, no
+ * syscall), and the writer hands the entries to writev where they lie. The writer
+ * wakes every WAKE_MS, or sooner when a ring is half full (the only syscall a
+ * producer may make, at most once per wake-up). A full ring drops the packet: the
+ * leg's tap counts it, and the gap travels in the entry of the leg's next packet
+ * (or in a control item when the tap is freed first).
+ *
+ * Events and control items (finish, free, reseal) are few: a list under one mutex,
+ * never refused. At each wake-up the writer takes that list, then drains every
+ * ring (one writev per stream per chunk of at most DRAIN_BYTES), then handles the
+ * list. A tap's packets are committed before its release drops the recording's
+ * reference, so they are all read before the recording is freed. A tap does not
+ * look at whether its case has finished (that would be a read of a line the
+ * writer writes, per packet): what it queues until the writer closes the
+ * recording is recorded, what comes after is skipped by the writer. Every file
+ * written since the last sync is fdatasync'd once a second: a kill -9 loses what
+ * is in the rings (up to WAKE_MS of media), a power cut at most a second more. */
 #include "evidence.h"
 
 #include "audit.h"
@@ -14,6 +27,7 @@
 #include "evkey.h"
 #include "log.h"
 #include "manifest.h"
+#include "ring.h"
 #include "vg_err.h"
 
 #include <errno.h>
@@ -21,55 +35,89 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <jansson.h>
+#include <limits.h>
+#include <stdalign.h>
 #include <openssl/evp.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #define WAKE_MS 100
 #define SYNC_US 1000000
 #define MAX_STREAMS 16 /* legs of one case, and its events log */
+#define MAX_RINGS 64   /* threads that record: the media workers (at most 64) */
+#define DRAIN_BYTES (256 * 1024)
+#define QUEUE_KB_DEFAULT 4096
 
-enum item_type { IT_RTP, IT_EVENT, IT_GAP, IT_FINISH, IT_FREE, IT_RESEAL };
+enum item_type { IT_EVENT, IT_GAP, IT_FINISH, IT_FREE, IT_RESEAL, IT_STALL };
 
+/* A control item: events and everything that is not a packet. */
 struct item {
     struct item *next;
     enum item_type type;
     struct vg_recording *rec;
     uint64_t leg;
-    uint8_t kind;
     int64_t at_us, to_us;
     uint64_t lost;
+    atomic_int *started; /* IT_STALL */
     uint32_t len;
     uint8_t data[];
 };
 
+/* A ring entry: one packet of a leg. What follows it is a struct gap when the
+ * leg lost packets before this one (ENTRY_GAP), then the packet's segment record. */
+#define ENTRY_GAP 1u
+struct entry {
+    struct vg_recording *rec;
+    uint64_t leg;
+    uint32_t flags, reserved;
+};
+struct gap {
+    int64_t from_us, to_us;
+    uint64_t lost;
+};
+
+/* Everything a packet reads, on a cache line of its own that only the leg's worker
+ * writes: the recording and the service are not read per packet (their lines are
+ * written by the writer and the main loop, and would bounce between cores). */
+struct vg_recording_tap {
+    alignas(64) struct vg_evidence *ev;
+    uint64_t serial; /* ev's: the calling thread's ring is checked against it */
+    struct vg_recording *rec;
+    uint64_t leg;
+    uint64_t drops; /* lost since the last gap was queued */
+    int64_t drop_from, drop_to;
+};
+
 struct stream {
+    struct vg_recording *rec;
     uint64_t id;
     int fd; /* -1: not open */
     uint32_t seq;
     int64_t opened_us; /* monotonic */
-    size_t size;
+    size_t size;       /* bytes in the file */
     uint8_t prev[32];
-    GByteArray *buf;
-    bool dirty;
+    /* records waiting for writev: views into a ring, or one event */
+    struct iovec *iov;
+    unsigned n_iov, cap_iov;
+    uint64_t n_rec;
+    size_t pending;
+    bool dirty, queued;
 };
 
 struct vg_recording {
     struct vg_evidence *ev;
+    gint refs;
     char case_id[VG_EV_CASE_MAX + 1];
     char *dir;
-    gint refs;
-    /* under ev->lock */
-    bool finishing;
-    uint64_t drops, drop_leg;
-    int64_t drop_from, drop_to;
     /* writer only */
-    struct stream streams[MAX_STREAMS];
+    alignas(64) struct stream streams[MAX_STREAMS];
     unsigned n_streams;
-    bool closed, failing;
+    bool listed, closed, failing;
+    bool created; /* a file was created since the last sync: fsync the directory */
     uint64_t io_lost;
-    int64_t io_from, io_to;
     char reason[128];
 };
 
@@ -79,16 +127,22 @@ struct vg_evidence {
     EVP_PKEY *key;
     struct vg_audit *audit;
     GThread *thread;
+    uint64_t serial; /* tells this service's rings from an earlier one's */
     GMutex lock;
     GCond cond;
-    struct item *head, *tail;
-    unsigned n_rtp;
-    bool stop;
-    GPtrArray *open; /* writer: recordings not closed yet */
+    struct item *head, *tail; /* under lock */
+    bool stop;                /* under lock */
+    atomic_bool kicked;       /* a producer asked the writer to come now */
+    struct vg_ring *rings[MAX_RINGS];
+    atomic_uint n_rings; /* rings made; published after the pointer is stored */
+    unsigned claimed;    /* under lock: rings given to threads */
+    size_t ring_bytes;
+    GPtrArray *open;  /* writer: recordings not closed yet */
+    GPtrArray *dirty; /* writer: streams with records waiting for writev */
     unsigned recovered;
     struct vg_evidence_stats st;  /* the writer's own counters */
     struct vg_evidence_stats pub; /* a copy for readers, under lock */
-    uint64_t dropped;             /* under lock */
+    atomic_uint_fast64_t dropped;
 };
 
 static int64_t mono_us(void)
@@ -96,7 +150,7 @@ static int64_t mono_us(void)
     return g_get_monotonic_time();
 }
 
-/* Producers --------------------------------------------------------------------------- */
+/* Producers: control items ------------------------------------------------------------ */
 
 static struct item *new_item(enum item_type t, struct vg_recording *r, size_t len)
 {
@@ -110,70 +164,132 @@ static struct item *new_item(enum item_type t, struct vg_recording *r, size_t le
     return it;
 }
 
-/* Under ev->lock. */
-static void append(struct vg_evidence *ev, struct item *it)
+static void push_control(struct vg_evidence *ev, struct item *it)
 {
+    g_mutex_lock(&ev->lock);
     if (ev->tail)
         ev->tail->next = it;
     else
         ev->head = it;
     ev->tail = it;
-}
-
-static void push_control(struct vg_evidence *ev, struct item *it)
-{
-    g_mutex_lock(&ev->lock);
-    append(ev, it);
     g_cond_signal(&ev->cond);
     g_mutex_unlock(&ev->lock);
 }
 
-void vg_recording_rtp(struct vg_recording *r, uint64_t leg, unsigned kind, int64_t at_us,
-                      const uint8_t *rtp, size_t len)
+/* Producers: RTP through the calling thread's ring ------------------------------------ */
+
+static atomic_uint_fast64_t next_serial = 1;
+
+static _Thread_local struct {
+    uint64_t serial;
+    struct vg_ring *ring; /* NULL: none could be had; this thread's packets are gaps */
+} mine;
+
+/* The first packet a thread records claims one of the rings made at open, or a new
+ * one: rare, so under the lock. */
+static struct vg_ring *claim_ring(struct vg_evidence *ev)
 {
-    struct vg_evidence *ev = r->ev;
-    if (len > VG_EV_REC_MAX || kind > 1)
-        return;
-    struct item *it = new_item(IT_RTP, r, len);
-    if (it) {
-        it->leg = leg;
-        it->kind = (uint8_t)kind;
-        it->at_us = at_us;
-        memcpy(it->data, rtp, len);
-    }
     g_mutex_lock(&ev->lock);
-    if (r->finishing) {
-        g_mutex_unlock(&ev->lock);
-        g_free(it);
+    unsigned n = atomic_load_explicit(&ev->n_rings, memory_order_relaxed);
+    struct vg_ring *g = NULL;
+    if (ev->claimed < n) {
+        g = ev->rings[ev->claimed++];
+    } else if (n < MAX_RINGS && (g = vg_ring_new(ev->ring_bytes))) {
+        ev->rings[n] = g;
+        ev->claimed++;
+        atomic_store_explicit(&ev->n_rings, n + 1, memory_order_release);
+    }
+    g_mutex_unlock(&ev->lock);
+    if (!g)
+        vg_error(NULL, NULL, "evidence: no queue for another recording thread: its media is lost");
+    mine.serial = ev->serial;
+    mine.ring = g;
+    return g;
+}
+
+/* The writer comes at the next WAKE_MS anyway; a ring half full calls it now, once
+ * until it has been. */
+static void kick(struct vg_evidence *ev)
+{
+    if (atomic_load_explicit(&ev->kicked, memory_order_relaxed) ||
+        atomic_exchange(&ev->kicked, true))
         return;
-    }
-    if (!it || ev->n_rtp >= ev->cfg.queue_packets) {
-        /* Dropped: remember the gap, written when the queue takes packets again. */
-        if (!r->drops++) {
-            r->drop_from = at_us;
-            r->drop_leg = leg;
-        }
-        r->drop_to = at_us;
-        ev->dropped++;
-        g_mutex_unlock(&ev->lock);
-        g_free(it);
-        return;
-    }
-    if (r->drops) {
-        struct item *gap = new_item(IT_GAP, r, 0);
-        if (gap) {
-            gap->leg = r->drop_leg;
-            gap->at_us = r->drop_from;
-            gap->to_us = r->drop_to;
-            gap->lost = r->drops;
-            append(ev, gap);
-            r->drops = 0;
-        }
-    }
-    append(ev, it);
-    ev->n_rtp++;
+    g_mutex_lock(&ev->lock);
+    g_cond_signal(&ev->cond);
     g_mutex_unlock(&ev->lock);
 }
+
+static void commit(struct vg_evidence *ev, struct vg_ring *g)
+{
+    if (vg_ring_commit(g) > vg_ring_capacity(g) / 2)
+        kick(ev);
+}
+
+static void note_drop(struct vg_recording_tap *t, int64_t at_us)
+{
+    if (!t->drops++)
+        t->drop_from = at_us;
+    t->drop_to = at_us;
+    atomic_fetch_add_explicit(&t->ev->dropped, 1, memory_order_relaxed);
+}
+
+void vg_recording_tap_rtp(struct vg_recording_tap *t, unsigned kind, int64_t at_us,
+                          const uint8_t *rtp, size_t len)
+{
+    if (len > VG_EV_REC_MAX || kind > 1)
+        return;
+    struct vg_ring *g = G_LIKELY(mine.serial == t->serial) ? mine.ring : claim_ring(t->ev);
+    /* After a loss, take packets again only once the ring is at most half full:
+     * one gap per overload, not one per packet squeezed in at the edge. */
+    size_t gap = t->drops ? sizeof(struct gap) : 0;
+    struct entry *e =
+        g && (!gap || vg_ring_waiting(g) <= vg_ring_capacity(g) / 2)
+            ? (struct entry *)vg_ring_reserve(g, sizeof *e + gap + VG_EV_REC_HDR + len)
+            : NULL;
+    if (!e) {
+        note_drop(t, at_us);
+        return;
+    }
+    *e = (struct entry){t->rec, t->leg, gap ? ENTRY_GAP : 0, 0};
+    uint8_t *p = (uint8_t *)(e + 1);
+    if (gap) {
+        struct gap gp = {t->drop_from, t->drop_to, t->drops};
+        memcpy(p, &gp, sizeof gp);
+        p += sizeof gp;
+        t->drops = 0;
+    }
+    struct vg_ev_record rec = {VG_EV_REC_RTP, (uint8_t)kind, at_us, rtp, (uint32_t)len};
+    vg_ev_record_write(&rec, p, VG_EV_REC_HDR + len);
+    commit(t->ev, g);
+}
+
+struct vg_recording_tap *vg_recording_tap_new(struct vg_recording *r, uint64_t leg)
+{
+    struct vg_recording_tap *t = g_aligned_alloc0(1, sizeof *t, alignof(struct vg_recording_tap));
+    t->ev = r->ev;
+    t->serial = r->ev->serial;
+    t->rec = vg_recording_ref(r);
+    t->leg = leg;
+    return t;
+}
+
+void vg_recording_tap_free(struct vg_recording_tap *t)
+{
+    if (!t)
+        return;
+    struct item *gap = t->drops ? new_item(IT_GAP, t->rec, 0) : NULL;
+    if (gap) { /* the leg ended while its packets were being dropped */
+        gap->leg = t->leg;
+        gap->at_us = t->drop_from;
+        gap->to_us = t->drop_to;
+        gap->lost = t->drops;
+        push_control(t->rec->ev, gap);
+    }
+    vg_recording_unref(t->rec);
+    g_aligned_free(t);
+}
+
+/* Producers: events and the recording's life ------------------------------------------ */
 
 void vg_recording_event(struct vg_recording *r, int64_t at_us, const char *json)
 {
@@ -219,11 +335,7 @@ void vg_recording_finish(struct vg_recording *r, const char *reason)
         return;
     struct item *it = new_item(IT_FINISH, r, 0);
     snprintf(r->reason, sizeof r->reason, "%s", reason ? reason : "case ended");
-    g_mutex_lock(&r->ev->lock);
-    r->finishing = true;
-    append(r->ev, it);
-    g_cond_signal(&r->ev->cond);
-    g_mutex_unlock(&r->ev->lock);
+    push_control(r->ev, it);
     vg_recording_unref(r);
 }
 
@@ -240,6 +352,19 @@ void vg_evidence_reseal(struct vg_evidence *ev, const char *case_id, const char 
     push_control(ev, it); /* after the case's IT_FINISH, so its manifest exists */
 }
 
+void vg_evidence_stall(struct vg_evidence *ev, unsigned ms)
+{
+    atomic_int started = 0;
+    struct item *it = new_item(IT_STALL, NULL, 0);
+    if (!it)
+        return;
+    it->lost = ms;
+    it->started = &started;
+    push_control(ev, it);
+    while (!atomic_load(&started))
+        g_usleep(1000);
+}
+
 struct vg_recording *vg_recording_start(struct vg_evidence *ev, const char *case_id)
 {
     if (strlen(case_id) > VG_EV_CASE_MAX || strchr(case_id, '/') || case_id[0] == '.')
@@ -254,7 +379,7 @@ struct vg_recording *vg_recording_start(struct vg_evidence *ev, const char *case
         g_free(dir);
         return NULL;
     }
-    struct vg_recording *r = g_new0(struct vg_recording, 1);
+    struct vg_recording *r = g_aligned_alloc0(1, sizeof *r, alignof(struct vg_recording));
     r->ev = ev;
     r->dir = dir;
     r->refs = 1;
@@ -265,7 +390,7 @@ struct vg_recording *vg_recording_start(struct vg_evidence *ev, const char *case
     return r;
 }
 
-/* The writer ------------------------------------------------------------------------------ */
+/* The writer: streams --------------------------------------------------------------------- */
 
 static void alert_later(struct vg_evidence *ev, const char *case_id, const char *kind,
                         json_t *detail);
@@ -280,6 +405,28 @@ static int write_all(int fd, const uint8_t *p, size_t n)
             return VG_EIO;
         p += w;
         n -= (size_t)w;
+    }
+    return VG_OK;
+}
+
+/* Writes every iovec (consuming the array: bases and lengths are moved on). */
+static int writev_all(int fd, struct iovec *iov, unsigned n)
+{
+    while (n) {
+        ssize_t w = writev(fd, iov, n > IOV_MAX ? IOV_MAX : (int)n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return VG_EIO;
+        while (n && (size_t)w >= iov->iov_len) {
+            w -= (ssize_t)iov->iov_len;
+            iov++;
+            n--;
+        }
+        if (n) {
+            iov->iov_base = (uint8_t *)iov->iov_base + w;
+            iov->iov_len -= (size_t)w;
+        }
     }
     return VG_OK;
 }
@@ -328,34 +475,41 @@ static int stream_open(struct vg_recording *r, struct stream *s, int64_t wall_us
     s->size = sizeof hdr;
     s->opened_us = mono_us();
     s->dirty = true;
+    r->created = true;
     r->ev->st.segments++;
     return VG_OK;
 }
 
-/* Writes what the stream buffered; a failed write is cut back off the file so the
- * segment stays whole, and the loss is counted as a gap. */
+/* Writes the records the stream has waiting; a failed write is cut back off the
+ * file so the segment stays whole, and the records lost are counted. */
 static void stream_flush(struct vg_recording *r, struct stream *s)
 {
-    if (s->fd < 0 || !s->buf || !s->buf->len)
+    s->queued = false;
+    if (!s->n_iov)
         return;
-    if (write_all(s->fd, s->buf->data, s->buf->len) == VG_OK) {
-        s->size += s->buf->len;
+    if (s->fd >= 0 && writev_all(s->fd, s->iov, s->n_iov) == VG_OK) {
+        s->size += s->pending;
         s->dirty = true;
     } else {
         int e = errno;
-        if (ftruncate(s->fd, (off_t)s->size) != 0)
+        if (s->fd >= 0 && ftruncate(s->fd, (off_t)s->size) != 0)
             vg_error(r->case_id, NULL, "evidence: cannot cut a failed write back");
         r->ev->st.write_errors++;
         if (!r->failing)
             alert_later(r->ev, r->case_id, "recording_error",
                         json_pack("{s:s, s:s}", "error", strerror(e), "dir", r->dir));
         r->failing = true;
-        r->io_lost++;
+        r->io_lost += s->n_rec;
     }
-    g_byte_array_set_size(s->buf, 0);
+    s->n_iov = 0;
+    s->n_rec = 0;
+    s->pending = 0;
 }
 
-static void stream_close(struct vg_recording *r, struct stream *s)
+/* chain: another segment of the stream follows, and names this one's hash. At the
+ * recording's end none does, and the manifest hashes every file anyway: hashing
+ * here too read and hashed every byte recorded a second time. */
+static void stream_close(struct vg_recording *r, struct stream *s, bool chain)
 {
     if (s->fd < 0)
         return;
@@ -363,9 +517,11 @@ static void stream_close(struct vg_recording *r, struct stream *s)
     fdatasync(s->fd);
     close(s->fd);
     s->fd = -1;
-    char *path = stream_path(r, s, s->seq);
-    file_sha(path, s->prev); /* the next segment names it: the chain */
-    g_free(path);
+    if (chain) {
+        char *path = stream_path(r, s, s->seq);
+        file_sha(path, s->prev);
+        g_free(path);
+    }
 }
 
 static struct stream *stream_of(struct vg_recording *r, uint64_t id)
@@ -376,34 +532,63 @@ static struct stream *stream_of(struct vg_recording *r, uint64_t id)
     if (r->n_streams == MAX_STREAMS)
         return NULL;
     struct stream *s = &r->streams[r->n_streams++];
+    s->rec = r;
     s->id = id;
     s->fd = -1;
-    s->buf = g_byte_array_sized_new(64 * 1024);
     return s;
 }
 
-static void record(struct vg_recording *r, uint64_t stream, uint8_t type, uint8_t kind,
-                   int64_t at_us, const uint8_t *data, uint32_t len)
+/* The stream a record of n bytes goes to, its segment rolled (by size, or by age
+ * as of now) or opened as needed; NULL if it cannot be written. */
+static struct stream *stream_ready(struct vg_recording *r, uint64_t id, int64_t at_us, size_t n,
+                                   int64_t now)
 {
-    struct vg_evidence *ev = r->ev;
-    struct stream *s = stream_of(r, stream);
+    const struct vg_evidence_config *c = &r->ev->cfg;
+    struct stream *s = stream_of(r, id);
     if (!s)
-        return;
-    bool roll =
-        s->fd >= 0 && (s->size + s->buf->len > (size_t)ev->cfg.segment_mb * 1024 * 1024 ||
-                       mono_us() - s->opened_us > (int64_t)ev->cfg.segment_seconds * 1000000);
-    if (roll)
-        stream_close(r, s);
-    if (s->fd < 0 && stream_open(r, s, at_us) != VG_OK) {
-        r->io_lost++;
-        return;
+        return NULL;
+    if (s->fd >= 0 && (s->size + s->pending + n > (size_t)c->segment_mb * 1024 * 1024 ||
+                       now - s->opened_us > (int64_t)c->segment_seconds * 1000000))
+        stream_close(r, s, true);
+    if (s->fd < 0 && stream_open(r, s, at_us) != VG_OK)
+        return NULL;
+    return s;
+}
+
+static void add_iov(struct stream *s, const uint8_t *p, size_t n)
+{
+    struct iovec *last = s->n_iov ? &s->iov[s->n_iov - 1] : NULL;
+    if (last && (const uint8_t *)last->iov_base + last->iov_len == p) {
+        last->iov_len += n; /* the next record of the same stream, right behind */
+    } else {
+        if (s->n_iov == s->cap_iov) {
+            s->cap_iov = s->cap_iov ? 2 * s->cap_iov : 64;
+            s->iov = g_renew(struct iovec, s->iov, s->cap_iov);
+        }
+        s->iov[s->n_iov++] = (struct iovec){(void *)p, n};
     }
-    struct vg_ev_record rec = {type, kind, at_us, data, len};
-    size_t old = s->buf->len;
-    g_byte_array_set_size(s->buf, (guint)(old + VG_EV_REC_HDR + len));
-    vg_ev_record_write(&rec, s->buf->data + old, VG_EV_REC_HDR + len);
-    if (s->buf->len > 256 * 1024)
+    s->pending += n;
+    s->n_rec++;
+}
+
+/* The writer: records ---------------------------------------------------------------------- */
+
+/* An event is written at once: they are few, and its bytes are not in a ring. */
+static void write_event(struct vg_recording *r, int64_t at_us, const char *text, size_t len)
+{
+    size_t n = VG_EV_REC_HDR + len;
+    uint8_t *buf = g_malloc(n);
+    struct vg_ev_record rec = {VG_EV_REC_EVENT, 0, at_us, (const uint8_t *)text, (uint32_t)len};
+    struct stream *s =
+        vg_ev_record_write(&rec, buf, n) > 0 ? stream_ready(r, 0, at_us, n, mono_us()) : NULL;
+    if (s) {
+        add_iov(s, buf, n);
         stream_flush(r, s);
+    } else {
+        r->io_lost++;
+    }
+    r->ev->st.events++;
+    g_free(buf);
 }
 
 static void record_event(struct vg_recording *r, json_t *e)
@@ -411,21 +596,104 @@ static void record_event(struct vg_recording *r, json_t *e)
     char *text = json_dumps(e, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_int_t at = json_integer_value(json_object_get(e, "at_us"));
     if (text)
-        record(r, 0, VG_EV_REC_EVENT, 0, at, (const uint8_t *)text, (uint32_t)strlen(text));
-    r->ev->st.events++;
+        write_event(r, at, text, strlen(text));
     free(text);
 }
 
-static void on_gap(struct vg_recording *r, const struct item *it)
+/* Packets the queue could not take: an event in the recording (while it is open)
+ * and an alert to the supervisors. */
+static void on_gap(struct vg_recording *r, uint64_t leg_id, int64_t from, int64_t to, uint64_t lost)
 {
     char leg[24];
-    snprintf(leg, sizeof leg, "%llu", (unsigned long long)it->leg);
-    json_t *e =
-        json_pack("{s:s, s:s, s:I, s:I, s:I, s:s, s:I}", "type", "gap", "leg", leg, "from_us",
-                  (json_int_t)it->at_us, "to_us", (json_int_t)it->to_us, "packets",
-                  (json_int_t)it->lost, "reason", "queue_full", "at_us", (json_int_t)it->at_us);
-    record_event(r, e);
+    snprintf(leg, sizeof leg, "%llu", (unsigned long long)leg_id);
+    json_t *e = json_pack("{s:s, s:s, s:I, s:I, s:I, s:s, s:I}", "type", "gap", "leg", leg,
+                          "from_us", (json_int_t)from, "to_us", (json_int_t)to, "packets",
+                          (json_int_t)lost, "reason", "queue_full", "at_us", (json_int_t)from);
+    if (!r->closed)
+        record_event(r, e);
     alert_later(r->ev, r->case_id, "recording_gap", e); /* takes e */
+}
+
+static void note_open(struct vg_evidence *ev, struct vg_recording *r)
+{
+    if (!r->listed && !r->closed) {
+        g_ptr_array_add(ev->open, r);
+        r->listed = true;
+    }
+}
+
+/* One ring entry: its record joins its stream's writev, or its gap is written. */
+static void take_entry(struct vg_evidence *ev, const struct entry *e, size_t len, int64_t now)
+{
+    struct vg_recording *r = e->rec;
+    note_open(ev, r);
+    if (r->closed)
+        return;
+    const uint8_t *p = (const uint8_t *)(e + 1);
+    size_t n = len - sizeof *e;
+    if (e->flags & ENTRY_GAP) { /* written before the packet that ends it */
+        struct gap gp;
+        memcpy(&gp, p, sizeof gp);
+        on_gap(r, e->leg, gp.from_us, gp.to_us, gp.lost);
+        p += sizeof gp;
+        n -= sizeof gp;
+    }
+    struct vg_ev_record rec;
+    struct stream *s = vg_ev_record_parse(p, n, &rec) == (int)n
+                           ? stream_ready(r, e->leg, rec.at_us, n, now)
+                           : NULL;
+    if (!s) {
+        r->io_lost++;
+        return;
+    }
+    add_iov(s, p, n);
+    if (!s->queued) {
+        s->queued = true;
+        g_ptr_array_add(ev->dirty, s);
+    }
+    ev->st.packets++;
+    ev->st.bytes += n - VG_EV_REC_HDR;
+}
+
+static void flush_dirty(struct vg_evidence *ev)
+{
+    for (guint i = 0; i < ev->dirty->len; i++) {
+        struct stream *s = ev->dirty->pdata[i];
+        if (s->queued)
+            stream_flush(s->rec, s);
+    }
+    g_ptr_array_set_size(ev->dirty, 0);
+}
+
+/* Writes what every ring holds, a chunk at a time (the space goes back to the
+ * producer after each chunk); at most a ring's capacity each, so producers that
+ * outrun the disk cannot keep the writer from its control items and syncs.
+ * Returns whether anything was read. */
+static bool drain_rings(struct vg_evidence *ev)
+{
+    bool any = false;
+    unsigned n = atomic_load_explicit(&ev->n_rings, memory_order_acquire);
+    for (unsigned i = 0; i < n; i++) {
+        struct vg_ring *g = ev->rings[i];
+        size_t budget = vg_ring_capacity(g);
+        while (budget) {
+            struct vg_ring_cursor c;
+            vg_ring_begin(g, &c, budget < DRAIN_BYTES ? budget : DRAIN_BYTES);
+            uint64_t from = c.pos;
+            int64_t now = mono_us();
+            const uint8_t *p;
+            size_t len;
+            while ((p = vg_ring_next(g, &c, &len)))
+                take_entry(ev, (const struct entry *)p, len, now);
+            if (c.pos == from)
+                break;
+            flush_dirty(ev); /* before the space is given back */
+            vg_ring_release(g, &c);
+            budget -= c.pos - from < budget ? (size_t)(c.pos - from) : budget;
+            any = true;
+        }
+    }
+    return any;
 }
 
 static void close_recording(struct vg_recording *r, bool complete, const char *reason)
@@ -438,7 +706,7 @@ static void close_recording(struct vg_recording *r, bool complete, const char *r
     record_event(r, e);
     json_decref(e);
     for (unsigned i = 0; i < r->n_streams; i++)
-        stream_close(r, &r->streams[i]);
+        stream_close(r, &r->streams[i], false);
     char err[300];
     if (vg_manifest_write(r->dir, r->case_id, r->ev->key, complete, reason, now, err, sizeof err))
         vg_error(r->case_id, NULL, "evidence: %s", err);
@@ -454,9 +722,9 @@ static void free_recording(struct vg_recording *r)
 {
     close_recording(r, false, "vigild stopped while the case was open");
     for (unsigned i = 0; i < r->n_streams; i++)
-        g_byte_array_free(r->streams[i].buf, TRUE);
+        g_free(r->streams[i].iov);
     g_free(r->dir);
-    g_free(r);
+    g_aligned_free(r);
 }
 
 /* A file joined a closed recording (a citizen's upload that finished after the case
@@ -487,30 +755,24 @@ static void handle(struct vg_evidence *ev, struct item *it)
 {
     if (it->type == IT_RESEAL)
         return reseal(ev, it);
+    if (it->type == IT_STALL) {
+        atomic_store(it->started, 1); /* the caller's: not touched after this */
+        g_usleep((gulong)it->lost * 1000);
+        return;
+    }
     struct vg_recording *r = it->rec;
-    if (it->type != IT_FREE && !r->closed && !g_ptr_array_find(ev->open, r, NULL))
-        g_ptr_array_add(ev->open, r);
+    if (it->type != IT_FREE)
+        note_open(ev, r);
     switch (it->type) {
-    case IT_RTP:
-        if (!r->closed) {
-            record(r, it->leg, VG_EV_REC_RTP, it->kind, it->at_us, it->data, it->len);
-            ev->st.packets++;
-            ev->st.bytes += it->len;
-        }
-        break;
     case IT_EVENT:
-        if (!r->closed) {
-            record(r, 0, VG_EV_REC_EVENT, 0, it->at_us, it->data, it->len);
-            ev->st.events++;
-        }
-        break;
-    case IT_GAP:
         if (!r->closed)
-            on_gap(r, it);
+            write_event(r, it->at_us, (const char *)it->data, it->len);
         break;
+    case IT_GAP: on_gap(r, it->leg, it->at_us, it->to_us, it->lost); break;
     case IT_FINISH: close_recording(r, true, r->reason); break;
     case IT_FREE: free_recording(r); break;
-    case IT_RESEAL: break;
+    case IT_RESEAL:
+    case IT_STALL: break;
     }
 }
 
@@ -521,14 +783,14 @@ static void sync_all(struct vg_evidence *ev)
         bool any = false;
         for (unsigned k = 0; k < r->n_streams; k++) {
             struct stream *s = &r->streams[k];
-            stream_flush(r, s);
             if (s->fd >= 0 && s->dirty) {
                 fdatasync(s->fd);
                 s->dirty = false;
                 any = true;
             }
         }
-        if (any) { /* new files are only durable once their directory entry is */
+        if (any && r->created) { /* a new file is durable once its directory entry is */
+            r->created = false;
             int fd = open(r->dir, O_RDONLY | O_DIRECTORY);
             if (fd >= 0) {
                 fsync(fd);
@@ -540,48 +802,35 @@ static void sync_all(struct vg_evidence *ev)
     }
 }
 
-static void flush_all(struct vg_evidence *ev)
-{
-    for (guint i = 0; i < ev->open->len; i++) {
-        struct vg_recording *r = ev->open->pdata[i];
-        for (unsigned k = 0; k < r->n_streams; k++)
-            stream_flush(r, &r->streams[k]);
-    }
-}
-
 static gpointer writer_main(gpointer data)
 {
     struct vg_evidence *ev = data;
     int64_t last_sync = mono_us();
     for (;;) {
         g_mutex_lock(&ev->lock);
-        if (!ev->head && !ev->stop)
+        if (!ev->head && !ev->stop && !atomic_load(&ev->kicked))
             g_cond_wait_until(&ev->cond, &ev->lock, mono_us() + WAKE_MS * 1000);
         struct item *list = ev->head;
         ev->head = ev->tail = NULL;
-        ev->n_rtp = 0;
-        bool stop = ev->stop;
+        bool stop = ev->stop, idle = !list;
         ev->pub = ev->st; /* counters as of the last batch, for /metrics */
         g_mutex_unlock(&ev->lock);
+        atomic_store(&ev->kicked, false);
+        /* Rings first: what a tap queued before its recording was freed is in them. */
+        if (drain_rings(ev))
+            idle = false;
         while (list) {
             struct item *next = list->next;
             handle(ev, list);
             g_free(list);
             list = next;
         }
-        /* Written at every wake-up: a killed process loses only the queue. */
-        flush_all(ev);
         if (mono_us() - last_sync >= SYNC_US) {
             sync_all(ev);
             last_sync = mono_us();
         }
-        if (stop && !list) {
-            g_mutex_lock(&ev->lock);
-            bool empty = ev->head == NULL;
-            g_mutex_unlock(&ev->lock);
-            if (empty)
-                break;
-        }
+        if (stop && idle) /* nobody queues after close: the last pass found nothing */
+            break;
     }
     sync_all(ev);
     return NULL;
@@ -664,8 +913,9 @@ int vg_evidence_open(const struct vg_evidence_config *cfg, struct vg_evidence **
     ev->dir = g_strdup(cfg->dir);
     ev->cfg.dir = ev->dir;
     ev->cfg.key_path = NULL;
-    if (!ev->cfg.queue_packets)
-        ev->cfg.queue_packets = 8192;
+    if (!ev->cfg.queue_kb)
+        ev->cfg.queue_kb = QUEUE_KB_DEFAULT;
+    ev->ring_bytes = (size_t)ev->cfg.queue_kb * 1024;
     if (!ev->cfg.segment_seconds)
         ev->cfg.segment_seconds = 60;
     if (!ev->cfg.segment_mb)
@@ -689,6 +939,12 @@ int vg_evidence_open(const struct vg_evidence_config *cfg, struct vg_evidence **
     }
     recover(ev);
     ev->open = g_ptr_array_new();
+    ev->dirty = g_ptr_array_new();
+    ev->serial = atomic_fetch_add(&next_serial, 1);
+    unsigned n = 0; /* a ring that cannot be had now is tried again at a first packet */
+    while (n < cfg->producers && n < MAX_RINGS && (ev->rings[n] = vg_ring_new(ev->ring_bytes)))
+        n++;
+    atomic_store(&ev->n_rings, n);
     g_mutex_init(&ev->lock);
     g_cond_init(&ev->cond);
     ev->thread = g_thread_new("vigil-evidence", writer_main, ev);
@@ -708,6 +964,9 @@ void vg_evidence_close(struct vg_evidence *ev)
     while (ev->open->len) /* still referenced: the caller broke the contract */
         close_recording(ev->open->pdata[0], false, "vigild stopped while the case was open");
     g_ptr_array_free(ev->open, TRUE);
+    g_ptr_array_free(ev->dirty, TRUE);
+    for (unsigned i = 0; i < atomic_load(&ev->n_rings); i++)
+        vg_ring_free(ev->rings[i]);
     g_mutex_clear(&ev->lock);
     g_cond_clear(&ev->cond);
     vg_audit_free(ev->audit);
@@ -742,7 +1001,7 @@ void vg_evidence_get_stats(struct vg_evidence *ev, struct vg_evidence_stats *out
 {
     g_mutex_lock(&ev->lock);
     *out = ev->pub;
-    out->dropped = ev->dropped;
+    out->dropped = atomic_load(&ev->dropped);
     g_mutex_unlock(&ev->lock);
 }
 
