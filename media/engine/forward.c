@@ -516,6 +516,10 @@ static void snapshot(struct leg *l)
     s.dropped_unknown = l->unknown_drops;
     s.dropped_simulated = l->simulated_drops;
     s.dropped_srtp = l->srtp_drops + l->in[0].srtp_failures + l->in[1].srtp_failures;
+    if (l->in[K_VIDEO].hist) {
+        s.hist_bytes = l->in[K_VIDEO].hist->cap;
+        s.hist_grows = l->in[K_VIDEO].hist->grows;
+    }
     for (int k = 0; k < 2; k++) {
         s.in_packets[k] = l->in[k].packets;
         s.in_bytes[k] = l->in[k].bytes;
