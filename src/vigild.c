@@ -14,10 +14,14 @@ int main(int argc, char **argv)
      * UDP datagram's worth; the other is for TCP framing). From a heap they land
      * in holes left by earlier calls' freed DTLS state, whose pages are resident,
      * so each call paid ~100 KiB of RSS for bytes never read; from mmap only the
-     * pages written count. The cost is four mmap/munmap per call set up, none per
-     * packet (measured with vigil-load, 50 calls: 345 -> ~235 KiB RSS per call).
-     * A fixed threshold also stops glibc raising it after the first such free,
-     * which would send them back to the heaps. */
+     * pages written count (vigil-load, 50 calls: 345 -> ~235 KiB RSS per call).
+     * The cost is four mmap/munmap per call set up. Per packet, only through
+     * allocations of others: Debian's libsrtp2 on NSS callocs per packet, and in
+     * heaps whose holes the buffers no longer fill that costs ~250-370 more
+     * instructions per SRTP operation (callgrind, ~2% of the packet path); GCM
+     * through OpenSSL's EVP allocates nothing per packet. A fixed threshold also
+     * stops glibc raising it after the first such free, which would send the
+     * buffers back to the heaps. */
     mallopt(M_MMAP_THRESHOLD, 64 * 1024);
 #endif
     return vg_app_main(argc, argv);
