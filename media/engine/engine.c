@@ -518,6 +518,11 @@ static void leg_metrics(GString *s, const struct leg_snapshot *p, uint64_t id)
     if (p->rtt_us >= 0) /* absent until a receiver report measured it */
         g_string_append_printf(s, "vigil_media_rtt_seconds{%s} %.6f\n", lab,
                                (double)p->rtt_us / 1e6);
+    if (p->hist_bytes) /* absent until the leg receives video */
+        g_string_append_printf(s,
+                               "vigil_media_nack_history_bytes{%s} %llu\n"
+                               "vigil_media_nack_history_grows_total{%s} %u\n",
+                               lab, (unsigned long long)p->hist_bytes, lab, p->hist_grows);
     g_string_append_printf(s, "vigil_media_dropped_total{%s,reason=\"unknown\"} %llu\n", lab,
                            (unsigned long long)p->dropped_unknown);
     g_string_append_printf(s, "vigil_media_dropped_total{%s,reason=\"srtp\"} %llu\n", lab,

@@ -1,8 +1,9 @@
 /* Forwarding: one source leg's RTP to its receiver legs, and RTCP terminated per leg.
  *
  * A video packet is copied once from libnice's buffer into the source's history
- * ring (a byte ring, see engine_internal.h) and decrypted there; that place is the packet's only
- * receive buffer, serving every receiver and every later NACK. For each receiver the
+ * ring (a byte ring sized by its receivers' round trips, see media/core/history.h)
+ * and decrypted there; that place is the packet's only receive buffer, serving
+ * every receiver and every later NACK. For each receiver the
  * header is rewritten (SSRC, payload type, sequence number, timestamp; header
  * extensions dropped, since extension ids are negotiated per leg) into a stack
  * scratch buffer and encrypted there: libsrtp2 encrypts in place only, so this one
@@ -236,27 +237,6 @@ static void forward(struct leg *src, int k, const uint8_t *pkt, const struct vg_
     }
 }
 
-/* Where the next packet of len bytes goes: contiguous bytes at the head of the ring,
- * which moves past them at once (8-aligned), so bytes written over count as written
- * even if the packet is then refused. *at is its place, for hist_commit(). */
-static uint8_t *hist_reserve(struct history *h, size_t len, uint64_t *at)
-{
-    size_t off = (size_t)(h->head % HIST_BYTES);
-    if (off + len > HIST_BYTES) {
-        h->head += HIST_BYTES - off;
-        off = 0;
-    }
-    *at = h->head;
-    h->head += (len + 7) & ~(size_t)7;
-    return h->bytes + off;
-}
-
-/* The packet reserved at at is kept (len bytes, decrypted): index it. */
-static void hist_commit(struct history *h, uint64_t at, uint32_t ssrc, uint16_t seq, size_t len)
-{
-    h->e[h->pos++ % HIST_PACKETS] = (struct hist_entry){at, ssrc, seq, (uint16_t)len};
-}
-
 void fwd_rtp_in(struct leg *l, const uint8_t *buf, size_t len)
 {
     struct vg_rtp_view v;
@@ -274,10 +254,10 @@ void fwd_rtp_in(struct leg *l, const uint8_t *buf, size_t len)
     /* The NACK history is reserved on a leg's first video packet (legs that never
      * receive video pay nothing); if that fails the leg forwards without it. */
     if (k == K_VIDEO && !in->hist)
-        in->hist = g_try_new0(struct history, 1);
-    struct history *h = k == K_VIDEO ? in->hist : NULL;
+        in->hist = vg_history_new(HIST_MIN_BYTES, HIST_MAX_BYTES);
+    struct vg_history *h = k == K_VIDEO ? in->hist : NULL;
     uint64_t at = 0;
-    uint8_t *pkt = h ? hist_reserve(h, len, &at) : stack_buf;
+    uint8_t *pkt = h ? vg_history_reserve(h, len, &at) : stack_buf;
     memcpy(pkt, buf, len);
     int n = vg_srtp_unprotect_rtp(l->srtp, pkt, len);
     if (n <= 0 || vg_rtp_parse(pkt, (size_t)n, &v) != VG_OK) {
@@ -293,7 +273,7 @@ void fwd_rtp_in(struct leg *l, const uint8_t *buf, size_t len)
     bool had = in->seen;
     note_received(in, v.seq, (size_t)n);
     if (h) {
-        hist_commit(h, at, v.ssrc, v.seq, (size_t)n);
+        vg_history_commit(h, at, v.ssrc, v.seq, (size_t)n);
         if (had && !rtx && l->w->m->nack)
             nack_gap(l, in, prev_max, in->max_seq, engine_now_us());
         if (in->n_pend)
@@ -306,19 +286,19 @@ void fwd_rtp_in(struct leg *l, const uint8_t *buf, size_t len)
 
 /* RTCP -------------------------------------------------------------------------------- */
 
-/* A kept packet, or NULL if it is not indexed or its bytes have been written over:
- * every byte written since it lies below head, so once head passes at + HIST_BYTES
- * the writes have come round to it. */
-static const struct hist_entry *hist_find(const struct history *h, uint32_t ssrc, uint16_t seq)
+/* The source's history is too short for one of its receivers: grow it (bounded by
+ * HIST_MAX_BYTES; see media/core/history.h for when and why). */
+static void grow_history(struct leg *src, size_t want, const char *why)
 {
-    for (unsigned i = 0; h && i < HIST_PACKETS; i++) {
-        const struct hist_entry *e = &h->e[(h->pos - 1 - i) % HIST_PACKETS];
-        if (!e->len || h->head - e->at > HIST_BYTES)
-            return NULL; /* older ones are older still */
-        if (e->seq == seq && e->ssrc == ssrc)
-            return e;
-    }
-    return NULL;
+    struct vg_history *h = src->in[K_VIDEO].hist;
+    size_t was = h ? h->cap : 0;
+    if (!h || want <= was || was >= h->max)
+        return;
+    if (vg_history_grow(h, want) != VG_OK)
+        vg_warn(src->case_key, src->name, "media: NACK history not grown (%s): no memory", why);
+    else
+        vg_info(src->case_key, src->name, "media: NACK history %zu -> %zu KiB (%s)", was / 1024,
+                h->cap / 1024, why);
 }
 
 /* A receiver lost packets we sent it: resend them from the source's history. */
@@ -338,15 +318,32 @@ static void serve_nack(struct leg *r, const struct vg_rtcp_pkt *p)
         o->nacks_unserved++;
         return;
     }
-    struct stream_in *in = &o->src->in[K_VIDEO];
-    for (size_t i = 0; i < n; i++) {
-        const struct hist_entry *e =
-            hist_find(in->hist, o->src_ssrc, (uint16_t)(lost[i] - o->seq_delta));
-        const uint8_t *pkt = e ? in->hist->bytes + e->at % HIST_BYTES : NULL;
+    struct vg_history *h = o->src->in[K_VIDEO].hist;
+    bool short_ring = false;
+    for (size_t i = 0; h && i < n; i++) {
+        const uint8_t *pkt;
+        size_t len;
         struct vg_rtp_view v;
-        if (e && vg_rtp_parse(pkt, e->len, &v) == VG_OK)
+        rc = vg_history_find(h, o->src_ssrc, (uint16_t)(lost[i] - o->seq_delta), &pkt, &len);
+        short_ring |= rc == VG_ENOSPC;
+        if (rc == VG_OK && vg_rtp_parse(pkt, len, &v) == VG_OK)
             send_to(r, K_VIDEO, pkt, &v, true);
     }
+    /* Written over before this receiver asked: its round trip is longer than the
+     * ring (or not measured yet); the receiver's next ask finds a longer one. */
+    if (short_ring)
+        grow_history(o->src, h->cap * 2, "a NACK came too late for it");
+}
+
+/* The round trip to a video receiver is measured: its source keeps enough for it. */
+static void size_history_for(struct leg *r, int64_t rtt_us)
+{
+    struct leg *src = r->out[K_VIDEO].src;
+    if (!src || !src->in[K_VIDEO].hist || r->out[K_VIDEO].rtx_pt < 0 || !r->w->m->nack)
+        return; /* a receiver we cannot resend to needs no history */
+    const struct stream_in *in = &src->in[K_VIDEO];
+    uint64_t rate = in->rate_Bps ? in->rate_Bps : in->bytes_window;
+    grow_history(src, vg_history_bytes_for(rate, rtt_us), "a receiver's round trip");
 }
 
 static uint64_t ntp_now(void);
@@ -363,8 +360,11 @@ static void on_report_blocks(struct leg *l, const struct vg_rtcp_report_block *b
             /* In 1/65536 s. The peer's DLSR is rounded, so on a fast path the
              * difference can come out a little below zero: that is zero. */
             int32_t rtt = (int32_t)(now_mid - b[i].lsr - b[i].dlsr);
-            if (b[i].lsr && rtt > -655 && rtt < 65536 * 10)
+            if (b[i].lsr && rtt > -655 && rtt < 65536 * 10) {
                 o->rtt_us = rtt > 0 ? (int64_t)rtt * 1000000 / 65536 : 0;
+                if (k == K_VIDEO)
+                    size_history_for(l, o->rtt_us);
+            }
         }
 }
 
@@ -516,6 +516,10 @@ static void snapshot(struct leg *l)
     s.dropped_unknown = l->unknown_drops;
     s.dropped_simulated = l->simulated_drops;
     s.dropped_srtp = l->srtp_drops + l->in[0].srtp_failures + l->in[1].srtp_failures;
+    if (l->in[K_VIDEO].hist) {
+        s.hist_bytes = l->in[K_VIDEO].hist->cap;
+        s.hist_grows = l->in[K_VIDEO].hist->grows;
+    }
     for (int k = 0; k < 2; k++) {
         s.in_packets[k] = l->in[k].packets;
         s.in_bytes[k] = l->in[k].bytes;
@@ -542,7 +546,10 @@ void fwd_rtcp_tick(struct leg *l)
         report_to_sender(l);
         report_to_receiver(l);
     }
-    l->in[K_VIDEO].bytes_window = l->in[K_AUDIO].bytes_window = 0;
+    for (int k = 0; k < 2; k++) {
+        l->in[k].rate_Bps = l->in[k].bytes_window; /* the tick is 1 s */
+        l->in[k].bytes_window = 0;
+    }
     snapshot(l);
 }
 

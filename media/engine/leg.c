@@ -233,7 +233,7 @@ void leg_free(struct leg *l)
     vg_ice_free(l->ice);
     vg_dtls_free(l->dtls);
     vg_srtp_free(l->srtp);
-    g_free(l->in[K_VIDEO].hist);
+    vg_history_free(l->in[K_VIDEO].hist);
     g_free(l);
 }
 

@@ -7,7 +7,8 @@ headless Chromium, as a call-taker's console is. The kernel of this machine has 
 netem, so the loss is made by the gateway itself ([media] simulate_loss_permille:
 25 per mille dropped on the way in and again on the way out); everything else is
 real: the gateway NACKs the citizen for what it missed, and serves Chromium's
-NACKs from its history as RTX. (webrtcbin as the receiving side recovers
+NACKs from its history as RTX, the history sized by the console's round trip
+(here a few ms: it stays small). (webrtcbin as the receiving side recovers
 egress loss only partly: its receive-side RTX is the weak spot, not the gateway's:
 measured with loss on the egress only, Chromium decoded 100%, webrtcbin 36-100%.)"""
 import os
@@ -22,6 +23,12 @@ from vigil_harness import finish
 def metric(v, name):
     text = https(v.port, "/metrics")[2].decode()
     return sum(float(x) for x in re.findall(rf"^{name}{{[^}}]*}} (\S+)$", text, re.M))
+
+
+def per_leg(v, name):
+    text = https(v.port, "/metrics")[2].decode()
+    return {leg: float(x) for leg, x in
+            re.findall(rf'^{name}{{[^}}]*leg="([^"]*)"[^}}]*}} (\S+)$', text, re.M)}
 
 
 def run(nack):
@@ -41,7 +48,9 @@ def run(nack):
         sent, got = cit.peer.stats()["frames_sent"] - s0, b.get("framesDecoded") - d0
         result = (got / max(1, sent), sent, got, metric(v, "vigil_media_dropped_total"),
                   metric(v, "vigil_media_retransmits_total"),
-                  metric(v, "vigil_media_nacks_sent_total"))
+                  metric(v, "vigil_media_nacks_sent_total"),
+                  per_leg(v, "vigil_media_nack_history_bytes"),
+                  per_leg(v, "vigil_media_nack_history_grows_total"))
         b.close()
         cit.peer.close()
         return result
@@ -49,12 +58,18 @@ def run(nack):
         v.stop()
 
 
-share, sent, got, dropped, rtx, nacks_up = run(True)
+share, sent, got, dropped, rtx, nacks_up, hist, grows = run(True)
 check(dropped > 50, f"the path lost packets ({dropped:.0f} dropped at the gateway)")
 check(share >= 0.95, f"with NACK: the console decoded {got} of {sent} frames ({share:.1%}); "
                      f"{rtx:.0f} retransmitted to it, {nacks_up:.0f} NACKs to the citizen")
 check(rtx > 0 and nacks_up > 0, "retransmissions flowed both ways")
-share2, sent2, got2, dropped2, rtx2, _ = run(False)
+# Each video source's history starts at 32 KiB and may double when a NACK from the
+# console comes after a keyframe burst has written over the packet; never past 160.
+sizes = ", ".join(f"{leg} {b / 1024:.0f} KiB after {grows.get(leg, 0):.0f} grows"
+                  for leg, b in hist.items())
+check(hist and all(32 * 1024 <= b <= 160 * 1024 for b in hist.values()),
+      f"NACK histories within 32-160 KiB: {sizes}")
+share2, sent2, got2, dropped2, rtx2, *_ = run(False)
 check(rtx2 == 0, "without NACK nothing is retransmitted")
 check(share2 < share - 0.05, f"without NACK: {got2} of {sent2} frames ({share2:.1%}), "
                              f"measurably fewer than with it ({share:.1%})")
