@@ -8,10 +8,11 @@
  * only what is ready.
  *
  * GLib rebuilds its array of fds each iteration; it is almost always the same as the
- * last one, so the set is rebuilt only when the array changes, or when libnice may
- * have opened or closed a socket (vg_ice_new, gathering, vg_ice_free bump
- * g_sockets_gen): a closed fd leaves the epoll set by itself, but a new socket that
- * got the same fd number would look unchanged in the array and never be watched.
+ * last one, so the set is rebuilt only when its fds change (changed events are
+ * applied in place), or when sockets may have been opened or closed (vg_ice_new,
+ * gathering and vg_ice_free call vg_ice_sockets_changed()): a closed fd leaves the
+ * epoll set by itself, but a new socket that got the same fd number would look
+ * unchanged in the array and never be watched.
  *
  * GPollFunc has no user data, so the set lives in a thread-local: a context that
  * uses this is iterated by one thread (the media workers, the load generator). If
@@ -47,14 +48,24 @@ struct epoll_set {
 
 static _Thread_local struct epoll_set S = {.ep = -1};
 
-static bool same_array(const GPollFD *fds, guint n)
+/* Whether the set still matches GLib's array. The same fds with other events (a
+ * WebSocket that now waits to write: the load generator's) are changed in place. */
+static bool still_matches(const GPollFD *fds, guint n)
 {
     if (n != S.n || S.ep < 0 ||
         atomic_load_explicit(&vg_ice_sockets_gen, memory_order_acquire) != S.gen)
         return false;
     for (guint i = 0; i < n; i++)
-        if (fds[i].fd != S.fds[i].fd || fds[i].events != S.fds[i].events)
+        if (fds[i].fd != S.fds[i].fd)
             return false;
+    for (guint i = 0; i < n; i++) {
+        if (fds[i].events == S.fds[i].events || fds[i].fd < 0)
+            continue;
+        struct epoll_event ev = {.events = fds[i].events, .data.u32 = i};
+        if (epoll_ctl(S.ep, EPOLL_CTL_MOD, fds[i].fd, &ev))
+            return false;
+        S.fds[i].events = fds[i].events;
+    }
     return true;
 }
 
@@ -91,7 +102,7 @@ static bool rebuild(const GPollFD *fds, guint n)
 
 static gint vg_epoll_poll(GPollFD *fds, guint n, gint timeout)
 {
-    if (!same_array(fds, n) && !rebuild(fds, n))
+    if (!still_matches(fds, n) && !rebuild(fds, n))
         return g_poll(fds, n, timeout); /* epoll refused an fd: this time, poll */
     for (guint i = 0; i < n; i++)
         fds[i].revents = 0;

@@ -1,9 +1,9 @@
 /* The epoll poll step (media/ice/epoll.c) against what GLib expects of poll(): only
  * ready sources are dispatched, two sources on one fd both hear it, more ready fds
- * than one epoll_wait returns are all served, an fd number reused by a new file is
- * watched once vg_ice_sockets_changed() says so, an fd epoll refuses (a regular
- * file) still works through poll(), and a timeout still fires. eventfds and pipes
- * only: no network. */
+ * than one epoll_wait returns are all served, changed events are applied, an fd
+ * number reused by a new file is watched once vg_ice_sockets_changed() says so, an
+ * fd epoll refuses (a regular file) still works through poll(), and a timeout still
+ * fires. eventfds and pipes only: no network. */
 #include "ice.h"
 #include "vt.h"
 
@@ -137,6 +137,27 @@ static void test_more_ready_than_one_wait(void)
     }
 }
 
+/* The same fd, now waited on for writing: the set changes its events in place. */
+static void test_events_change(void)
+{
+    int p[2];
+    VT_CHECK(pipe2(p, O_NONBLOCK | O_CLOEXEC) == 0);
+    struct watch r, w;
+    watch_add(&r, p[0], G_IO_IN, false);
+    watch_add(&w, p[1], G_IO_IN, false); /* a pipe's write end is never readable */
+    settle(10);
+    VT_EQ_INT(w.calls, 0);
+    watch_del(&w);
+    watch_add(&w, p[1], G_IO_OUT, false);
+    g_main_context_iteration(ctx, FALSE);
+    VT_CHECK(w.calls >= 1);
+    VT_EQ_INT(r.calls, 0);
+    watch_del(&w);
+    watch_del(&r);
+    close(p[0]);
+    close(p[1]);
+}
+
 /* A source replaced within one iteration by another on a new file that got the
  * same fd number leaves GLib's array unchanged; the kernel dropped the old file
  * from the epoll set when it closed, so only vg_ice_sockets_changed() makes the set
@@ -217,6 +238,7 @@ int main(void)
     test_only_ready_dispatched();
     test_same_fd_twice();
     test_more_ready_than_one_wait();
+    test_events_change();
     test_fd_number_reused();
     test_regular_file_falls_back();
     test_timeout_blocks_then_fires();

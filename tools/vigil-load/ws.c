@@ -2,6 +2,7 @@
  * file of the load generator that includes libwebsockets. */
 #include "ws.h"
 
+#include "ice.h"
 #include "vg_err.h"
 
 #include <glib.h>
@@ -65,6 +66,10 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
                     size_t len)
 {
     (void)user;
+    /* The loop polls with epoll (vg_ice_use_epoll): a socket closed here whose fd
+     * number a new connection takes must not look like the old one. */
+    if (reason == LWS_CALLBACK_WSI_DESTROY)
+        vg_ice_sockets_changed();
     struct vg_ws *w = lws_get_opaque_user_data(wsi);
     if (!w)
         return 0;
@@ -145,7 +150,9 @@ int vg_ws_connect(const char *host, int port, const char *path, bool tls, const 
     ci.opaque_user_data = w;
     ci.pwsi = &w->wsi;
     *out = w;
-    if (!lws_client_connect_via_info(&ci) && !w->closed) {
+    struct lws *wsi = lws_client_connect_via_info(&ci);
+    vg_ice_sockets_changed(); /* its socket, if it has one yet; see callback() */
+    if (!wsi && !w->closed) {
         w->closed = true;
         return VG_EIO;
     }
