@@ -377,12 +377,34 @@ const char *vg_leg_state_name(enum vg_leg_state s)
 
 /* Workers ------------------------------------------------------------------------------ */
 
+#define RTCP_TICK_MS 100
+
+/* Legs keep their own 1 s report phase (leg_rtcp_due), so reports do not all leave
+ * at once; the tick only bounds how late one can be. Membership of w->legs changes
+ * on this thread only, and a report never frees a leg. */
+static gboolean worker_rtcp_tick(gpointer data)
+{
+    struct worker *w = data;
+    int64_t now = g_get_monotonic_time();
+    GHashTableIter it;
+    gpointer leg;
+    g_hash_table_iter_init(&it, w->legs);
+    while (g_hash_table_iter_next(&it, NULL, &leg))
+        leg_rtcp_due(leg, now);
+    return G_SOURCE_CONTINUE;
+}
+
 static gpointer worker_main(gpointer data)
 {
     struct worker *w = data;
     g_main_context_push_thread_default(w->ctx);
     vg_ice_use_epoll(w->ctx);
+    w->rtcp_tick = g_timeout_source_new(RTCP_TICK_MS);
+    g_source_set_callback(w->rtcp_tick, worker_rtcp_tick, w, NULL);
+    g_source_attach(w->rtcp_tick, w->ctx);
     g_main_loop_run(w->loop);
+    g_source_destroy(w->rtcp_tick);
+    g_source_unref(w->rtcp_tick);
     /* libnice agents are released from idle sources on this context: let them run. */
     for (int i = 0; i < 2000 && vg_ice_live() > 0; i++) {
         while (g_main_context_iteration(w->ctx, FALSE))

@@ -51,7 +51,7 @@ struct stream_in {
     int64_t last_sr_us;
     int64_t last_pli_us;
     uint64_t bytes_window;
-    uint64_t rate_Bps; /* bytes in the last whole report interval (1 s) */
+    uint64_t rate_Bps; /* bytes per second over the last report interval (~1 s) */
     /* missing packets we asked the sender for, until they come or we give up */
     struct pending_nack {
         uint16_t seq;
@@ -110,7 +110,8 @@ struct leg {
     struct vg_dtls *dtls;
     bool dtls_released; /* OpenSSL's state freed once the peer's SRTP authenticated */
     struct vg_srtp *srtp;
-    GSource *dtls_timer, *rtcp_timer;
+    GSource *dtls_timer;
+    int64_t rtcp_due_us, rtcp_last_us; /* the worker's tick reports when due (1 s) */
     /* SDP */
     uint64_t session_id, sdp_version;
     char remote_ufrag[VG_SDP_ICE_MAX + 1];
@@ -138,8 +139,9 @@ struct worker {
     GThread *thread;
     GMainContext *ctx;
     GMainLoop *loop;
-    GHashTable *legs; /* id -> struct leg*; changed on this thread under lock */
-    GMutex lock;      /* guards legs' membership and snapshots for readers */
+    GHashTable *legs;   /* id -> struct leg*; changed on this thread under lock */
+    GMutex lock;        /* guards legs' membership and snapshots for readers */
+    GSource *rtcp_tick; /* one for all legs: see worker_rtcp_tick() */
     uint64_t rng;
 };
 
@@ -177,6 +179,7 @@ int64_t engine_now_us(void);
 struct leg *leg_new(struct worker *w, uint64_t id, const char *case_key, const char *name,
                     bool controlling);
 void leg_free(struct leg *l);
+void leg_rtcp_due(struct leg *l, int64_t now_us);
 void leg_fail(struct leg *l, const char *reason);
 int leg_apply_offer(struct leg *l, const char *text, char *why, size_t n);
 int leg_make_offer(struct leg *l, unsigned kinds, bool recv, char *why, size_t n);
@@ -195,6 +198,6 @@ void fwd_disconnect(struct leg *src, struct leg *dst);
 void fwd_pause(struct leg *dst, unsigned kinds, bool paused);
 void fwd_detach(struct leg *l); /* from every source and receiver, before freeing */
 void fwd_request_keyframe(struct leg *src, bool force);
-void fwd_rtcp_tick(struct leg *l);
+void fwd_rtcp_tick(struct leg *l, int64_t now_us);
 
 #endif

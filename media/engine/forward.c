@@ -540,14 +540,16 @@ static void snapshot(struct leg *l)
     g_mutex_unlock(&l->w->lock);
 }
 
-void fwd_rtcp_tick(struct leg *l)
+void fwd_rtcp_tick(struct leg *l, int64_t now_us)
 {
     if (l->srtp && l->ice_up) {
         report_to_sender(l);
         report_to_receiver(l);
     }
+    int64_t span = now_us - l->rtcp_last_us; /* ~1 s, up to a worker tick more */
+    l->rtcp_last_us = now_us;
     for (int k = 0; k < 2; k++) {
-        l->in[k].rate_Bps = l->in[k].bytes_window; /* the tick is 1 s */
+        l->in[k].rate_Bps = span > 0 ? l->in[k].bytes_window * 1000000 / (uint64_t)span : 0;
         l->in[k].bytes_window = 0;
     }
     snapshot(l);
