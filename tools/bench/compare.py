@@ -6,7 +6,7 @@ each with recording off and on, each in its own loopback-only namespace,
 then writes the table between the bench markers of docs/benchmarks.md (or
 prints it with --print-only). Not a test: `tools/setup bench` runs it.
 
-  /usr/bin/python3 tools/bench/compare.py --build build --calls 10,50,100,200,400 --secs 20
+  /usr/bin/python3 tools/bench/compare.py --build build --calls 10,50,100,200,300,400 --secs 20
 
 A step whose loss exceeds --stop-loss percent, or whose calls do not all come
 up, ends that gateway's curve: the 2-core machine cannot hold more, and the
@@ -172,7 +172,7 @@ def table(header, rows):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
-    ap.add_argument("--calls", default="10,50,100,200,400")
+    ap.add_argument("--calls", default="10,50,100,200,300,400")  # 300: the target
     ap.add_argument("--secs", type=int, default=20)
     ap.add_argument("--stop-loss", type=float, default=0.1)
     ap.add_argument("--print-only", action="store_true")
