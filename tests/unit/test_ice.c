@@ -225,6 +225,28 @@ static void expect_gen(struct peer *p, int gen)
     memset(p->seen, 0, sizeof p->seen);
 }
 
+/* libnice's socket sources (GLib names them "GSocket") must be marked recursive
+ * once connected, so dispatching one never signals the context's wakeup (ice.c,
+ * let_recurse). Source ids are per context and increasing: all are looked at. */
+static void check_socket_sources_recurse(void)
+{
+    GSource *probe = g_idle_source_new();
+    guint end = g_source_attach(probe, ctx);
+    g_source_destroy(probe);
+    g_source_unref(probe);
+    int sockets = 0, recursive = 0;
+    for (guint id = 1; id < end; id++) {
+        GSource *src = g_main_context_find_source_by_id(ctx, id);
+        const char *name = src ? g_source_get_name(src) : NULL;
+        if (name && strcmp(name, "GSocket") == 0) {
+            sockets++;
+            recursive += g_source_get_can_recurse(src);
+        }
+    }
+    VT_CHECK(sockets >= 2); /* at least one per agent */
+    VT_EQ_INT(recursive, sockets);
+}
+
 /* Sends N_DGRAMS of generation gen each way and runs until all have arrived. */
 static void send_both_ways(struct peer *a, struct peer *b, int gen)
 {
@@ -242,6 +264,7 @@ static void send_both_ways(struct peer *a, struct peer *b, int gen)
                 ;
     }
     VT_CHECK(run_until(both_received, a, 3000));
+    check_socket_sources_recurse();
     VT_EQ_INT(a->n_recv, N_DGRAMS);
     VT_EQ_INT(b->n_recv, N_DGRAMS);
     VT_EQ_INT(a->n_bad, 0);
