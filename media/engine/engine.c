@@ -219,7 +219,7 @@ static gboolean op_run(gpointer data)
         op_new_leg(o);
     } else if (o->kind == OP_SHUTDOWN) {
         close_all(o->w);
-        g_main_loop_quit(o->w->loop);
+        vg_ice_loop_quit(o->w->loop);
     } else {
         struct leg *l = engine_leg(o->w, o->leg);
         if (l)
@@ -398,22 +398,22 @@ static gpointer worker_main(gpointer data)
 {
     struct worker *w = data;
     g_main_context_push_thread_default(w->ctx);
-    vg_ice_use_epoll(w->ctx);
     w->rtcp_tick = g_timeout_source_new(RTCP_TICK_MS);
     g_source_set_callback(w->rtcp_tick, worker_rtcp_tick, w, NULL);
     g_source_attach(w->rtcp_tick, w->ctx);
-    g_main_loop_run(w->loop);
+    vg_ice_loop_run(w->loop);
+    struct vg_ice_loop_stats st;
+    vg_ice_loop_get_stats(w->loop, &st);
+    vg_debug(NULL, NULL, "media: worker %u: %llu waits, %llu runs of its context, %llu of sockets",
+             w->index, (unsigned long long)st.rounds, (unsigned long long)st.main_dispatches,
+             (unsigned long long)st.io_dispatches);
     g_source_destroy(w->rtcp_tick);
     g_source_unref(w->rtcp_tick);
     /* libnice agents are released from idle sources on this context: let them run. */
-    for (int i = 0; i < 2000 && vg_ice_live() > 0; i++) {
-        while (g_main_context_iteration(w->ctx, FALSE))
-            ;
-        g_usleep(1000);
-    }
+    int64_t until = g_get_monotonic_time() + 2 * G_USEC_PER_SEC;
+    while (vg_ice_live() > 0 && g_get_monotonic_time() < until)
+        vg_ice_loop_iterate(w->loop, 1);
     g_main_context_pop_thread_default(w->ctx);
-    g_main_context_set_poll_func(w->ctx, NULL); /* the set is this thread's */
-    vg_ice_epoll_thread_done();
     return NULL;
 }
 
@@ -467,8 +467,13 @@ int vg_media_new(const struct vg_media_config *cfg, const struct vg_media_events
         struct worker *w = &m->workers[i];
         w->m = m;
         w->index = i;
-        w->ctx = g_main_context_new();
-        w->loop = g_main_loop_new(w->ctx, FALSE);
+        w->loop = vg_ice_loop_new();
+        if (!w->loop) { /* epoll refused: nothing is running yet */
+            m->n_workers = i;
+            vg_media_free(m);
+            return VG_EIO;
+        }
+        w->ctx = vg_ice_loop_context(w->loop);
         w->legs = g_hash_table_new(g_int64_hash, g_int64_equal);
         g_mutex_init(&w->lock);
         w->rng = 0x9e3779b97f4a7c15ULL ^ ((uint64_t)i << 32) ^ (uint64_t)g_get_real_time();
@@ -489,8 +494,7 @@ void vg_media_free(struct vg_media *m)
         post(w, new_op(OP_SHUTDOWN, 0, NULL));
         g_thread_join(w->thread);
         g_hash_table_destroy(w->legs);
-        g_main_loop_unref(w->loop);
-        g_main_context_unref(w->ctx);
+        vg_ice_loop_free(w->loop);
         g_mutex_clear(&w->lock);
     }
     g_free(m->workers);

@@ -137,11 +137,11 @@ struct worker {
     struct vg_media *m;
     unsigned index;
     GThread *thread;
-    GMainContext *ctx;
-    GMainLoop *loop;
-    GHashTable *legs;   /* id -> struct leg*; changed on this thread under lock */
-    GMutex lock;        /* guards legs' membership and snapshots for readers */
-    GSource *rtcp_tick; /* one for all legs: see worker_rtcp_tick() */
+    struct vg_ice_loop *loop; /* epoll over the legs' sockets and ctx (media/ice/loop.c) */
+    GMainContext *ctx;        /* the loop's: timers, operations from the owner */
+    GHashTable *legs;         /* id -> struct leg*; changed on this thread under lock */
+    GMutex lock;              /* guards legs' membership and snapshots for readers */
+    GSource *rtcp_tick;       /* one for all legs: see worker_rtcp_tick() */
     uint64_t rng;
 };
 

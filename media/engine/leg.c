@@ -215,6 +215,7 @@ struct leg *leg_new(struct worker *w, uint64_t id, const char *case_key, const c
         .turn_password = m->turn_pass,
         .case_id = case_key,
         .leg_id = name,
+        .loop = w->loop,
     };
     struct vg_ice_callbacks cb = {on_candidate, on_gathering_done, on_state, on_recv};
     if (vg_ice_new(w->ctx, &cfg, &cb, l, &l->ice) || vg_ice_local_credentials(l->ice, &l->cred)) {

@@ -19,6 +19,7 @@
  * epoll refuses an fd (a regular file, a repeated fd), that iteration falls back to
  * poll(). */
 #include "ice.h"
+#include "loop.h"
 
 #include <errno.h>
 #include <glib.h>
@@ -31,11 +32,16 @@
 
 #define MAX_READY 256
 
-static atomic_uint_fast64_t vg_ice_sockets_gen;
+static atomic_uint_fast64_t sockets_gen;
 
 void vg_ice_sockets_changed(void)
 {
-    atomic_fetch_add_explicit(&vg_ice_sockets_gen, 1, memory_order_release);
+    atomic_fetch_add_explicit(&sockets_gen, 1, memory_order_release);
+}
+
+uint64_t vg_ice_sockets_gen(void)
+{
+    return atomic_load_explicit(&sockets_gen, memory_order_acquire);
 }
 
 struct epoll_set {
@@ -52,8 +58,7 @@ static _Thread_local struct epoll_set S = {.ep = -1};
  * WebSocket that now waits to write: the load generator's) are changed in place. */
 static bool still_matches(const GPollFD *fds, guint n)
 {
-    if (n != S.n || S.ep < 0 ||
-        atomic_load_explicit(&vg_ice_sockets_gen, memory_order_acquire) != S.gen)
+    if (n != S.n || S.ep < 0 || vg_ice_sockets_gen() != S.gen)
         return false;
     for (guint i = 0; i < n; i++)
         if (fds[i].fd != S.fds[i].fd)
@@ -84,7 +89,7 @@ static bool rebuild(const GPollFD *fds, guint n)
     }
     if (!S.ready)
         S.ready = g_new(struct epoll_event, MAX_READY);
-    S.gen = atomic_load_explicit(&vg_ice_sockets_gen, memory_order_acquire);
+    S.gen = vg_ice_sockets_gen();
     memcpy(S.fds, fds, n * sizeof *fds);
     S.n = n;
     S.ep = epoll_create1(EPOLL_CLOEXEC);

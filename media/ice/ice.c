@@ -17,6 +17,7 @@
  * - g_source_remove() by id only looks in the global default context; sources on our
  *   own context are kept as GSource pointers and destroyed with g_source_destroy(). */
 #include "ice.h"
+#include "loop.h"
 
 #include "log.h"
 #include "vg_err.h"
@@ -24,8 +25,10 @@
 #include <gio/gio.h>
 #include <glib.h>
 #include <nice/agent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #define COMPONENT 1 /* rtcp-mux: RTP and RTCP share component 1; there is no other */
 
@@ -42,6 +45,10 @@ struct ice_event {
 struct vg_ice {
     NiceAgent *agent;  /* ours: one reference, dropped in on_closed() */
     GMainContext *ctx; /* ours: one reference */
+    /* With a loop: the context libnice's socket sources are on, ours (one reference,
+     * handed to the agent when it closes), and its place in the loop; else NULL. */
+    GMainContext *ioctx;
+    struct ice_io *io;
     guint stream;
     struct vg_ice_callbacks cb;
     void *ud;
@@ -55,7 +62,14 @@ struct vg_ice {
     unsigned in_call;           /* depth of our calls into libnice */
     GQueue events;              /* of struct ice_event, at most VG_ICE_MAX_PENDING_EVENTS */
     GSource *flush;             /* idle that delivers events, or NULL */
-    guint scan_from;            /* first source id not yet looked at: see let_recurse() */
+    /* Sending past libnice on a selected UDP pair of ours (see send_direct()): the
+     * socket, the peer's address, and whether they must be looked up again. */
+    int direct_fd; /* -1: send through libnice */
+    struct sockaddr_storage direct_to;
+    socklen_t direct_len;
+    bool direct_stale;
+    guint scan_from; /* first source id of sock_ctx() not yet looked at: see
+                      * let_recurse() */
     struct vg_ice_stats stats;
 };
 
@@ -241,8 +255,12 @@ static enum vg_ice_state map_state(guint s)
     }
 }
 
-/* Reports state with the current pair if the state or (while connected) the pair
- * changed since the last report. */
+/* The context libnice's socket sources are on. */
+static GMainContext *sock_ctx(const struct vg_ice *t)
+{
+    return t->ioctx ? t->ioctx : t->ctx;
+}
+
 /* The id the context gives its next source (ids are per context and increasing). */
 static guint next_source_id(GMainContext *ctx)
 {
@@ -264,9 +282,10 @@ static guint next_source_id(GMainContext *ctx)
  * context's thread, after calls that may open sockets (gathering, connecting). */
 static void let_recurse(struct vg_ice *t)
 {
-    guint end = next_source_id(t->ctx);
+    GMainContext *c = sock_ctx(t);
+    guint end = next_source_id(c);
     for (guint id = t->scan_from; id != end; id++) {
-        GSource *s = id ? g_main_context_find_source_by_id(t->ctx, id) : NULL;
+        GSource *s = id ? g_main_context_find_source_by_id(c, id) : NULL;
         const char *name = s ? g_source_get_name(s) : NULL;
         if (name && strcmp(name, "GSocket") == 0)
             g_source_set_can_recurse(s, TRUE);
@@ -274,6 +293,8 @@ static void let_recurse(struct vg_ice *t)
     t->scan_from = end;
 }
 
+/* Reports state with the current pair if the state or (while connected) the pair
+ * changed since the last report. */
 static void report_state(struct vg_ice *t, enum vg_ice_state s)
 {
     char pair[VG_ICE_PAIR_MAX] = "";
@@ -283,6 +304,8 @@ static void report_state(struct vg_ice *t, enum vg_ice_state s)
         return;
     t->state = s;
     g_strlcpy(t->pair, pair, sizeof t->pair);
+    t->direct_fd = -1; /* looked up again at the next send, outside this signal */
+    t->direct_stale = s == VG_ICE_CONNECTED || s == VG_ICE_READY;
     if (s == VG_ICE_CONNECTED)
         let_recurse(t); /* a relay or TCP socket may have come since gathering */
     vg_log(s == VG_ICE_FAILED ? VG_LOG_WARN : VG_LOG_INFO, id_or_null(t->case_id),
@@ -438,7 +461,7 @@ static int add_stream(struct vg_ice *t, const struct vg_ice_config *cfg)
                                        cfg->turn_password, NICE_RELAY_TYPE_TURN_UDP))
             return VG_EINVAL;
     }
-    if (!nice_agent_attach_recv(t->agent, t->stream, COMPONENT, t->ctx, on_recv, t))
+    if (!nice_agent_attach_recv(t->agent, t->stream, COMPONENT, sock_ctx(t), on_recv, t))
         return VG_EIO;
     return 0;
 }
@@ -459,6 +482,8 @@ int vg_ice_new(GMainContext *ctx, const struct vg_ice_config *cfg,
     if (!ctx || !cfg || !out)
         return VG_EINVAL;
     *out = NULL;
+    if (cfg->loop && vg_ice_loop_context(cfg->loop) != ctx)
+        return VG_EINVAL;
     int rc = check_config(cfg);
     if (rc != 0)
         return rc;
@@ -470,7 +495,10 @@ int vg_ice_new(GMainContext *ctx, const struct vg_ice_config *cfg,
     g_strlcpy(t->case_id, cfg->case_id ? cfg->case_id : "", sizeof t->case_id);
     g_strlcpy(t->leg_id, cfg->leg_id ? cfg->leg_id : "", sizeof t->leg_id);
     g_queue_init(&t->events);
-    t->scan_from = next_source_id(ctx);
+    t->direct_fd = -1;
+    if (cfg->loop)
+        t->ioctx = ice_loop_new_io_context();
+    t->scan_from = next_source_id(sock_ctx(t));
     t->agent = make_agent(ctx, cfg);
     rc = t->agent ? add_stream(t, cfg) : VG_EIO;
     if (rc != 0) {
@@ -478,11 +506,15 @@ int vg_ice_new(GMainContext *ctx, const struct vg_ice_config *cfg,
          * can have fired. */
         if (t->agent)
             g_object_unref(t->agent);
+        if (t->ioctx)
+            g_main_context_unref(t->ioctx);
         g_main_context_unref(t->ctx);
         g_free(t);
         return rc;
     }
     connect_signals(t);
+    if (cfg->loop)
+        t->io = ice_loop_attach(cfg->loop, t->ioctx);
     g_atomic_int_inc(&live);
     vg_ice_sockets_changed();
     vg_debug(id_or_null(t->case_id), id_or_null(t->leg_id), "ice new %s addrs=%zu",
@@ -497,8 +529,15 @@ static void on_closed(GObject *src, GAsyncResult *res, gpointer p)
 {
     struct vg_ice *t = p;
     (void)src, (void)res;
-    nice_agent_attach_recv(t->agent, t->stream, COMPONENT, t->ctx, NULL, NULL);
+    nice_agent_attach_recv(t->agent, t->stream, COMPONENT, sock_ctx(t), NULL, NULL);
     g_signal_handlers_disconnect_by_data(t->agent, t);
+    /* The sockets close when the agent is finalized (the GTask still holds it), and
+     * their sources are destroyed then: the loop lets go of the fds now, and the io
+     * context lives as long as the agent. */
+    ice_loop_detach(t->io);
+    if (t->ioctx)
+        g_object_set_data_full(G_OBJECT(t->agent), "vigil-io-context", t->ioctx,
+                               (GDestroyNotify)g_main_context_unref);
     g_object_unref(t->agent);
     g_main_context_unref(t->ctx);
     g_free(t);
@@ -729,12 +768,67 @@ static int send_error(struct vg_ice *t, gint n, const GError *err)
     return VG_ENOSPC;
 }
 
+/* libnice's send path costs a lock, lookups, GIO's checks and a GSocketAddress per
+ * datagram; on a selected pair whose local side is one of our own UDP sockets (not
+ * a TURN relay, not TCP: libnice frames those) one sendto() does the same. libnice
+ * still owns the socket and everything STUN (consent included): it reports a loss of
+ * consent as FAILED, which report_state() sees at once, so the direct path stops
+ * with libnice's. Looked up after every change of state or pair. */
+static void find_direct(struct vg_ice *t)
+{
+    NiceCandidate *l = NULL, *r = NULL;
+    int fd = -1;
+    t->direct_stale = false;
+    enter(t);
+    GSocket *gs = nice_agent_get_selected_socket(t->agent, t->stream, COMPONENT);
+    if (gs && nice_agent_get_selected_pair(t->agent, t->stream, COMPONENT, &l, &r) && r &&
+        r->transport == NICE_CANDIDATE_TRANSPORT_UDP) {
+        memset(&t->direct_to, 0, sizeof t->direct_to);
+        nice_address_copy_to_sockaddr(&r->addr, (struct sockaddr *)&t->direct_to);
+        t->direct_len = nice_address_ip_version(&r->addr) == 6 ? sizeof(struct sockaddr_in6)
+                                                               : sizeof(struct sockaddr_in);
+        fd = g_socket_get_fd(gs);
+    }
+    if (gs)
+        g_object_unref(gs); /* the agent keeps the socket open */
+    leave(t);
+    /* libnice may have changed state or pair meanwhile (report_state() ran): then
+     * this lookup is already old, and the next send looks again. */
+    if (!t->direct_stale && (t->state == VG_ICE_CONNECTED || t->state == VG_ICE_READY))
+        t->direct_fd = fd;
+}
+
+static int send_direct(struct vg_ice *t, const uint8_t *buf, size_t len)
+{
+    ssize_t n;
+    do
+        n = sendto(t->direct_fd, buf, len, MSG_DONTWAIT, (struct sockaddr *)&t->direct_to,
+                   t->direct_len);
+    while (n < 0 && errno == EINTR);
+    if (n == (ssize_t)len) {
+        t->stats.datagrams_out++;
+        t->stats.datagrams_direct++;
+        t->stats.bytes_out += len;
+        return 0;
+    }
+    t->stats.send_failures++;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)) {
+        t->stats.send_would_block++;
+        return VG_ENOSPC;
+    }
+    return VG_EIO;
+}
+
 int vg_ice_send(struct vg_ice *t, const uint8_t *buf, size_t len)
 {
     if (!t || !buf || len == 0 || len > 65535)
         return VG_EINVAL;
     if (t->closed)
         return VG_ESTATE;
+    if (t->direct_stale)
+        find_direct(t);
+    if (t->direct_fd >= 0)
+        return send_direct(t, buf, len);
     GOutputVector v = {.buffer = buf, .size = len};
     NiceOutputMessage m = {.buffers = &v, .n_buffers = 1};
     GError *err = NULL;
@@ -751,6 +845,11 @@ int vg_ice_send(struct vg_ice *t, const uint8_t *buf, size_t len)
 }
 
 /* Reading ----------------------------------------------------------------- */
+
+GMainContext *vg_ice_io_context(const struct vg_ice *t)
+{
+    return sock_ctx(t);
+}
 
 enum vg_ice_state vg_ice_get_state(const struct vg_ice *t)
 {

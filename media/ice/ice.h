@@ -30,6 +30,7 @@
 typedef struct _GMainContext GMainContext;
 
 struct vg_ice;
+struct vg_ice_loop;
 
 /* Bounds, all checked: reaching one is an error code, never growth. */
 #define VG_ICE_MAX_LOCAL_ADDRS 8     /* addresses to gather host candidates on */
@@ -94,6 +95,10 @@ struct vg_ice_config {
     bool ice_tcp;
     /* For log lines (case=... leg=...); may be NULL; copied. */
     const char *case_id, *leg_id;
+    /* The loop that polls this transport's sockets (see vg_ice_loop_new()); the ctx
+     * given to vg_ice_new() must then be its context. NULL: the sockets are sources
+     * on ctx, polled by whoever iterates it. */
+    struct vg_ice_loop *loop;
 };
 
 /* All fire on the transport's context thread, never from inside a vg_ice_* call, and
@@ -124,6 +129,7 @@ struct vg_ice_credentials {
 struct vg_ice_stats {
     uint64_t datagrams_in, bytes_in;
     uint64_t datagrams_out, bytes_out;
+    uint64_t datagrams_direct; /* of those: sent past libnice (see vg_ice_send()) */
     uint64_t send_failures;    /* every vg_ice_send() that did not send, for any reason */
     uint64_t send_would_block; /* of those: the socket buffer was full (a drop) */
     uint64_t events_dropped;   /* queued events lost to VG_ICE_MAX_PENDING_EVENTS */
@@ -172,7 +178,10 @@ int vg_ice_add_remote_candidate(struct vg_ice *t, const char *line);
  * now fail instead of waiting for more. */
 int vg_ice_end_of_candidates(struct vg_ice *t);
 
-/* Sends one datagram of len (1..65535) bytes; never blocks. VG_ESTATE while no pair is
+/* Sends one datagram of len (1..65535) bytes; never blocks. On a selected pair whose
+ * local side is a UDP socket of ours (not a relay, not TCP) it is one sendto() on
+ * libnice's socket, past libnice's send path; libnice still owns the socket and
+ * everything STUN, and sending stops with its consent. VG_ESTATE while no pair is
  * selected, VG_EPERM once consent is lost (RFC 7675: sending must stop), VG_ENOSPC if
  * the socket buffer is full (the datagram is dropped), VG_EIO for another failure;
  * each is counted in send_failures. */
@@ -189,6 +198,38 @@ int vg_ice_restart(struct vg_ice *t);
 enum vg_ice_state vg_ice_get_state(const struct vg_ice *t);
 void vg_ice_get_stats(const struct vg_ice *t, struct vg_ice_stats *out);
 const char *vg_ice_state_name(enum vg_ice_state s);
+
+/* The event loop of one media thread (media/ice/loop.c says why it is not GLib's).
+ * It owns a GMainContext, created with G_MAIN_CONTEXT_FLAGS_OWNERLESS_POLLING, for
+ * timers, idles and messages from other threads (g_main_context_invoke() works as
+ * usual), and polls with one epoll set both that context's fds and the sockets of
+ * every transport created with .loop set: a ready socket runs only its transport's
+ * receive path, and the context is run only when its own fds are ready or a timeout
+ * of it is due. One thread runs a loop; every vg_ice_loop_* call but quit is made on
+ * it. vg_ice_loop_new() returns NULL if epoll is refused. */
+struct vg_ice_loop *vg_ice_loop_new(void);
+GMainContext *vg_ice_loop_context(struct vg_ice_loop *L); /* not a new reference */
+/* Runs until vg_ice_loop_quit(). */
+void vg_ice_loop_run(struct vg_ice_loop *L);
+/* One round: waits up to max_wait_ms (-1: no limit; less when a timeout of the
+ * context is due sooner), serves what is ready. Returns the fds that were ready. */
+int vg_ice_loop_iterate(struct vg_ice_loop *L, int max_wait_ms);
+/* Makes vg_ice_loop_run() return; from any thread. */
+void vg_ice_loop_quit(struct vg_ice_loop *L);
+/* After every transport made with it has been released (vg_ice_live()). */
+void vg_ice_loop_free(struct vg_ice_loop *L);
+
+struct vg_ice_loop_stats {
+    uint64_t rounds;          /* epoll waits */
+    uint64_t main_dispatches; /* iterations of the loop's own context */
+    uint64_t io_dispatches;   /* runs of one transport's sockets */
+    uint64_t refused;         /* fds epoll would not take (never sockets) */
+};
+void vg_ice_loop_get_stats(const struct vg_ice_loop *L, struct vg_ice_loop_stats *out);
+
+/* The context a transport's sockets are sources on (its own with a loop, else the
+ * ctx it was made on): for tests. */
+GMainContext *vg_ice_io_context(const struct vg_ice *t);
 
 /* epoll for a context's poll step (media/ice/epoll.c says why): installs it on ctx,
  * which one thread must iterate. vg_ice_epoll_thread_done() frees that thread's set.

@@ -1,0 +1,412 @@
+/* The event loop of one media thread (ice.h, vg_ice_loop_*).
+ *
+ * Why not GLib's own loop: every iteration of a GMainContext walks every source
+ * attached to it twice (prepare and check, taking a reference to each). A media
+ * worker carries a hundred legs or more, each with libnice's socket source and its
+ * agent's timers, and wakes ~1,700 times a second for the datagrams; at 100 calls
+ * that walk was ~14% of vigild's CPU (perf: g_main_context_check, g_source_ref,
+ * g_main_context_prepare), for a wakeup that almost always finds one or two
+ * sockets ready.
+ *
+ * So each transport's sockets live on a context of their own (the "io" context
+ * libnice takes in nice_agent_attach_recv(), made by ice.c), and this loop polls
+ * the fds of all of them and of its main context with one epoll set. A ready
+ * socket runs only its own tiny context, through libnice's usual receive path (STUN,
+ * consent, TURN and TCP all stay libnice's); the main context, with the timers and
+ * the engine's messages, is run only when one of its own fds is ready or its
+ * earliest timeout is due.
+ *
+ * The main context stays prepared (queried, its timeout known) across rounds that
+ * only serve sockets. Anything that changes it meanwhile (a source attached from a
+ * socket's callback, a timer re-armed, another thread posting) signals its wakeup
+ * fd, which is in the set: that is what G_MAIN_CONTEXT_FLAGS_OWNERLESS_POLLING is
+ * for (GLib otherwise skips the signal when the owner itself attaches). The io
+ * contexts have the flag too, so libnice adding or removing a socket wakes the loop
+ * to register it.
+ *
+ * Registrations are kept per fd number (which set owns it, with which events). A
+ * set's registrations are redone when its fds or events change, or when sockets may
+ * have been opened or closed anywhere (vg_ice_sockets_changed(), as in epoll.c): an
+ * fd number closed and reused looks unchanged in GLib's array but has left the
+ * epoll set. An fd epoll refuses is logged and counted; sockets and eventfds never
+ * are. */
+#include "ice.h"
+#include "loop.h"
+
+#include "log.h"
+#include "vg_err.h"
+
+#include <errno.h>
+#include <glib.h>
+#include <poll.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#define MAX_READY 256
+#define POLL_EXTRA (POLLERR | POLLHUP | POLLNVAL)
+
+/* The fds of one GMainContext as this loop polls them. */
+struct pset {
+    struct vg_ice_loop *L;
+    GMainContext *ctx;
+    GPollFD *fds; /* from the last query; revents gathered from epoll until check */
+    GPollFD *tmp; /* the next query, swapped in */
+    gint n, cap;
+    gint prio;                          /* from the last prepare */
+    uint64_t gen;                       /* vg_ice_sockets_gen() when last registered */
+    bool ready;                         /* an fd fired since the last check: on the ready list */
+    bool again;                         /* its last prepare found a source ready without an fd */
+    struct pset *next;                  /* ready list */
+    struct pset *link_prev, *link_next; /* all io sets, for the "again" sweep */
+};
+
+struct fd_reg {
+    struct pset *owner; /* NULL: not registered by this loop */
+    uint32_t events;
+};
+
+struct vg_ice_loop {
+    GMainContext *ctx;
+    struct pset main;
+    bool main_prepared;
+    int64_t main_deadline_us; /* -1: no timeout */
+    int ep;
+    struct fd_reg *reg; /* indexed by fd */
+    int n_reg;
+    struct epoll_event ev[MAX_READY];
+    struct pset *ready;
+    struct pset *io_sets; /* list of attached io sets */
+    unsigned n_again;     /* io sets with again set */
+    atomic_bool quit;
+    struct vg_ice_loop_stats stats;
+};
+
+/* Registrations ------------------------------------------------------------ */
+
+static bool reg_grow(struct vg_ice_loop *L, int fd)
+{
+    if (fd < L->n_reg)
+        return true;
+    int n = fd + 64;
+    L->reg = g_renew(struct fd_reg, L->reg, n);
+    memset(L->reg + L->n_reg, 0, (size_t)(n - L->n_reg) * sizeof *L->reg);
+    L->n_reg = n;
+    return true;
+}
+
+/* Adds fd, or changes its events if epoll has it already. A second set polling the
+ * same fd would take it over: GLib merges the records of one fd within a context,
+ * and no two of our contexts poll one socket. */
+static void reg_fd(struct pset *ps, int fd, uint32_t events)
+{
+    struct vg_ice_loop *L = ps->L;
+    reg_grow(L, fd);
+    struct epoll_event ev = {.events = events, .data.fd = fd};
+    if (epoll_ctl(L->ep, EPOLL_CTL_ADD, fd, &ev) != 0 &&
+        (errno != EEXIST || epoll_ctl(L->ep, EPOLL_CTL_MOD, fd, &ev) != 0)) {
+        L->stats.refused++;
+        vg_warn(NULL, NULL, "media loop: epoll refused fd %d: %s", fd, g_strerror(errno));
+        L->reg[fd].owner = NULL;
+        return;
+    }
+    L->reg[fd] = (struct fd_reg){ps, events};
+}
+
+static void unreg_fd(struct pset *ps, int fd)
+{
+    struct vg_ice_loop *L = ps->L;
+    if (fd < 0 || fd >= L->n_reg || L->reg[fd].owner != ps)
+        return;
+    epoll_ctl(L->ep, EPOLL_CTL_DEL, fd, NULL); /* ENOENT if it was closed: fine */
+    L->reg[fd].owner = NULL;
+}
+
+static bool has_fd(const GPollFD *fds, gint n, int fd)
+{
+    for (gint i = 0; i < n; i++)
+        if (fds[i].fd == fd)
+            return true;
+    return false;
+}
+
+/* Registers nf[0..n) for ps in place of ps->fds[0..ps->n). */
+static void sync_set(struct pset *ps, const GPollFD *nf, gint n)
+{
+    struct vg_ice_loop *L = ps->L;
+    uint64_t gen = vg_ice_sockets_gen();
+    bool force = gen != ps->gen;
+    for (gint i = 0; i < ps->n; i++)
+        if (!has_fd(nf, n, ps->fds[i].fd))
+            unreg_fd(ps, ps->fds[i].fd);
+    for (gint i = 0; i < n; i++) {
+        int fd = nf[i].fd;
+        if (fd < 0)
+            continue;
+        if (!force && fd < L->n_reg && L->reg[fd].owner == ps && L->reg[fd].events == nf[i].events)
+            continue;
+        reg_fd(ps, fd, nf[i].events);
+    }
+    ps->gen = gen;
+}
+
+static void unreg_all(struct pset *ps)
+{
+    for (gint i = 0; i < ps->n; i++)
+        unreg_fd(ps, ps->fds[i].fd);
+    ps->n = 0;
+}
+
+/* Preparing and dispatching a context -------------------------------------- */
+
+/* prepare + query into ps->tmp; returns the timeout. The revents seen for the old
+ * array are carried over to the fds still in the new one. */
+static gint prepare_query(struct pset *ps)
+{
+    gint timeout = -1, n;
+    g_main_context_prepare(ps->ctx, &ps->prio);
+    while ((n = g_main_context_query(ps->ctx, ps->prio, &timeout, ps->tmp, ps->cap)) > ps->cap) {
+        ps->cap = n + 4;
+        ps->tmp = g_renew(GPollFD, ps->tmp, ps->cap);
+        ps->fds = g_renew(GPollFD, ps->fds, ps->cap);
+    }
+    for (gint i = 0; i < n; i++) {
+        ps->tmp[i].revents = 0;
+        for (gint j = 0; j < ps->n; j++)
+            if (ps->fds[j].fd == ps->tmp[i].fd)
+                ps->tmp[i].revents = ps->fds[j].revents & (ps->tmp[i].events | POLL_EXTRA);
+    }
+    /* With a source ready at once, GLib leaves lower-priority fds out of the query:
+     * the registrations stay as they were rather than churn (nothing blocks now). */
+    if (timeout != 0)
+        sync_set(ps, ps->tmp, n);
+    GPollFD *swap = ps->fds;
+    ps->fds = ps->tmp;
+    ps->tmp = swap;
+    ps->n = n;
+    return timeout;
+}
+
+static void check_dispatch(struct pset *ps)
+{
+    if (g_main_context_check(ps->ctx, ps->prio, ps->fds, ps->n))
+        g_main_context_dispatch(ps->ctx);
+    for (gint i = 0; i < ps->n; i++)
+        ps->fds[i].revents = 0;
+}
+
+/* One whole iteration of an io context, without a poll: epoll already said which of
+ * its fds are ready. */
+static void run_io(struct pset *ps)
+{
+    if (!g_main_context_acquire(ps->ctx))
+        return; /* only this loop's thread iterates it: cannot happen */
+    gint timeout = prepare_query(ps);
+    check_dispatch(ps);
+    g_main_context_release(ps->ctx);
+    bool again = timeout == 0;
+    if (again != ps->again)
+        ps->L->n_again += again ? 1u : (unsigned)-1;
+    ps->again = again;
+    ps->L->stats.io_dispatches++;
+}
+
+static void main_prepare(struct vg_ice_loop *L)
+{
+    gint timeout = prepare_query(&L->main);
+    L->main_deadline_us = timeout < 0 ? -1 : g_get_monotonic_time() + (int64_t)timeout * 1000;
+    L->main_prepared = true;
+}
+
+static void main_dispatch(struct vg_ice_loop *L)
+{
+    check_dispatch(&L->main);
+    L->main_prepared = false;
+    L->stats.main_dispatches++;
+}
+
+/* The loop ------------------------------------------------------------------ */
+
+static int wait_ms(const struct vg_ice_loop *L, int max_wait_ms)
+{
+    if (L->n_again)
+        return 0;
+    if (L->main_deadline_us < 0)
+        return max_wait_ms;
+    int64_t left = L->main_deadline_us - g_get_monotonic_time();
+    int ms = left <= 0 ? 0 : (int)((left + 999) / 1000);
+    return max_wait_ms < 0 || ms < max_wait_ms ? ms : max_wait_ms;
+}
+
+/* Notes each epoll event on its set and lists the sets that have one. */
+static void collect(struct vg_ice_loop *L, int got)
+{
+    for (int r = 0; r < got; r++) {
+        int fd = L->ev[r].data.fd;
+        struct pset *ps = fd < L->n_reg ? L->reg[fd].owner : NULL;
+        if (!ps) { /* left over from a set already gone */
+            epoll_ctl(L->ep, EPOLL_CTL_DEL, fd, NULL);
+            continue;
+        }
+        for (gint i = 0; i < ps->n; i++)
+            if (ps->fds[i].fd == fd)
+                ps->fds[i].revents |= (gushort)(L->ev[r].events & (ps->fds[i].events | POLL_EXTRA));
+        if (!ps->ready) {
+            ps->ready = true;
+            ps->next = L->ready;
+            L->ready = ps;
+        }
+    }
+}
+
+/* Runs the io sets that are ready, then those that asked to run again. Nothing an
+ * io context dispatches frees a set: sets go from the main context (ice.c frees a
+ * transport from an idle there). */
+static void run_ready_io(struct vg_ice_loop *L)
+{
+    while (L->ready) {
+        struct pset *ps = L->ready;
+        L->ready = ps->next;
+        ps->ready = false;
+        if (ps == &L->main)
+            continue; /* its flag in main.fds' revents is what counts */
+        run_io(ps);
+    }
+    if (L->n_again)
+        for (struct pset *ps = L->io_sets; ps; ps = ps->link_next)
+            if (ps->again)
+                run_io(ps);
+}
+
+static bool main_fd_ready(const struct vg_ice_loop *L)
+{
+    for (gint i = 0; i < L->main.n; i++)
+        if (L->main.fds[i].revents)
+            return true;
+    return false;
+}
+
+int vg_ice_loop_iterate(struct vg_ice_loop *L, int max_wait_ms)
+{
+    if (!g_main_context_acquire(L->ctx))
+        return VG_ESTATE;
+    if (!L->main_prepared)
+        main_prepare(L);
+    int got = epoll_wait(L->ep, L->ev, MAX_READY, wait_ms(L, max_wait_ms));
+    if (got < 0 && errno != EINTR)
+        vg_warn(NULL, NULL, "media loop: epoll_wait: %s", g_strerror(errno));
+    L->stats.rounds++;
+    if (got > 0)
+        collect(L, got);
+    run_ready_io(L);
+    bool due = L->main_deadline_us >= 0 && g_get_monotonic_time() >= L->main_deadline_us;
+    if (due || main_fd_ready(L))
+        main_dispatch(L);
+    g_main_context_release(L->ctx);
+    return got < 0 ? 0 : got;
+}
+
+void vg_ice_loop_run(struct vg_ice_loop *L)
+{
+    atomic_store(&L->quit, false);
+    while (!atomic_load(&L->quit))
+        vg_ice_loop_iterate(L, -1);
+}
+
+void vg_ice_loop_quit(struct vg_ice_loop *L)
+{
+    atomic_store(&L->quit, true);
+    g_main_context_wakeup(L->ctx);
+}
+
+/* Life ------------------------------------------------------------------------ */
+
+struct vg_ice_loop *vg_ice_loop_new(void)
+{
+    struct vg_ice_loop *L = g_new0(struct vg_ice_loop, 1);
+    L->ep = epoll_create1(EPOLL_CLOEXEC);
+    if (L->ep < 0) {
+        g_free(L);
+        return NULL;
+    }
+    L->ctx = g_main_context_new_with_flags(G_MAIN_CONTEXT_FLAGS_OWNERLESS_POLLING);
+    L->main.L = L;
+    L->main.ctx = L->ctx;
+    L->main.gen = (uint64_t)-1;
+    L->main_deadline_us = -1;
+    return L;
+}
+
+GMainContext *vg_ice_loop_context(struct vg_ice_loop *L)
+{
+    return L->ctx;
+}
+
+void vg_ice_loop_get_stats(const struct vg_ice_loop *L, struct vg_ice_loop_stats *out)
+{
+    *out = L->stats;
+}
+
+void vg_ice_loop_free(struct vg_ice_loop *L)
+{
+    if (!L)
+        return;
+    unreg_all(&L->main);
+    close(L->ep);
+    g_free(L->main.fds);
+    g_free(L->main.tmp);
+    g_free(L->reg);
+    g_main_context_unref(L->ctx);
+    g_free(L);
+}
+
+/* For ice.c ------------------------------------------------------------------- */
+
+GMainContext *ice_loop_new_io_context(void)
+{
+    return g_main_context_new_with_flags(G_MAIN_CONTEXT_FLAGS_OWNERLESS_POLLING);
+}
+
+/* The first run registers the context's wakeup fd, so that libnice attaching its
+ * socket sources (at gathering) wakes the loop to register them in turn. */
+struct ice_io *ice_loop_attach(struct vg_ice_loop *L, GMainContext *io)
+{
+    struct pset *ps = g_new0(struct pset, 1);
+    ps->L = L;
+    ps->ctx = g_main_context_ref(io);
+    ps->gen = (uint64_t)-1;
+    ps->link_next = L->io_sets;
+    if (L->io_sets)
+        L->io_sets->link_prev = ps;
+    L->io_sets = ps;
+    run_io(ps);
+    return (struct ice_io *)ps;
+}
+
+void ice_loop_detach(struct ice_io *io)
+{
+    struct pset *ps = (struct pset *)io;
+    if (!ps)
+        return;
+    struct vg_ice_loop *L = ps->L;
+    unreg_all(ps);
+    if (ps->again)
+        L->n_again--;
+    if (ps->ready) { /* cannot be: sets go between rounds; kept safe all the same */
+        struct pset **pp = &L->ready;
+        while (*pp != ps)
+            pp = &(*pp)->next;
+        *pp = ps->next;
+    }
+    if (ps->link_prev)
+        ps->link_prev->link_next = ps->link_next;
+    else
+        L->io_sets = ps->link_next;
+    if (ps->link_next)
+        ps->link_next->link_prev = ps->link_prev;
+    g_main_context_unref(ps->ctx);
+    g_free(ps->fds);
+    g_free(ps->tmp);
+    g_free(ps);
+}
