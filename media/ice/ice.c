@@ -49,6 +49,7 @@ struct vg_ice {
      * handed to the agent when it closes), and its place in the loop; else NULL. */
     GMainContext *ioctx;
     struct ice_io *io;
+    struct vg_ice_loop *loop;
     guint stream;
     struct vg_ice_callbacks cb;
     void *ud;
@@ -515,6 +516,7 @@ int vg_ice_new(GMainContext *ctx, const struct vg_ice_config *cfg,
     connect_signals(t);
     if (cfg->loop)
         t->io = ice_loop_attach(cfg->loop, t->ioctx);
+    t->loop = cfg->loop;
     g_atomic_int_inc(&live);
     vg_ice_sockets_changed();
     vg_debug(id_or_null(t->case_id), id_or_null(t->leg_id), "ice new %s addrs=%zu",
@@ -798,25 +800,35 @@ static void find_direct(struct vg_ice *t)
         t->direct_fd = fd;
 }
 
+void ice_note_sent(struct vg_ice *t, size_t len, int err)
+{
+    if (err == 0) {
+        t->stats.datagrams_out++;
+        t->stats.datagrams_direct++;
+        t->stats.bytes_out += len;
+        return;
+    }
+    t->stats.send_failures++;
+    if (err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS)
+        t->stats.send_would_block++;
+}
+
 static int send_direct(struct vg_ice *t, const uint8_t *buf, size_t len)
 {
+    if (t->loop) {
+        ice_loop_send(t->loop, t, t->direct_fd, &t->direct_to, t->direct_len, buf, len);
+        return 0;
+    }
     ssize_t n;
     do
         n = sendto(t->direct_fd, buf, len, MSG_DONTWAIT, (struct sockaddr *)&t->direct_to,
                    t->direct_len);
     while (n < 0 && errno == EINTR);
-    if (n == (ssize_t)len) {
-        t->stats.datagrams_out++;
-        t->stats.datagrams_direct++;
-        t->stats.bytes_out += len;
+    int err = n == (ssize_t)len ? 0 : n < 0 ? errno : EIO;
+    ice_note_sent(t, len, err);
+    if (err == 0)
         return 0;
-    }
-    t->stats.send_failures++;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)) {
-        t->stats.send_would_block++;
-        return VG_ENOSPC;
-    }
-    return VG_EIO;
+    return err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS ? VG_ENOSPC : VG_EIO;
 }
 
 int vg_ice_send(struct vg_ice *t, const uint8_t *buf, size_t len)

@@ -181,10 +181,12 @@ int vg_ice_end_of_candidates(struct vg_ice *t);
 /* Sends one datagram of len (1..65535) bytes; never blocks. On a selected pair whose
  * local side is a UDP socket of ours (not a relay, not TCP) it is one sendto() on
  * libnice's socket, past libnice's send path; libnice still owns the socket and
- * everything STUN, and sending stops with its consent. VG_ESTATE while no pair is
- * selected, VG_EPERM once consent is lost (RFC 7675: sending must stop), VG_ENOSPC if
- * the socket buffer is full (the datagram is dropped), VG_EIO for another failure;
- * each is counted in send_failures. */
+ * everything STUN, and sending stops with its consent. With a loop such a datagram is
+ * queued and sent at the end of the loop's round, batched with the others for its
+ * socket: 0 then means queued, and a later failure is counted in the stats. VG_ESTATE while no pair
+ * is selected, VG_EPERM once consent is lost (RFC 7675: sending must stop), VG_ENOSPC if the socket
+ * buffer is full (the datagram is dropped), VG_EIO for another failure; each is counted in
+ * send_failures. */
 int vg_ice_send(struct vg_ice *t, const uint8_t *buf, size_t len);
 
 /* ICE restart (RFC 8445 section 9), both for a restart we start and one the peer
@@ -220,10 +222,12 @@ void vg_ice_loop_quit(struct vg_ice_loop *L);
 void vg_ice_loop_free(struct vg_ice_loop *L);
 
 struct vg_ice_loop_stats {
-    uint64_t rounds;          /* epoll waits */
-    uint64_t main_dispatches; /* iterations of the loop's own context */
-    uint64_t io_dispatches;   /* runs of one transport's sockets */
-    uint64_t refused;         /* fds epoll would not take (never sockets) */
+    uint64_t rounds;           /* epoll waits */
+    uint64_t main_dispatches;  /* iterations of the loop's own context */
+    uint64_t io_dispatches;    /* runs of one transport's sockets */
+    uint64_t refused;          /* fds epoll would not take (never sockets) */
+    uint64_t datagrams_queued; /* sends batched to the end of a round */
+    uint64_t send_batches;     /* sendmmsg() runs that sent them */
 };
 void vg_ice_loop_get_stats(const struct vg_ice_loop *L, struct vg_ice_loop_stats *out);
 

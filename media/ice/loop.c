@@ -29,7 +29,15 @@
  * have been opened or closed anywhere (vg_ice_sockets_changed(), as in epoll.c): an
  * fd number closed and reused looks unchanged in GLib's array but has left the
  * epoll set. An fd epoll refuses is logged and counted; sockets and eventfds never
- * are. */
+ * are.
+ *
+ * Sends go out in batches: a datagram the engine forwards during a round is copied
+ * into a slot, and the slots are sent after the round's sockets (and after each run
+ * of the main context) with one sendmmsg() per run of one socket. A video frame
+ * arrives as a burst of packets from one citizen and goes to one call-taker, so the
+ * runs are several long; on this VM a sendmmsg of four costs ~1.3 us less per
+ * datagram than four sendto() calls. The queue is flushed when full and before a
+ * transport is released, so a datagram waits at most for the rest of its round. */
 #include "ice.h"
 #include "loop.h"
 
@@ -42,9 +50,12 @@
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #define MAX_READY 256
+#define SEND_SLOTS 64  /* datagrams queued per loop: 64 x 2 KiB */
+#define SEND_SLOT 2048 /* an SRTP packet of a 1500-byte MTU fits */
 #define POLL_EXTRA (POLLERR | POLLHUP | POLLNVAL)
 
 /* The fds of one GMainContext as this loop polls them. */
@@ -60,6 +71,13 @@ struct pset {
     bool again;                         /* its last prepare found a source ready without an fd */
     struct pset *next;                  /* ready list */
     struct pset *link_prev, *link_next; /* all io sets, for the "again" sweep */
+};
+
+struct queued {
+    struct vg_ice *t;
+    int fd;
+    socklen_t tolen;
+    struct sockaddr_storage to;
 };
 
 struct fd_reg {
@@ -81,6 +99,12 @@ struct vg_ice_loop {
     unsigned n_again;     /* io sets with again set */
     atomic_bool quit;
     struct vg_ice_loop_stats stats;
+    /* sends waiting for the end of the round */
+    unsigned n_queued;
+    struct queued q[SEND_SLOTS];
+    struct mmsghdr mm[SEND_SLOTS];
+    struct iovec iov[SEND_SLOTS];
+    uint8_t *slots; /* SEND_SLOTS x SEND_SLOT */
 };
 
 /* Registrations ------------------------------------------------------------ */
@@ -156,6 +180,65 @@ static void unreg_all(struct pset *ps)
     for (gint i = 0; i < ps->n; i++)
         unreg_fd(ps, ps->fds[i].fd);
     ps->n = 0;
+}
+
+/* Sending ---------------------------------------------------------------------- */
+
+/* Sends q[from..to), all on one fd; each outcome goes to its transport. */
+static void send_run(struct vg_ice_loop *L, unsigned from, unsigned to)
+{
+    while (from < to) {
+        int n = sendmmsg(L->q[from].fd, L->mm + from, to - from, MSG_DONTWAIT);
+        if (n < 0 && errno == EINTR)
+            continue;
+        unsigned ok = n > 0 ? (unsigned)n : 0;
+        for (unsigned i = from; i < from + ok; i++)
+            ice_note_sent(L->q[i].t, L->iov[i].iov_len, 0);
+        from += ok;
+        if (n <= 0 && from < to) { /* the first unsent one failed: skip it */
+            ice_note_sent(L->q[from].t, L->iov[from].iov_len, n < 0 ? errno : EIO);
+            from++;
+        }
+    }
+    L->stats.send_batches++;
+}
+
+static void flush_sends(struct vg_ice_loop *L)
+{
+    unsigned start = 0;
+    for (unsigned i = 1; i <= L->n_queued; i++)
+        if (i == L->n_queued || L->q[i].fd != L->q[start].fd) {
+            send_run(L, start, i);
+            start = i;
+        }
+    L->n_queued = 0;
+}
+
+void ice_loop_send(struct vg_ice_loop *L, struct vg_ice *t, int fd, const void *to, unsigned tolen,
+                   const uint8_t *buf, size_t len)
+{
+    if (L->n_queued == SEND_SLOTS || len > SEND_SLOT || tolen > sizeof L->q[0].to)
+        flush_sends(L);
+    if (len > SEND_SLOT || tolen > sizeof L->q[0].to) {
+        ssize_t n;
+        do
+            n = sendto(fd, buf, len, MSG_DONTWAIT, to, tolen);
+        while (n < 0 && errno == EINTR);
+        ice_note_sent(t, len, n == (ssize_t)len ? 0 : n < 0 ? errno : EIO);
+        return;
+    }
+    unsigned i = L->n_queued++;
+    struct queued *e = &L->q[i];
+    e->t = t;
+    e->fd = fd;
+    e->tolen = tolen;
+    memcpy(&e->to, to, tolen);
+    memcpy(L->slots + (size_t)i * SEND_SLOT, buf, len);
+    L->iov[i] = (struct iovec){.iov_base = L->slots + (size_t)i * SEND_SLOT, .iov_len = len};
+    L->mm[i] = (struct mmsghdr){
+        .msg_hdr = {
+            .msg_name = &e->to, .msg_namelen = tolen, .msg_iov = &L->iov[i], .msg_iovlen = 1}};
+    L->stats.datagrams_queued++;
 }
 
 /* Preparing and dispatching a context -------------------------------------- */
@@ -291,6 +374,7 @@ int vg_ice_loop_iterate(struct vg_ice_loop *L, int max_wait_ms)
 {
     if (!g_main_context_acquire(L->ctx))
         return VG_ESTATE;
+    flush_sends(L); /* sent from outside a round (tests, start-up) */
     if (!L->main_prepared)
         main_prepare(L);
     int got = epoll_wait(L->ep, L->ev, MAX_READY, wait_ms(L, max_wait_ms));
@@ -300,9 +384,12 @@ int vg_ice_loop_iterate(struct vg_ice_loop *L, int max_wait_ms)
     if (got > 0)
         collect(L, got);
     run_ready_io(L);
+    flush_sends(L);
     bool due = L->main_deadline_us >= 0 && g_get_monotonic_time() >= L->main_deadline_us;
-    if (due || main_fd_ready(L))
+    if (due || main_fd_ready(L)) {
         main_dispatch(L);
+        flush_sends(L);
+    }
     g_main_context_release(L->ctx);
     return got < 0 ? 0 : got;
 }
@@ -331,6 +418,7 @@ struct vg_ice_loop *vg_ice_loop_new(void)
         return NULL;
     }
     L->ctx = g_main_context_new_with_flags(G_MAIN_CONTEXT_FLAGS_OWNERLESS_POLLING);
+    L->slots = g_malloc((size_t)SEND_SLOTS * SEND_SLOT);
     L->main.L = L;
     L->main.ctx = L->ctx;
     L->main.gen = (uint64_t)-1;
@@ -352,8 +440,10 @@ void vg_ice_loop_free(struct vg_ice_loop *L)
 {
     if (!L)
         return;
+    flush_sends(L);
     unreg_all(&L->main);
     close(L->ep);
+    g_free(L->slots);
     g_free(L->main.fds);
     g_free(L->main.tmp);
     g_free(L->reg);
@@ -390,6 +480,7 @@ void ice_loop_detach(struct ice_io *io)
     if (!ps)
         return;
     struct vg_ice_loop *L = ps->L;
+    flush_sends(L); /* queued datagrams name their transport, which goes next */
     unreg_all(ps);
     if (ps->again)
         L->n_again--;

@@ -20,6 +20,16 @@ struct ice_io *ice_loop_attach(struct vg_ice_loop *L, GMainContext *io);
 /* io's fds leave L's set; call it before the sockets close (NULL is allowed). */
 void ice_loop_detach(struct ice_io *io);
 
+/* Queues one datagram for fd to the address, sent with the others queued in this
+ * round with one sendmmsg() per run of one fd (loop.c, flush_sends()); what happened
+ * to it is told to ice_note_sent() then. A datagram too big for a slot is sent at
+ * once (after the queue, to keep the order). */
+void ice_loop_send(struct vg_ice_loop *L, struct vg_ice *t, int fd, const void *to, unsigned tolen,
+                   const uint8_t *buf, size_t len);
+
+/* ice.c: the outcome of a datagram given to ice_loop_send(): 0, or the errno. */
+void ice_note_sent(struct vg_ice *t, size_t len, int err);
+
 /* Bumped by vg_ice_sockets_changed() (epoll.c): sockets may have been opened or
  * closed, so an fd number may stand for a new file. */
 uint64_t vg_ice_sockets_gen(void);
