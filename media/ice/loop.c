@@ -214,6 +214,11 @@ static void flush_sends(struct vg_ice_loop *L)
     L->n_queued = 0;
 }
 
+void vg_ice_loop_flush(struct vg_ice_loop *L)
+{
+    flush_sends(L);
+}
+
 void ice_loop_send(struct vg_ice_loop *L, struct vg_ice *t, int fd, const void *to, unsigned tolen,
                    const uint8_t *buf, size_t len)
 {

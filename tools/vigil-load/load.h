@@ -104,8 +104,9 @@ struct vg_load_target {
 struct vg_load {
     struct vg_load_opts o;
     const struct vg_load_target *target;
-    GMainContext *ctx;
-    GMainLoop *loop;
+    struct vg_ice_loop *iloop; /* polls every leg's socket, as vigild's workers do */
+    GMainContext *ctx;         /* iloop's */
+    GMainLoop *loop;           /* on ctx, for libwebsockets' GLib event library */
     struct vg_dtls_cert *cert;
     struct vg_clip clip[2];
     char tmpdir[256];

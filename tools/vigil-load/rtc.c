@@ -198,6 +198,7 @@ int vg_rtc_new(const struct vg_rtc_config *cfg, const struct vg_rtc_callbacks *c
         .n_local_addrs = cfg->local_addr ? 1 : 0,
         .case_id = "load",
         .leg_id = cfg->offerer ? "citizen" : "taker",
+        .loop = cfg->loop,
     };
     struct vg_ice_callbacks icb = {on_candidate, on_gathering_done, on_state, on_recv};
     if (vg_ice_new(cfg->ctx, &ic, &icb, r, &r->ice) || vg_ice_local_credentials(r->ice, &r->cred)) {

@@ -38,6 +38,7 @@ struct vg_rtc_callbacks {
 
 struct vg_rtc_config {
     GMainContext *ctx;
+    struct vg_ice_loop *loop;        /* ctx's, or NULL (media/ice/ice.h) */
     const struct vg_dtls_cert *cert; /* shared; must outlive the endpoint */
     bool offerer;                    /* citizen / publisher: we write the offer */
     unsigned srtp_profiles;          /* VG_DTLS_SRTP_* bits, 0 for both (GCM first) */

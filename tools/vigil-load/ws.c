@@ -66,7 +66,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
                     size_t len)
 {
     (void)user;
-    /* The loop polls with epoll (vg_ice_use_epoll): a socket closed here whose fd
+    /* The loop polls with epoll (vg_ice_loop): a socket closed here whose fd
      * number a new connection takes must not look like the old one. */
     if (reason == LWS_CALLBACK_WSI_DESTROY)
         vg_ice_sockets_changed();
