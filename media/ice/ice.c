@@ -544,7 +544,7 @@ static void on_closed(GObject *src, GAsyncResult *res, gpointer p)
     g_main_context_unref(t->ctx);
     g_free(t);
     g_atomic_int_add(&live, -1);
-    vg_ice_sockets_changed(); /* its sockets are closed by now, or soon: see epoll.c */
+    vg_ice_sockets_changed(); /* its sockets are closed by now, or soon: see loop.c */
 }
 
 /* Runs from the context, never inside libnice. Until on_closed() the receiver and the

@@ -238,12 +238,8 @@ void vg_ice_loop_get_stats(const struct vg_ice_loop *L, struct vg_ice_loop_stats
  * ctx it was made on): for tests. */
 GMainContext *vg_ice_io_context(const struct vg_ice *t);
 
-/* epoll for a context's poll step (media/ice/epoll.c says why): installs it on ctx,
- * which one thread must iterate. vg_ice_epoll_thread_done() frees that thread's set.
- * Code that opens or closes sockets watched by such a context other than through
- * vg_ice (the load generator's WebSockets) calls vg_ice_sockets_changed() after. */
-void vg_ice_use_epoll(GMainContext *ctx);
-void vg_ice_epoll_thread_done(void);
+/* Sockets were opened or closed other than through vg_ice (the load generator's
+ * WebSockets): a loop must look again at fd numbers it polls (loop.c says why). */
 void vg_ice_sockets_changed(void);
 
 #endif

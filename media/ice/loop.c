@@ -26,10 +26,11 @@
  *
  * Registrations are kept per fd number (which set owns it, with which events). A
  * set's registrations are redone when its fds or events change, or when sockets may
- * have been opened or closed anywhere (vg_ice_sockets_changed(), as in epoll.c): an
- * fd number closed and reused looks unchanged in GLib's array but has left the
- * epoll set. An fd epoll refuses is logged and counted; sockets and eventfds never
- * are.
+ * have been opened or closed anywhere (vg_ice_sockets_changed()): an fd number
+ * closed and reused looks unchanged in GLib's array but has left the epoll set.
+ * epoll refuses regular files (EPERM), which poll() calls always ready: such an fd
+ * is counted and served as always ready, as GLib's poll() would; sockets and
+ * eventfds are never refused.
  *
  * Sends go out in batches: a datagram the engine forwards during a round is copied
  * into a slot, and the slots are sent after the round's sockets (and after each run
@@ -83,7 +84,20 @@ struct queued {
 struct fd_reg {
     struct pset *owner; /* NULL: not registered by this loop */
     uint32_t events;
+    bool always; /* epoll refused it: ready every round, as poll() says */
 };
+
+static atomic_uint_fast64_t sockets_gen;
+
+void vg_ice_sockets_changed(void)
+{
+    atomic_fetch_add_explicit(&sockets_gen, 1, memory_order_release);
+}
+
+uint64_t vg_ice_sockets_gen(void)
+{
+    return atomic_load_explicit(&sockets_gen, memory_order_acquire);
+}
 
 struct vg_ice_loop {
     GMainContext *ctx;
@@ -97,6 +111,7 @@ struct vg_ice_loop {
     struct pset *ready;
     struct pset *io_sets; /* list of attached io sets */
     unsigned n_again;     /* io sets with again set */
+    unsigned n_always;    /* fds registered as always ready */
     atomic_bool quit;
     struct vg_ice_loop_stats stats;
     /* sends waiting for the end of the round */
@@ -128,14 +143,23 @@ static void reg_fd(struct pset *ps, int fd, uint32_t events)
     struct vg_ice_loop *L = ps->L;
     reg_grow(L, fd);
     struct epoll_event ev = {.events = events, .data.fd = fd};
+    bool always = false;
+    if (L->reg[fd].always) {
+        L->n_always--;
+        L->reg[fd].always = false;
+    }
     if (epoll_ctl(L->ep, EPOLL_CTL_ADD, fd, &ev) != 0 &&
         (errno != EEXIST || epoll_ctl(L->ep, EPOLL_CTL_MOD, fd, &ev) != 0)) {
         L->stats.refused++;
-        vg_warn(NULL, NULL, "media loop: epoll refused fd %d: %s", fd, g_strerror(errno));
-        L->reg[fd].owner = NULL;
-        return;
+        if (errno != EPERM) {
+            vg_warn(NULL, NULL, "media loop: epoll refused fd %d: %s", fd, g_strerror(errno));
+            L->reg[fd].owner = NULL;
+            return;
+        }
+        always = true;
+        L->n_always++;
     }
-    L->reg[fd] = (struct fd_reg){ps, events};
+    L->reg[fd] = (struct fd_reg){ps, events, always};
 }
 
 static void unreg_fd(struct pset *ps, int fd)
@@ -143,8 +167,11 @@ static void unreg_fd(struct pset *ps, int fd)
     struct vg_ice_loop *L = ps->L;
     if (fd < 0 || fd >= L->n_reg || L->reg[fd].owner != ps)
         return;
-    epoll_ctl(L->ep, EPOLL_CTL_DEL, fd, NULL); /* ENOENT if it was closed: fine */
-    L->reg[fd].owner = NULL;
+    if (L->reg[fd].always)
+        L->n_always--;
+    else
+        epoll_ctl(L->ep, EPOLL_CTL_DEL, fd, NULL); /* ENOENT if it was closed: fine */
+    L->reg[fd] = (struct fd_reg){0};
 }
 
 static bool has_fd(const GPollFD *fds, gint n, int fd)
@@ -155,12 +182,24 @@ static bool has_fd(const GPollFD *fds, gint n, int fd)
     return false;
 }
 
-/* Registers nf[0..n) for ps in place of ps->fds[0..ps->n). */
+static bool same_set(const GPollFD *a, gint na, const GPollFD *b, gint nb)
+{
+    if (na != nb)
+        return false;
+    for (gint i = 0; i < na; i++)
+        if (a[i].fd != b[i].fd || a[i].events != b[i].events)
+            return false;
+    return true;
+}
+
+/* Registers nf[0..n) for ps in place of ps->fds[0..ps->n). When the array changed
+ * at all, every fd is added again (EEXIST: modified): a source may have gone and
+ * another come on a new file with the old fd number between two queries. */
 static void sync_set(struct pset *ps, const GPollFD *nf, gint n)
 {
     struct vg_ice_loop *L = ps->L;
     uint64_t gen = vg_ice_sockets_gen();
-    bool force = gen != ps->gen;
+    bool force = gen != ps->gen || !same_set(ps->fds, ps->n, nf, n);
     for (gint i = 0; i < ps->n; i++)
         if (!has_fd(nf, n, ps->fds[i].fd))
             unreg_fd(ps, ps->fds[i].fd);
@@ -318,13 +357,25 @@ static void main_dispatch(struct vg_ice_loop *L)
 
 static int wait_ms(const struct vg_ice_loop *L, int max_wait_ms)
 {
-    if (L->n_again)
+    if (L->n_again || L->n_always)
         return 0;
     if (L->main_deadline_us < 0)
         return max_wait_ms;
     int64_t left = L->main_deadline_us - g_get_monotonic_time();
     int ms = left <= 0 ? 0 : (int)((left + 999) / 1000);
     return max_wait_ms < 0 || ms < max_wait_ms ? ms : max_wait_ms;
+}
+
+static void note_ready(struct vg_ice_loop *L, struct pset *ps, int fd, uint32_t events)
+{
+    for (gint i = 0; i < ps->n; i++)
+        if (ps->fds[i].fd == fd)
+            ps->fds[i].revents |= (gushort)(events & (ps->fds[i].events | POLL_EXTRA));
+    if (!ps->ready) {
+        ps->ready = true;
+        ps->next = L->ready;
+        L->ready = ps;
+    }
 }
 
 /* Notes each epoll event on its set and lists the sets that have one. */
@@ -337,15 +388,11 @@ static void collect(struct vg_ice_loop *L, int got)
             epoll_ctl(L->ep, EPOLL_CTL_DEL, fd, NULL);
             continue;
         }
-        for (gint i = 0; i < ps->n; i++)
-            if (ps->fds[i].fd == fd)
-                ps->fds[i].revents |= (gushort)(L->ev[r].events & (ps->fds[i].events | POLL_EXTRA));
-        if (!ps->ready) {
-            ps->ready = true;
-            ps->next = L->ready;
-            L->ready = ps;
-        }
+        note_ready(L, ps, fd, L->ev[r].events);
     }
+    for (int fd = 0; L->n_always && fd < L->n_reg; fd++)
+        if (L->reg[fd].always)
+            note_ready(L, L->reg[fd].owner, fd, POLLIN | POLLOUT);
 }
 
 /* Runs the io sets that are ready, then those that asked to run again. Nothing an
@@ -386,8 +433,7 @@ int vg_ice_loop_iterate(struct vg_ice_loop *L, int max_wait_ms)
     if (got < 0 && errno != EINTR)
         vg_warn(NULL, NULL, "media loop: epoll_wait: %s", g_strerror(errno));
     L->stats.rounds++;
-    if (got > 0)
-        collect(L, got);
+    collect(L, got > 0 ? got : 0);
     run_ready_io(L);
     flush_sends(L);
     bool due = L->main_deadline_us >= 0 && g_get_monotonic_time() >= L->main_deadline_us;

@@ -30,7 +30,7 @@ void ice_loop_send(struct vg_ice_loop *L, struct vg_ice *t, int fd, const void *
 /* ice.c: the outcome of a datagram given to ice_loop_send(): 0, or the errno. */
 void ice_note_sent(struct vg_ice *t, size_t len, int err);
 
-/* Bumped by vg_ice_sockets_changed() (epoll.c): sockets may have been opened or
+/* Bumped by vg_ice_sockets_changed(): sockets may have been opened or
  * closed, so an fd number may stand for a new file. */
 uint64_t vg_ice_sockets_gen(void);
 

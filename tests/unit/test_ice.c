@@ -704,19 +704,15 @@ static void test_tcp_two_addresses(void)
     VT_CHECK(run_until(none_live, NULL, 2000));
 }
 
-/* --loop: the same on a vg_ice_loop, as the media workers run (media/ice/loop.c).
- * --epoll: the same with the poll step the media workers use (media/ice/epoll.c). */
+/* --loop: the same on a vg_ice_loop, as the media workers run (media/ice/loop.c). */
 int main(int argc, char **argv)
 {
-    bool epoll = argc > 1 && strcmp(argv[1], "--epoll") == 0;
     if (argc > 1 && strcmp(argv[1], "--loop") == 0) {
         loop = vg_ice_loop_new();
         ctx = g_main_context_ref(vg_ice_loop_context(loop));
     } else {
         ctx = g_main_context_new();
     }
-    if (epoll)
-        vg_ice_use_epoll(ctx);
     test_bad_config();
     test_connect_send_restart();
     test_wrong_password();
@@ -729,6 +725,5 @@ int main(int argc, char **argv)
     VT_EQ_INT(vg_ice_live(), 0);
     g_main_context_unref(ctx);
     vg_ice_loop_free(loop);
-    vg_ice_epoll_thread_done();
-    return vt_done(loop ? "ice (loop)" : epoll ? "ice (epoll)" : "ice");
+    return vt_done(loop ? "ice (loop)" : "ice");
 }
