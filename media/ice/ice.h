@@ -214,14 +214,16 @@ GMainContext *vg_ice_loop_context(struct vg_ice_loop *L); /* not a new reference
 /* Runs until vg_ice_loop_quit(). */
 void vg_ice_loop_run(struct vg_ice_loop *L);
 /* One round: waits up to max_wait_ms (-1: no limit; less when a timeout of the
- * context is due sooner), serves what is ready. Returns the fds that were ready. */
+ * context is due sooner), serves what is ready. Returns the fds that were ready, or
+ * VG_ESTATE if another thread owns the context. */
 int vg_ice_loop_iterate(struct vg_ice_loop *L, int max_wait_ms);
 /* Sends now what vg_ice_send() queued on this loop (it is sent at the end of each
  * round anyway): for a caller that sends bursts to several peers from one timer. */
 void vg_ice_loop_flush(struct vg_ice_loop *L);
 /* Makes vg_ice_loop_run() return; from any thread. */
 void vg_ice_loop_quit(struct vg_ice_loop *L);
-/* After every transport made with it has been released (vg_ice_live()). */
+/* After every transport made with it has been released (vg_ice_live()): those still
+ * attached are left as they are, never to be served again. */
 void vg_ice_loop_free(struct vg_ice_loop *L);
 
 struct vg_ice_loop_stats {

@@ -124,15 +124,14 @@ struct vg_ice_loop {
 
 /* Registrations ------------------------------------------------------------ */
 
-static bool reg_grow(struct vg_ice_loop *L, int fd)
+static void reg_grow(struct vg_ice_loop *L, int fd)
 {
     if (fd < L->n_reg)
-        return true;
+        return;
     int n = fd + 64;
     L->reg = g_renew(struct fd_reg, L->reg, n);
     memset(L->reg + L->n_reg, 0, (size_t)(n - L->n_reg) * sizeof *L->reg);
     L->n_reg = n;
-    return true;
 }
 
 /* Adds fd, or changes its events if epoll has it already. A second set polling the
