@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 struct app {
     struct vg_config cfg;
@@ -341,9 +342,41 @@ static int open_store(struct app *a, char *err, size_t n)
     return VG_OK;
 }
 
+/* Each call holds about four fds: per leg a UDP socket and the eventfd of the
+ * leg's own context (media/ice/loop.c), plus the WebSockets and the recording's
+ * files. A service started with the common soft limit of 1,024 would refuse new
+ * legs past ~200 calls, so the soft limit is raised to the hard one, as far as the
+ * system allows; a low result is said once serving (start-up errors stay one line),
+ * not found in an emergency. *was gets the limit before. */
+static unsigned long long raise_fd_limit(unsigned long long *was)
+{
+    struct rlimit r;
+    if (getrlimit(RLIMIT_NOFILE, &r) != 0)
+        return *was = 0;
+    rlim_t before = r.rlim_cur;
+    if (r.rlim_cur < r.rlim_max) {
+        r.rlim_cur = r.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &r) != 0)
+            r.rlim_cur = before;
+    }
+    *was = before == RLIM_INFINITY ? ~0ULL : (unsigned long long)before;
+    return r.rlim_cur == RLIM_INFINITY ? ~0ULL : (unsigned long long)r.rlim_cur;
+}
+
+static void log_fd_limit(unsigned long long lim, unsigned long long was)
+{
+    if (lim && lim < 4096)
+        vg_warn(NULL, NULL,
+                "open files: up to %llu (was %llu): about %llu concurrent calls at most", lim, was,
+                lim / 4);
+    else if (lim)
+        vg_info(NULL, NULL, "open files: up to %llu (was %llu)", lim, was);
+}
+
 static int start(struct app *a, char *err, size_t n)
 {
     char cert[PATH_MAX], key[PATH_MAX], fp[100];
+    unsigned long long fd_was, fd_lim = raise_fd_limit(&fd_was);
     /* The port first: a busy port must not leave a half-made data dir behind. */
     int rc = vg_http_server_probe(a->cfg.listen_addr, a->cfg.listen_port, err, n);
     if (rc || (rc = vg_datadir_prepare(a->cfg.data_dir, err, n)) ||
@@ -384,6 +417,7 @@ static int start(struct app *a, char *err, size_t n)
     fflush(stdout);
     vg_info(NULL, NULL, "vigild %s serving on %s port %d, data dir %s", VG_VERSION, l,
             a->cfg.listen_port, a->cfg.data_dir);
+    log_fd_limit(fd_lim, fd_was);
     return VG_OK;
 }
 

@@ -53,6 +53,37 @@ def test_first_start_and_restart():
     check(names == ["calltaker"], f"one account after two starts: {names}")
 
 
+def limits(pid):
+    """(soft, hard) of 'Max open files' from /proc/PID/limits."""
+    with open(f"/proc/{pid}/limits") as f:
+        for line in f:
+            if line.startswith("Max open files"):
+                soft, hard = line.split()[3:5]
+                return soft, hard
+    return None, None
+
+
+def test_open_files_raised():
+    # Started as a service often is, with a soft limit of 256 under a higher hard
+    # one: each call holds ~4 fds, so vigild takes the hard limit at start.
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard <= 256:
+        check(False, f"the hard limit here ({hard}) leaves nothing to raise")
+        return
+    resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard))
+    try:
+        v = Vigild().start()
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    got_soft, got_hard = limits(v.proc.pid)
+    check(got_soft == got_hard and got_soft != "256",
+          f"soft open-files limit raised to the hard one ({got_soft} / {got_hard})")
+    check("open files: up to" in v.stderr() and "(was 256)" in v.stderr(),
+          "the raise is logged")
+    v.stop()
+
+
 def test_sigint():
     v = Vigild().start()
     rc, secs = v.stop(signal.SIGINT)
@@ -177,6 +208,7 @@ def test_vigilctl_beside_running_daemon():
 
 test_first_start_and_restart()
 test_sigint()
+test_open_files_raised()
 test_busy_port()
 test_bad_config()
 test_bad_data_dir()
