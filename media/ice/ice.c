@@ -27,8 +27,11 @@
 #include <nice/agent.h>
 #include <errno.h>
 #include <stdio.h>
+#include <linux/filter.h>
+#include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #define COMPONENT 1 /* rtcp-mux: RTP and RTCP share component 1; there is no other */
 
@@ -69,6 +72,9 @@ struct vg_ice {
     struct sockaddr_storage direct_to;
     socklen_t direct_len;
     bool direct_stale;
+    /* Receiving past libnice (see rx_open()): our socket beside libnice's selected
+     * one, and the libnice fd it shadows; -1, -1 while libnice reads. */
+    int rx_fd, rx_for;
     guint scan_from; /* first source id of sock_ctx() not yet looked at: see
                       * let_recurse() */
     struct vg_ice_stats stats;
@@ -83,6 +89,9 @@ static const char *id_or_null(const char *s)
 
 /* Events ------------------------------------------------------------------ */
 
+static void find_direct(struct vg_ice *t);
+static void rx_close(struct vg_ice *t);
+
 static void deliver(struct vg_ice *t, const struct ice_event *e)
 {
     switch (e->kind) {
@@ -95,6 +104,8 @@ static void deliver(struct vg_ice *t, const struct ice_event *e)
             t->cb.on_gathering_done(t->ud);
         break;
     case EV_STATE:
+        if (t->direct_stale)
+            find_direct(t); /* so receiving moves past libnice before media arrives */
         if (t->cb.on_state)
             t->cb.on_state(e->state, e->text, t->ud);
         break;
@@ -307,6 +318,8 @@ static void report_state(struct vg_ice *t, enum vg_ice_state s)
     g_strlcpy(t->pair, pair, sizeof t->pair);
     t->direct_fd = -1; /* looked up again at the next send, outside this signal */
     t->direct_stale = s == VG_ICE_CONNECTED || s == VG_ICE_READY;
+    if (!t->direct_stale)
+        rx_close(t); /* no pair (consent lost, restarting): libnice reads again */
     if (s == VG_ICE_CONNECTED)
         let_recurse(t); /* a relay or TCP socket may have come since gathering */
     vg_log(s == VG_ICE_FAILED ? VG_LOG_WARN : VG_LOG_INFO, id_or_null(t->case_id),
@@ -475,6 +488,144 @@ static void connect_signals(struct vg_ice *t)
     g_signal_connect(t->agent, "new-selected-pair-full", G_CALLBACK(on_selected_pair), t);
 }
 
+/* Receiving past libnice --------------------------------------------------- */
+
+/* libnice reads one datagram per recvmsg() and per run of its socket's source, and
+ * takes its lock, looks up the component and makes a GSocketAddress for each; at
+ * ~230 datagrams a second per video leg that was most of the receive path. It has no
+ * API to be handed a datagram read by someone else, so STUN must still reach its
+ * socket. The kernel can sort them: with SO_REUSEPORT on libnice's socket and on a
+ * second socket of ours bound to the same address and port, the two form a group, and
+ * a classic BPF program attached to the group picks the socket for each datagram by
+ * index. The first byte says what a datagram is (RFC 7983): 0-3 STUN goes to index
+ * 0, libnice's (it was bound first, so the kernel made the group with it at index 0
+ * when ours joined), and everything else (DTLS, SRTP, SRTCP) to index 1, ours, which
+ * the loop reads with recvmmsg(). When ours closes, index 1 no longer exists and the
+ * kernel falls back to its hash over a group of one: libnice gets everything again.
+ * SO_REUSEPORT lets only sockets of the same user join, i.e. this process. */
+static const struct sock_filter rx_steer[] = {
+    BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 0),        /* A = first byte of the payload */
+    BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 4, 1, 0), /* STUN is 0-3 */
+    BPF_STMT(BPF_RET | BPF_K, 0),                 /* libnice's socket */
+    BPF_STMT(BPF_RET | BPF_K, 1),                 /* ours */
+};
+
+/* Our socket for libnice's nice_fd, or -1 (then libnice keeps reading: nothing lost). */
+static int rx_open(int nice_fd)
+{
+    struct sockaddr_storage a;
+    socklen_t alen = sizeof a;
+    int one = 1, v6only = 0, rcvbuf = 0;
+    socklen_t ol = sizeof v6only, rl = sizeof rcvbuf;
+    if (getsockname(nice_fd, (struct sockaddr *)&a, &alen) != 0 ||
+        (a.ss_family != AF_INET && a.ss_family != AF_INET6))
+        return -1;
+    if (setsockopt(nice_fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
+        return -1;
+    int fd = socket(a.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    if (a.ss_family == AF_INET6 &&
+        getsockopt(nice_fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &ol) == 0)
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof v6only);
+    /* getsockopt() reports twice what was set (the kernel's bookkeeping share). */
+    if (getsockopt(nice_fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, &rl) == 0 && rcvbuf > 0) {
+        rcvbuf /= 2;
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+    }
+    /* The program goes on after bind: attached before, it would belong to a group of
+     * ours alone, which the kernel drops when ours joins libnice's socket. */
+    struct sock_fprog prog = {.len = G_N_ELEMENTS(rx_steer),
+                              .filter = (struct sock_filter *)rx_steer};
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0 ||
+        bind(fd, (struct sockaddr *)&a, alen) != 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog, sizeof prog) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Datagrams still queued on our socket are lost: this happens only when the pair
+ * moves to another local socket, consent is lost, or the transport goes. */
+static void rx_close(struct vg_ice *t)
+{
+    if (t->rx_fd < 0)
+        return;
+    ice_loop_del_rx(t->loop, t->rx_fd);
+    close(t->rx_fd);
+    vg_debug(id_or_null(t->case_id), id_or_null(t->leg_id), "ice: receiving through libnice");
+    t->rx_fd = t->rx_for = -1;
+    vg_ice_sockets_changed();
+}
+
+/* Our receive socket follows the direct send path: beside libnice's selected socket
+ * while there is one of ours (nice_fd >= 0), none otherwise. */
+static void rx_follow(struct vg_ice *t, int nice_fd)
+{
+    if (!t->loop || t->closed || nice_fd == t->rx_for)
+        return;
+    rx_close(t);
+    if (nice_fd < 0)
+        return;
+    int fd = rx_open(nice_fd);
+    if (fd >= 0 && ice_loop_add_rx(t->loop, fd, t) != 0) {
+        close(fd);
+        fd = -1;
+    }
+    if (fd < 0) {
+        vg_warn(id_or_null(t->case_id), id_or_null(t->leg_id),
+                "ice: no receive socket beside libnice's (%s): libnice reads", g_strerror(errno));
+        return;
+    }
+    t->rx_fd = fd;
+    t->rx_for = nice_fd;
+    vg_ice_sockets_changed();
+    vg_debug(id_or_null(t->case_id), id_or_null(t->leg_id), "ice: receiving past libnice");
+}
+
+static bool same_addr(const struct sockaddr_storage *a, const void *bp, unsigned blen)
+{
+    const struct sockaddr *b = bp;
+    if (blen < sizeof(sa_family_t) || a->ss_family != b->sa_family)
+        return false;
+    if (b->sa_family == AF_INET && blen >= sizeof(struct sockaddr_in)) {
+        const struct sockaddr_in *x = (const void *)a, *y = bp;
+        return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+    }
+    if (b->sa_family == AF_INET6 && blen >= sizeof(struct sockaddr_in6)) {
+        const struct sockaddr_in6 *x = (const void *)a, *y = bp;
+        return x->sin6_port == y->sin6_port && x->sin6_scope_id == y->sin6_scope_id &&
+               memcmp(&x->sin6_addr, &y->sin6_addr, sizeof x->sin6_addr) == 0;
+    }
+    return false;
+}
+
+/* What libnice's receive path did, for a datagram from our socket: events first, and
+ * only from the selected pair's remote (libnice took data only from pairs it knew;
+ * the selected one is all a concluded ICE uses). STUN here is one that came before
+ * the steering program was attached: libnice's peer sends it again. */
+bool ice_rx_datagram(struct vg_ice *t, int fd, const uint8_t *buf, size_t len, const void *from,
+                     unsigned fromlen, bool truncated)
+{
+    if (t->in_call == 0 && !g_queue_is_empty(&t->events))
+        flush_events(t);
+    if (t->direct_stale && !t->closed)
+        find_direct(t); /* the pair changed: the remote to accept may have too */
+    if (t->closed || t->rx_fd != fd)
+        return false;
+    if (truncated || len == 0 || buf[0] < 4 || !same_addr(&t->direct_to, from, fromlen)) {
+        t->stats.rx_dropped++;
+        return true;
+    }
+    t->stats.datagrams_in++;
+    t->stats.datagrams_rx_direct++;
+    t->stats.bytes_in += len;
+    if (t->cb.on_recv)
+        t->cb.on_recv(buf, len, t->ud);
+    return !t->closed && t->rx_fd == fd;
+}
+
 /* Lifecycle --------------------------------------------------------------- */
 
 int vg_ice_new(GMainContext *ctx, const struct vg_ice_config *cfg,
@@ -497,6 +648,7 @@ int vg_ice_new(GMainContext *ctx, const struct vg_ice_config *cfg,
     g_strlcpy(t->leg_id, cfg->leg_id ? cfg->leg_id : "", sizeof t->leg_id);
     g_queue_init(&t->events);
     t->direct_fd = -1;
+    t->rx_fd = t->rx_for = -1;
     if (cfg->loop)
         t->ioctx = ice_loop_new_io_context();
     t->scan_from = next_source_id(sock_ctx(t));
@@ -564,6 +716,7 @@ void vg_ice_free(struct vg_ice *t)
     if (!t || t->closed)
         return;
     t->closed = true;
+    rx_close(t);
     if (t->flush) {
         g_source_destroy(t->flush);
         g_source_unref(t->flush);
@@ -796,8 +949,11 @@ static void find_direct(struct vg_ice *t)
     leave(t);
     /* libnice may have changed state or pair meanwhile (report_state() ran): then
      * this lookup is already old, and the next send looks again. */
-    if (!t->direct_stale && (t->state == VG_ICE_CONNECTED || t->state == VG_ICE_READY))
+    if (t->direct_stale)
+        return;
+    if (t->state == VG_ICE_CONNECTED || t->state == VG_ICE_READY)
         t->direct_fd = fd;
+    rx_follow(t, t->direct_fd);
 }
 
 void ice_note_sent(struct vg_ice *t, size_t len, int err)

@@ -116,7 +116,11 @@ struct vg_ice_callbacks {
      * "udp host 127.0.0.1:40001 <-> host 127.0.0.1:40002", or "" when none. */
     void (*on_state)(enum vg_ice_state state, const char *pair, void *ud);
     /* One datagram as received (STUN for ICE itself already taken out by libnice),
-     * nothing else done to it. */
+     * nothing else done to it. With a loop, once a host UDP pair is selected, the
+     * datagrams are read past libnice (a socket of the transport's own beside
+     * libnice's, the same address and port; the kernel steers STUN to libnice's and
+     * the rest to ours) and only those from the selected pair's remote address are
+     * handed up; libnice keeps all of STUN, consent and checks included. */
     void (*on_recv)(const uint8_t *buf, size_t len, void *ud);
 };
 
@@ -129,10 +133,13 @@ struct vg_ice_credentials {
 struct vg_ice_stats {
     uint64_t datagrams_in, bytes_in;
     uint64_t datagrams_out, bytes_out;
-    uint64_t datagrams_direct; /* of those: sent past libnice (see vg_ice_send()) */
-    uint64_t send_failures;    /* every vg_ice_send() that did not send, for any reason */
-    uint64_t send_would_block; /* of those: the socket buffer was full (a drop) */
-    uint64_t events_dropped;   /* queued events lost to VG_ICE_MAX_PENDING_EVENTS */
+    uint64_t datagrams_direct;    /* of those: sent past libnice (see vg_ice_send()) */
+    uint64_t datagrams_rx_direct; /* of datagrams_in: read past libnice (see on_recv) */
+    uint64_t rx_dropped;          /* read past libnice and dropped: from an address other than
+                                   * the selected pair's, truncated, or STUN (libnice's) */
+    uint64_t send_failures;       /* every vg_ice_send() that did not send, for any reason */
+    uint64_t send_would_block;    /* of those: the socket buffer was full (a drop) */
+    uint64_t events_dropped;      /* queued events lost to VG_ICE_MAX_PENDING_EVENTS */
 };
 
 /* Creates a transport on ctx (which must outlive it and keep being iterated) with
@@ -233,6 +240,8 @@ struct vg_ice_loop_stats {
     uint64_t refused;          /* fds epoll would not take (never sockets) */
     uint64_t datagrams_queued; /* sends batched to the end of a round */
     uint64_t send_batches;     /* sendmmsg() runs that sent them */
+    uint64_t datagrams_rx;     /* read from transports' own receive sockets */
+    uint64_t rx_reads;         /* recvmmsg() runs that read them */
 };
 void vg_ice_loop_get_stats(const struct vg_ice_loop *L, struct vg_ice_loop_stats *out);
 

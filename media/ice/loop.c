@@ -38,7 +38,14 @@
  * arrives as a burst of packets from one citizen and goes to one call-taker, so the
  * runs are several long; on this VM a sendmmsg of four costs ~1.3 us less per
  * datagram than four sendto() calls. The queue is flushed when full and before a
- * transport is released, so a datagram waits at most for the rest of its round. */
+ * transport is released, so a datagram waits at most for the rest of its round.
+ *
+ * Receiving past libnice: once a transport has a selected host UDP pair, ice.c puts
+ * a socket of its own beside libnice's (same address and port, SO_REUSEPORT, with a
+ * steering program that gives STUN to libnice and the rest to it: ice.c, rx_open()).
+ * The loop polls that socket directly, with no context around it, and reads it with
+ * recvmmsg(): a burst of datagrams is one syscall, and the read that finds the
+ * socket empty is saved too when a batch comes back short. */
 #include "ice.h"
 #include "loop.h"
 
@@ -55,6 +62,9 @@
 #include <unistd.h>
 
 #define MAX_READY 256
+#define RX_SLOTS 32    /* datagrams per recvmmsg() */
+#define RX_SLOT 4096   /* bigger ones are truncated by the kernel: dropped and counted */
+#define RX_BATCHES 4   /* recvmmsg() runs per socket per round, for fairness */
 #define SEND_SLOTS 64  /* datagrams queued per loop: 64 x 2 KiB */
 #define SEND_SLOT 2048 /* an SRTP packet of a 1500-byte MTU fits */
 #define POLL_EXTRA (POLLERR | POLLHUP | POLLNVAL)
@@ -82,9 +92,10 @@ struct queued {
 };
 
 struct fd_reg {
-    struct pset *owner; /* NULL: not registered by this loop */
+    struct pset *owner; /* NULL: not registered by this loop (or an rx socket) */
     uint32_t events;
-    bool always; /* epoll refused it: ready every round, as poll() says */
+    bool always;       /* epoll refused it: ready every round, as poll() says */
+    struct vg_ice *rx; /* a transport's own receive socket (ice_loop_add_rx()) */
 };
 
 static atomic_uint_fast64_t sockets_gen;
@@ -120,6 +131,13 @@ struct vg_ice_loop {
     struct mmsghdr mm[SEND_SLOTS];
     struct iovec iov[SEND_SLOTS];
     uint8_t *slots; /* SEND_SLOTS x SEND_SLOT */
+    /* receive sockets ready this round, and recvmmsg()'s buffers */
+    unsigned n_rx_ready;
+    int rx_ready[MAX_READY];
+    struct mmsghdr rmm[RX_SLOTS];
+    struct iovec riov[RX_SLOTS];
+    struct sockaddr_storage rfrom[RX_SLOTS];
+    uint8_t *rslots; /* RX_SLOTS x RX_SLOT */
 };
 
 /* Registrations ------------------------------------------------------------ */
@@ -141,6 +159,8 @@ static void reg_fd(struct pset *ps, int fd, uint32_t events)
 {
     struct vg_ice_loop *L = ps->L;
     reg_grow(L, fd);
+    if (L->reg[fd].rx)
+        return; /* a stale entry of GLib's: the fd number is an rx socket's now */
     struct epoll_event ev = {.events = events, .data.fd = fd};
     bool always = false;
     if (L->reg[fd].always) {
@@ -158,7 +178,7 @@ static void reg_fd(struct pset *ps, int fd, uint32_t events)
         always = true;
         L->n_always++;
     }
-    L->reg[fd] = (struct fd_reg){ps, events, always};
+    L->reg[fd] = (struct fd_reg){.owner = ps, .events = events, .always = always};
 }
 
 static void unreg_fd(struct pset *ps, int fd)
@@ -382,6 +402,10 @@ static void collect(struct vg_ice_loop *L, int got)
 {
     for (int r = 0; r < got; r++) {
         int fd = L->ev[r].data.fd;
+        if (fd < L->n_reg && L->reg[fd].rx) {
+            L->rx_ready[L->n_rx_ready++] = fd; /* got <= MAX_READY */
+            continue;
+        }
         struct pset *ps = fd < L->n_reg ? L->reg[fd].owner : NULL;
         if (!ps) { /* left over from a set already gone */
             epoll_ctl(L->ep, EPOLL_CTL_DEL, fd, NULL);
@@ -413,6 +437,44 @@ static void run_ready_io(struct vg_ice_loop *L)
                 run_io(ps);
 }
 
+/* Reads one rx socket: up to RX_BATCHES recvmmsg() runs, stopping at a short one
+ * (the socket is empty: no read that finds nothing) or when the transport takes no
+ * more from this fd (freed, or its pair moved, from inside a callback). */
+static void rx_drain(struct vg_ice_loop *L, int fd)
+{
+    for (int batch = 0; batch < RX_BATCHES; batch++) {
+        struct vg_ice *t = fd < L->n_reg ? L->reg[fd].rx : NULL;
+        if (!t)
+            return;
+        for (unsigned i = 0; i < RX_SLOTS; i++) {
+            L->rmm[i].msg_hdr.msg_namelen = sizeof L->rfrom[i];
+            L->rmm[i].msg_hdr.msg_flags = 0;
+        }
+        int n = recvmmsg(fd, L->rmm, RX_SLOTS, MSG_DONTWAIT, NULL);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return; /* EAGAIN; any other error was the socket's pending one, now read */
+        L->stats.rx_reads++;
+        L->stats.datagrams_rx += (unsigned)n;
+        for (int i = 0; i < n; i++) {
+            const struct msghdr *h = &L->rmm[i].msg_hdr;
+            if (!ice_rx_datagram(t, fd, L->riov[i].iov_base, L->rmm[i].msg_len, h->msg_name,
+                                 h->msg_namelen, (h->msg_flags & MSG_TRUNC) != 0))
+                return;
+        }
+        if (n < RX_SLOTS)
+            return;
+    }
+}
+
+static void run_rx(struct vg_ice_loop *L)
+{
+    for (unsigned i = 0; i < L->n_rx_ready; i++)
+        rx_drain(L, L->rx_ready[i]);
+    L->n_rx_ready = 0;
+}
+
 static bool main_fd_ready(const struct vg_ice_loop *L)
 {
     for (gint i = 0; i < L->main.n; i++)
@@ -433,6 +495,7 @@ int vg_ice_loop_iterate(struct vg_ice_loop *L, int max_wait_ms)
         vg_warn(NULL, NULL, "media loop: epoll_wait: %s", g_strerror(errno));
     L->stats.rounds++;
     collect(L, got > 0 ? got : 0);
+    run_rx(L);
     run_ready_io(L);
     flush_sends(L);
     bool due = L->main_deadline_us >= 0 && g_get_monotonic_time() >= L->main_deadline_us;
@@ -469,6 +532,13 @@ struct vg_ice_loop *vg_ice_loop_new(void)
     }
     L->ctx = g_main_context_new_with_flags(G_MAIN_CONTEXT_FLAGS_OWNERLESS_POLLING);
     L->slots = g_malloc((size_t)SEND_SLOTS * SEND_SLOT);
+    L->rslots = g_malloc((size_t)RX_SLOTS * RX_SLOT);
+    for (unsigned i = 0; i < RX_SLOTS; i++) {
+        L->riov[i] =
+            (struct iovec){.iov_base = L->rslots + (size_t)i * RX_SLOT, .iov_len = RX_SLOT};
+        L->rmm[i].msg_hdr =
+            (struct msghdr){.msg_name = &L->rfrom[i], .msg_iov = &L->riov[i], .msg_iovlen = 1};
+    }
     L->main.L = L;
     L->main.ctx = L->ctx;
     L->main.gen = (uint64_t)-1;
@@ -494,6 +564,7 @@ void vg_ice_loop_free(struct vg_ice_loop *L)
     unreg_all(&L->main);
     close(L->ep);
     g_free(L->slots);
+    g_free(L->rslots);
     g_free(L->main.fds);
     g_free(L->main.tmp);
     g_free(L->reg);
@@ -550,4 +621,31 @@ void ice_loop_detach(struct ice_io *io)
     g_free(ps->fds);
     g_free(ps->tmp);
     g_free(ps);
+}
+
+/* A transport's own receive socket: polled alone, read by rx_drain(). A stale
+ * registration of the fd number by a GLib set (its socket closed, the number reused)
+ * gives way. */
+int ice_loop_add_rx(struct vg_ice_loop *L, int fd, struct vg_ice *t)
+{
+    reg_grow(L, fd);
+    struct fd_reg *r = &L->reg[fd];
+    if (r->always)
+        L->n_always--;
+    struct epoll_event ev = {.events = EPOLLIN, .data.fd = fd};
+    *r = (struct fd_reg){0};
+    if (epoll_ctl(L->ep, EPOLL_CTL_ADD, fd, &ev) != 0 &&
+        (errno != EEXIST || epoll_ctl(L->ep, EPOLL_CTL_MOD, fd, &ev) != 0))
+        return VG_EIO;
+    r->rx = t;
+    return 0;
+}
+
+/* Before the socket closes. Its events still in this round's list find no owner. */
+void ice_loop_del_rx(struct vg_ice_loop *L, int fd)
+{
+    if (fd < 0 || fd >= L->n_reg || !L->reg[fd].rx)
+        return;
+    epoll_ctl(L->ep, EPOLL_CTL_DEL, fd, NULL);
+    L->reg[fd] = (struct fd_reg){0};
 }

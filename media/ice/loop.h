@@ -5,6 +5,7 @@
 
 #include "ice.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct ice_io;
@@ -29,6 +30,19 @@ void ice_loop_send(struct vg_ice_loop *L, struct vg_ice *t, int fd, const void *
 
 /* ice.c: the outcome of a datagram given to ice_loop_send(): 0, or the errno. */
 void ice_note_sent(struct vg_ice *t, size_t len, int err);
+
+/* A transport's own receive socket beside libnice's (ice.c, rx_open()): polled by L
+ * apart from any context and read with recvmmsg(), each datagram handed to
+ * ice_rx_datagram(). 0, or VG_EIO if epoll refuses it. */
+int ice_loop_add_rx(struct vg_ice_loop *L, int fd, struct vg_ice *t);
+/* Call before closing fd. */
+void ice_loop_del_rx(struct vg_ice_loop *L, int fd);
+
+/* ice.c: one datagram read from t's receive socket fd (truncated: longer than the
+ * loop's buffer). Returns false when t takes nothing more from fd: freed, or its
+ * receive socket closed or moved, from inside the callback. */
+bool ice_rx_datagram(struct vg_ice *t, int fd, const uint8_t *buf, size_t len, const void *from,
+                     unsigned fromlen, bool truncated);
 
 /* Bumped by vg_ice_sockets_changed(): sockets may have been opened or
  * closed, so an fd number may stand for a new file. */
