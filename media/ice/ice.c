@@ -574,8 +574,12 @@ static void rx_follow(struct vg_ice *t, int nice_fd)
         fd = -1;
     }
     if (fd < 0) {
-        vg_warn(id_or_null(t->case_id), id_or_null(t->leg_id),
-                "ice: no receive socket beside libnice's (%s): libnice reads", g_strerror(errno));
+        /* Said once at warn (a kernel or sandbox without reuseport BPF refuses it for
+         * every leg alike), then at debug. Nothing is lost: libnice reads. */
+        static gint warned;
+        int level = g_atomic_int_compare_and_exchange(&warned, 0, 1) ? VG_LOG_WARN : VG_LOG_DEBUG;
+        vg_log(level, id_or_null(t->case_id), id_or_null(t->leg_id),
+               "ice: no receive socket beside libnice's (%s): libnice reads", g_strerror(errno));
         return;
     }
     t->rx_fd = fd;
@@ -595,7 +599,9 @@ static bool same_addr(const struct sockaddr_storage *a, const void *bp, unsigned
     }
     if (b->sa_family == AF_INET6 && blen >= sizeof(struct sockaddr_in6)) {
         const struct sockaddr_in6 *x = (const void *)a, *y = bp;
-        return x->sin6_port == y->sin6_port && x->sin6_scope_id == y->sin6_scope_id &&
+        /* A scope only where both name one: libnice's address may leave it 0. */
+        bool scope = !x->sin6_scope_id || !y->sin6_scope_id || x->sin6_scope_id == y->sin6_scope_id;
+        return x->sin6_port == y->sin6_port && scope &&
                memcmp(&x->sin6_addr, &y->sin6_addr, sizeof x->sin6_addr) == 0;
     }
     return false;
