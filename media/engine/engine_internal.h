@@ -90,7 +90,7 @@ struct leg_snapshot {
     enum vg_leg_state state;
     uint64_t in_packets[2], in_bytes[2], in_lost[2], out_packets[2], out_bytes[2];
     uint64_t nacks_sent, nacks_received, retransmits, nacks_unserved, plis_sent, plis_received;
-    uint64_t dropped_unknown, dropped_srtp, dropped_simulated;
+    uint64_t dropped_unknown, dropped_srtp, dropped_simulated, dropped_foreign;
     int64_t rtt_us;      /* -1: not measured yet */
     uint64_t hist_bytes; /* the video NACK history's ring; 0: none yet */
     unsigned hist_grows;

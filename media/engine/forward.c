@@ -516,6 +516,11 @@ static void snapshot(struct leg *l)
     s.dropped_unknown = l->unknown_drops;
     s.dropped_simulated = l->simulated_drops;
     s.dropped_srtp = l->srtp_drops + l->in[0].srtp_failures + l->in[1].srtp_failures;
+    if (l->ice) { /* read past libnice from an address other than the selected pair's */
+        struct vg_ice_stats is;
+        vg_ice_get_stats(l->ice, &is);
+        s.dropped_foreign = is.rx_dropped;
+    }
     if (l->in[K_VIDEO].hist) {
         s.hist_bytes = l->in[K_VIDEO].hist->cap;
         s.hist_grows = l->in[K_VIDEO].hist->grows;

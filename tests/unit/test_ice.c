@@ -7,9 +7,13 @@
 #include "vt.h"
 #include "vtime.h"
 
+#include <arpa/inet.h>
 #include <glib.h>
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #define N_DGRAMS 100
 #define MAX_STATES 32
@@ -626,6 +630,46 @@ static void test_consent_kept(void)
     free_all(&a, &b);
 }
 
+static bool a_got_one(void *arg)
+{
+    return ((struct peer *)arg)->n_recv + ((struct peer *)arg)->n_bad >= 1;
+}
+
+/* Read past libnice, a datagram is handed up only when it comes from the selected
+ * pair's remote: one from anywhere else on the host (same port, a third socket) is
+ * dropped and counted, and the peer's next one still arrives. */
+static void test_foreign_source(void)
+{
+    struct peer a, b;
+    uint8_t buf[1100];
+    char ip[64];
+    unsigned port = 0;
+
+    connect_pair(&a, &b);
+    VT_EQ_INT(sscanf(a.pair, "udp host %63[0-9.]:%u", ip, &port), 2);
+    expect_gen(&a, 6);
+    /* a reads past libnice once it knows its pair: after a datagram has come. */
+    VT_EQ_INT(vg_ice_send(b.t, buf, make_dgram(buf, 6, 0)), 0);
+    VT_CHECK(run_until(a_got_one, &a, 2000));
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    VT_EQ_INT(inet_pton(AF_INET, ip, &to.sin_addr), 1);
+    size_t len = make_dgram(buf, 6, 1);
+    VT_EQ_INT(sendto(fd, buf, len, 0, (struct sockaddr *)&to, sizeof to), (ssize_t)len);
+    close(fd);
+    VT_EQ_INT(vg_ice_send(b.t, buf, make_dgram(buf, 6, 2)), 0);
+    struct vg_ice_stats sa;
+    for (int i = 0; i < 40 && a.n_recv < 2; i++)
+        run_until(never, NULL, 50);
+    vg_ice_get_stats(a.t, &sa);
+    VT_EQ_INT(a.n_recv, 2); /* 0 and 2, from b */
+    VT_CHECK(!a.seen[1]);
+    VT_EQ_INT(a.n_bad, 0);
+    VT_EQ_INT(sa.rx_dropped, 1);
+    VT_EQ_INT(sa.datagrams_rx_direct, 2);
+    free_all(&a, &b);
+}
+
 /* A transport freed from inside its first candidate callback: the rest of the queued
  * events (gathering done, states) are never delivered. */
 static void test_free_in_candidate(void)
@@ -767,8 +811,10 @@ int main(int argc, char **argv)
     test_wrong_password();
     test_free_in_recv();
     test_peer_vanishes();
-    if (loop)
+    if (loop) {
         test_consent_kept();
+        test_foreign_source();
+    }
     test_free_in_candidate();
     test_remote_input();
     test_port_range();
