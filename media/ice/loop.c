@@ -152,6 +152,15 @@ static void reg_grow(struct vg_ice_loop *L, int fd)
     L->n_reg = n;
 }
 
+/* Adds fd to the epoll set, or changes its events if the set has it already.
+ * false with errno set if epoll refuses. */
+static bool ep_set(struct vg_ice_loop *L, int fd, uint32_t events)
+{
+    struct epoll_event ev = {.events = events, .data.fd = fd};
+    return epoll_ctl(L->ep, EPOLL_CTL_ADD, fd, &ev) == 0 ||
+           (errno == EEXIST && epoll_ctl(L->ep, EPOLL_CTL_MOD, fd, &ev) == 0);
+}
+
 /* Adds fd, or changes its events if epoll has it already. A second set polling the
  * same fd would take it over: GLib merges the records of one fd within a context,
  * and no two of our contexts poll one socket. */
@@ -161,14 +170,12 @@ static void reg_fd(struct pset *ps, int fd, uint32_t events)
     reg_grow(L, fd);
     if (L->reg[fd].rx)
         return; /* a stale entry of GLib's: the fd number is an rx socket's now */
-    struct epoll_event ev = {.events = events, .data.fd = fd};
     bool always = false;
     if (L->reg[fd].always) {
         L->n_always--;
         L->reg[fd].always = false;
     }
-    if (epoll_ctl(L->ep, EPOLL_CTL_ADD, fd, &ev) != 0 &&
-        (errno != EEXIST || epoll_ctl(L->ep, EPOLL_CTL_MOD, fd, &ev) != 0)) {
+    if (!ep_set(L, fd, events)) {
         L->stats.refused++;
         if (errno != EPERM) {
             vg_warn(NULL, NULL, "media loop: epoll refused fd %d: %s", fd, g_strerror(errno));
@@ -632,10 +639,8 @@ int ice_loop_add_rx(struct vg_ice_loop *L, int fd, struct vg_ice *t)
     struct fd_reg *r = &L->reg[fd];
     if (r->always)
         L->n_always--;
-    struct epoll_event ev = {.events = EPOLLIN, .data.fd = fd};
     *r = (struct fd_reg){0};
-    if (epoll_ctl(L->ep, EPOLL_CTL_ADD, fd, &ev) != 0 &&
-        (errno != EEXIST || epoll_ctl(L->ep, EPOLL_CTL_MOD, fd, &ev) != 0))
+    if (!ep_set(L, fd, EPOLLIN))
         return VG_EIO;
     r->rx = t;
     return 0;
