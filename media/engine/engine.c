@@ -406,10 +406,13 @@ static gpointer worker_main(gpointer data)
     vg_ice_loop_get_stats(w->loop, &st);
     vg_debug(NULL, NULL,
              "media: worker %u: %llu waits, %llu runs of its context, %llu of sockets, "
-             "%llu datagrams sent in %llu batches",
+             "%llu datagrams sent in %llu batches (%llu in %llu GSO sends), "
+             "%llu read in %llu batches",
              w->index, (unsigned long long)st.rounds, (unsigned long long)st.main_dispatches,
              (unsigned long long)st.io_dispatches, (unsigned long long)st.datagrams_queued,
-             (unsigned long long)st.send_batches);
+             (unsigned long long)st.send_batches, (unsigned long long)st.gso_datagrams,
+             (unsigned long long)st.gso_sends, (unsigned long long)st.datagrams_rx,
+             (unsigned long long)st.rx_reads);
     g_source_destroy(w->rtcp_tick);
     g_source_unref(w->rtcp_tick);
     /* libnice agents are released from idle sources on this context: let them run. */

@@ -26,6 +26,7 @@
 #include <glib.h>
 #include <nice/agent.h>
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <linux/filter.h>
 #include <netinet/in.h>
@@ -973,6 +974,25 @@ void ice_note_sent(struct vg_ice *t, size_t len, int err)
     t->stats.send_failures++;
     if (err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS)
         t->stats.send_would_block++;
+}
+
+bool ice_gso_allowed(const struct vg_ice *t)
+{
+    return t->stats.gso_refused == 0;
+}
+
+void ice_note_gso_refused(struct vg_ice *t, int err)
+{
+    static atomic_bool told;
+    t->stats.gso_refused = 1;
+    if (!atomic_exchange(&told, true))
+        vg_warn(id_or_null(t->case_id), id_or_null(t->leg_id),
+                "ice: UDP GSO send refused (%s): this leg sends datagram by datagram; "
+                "further refusals are logged at debug level",
+                g_strerror(err));
+    else
+        vg_debug(id_or_null(t->case_id), id_or_null(t->leg_id), "ice: UDP GSO send refused (%s)",
+                 g_strerror(err));
 }
 
 static int send_direct(struct vg_ice *t, const uint8_t *buf, size_t len)

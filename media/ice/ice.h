@@ -139,6 +139,7 @@ struct vg_ice_stats {
                                    * the selected pair's, truncated, or STUN (libnice's) */
     uint64_t send_failures;       /* every vg_ice_send() that did not send, for any reason */
     uint64_t send_would_block;    /* of those: the socket buffer was full (a drop) */
+    uint64_t gso_refused;         /* 1 once a UDP GSO send was refused: one by one since */
     uint64_t events_dropped;      /* queued events lost to VG_ICE_MAX_PENDING_EVENTS */
 };
 
@@ -242,6 +243,8 @@ struct vg_ice_loop_stats {
     uint64_t send_batches;     /* sendmmsg() runs that sent them */
     uint64_t datagrams_rx;     /* read from transports' own receive sockets */
     uint64_t rx_reads;         /* recvmmsg() runs that read them */
+    uint64_t gso_sends;        /* UDP GSO sends (loop.c) of two datagrams or more */
+    uint64_t gso_datagrams;    /* the datagrams they carried */
 };
 void vg_ice_loop_get_stats(const struct vg_ice_loop *L, struct vg_ice_loop_stats *out);
 

@@ -40,6 +40,16 @@
  * datagram than four sendto() calls. The queue is flushed when full and before a
  * transport is released, so a datagram waits at most for the rest of its round.
  *
+ * Within a run, consecutive datagrams to one address that are all of one size (the
+ * last may be shorter) go out as one UDP GSO send (UDP_SEGMENT, Linux 4.18): the
+ * stack is walked once for the group and the kernel cuts it into the datagrams at
+ * the device, or on loopback at delivery. A video frame is just such a group: the
+ * packetizer fills every packet but the last. On this VM a group of four costs
+ * ~1.3 us per datagram against ~2.6 us in a sendmmsg (tools/bench/udp_floor.c).
+ * The peer receives ordinary datagrams. A transport whose GSO send is refused (no
+ * checksum offload, IPsec, a path MTU below the segment) sends one by one from then
+ * on (ice.c, ice_note_gso_refused()): the group is sent again that way at once.
+ *
  * Receiving past libnice: once a transport has a selected host UDP pair, ice.c puts
  * a socket of its own beside libnice's (same address and port, SO_REUSEPORT, with a
  * steering program that gives STUN to libnice and the rest to it: ice.c, rx_open()).
@@ -57,6 +67,8 @@
 #include <poll.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/udp.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -68,6 +80,17 @@
 #define SEND_SLOTS 64  /* datagrams queued per loop: 64 x 2 KiB */
 #define SEND_SLOT 2048 /* an SRTP packet of a 1500-byte MTU fits */
 #define POLL_EXTRA (POLLERR | POLLHUP | POLLNVAL)
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103 /* linux/udp.h */
+#endif
+#define GSO_MAX_SEGS 64     /* the kernel's UDP_MAX_SEGMENTS (64 before Linux 6.1) */
+#define GSO_MAX_BYTES 60000 /* one IP datagram's payload, with room for the headers */
+
+/* A control message with the segment size of one GSO send. */
+union gso_cmsg {
+    char buf[CMSG_SPACE(sizeof(uint16_t))];
+    struct cmsghdr align;
+};
 
 /* The fds of one GMainContext as this loop polls them. */
 struct pset {
@@ -131,6 +154,11 @@ struct vg_ice_loop {
     struct mmsghdr mm[SEND_SLOTS];
     struct iovec iov[SEND_SLOTS];
     uint8_t *slots; /* SEND_SLOTS x SEND_SLOT */
+    /* one run as sendmmsg() takes it: a header per GSO group or single datagram,
+     * group g being q[gfirst[g] .. gfirst[g + 1]) */
+    struct mmsghdr gmm[SEND_SLOTS];
+    unsigned gfirst[SEND_SLOTS + 1];
+    union gso_cmsg gcm[SEND_SLOTS];
     /* receive sockets ready this round, and recvmmsg()'s buffers */
     unsigned n_rx_ready;
     int rx_ready[MAX_READY];
@@ -249,21 +277,98 @@ static void unreg_all(struct pset *ps)
 
 /* Sending ---------------------------------------------------------------------- */
 
+static bool same_dest(const struct queued *a, const struct queued *b)
+{
+    return a->t == b->t && a->tolen == b->tolen && memcmp(&a->to, &b->to, a->tolen) == 0;
+}
+
+/* How many of q[i..to) go out as one GSO send: those after q[i] to the same
+ * transport and address, of q[i]'s size, and at most one shorter to end it. */
+static unsigned gso_count(const struct vg_ice_loop *L, unsigned i, unsigned to)
+{
+    if (!ice_gso_allowed(L->q[i].t))
+        return 1;
+    size_t seg = L->iov[i].iov_len, total = seg;
+    unsigned j = i + 1;
+    while (j < to && j - i < GSO_MAX_SEGS && L->iov[j].iov_len <= seg &&
+           total + L->iov[j].iov_len <= GSO_MAX_BYTES && same_dest(&L->q[i], &L->q[j])) {
+        total += L->iov[j].iov_len;
+        if (L->iov[j++].iov_len < seg)
+            break;
+    }
+    return j - i;
+}
+
+/* Fills gmm[] and gfirst[] for q[from..to); returns the number of groups. A group
+ * of one is a plain datagram; a bigger one carries its segment size. The iovecs of
+ * a group are consecutive in iov[], so its header points at the first. */
+static unsigned group_run(struct vg_ice_loop *L, unsigned from, unsigned to)
+{
+    unsigned g = 0;
+    for (unsigned i = from; i < to; g++) {
+        unsigned n = gso_count(L, i, to);
+        struct msghdr *m = &L->gmm[g].msg_hdr;
+        *m = L->mm[i].msg_hdr;
+        m->msg_iovlen = n;
+        if (n > 1) {
+            m->msg_control = L->gcm[g].buf;
+            m->msg_controllen = sizeof L->gcm[g].buf;
+            struct cmsghdr *c = CMSG_FIRSTHDR(m);
+            c->cmsg_level = SOL_UDP;
+            c->cmsg_type = UDP_SEGMENT;
+            c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+            uint16_t seg = (uint16_t)L->iov[i].iov_len; /* <= SEND_SLOT */
+            memcpy(CMSG_DATA(c), &seg, sizeof seg);
+        }
+        L->gfirst[g] = i;
+        i += n;
+    }
+    L->gfirst[g] = to;
+    return g;
+}
+
+/* The errors a GSO send gets where one datagram would go: no checksum offload or
+ * IPsec (EIO), a segment over the path MTU (EMSGSIZE; EINVAL before Linux 5.x), a
+ * kernel without UDP_SEGMENT (EINVAL, ENOPROTOOPT). */
+static bool gso_refusal(int err)
+{
+    return err == EIO || err == EINVAL || err == EMSGSIZE || err == ENOPROTOOPT ||
+           err == EOPNOTSUPP;
+}
+
+static void note_group(struct vg_ice_loop *L, unsigned g, int err)
+{
+    unsigned first = L->gfirst[g], end = L->gfirst[g + 1];
+    for (unsigned i = first; i < end; i++)
+        ice_note_sent(L->q[i].t, L->iov[i].iov_len, err);
+    if (err == 0 && end - first > 1) {
+        L->stats.gso_sends++;
+        L->stats.gso_datagrams += end - first;
+    }
+}
+
 /* Sends q[from..to), all on one fd; each outcome goes to its transport. */
 static void send_run(struct vg_ice_loop *L, unsigned from, unsigned to)
 {
     while (from < to) {
-        int n = sendmmsg(L->q[from].fd, L->mm + from, to - from, MSG_DONTWAIT);
+        unsigned ng = group_run(L, from, to);
+        int n = sendmmsg(L->q[from].fd, L->gmm, ng, MSG_DONTWAIT);
         if (n < 0 && errno == EINTR)
             continue;
+        int err = n < 0 ? errno : EIO;
         unsigned ok = n > 0 ? (unsigned)n : 0;
-        for (unsigned i = from; i < from + ok; i++)
-            ice_note_sent(L->q[i].t, L->iov[i].iov_len, 0);
-        from += ok;
-        if (n <= 0 && from < to) { /* the first unsent one failed: skip it */
-            ice_note_sent(L->q[from].t, L->iov[from].iov_len, n < 0 ? errno : EIO);
-            from++;
+        for (unsigned g = 0; g < ok; g++)
+            note_group(L, g, 0);
+        from = L->gfirst[ok];
+        if (n > 0 || from >= to)
+            continue; /* sent some: the next call tells what stopped it */
+        /* The first unsent group failed. Refused as GSO: again one by one. */
+        if (L->gfirst[1] - from > 1 && gso_refusal(err)) {
+            ice_note_gso_refused(L->q[from].t, err);
+            continue;
         }
+        note_group(L, 0, err);
+        from = L->gfirst[1];
     }
     L->stats.send_batches++;
 }

@@ -31,6 +31,11 @@ void ice_loop_send(struct vg_ice_loop *L, struct vg_ice *t, int fd, const void *
 /* ice.c: the outcome of a datagram given to ice_loop_send(): 0, or the errno. */
 void ice_note_sent(struct vg_ice *t, size_t len, int err);
 
+/* ice.c: whether t's datagrams may go out as UDP GSO groups (loop.c, send_run()),
+ * and that one was refused with err: t sends one by one from then on. */
+bool ice_gso_allowed(const struct vg_ice *t);
+void ice_note_gso_refused(struct vg_ice *t, int err);
+
 /* A transport's own receive socket beside libnice's (ice.c, rx_open()): polled by L
  * apart from any context and read with recvmmsg(), each datagram handed to
  * ice_rx_datagram(). 0, or VG_EIO if epoll refuses it. */

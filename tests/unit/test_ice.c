@@ -9,9 +9,11 @@
 
 #include <arpa/inet.h>
 #include <glib.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -83,11 +85,24 @@ static void on_state(enum vg_ice_state s, const char *pair, void *ud)
     g_strlcpy(p->pair, pair, sizeof p->pair);
 }
 
+/* Generations from GEN_FRAMES on are "video frames": each ten datagrams nine of
+ * 1,000 bytes and one of 300, as a packetizer fills all of a frame's packets but
+ * the last (loop.c sends such a run as one UDP GSO group). Before it, datagram i
+ * is 50 + 10 i bytes: no two alike. */
+#define GEN_FRAMES 10
+
+static size_t dgram_len(int gen, int i)
+{
+    if (gen >= GEN_FRAMES)
+        return i % 10 == 9 ? 300 : 1000;
+    return 50 + 10 * (size_t)i;
+}
+
 /* Datagram i of generation g: 0x80 (an RTP-looking first byte), g, i, then i
- * repeated; 50 + 10 i bytes. */
+ * repeated; dgram_len() bytes. */
 static size_t make_dgram(uint8_t *buf, int gen, int i)
 {
-    size_t len = 50 + 10 * (size_t)i;
+    size_t len = dgram_len(gen, i);
     buf[0] = 0x80;
     buf[1] = (uint8_t)gen;
     buf[2] = (uint8_t)i;
@@ -670,6 +685,53 @@ static void test_foreign_source(void)
     free_all(&a, &b);
 }
 
+/* Loopback's MTU, in this test's own network namespace (tests/netns-run). */
+static void set_lo_mtu(int mtu)
+{
+    struct ifreq ifr = {.ifr_mtu = mtu};
+    snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "lo");
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    VT_CHECK(fd >= 0);
+    VT_EQ_INT(ioctl(fd, SIOCSIFMTU, &ifr), 0);
+    close(fd);
+}
+
+/* A video frame (nine equal datagrams and a shorter last) goes out as one UDP GSO
+ * send and arrives as the datagrams it was, each whole. Then with loopback's MTU
+ * below the segment size the kernel refuses the GSO send: each transport notes it
+ * and sends the group again datagram by datagram (IP fragments them); nothing is
+ * lost and no send counts as failed. */
+static void test_gso(void)
+{
+    struct peer a, b;
+    struct vg_ice_loop_stats l0, l1, l2;
+    struct vg_ice_stats sa, sb;
+
+    connect_pair(&a, &b);
+    vg_ice_loop_get_stats(loop, &l0);
+    send_both_ways(&a, &b, GEN_FRAMES);
+    vg_ice_loop_get_stats(loop, &l1);
+    printf("ice (loop): %llu datagrams in %llu GSO sends\n",
+           (unsigned long long)(l1.gso_datagrams - l0.gso_datagrams),
+           (unsigned long long)(l1.gso_sends - l0.gso_sends));
+    VT_EQ_INT(l1.gso_sends - l0.gso_sends, 2 * N_DGRAMS / 10);
+    VT_EQ_INT(l1.gso_datagrams - l0.gso_datagrams, 2 * N_DGRAMS);
+
+    set_lo_mtu(900);
+    send_both_ways(&a, &b, GEN_FRAMES + 1);
+    set_lo_mtu(65536);
+    vg_ice_loop_get_stats(loop, &l2);
+    VT_EQ_INT(l2.gso_sends - l1.gso_sends, 0);
+    vg_ice_get_stats(a.t, &sa);
+    vg_ice_get_stats(b.t, &sb);
+    VT_EQ_INT(sa.gso_refused, 1);
+    VT_EQ_INT(sb.gso_refused, 1);
+    VT_EQ_INT(sa.send_failures + sb.send_failures, 0);
+    VT_EQ_INT(sa.datagrams_direct, 2 * N_DGRAMS);
+    VT_EQ_INT(sb.datagrams_direct, 2 * N_DGRAMS);
+    free_all(&a, &b);
+}
+
 /* A transport freed from inside its first candidate callback: the rest of the queued
  * events (gathering done, states) are never delivered. */
 static void test_free_in_candidate(void)
@@ -814,6 +876,7 @@ int main(int argc, char **argv)
     if (loop) {
         test_consent_kept();
         test_foreign_source();
+        test_gso();
     }
     test_free_in_candidate();
     test_remote_input();
