@@ -119,8 +119,8 @@ int main(void)
             double s, r;
             run(tx, rx, &a, batches[b], gso, &s, &r);
             double per_call = clock_us / batches[b];
-            printf("  %s %2d: send %.2f us, receive %.2f us\n", gso ? "GSO  " : "batch",
-                   batches[b], s - per_call, r - per_call);
+            printf("  %s %2d: send %.2f us, receive %.2f us\n", gso ? "GSO  " : "batch", batches[b],
+                   s - per_call, r - per_call);
         }
     return 0;
 }
