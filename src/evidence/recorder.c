@@ -116,8 +116,10 @@ struct vg_recording {
     alignas(64) struct stream streams[MAX_STREAMS];
     unsigned n_streams;
     bool listed, closed, failing;
-    bool created; /* a file was created since the last sync: fsync the directory */
-    uint64_t io_lost;
+    bool created;        /* a file was created since the last sync: fsync the directory */
+    uint64_t io_lost;    /* records that never reached a file */
+    char io_error[96];   /* the first write or sync that failed, for the manifest */
+    bool err_since_sync; /* a write or sync failed since the last sync pass */
     char reason[128];
 };
 
@@ -395,6 +397,26 @@ struct vg_recording *vg_recording_start(struct vg_evidence *ev, const char *case
 static void alert_later(struct vg_evidence *ev, const char *case_id, const char *kind,
                         json_t *detail);
 
+/* A write or sync of r's files failed: what was recorded may not all be on the
+ * disk, so the recording is closed as incomplete, naming the first failure
+ * (close_recording()). Alerted once per run of failures (sync_all() ends a run). */
+static void io_failed(struct vg_recording *r, const char *what, int err, uint64_t records)
+{
+    r->ev->st.write_errors++;
+    r->io_lost += records;
+    r->err_since_sync = true;
+    if (!r->io_error[0])
+        snprintf(r->io_error, sizeof r->io_error, "%s failed: %s", what, strerror(err));
+    if (r->failing) { /* once a run, not once a packet */
+        vg_debug(r->case_id, NULL, "evidence: %s in %s: %s", what, r->dir, strerror(err));
+        return;
+    }
+    vg_error(r->case_id, NULL, "evidence: %s in %s: %s", what, r->dir, strerror(err));
+    alert_later(r->ev, r->case_id, "recording_error",
+                json_pack("{s:s, s:s}", "error", strerror(err), "dir", r->dir));
+    r->failing = true;
+}
+
 static int write_all(int fd, const uint8_t *p, size_t n)
 {
     while (n) {
@@ -463,9 +485,12 @@ static int stream_open(struct vg_recording *r, struct stream *s, int64_t wall_us
                  ? open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600)
                  : -1;
     if (fd < 0 || write_all(fd, hdr, sizeof hdr) != VG_OK) {
-        vg_error(r->case_id, NULL, "evidence: cannot create %s: %s", path, strerror(errno));
-        if (fd >= 0)
+        int e = errno;
+        if (fd >= 0) {
             close(fd);
+            unlink(path); /* a header cut short: nothing of it is evidence */
+        }
+        io_failed(r, "creating a segment", e, 0);
         g_free(path);
         return VG_EIO;
     }
@@ -491,15 +516,10 @@ static void stream_flush(struct vg_recording *r, struct stream *s)
         s->size += s->pending;
         s->dirty = true;
     } else {
-        int e = errno;
+        int e = s->fd >= 0 ? errno : EBADF;
         if (s->fd >= 0 && ftruncate(s->fd, (off_t)s->size) != 0)
             vg_error(r->case_id, NULL, "evidence: cannot cut a failed write back");
-        r->ev->st.write_errors++;
-        if (!r->failing)
-            alert_later(r->ev, r->case_id, "recording_error",
-                        json_pack("{s:s, s:s}", "error", strerror(e), "dir", r->dir));
-        r->failing = true;
-        r->io_lost += s->n_rec;
+        io_failed(r, "a write", e, s->n_rec);
     }
     s->n_iov = 0;
     s->n_rec = 0;
@@ -514,7 +534,8 @@ static void stream_close(struct vg_recording *r, struct stream *s, bool chain)
     if (s->fd < 0)
         return;
     stream_flush(r, s);
-    fdatasync(s->fd);
+    if (fdatasync(s->fd) != 0)
+        io_failed(r, "a sync", errno, 0);
     close(s->fd);
     s->fd = -1;
     if (chain) {
@@ -707,6 +728,13 @@ static void close_recording(struct vg_recording *r, bool complete, const char *r
     json_decref(e);
     for (unsigned i = 0; i < r->n_streams; i++)
         stream_close(r, &r->streams[i], false);
+    char why[400];
+    if (r->io_lost || r->io_error[0]) { /* the files do not hold all that was recorded */
+        complete = false;
+        snprintf(why, sizeof why, "%s; %llu records lost to the disk (%s)", reason,
+                 (unsigned long long)r->io_lost, r->io_error[0] ? r->io_error : "no stream");
+        reason = why;
+    }
     char err[300];
     if (vg_manifest_write(r->dir, r->case_id, r->ev->key, complete, reason, now, err, sizeof err))
         vg_error(r->case_id, NULL, "evidence: %s", err);
@@ -784,21 +812,23 @@ static void sync_all(struct vg_evidence *ev)
         for (unsigned k = 0; k < r->n_streams; k++) {
             struct stream *s = &r->streams[k];
             if (s->fd >= 0 && s->dirty) {
-                fdatasync(s->fd);
+                if (fdatasync(s->fd) != 0)
+                    io_failed(r, "a sync", errno, 0);
                 s->dirty = false;
                 any = true;
             }
         }
         if (any && r->created) { /* a new file is durable once its directory entry is */
             r->created = false;
-            int fd = open(r->dir, O_RDONLY | O_DIRECTORY);
-            if (fd >= 0) {
-                fsync(fd);
+            int fd = open(r->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            if (fd < 0 || fsync(fd) != 0)
+                io_failed(r, "syncing the directory", errno, 0);
+            if (fd >= 0)
                 close(fd);
-            }
         }
-        if (r->failing && r->io_lost == 0)
-            r->failing = false;
+        if (!r->err_since_sync)
+            r->failing = false; /* a later failure alerts again */
+        r->err_since_sync = false;
     }
 }
 
