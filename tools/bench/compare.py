@@ -11,6 +11,12 @@ prints it with --print-only). Not a test: `tools/setup bench` runs it.
 A step whose loss exceeds --stop-loss percent, or whose calls do not all come
 up, ends that gateway's curve: the 2-core machine cannot hold more, and the
 table says where it stopped.
+
+The recording overhead is a small difference of two noisy figures (one VM's runs
+move by +-1 us per packet from minute to minute), so it is not taken from the
+curves, whose recorded and unrecorded steps run many minutes apart: after the
+curves, each gateway runs --ab-rounds pairs at --ab-calls, unrecorded then
+recorded back to back, and the row gives the median of the pairs' differences.
 """
 import argparse
 import datetime
@@ -105,12 +111,17 @@ def summary(curves, stop, steps):
 
     rows = []
     pv, pj = g(V, "pkts_per_cpu_s"), g(J, "pkts_per_cpu_s")
+    uv, uj = g(V, "gateway_us_per_pkt"), g(J, "gateway_us_per_pkt")
+    # The issue asks for both: 10 us, and at least 5x Janus in the same run.
+    under10 = bool(uv and uv <= 10)
+    five = bool(uv and uj and uj / uv >= 5)
+    cpu_met = ("yes" if under10 and five else
+               f"10 us: {'yes' if under10 else 'no'}; 5x: {'yes' if five else 'no'}")
     rows.append((f"forwarded packets/s per gateway CPU-second ({n} calls)", fmt(pv, 0),
                  fmt(pj, 0), ratio(pv, pj, False),
-                 ">= 100,000 (10 us)", "yes" if pv and pv >= 1e5 else "no"))
-    uv, uj = g(V, "gateway_us_per_pkt"), g(J, "gateway_us_per_pkt")
+                 ">= 100,000 (10 us) and >= 5x Janus", cpu_met))
     rows.append(("gateway CPU per forwarded packet, us", fmt(uv), fmt(uj), ratio(uv, uj),
-                 "<= 10", "yes" if uv and uv <= 10 else "no"))
+                 "<= 10 and <= Janus / 5", cpu_met))
     hv = best_held(vr, stop) if vr else None
     hv_plain = best_held(v, stop)
     hj, hj_plain = best_held(jr, stop), best_held(j, stop)
@@ -136,11 +147,52 @@ def summary(curves, stop, steps):
                  "<= 256", "yes" if kv and kv <= 256 else "no"))
     rj = (g(JR, "gateway_us_per_pkt") - uj) if g(JR, "gateway_us_per_pkt") and uj else None
     rv = (g(VR, "gateway_us_per_pkt") - uv) if VR and g(VR, "gateway_us_per_pkt") and uv else None
-    rows.append((f"recording overhead, us per packet ({n} calls)",
-                 fmt(rv, 1) if rv is not None else "not measured", fmt(rj, 1), ratio(rv, rj)
-                 if rv and rv > 0 and rj and rj > 0 else "-",
+    label, cv, cj = f"recording overhead, us per packet ({n} calls)", fmt(rv, 1), fmt(rj, 1)
+    ab = [r for _, r in curves.get("ab") or []]
+    pairs = ab_pairs(ab)
+    if pairs.get("vigil") and pairs.get("janus"):
+        rv, rj = median(pairs["vigil"]), median(pairs["janus"])
+        k = min(len(pairs["vigil"]), len(pairs["janus"]))
+        label = (f"recording overhead, us per packet ({ab[0]['calls']} calls; median "
+                 f"of {k} back-to-back pairs, each pair's difference in brackets)")
+        cv = fmt(rv, 1) + " (" + ", ".join(fmt(d, 1) for d in pairs["vigil"]) + ")"
+        cj = fmt(rj, 1) + " (" + ", ".join(fmt(d, 1) for d in pairs["janus"]) + ")"
+    rows.append((label, cv if rv is not None else "not measured", cj,
+                 ratio(rv, rj) if rv and rv > 0 and rj and rj > 0 else "-",
                  "<= 1", "yes" if rv is not None and rv <= 1 else "no"))
     return rows
+
+
+def median(xs):
+    xs = sorted(xs)
+    m = len(xs) // 2
+    return xs[m] if len(xs) % 2 else (xs[m - 1] + xs[m]) / 2
+
+
+def ab_pairs(ab):
+    """Recorded minus unrecorded CPU per packet, per gateway, one difference per round
+    in which both runs of the pair delivered every call."""
+    out = {}
+    for t in ("vigil", "janus"):
+        rounds = sorted({r["ab_round"] for r in ab if r["target"] == t})
+        for i in rounds:
+            pair = {r["record"]: r for r in ab if r["target"] == t and r["ab_round"] == i}
+            a, b = pair.get(False), pair.get(True)
+            if a and b and held(a, 100) and held(b, 100):
+                out.setdefault(t, []).append(b["gateway_us_per_pkt"] - a["gateway_us_per_pkt"])
+    return out
+
+
+def ab_runs(build, calls, secs, rounds, extra):
+    out = []
+    for i in range(rounds):
+        for target in ("vigil", "janus"):
+            for record in (False, True):
+                r = run(build, target, calls, secs, record, extra)
+                if r:
+                    r["ab_round"] = i
+                    out.append((calls, r))
+    return out
 
 
 def curve_rows(curves, steps):
@@ -175,6 +227,10 @@ def main():
     ap.add_argument("--calls", default="10,50,100,200,300,400")  # 300: the target
     ap.add_argument("--secs", type=int, default=20)
     ap.add_argument("--stop-loss", type=float, default=0.1)
+    ap.add_argument("--ab-rounds", type=int, default=2,
+                    help="back-to-back unrecorded/recorded pairs per gateway for the "
+                    "recording overhead (0: take it from the curves)")
+    ap.add_argument("--ab-calls", type=int, default=100)
     ap.add_argument("--print-only", action="store_true")
     ap.add_argument("--note", default="", help="a line on the machine's state for the doc")
     ap.add_argument("--from-json", metavar="FILE",
@@ -189,15 +245,17 @@ def main():
             for line in f:
                 if line.startswith("{"):
                     r = json.loads(line)
-                    key = r["target"] + ("_rec" if r["record"] else "")
+                    key = ("ab" if "ab_round" in r else
+                           r["target"] + ("_rec" if r["record"] else ""))
                     curves.setdefault(key, []).append((r["calls"], r))
-        steps = sorted({n for c in curves.values() for n, _ in c})
+        steps = sorted({n for k, c in curves.items() if k != "ab" for n, _ in c})
         a.calls = ",".join(str(n) for n in steps)
     else:
         curves = {"vigil": curve(build, "vigil", steps, a.secs, False, a.stop_loss, a.extra),
                   "janus": curve(build, "janus", steps, a.secs, False, a.stop_loss, a.extra),
                   "vigil_rec": curve(build, "vigil", steps, a.secs, True, a.stop_loss, a.extra),
-                  "janus_rec": curve(build, "janus", steps, a.secs, True, a.stop_loss, a.extra)}
+                  "janus_rec": curve(build, "janus", steps, a.secs, True, a.stop_loss, a.extra),
+                  "ab": ab_runs(build, a.ab_calls, a.secs, a.ab_rounds, a.extra)}
     loads = [r[k] for c in curves.values() for _, r in c if r
              for k in ("loadavg_before", "loadavg_after") if r.get(k) is not None]
     load_text = f"{min(loads):.1f} to {max(loads):.1f}" if loads else "unknown"
