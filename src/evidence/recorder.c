@@ -731,8 +731,9 @@ static void close_recording(struct vg_recording *r, bool complete, const char *r
     char why[400];
     if (r->io_lost || r->io_error[0]) { /* the files do not hold all that was recorded */
         complete = false;
-        snprintf(why, sizeof why, "%s; %llu records lost to the disk (%s)", reason,
-                 (unsigned long long)r->io_lost, r->io_error[0] ? r->io_error : "no stream");
+        snprintf(why, sizeof why, "%s; %llu records not written (%s)", reason,
+                 (unsigned long long)r->io_lost,
+                 r->io_error[0] ? r->io_error : "more streams than a case may record");
         reason = why;
     }
     char err[300];

@@ -377,7 +377,7 @@ static void test_disk_full(void)
            reason ? reason : "(none)");
     unsigned long long lost = 0;
     const char *at = reason ? strstr(reason, "; ") : NULL;
-    VT_CHECK(at && sscanf(at, "; %llu records lost", &lost) == 1);
+    VT_CHECK(at && sscanf(at, "; %llu records not written", &lost) == 1);
     VT_CONTAINS(reason ? reason : "", "No space left on device");
     VT_CHECK(lost > 0);
     VT_EQ_INT(kept + lost, 2020);
