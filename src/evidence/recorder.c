@@ -431,26 +431,64 @@ static int write_all(int fd, const uint8_t *p, size_t n)
     return VG_OK;
 }
 
-/* Writes every iovec (consuming the array: bases and lengths are moved on). */
-static int writev_all(int fd, struct iovec *iov, unsigned n)
+/* Writes every iovec. On a failure, *stop is the iovec it stopped in and *into the
+ * bytes of it written; the iovecs before it are left as they were, that one's base
+ * and length moved on by *into. */
+static int writev_all(int fd, struct iovec *iov, unsigned n, unsigned *stop, size_t *into)
 {
-    while (n) {
-        ssize_t w = writev(fd, iov, n > IOV_MAX ? IOV_MAX : (int)n);
+    unsigned i = 0;
+    *into = 0;
+    while (i < n) {
+        ssize_t w = writev(fd, iov + i, n - i > IOV_MAX ? IOV_MAX : (int)(n - i));
         if (w < 0 && errno == EINTR)
             continue;
-        if (w <= 0)
+        if (w <= 0) {
+            if (w == 0)
+                errno = EIO;
+            *stop = i;
             return VG_EIO;
-        while (n && (size_t)w >= iov->iov_len) {
-            w -= (ssize_t)iov->iov_len;
-            iov++;
-            n--;
         }
-        if (n) {
-            iov->iov_base = (uint8_t *)iov->iov_base + w;
-            iov->iov_len -= (size_t)w;
+        while (i < n && (size_t)w >= iov[i].iov_len) {
+            w -= (ssize_t)iov[i].iov_len;
+            iov[i].iov_base = (uint8_t *)iov[i].iov_base - *into; /* as it was */
+            iov[i].iov_len += *into;
+            *into = 0;
+            i++;
+        }
+        if (i < n) {
+            iov[i].iov_base = (uint8_t *)iov[i].iov_base + w;
+            iov[i].iov_len -= (size_t)w;
+            *into += (size_t)w;
         }
     }
     return VG_OK;
+}
+
+/* The records wholly in bytes [0, len) of one run of records: their bytes, and
+ * *n their number. */
+static size_t whole_records(const uint8_t *p, size_t len, uint64_t *n)
+{
+    size_t off = 0;
+    struct vg_ev_record rec;
+    int k;
+    while ((k = vg_ev_record_parse(p + off, len - off, &rec)) > 0) {
+        off += (size_t)k;
+        (*n)++;
+    }
+    return off;
+}
+
+/* After writev_all() failed: the bytes of the whole records it wrote, and *n their
+ * number. Every iovec holds whole records (add_iov()). */
+static size_t records_written(const struct iovec *iov, unsigned stop, size_t into, uint64_t *n)
+{
+    size_t bytes = 0;
+    *n = 0;
+    for (unsigned i = 0; i < stop; i++)
+        bytes += whole_records(iov[i].iov_base, iov[i].iov_len, n);
+    if (into)
+        bytes += whole_records((const uint8_t *)iov[stop].iov_base - into, into, n);
+    return bytes;
 }
 
 static void file_sha(const char *path, uint8_t out[32])
@@ -505,21 +543,31 @@ static int stream_open(struct vg_recording *r, struct stream *s, int64_t wall_us
     return VG_OK;
 }
 
-/* Writes the records the stream has waiting; a failed write is cut back off the
- * file so the segment stays whole, and the records lost are counted. */
+/* Writes the records the stream has waiting. A failed write is cut back to the
+ * last whole record it wrote, so the segment stays whole and keeps what fit (a
+ * disk that fills up), and the records not written are counted. */
 static void stream_flush(struct vg_recording *r, struct stream *s)
 {
     s->queued = false;
     if (!s->n_iov)
         return;
-    if (s->fd >= 0 && writev_all(s->fd, s->iov, s->n_iov) == VG_OK) {
+    unsigned stop = 0;
+    size_t into = 0;
+    if (s->fd >= 0 && writev_all(s->fd, s->iov, s->n_iov, &stop, &into) == VG_OK) {
         s->size += s->pending;
         s->dirty = true;
+    } else if (s->fd < 0) {
+        io_failed(r, "a write", EBADF, s->n_rec);
     } else {
-        int e = s->fd >= 0 ? errno : EBADF;
-        if (s->fd >= 0 && ftruncate(s->fd, (off_t)s->size) != 0)
-            vg_error(r->case_id, NULL, "evidence: cannot cut a failed write back");
-        io_failed(r, "a write", e, s->n_rec);
+        int e = errno;
+        uint64_t kept = 0;
+        size_t bytes = records_written(s->iov, stop, into, &kept);
+        if (ftruncate(s->fd, (off_t)(s->size + bytes)) != 0)
+            vg_error(r->case_id, NULL, "evidence: cannot cut a failed write back: %s",
+                     strerror(errno));
+        s->size += bytes;
+        s->dirty = s->dirty || bytes > 0;
+        io_failed(r, "a write", e, s->n_rec - kept);
     }
     s->n_iov = 0;
     s->n_rec = 0;
