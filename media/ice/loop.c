@@ -151,7 +151,6 @@ struct vg_ice_loop {
     /* sends waiting for the end of the round */
     unsigned n_queued;
     struct queued q[SEND_SLOTS];
-    struct mmsghdr mm[SEND_SLOTS];
     struct iovec iov[SEND_SLOTS];
     uint8_t *slots; /* SEND_SLOTS x SEND_SLOT */
     /* one run as sendmmsg() takes it: a header per GSO group or single datagram,
@@ -308,8 +307,10 @@ static unsigned group_run(struct vg_ice_loop *L, unsigned from, unsigned to)
     for (unsigned i = from; i < to; g++) {
         unsigned n = gso_count(L, i, to);
         struct msghdr *m = &L->gmm[g].msg_hdr;
-        *m = L->mm[i].msg_hdr;
-        m->msg_iovlen = n;
+        *m = (struct msghdr){.msg_name = &L->q[i].to,
+                             .msg_namelen = L->q[i].tolen,
+                             .msg_iov = &L->iov[i],
+                             .msg_iovlen = n};
         if (n > 1) {
             m->msg_control = L->gcm[g].buf;
             m->msg_controllen = sizeof L->gcm[g].buf;
@@ -410,9 +411,6 @@ void ice_loop_send(struct vg_ice_loop *L, struct vg_ice *t, int fd, const void *
     memcpy(&e->to, to, tolen);
     memcpy(L->slots + (size_t)i * SEND_SLOT, buf, len);
     L->iov[i] = (struct iovec){.iov_base = L->slots + (size_t)i * SEND_SLOT, .iov_len = len};
-    L->mm[i] = (struct mmsghdr){
-        .msg_hdr = {
-            .msg_name = &e->to, .msg_namelen = tolen, .msg_iov = &L->iov[i], .msg_iovlen = 1}};
     L->stats.datagrams_queued++;
 }
 
