@@ -431,35 +431,29 @@ static int write_all(int fd, const uint8_t *p, size_t n)
     return VG_OK;
 }
 
-/* Writes every iovec. On a failure, *stop is the iovec it stopped in and *into the
- * bytes of it written; the iovecs before it are left as they were, that one's base
- * and length moved on by *into. */
-static int writev_all(int fd, struct iovec *iov, unsigned n, unsigned *stop, size_t *into)
+/* Writes every iovec; *done is the bytes written, also on a failure. The array is
+ * left as it was. */
+static int writev_all(int fd, struct iovec *iov, unsigned n, size_t *done)
 {
     unsigned i = 0;
-    *into = 0;
+    size_t into = 0; /* bytes of iov[i] already written */
+    *done = 0;
     while (i < n) {
+        struct iovec first = iov[i];
+        iov[i] = (struct iovec){(uint8_t *)first.iov_base + into, first.iov_len - into};
         ssize_t w = writev(fd, iov + i, n - i > IOV_MAX ? IOV_MAX : (int)(n - i));
+        iov[i] = first;
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0) {
             if (w == 0)
                 errno = EIO;
-            *stop = i;
             return VG_EIO;
         }
-        while (i < n && (size_t)w >= iov[i].iov_len) {
-            w -= (ssize_t)iov[i].iov_len;
-            iov[i].iov_base = (uint8_t *)iov[i].iov_base - *into; /* as it was */
-            iov[i].iov_len += *into;
-            *into = 0;
-            i++;
-        }
-        if (i < n) {
-            iov[i].iov_base = (uint8_t *)iov[i].iov_base + w;
-            iov[i].iov_len -= (size_t)w;
-            *into += (size_t)w;
-        }
+        *done += (size_t)w;
+        into += (size_t)w;
+        while (i < n && into >= iov[i].iov_len)
+            into -= iov[i++].iov_len;
     }
     return VG_OK;
 }
@@ -478,16 +472,17 @@ static size_t whole_records(const uint8_t *p, size_t len, uint64_t *n)
     return off;
 }
 
-/* After writev_all() failed: the bytes of the whole records it wrote, and *n their
+/* Of the first `done` bytes of the iovecs, those of whole records, and *n their
  * number. Every iovec holds whole records (add_iov()). */
-static size_t records_written(const struct iovec *iov, unsigned stop, size_t into, uint64_t *n)
+static size_t records_written(const struct iovec *iov, unsigned n_iov, size_t done, uint64_t *n)
 {
     size_t bytes = 0;
     *n = 0;
-    for (unsigned i = 0; i < stop; i++)
-        bytes += whole_records(iov[i].iov_base, iov[i].iov_len, n);
-    if (into)
-        bytes += whole_records((const uint8_t *)iov[stop].iov_base - into, into, n);
+    for (unsigned i = 0; i < n_iov && done; i++) {
+        size_t part = done < iov[i].iov_len ? done : iov[i].iov_len;
+        bytes += whole_records(iov[i].iov_base, part, n);
+        done -= part;
+    }
     return bytes;
 }
 
@@ -551,9 +546,8 @@ static void stream_flush(struct vg_recording *r, struct stream *s)
     s->queued = false;
     if (!s->n_iov)
         return;
-    unsigned stop = 0;
-    size_t into = 0;
-    if (s->fd >= 0 && writev_all(s->fd, s->iov, s->n_iov, &stop, &into) == VG_OK) {
+    size_t done = 0;
+    if (s->fd >= 0 && writev_all(s->fd, s->iov, s->n_iov, &done) == VG_OK) {
         s->size += s->pending;
         s->dirty = true;
     } else if (s->fd < 0) {
@@ -561,7 +555,7 @@ static void stream_flush(struct vg_recording *r, struct stream *s)
     } else {
         int e = errno;
         uint64_t kept = 0;
-        size_t bytes = records_written(s->iov, stop, into, &kept);
+        size_t bytes = records_written(s->iov, s->n_iov, done, &kept);
         if (ftruncate(s->fd, (off_t)(s->size + bytes)) != 0)
             vg_error(r->case_id, NULL, "evidence: cannot cut a failed write back: %s",
                      strerror(errno));
