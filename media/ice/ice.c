@@ -26,7 +26,6 @@
 #include <glib.h>
 #include <nice/agent.h>
 #include <errno.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <linux/filter.h>
 #include <netinet/in.h>
@@ -86,6 +85,13 @@ static gint live;
 static const char *id_or_null(const char *s)
 {
     return s[0] ? s : NULL;
+}
+
+/* For a refusal every leg meets alike (the kernel's or a sandbox's): VG_LOG_WARN the
+ * first time *said is seen, VG_LOG_DEBUG after, so the log says it once. */
+static int warn_once(gint *said)
+{
+    return g_atomic_int_compare_and_exchange(said, 0, 1) ? VG_LOG_WARN : VG_LOG_DEBUG;
 }
 
 /* Events ------------------------------------------------------------------ */
@@ -577,9 +583,8 @@ static void rx_follow(struct vg_ice *t, int nice_fd)
     if (fd < 0) {
         /* Said once at warn (a kernel or sandbox without reuseport BPF refuses it for
          * every leg alike), then at debug. Nothing is lost: libnice reads. */
-        static gint warned;
-        int level = g_atomic_int_compare_and_exchange(&warned, 0, 1) ? VG_LOG_WARN : VG_LOG_DEBUG;
-        vg_log(level, id_or_null(t->case_id), id_or_null(t->leg_id),
+        static gint said;
+        vg_log(warn_once(&said), id_or_null(t->case_id), id_or_null(t->leg_id),
                "ice: no receive socket beside libnice's (%s): libnice reads", g_strerror(errno));
         return;
     }
@@ -983,16 +988,10 @@ bool ice_gso_allowed(const struct vg_ice *t)
 
 void ice_note_gso_refused(struct vg_ice *t, int err)
 {
-    static atomic_bool told;
+    static gint said;
     t->stats.gso_refused = 1;
-    if (!atomic_exchange(&told, true))
-        vg_warn(id_or_null(t->case_id), id_or_null(t->leg_id),
-                "ice: UDP GSO send refused (%s): this leg sends datagram by datagram; "
-                "further refusals are logged at debug level",
-                g_strerror(err));
-    else
-        vg_debug(id_or_null(t->case_id), id_or_null(t->leg_id), "ice: UDP GSO send refused (%s)",
-                 g_strerror(err));
+    vg_log(warn_once(&said), id_or_null(t->case_id), id_or_null(t->leg_id),
+           "ice: UDP GSO send refused (%s): this leg sends datagram by datagram", g_strerror(err));
 }
 
 static int send_direct(struct vg_ice *t, const uint8_t *buf, size_t len)
