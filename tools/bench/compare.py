@@ -22,6 +22,7 @@ import argparse
 import datetime
 import json
 import os
+import statistics
 import subprocess
 import sys
 
@@ -151,7 +152,7 @@ def summary(curves, stop, steps):
     ab = [r for _, r in curves.get("ab") or []]
     pairs = ab_pairs(ab)
     if pairs.get("vigil") and pairs.get("janus"):
-        rv, rj = median(pairs["vigil"]), median(pairs["janus"])
+        rv, rj = statistics.median(pairs["vigil"]), statistics.median(pairs["janus"])
         k = min(len(pairs["vigil"]), len(pairs["janus"]))
         label = (f"recording overhead, us per packet ({ab[0]['calls']} calls; median "
                  f"of {k} back-to-back pairs, each pair's difference in brackets)")
@@ -161,12 +162,6 @@ def summary(curves, stop, steps):
                  ratio(rv, rj) if rv and rv > 0 and rj and rj > 0 else "-",
                  "<= 1", "yes" if rv is not None and rv <= 1 else "no"))
     return rows
-
-
-def median(xs):
-    xs = sorted(xs)
-    m = len(xs) // 2
-    return xs[m] if len(xs) % 2 else (xs[m - 1] + xs[m]) / 2
 
 
 def ab_pairs(ab):
