@@ -178,6 +178,20 @@ def ab_pairs(ab):
     return out
 
 
+def ab_split(ab):
+    """Where Vigil's recording overhead went in each pair: its writer thread's CPU per
+    packet, and how much more its media workers took (vigil-load's per-thread split)."""
+    out = []
+    for i in sorted({r["ab_round"] for r in ab if r["target"] == "vigil"}):
+        pair = {r["record"]: r for r in ab if r["target"] == "vigil" and r["ab_round"] == i}
+        a, b = pair.get(False), pair.get(True)
+        ka = (a or {}).get("gateway_threads_us_per_pkt") or {}
+        kb = (b or {}).get("gateway_threads_us_per_pkt") or {}
+        if "vigil-evidence" in kb and "vigil-media" in ka and "vigil-media" in kb:
+            out.append((kb["vigil-evidence"], kb["vigil-media"] - ka["vigil-media"]))
+    return out
+
+
 def ab_runs(build, calls, secs, rounds, extra):
     out = []
     for i in range(rounds):
@@ -273,6 +287,11 @@ def main():
         "",
         table(head, summary(curves, a.stop_loss, steps)),
         "",
+        *([("Where Vigil's recording overhead went, per pair (us per packet): the "
+            "evidence writer thread " + ", ".join(fmt(w, 2) for w, _ in split) +
+            "; the media workers' change " + ", ".join(fmt(m, 2) for _, m in split) +
+            " (vigil-load's per-thread split of the gateway's CPU)."), ""]
+          if (split := ab_split([r for _, r in curves.get("ab") or []])) else []),
         "Cost curve (gateway CPU per delivered packet, loss, RSS per call, setup):",
         "",
         table(ch, curve_rows(curves, steps)),

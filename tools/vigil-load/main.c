@@ -126,6 +126,98 @@ static double proc_cpu_split(pid_t pid, double *sys_s)
     return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
+/* CPU of the gateway's threads by kind over the window: where its time goes (media
+ * workers, the evidence writer, Janus's per-handle loops). A thread's name loses its
+ * trailing digits and spaces ("hloop 123" -> "hloop") so threads of one kind add up.
+ * A thread that ended within the window is not seen: the process figure stays the
+ * one that counts, this only splits it. */
+#define MAX_THREADS 2048
+#define MAX_KINDS 12
+struct thread_ticks {
+    int tid;
+    char kind[17];
+    unsigned long ticks;
+};
+struct kind_cpu {
+    char kind[17];
+    double cpu_s;
+};
+
+static bool thread_read(pid_t pid, const char *tid, struct thread_ticks *t)
+{
+    char path[96], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/task/%s/stat", (int)pid, tid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return false;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    char *open = strchr(buf, '('), *close = strrchr(buf, ')');
+    unsigned long ut = 0, st = 0;
+    if (!open || !close || close < open ||
+        sscanf(close + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+        return false;
+    size_t len = (size_t)(close - open - 1);
+    while (len && (g_ascii_isdigit(open[len]) || open[len] == ' ')) /* open[len]: the last char */
+        len--;
+    len = len < sizeof t->kind - 1 ? len : sizeof t->kind - 1;
+    memcpy(t->kind, open + 1, len);
+    t->kind[len] = 0;
+    t->tid = atoi(tid);
+    t->ticks = ut + st;
+    return true;
+}
+
+static unsigned threads_read(pid_t pid, struct thread_ticks *out, unsigned cap)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+    GDir *d = pid > 0 ? g_dir_open(path, 0, NULL) : NULL;
+    unsigned n = 0;
+    const char *name;
+    while (d && n < cap && (name = g_dir_read_name(d)))
+        n += thread_read(pid, name, &out[n]);
+    if (d)
+        g_dir_close(d);
+    return n;
+}
+
+/* Seconds of CPU per kind between two readings, the busiest kind first. */
+static unsigned threads_diff(const struct thread_ticks *a, unsigned na,
+                             const struct thread_ticks *b, unsigned nb, struct kind_cpu *out)
+{
+    unsigned nk = 0;
+    for (unsigned i = 0; i < nb; i++) {
+        unsigned long before = 0;
+        for (unsigned j = 0; j < na; j++)
+            if (a[j].tid == b[i].tid) {
+                before = a[j].ticks;
+                break;
+            }
+        unsigned k = 0;
+        while (k < nk && strcmp(out[k].kind, b[i].kind))
+            k++;
+        if (k == nk) {
+            if (nk == MAX_KINDS)
+                k = nk - 1; /* the last slot takes the rest */
+            else
+                out[nk++] = (struct kind_cpu){{0}, 0};
+            if (!out[k].kind[0])
+                snprintf(out[k].kind, sizeof out[k].kind, "%s",
+                         k == MAX_KINDS - 1 ? "other" : b[i].kind);
+        }
+        out[k].cpu_s += (double)(b[i].ticks - before) / (double)sysconf(_SC_CLK_TCK);
+    }
+    for (unsigned i = 1; i < nk; i++) /* a handful: insertion sort */
+        for (unsigned j = i; j > 0 && out[j].cpu_s > out[j - 1].cpu_s; j--) {
+            struct kind_cpu t = out[j];
+            out[j] = out[j - 1];
+            out[j - 1] = t;
+        }
+    return nk;
+}
+
 static long proc_rss_kib(pid_t pid)
 {
     char path[64], line[256];
@@ -383,10 +475,14 @@ struct figures {
     double lat_us[3];   /* p50, p99, max */
     double load_before, load_after;
     char profile[40], tk_profile[40];
+    struct kind_cpu kinds[MAX_KINDS];
+    unsigned n_kinds;
 };
 
 static struct figures F;
 static double window_t0, window_cpu0, window_sys0, window_self0;
+static struct thread_ticks threads0[MAX_THREADS], threads1[MAX_THREADS];
+static unsigned n_threads0;
 static GSource *ramp_src;
 
 static int cmp_double(const void *a, const void *b)
@@ -436,6 +532,8 @@ static gboolean window_end(gpointer data)
     F.gw_cpu_s = proc_cpu_split(G.gw_pid, &F.gw_sys_s) - window_cpu0;
     F.gw_sys_s = G.gw_pid > 0 ? F.gw_sys_s - window_sys0 : NAN;
     F.self_cpu_s = self_cpu_s() - window_self0;
+    unsigned n1 = threads_read(G.gw_pid, threads1, MAX_THREADS);
+    F.n_kinds = threads_diff(threads0, n_threads0, threads1, n1, F.kinds);
     F.rss_kib = proc_rss_kib(G.gw_pid);
     F.load_after = loadavg1();
     for (unsigned i = 0; i < G.started; i++)
@@ -462,6 +560,7 @@ static gboolean window_start(gpointer data)
         }
     window_t0 = (double)vg_now_us() / 1e6;
     window_cpu0 = proc_cpu_split(G.gw_pid, &window_sys0);
+    n_threads0 = threads_read(G.gw_pid, threads0, MAX_THREADS);
     window_self0 = self_cpu_s();
     load_log("window of %.0f s with %u of %u calls up", G.o.secs, G.up, G.o.calls);
     quit_after(G.o.secs, window_end);
@@ -584,6 +683,12 @@ static void report(FILE *f, bool json)
         json_object_set_new(o, "gateway_cpu_s", jnum(F.gw_cpu_s));
         json_object_set_new(o, "gateway_sys_s", jnum(F.gw_sys_s));
         json_object_set_new(o, "gateway_us_per_pkt", jnum(us_pkt));
+        json_t *kinds = json_object();
+        for (unsigned i = 0; i < F.n_kinds; i++)
+            json_object_set_new(
+                kinds, F.kinds[i].kind,
+                jnum(F.delivered ? F.kinds[i].cpu_s * 1e6 / (double)F.delivered : NAN));
+        json_object_set_new(o, "gateway_threads_us_per_pkt", kinds);
         json_object_set_new(o, "pkts_per_cpu_s",
                             jnum(F.gw_cpu_s > 0 ? (double)F.delivered / F.gw_cpu_s : NAN));
         json_object_set_new(o, "rss0_kib", json_integer(F.rss0_kib));
@@ -621,6 +726,13 @@ static void report(FILE *f, bool json)
     fprintf(f, "  %-34s %12.2f s  (%.1f%% of a core; kernel %.2f s)\n", "gateway CPU", F.gw_cpu_s,
             100 * F.gw_cpu_s / F.wall_s, F.gw_sys_s);
     fprintf(f, "  %-34s %12.1f\n", "gateway CPU us per packet", us_pkt);
+    if (F.n_kinds && F.delivered) {
+        fprintf(f, "  %-34s", "  by thread, us per packet");
+        for (unsigned i = 0; i < F.n_kinds && i < 6 && F.kinds[i].cpu_s > 0; i++)
+            fprintf(f, "%s %s %.2f", i ? "," : "", F.kinds[i].kind,
+                    F.kinds[i].cpu_s * 1e6 / (double)F.delivered);
+        fprintf(f, "\n");
+    }
     fprintf(f, "  %-34s %12.0f\n", "packets per gateway CPU-second",
             F.gw_cpu_s > 0 ? (double)F.delivered / F.gw_cpu_s : 0);
     fprintf(f, "  %-34s %12ld KiB (idle %ld)\n", "gateway RSS", F.rss_kib, F.rss0_kib);
