@@ -70,6 +70,8 @@
 #include <netinet/in.h>
 #include <netinet/udp.h>
 #include <sys/epoll.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -138,6 +140,7 @@ struct vg_ice_loop {
     struct pset main;
     bool main_prepared;
     int64_t main_deadline_us; /* -1: no timeout */
+    int wake_fd;              /* the main context's wakeup eventfd, -1 if not known */
     int ep;
     struct fd_reg *reg; /* indexed by fd */
     int n_reg;
@@ -475,9 +478,21 @@ static void main_prepare(struct vg_ice_loop *L)
     L->main_prepared = true;
 }
 
+/* A timer that fires re-arms itself (libnice's do: a new source each time), and
+ * with OWNERLESS_POLLING that signals the context's wakeup fd even from this
+ * thread, during this dispatch. The prepare that comes before the next wait sees
+ * every such change, so the signal is taken here: else it made a second run of the
+ * context at once (a walk over every source, twice), for each timer that fired.
+ * A signal from another thread after this read wakes the loop as before; one
+ * before it is covered by the prepare too (what it announces was done first). */
 static void main_dispatch(struct vg_ice_loop *L)
 {
     check_dispatch(&L->main);
+    if (L->wake_fd >= 0) {
+        uint64_t n;
+        if (read(L->wake_fd, &n, sizeof n) < 0 && errno != EAGAIN)
+            L->wake_fd = -1; /* not the eventfd it was: leave it to GLib */
+    }
     L->main_prepared = false;
     L->stats.main_dispatches++;
 }
@@ -632,6 +647,30 @@ void vg_ice_loop_quit(struct vg_ice_loop *L)
 
 /* Life ------------------------------------------------------------------------ */
 
+/* A new context polls one fd: its wakeup, an eventfd (GLib's GWakeup on Linux).
+ * Anything else found there (a GLib built with a pipe): -1, and it is left alone. */
+static int wakeup_fd(GMainContext *ctx)
+{
+    GPollFD fds[2];
+    gint prio, timeout, n = 0;
+    if (g_main_context_acquire(ctx)) {
+        g_main_context_prepare(ctx, &prio);
+        n = g_main_context_query(ctx, prio, &timeout, fds, 2);
+        g_main_context_release(ctx);
+    }
+    char link[64], target[32];
+    if (n != 1)
+        return -1;
+    snprintf(link, sizeof link, "/proc/self/fd/%d", fds[0].fd);
+    ssize_t len = readlink(link, target, sizeof target - 1);
+    if (len < 0)
+        return -1;
+    target[len] = 0;
+    int fl = fcntl(fds[0].fd, F_GETFL);
+    return strcmp(target, "anon_inode:[eventfd]") == 0 && fl >= 0 && (fl & O_NONBLOCK) ? fds[0].fd
+                                                                                       : -1;
+}
+
 struct vg_ice_loop *vg_ice_loop_new(void)
 {
     struct vg_ice_loop *L = g_new0(struct vg_ice_loop, 1);
@@ -641,6 +680,7 @@ struct vg_ice_loop *vg_ice_loop_new(void)
         return NULL;
     }
     L->ctx = g_main_context_new_with_flags(G_MAIN_CONTEXT_FLAGS_OWNERLESS_POLLING);
+    L->wake_fd = wakeup_fd(L->ctx);
     L->slots = g_malloc((size_t)SEND_SLOTS * SEND_SLOT);
     L->rslots = g_malloc((size_t)RX_SLOTS * RX_SLOT);
     for (unsigned i = 0; i < RX_SLOTS; i++) {

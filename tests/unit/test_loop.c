@@ -244,6 +244,70 @@ static void test_timeout_blocks_then_fires(void)
     close(idle.fd);
 }
 
+/* libnice re-arms a timer as a new source from the callback of the old one. With
+ * OWNERLESS_POLLING that signals the context's wakeup fd from the loop's own
+ * thread; the loop takes that signal after the dispatch (its next prepare sees the
+ * new source), so a firing costs one run of the context, not two. A change the
+ * loop missed would leave it waiting the whole max_wait (1 s) for each firing. */
+#define REARMS 20
+static gboolean on_rearm(gpointer p)
+{
+    int *left = p;
+    if (--*left > 0) {
+        GSource *next = g_timeout_source_new(2);
+        g_source_set_callback(next, on_rearm, left, NULL);
+        g_source_attach(next, ctx);
+        g_source_unref(next);
+    }
+    return G_SOURCE_REMOVE;
+}
+
+static void test_rearmed_timer_one_run(void)
+{
+    int left = REARMS;
+    struct vg_ice_loop_stats a, b;
+    settle(10);
+    vg_ice_loop_get_stats(loop, &a);
+    on_rearm(&left); /* arms the first */
+    gint64 t0 = g_get_monotonic_time();
+    while (left > 0 && g_get_monotonic_time() - t0 < 5 * G_USEC_PER_SEC)
+        vg_ice_loop_iterate(loop, 1000);
+    gint64 took = g_get_monotonic_time() - t0;
+    vg_ice_loop_get_stats(loop, &b);
+    uint64_t runs = b.main_dispatches - a.main_dispatches;
+    printf("%d timer firings: %llu runs of the context, %lld ms\n", REARMS - 1,
+           (unsigned long long)runs, (long long)(took / 1000));
+    VT_EQ_INT(left, 0);
+    VT_CHECK(took < 2 * G_USEC_PER_SEC); /* no firing waited for max_wait */
+    VT_CHECK(runs <= REARMS + 2);        /* was 2 x REARMS */
+}
+
+/* A source attached from another thread while the loop sleeps wakes it: the signal
+ * the loop takes after its own dispatches must not swallow this one. */
+static gpointer attach_later(gpointer p)
+{
+    g_usleep(30 * 1000);
+    GSource *s = g_idle_source_new();
+    g_source_set_callback(s, on_timeout, p, NULL); /* on_timeout counts a firing */
+    g_source_attach(s, ctx);
+    g_source_unref(s);
+    return NULL;
+}
+
+static void test_other_thread_wakes(void)
+{
+    int fired = 0;
+    settle(10);
+    GThread *th = g_thread_new("attach", attach_later, &fired);
+    gint64 t0 = g_get_monotonic_time();
+    while (!fired && g_get_monotonic_time() - t0 < 3 * G_USEC_PER_SEC)
+        vg_ice_loop_iterate(loop, 2000);
+    gint64 took = g_get_monotonic_time() - t0;
+    g_thread_join(th);
+    VT_EQ_INT(fired, 1);
+    VT_CHECK(took < G_USEC_PER_SEC); /* woken, not timed out */
+}
+
 int main(void)
 {
     loop = vg_ice_loop_new();
@@ -257,6 +321,8 @@ int main(void)
     test_fd_number_reused();
     test_regular_file_always_ready();
     test_timeout_blocks_then_fires();
+    test_rearmed_timer_one_run();
+    test_other_thread_wakes();
     g_main_context_pop_thread_default(ctx);
     vg_ice_loop_free(loop);
     return vt_done("loop");
