@@ -158,9 +158,10 @@ static bool thread_read(pid_t pid, const char *tid, struct thread_ticks *t)
     if (!open || !close || close < open ||
         sscanf(close + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
         return false;
-    size_t len = (size_t)(close - open - 1);
+    size_t whole = (size_t)(close - open - 1), len = whole;
     while (len && (g_ascii_isdigit(open[len]) || open[len] == ' ')) /* open[len]: the last char */
         len--;
+    len = len ? len : whole; /* a name of digits alone stays as it is */
     len = len < sizeof t->kind - 1 ? len : sizeof t->kind - 1;
     memcpy(t->kind, open + 1, len);
     t->kind[len] = 0;
@@ -198,14 +199,12 @@ static unsigned threads_diff(const struct thread_ticks *a, unsigned na,
         unsigned k = 0;
         while (k < nk && strcmp(out[k].kind, b[i].kind))
             k++;
-        if (k == nk) {
-            if (nk == MAX_KINDS)
-                k = nk - 1; /* the last slot takes the rest */
-            else
-                out[nk++] = (struct kind_cpu){{0}, 0};
-            if (!out[k].kind[0])
-                snprintf(out[k].kind, sizeof out[k].kind, "%s",
-                         k == MAX_KINDS - 1 ? "other" : b[i].kind);
+        if (k == nk && nk == MAX_KINDS) { /* the last slot takes the rest */
+            k = nk - 1;
+            snprintf(out[k].kind, sizeof out[k].kind, "%s", "other");
+        } else if (k == nk) {
+            out[nk++] = (struct kind_cpu){{0}, 0};
+            snprintf(out[k].kind, sizeof out[k].kind, "%s", b[i].kind);
         }
         out[k].cpu_s += (double)(b[i].ticks - before) / (double)sysconf(_SC_CLK_TCK);
     }
