@@ -25,6 +25,7 @@ import os
 import statistics
 import subprocess
 import sys
+import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
@@ -32,7 +33,31 @@ TARGETS = {"us_pkt": 10.0, "kib_call": 256.0, "setup_p50": 100.0, "setup_p99": 1
            "lat_p99_us": 1000.0, "held": 300, "rec_us": 1.0}
 
 
+def busy_fraction(secs=2.0):
+    """The machine's busy share of all CPUs over secs, from /proc/stat."""
+    def read():
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:]]
+        return sum(v), v[3] + v[4]  # total, idle + iowait
+    t0, i0 = read()
+    time.sleep(secs)
+    t1, i1 = read()
+    return 1.0 - (i1 - i0) / max(1, t1 - t0)
+
+
+def settle(limit_s=90):
+    """Before a run: what the previous one left (a gateway's recordings still being
+    written back, a failing step's processes winding down) is flushed and done, so it
+    does not land in this run's window. Waits until the machine is ~idle, at most
+    limit_s."""
+    os.sync()
+    deadline = time.monotonic() + limit_s
+    while busy_fraction() > 0.10 and time.monotonic() < deadline:
+        pass
+
+
 def run(build, target, calls, secs, record, extra):
+    settle()
     cmd = [os.path.join(ROOT, "tests", "netns-run"), os.path.join(build, "vigil-load"),
            "--target", target, "--calls", str(calls), "--secs", str(secs)] + extra
     if target == "vigil":
