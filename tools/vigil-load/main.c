@@ -105,21 +105,38 @@ bool load_port_open(int port)
 
 /* /proc figures of the gateway ------------------------------------------------------ */
 
-/* utime + stime of pid in seconds; *sys_s (may be NULL) gets stime alone. */
-static double proc_cpu_split(pid_t pid, double *sys_s)
+/* utime and stime (ticks) from a /proc stat file, and the command's name (its
+ * bytes between the parentheses: *name, *name_len; name may be NULL). */
+static bool stat_read(const char *path, unsigned long *ut, unsigned long *st, char *name,
+                      size_t *name_len)
 {
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    char buf[1024];
     FILE *f = fopen(path, "r");
     if (!f)
-        return NAN;
+        return false;
     size_t n = fread(buf, 1, sizeof buf - 1, f);
     fclose(f);
     buf[n] = 0;
-    char *p = strrchr(buf, ')');
-    unsigned long ut = 0, st = 0;
+    char *open = strchr(buf, '('), *close = strrchr(buf, ')');
     /* After the command: state, then fields 4..; utime and stime are 14 and 15. */
-    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+    if (!open || !close || close < open ||
+        sscanf(close + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", ut, st) != 2)
+        return false;
+    if (name) {
+        size_t len = (size_t)(close - open - 1);
+        *name_len = len < *name_len ? len : *name_len;
+        memcpy(name, open + 1, *name_len);
+    }
+    return true;
+}
+
+/* utime + stime of pid in seconds; *sys_s (may be NULL) gets stime alone. */
+static double proc_cpu_split(pid_t pid, double *sys_s)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    unsigned long ut = 0, st = 0;
+    if (!stat_read(path, &ut, &st, NULL, NULL))
         return NAN;
     if (sys_s)
         *sys_s = (double)st / (double)sysconf(_SC_CLK_TCK);
@@ -145,25 +162,18 @@ struct kind_cpu {
 
 static bool thread_read(pid_t pid, const char *tid, struct thread_ticks *t)
 {
-    char path[96], buf[1024];
-    snprintf(path, sizeof path, "/proc/%d/task/%s/stat", (int)pid, tid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return false;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = 0;
-    char *open = strchr(buf, '('), *close = strrchr(buf, ')');
+    char path[96], name[64];
+    size_t whole = sizeof name;
     unsigned long ut = 0, st = 0;
-    if (!open || !close || close < open ||
-        sscanf(close + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+    snprintf(path, sizeof path, "/proc/%d/task/%s/stat", (int)pid, tid);
+    if (!stat_read(path, &ut, &st, name, &whole))
         return false;
-    size_t whole = (size_t)(close - open - 1), len = whole;
-    while (len && (g_ascii_isdigit(open[len]) || open[len] == ' ')) /* open[len]: the last char */
+    size_t len = whole;
+    while (len && (g_ascii_isdigit(name[len - 1]) || name[len - 1] == ' '))
         len--;
     len = len ? len : whole; /* a name of digits alone stays as it is */
     len = len < sizeof t->kind - 1 ? len : sizeof t->kind - 1;
-    memcpy(t->kind, open + 1, len);
+    memcpy(t->kind, name, len);
     t->kind[len] = 0;
     t->tid = atoi(tid);
     t->ticks = ut + st;
