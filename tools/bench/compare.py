@@ -189,15 +189,20 @@ def summary(curves, stop, steps):
     return rows
 
 
+def ab_rounds(ab, target):
+    """Each A/B round of one gateway as (unrecorded run, recorded run); None where a
+    run gave no result."""
+    for i in sorted({r["ab_round"] for r in ab if r["target"] == target}):
+        pair = {r["record"]: r for r in ab if r["target"] == target and r["ab_round"] == i}
+        yield pair.get(False), pair.get(True)
+
+
 def ab_pairs(ab):
     """Recorded minus unrecorded CPU per packet, per gateway, one difference per round
     in which both runs of the pair delivered every call."""
     out = {}
     for t in ("vigil", "janus"):
-        rounds = sorted({r["ab_round"] for r in ab if r["target"] == t})
-        for i in rounds:
-            pair = {r["record"]: r for r in ab if r["target"] == t and r["ab_round"] == i}
-            a, b = pair.get(False), pair.get(True)
+        for a, b in ab_rounds(ab, t):
             if a and b and held(a, 100) and held(b, 100):
                 out.setdefault(t, []).append(b["gateway_us_per_pkt"] - a["gateway_us_per_pkt"])
     return out
@@ -207,9 +212,7 @@ def ab_split(ab):
     """Where Vigil's recording overhead went in each pair: its writer thread's CPU per
     packet, and how much more its media workers took (vigil-load's per-thread split)."""
     out = []
-    for i in sorted({r["ab_round"] for r in ab if r["target"] == "vigil"}):
-        pair = {r["record"]: r for r in ab if r["target"] == "vigil" and r["ab_round"] == i}
-        a, b = pair.get(False), pair.get(True)
+    for a, b in ab_rounds(ab, "vigil"):
         ka = (a or {}).get("gateway_threads_us_per_pkt") or {}
         kb = (b or {}).get("gateway_threads_us_per_pkt") or {}
         if "vigil-evidence" in kb and "vigil-media" in ka and "vigil-media" in kb:
