@@ -203,7 +203,8 @@ static unsigned threads_diff(const struct thread_ticks *a, unsigned na,
         unsigned long before = 0;
         for (unsigned j = 0; j < na; j++)
             if (a[j].tid == b[i].tid) {
-                before = a[j].ticks;
+                /* fewer ticks now: the tid was reused by a thread born since */
+                before = a[j].ticks <= b[i].ticks ? a[j].ticks : 0;
                 break;
             }
         unsigned k = 0;
