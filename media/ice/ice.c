@@ -77,6 +77,8 @@ struct vg_ice {
     int rx_fd, rx_for;
     guint scan_from; /* first source id of sock_ctx() not yet looked at: see
                       * let_recurse() */
+    /* The agent's own "idle-timeout", back for an ICE restart (quiet_when_ready()). */
+    guint idle_timeout_ms;
     struct vg_ice_stats stats;
 };
 
@@ -312,6 +314,22 @@ static void let_recurse(struct vg_ice *t)
     t->scan_from = end;
 }
 
+/* libnice keeps its check timer ticking every Ta (5 ms here) until it has been idle
+ * for "idle-timeout" (5 s by default), counted in ticks, not time: ticks run late on
+ * a busy worker (every ~11 ms at 100 calls), so the timer went on for ~11 s after
+ * the pair was nominated. Its only task then is to declare a component failed that
+ * has no nominated pair, which a ready one has; each tick is a run of the worker's
+ * context over every source of its hundred-odd legs (perf at 100 calls: ~17,000
+ * ticks a second, ~7% of vigild's samples in libnice and GLib). So once ready the
+ * agent stops 50 ms (libnice's floor) after its last check; new checks (a trickled
+ * candidate, a triggered check) start the timer again. An ICE restart gets the
+ * agent's own timeout back first: a component checking anew may need its grace. */
+static void quiet_when_ready(struct vg_ice *t, enum vg_ice_state s)
+{
+    if (s == VG_ICE_READY)
+        g_object_set(t->agent, "idle-timeout", 50u, NULL);
+}
+
 /* Reports state with the current pair if the state or (while connected) the pair
  * changed since the last report. */
 static void report_state(struct vg_ice *t, enum vg_ice_state s)
@@ -321,6 +339,8 @@ static void report_state(struct vg_ice *t, enum vg_ice_state s)
         format_pair(t, pair, sizeof pair);
     if (s == t->state && strcmp(pair, t->pair) == 0)
         return;
+    if (s != t->state)
+        quiet_when_ready(t, s);
     t->state = s;
     g_strlcpy(t->pair, pair, sizeof t->pair);
     t->direct_fd = -1; /* looked up again at the next send, outside this signal */
@@ -665,6 +685,8 @@ int vg_ice_new(GMainContext *ctx, const struct vg_ice_config *cfg,
         t->ioctx = ice_loop_new_io_context();
     t->scan_from = next_source_id(sock_ctx(t));
     t->agent = make_agent(ctx, cfg);
+    if (t->agent)
+        g_object_get(t->agent, "idle-timeout", &t->idle_timeout_ms, NULL);
     rc = t->agent ? add_stream(t, cfg) : VG_EIO;
     if (rc != 0) {
         /* Nothing is connected to the agent yet: it can go at once, and no callback
@@ -902,6 +924,7 @@ int vg_ice_restart(struct vg_ice *t)
     if (t->closed)
         return VG_ESTATE;
     enter(t);
+    g_object_set(t->agent, "idle-timeout", t->idle_timeout_ms, NULL);
     gboolean ok = nice_agent_restart_stream(t->agent, t->stream);
     if (ok) {
         t->remote_done = false;

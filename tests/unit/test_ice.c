@@ -645,6 +645,36 @@ static void test_consent_kept(void)
     free_all(&a, &b);
 }
 
+static bool both_ready(void *arg)
+{
+    struct peer *p = arg;
+    return p->last == VG_ICE_READY && p->other->last == VG_ICE_READY;
+}
+
+/* A ready agent goes quiet (ice.c, quiet_when_ready()): libnice's check timer, which
+ * ticked every Ta (20 ms here) for its idle timeout of 5 s after the pair was
+ * nominated, a run of the worker's context each, stops soon after. Over the second
+ * from 300 ms after both are ready, the loop's context runs only for consent (a
+ * check every ~5 s per agent, and its follow-ups): 2 here, 52 without it. */
+static void test_quiet_when_ready(void)
+{
+    struct peer a, b;
+    connect_pair(&a, &b);
+    VT_CHECK(run_until(both_ready, &a, 3000));
+    run_until(never, NULL, 300);
+    struct vg_ice_loop_stats s0, s1;
+    vg_ice_loop_get_stats(loop, &s0);
+    run_until(never, NULL, 1000);
+    vg_ice_loop_get_stats(loop, &s1);
+    uint64_t runs = s1.main_dispatches - s0.main_dispatches;
+    printf("ice: %llu runs of the context in the second after both were ready\n",
+           (unsigned long long)runs);
+    VT_CHECK(runs <= 12);
+    VT_EQ_INT(a.last, VG_ICE_READY);
+    VT_EQ_INT(b.last, VG_ICE_READY);
+    free_all(&a, &b);
+}
+
 static bool a_got_one(void *arg)
 {
     return ((struct peer *)arg)->n_recv + ((struct peer *)arg)->n_bad >= 1;
@@ -875,6 +905,7 @@ int main(int argc, char **argv)
     test_peer_vanishes();
     if (loop) {
         test_consent_kept();
+        test_quiet_when_ready();
         test_foreign_source();
         test_gso();
     }
