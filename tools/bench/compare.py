@@ -213,22 +213,22 @@ def summary(curves, stop, steps):
 
 
 def ab_rounds(ab, target):
-    """Each A/B round of one gateway as (unrecorded run, recorded run); None where a
-    run gave no result."""
+    """Each A/B round of one gateway as (round, unrecorded run, recorded run); None
+    where a run gave no result."""
     for i in sorted({r["ab_round"] for r in ab if r["target"] == target}):
         pair = {r["record"]: r for r in ab if r["target"] == target and r["ab_round"] == i}
-        yield pair.get(False), pair.get(True)
+        yield i, pair.get(False), pair.get(True)
 
 
 def ab_cpu(ab):
     """Vigil's and Janus's CPU per packet in the unrecorded runs of each alternated
     round in which both delivered every call, as (vigil, janus) pairs."""
+    janus = {i: a for i, a, _ in ab_rounds(ab, "janus")}
     out = []
-    for i in sorted({r["ab_round"] for r in ab}):
-        v = [r for r in ab if r["ab_round"] == i and r["target"] == "vigil" and not r["record"]]
-        j = [r for r in ab if r["ab_round"] == i and r["target"] == "janus" and not r["record"]]
-        if v and j and held(v[0], 100) and held(j[0], 100):
-            out.append((v[0]["gateway_us_per_pkt"], j[0]["gateway_us_per_pkt"]))
+    for i, v, _ in ab_rounds(ab, "vigil"):
+        j = janus.get(i)
+        if v and j and held(v, 100) and held(j, 100):
+            out.append((v["gateway_us_per_pkt"], j["gateway_us_per_pkt"]))
     return out
 
 
@@ -237,7 +237,7 @@ def ab_pairs(ab):
     in which both runs of the pair delivered every call."""
     out = {}
     for t in ("vigil", "janus"):
-        for a, b in ab_rounds(ab, t):
+        for _, a, b in ab_rounds(ab, t):
             if a and b and held(a, 100) and held(b, 100):
                 out.setdefault(t, []).append(b["gateway_us_per_pkt"] - a["gateway_us_per_pkt"])
     return out
@@ -247,7 +247,7 @@ def ab_split(ab):
     """Where Vigil's recording overhead went in each pair: its writer thread's CPU per
     packet, and how much more its media workers took (vigil-load's per-thread split)."""
     out = []
-    for a, b in ab_rounds(ab, "vigil"):
+    for _, a, b in ab_rounds(ab, "vigil"):
         ka = (a or {}).get("gateway_threads_us_per_pkt") or {}
         kb = (b or {}).get("gateway_threads_us_per_pkt") or {}
         if "vigil-evidence" in kb and "vigil-media" in ka and "vigil-media" in kb:
