@@ -300,8 +300,9 @@ def main():
     ap.add_argument("--secs", type=int, default=20)
     ap.add_argument("--stop-loss", type=float, default=0.1)
     ap.add_argument("--ab-rounds", type=int, default=3,
-                    help="back-to-back unrecorded/recorded pairs per gateway for the "
-                    "recording overhead (0: take it from the curves)")
+                    help="alternated rounds, each gateway unrecorded then recorded, for "
+                    "the CPU rows, the ratio to Janus and the recording overhead "
+                    "(0: take them from the curves)")
     ap.add_argument("--ab-calls", type=int, default=100)
     ap.add_argument("--print-only", action="store_true")
     ap.add_argument("--note", default="", help="a line on the machine's state for the doc")
