@@ -20,6 +20,9 @@ recorded back to back, and the row gives the median of the pairs' differences.
 The CPU rows and the ratio to Janus come from the same rounds (Vigil's and
 Janus's unrecorded runs of a round are minutes apart), the median over rounds:
 this VM's speed moves by phases, and one curve step is one sample of it.
+A recording's cost counts the rest of the machine too (vigil-load's rest_cpu_s,
+the kernel threads writing back what was recorded): Vigil syncs its recordings
+each second from its own writer thread, Janus leaves that to the kernel.
 """
 import argparse
 import datetime
@@ -202,8 +205,9 @@ def summary(curves, stop, steps):
     if pairs.get("vigil") and pairs.get("janus"):
         rv, rj = statistics.median(pairs["vigil"]), statistics.median(pairs["janus"])
         k = min(len(pairs["vigil"]), len(pairs["janus"]))
-        label = (f"recording overhead, us per packet ({ab[0]['calls']} calls; median "
-                 f"of {k} back-to-back pairs, each pair's difference in brackets)")
+        label = (f"recording overhead, us per packet: the gateway's CPU and the rest of the "
+                 f"machine's (the kernel's writeback of the recordings) ({ab[0]['calls']} "
+                 f"calls; median of {k} back-to-back pairs, each pair's difference in brackets)")
         cv = fmt(rv, 1) + " (" + ", ".join(fmt(d, 1) for d in pairs["vigil"]) + ")"
         cj = fmt(rj, 1) + " (" + ", ".join(fmt(d, 1) for d in pairs["janus"]) + ")"
     rows.append((label, cv if rv is not None else "not measured", cj,
@@ -232,15 +236,31 @@ def ab_cpu(ab):
     return out
 
 
-def ab_pairs(ab):
+def machine_us(r):
+    """CPU per packet of the gateway and of the rest of the machine (vigil-load's
+    rest_cpu_s: kernel threads and other processes, the page cache's writeback above
+    all); the gateway's alone for a result without it."""
+    rest = r.get("rest_cpu_s")
+    if rest is None or not r.get("packets_delivered"):
+        return r["gateway_us_per_pkt"]
+    return r["gateway_us_per_pkt"] + rest * 1e6 / r["packets_delivered"]
+
+
+def ab_pairs(ab, per_packet=machine_us):
     """Recorded minus unrecorded CPU per packet, per gateway, one difference per round
-    in which both runs of the pair delivered every call."""
+    in which both runs of the pair delivered every call: with the rest of the
+    machine counted (what a recording costs, wherever its writeback runs), or with
+    per_packet = gateway_us, the gateway's own."""
     out = {}
     for t in ("vigil", "janus"):
         for _, a, b in ab_rounds(ab, t):
             if a and b and held(a, 100) and held(b, 100):
-                out.setdefault(t, []).append(b["gateway_us_per_pkt"] - a["gateway_us_per_pkt"])
+                out.setdefault(t, []).append(per_packet(b) - per_packet(a))
     return out
+
+
+def gateway_us(r):
+    return r["gateway_us_per_pkt"]
 
 
 def ab_split(ab):
@@ -356,6 +376,15 @@ def main():
             "; the media workers' change " + ", ".join(fmt(m, 2) for _, m in split) +
             " (vigil-load's per-thread split of the gateway's CPU)."), ""]
           if (split := ab_split([r for _, r in curves.get("ab") or []])) else []),
+        *([("The gateway's CPU alone, recorded minus unrecorded, per pair (us per "
+            "packet): Vigil " + ", ".join(fmt(d, 2) for d in own.get("vigil", [])) +
+            "; Janus " + ", ".join(fmt(d, 2) for d in own.get("janus", [])) +
+            ". Vigil writes back and syncs each recording every second from its own "
+            "writer thread; Janus leaves the writeback to the kernel's threads, which "
+            "write a page 30 s after it was dirtied: vigil-load syncs before and after "
+            "the window and counts the rest of the machine's CPU until that sync "
+            "returns."), ""]
+          if (own := ab_pairs([r for _, r in curves.get("ab") or []], gateway_us)) else []),
         "Cost curve (gateway CPU per delivered packet, loss, RSS per call, setup):",
         "",
         table(ch, curve_rows(curves, steps)),
