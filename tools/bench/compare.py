@@ -210,9 +210,18 @@ def summary(curves, stop, steps):
                  f"calls; median of {k} back-to-back pairs, each pair's difference in brackets)")
         cv = fmt(rv, 1) + " (" + ", ".join(fmt(d, 1) for d in pairs["vigil"]) + ")"
         cj = fmt(rj, 1) + " (" + ", ".join(fmt(d, 1) for d in pairs["janus"]) + ")"
+    # The evidence writer's own CPU exists only because of the recording: a pair's
+    # difference below it means the rest of the process ran cheaper in the recorded
+    # run (this VM's noise, or fewer wake-ups with a CPU busier), not that the
+    # recording cost less. So the target counts as met only with the writer under it too.
+    writer = [w for w, _ in ab_split(ab)]
+    wmed = statistics.median(writer) if writer else None
+    rec_met = "yes" if rv is not None and rv <= 1 and (wmed is None or wmed <= 1) else "no"
+    if rv is not None and rv <= 1 and wmed is not None and wmed > 1:
+        rec_met = f"no: the writer thread alone {fmt(wmed, 2)}"
     rows.append((label, cv if rv is not None else "not measured", cj,
                  ratio(rv, rj) if rv and rv > 0 and rj and rj > 0 else "-",
-                 "<= 1", "yes" if rv is not None and rv <= 1 else "no"))
+                 "<= 1", rec_met))
     return rows
 
 
