@@ -578,6 +578,7 @@ static gboolean window_done(gpointer data)
 {
     (void)data;
     double *sync_s = g_thread_join(sync_th);
+    sync_th = NULL;
     GHashTable *rest1 = rest_ticks(G.gw_pid, getpid());
     F.rest_cpu_s = rest_cpu_s(window_rest0, rest1) + *sync_s; /* the sync's own CPU too */
     g_free(sync_s);
@@ -657,6 +658,7 @@ static gboolean window_start(gpointer data)
     n_threads0 = threads_read(G.gw_pid, threads0, MAX_THREADS);
     window_self0 = self_cpu_s();
     g_free(g_thread_join(sync_th)); /* ramp and settle's writes are not the window's */
+    sync_th = NULL;
     window_rest0 = rest_ticks(G.gw_pid, getpid());
     load_log("window of %.0f s with %u of %u calls up", G.o.secs, G.up, G.o.calls);
     quit_after(G.o.secs, window_end);
