@@ -216,9 +216,12 @@ def summary(curves, stop, steps):
     # recording cost less. So the target counts as met only with the writer under it too.
     writer = [w for w, _ in ab_split(ab)]
     wmed = statistics.median(writer) if writer else None
-    rec_met = "yes" if rv is not None and rv <= 1 and (wmed is None or wmed <= 1) else "no"
-    if rv is not None and rv <= 1 and wmed is not None and wmed > 1:
+    if rv is None or rv > 1:
+        rec_met = "no"
+    elif wmed is not None and wmed > 1:
         rec_met = f"no: the writer thread alone {fmt(wmed, 2)}"
+    else:
+        rec_met = "yes"
     rows.append((label, cv if rv is not None else "not measured", cj,
                  ratio(rv, rj) if rv and rv > 0 and rj and rj > 0 else "-",
                  "<= 1", rec_met))
