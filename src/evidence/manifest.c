@@ -113,6 +113,10 @@ static int add_segment(struct build *b, const char *dir, const char *name, bool 
                               json_pack("{s:s, s:I, s:I}", "path", name, "from_size",
                                         (json_int_t)len, "to_size", (json_int_t)sc.complete_len));
         len = sc.complete_len;
+    } else if (cut && truncate(path, (off_t)len) != 0) { /* gives back blocks reserved ahead */
+        snprintf(err, errlen, "%s: cannot truncate (%s)", path, strerror(errno));
+        rc = VG_EIO;
+        goto out;
     }
     char hash[65], prev[65], stream[24];
     sha256_hex(buf, len, hash);

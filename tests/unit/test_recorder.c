@@ -1,7 +1,8 @@
 /* The recorder with real files in a temp dir: a recording closed and verified, a
  * byte changed and named, a full queue (behind a stalled writer) recorded as a gap
  * with an alert and every packet accounted for, packets of every size through
- * many wraps of a small queue written whole and in order, a crashed recording
+ * many wraps of a small queue written whole and in order, a leg gone quiet written
+ * out within two wake-ups of the writer, a crashed recording
  * (torn last record) closed as incomplete at the next open, a disk that fills up
  * mid-recording (the recording closed as incomplete, every packet accounted
  * for), the audit log's chain, retention. */
@@ -228,6 +229,33 @@ static void test_wraps(void)
     g_free(seg);
 }
 
+/* The writer ends its writes on 16 KiB boundaries of the file and keeps the rest
+ * for the next; a leg that goes quiet has that rest written at the writer's next
+ * wake-up, not at the sync a second later. Two legs send and go quiet at once, one
+ * less than 16 KiB in all, one 43 KiB (a write cut inside a record): 300 ms later,
+ * before the writer's first sync, both files hold every record, whole. */
+static void test_quiet_leg(void)
+{
+    struct vg_evidence *ev = open_ev(0);
+    struct vg_recording *r = vg_recording_start(ev, "c-unit5");
+    struct vg_recording_tap *a = vg_recording_tap_new(r, 512), *b = vg_recording_tap_new(r, 640);
+    rtp_burst(a, 20, 1000);
+    rtp_burst(b, 200, 1000);
+    g_usleep(300000);
+    gchar *seg = NULL;
+    gsize len = 0;
+    VT_EQ_INT(rtp_records("c-unit5", 512, &seg, &len), 20);
+    g_free(seg);
+    VT_EQ_INT(rtp_records("c-unit5", 640, &seg, &len), 200);
+    VT_EQ_INT(len, VG_EV_HDR_LEN + 200 * (VG_EV_REC_HDR + 200));
+    g_free(seg);
+    vg_recording_tap_free(a);
+    vg_recording_tap_free(b);
+    vg_recording_finish(r, "case ended");
+    vg_evidence_close(ev);
+    VT_EQ_INT(verify("c-unit5"), 0);
+}
+
 /* A recording as a kill -9 leaves it: no manifest, the last record half written. */
 static void test_recovery(void)
 {
@@ -269,7 +297,7 @@ static void test_audit_and_retention(void)
               VG_OK);
     /* closed now: not expired at 1 day; expired 2 days later */
     VT_EQ_INT(vg_evidence_sweep(ev, g_get_real_time(), 1), 0);
-    VT_EQ_INT(vg_evidence_sweep(ev, g_get_real_time() + 2LL * 86400 * 1000000, 1), 4);
+    VT_EQ_INT(vg_evidence_sweep(ev, g_get_real_time() + 2LL * 86400 * 1000000, 1), 5);
     vg_evidence_close(ev);
     char log[300], pub[300];
     snprintf(log, sizeof log, "%s/evidence/audit.log", root);
@@ -279,7 +307,7 @@ static void test_audit_and_retention(void)
     unsigned entries = 0;
     problems[0] = '\0';
     VT_EQ_INT(vg_audit_verify(log, k, report, NULL, &entries), 0);
-    VT_EQ_INT(entries, 7); /* recovered, two accesses, four deletions */
+    VT_EQ_INT(entries, 8); /* recovered, two accesses, five deletions */
     gchar *text = NULL;
     gsize len = 0;
     g_file_get_contents(log, &text, &len, NULL);
@@ -406,6 +434,7 @@ int main(void)
     test_record_and_verify();
     test_gap();
     test_wraps();
+    test_quiet_leg();
     test_recovery();
     test_disk_full();
     test_audit_and_retention();
