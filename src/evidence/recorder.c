@@ -1003,15 +1003,34 @@ static void handle(struct vg_evidence *ev, struct item *it)
     }
 }
 
+/* Every file's tail written and its writeback started (SYNC_FILE_RANGE_WRITE does
+ * not wait), before the first fdatasync waits: the device gets the writes back to
+ * back instead of one at a time, each behind the wait for the one before.
+ * `evwrite 100 28000 10` with and without this pass (aligned+falloc): 0.46-0.52
+ * against 0.61-0.82 ms of CPU per MB, most of the difference the VM's exits to
+ * notify the disk of each request. An error here shows again in the fdatasync. */
+static void start_writeback(struct vg_evidence *ev)
+{
+    for (guint i = 0; i < ev->open->len; i++) {
+        struct vg_recording *r = ev->open->pdata[i];
+        for (unsigned k = 0; k < r->n_streams; k++) {
+            struct stream *s = &r->streams[k];
+            if (s->fd >= 0 && s->tail_len)
+                stream_flush(r, s, true); /* what the sync covers is all in the file */
+            if (s->fd >= 0 && s->dirty)
+                (void)sync_file_range(s->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+        }
+    }
+}
+
 static void sync_all(struct vg_evidence *ev)
 {
+    start_writeback(ev);
     for (guint i = 0; i < ev->open->len; i++) {
         struct vg_recording *r = ev->open->pdata[i];
         bool any = false;
         for (unsigned k = 0; k < r->n_streams; k++) {
             struct stream *s = &r->streams[k];
-            if (s->fd >= 0 && s->tail_len)
-                stream_flush(r, s, true); /* what the sync covers is all in the file */
             if (s->fd >= 0 && s->dirty) {
                 if (fdatasync(s->fd) != 0)
                     io_failed(r, "a sync", errno, 0);
