@@ -20,10 +20,10 @@
  * recording is recorded, what comes after is skipped by the writer. A stream's
  * writes end on WRITE_ALIGN boundaries of its file; the bytes past the last one
  * (its tail) are copied out of the ring and written with the stream's next
- * records, or at the writer's next wake-up if none came. Every file written since
- * the last sync is fdatasync'd once a second: a kill -9 loses what is in the rings
- * and the tails (up to about two WAKE_MS of media), a power cut at most a second
- * more. */
+ * records that reach a boundary, or as they are once they have waited TAIL_US.
+ * Every file written since the last sync is fdatasync'd once a second: a kill -9
+ * loses what is in the rings and the tails (up to about two WAKE_MS of media), a
+ * power cut at most a second more. */
 #include "evidence.h"
 
 #include "audit.h"
@@ -61,6 +61,11 @@
  * (`tools/bench/evwrite.c`, modes "aligned" and "buffered"). The price: a tail of
  * up to 16 KiB per stream, in memory until the next write. */
 #define WRITE_ALIGN (16 * 1024)
+/* How long a tail that reaches no boundary may wait for more of its stream:
+ * half a wake-up, so at the regular wake-ups a tail is written at the next one,
+ * and when a busy ring calls the writer more often (300 recorded calls: every
+ * ~50 ms, ~13 KB a stream) the tail gathers two of them into an aligned write. */
+#define TAIL_US (WAKE_MS * 1000 / 2)
 /* A stream's file has its blocks reserved this far ahead of its writes
  * (fallocate, keeping the size; what is left is given back at close): the syncs
  * then write into blocks already allocated instead of allocating them as they go
@@ -120,8 +125,8 @@ struct stream {
      * tail_rest of them end the record the file ends inside. */
     uint8_t *tail; /* WRITE_ALIGN bytes, made at the first use */
     size_t tail_len, tail_rest;
-    uint64_t tail_rec;  /* records the tail ends or holds */
-    uint64_t tail_wake; /* the writer's wake-up that made the tail */
+    uint64_t tail_rec; /* records the tail ends or holds */
+    int64_t tail_us;   /* monotonic: when its oldest bytes left the ring */
     uint8_t prev[32];
     /* records waiting for writev: views into a ring, or one event */
     struct iovec *iov;
@@ -165,7 +170,6 @@ struct vg_evidence {
     size_t ring_bytes;
     GPtrArray *open;  /* writer: recordings not closed yet */
     GPtrArray *dirty; /* writer: streams with records waiting for writev */
-    uint64_t wakes;   /* writer: its wake-ups so far */
     unsigned recovered;
     struct vg_evidence_stats st;  /* the writer's own counters */
     struct vg_evidence_stats pub; /* a copy for readers, under lock */
@@ -627,12 +631,28 @@ static void carry(struct stream *s, size_t w)
     }
     s->tail_len = s->pending - w;
     s->tail_rec = s->n_rec - k;
-    s->tail_wake = s->rec->ev->wakes;
+    s->tail_us = mono_us();
     if (s->tail_len) {
         if (!s->tail)
             s->tail = g_malloc(WRITE_ALIGN);
         iov_copy(s->iov, s->n_iov, w, s->tail);
     }
+    s->n_iov = 0;
+    s->n_rec = 0;
+    s->pending = 0;
+}
+
+/* No write now: the records waiting join the tail (less than WRITE_ALIGN in all,
+ * since they reach no boundary), which keeps its age. */
+static void hold(struct stream *s)
+{
+    if (!s->tail)
+        s->tail = g_malloc(WRITE_ALIGN);
+    if (!s->tail_len)
+        s->tail_us = mono_us();
+    iov_copy(s->iov, s->n_iov, 0, s->tail + s->tail_len);
+    s->tail_len += s->pending;
+    s->tail_rec += s->n_rec;
     s->n_iov = 0;
     s->n_rec = 0;
     s->pending = 0;
@@ -664,7 +684,9 @@ static void write_failed(struct vg_recording *r, struct stream *s, const struct 
 
 /* Writes the tail and the records waiting: all of them, or (all false) as much as
  * ends the file on a multiple of WRITE_ALIGN, the rest kept as the tail for the
- * next flush; a tail is never kept past a second flush. A failed write is cut
+ * next flush; a tail that reaches no boundary is kept for at most TAIL_US (then
+ * at the stream's next flush or the writer's next wake-up, all of it is written
+ * as it is). A failed write is cut
  * back to the last whole record it wrote, so the segment stays whole and keeps
  * what fit (a disk that fills up), and the records not written are counted. */
 static void stream_flush(struct vg_recording *r, struct stream *s, bool all)
@@ -679,10 +701,12 @@ static void stream_flush(struct vg_recording *r, struct stream *s, bool all)
         return;
     }
     size_t cut = all ? total : aligned_cut(s->size, total);
-    if (cut < s->tail_len)
-        cut = total;
-    if (cut == 0) { /* no boundary reached and no tail yet: all of it waits */
-        carry(s, 0);
+    if (cut == 0 && s->tail_len && mono_us() - s->tail_us >= TAIL_US)
+        cut = total; /* no boundary reached, and the tail has waited long enough */
+    if (cut && cut < s->tail_len)
+        cut = total; /* never: a tail stops short of the next boundary */
+    if (cut == 0) {  /* no boundary reached: all of it joins the tail */
+        hold(s);
         return;
     }
     /* The tail goes first, in a slot before the records' iovecs. */
@@ -1052,16 +1076,17 @@ static void sync_all(struct vg_evidence *ev)
     }
 }
 
-/* A tail that got nothing behind it since the wake-up that made it (a leg gone
- * quiet) is written now, unaligned: so a kill -9 loses at most about two
- * wake-ups of any leg (the ring's and the tail's), not a sync period. */
+/* A tail older than TAIL_US (a leg gone quiet, or a slow one) is written now as
+ * it is: so a kill -9 loses at most about two wake-ups of any leg (the ring's and
+ * the tail's), not a sync period. */
 static void write_old_tails(struct vg_evidence *ev)
 {
+    int64_t now = mono_us();
     for (guint i = 0; i < ev->open->len; i++) {
         struct vg_recording *r = ev->open->pdata[i];
         for (unsigned k = 0; k < r->n_streams; k++) {
             struct stream *s = &r->streams[k];
-            if (s->tail_len && s->tail_wake != ev->wakes)
+            if (s->tail_len && now - s->tail_us >= TAIL_US)
                 stream_flush(r, s, true);
         }
     }
@@ -1081,7 +1106,6 @@ static gpointer writer_main(gpointer data)
         ev->pub = ev->st; /* counters as of the last batch, for /metrics */
         g_mutex_unlock(&ev->lock);
         atomic_store(&ev->kicked, false);
-        ev->wakes++;
         /* Rings first: what a tap queued before its recording was freed is in them. */
         if (drain_rings(ev))
             idle = false;

@@ -178,34 +178,34 @@ static void test_gap(void)
     g_free(seg);
 }
 
-/* Packets of every size from 12 to 1,400 bytes through a 64 KiB queue, the writer
- * draining it as it goes (about 200 wraps): every one is recorded whole and in
- * order, or accounted for in a gap. */
-static void test_wraps(void)
+/* Packets of every size from 12 to 1,400 bytes through a queue of queue_kb KiB,
+ * the writer draining it as it goes, `every` packets then a pause of pause_us:
+ * every one is recorded whole and in order, or accounted for in a gap. */
+static void wraps(const char *case_id, unsigned queue_kb, uint32_t N, uint32_t every,
+                  unsigned pause_us)
 {
-    struct vg_evidence *ev = open_ev(64);
-    struct vg_recording *r = vg_recording_start(ev, "c-unit4");
+    struct vg_evidence *ev = open_ev(queue_kb);
+    struct vg_recording *r = vg_recording_start(ev, case_id);
     struct vg_recording_tap *t = vg_recording_tap_new(r, 640);
-    enum { N = 20000 };
     uint8_t pkt[1400];
     for (uint32_t i = 0; i < N; i++) {
         size_t n = 12 + (i * 131u) % (sizeof pkt - 12);
         memset(pkt, (int)(i & 0xff), n);
         memcpy(pkt + 4, &i, 4);
         vg_recording_tap_rtp(t, i % 2, 1000 + i, pkt, n);
-        if (i % 20 == 0)
-            g_usleep(1000); /* about 14 KB between pauses: the writer keeps up */
+        if (i % every == 0)
+            g_usleep(pause_us);
     }
     vg_recording_tap_free(t);
     vg_recording_finish(r, "case ended");
     vg_evidence_close(ev);
     while (g_main_context_iteration(NULL, FALSE))
         ;
-    VT_EQ_INT(verify("c-unit4"), 0);
+    VT_EQ_INT(verify(case_id), 0);
     gchar *seg = NULL;
     gsize len = 0;
-    uint64_t kept = rtp_records("c-unit4", 640, &seg, &len);
-    int64_t lost = gap_packets("c-unit4");
+    uint64_t kept = rtp_records(case_id, 640, &seg, &len);
+    int64_t lost = gap_packets(case_id);
     uint32_t prev = 0, bad = 0, seen = 0;
     struct vg_ev_record rec;
     for (size_t off = VG_EV_HDR_LEN; off < len;) {
@@ -220,13 +220,29 @@ static void test_wraps(void)
         seen++;
         off += (size_t)n;
     }
-    printf("64 KiB queue: %d sent (%zu bytes of segment), %llu recorded, %lld in gaps, %u out "
+    printf("%u KiB queue: %u sent (%zu bytes of segment), %llu recorded, %lld in gaps, %u out "
            "of order or altered\n",
-           N, (size_t)len, (unsigned long long)kept, (long long)lost, bad);
+           queue_kb, N, (size_t)len, (unsigned long long)kept, (long long)lost, bad);
     VT_EQ_INT(bad, 0);
     VT_EQ_INT((int64_t)kept + lost, N);
     VT_CHECK(kept > N / 2);
     g_free(seg);
+}
+
+/* About 200 wraps of a 64 KiB queue, ~14 KB between pauses: the writer keeps up,
+ * and each of its writes reaches a 16 KiB boundary of the file. */
+static void test_wraps(void)
+{
+    wraps("c-unit4", 64, 20000, 20, 1000);
+}
+
+/* A 16 KiB queue calls the writer every 8 KiB or so, ~3 KB between pauses: most
+ * of its passes reach no 16 KiB boundary, and what they took waits in the
+ * stream's tail, joined by the next pass's, until a write reaches one (or the
+ * tail is old enough to be written as it is). */
+static void test_small_passes(void)
+{
+    wraps("c-unit6", 16, 4000, 4, 2000);
 }
 
 /* The writer ends its writes on 16 KiB boundaries of the file and keeps the rest
@@ -297,7 +313,7 @@ static void test_audit_and_retention(void)
               VG_OK);
     /* closed now: not expired at 1 day; expired 2 days later */
     VT_EQ_INT(vg_evidence_sweep(ev, g_get_real_time(), 1), 0);
-    VT_EQ_INT(vg_evidence_sweep(ev, g_get_real_time() + 2LL * 86400 * 1000000, 1), 5);
+    VT_EQ_INT(vg_evidence_sweep(ev, g_get_real_time() + 2LL * 86400 * 1000000, 1), 6);
     vg_evidence_close(ev);
     char log[300], pub[300];
     snprintf(log, sizeof log, "%s/evidence/audit.log", root);
@@ -307,7 +323,7 @@ static void test_audit_and_retention(void)
     unsigned entries = 0;
     problems[0] = '\0';
     VT_EQ_INT(vg_audit_verify(log, k, report, NULL, &entries), 0);
-    VT_EQ_INT(entries, 8); /* recovered, two accesses, five deletions */
+    VT_EQ_INT(entries, 9); /* recovered, two accesses, six deletions */
     gchar *text = NULL;
     gsize len = 0;
     g_file_get_contents(log, &text, &len, NULL);
@@ -434,6 +450,7 @@ int main(void)
     test_record_and_verify();
     test_gap();
     test_wraps();
+    test_small_passes();
     test_quiet_leg();
     test_recovery();
     test_disk_full();
