@@ -2,10 +2,12 @@
  * pattern, and for the patterns it could use instead (docs/benchmarks.md, "What bounds
  * the figures now"). FILES files are appended to in rounds: each round writes BYTES to
  * every file (as iovecs of a 1,212-byte record, as the recorder's writev does, or one
- * aligned block for O_DIRECT), and every SYNC rounds each file is fdatasync'd. At 100
- * recorded calls the recorder writes ~28 KB per stream every 100 ms to ~100 streams and
- * syncs each once a second: `evwrite 100 28000 10`. Prints the process's CPU (user +
- * system) per MB written, for each mode in turn:
+ * aligned block for O_DIRECT), and every SYNC rounds each file is fdatasync'd: with
+ * START 1 (the default, what the recorder does) after every file's writeback was
+ * started (sync_file_range), with START 0 file by file. At 100 recorded calls the
+ * recorder writes ~28 KB per stream every 100 ms to ~100 streams and syncs each once a
+ * second: `evwrite 100 28000 10`. Prints the process's CPU (user + system) per MB
+ * written, for each mode in turn:
  *   buffered           the recorder before its writes were aligned
  *   buffered+falloc    the same, the files' blocks reserved ahead (fallocate KEEP_SIZE)
  *   aligned            each write ends on a 16 KiB multiple of its file, the bytes past
@@ -17,7 +19,7 @@
  * threads, whose CPU is not the process's: compare modes at the same SYNC. Not built
  * by meson; writes under /var/tmp (not a tmpfs):
  *
- *   cc -O2 tools/bench/evwrite.c -o /tmp/evwrite && /tmp/evwrite 100 28000 10
+ *   cc -O2 tools/bench/evwrite.c -o /tmp/evwrite && /tmp/evwrite 100 28000 10 [START]
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -33,6 +35,8 @@
 #define TOTAL_MB 256 /* written per mode */
 #define MAX_FILES 1000
 #define ALIGN (16 * 1024)
+
+static int start_first = 1; /* START */
 
 static double cpu_s(void)
 {
@@ -117,17 +121,18 @@ static int run(int files, size_t bytes, int sync_every, int direct, int falloc, 
             }
             written += (size_t)w;
         }
-        if (sync_round)
-            for (int i = 0; i < files; i++)
-                fdatasync(fd[i]);
+        for (int i = 0; sync_round && start_first && i < files; i++)
+            sync_file_range(fd[i], 0, 0, SYNC_FILE_RANGE_WRITE);
+        for (int i = 0; sync_round && i < files; i++)
+            fdatasync(fd[i]);
     }
     double cpu = cpu_s() - t0;
     double mb = (double)written / (1024.0 * 1024.0);
-    printf("%-16s %4d files, %7zu B a write, sync every %2d: %6.0f MB, %.2f ms CPU per MB\n",
+    printf("%-16s %4d files, %7zu B a write, sync every %2d%s: %6.0f MB, %.2f ms CPU per MB\n",
            direct  ? (falloc ? "direct+falloc" : "direct")
            : align ? (falloc ? "aligned+falloc" : "aligned")
                    : (falloc ? "buffered+falloc" : "buffered"),
-           files, bytes, sync_every, mb, cpu * 1000 / mb);
+           files, bytes, sync_every, start_first ? " (started)" : "", mb, cpu * 1000 / mb);
     for (int i = 0; i < files; i++) {
         char path[64];
         snprintf(path, sizeof path, "%s/f%d", dir, i);
@@ -141,10 +146,12 @@ static int run(int files, size_t bytes, int sync_every, int direct, int falloc, 
 
 int main(int argc, char **argv)
 {
-    if (argc != 4) {
-        fprintf(stderr, "usage: %s FILES BYTES SYNC\n", argv[0]);
+    if (argc != 4 && argc != 5) {
+        fprintf(stderr, "usage: %s FILES BYTES SYNC [START]\n", argv[0]);
         return 2;
     }
+    if (argc == 5)
+        start_first = atoi(argv[4]) != 0;
     int files = atoi(argv[1]), sync_every = atoi(argv[3]);
     long bytes = atol(argv[2]);
     if (files < 1 || files > MAX_FILES || bytes < 1 || sync_every < 0)
