@@ -1030,7 +1030,7 @@ static void handle(struct vg_evidence *ev, struct item *it)
 /* Every file's tail written and its writeback started (SYNC_FILE_RANGE_WRITE does
  * not wait), before the first fdatasync waits: the device gets the writes back to
  * back instead of one at a time, each behind the wait for the one before.
- * `evwrite 100 28000 10` with and without this pass (aligned+falloc): 0.46-0.52
+ * `evwrite 100 28000 10` with and without this pass (aligned+falloc): 0.46-0.59
  * against 0.61-0.82 ms of CPU per MB, most of the difference the VM's exits to
  * notify the disk of each request. An error here shows again in the fdatasync. */
 static void start_writeback(struct vg_evidence *ev)
