@@ -2,7 +2,8 @@
  * byte changed and named, a full queue (behind a stalled writer) recorded as a gap
  * with an alert and every packet accounted for, packets of every size through
  * many wraps of a small queue written whole and in order, a leg gone quiet written
- * out within two wake-ups of the writer, a crashed recording
+ * out within two wake-ups of the writer, a write that fails inside a record an
+ * earlier write began, a crashed recording
  * (torn last record) closed as incomplete at the next open, a disk that fills up
  * mid-recording (the recording closed as incomplete, every packet accounted
  * for), the audit log's chain, retention. */
@@ -18,6 +19,8 @@
 #include <fcntl.h>
 #include <glib.h>
 #include <sched.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/mount.h>
 #include <sys/statvfs.h>
 #include <glib/gstdio.h>
@@ -272,6 +275,54 @@ static void test_quiet_leg(void)
     VT_EQ_INT(verify("c-unit5"), 0);
 }
 
+/* A write fails inside the rest of a record that the file's last aligned write
+ * began: 100 records of 216 bytes make a first write of 16 KiB (75 records whole,
+ * 56 bytes of the 76th) and a tail of 5,344 bytes; the writer is stalled, the
+ * file size limited to 100 bytes past 16 KiB, and the tail's write stops there.
+ * The file is cut back to the 75 whole records (the 76th's head goes too), the
+ * other 25 are counted as not written, and what is left verifies. */
+static void test_cut_inside_a_record(void)
+{
+    struct vg_evidence *ev = open_ev(0);
+    struct vg_recording *r = vg_recording_start(ev, "c-unit7");
+    struct vg_recording_tap *t = vg_recording_tap_new(r, 512);
+    rtp_burst(t, 100, 1000);
+    vg_evidence_stall(ev, 200); /* returns once the burst is written and the tail kept */
+    struct rlimit was, lim;
+    VT_EQ_INT(getrlimit(RLIMIT_FSIZE, &was), 0);
+    lim = was;
+    lim.rlim_cur = 16384 + 100;
+    signal(SIGXFSZ, SIG_IGN); /* the write past the limit fails with EFBIG instead */
+    VT_EQ_INT(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    g_usleep(400000); /* the stall ends, the tail is old enough: its write fails */
+    VT_EQ_INT(setrlimit(RLIMIT_FSIZE, &was), 0);
+    struct vg_evidence_stats st;
+    vg_evidence_get_stats(ev, &st);
+    VT_CHECK(st.write_errors >= 1);
+    vg_recording_tap_free(t);
+    vg_recording_finish(r, "case ended");
+    vg_evidence_close(ev);
+    while (g_main_context_iteration(NULL, FALSE))
+        ;
+    VT_EQ_INT(verify("c-unit7"), 0);
+    gchar *seg = NULL;
+    gsize len = 0;
+    VT_EQ_INT(rtp_records("c-unit7", 512, &seg, &len), 75);
+    VT_EQ_INT(len, VG_EV_HDR_LEN + 75 * (VG_EV_REC_HDR + 200));
+    g_free(seg);
+    char path[400];
+    snprintf(path, sizeof path, "%s/evidence/c-unit7/manifest.json", root);
+    json_t *m = json_load_file(path, 0, NULL);
+    const char *reason = json_string_value(json_object_get(m, "reason"));
+    printf("cut inside a record: manifest: %s\n", reason ? reason : "(none)");
+    VT_CONTAINS(reason ? reason : "", "; 25 records not written");
+    VT_CHECK(json_is_false(json_object_get(m, "complete")));
+    /* cut back by the writer itself, not by the manifest's pass over torn files */
+    VT_CHECK(json_is_array(json_object_get(m, "truncated")));
+    VT_EQ_INT(json_array_size(json_object_get(m, "truncated")), 0);
+    json_decref(m);
+}
+
 /* A recording as a kill -9 leaves it: no manifest, the last record half written. */
 static void test_recovery(void)
 {
@@ -313,7 +364,7 @@ static void test_audit_and_retention(void)
               VG_OK);
     /* closed now: not expired at 1 day; expired 2 days later */
     VT_EQ_INT(vg_evidence_sweep(ev, g_get_real_time(), 1), 0);
-    VT_EQ_INT(vg_evidence_sweep(ev, g_get_real_time() + 2LL * 86400 * 1000000, 1), 6);
+    VT_EQ_INT(vg_evidence_sweep(ev, g_get_real_time() + 2LL * 86400 * 1000000, 1), 7);
     vg_evidence_close(ev);
     char log[300], pub[300];
     snprintf(log, sizeof log, "%s/evidence/audit.log", root);
@@ -323,7 +374,7 @@ static void test_audit_and_retention(void)
     unsigned entries = 0;
     problems[0] = '\0';
     VT_EQ_INT(vg_audit_verify(log, k, report, NULL, &entries), 0);
-    VT_EQ_INT(entries, 9); /* recovered, two accesses, six deletions */
+    VT_EQ_INT(entries, 10); /* recovered, two accesses, seven deletions */
     gchar *text = NULL;
     gsize len = 0;
     g_file_get_contents(log, &text, &len, NULL);
@@ -452,6 +503,7 @@ int main(void)
     test_wraps();
     test_small_passes();
     test_quiet_leg();
+    test_cut_inside_a_record();
     test_recovery();
     test_disk_full();
     test_audit_and_retention();
