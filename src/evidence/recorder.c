@@ -128,7 +128,8 @@ struct stream {
     uint64_t tail_rec; /* records the tail ends or holds */
     int64_t tail_us;   /* monotonic: when its oldest bytes left the ring */
     uint8_t prev[32];
-    /* records waiting for writev: views into a ring, or one event */
+    /* records waiting for writev: views into a ring, or one event, in iov[1] on
+     * (iov[0] is the tail's slot when it goes first) */
     struct iovec *iov;
     unsigned n_iov, cap_iov;
     uint64_t n_rec;
@@ -606,11 +607,34 @@ static size_t aligned_cut(size_t size, size_t total)
     return end > size ? end - size : 0;
 }
 
-static void stream_reset(struct stream *s)
+/* The records waiting, after the tail's slot. */
+static struct iovec *recs(struct stream *s)
+{
+    return s->iov + 1;
+}
+
+static void forget_waiting(struct stream *s)
 {
     s->n_iov = 0;
     s->n_rec = 0;
     s->pending = 0;
+}
+
+/* Copies the records waiting from byte `from` on behind the tail. */
+static void tail_append(struct stream *s, size_t from)
+{
+    if (s->pending > from) {
+        if (!s->tail)
+            s->tail = g_malloc(WRITE_ALIGN);
+        iov_copy(recs(s), s->n_iov, from, s->tail + s->tail_len);
+        s->tail_len += s->pending - from;
+    }
+    forget_waiting(s);
+}
+
+static void stream_reset(struct stream *s)
+{
+    forget_waiting(s);
     s->tail_len = 0;
     s->tail_rest = 0;
     s->tail_rec = 0;
@@ -621,41 +645,28 @@ static void stream_reset(struct stream *s)
 static void carry(struct stream *s, size_t w)
 {
     uint64_t k = 0;
-    size_t e = records_written(s->iov, s->n_iov, w, &k), left = 0;
+    size_t e = records_written(recs(s), s->n_iov, w, &k), left = 0;
     s->whole = s->size - w + e;
     s->tail_rest = 0;
     if (e < w) { /* the write ended inside a record: the tail begins with its rest */
         struct vg_ev_record rec;
-        const uint8_t *p = iov_at(s->iov, s->n_iov, e, &left);
+        const uint8_t *p = iov_at(recs(s), s->n_iov, e, &left);
         s->tail_rest = e + (size_t)vg_ev_record_parse(p, left, &rec) - w;
     }
-    s->tail_len = s->pending - w;
+    s->tail_len = 0;
     s->tail_rec = s->n_rec - k;
     s->tail_us = mono_us();
-    if (s->tail_len) {
-        if (!s->tail)
-            s->tail = g_malloc(WRITE_ALIGN);
-        iov_copy(s->iov, s->n_iov, w, s->tail);
-    }
-    s->n_iov = 0;
-    s->n_rec = 0;
-    s->pending = 0;
+    tail_append(s, w);
 }
 
 /* No write now: the records waiting join the tail (less than WRITE_ALIGN in all,
  * since they reach no boundary), which keeps its age. */
 static void hold(struct stream *s)
 {
-    if (!s->tail)
-        s->tail = g_malloc(WRITE_ALIGN);
     if (!s->tail_len)
         s->tail_us = mono_us();
-    iov_copy(s->iov, s->n_iov, 0, s->tail + s->tail_len);
-    s->tail_len += s->pending;
     s->tail_rec += s->n_rec;
-    s->n_iov = 0;
-    s->n_rec = 0;
-    s->pending = 0;
+    tail_append(s, 0);
 }
 
 /* A write of the tail and the records waiting stopped after `done` bytes: the file
@@ -709,31 +720,26 @@ static void stream_flush(struct vg_recording *r, struct stream *s, bool all)
         hold(s);
         return;
     }
-    /* The tail goes first, in a slot before the records' iovecs. */
-    if (s->n_iov + 1 > s->cap_iov) {
-        s->cap_iov = s->n_iov + 64;
-        s->iov = g_renew(struct iovec, s->iov, s->cap_iov);
-    }
-    unsigned first = s->tail_len ? 1 : 0;
-    memmove(s->iov + first, s->iov, s->n_iov * sizeof *s->iov);
-    if (first)
+    /* The tail goes first, in its slot before the records' iovecs (a tail comes
+     * from records, so the array exists). */
+    struct iovec *v = s->tail_len ? s->iov : recs(s);
+    if (s->tail_len)
         s->iov[0] = (struct iovec){s->tail, s->tail_len};
     unsigned n = 0;
     size_t upto = 0;
-    while (upto + s->iov[n].iov_len < cut)
-        upto += s->iov[n++].iov_len;
-    size_t saved = s->iov[n].iov_len;
-    s->iov[n].iov_len = cut - upto;    /* the write ends inside iovec n */
+    while (upto + v[n].iov_len < cut)
+        upto += v[n++].iov_len;
+    size_t saved = v[n].iov_len;
+    v[n].iov_len = cut - upto;         /* the write ends inside iovec n */
     if (s->size + cut > s->reserved) { /* a failure is not an error: writes allocate */
         s->reserved = s->size + cut + PREALLOC;
         (void)!fallocate(s->fd, FALLOC_FL_KEEP_SIZE, (off_t)s->size, (off_t)(cut + PREALLOC));
     }
     size_t done = 0;
-    int rc = writev_all(s->fd, s->iov, n + 1, &done);
-    s->iov[n].iov_len = saved;
-    memmove(s->iov, s->iov + first, s->n_iov * sizeof *s->iov);
+    int rc = writev_all(s->fd, v, n + 1, &done);
+    v[n].iov_len = saved;
     if (rc != VG_OK)
-        return write_failed(r, s, s->iov, done);
+        return write_failed(r, s, recs(s), done);
     s->size += cut;
     s->dirty = true;
     carry(s, cut - s->tail_len);
@@ -794,15 +800,15 @@ static struct stream *stream_ready(struct vg_recording *r, uint64_t id, int64_t 
 
 static void add_iov(struct stream *s, const uint8_t *p, size_t n)
 {
-    struct iovec *last = s->n_iov ? &s->iov[s->n_iov - 1] : NULL;
+    struct iovec *last = s->n_iov ? &recs(s)[s->n_iov - 1] : NULL;
     if (last && (const uint8_t *)last->iov_base + last->iov_len == p) {
         last->iov_len += n; /* the next record of the same stream, right behind */
     } else {
-        if (s->n_iov == s->cap_iov) {
+        if (1 + s->n_iov >= s->cap_iov) { /* iov[0] is the tail's slot */
             s->cap_iov = s->cap_iov ? 2 * s->cap_iov : 64;
             s->iov = g_renew(struct iovec, s->iov, s->cap_iov);
         }
-        s->iov[s->n_iov++] = (struct iovec){(void *)p, n};
+        recs(s)[s->n_iov++] = (struct iovec){(void *)p, n};
     }
     s->pending += n;
     s->n_rec++;
