@@ -8,7 +8,9 @@
  * needs for the same bytes (tools/bench/srtp_gcm.c). SRTP is most of what a gateway
  * does per forwarded packet, so Vigil registers its own AES-128-GCM cipher type with
  * libsrtp2 (srtp_replace_cipher_type, part of libsrtp2's public API), built on
- * OpenSSL 3, which the project already uses for DTLS.
+ * OpenSSL 3, which the project already uses for DTLS. It calls the AES-GCM
+ * functions of the provider that EVP_CIPHER_fetch() finds, not the EVP wrappers
+ * around them (srtp_evp.c says why).
  *
  * libsrtp2 checks a replacement before it takes it: the new type must pass its own
  * known-answer test (here the GCM specification's test case 4) and the tests of the
