@@ -34,21 +34,30 @@ struct vg_srtp {
 
 static once_flag g_init_once = ONCE_FLAG_INIT;
 static int g_init_rc = VG_EIO;
-static bool g_gcm_evp;
+static bool g_gcm_evp, g_icm_evp;
 
-/* OpenSSL's AES-GCM replaces NSS's inside libsrtp2 (srtp_evp.h says why); if it
- * fails libsrtp2's self-tests, libsrtp2 keeps its own and SRTP still works. */
+/* OpenSSL's AES-GCM and AES-ICM replace NSS's inside libsrtp2 (srtp_evp.h says
+ * why); one that fails libsrtp2's self-tests is not taken, libsrtp2 keeps its own
+ * and SRTP still works. */
 static void global_init_once(void)
 {
     g_init_rc = srtp_init() == srtp_err_status_ok ? 0 : VG_EIO;
-    if (!g_init_rc)
+    if (!g_init_rc) {
         g_gcm_evp = vg_srtp_evp_install() == 0;
+        g_icm_evp = vg_srtp_evp_install_icm() == 0;
+    }
 }
 
 const char *vg_srtp_gcm_impl(void)
 {
     call_once(&g_init_once, global_init_once);
     return g_gcm_evp ? "openssl" : "libsrtp2";
+}
+
+const char *vg_srtp_icm_impl(void)
+{
+    call_once(&g_init_once, global_init_once);
+    return g_icm_evp ? "openssl" : "libsrtp2";
 }
 
 int vg_srtp_global_init(void)

@@ -21,7 +21,7 @@
 #define GCM_KEY_LEN 16
 #define GCM_IV_LEN 12 /* RFC 7714 section 8.1 */
 
-/* The cipher's functions as its provider exports them (provider-cipher(7)), taken
+/* A cipher's functions as its provider exports them (provider-cipher(7)), taken
  * from the provider that EVP_CIPHER_fetch() chose, and called directly instead of
  * through EVP_CIPHER_CTX. Why: OpenSSL 3.0's EVP layer asks the provider for the IV
  * length at every new nonce (EVP_CIPHER_CTX_get_iv_length(), a walk of its
@@ -31,7 +31,7 @@
  * (tools/bench/evp_gcm.c: 450 against 360 ns). The provider's functions take the IV
  * length as an argument; only the tag still travels as an OSSL_PARAM. The fetched
  * EVP_CIPHER is kept: it holds the provider loaded. */
-static struct {
+struct prov_cipher {
     EVP_CIPHER *cipher;
     void *provctx;
     OSSL_FUNC_cipher_newctx_fn *newctx;
@@ -42,7 +42,10 @@ static struct {
     OSSL_FUNC_cipher_final_fn *final;
     OSSL_FUNC_cipher_get_ctx_params_fn *get_ctx_params;
     OSSL_FUNC_cipher_set_ctx_params_fn *set_ctx_params;
-} G;
+};
+
+static struct prov_cipher G;   /* AES-128-GCM */
+static struct prov_cipher CTR; /* AES-128-CTR, for AES-ICM */
 
 /* One libsrtp2 cipher instance. libsrtp2 calls, per packet: set_iv, set_aad (once or
  * twice: SRTCP adds its trailer), then encrypt + get_tag, or decrypt with the tag at
@@ -225,6 +228,130 @@ const srtp_cipher_type_t vg_srtp_evp_gcm128 = {
     .id = SRTP_AES_GCM_128,
 };
 
+/* AES-ICM, SRTP's counter mode (RFC 3711 section 4.1.1) ---------------------------
+ *
+ * libsrtp2 derives every session's keys with it (its KDF), whatever the profile,
+ * and AES_CM_128_HMAC_SHA1_80 encrypts packets with it. Debian's libsrtp2 runs it on
+ * NSS, whose cipher allocation calls NSS_InitContext(), which loads NSS's softoken
+ * module (SECMOD_LoadModule, a dlopen) for every cipher and unloads it at the end:
+ * ~1.06 million instructions to allocate and ~0.15 million to free, twice per leg
+ * (callgrind, srtp_create: 2.7 million instructions per session), on the media
+ * worker that carries a hundred other legs. Here it is OpenSSL's AES-128-CTR. */
+struct icm {
+    void *ctx;          /* the provider's */
+    uint8_t offset[16]; /* the salt, its last two bytes zero */
+};
+
+extern const srtp_cipher_type_t vg_srtp_evp_icm128;
+
+#define ICM_SALT_LEN 14
+
+static srtp_err_status_t icm_alloc(srtp_cipher_pointer_t *cp, int key_len, int tag_len)
+{
+    (void)tag_len;
+    *cp = NULL;
+    if (key_len != SRTP_AES_ICM_128_KEY_LEN_WSALT)
+        return srtp_err_status_bad_param;
+    srtp_cipher_t *c = calloc(1, sizeof *c);
+    struct icm *k = calloc(1, sizeof *k);
+    if (k)
+        k->ctx = CTR.newctx(CTR.provctx);
+    if (!c || !k || !k->ctx) {
+        if (k && k->ctx)
+            CTR.freectx(k->ctx);
+        free(k);
+        free(c);
+        return srtp_err_status_alloc_fail;
+    }
+    c->type = &vg_srtp_evp_icm128;
+    c->state = k;
+    c->key_len = key_len;
+    c->algorithm = SRTP_AES_ICM_128;
+    *cp = c;
+    return srtp_err_status_ok;
+}
+
+static srtp_err_status_t icm_dealloc(srtp_cipher_pointer_t c)
+{
+    struct icm *k = c->state;
+    CTR.freectx(k->ctx);
+    OPENSSL_cleanse(k, sizeof *k);
+    free(k);
+    free(c);
+    return srtp_err_status_ok;
+}
+
+/* key is the 16-byte AES key followed by the 14-byte salt. */
+static srtp_err_status_t icm_init(void *state, const uint8_t *key)
+{
+    struct icm *k = state;
+    memset(k->offset, 0, sizeof k->offset);
+    memcpy(k->offset, key + 16, ICM_SALT_LEN);
+    if (CTR.einit(k->ctx, key, 16, NULL, 0, NULL) != 1)
+        return srtp_err_status_init_fail;
+    return srtp_err_status_ok;
+}
+
+/* The counter block is the salt XOR libsrtp2's IV (the SSRC, index or KDF label,
+ * already placed); counter mode is the same both ways. */
+static srtp_err_status_t icm_set_iv(void *state, uint8_t *iv, srtp_cipher_direction_t dir)
+{
+    struct icm *k = state;
+    (void)dir;
+    uint8_t counter[16];
+    for (size_t i = 0; i < sizeof counter; i++)
+        counter[i] = k->offset[i] ^ iv[i];
+    if (CTR.einit(k->ctx, NULL, 0, counter, sizeof counter, NULL) != 1)
+        return srtp_err_status_init_fail;
+    return srtp_err_status_ok;
+}
+
+static srtp_err_status_t icm_crypt(void *state, uint8_t *buf, unsigned int *len)
+{
+    struct icm *k = state;
+    size_t out = 0;
+    if (*len && CTR.update(k->ctx, buf, &out, *len, buf, *len) != 1)
+        return srtp_err_status_cipher_fail;
+    *len = (unsigned int)out;
+    return srtp_err_status_ok;
+}
+
+/* RFC 3711 appendix B.2: the keystream of session key 2B7E...4F3C with salt
+ * F0F1...FCFD at index 0 (libsrtp2 keys the cipher with key || salt). */
+static const uint8_t b2_key[SRTP_AES_ICM_128_KEY_LEN_WSALT] = {
+    0x2b, 0x7e, 0x15, 0x16, 0x28, 0xae, 0xd2, 0xa6, 0xab, 0xf7, 0x15, 0x88, 0x09, 0xcf, 0x4f,
+    0x3c, 0xf0, 0xf1, 0xf2, 0xf3, 0xf4, 0xf5, 0xf6, 0xf7, 0xf8, 0xf9, 0xfa, 0xfb, 0xfc, 0xfd};
+static uint8_t b2_iv[16];
+static const uint8_t b2_zeros[48];
+static const uint8_t b2_keystream[48] = {
+    0xe0, 0x3e, 0xad, 0x09, 0x35, 0xc9, 0x5e, 0x80, 0xe1, 0x66, 0xb1, 0x6d, 0xd9, 0x2b, 0x4e, 0xb4,
+    0xd2, 0x35, 0x13, 0x16, 0x2b, 0x02, 0xd0, 0xf7, 0x2a, 0x43, 0xa2, 0xfe, 0x4a, 0x5f, 0x97, 0xab,
+    0x41, 0xe9, 0x5b, 0x3b, 0xb0, 0xa2, 0xe8, 0xdd, 0x47, 0x79, 0x01, 0xe4, 0xfc, 0xa8, 0x94, 0xc0};
+
+static const srtp_cipher_test_case_t b2 = {
+    .key_length_octets = SRTP_AES_ICM_128_KEY_LEN_WSALT,
+    .key = b2_key,
+    .idx = b2_iv,
+    .plaintext_length_octets = sizeof b2_zeros,
+    .plaintext = b2_zeros,
+    .ciphertext_length_octets = sizeof b2_keystream,
+    .ciphertext = b2_keystream,
+};
+
+const srtp_cipher_type_t vg_srtp_evp_icm128 = {
+    .alloc = icm_alloc,
+    .dealloc = icm_dealloc,
+    .init = icm_init,
+    .encrypt = icm_crypt,
+    .decrypt = icm_crypt,
+    .set_iv = icm_set_iv,
+    .description = "AES-128 ICM (OpenSSL, Vigil)",
+    .test_data = &b2,
+    .id = SRTP_AES_ICM_128,
+};
+
+/* Installing ------------------------------------------------------------------------ */
+
 /* Is name one of the provider's ':'-separated names for an algorithm? */
 static bool has_name(const char *names, const char *name)
 {
@@ -235,60 +362,69 @@ static bool has_name(const char *names, const char *name)
     return false;
 }
 
-static void take(const OSSL_DISPATCH *d)
+static void take(struct prov_cipher *pc, const OSSL_DISPATCH *d)
 {
     for (; d->function_id; d++) {
         switch (d->function_id) {
-        case OSSL_FUNC_CIPHER_NEWCTX: G.newctx = OSSL_FUNC_cipher_newctx(d); break;
-        case OSSL_FUNC_CIPHER_FREECTX: G.freectx = OSSL_FUNC_cipher_freectx(d); break;
-        case OSSL_FUNC_CIPHER_ENCRYPT_INIT: G.einit = OSSL_FUNC_cipher_encrypt_init(d); break;
-        case OSSL_FUNC_CIPHER_DECRYPT_INIT: G.dinit = OSSL_FUNC_cipher_decrypt_init(d); break;
-        case OSSL_FUNC_CIPHER_UPDATE: G.update = OSSL_FUNC_cipher_update(d); break;
-        case OSSL_FUNC_CIPHER_FINAL: G.final = OSSL_FUNC_cipher_final(d); break;
+        case OSSL_FUNC_CIPHER_NEWCTX: pc->newctx = OSSL_FUNC_cipher_newctx(d); break;
+        case OSSL_FUNC_CIPHER_FREECTX: pc->freectx = OSSL_FUNC_cipher_freectx(d); break;
+        case OSSL_FUNC_CIPHER_ENCRYPT_INIT: pc->einit = OSSL_FUNC_cipher_encrypt_init(d); break;
+        case OSSL_FUNC_CIPHER_DECRYPT_INIT: pc->dinit = OSSL_FUNC_cipher_decrypt_init(d); break;
+        case OSSL_FUNC_CIPHER_UPDATE: pc->update = OSSL_FUNC_cipher_update(d); break;
+        case OSSL_FUNC_CIPHER_FINAL: pc->final = OSSL_FUNC_cipher_final(d); break;
         case OSSL_FUNC_CIPHER_GET_CTX_PARAMS:
-            G.get_ctx_params = OSSL_FUNC_cipher_get_ctx_params(d);
+            pc->get_ctx_params = OSSL_FUNC_cipher_get_ctx_params(d);
             break;
         case OSSL_FUNC_CIPHER_SET_CTX_PARAMS:
-            G.set_ctx_params = OSSL_FUNC_cipher_set_ctx_params(d);
+            pc->set_ctx_params = OSSL_FUNC_cipher_set_ctx_params(d);
             break;
         default: break;
         }
     }
 }
 
-/* The functions of the implementation EVP_CIPHER_fetch() chose, from its provider. */
-static int resolve(void)
+/* Fetches name and takes the functions of the implementation EVP_CIPHER_fetch()
+ * chose, from its provider. 0, or VG_EIO with pc left empty. */
+static int resolve(struct prov_cipher *pc, const char *name)
 {
-    const OSSL_PROVIDER *prov = EVP_CIPHER_get0_provider(G.cipher);
-    if (!prov)
+    if (pc->cipher)
+        return 0;
+    if (!(pc->cipher = EVP_CIPHER_fetch(NULL, name, NULL)))
         return VG_EIO;
+    const OSSL_PROVIDER *prov = EVP_CIPHER_get0_provider(pc->cipher);
     int no_store = 0;
-    const OSSL_ALGORITHM *all = OSSL_PROVIDER_query_operation(prov, OSSL_OP_CIPHER, &no_store);
+    const OSSL_ALGORITHM *all =
+        prov ? OSSL_PROVIDER_query_operation(prov, OSSL_OP_CIPHER, &no_store) : NULL;
     for (const OSSL_ALGORITHM *a = all; a && a->algorithm_names; a++)
-        if (has_name(a->algorithm_names, EVP_CIPHER_get0_name(G.cipher))) {
-            take(a->implementation);
+        if (has_name(a->algorithm_names, EVP_CIPHER_get0_name(pc->cipher))) {
+            take(pc, a->implementation);
             break;
         }
     if (all)
         OSSL_PROVIDER_unquery_operation(prov, OSSL_OP_CIPHER, all);
-    G.provctx = OSSL_PROVIDER_get0_provider_ctx(prov);
-    bool all_there = G.newctx && G.freectx && G.einit && G.dinit && G.update && G.final &&
-                     G.get_ctx_params && G.set_ctx_params;
-    return all_there ? 0 : VG_EIO;
+    pc->provctx = prov ? OSSL_PROVIDER_get0_provider_ctx(prov) : NULL;
+    if (pc->newctx && pc->freectx && pc->einit && pc->dinit && pc->update && pc->final &&
+        pc->get_ctx_params && pc->set_ctx_params)
+        return 0;
+    EVP_CIPHER_free(pc->cipher);
+    memset(pc, 0, sizeof *pc);
+    return VG_EIO;
 }
 
 int vg_srtp_evp_install(void)
 {
-    if (!G.cipher) {
-        if (!(G.cipher = EVP_CIPHER_fetch(NULL, "AES-128-GCM", NULL)))
-            return VG_EIO;
-        if (resolve()) {
-            EVP_CIPHER_free(G.cipher);
-            memset(&G, 0, sizeof G);
-            return VG_EIO;
-        }
-    }
+    if (resolve(&G, "AES-128-GCM"))
+        return VG_EIO;
     if (srtp_replace_cipher_type(&vg_srtp_evp_gcm128, SRTP_AES_GCM_128) != srtp_err_status_ok)
+        return VG_EIO;
+    return 0;
+}
+
+int vg_srtp_evp_install_icm(void)
+{
+    if (resolve(&CTR, "AES-128-CTR"))
+        return VG_EIO;
+    if (srtp_replace_cipher_type(&vg_srtp_evp_icm128, SRTP_AES_ICM_128) != srtp_err_status_ok)
         return VG_EIO;
     return 0;
 }

@@ -23,4 +23,9 @@
  * srtp_init() and before any session is created. 0, or VG_EIO. */
 int vg_srtp_evp_install(void);
 
+/* Registers OpenSSL's AES-128 counter mode as libsrtp2's AES-ICM-128, which derives
+ * every session's keys and encrypts AES_CM_128_HMAC_SHA1_80 (srtp_evp.c says why).
+ * The same conditions and results as above. */
+int vg_srtp_evp_install_icm(void);
+
 #endif
