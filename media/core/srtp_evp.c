@@ -223,7 +223,7 @@ const srtp_cipher_type_t vg_srtp_evp_gcm128 = {
     .decrypt = gcm_decrypt,
     .set_iv = gcm_set_iv,
     .get_tag = gcm_get_tag,
-    .description = "AES-128 GCM (OpenSSL EVP, Vigil)",
+    .description = "AES-128 GCM (OpenSSL, Vigil)",
     .test_data = &tc4,
     .id = SRTP_AES_GCM_128,
 };
