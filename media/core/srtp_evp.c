@@ -47,12 +47,52 @@ struct prov_cipher {
 static struct prov_cipher G;   /* AES-128-GCM */
 static struct prov_cipher CTR; /* AES-128-CTR, for AES-ICM */
 
+/* What both cipher types' states begin with. */
+struct prov_state {
+    void *ctx; /* the provider's */
+};
+
+/* A libsrtp2 cipher of type with a zeroed state of size bytes, which begins with a
+ * struct prov_state holding a new context of pc. */
+static srtp_err_status_t cipher_new(const struct prov_cipher *pc, const srtp_cipher_type_t *type,
+                                    size_t size, int key_len, srtp_cipher_pointer_t *cp)
+{
+    srtp_cipher_t *c = calloc(1, sizeof *c);
+    struct prov_state *st = calloc(1, size);
+    if (st)
+        st->ctx = pc->newctx(pc->provctx);
+    if (!c || !st || !st->ctx) {
+        if (st && st->ctx)
+            pc->freectx(st->ctx);
+        free(st);
+        free(c);
+        return srtp_err_status_alloc_fail;
+    }
+    c->type = type;
+    c->state = st;
+    c->key_len = key_len;
+    c->algorithm = type->id; /* libsrtp2's tests branch on it */
+    *cp = c;
+    return srtp_err_status_ok;
+}
+
+static srtp_err_status_t cipher_free(const struct prov_cipher *pc, srtp_cipher_pointer_t c,
+                                     size_t size)
+{
+    struct prov_state *st = c->state;
+    pc->freectx(st->ctx); /* OpenSSL's clear the key schedule */
+    OPENSSL_cleanse(st, size);
+    free(st);
+    free(c);
+    return srtp_err_status_ok;
+}
+
 /* One libsrtp2 cipher instance. libsrtp2 calls, per packet: set_iv, set_aad (once or
  * twice: SRTCP adds its trailer), then encrypt + get_tag, or decrypt with the tag at
  * the end of the buffer. The provider's context keeps the expanded key across
  * packets; set_iv only restarts GCM with a new nonce. */
 struct gcm {
-    void *ctx; /* the provider's */
+    struct prov_state base; /* first: cipher_new() and cipher_free() see it */
     int tag_len;
     bool encrypting;
 };
@@ -64,34 +104,15 @@ static srtp_err_status_t gcm_alloc(srtp_cipher_pointer_t *cp, int key_len, int t
     *cp = NULL;
     if (key_len != SRTP_AES_GCM_128_KEY_LEN_WSALT || (tag_len != 16 && tag_len != 8))
         return srtp_err_status_bad_param;
-    srtp_cipher_t *c = calloc(1, sizeof *c);
-    struct gcm *g = calloc(1, sizeof *g);
-    if (g)
-        g->ctx = G.newctx(G.provctx);
-    if (!c || !g || !g->ctx) {
-        if (g && g->ctx)
-            G.freectx(g->ctx);
-        free(g);
-        free(c);
-        return srtp_err_status_alloc_fail;
-    }
-    g->tag_len = tag_len;
-    c->type = &vg_srtp_evp_gcm128;
-    c->state = g;
-    c->key_len = key_len;
-    c->algorithm = SRTP_AES_GCM_128; /* libsrtp2's tests branch on it */
-    *cp = c;
-    return srtp_err_status_ok;
+    srtp_err_status_t st = cipher_new(&G, &vg_srtp_evp_gcm128, sizeof(struct gcm), key_len, cp);
+    if (st == srtp_err_status_ok)
+        ((struct gcm *)(*cp)->state)->tag_len = tag_len;
+    return st;
 }
 
 static srtp_err_status_t gcm_dealloc(srtp_cipher_pointer_t c)
 {
-    struct gcm *g = c->state;
-    G.freectx(g->ctx); /* OpenSSL's clears the key schedule */
-    OPENSSL_cleanse(g, sizeof *g);
-    free(g);
-    free(c);
-    return srtp_err_status_ok;
+    return cipher_free(&G, c, sizeof(struct gcm));
 }
 
 /* key is the master-derived session key followed by the salt; libsrtp2 mixes the
@@ -100,7 +121,7 @@ static srtp_err_status_t gcm_init(void *state, const uint8_t *key)
 {
     struct gcm *g = state;
     g->encrypting = true;
-    if (G.einit(g->ctx, key, GCM_KEY_LEN, NULL, 0, NULL) != 1)
+    if (G.einit(g->base.ctx, key, GCM_KEY_LEN, NULL, 0, NULL) != 1)
         return srtp_err_status_init_fail;
     return srtp_err_status_ok;
 }
@@ -111,8 +132,8 @@ static srtp_err_status_t gcm_set_iv(void *state, uint8_t *iv, srtp_cipher_direct
     if (dir != srtp_direction_encrypt && dir != srtp_direction_decrypt)
         return srtp_err_status_bad_param;
     g->encrypting = dir == srtp_direction_encrypt;
-    int ok = g->encrypting ? G.einit(g->ctx, NULL, 0, iv, GCM_IV_LEN, NULL)
-                           : G.dinit(g->ctx, NULL, 0, iv, GCM_IV_LEN, NULL);
+    int ok = g->encrypting ? G.einit(g->base.ctx, NULL, 0, iv, GCM_IV_LEN, NULL)
+                           : G.dinit(g->base.ctx, NULL, 0, iv, GCM_IV_LEN, NULL);
     if (ok != 1)
         return srtp_err_status_init_fail;
     return srtp_err_status_ok;
@@ -122,7 +143,7 @@ static srtp_err_status_t gcm_set_aad(void *state, const uint8_t *aad, uint32_t l
 {
     struct gcm *g = state;
     size_t out;
-    if (len && G.update(g->ctx, NULL, &out, len, aad, len) != 1)
+    if (len && G.update(g->base.ctx, NULL, &out, len, aad, len) != 1)
         return srtp_err_status_algo_fail;
     return srtp_err_status_ok;
 }
@@ -134,7 +155,7 @@ static srtp_err_status_t gcm_encrypt(void *state, uint8_t *buf, unsigned int *le
     size_t out;
     if (!g->encrypting)
         return srtp_err_status_bad_param;
-    if (*len && G.update(g->ctx, buf, &out, *len, buf, *len) != 1)
+    if (*len && G.update(g->base.ctx, buf, &out, *len, buf, *len) != 1)
         return srtp_err_status_cipher_fail;
     return srtp_err_status_ok;
 }
@@ -146,8 +167,8 @@ static srtp_err_status_t gcm_get_tag(void *state, uint8_t *tag, uint32_t *len)
     size_t out;
     OSSL_PARAM p[2] = {OSSL_PARAM_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, tag, (size_t)g->tag_len),
                        OSSL_PARAM_END};
-    if (!g->encrypting || G.final(g->ctx, none, &out, sizeof none) != 1 ||
-        G.get_ctx_params(g->ctx, p) != 1)
+    if (!g->encrypting || G.final(g->base.ctx, none, &out, sizeof none) != 1 ||
+        G.get_ctx_params(g->base.ctx, p) != 1)
         return srtp_err_status_algo_fail;
     *len = (uint32_t)g->tag_len;
     return srtp_err_status_ok;
@@ -166,12 +187,12 @@ static srtp_err_status_t gcm_decrypt(void *state, uint8_t *buf, unsigned int *le
     OSSL_PARAM p[2] = {
         OSSL_PARAM_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, buf + n, (size_t)g->tag_len),
         OSSL_PARAM_END};
-    if (G.set_ctx_params(g->ctx, p) != 1)
+    if (G.set_ctx_params(g->base.ctx, p) != 1)
         return srtp_err_status_algo_fail;
-    if (n && G.update(g->ctx, buf, &out, n, buf, n) != 1)
+    if (n && G.update(g->base.ctx, buf, &out, n, buf, n) != 1)
         return srtp_err_status_cipher_fail;
     uint8_t none[16];
-    if (G.final(g->ctx, none, &out, sizeof none) != 1)
+    if (G.final(g->base.ctx, none, &out, sizeof none) != 1)
         return srtp_err_status_auth_fail;
     *len = n;
     return srtp_err_status_ok;
@@ -238,8 +259,8 @@ const srtp_cipher_type_t vg_srtp_evp_gcm128 = {
  * (callgrind, srtp_create: 2.7 million instructions per session), on the media
  * worker that carries a hundred other legs. Here it is OpenSSL's AES-128-CTR. */
 struct icm {
-    void *ctx;          /* the provider's */
-    uint8_t offset[16]; /* the salt, its last two bytes zero */
+    struct prov_state base; /* first: cipher_new() and cipher_free() see it */
+    uint8_t offset[16];     /* the salt, its last two bytes zero */
 };
 
 extern const srtp_cipher_type_t vg_srtp_evp_icm128;
@@ -252,33 +273,12 @@ static srtp_err_status_t icm_alloc(srtp_cipher_pointer_t *cp, int key_len, int t
     *cp = NULL;
     if (key_len != SRTP_AES_ICM_128_KEY_LEN_WSALT)
         return srtp_err_status_bad_param;
-    srtp_cipher_t *c = calloc(1, sizeof *c);
-    struct icm *k = calloc(1, sizeof *k);
-    if (k)
-        k->ctx = CTR.newctx(CTR.provctx);
-    if (!c || !k || !k->ctx) {
-        if (k && k->ctx)
-            CTR.freectx(k->ctx);
-        free(k);
-        free(c);
-        return srtp_err_status_alloc_fail;
-    }
-    c->type = &vg_srtp_evp_icm128;
-    c->state = k;
-    c->key_len = key_len;
-    c->algorithm = SRTP_AES_ICM_128;
-    *cp = c;
-    return srtp_err_status_ok;
+    return cipher_new(&CTR, &vg_srtp_evp_icm128, sizeof(struct icm), key_len, cp);
 }
 
 static srtp_err_status_t icm_dealloc(srtp_cipher_pointer_t c)
 {
-    struct icm *k = c->state;
-    CTR.freectx(k->ctx);
-    OPENSSL_cleanse(k, sizeof *k);
-    free(k);
-    free(c);
-    return srtp_err_status_ok;
+    return cipher_free(&CTR, c, sizeof(struct icm));
 }
 
 /* key is the 16-byte AES key followed by the 14-byte salt. */
@@ -287,7 +287,7 @@ static srtp_err_status_t icm_init(void *state, const uint8_t *key)
     struct icm *k = state;
     memset(k->offset, 0, sizeof k->offset);
     memcpy(k->offset, key + 16, ICM_SALT_LEN);
-    if (CTR.einit(k->ctx, key, 16, NULL, 0, NULL) != 1)
+    if (CTR.einit(k->base.ctx, key, 16, NULL, 0, NULL) != 1)
         return srtp_err_status_init_fail;
     return srtp_err_status_ok;
 }
@@ -301,7 +301,7 @@ static srtp_err_status_t icm_set_iv(void *state, uint8_t *iv, srtp_cipher_direct
     uint8_t counter[16];
     for (size_t i = 0; i < sizeof counter; i++)
         counter[i] = k->offset[i] ^ iv[i];
-    if (CTR.einit(k->ctx, NULL, 0, counter, sizeof counter, NULL) != 1)
+    if (CTR.einit(k->base.ctx, NULL, 0, counter, sizeof counter, NULL) != 1)
         return srtp_err_status_init_fail;
     return srtp_err_status_ok;
 }
@@ -310,7 +310,7 @@ static srtp_err_status_t icm_crypt(void *state, uint8_t *buf, unsigned int *len)
 {
     struct icm *k = state;
     size_t out = 0;
-    if (*len && CTR.update(k->ctx, buf, &out, *len, buf, *len) != 1)
+    if (*len && CTR.update(k->base.ctx, buf, &out, *len, buf, *len) != 1)
         return srtp_err_status_cipher_fail;
     *len = (unsigned int)out;
     return srtp_err_status_ok;
