@@ -79,7 +79,8 @@ int vg_srtp_global_init(void);
 /* Who does AES-GCM: "openssl" (Vigil's cipher, srtp_evp.h) or "libsrtp2" (its own, if
  * ours failed libsrtp2's self-tests). Initialises like vg_srtp_global_init(). */
 const char *vg_srtp_gcm_impl(void);
-/* The same for AES-ICM-128 (every session's key derivation, and AES_CM_128). */
+/* The same for AES-ICM-128 and HMAC-SHA1 (every session's key derivation, and
+ * AES_CM_128_HMAC_SHA1_80's packets): "openssl" only if both are ours. */
 const char *vg_srtp_icm_impl(void);
 
 /* "AEAD_AES_128_GCM", "AES_CM_128_HMAC_SHA1_80" (the SDES/DTLS names), or "none". */

@@ -24,7 +24,8 @@
 int vg_srtp_evp_install(void);
 
 /* Registers OpenSSL's AES-128 counter mode as libsrtp2's AES-ICM-128, which derives
- * every session's keys and encrypts AES_CM_128_HMAC_SHA1_80 (srtp_evp.c says why).
+ * every session's keys and encrypts AES_CM_128_HMAC_SHA1_80, and OpenSSL's HMAC as
+ * its HMAC-SHA1, which authenticates AES_CM_128_HMAC_SHA1_80 (srtp_evp.c says why).
  * The same conditions and results as above. */
 int vg_srtp_evp_install_icm(void);
 
