@@ -1,4 +1,4 @@
-/* Vigil's OpenSSL AES-GCM and AES-ICM inside libsrtp2 (media/core/srtp_evp.c) against
+/* Vigil's OpenSSL AES-GCM, AES-ICM and HMAC-SHA1 inside libsrtp2 (media/core/srtp_evp.c) against
  * libsrtp2's own (NSS on Debian), packet by packet, for both profiles Vigil offers:
  * sessions made before the replacement keep libsrtp2's ciphers, sessions made after
  * it get ours (AES-ICM derives every session's keys, so a GCM session runs on both of
