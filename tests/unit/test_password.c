@@ -22,8 +22,8 @@ int main(void)
                          "$scrypt$",
                          "$scrypt$ln=15,r=8,p=1$",
                          "$scrypt$ln=15,r=8,p=1$$",
-                         "$scrypt$ln=99,r=8,p=1$AAAAAAAAAAAAAAAAAAAAAA==$"
-                         "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+                         ("$scrypt$ln=99,r=8,p=1$AAAAAAAAAAAAAAAAAAAAAA==$"
+                          "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="),
                          "$scrypt$ln=15,r=8,p=1$!!$!!",
                          "plain",
                          "$pbkdf2$x"};
