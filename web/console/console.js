@@ -528,6 +528,11 @@ function renderHandover(c) {
   const a = s.active;
   const people = a.role === 'holder' && !a.ended
     ? (c.parties || []).filter((p) => p.role === 'specialist' && p.connected !== false && p.account !== s.name) : [];
+  // renderCard runs every second: rebuilt only when the people change, so a click is
+  // never lost (a button replaced under a slow click is detached, as in renderQueue).
+  const key = JSON.stringify([c.case_id, people.map((p) => p.account)]);
+  if (key === s.handoverKey) return;
+  s.handoverKey = key;
   $('handover-list').replaceChildren(...people.map((p) => {
     const b = el('button', { type: 'button', 'data-handover': p.account }, `Hand over to ${p.account}`);
     b.addEventListener('click', async () => {
