@@ -127,10 +127,12 @@ E2E = os.path.join(SOURCE_ROOT, "tests", "e2e")
 
 
 class Browser:
-    """tests/e2e/browser.mjs running one page; .stats is the page's latest vgStats()."""
+    """tests/e2e/browser.mjs running one page; .stats is the page's latest vgStats()
+    (a line every 250 ms or so: up to that much old, more on a busy machine)."""
 
     def __init__(self, url, secs=60):
         self.stats = None
+        self.seq = 0  # stats lines read so far
         self.proc = subprocess.Popen(["node", os.path.join(E2E, "browser.mjs"), url, str(secs)],
                                      cwd=E2E, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, text=True)
@@ -143,7 +145,16 @@ class Browser:
             try:
                 self.stats = json.loads(line)
             except ValueError:
-                pass
+                continue
+            self.seq += 1
+
+    def fresh(self, sides, timeout=5):
+        """Pumps sides until a vgStats() line sampled after this call has arrived (the
+        second new one: the first may have been sampled before), so a counter read
+        from it and one read from a webrtcbin peer right after cover the same time."""
+        want = self.seq + 2
+        pump_until(sides, lambda: self.seq >= want, timeout)
+        return self.stats or {}
 
     def get(self, key):
         return (self.stats or {}).get(key) or 0

@@ -9,11 +9,17 @@ from media_harness import (E2E, Browser, add_account, check, console, citizen, p
                            start_vigild)
 from vigil_harness import finish
 
-def window(sides, browser, keys, secs):
-    """Counter deltas over secs: browser stats keys, pumping the Python sides."""
-    a = {k: browser.get(k) for k in keys}
+def window(sides, browser, keys, secs, peer=dict):
+    """Counter deltas over secs: browser stats keys, pumping the Python sides, and the
+    counters peer() returns (a webrtcbin side's), read right after each of the two
+    browser samples: those are fresh (browser.fresh), not up to a poll interval old,
+    so both kinds of counter cover the same seconds."""
+    browser.fresh(sides)
+    a, p0 = {k: browser.get(k) for k in keys}, peer()
     pump_until(sides, lambda: False, secs)
-    return {k: browser.get(k) - a[k] for k in keys}
+    browser.fresh(sides)
+    b, p1 = {k: browser.get(k) - a[k] for k in keys}, peer()
+    return b, {k: p1[k] - p0[k] for k in p0}
 
 
 def chromium_citizen(v, ann):
@@ -23,16 +29,16 @@ def chromium_citizen(v, ann):
     con = console(ann, cid, "console-for-chromium", offered=True)
     ok = pump_until([con], lambda: con.peer.stats()["frames_decoded"] > 0, 15)
     check(ok, "Chromium -> gateway -> webrtcbin: the console decodes Chromium's camera")
-    d0 = con.peer.stats()["frames_decoded"]
-    a0 = con.peer.stats()["audio_buffers_decoded"]
-    sent = window([con], b, ["framesSent"], 4)["framesSent"]
-    d1 = con.peer.stats()["frames_decoded"]
-    a1 = con.peer.stats()["audio_buffers_decoded"]
-    share = (d1 - d0) / max(1, sent)
-    check(sent > 40 and share >= 0.9, f"the console decoded {d1 - d0} of {sent} frames Chromium "
-                                      f"sent in 4 s ({share:.0%})")
-    check(a1 - a0 > 100, f"and Chromium's microphone ({a1 - a0} audio buffers)")
-    got = window([con], b, ["framesDecoded", "audioSamples"], 2)
+    def decoded():
+        s = con.peer.stats()
+        return {"frames": s["frames_decoded"], "audio": s["audio_buffers_decoded"]}
+    got, dec = window([con], b, ["framesSent"], 4, decoded)
+    sent = got["framesSent"]
+    share = dec["frames"] / max(1, sent)
+    check(sent > 40 and share >= 0.9, f"the console decoded {dec['frames']} of {sent} frames "
+                                      f"Chromium sent in 4 s ({share:.0%})")
+    check(dec["audio"] > 100, f"and Chromium's microphone ({dec['audio']} audio buffers)")
+    got, _ = window([con], b, ["framesDecoded", "audioSamples"], 2)
     check(got["framesDecoded"] > 20 and got["audioSamples"] > 0,
           f"Chromium decodes the console's picture and sound too ({got})")
     check(not (b.stats or {}).get("errors"), f"no errors in the page: {(b.stats or {}).get('errors')}")
@@ -49,9 +55,9 @@ def chromium_console(v, ann):
     cit, cid = citizen(v, "video", name="citizen-for-chromium")
     ok = pump_until([cit], lambda: b.get("framesDecoded") > 0, 20)
     check(ok, "webrtcbin -> gateway -> Chromium: the console page decodes the citizen")
-    s0 = cit.peer.stats()["frames_sent"]
-    got = window([cit], b, ["framesDecoded", "audioSamples"], 4)
-    sent = cit.peer.stats()["frames_sent"] - s0
+    got, up = window([cit], b, ["framesDecoded", "audioSamples"], 4,
+                     lambda: {"sent": cit.peer.stats()["frames_sent"]})
+    sent = up["sent"]
     share = got["framesDecoded"] / max(1, sent)
     check(share >= 0.9, f"Chromium decoded {got['framesDecoded']} of {sent} frames in 4 s "
                         f"({share:.0%})")

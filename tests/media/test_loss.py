@@ -43,9 +43,13 @@ def run(nack):
                            peer=Peer(f"citizen-nack-{nack}", nack=True))
         pump_until([cit], lambda: b.get("framesDecoded") > 0, 20)
         pump_until([cit], lambda: False, 1)
-        s0, d0 = cit.peer.stats()["frames_sent"], b.get("framesDecoded")
+        # Each end a fresh page sample (not up to a poll interval old), the citizen's
+        # count read right after it: both counts cover the same 8 s.
+        d0 = b.fresh([cit]).get("framesDecoded") or 0
+        s0 = cit.peer.stats()["frames_sent"]
         pump_until([cit], lambda: False, 8)
-        sent, got = cit.peer.stats()["frames_sent"] - s0, b.get("framesDecoded") - d0
+        got = (b.fresh([cit]).get("framesDecoded") or 0) - d0
+        sent = cit.peer.stats()["frames_sent"] - s0
         result = (got / max(1, sent), sent, got, metric(v, "vigil_media_dropped_total"),
                   metric(v, "vigil_media_retransmits_total"),
                   metric(v, "vigil_media_nacks_sent_total"),

@@ -96,6 +96,30 @@ static uint64_t rtp_records(const char *case_id, uint64_t leg, gchar **bytes, gs
     return sc.rtp;
 }
 
+/* Bytes in a leg's first segment now, 0 if it does not exist yet. */
+static gsize segment_size(const char *case_id, uint64_t leg)
+{
+    char path[400];
+    snprintf(path, sizeof path, "%s/evidence/%s/leg-%llu-000001.vgs", root, case_id,
+             (unsigned long long)leg);
+    GStatBuf sb;
+    return g_stat(path, &sb) == 0 ? (gsize)sb.st_size : 0;
+}
+
+/* The writer is a thread: on a busy machine it can be later than a fixed sleep.
+ * Polls its counters every 10 ms for up to ms; returns them as last read. */
+static struct vg_evidence_stats writer_stats_until(struct vg_evidence *ev, uint64_t packets,
+                                                   uint64_t write_errors, unsigned ms)
+{
+    struct vg_evidence_stats st;
+    for (unsigned waited = 0;; waited += 10) {
+        vg_evidence_get_stats(ev, &st);
+        if ((st.packets + st.dropped >= packets && st.write_errors >= write_errors) || waited >= ms)
+            return st;
+        g_usleep(10000);
+    }
+}
+
 /* The packets the manifest's gap events say were lost. */
 static int64_t gap_packets(const char *case_id)
 {
@@ -155,7 +179,8 @@ static void test_gap(void)
     vg_evidence_stall(ev, 300);
     rtp_burst(t, 5000, 2000);
     g_usleep(400000);
-    rtp_burst(t, 1, 9000000); /* taken again: the gap is queued before it */
+    writer_stats_until(ev, 5000, 0, 5000); /* and the writer has emptied the queue */
+    rtp_burst(t, 1, 9000000);              /* taken again: the gap is queued before it */
     vg_recording_tap_free(t);
     vg_recording_finish(r, "case ended");
     struct vg_evidence_stats st;
@@ -261,6 +286,13 @@ static void test_quiet_leg(void)
     rtp_burst(a, 20, 1000);
     rtp_burst(b, 200, 1000);
     g_usleep(300000);
+    /* A busy machine may run the writer late: give it up to 800 ms in all, still
+     * before its first sync (1 s after open_ev), which would write the tails anyway. */
+    for (int i = 0;
+         i < 50 && (segment_size("c-unit5", 512) < VG_EV_HDR_LEN + 20 * (VG_EV_REC_HDR + 200) ||
+                    segment_size("c-unit5", 640) < VG_EV_HDR_LEN + 200 * (VG_EV_REC_HDR + 200));
+         i++)
+        g_usleep(10000);
     gchar *seg = NULL;
     gsize len = 0;
     VT_EQ_INT(rtp_records("c-unit5", 512, &seg, &len), 20);
@@ -295,9 +327,8 @@ static void test_cut_inside_a_record(void)
     signal(SIGXFSZ, SIG_IGN); /* the write past the limit fails with EFBIG instead */
     VT_EQ_INT(setrlimit(RLIMIT_FSIZE, &lim), 0);
     g_usleep(400000); /* the stall ends, the tail is old enough: its write fails */
+    struct vg_evidence_stats st = writer_stats_until(ev, 0, 1, 5000);
     VT_EQ_INT(setrlimit(RLIMIT_FSIZE, &was), 0);
-    struct vg_evidence_stats st;
-    vg_evidence_get_stats(ev, &st);
     VT_CHECK(st.write_errors >= 1);
     vg_recording_tap_free(t);
     vg_recording_finish(r, "case ended");
@@ -440,6 +471,9 @@ static void test_disk_full(void)
     struct vg_recording_tap *t = vg_recording_tap_new(r, 512);
     rtp_burst(t, 10, 1500);
     g_usleep(300000); /* written: the segment exists */
+    for (int i = 0;
+         i < 500 && segment_size("c-full", 512) < VG_EV_HDR_LEN + 10 * (VG_EV_REC_HDR + 200); i++)
+        g_usleep(10000); /* (a busy machine's writer may be later) */
     /* Leave 48 KiB: about 220 of the 2,000 records below fit. */
     char filler[400];
     snprintf(filler, sizeof filler, "%s/filler", full_dir);
@@ -453,8 +487,7 @@ static void test_disk_full(void)
     int before = alerts;
     rtp_burst(t, 2000, 20000);
     g_usleep(300000);
-    struct vg_evidence_stats st;
-    vg_evidence_get_stats(ev, &st);
+    struct vg_evidence_stats st = writer_stats_until(ev, 0, 1, 5000);
     VT_CHECK(st.write_errors >= 1);
     VT_EQ_INT(g_unlink(filler), 0);
     g_usleep(1200000); /* a sync pass with no failure ends the run of failures */
