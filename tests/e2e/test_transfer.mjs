@@ -78,6 +78,8 @@ run('e2e_transfer', {
   await bob.waitForSelector('#case:not([hidden])', { timeout: 5000 });
   const btn = await until(() => ann.isVisible('button[data-handover="bob"]'), 5000);
   check(btn, 'ann\'s console offers "Hand over to bob" once bob is in the call');
+  // Not redrawn by the card's 1 s clock: a slow click must not land on a detached button.
+  await ann.$eval('button[data-handover="bob"]', (n) => { n.dataset.mark = '1'; });
   await shot(ann, 'console-transfer', true);
   await until(async () => (await mediaStats(bob)).framesDecoded > 10, 10000);
   await sleep(1500);
@@ -93,6 +95,8 @@ run('e2e_transfer', {
         'bob receives the citizen\'s video and audio (main leg) and ann\'s audio (extra leg)');
   check(has(g.cit.slice(1), (x) => x.a >= 50), 'the citizen receives bob\'s audio on an extra leg');
   check(has(g.ann.slice(1), (x) => x.a >= 50 && x.v >= 6), 'ann receives bob\'s audio and video on an extra leg');
+  check(await ann.$('button[data-handover="bob"][data-mark="1"]'),
+        'the hand-over button is the same element 3.5 s later (not rebuilt every second)');
   t = Date.now();
   await ann.click('button[data-handover="bob"]');
   const free = await until(() => ann.isHidden('#case').then((h) => h || ann.textContent('#case-state').then((x) => /Handed over to bob/.test(x))), 5000);

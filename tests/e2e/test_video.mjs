@@ -52,6 +52,13 @@ run('e2e_video', { accounts: [['ann', 'call_taker']] }, async (v, browser) => {
   check(tiles === 0, `no tile_url configured: the map is drawn from the coordinates alone (${tiles} tiles)`);
   const card = await con.textContent('#card');
   check(card.includes('+8613800005001'), `the caller card shows the phone (${card.slice(0, 60)}…)`);
+  // The card is redrawn only when it changes, so a call-taker can select and copy the
+  // phone number: the same element is still there after the 1 s clock ticked twice.
+  await con.$eval('#card dd', (n) => { n.dataset.mark = '1'; });
+  await sleep(2500);
+  const kept = await con.$('#card dd[data-mark="1"]');
+  const card2 = await con.textContent('#card');
+  check(kept || card2 !== card, `the card is not redrawn while nothing on it changes (${kept ? 'same element' : card2 === card ? 'redrawn, same text' : 'changed: ' + card2.slice(0, 60)})`);
 
   const d = await decoding(con, 'the console decodes the citizen\'s camera');
   check(d.audioPackets > 50 && d.audioSamples > 0,

@@ -245,7 +245,13 @@ function renderCard() {
   const parties = (c.parties || []).map((p) => `${p.account} (${p.role}${p.connected === false ? ', away' : ''})`);
   if (c.held_by || parties.length) rows.push(['On the case', [c.held_by ? `${c.held_by} (holder)` : '', ...parties].filter(Boolean).join(', ')]);
   if (c.caller) for (const [k, v] of Object.entries(c.caller)) rows.push([k[0].toUpperCase() + k.slice(1), String(v)]);
-  $('card').replaceChildren(...rows.flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));
+  // renderCard runs every second for the clock below: the rows are rebuilt only when
+  // they change, so a call-taker's selection (a phone number to copy) stays put.
+  const key = JSON.stringify([c.case_id, rows]);
+  if (key !== a.cardKey) {
+    a.cardKey = key;
+    $('card').replaceChildren(...rows.flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));
+  }
   renderHandover(c);
   $('case-state').textContent = a.ended ? a.endedText : `Handling: ${STATE[c.state] || c.state}, open ${fmtDuration((Date.now() - c.created_at) / 1000)}.`;
 }
