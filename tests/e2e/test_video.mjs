@@ -48,6 +48,9 @@ run('e2e_video', { accounts: [['ann', 'call_taker']] }, async (v, browser) => {
   check(conText, `the citizen sees "${conText}"`);
   const mapText = await con.textContent('#map-text');
   check(/30\.600000, 114\.500000 ±15 m/.test(mapText), `the console map shows the fix: "${mapText}"`);
+  // The coordinates' text is not rewritten by the 1 s clock of the fix's age, so a
+  // call-taker's selection of them holds while the citizen stays put.
+  await con.evaluate(() => { window.posNode = document.getElementById('map-pos').firstChild; window.posText = window.posNode.data; });
   const tiles = await con.$$eval('#map image', (l) => l.length);
   check(tiles === 0, `no tile_url configured: the map is drawn from the coordinates alone (${tiles} tiles)`);
   const card = await con.textContent('#card');
@@ -57,6 +60,9 @@ run('e2e_video', { accounts: [['ann', 'call_taker']] }, async (v, browser) => {
   await con.$eval('#card dd', (n) => { n.dataset.mark = '1'; });
   await sleep(2500);
   const kept = await con.$('#card dd[data-mark="1"]');
+  const posKept = await con.evaluate(() => window.posNode === document.getElementById('map-pos').firstChild ||
+                                           window.posText !== document.getElementById('map-pos').textContent);
+  check(posKept, 'the coordinates\' text is the same node 2.5 s later, unless they changed (a selection of them holds)');
   const card2 = await con.textContent('#card');
   check(kept || card2 !== card, `the card is not redrawn while nothing on it changes (${kept ? 'same element' : card2 === card ? 'redrawn, same text' : 'changed: ' + card2.slice(0, 60)})`);
 

@@ -256,14 +256,18 @@ function renderCard() {
   $('case-state').textContent = a.ended ? a.endedText : `Handling: ${STATE[c.state] || c.state}, open ${fmtDuration((Date.now() - c.created_at) / 1000)}.`;
 }
 
+// The coordinates and the rest in two spans, each written only when its text changes:
+// this runs every second for the fix's age, and rewriting the coordinates would undo a
+// call-taker's selection of them (to copy them on to dispatch).
 function renderMapText() {
   const f = s.map.fixes[s.map.fixes.length - 1];
-  if (!f) { $('map-text').textContent = 'No location from the caller.'; return; }
+  const put = (id, text) => { if ($(id).textContent !== text) $(id).textContent = text; };
+  if (!f) { put('map-pos', 'No location from the caller.'); put('map-more', ''); return; }
   const age = f.at ? fmtDuration((Date.now() - f.at) / 1000) + ' ago' : '';
   const extra = [Number.isFinite(f.speed) ? `${f.speed.toFixed(1)} m/s` : '',
                  Number.isFinite(f.heading) ? `heading ${Math.round(f.heading)}°` : ''].filter(Boolean).join(', ');
-  $('map-text').textContent = `${f.lat.toFixed(6)}, ${f.lon.toFixed(6)} ±${Math.round(f.accuracy)} m` +
-    `${age ? ', ' + age : ''}${extra ? ', ' + extra : ''}; track of ${s.map.fixes.length} fix${s.map.fixes.length === 1 ? '' : 'es'}.`;
+  put('map-pos', `${f.lat.toFixed(6)}, ${f.lon.toFixed(6)} ±${Math.round(f.accuracy)} m`);
+  put('map-more', `${age ? ', ' + age : ''}${extra ? ', ' + extra : ''}; track of ${s.map.fixes.length} fix${s.map.fixes.length === 1 ? '' : 'es'}.`);
 }
 
 function addChat(m) {
