@@ -55,6 +55,8 @@ run('e2e_area', { config, accounts: [['sue', 'supervisor']] }, async (v, browser
   const sue = await login(browser, v, 'sue');
   check(await sue.isVisible('#board-box'), 'the supervisor sees the board');
   const cit = await citizen(browser, v, [30.55, 114.45, 25], '+86 138 0000 5005', 'waiting');
+  const quiet = await citizen(browser, v, [30.56, 114.46, 25], '+86 138 0000 5006', 'waiting-silent');
+  await quiet.click('button.choice.silent');
   const t0 = Date.now();
   await cit.click('button.choice.voice');
   const caseId = await until(() => cit.evaluate(() => window.vigilCitizen.caseId()), 8000);
@@ -68,6 +70,11 @@ run('e2e_area', { config, accounts: [['sue', 'supervisor']] }, async (v, browser
   const seen = await until(() => cit.evaluate(() => !document.getElementById('banner').hidden &&
                                                      document.getElementById('banner').textContent), 3000);
   check(seen === 'Still waiting: please also call 110.', `the citizen sees the escalation: "${seen}"`);
+  // A silent alarm escalates too, but its page shows no banner (no role="alert" for a
+  // screen reader to speak), only a discreet word on its state line.
+  const quietState = await until(() => quiet.textContent('#state').then((t) => /still trying/.test(t) && t), 5000);
+  const quietBanner = await quiet.evaluate(() => !document.getElementById('banner').hidden);
+  check(quietState && !quietBanner, `a silent alarm's page is told discreetly: "${quietState}", banner ${quietBanner ? 'shown' : 'hidden'}`);
   await shot(sue, 'supervisor-board-escalated');
   bad = await a11yProblems(sue);
   check(bad.length === 0, `the supervisor's console likewise (${bad.join(', ') || 'no problem'})`);
@@ -85,5 +92,6 @@ run('e2e_area', { config, accounts: [['sue', 'supervisor']] }, async (v, browser
   await sue.click('#end-btn');
   const gone = await until(() => rowText(sue, caseId).then((t) => !t), 5000);
   check(gone, 'an ended case leaves the board');
-  check(!cit.errors.length && !sue.errors.length, `no script errors (${[...cit.errors, ...sue.errors].join('; ')})`);
+  check(!cit.errors.length && !sue.errors.length && !quiet.errors.length,
+        `no script errors (${[...cit.errors, ...sue.errors, ...quiet.errors].join('; ')})`);
 });

@@ -55,7 +55,7 @@ function renderState() {
     case 'reconnecting': t = silent ? 'Reconnecting…' : 'Connection lost: reconnecting, your alarm stays open…'; break;
     case 'queued':
       if (c.mode === 'report') { t = `Report sent: number ${c.position ?? '…'} in the queue.`; break; }
-      t = silent ? `Waiting (${c.position ?? '…'})`
+      t = silent ? `Waiting (${c.position ?? '…'})${c.escalated ? ' · still trying' : ''}`
                  : `Waiting for a call-taker: you are number ${c.position ?? '…'} in the queue` +
                    ` (${fmtDuration(c.waiting)}).`;
       break;
@@ -481,7 +481,13 @@ gw.on('queue', (m) => {
   setCaseState('queued');
 });
 gw.on('answered', (m) => { c.heldBy = m.by; banner(''); setCaseState('answered'); });
-gw.on('escalated', (m) => banner(m.message || 'No call-taker has answered yet. Please also call 110.'));
+// A silent alarm's page stays a quiet page of notes: no alert banner (a screen reader
+// would speak it) asking someone who must not be heard to phone; the state line says
+// it discreetly instead.
+gw.on('escalated', (m) => {
+  if (c.mode === 'silent') { c.escalated = true; renderState(); return; }
+  banner(m.message || 'No call-taker has answered yet. Please also call 110.');
+});
 gw.on('ended', (m) => {
   if (m.case_id === c.caseId && c.state !== 'ended') endLocal('The police ended the alarm.');
 });
