@@ -235,6 +235,30 @@ static void do_login(struct vg_hub *h, struct session *s, const struct vg_proto_
     g_object_unref(t);
 }
 
+/* A console whose connection died without closing (a tunnel, a NAT that forgot it)
+ * comes back with the same session token while the gateway still holds the old
+ * connection: nothing told it, and TCP can take many minutes to give up. The new
+ * connection replaces the old one, as case_resume does for a citizen, so the case
+ * it held comes back now (cases_staff_ready skips a case that still has a holder).
+ * The old connection is closed; its close then finds no case. */
+static void replace_stale_sessions(struct vg_hub *h, struct session *s)
+{
+    for (guint i = 0; i < h->sessions->len; i++) {
+        struct session *o = g_ptr_array_index(h->sessions, i);
+        if (o == s || !(o->role & (R_STAFF | R_EVIDENCE)) ||
+            strcmp(o->token_hash, s->token_hash) != 0)
+            continue;
+        vg_info(o->case_id[0] ? o->case_id : NULL, NULL,
+                "conn=%llu: %s %s replaced by conn=%llu, resuming the same session",
+                (unsigned long long)o->conn_id, hub_role_name(o->role), o->account,
+                (unsigned long long)s->conn_id);
+        cases_session_closed(h, o);
+        o->case_id[0] = '\0';
+        o->available = false; /* offered nothing more while it closes */
+        vg_ws_close(o->conn);
+    }
+}
+
 static void do_resume(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m)
 {
     char token[129], hash[65], account[VG_NAME_MAX + 1], role[16], why[200];
@@ -246,6 +270,7 @@ static void do_resume(struct vg_hub *h, struct session *s, const struct vg_proto
         role_of(role) == R_ANON)
         return hub_error(s, m->id, "login_failed", "session expired or unknown: log in again");
     memcpy(s->token_hash, hash, sizeof hash);
+    replace_stale_sessions(h, s);
     start_staff_session(h, s, account, role_of(role), token, m->id, "resume");
 }
 

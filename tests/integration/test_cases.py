@@ -272,6 +272,32 @@ def test_location_and_chat(v, ann, sue):
     return c, cid
 
 
+def test_stale_console(v, ann, live_citizen, cid):
+    """ann's connection dies without closing (nothing sent, nothing read); her console
+    resumes the same session on a new one. The new one gets her case at once and the
+    old one is closed by the gateway. Returns the new connection."""
+    ann2 = Client(v.port, "ann-again")
+    t0 = time.monotonic()
+    r = ann2.request("resume", token=ann.token)
+    check(r.get("type") == "resume" and r.get("name") == "ann", f"the same session resumes: {r}")
+    back = ann2.wait(lambda m: m.get("type") == "claimed" and m["case"]["case_id"] == cid, 3)
+    check(back["case"]["held_by"] == "ann",
+          f"while the old connection is still open, the new one gets the case back in "
+          f"{(time.monotonic() - t0) * 1000:.0f} ms")
+    closed = False
+    try:
+        ann.drain(2)
+    except ConnectionError:
+        closed = True
+    check(closed, "and the gateway closes the old connection")
+    live_citizen.request("chat", case_id=cid, text="are you there")
+    check(ann2.wait_type("chat", case_id=cid, text="are you there") is not None,
+          "the citizen's chat reaches the new connection")
+    r = ann2.request("chat", case_id=cid, text="yes, still here")
+    check(r.get("type") == "chat_sent", f"and the call-taker can answer from it: {r}")
+    return ann2
+
+
 def test_service_area(v):
     con = db(v)
     before = con.execute("SELECT count(*) FROM cases").fetchone()[0]
@@ -438,6 +464,7 @@ live, cid = test_location_and_chat(v, ann, sue)
 test_service_area(v)
 test_soft_block_and_alerts(v, ann, sue)
 test_bad_input(v, ann, live, cid)
+ann = test_stale_console(v, ann, live, cid)
 check(v.proc.poll() is None, "vigild survived everything")
 test_restart(v, cid, conf)
 test_hard_block(d)

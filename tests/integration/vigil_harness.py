@@ -307,4 +307,5 @@ def staff(port, name, password):
     r = c.request("login", name=name, password=password)
     if r.get("type") != "login":
         raise RuntimeError(f"login {name}: {r}")
+    c.token = r["token"]
     return c
