@@ -25,6 +25,20 @@ async function watchQuiet(page, ms) {
 
 async function silent(v, browser, con) {
   const cit = await citizen(browser, v, [30.61, 114.52, 20], '+86 138 0000 5002', 'silent');
+  // The page's WebSocket through Playwright, so that the first connection can be made
+  // to die without closing (below): once `cut.dead`, nothing passes either way and
+  // nothing is closed at the gateway's end, as on a path lost in a tunnel.
+  const cut = { dead: false, n: 0 };
+  await cit.routeWebSocket(/\/ws$/, (ws) => {
+    const server = ws.connectToServer();
+    const first = ++cut.n === 1;
+    const live = () => !(first && cut.dead);
+    ws.onMessage((m) => { if (live()) server.send(m); });
+    server.onMessage((m) => { if (live()) ws.send(m); });
+    ws.onClose(() => { if (live()) server.close(); });
+  });
+  await cit.reload();
+  await cit.fill('#phone', '+86 138 0000 5002');
   await cit.click('button.choice.silent');
   const early = await watchQuiet(cit, 1000);
   await con.waitForSelector('#queue button.answer', { timeout: 5000 });
@@ -57,6 +71,18 @@ async function silent(v, browser, con) {
   await con.fill('#chat-text', 'Understood. Stay quiet, help is coming.');
   await con.press('#chat-text', 'Enter');
   check(await chatHas(cit, 'help is coming'), `console -> silent citizen chat in ${Date.now() - t} ms`);
+
+  // The connection dies without closing. The page hears nothing for 10 s, asks for a
+  // hello, gets no answer in 6 s, drops it and resumes on a new one: what was typed
+  // meanwhile reaches the call-taker (without the probe it would wait forever).
+  cut.dead = true;
+  t = Date.now();
+  await cit.fill('#chat-text', 'are you still there');
+  await cit.press('#chat-text', 'Enter');
+  const resumed = await until(() => cit.evaluate(() => window.vigilCitizen.resumes() >= 1), 30000);
+  const through = resumed && await chatHas(con, 'are you still there');
+  check(through && cut.n === 2, `a connection dead but open is noticed and replaced: resumed and the message ` +
+                                `through ${Date.now() - t} ms later (${cut.n} connections)`);
   const look = await cit.evaluate(() => ({ title: document.title, cls: document.body.className,
     bg: getComputedStyle(document.body).backgroundColor, state: document.getElementById('state').textContent }));
   check(look.title === 'Notes' && /mode-silent/.test(look.cls),

@@ -430,7 +430,9 @@ async function resumeCase() {
   await todo;
   c.heldBy = r.held_by || c.heldBy;
   setCaseState(r.state === 'answered' ? 'answered' : 'queued');
-  if (c.lastFix && c.fixUnsent) sendFix(c.lastFix); // a move made while the connection was down
+  // The last fix again: one sent into a connection that had died without closing
+  // looked sent (fixUnsent false) and never arrived.
+  if (c.lastFix) sendFix(c.lastFix);
   if (c.mediaReady) await c.mediaReady;
   c.mediaReady = null;
   if (c.pc) await restartIce();
@@ -516,8 +518,10 @@ gw.onclose = () => {
 
 // A network change (Wi-Fi to mobile): the old path may be dead without the
 // WebSocket noticing yet; restart ICE at once, and reconnect if needed.
-window.addEventListener('online', () => { if (gw.open) restartIce(); else gw.drop(); });
-if (navigator.connection) navigator.connection.addEventListener('change', () => restartIce());
+// The WebSocket is asked for a sign of life at once (gw.probe): if the old path is
+// dead it is dropped within seconds, and the resume restarts ICE again.
+window.addEventListener('online', () => { if (gw.open) { restartIce(); gw.probe(3000); } else gw.drop(); });
+if (navigator.connection) navigator.connection.addEventListener('change', () => { restartIce(); gw.probe(3000); });
 
 // Waiting time ticks between queue updates.
 setInterval(() => { if (c.state === 'queued') { c.waiting += 1; renderState(); } }, 1000);

@@ -3,9 +3,19 @@
 // reconnect loop. The connection comes back on its own after a drop; the page
 // decides what to resume (case_resume for a citizen, resume for staff) in onopen.
 
+// A connection can die without closing (a tunnel, a lift, a NAT or mobile network that
+// forgets an idle flow): nothing arrives, and what is sent goes nowhere while the page
+// still says connected. So after QUIET_MS with nothing received the page asks the
+// gateway for a `hello`; with no answer in PROBE_MS it drops the connection itself,
+// and the reconnect and the page's resume run at once.
+const QUIET_MS = 10000;
+const PROBE_MS = 6000;
+
 export class Gateway {
   constructor() {
     this.ws = null;
+    this.lastRx = 0;              // when anything last arrived
+    this.probing = false;
     this.nextId = 1;
     this.pending = new Map();     // id -> {resolve, timer}
     this.handlers = new Map();    // type -> [fn]
@@ -26,25 +36,32 @@ export class Gateway {
     this.ws = ws;
     ws.onopen = () => {
       this.backoff = 250;
+      this.lastRx = Date.now();
+      if (!this.beat) this.beat = setInterval(() => this.heartbeat(), 1000);
       if (this.onopen) this.onopen();
     };
     ws.onmessage = (ev) => {
+      if (this.ws === ws) this.lastRx = Date.now();
       let m;
       try { m = JSON.parse(ev.data); } catch (e) { return; }
       this.dispatch(m);
     };
-    ws.onclose = () => {
-      if (this.ws !== ws) return;
-      this.ws = null;
-      // Requests in flight will never be answered on this connection.
-      for (const [, p] of this.pending) { clearTimeout(p.timer); p.resolve({ type: 'error', code: 'disconnected' }); }
-      this.pending.clear();
-      if (this.onclose) this.onclose();
-      if (this.wanted) {
-        setTimeout(() => { if (this.wanted && !this.ws) this.connect(); }, this.backoff);
-        this.backoff = Math.min(this.backoff * 2, 4000);
-      }
-    };
+    ws.onclose = () => this.lost(ws);
+  }
+
+  // ws is gone (closed, or given up on by drop()): what was in flight is answered
+  // `disconnected`, and a new connection is made unless the page closed it.
+  lost(ws) {
+    if (this.ws !== ws) return;
+    this.ws = null;
+    // Requests in flight will never be answered on this connection.
+    for (const [, p] of this.pending) { clearTimeout(p.timer); p.resolve({ type: 'error', code: 'disconnected' }); }
+    this.pending.clear();
+    if (this.onclose) this.onclose();
+    if (this.wanted) {
+      setTimeout(() => { if (this.wanted && !this.ws) this.connect(); }, this.backoff);
+      this.backoff = Math.min(this.backoff * 2, 4000);
+    }
   }
 
   close() {
@@ -52,9 +69,33 @@ export class Gateway {
     if (this.ws) this.ws.close();
   }
 
-  // Drops the connection as a network change would; it comes back by itself.
+  // Drops the connection as a network change would; it comes back by itself. Given up
+  // on here and now: on a dead path the browser's closing handshake could take a
+  // minute, and the page must not wait for it.
   drop() {
-    if (this.ws) this.ws.close();
+    const ws = this.ws;
+    if (!ws) return;
+    this.lost(ws);
+    try { ws.close(); } catch (e) { /* already closing */ }
+  }
+
+  // Asks the gateway for a sign of life; no answer in ms and the connection is
+  // dropped (see QUIET_MS). Also for the page after a network change.
+  probe(ms = PROBE_MS) {
+    const ws = this.ws;
+    if (!this.open || this.probing) return;
+    this.probing = true;
+    this.request('hello', {}, ms).then((r) => {
+      this.probing = false;
+      if (r.code === 'timeout' && this.ws === ws) {
+        console.warn(`no answer from the gateway in ${ms} ms: reconnecting`);
+        this.drop();
+      }
+    });
+  }
+
+  heartbeat() {
+    if (this.open && Date.now() - this.lastRx >= QUIET_MS) this.probe();
   }
 
   get open() { return !!this.ws && this.ws.readyState === WebSocket.OPEN; }
