@@ -71,6 +71,26 @@ async function silent(v, browser, con) {
   await con.fill('#chat-text', 'Understood. Stay quiet, help is coming.');
   await con.press('#chat-text', 'Enter');
   check(await chatHas(cit, 'help is coming'), `console -> silent citizen chat in ${Date.now() - t} ms`);
+  // Read receipts tell the truth: with the phone's page out of view (screen off), a
+  // message is "delivered"; "read" only once the page is seen.
+  const receiptOf = (text) => con.evaluate((x) => {
+    const li = [...document.querySelectorAll('#chat li.mine')].find((l) => l.textContent.includes(x));
+    return li ? li.querySelector('.receipt').textContent : null;
+  }, text);
+  const setVisible = (v) => cit.evaluate((vis) => {
+    Object.defineProperty(document, 'visibilityState', { value: vis ? 'visible' : 'hidden', configurable: true });
+    document.dispatchEvent(new Event('visibilitychange'));
+  }, v);
+  await setVisible(false);
+  await con.fill('#chat-text', 'Reply 1 if you can leave');
+  await con.press('#chat-text', 'Enter');
+  const hiddenReceipt = await until(() => receiptOf('Reply 1').then((r) => /delivered|read/.test(r || '') && r), 5000);
+  await sleep(500);
+  const stillHidden = await receiptOf('Reply 1');
+  await setVisible(true);
+  const seenReceipt = await until(() => receiptOf('Reply 1').then((r) => /read/.test(r || '') && r), 5000);
+  check(/delivered/.test(hiddenReceipt) && /delivered/.test(stillHidden) && seenReceipt,
+        `receipts: "${hiddenReceipt}" while the phone's page is out of view, "${seenReceipt}" once it is seen`);
 
   // The connection dies without closing. The page hears nothing for 10 s, asks for a
   // hello, gets no answer in 6 s, drops it and resumes on a new one: what was typed

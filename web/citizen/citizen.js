@@ -23,6 +23,7 @@ const c = {
   waiting: 0,
   heldBy: null,
   chatSeen: new Set(),
+  unread: new Set(), // the police's messages told delivered, not yet seen
   outbox: [],        // chat texts not yet sent (connection down)
   uploader: null,
   stars: 0,
@@ -258,8 +259,25 @@ function addChat(m) {
                 m.text);
   $('chat').append(li);
   li.scrollIntoView({ block: 'end' });
-  if (!mine && m.seq !== undefined) gw.send({ type: 'chat_receipt', id: 'r' + m.seq, case_id: c.caseId, seq: m.seq, status: 'read' });
+  if (!mine && m.seq !== undefined) receipt(m.seq);
 }
+
+// "delivered" when a message reaches the phone, "read" only once the page is in view:
+// a silent alarm's screen may be off or the page behind another, and a call-taker who
+// sees "read" under "Reply 1 if you can leave" waits for an answer to a message that
+// was never seen.
+function receipt(seq) {
+  const seen = document.visibilityState === 'visible';
+  gw.send({ type: 'chat_receipt', id: 'r' + seq, case_id: c.caseId, seq, status: seen ? 'read' : 'delivered' });
+  if (!seen) c.unread.add(seq);
+}
+
+document.addEventListener('visibilitychange', () => {
+  if (document.visibilityState !== 'visible' || !c.caseId) return;
+  for (const seq of c.unread) {
+    if (gw.send({ type: 'chat_receipt', id: 'r' + seq, case_id: c.caseId, seq, status: 'read' })) c.unread.delete(seq);
+  }
+});
 
 // A message the connection lost on the way is kept with a placeholder; after the
 // case resumes it is sent again unless the server's copy of the chat shows it
@@ -314,7 +332,7 @@ async function choose(mode) {
 function resetCase(mode) {
   c.gen = (c.gen || 0) + 1;
   Object.assign(c, { mode, caseId: null, token: null, position: null, waiting: 0, heldBy: null,
-                     chatSeen: new Set(), outbox: [], uploader: null, stars: 0 });
+                     chatSeen: new Set(), unread: new Set(), outbox: [], uploader: null, stars: 0 });
   document.body.classList.toggle('mode-silent', mode === 'silent');
   document.title = mode === 'silent' ? 'Notes' : 'Emergency 110';
   $('chat').replaceChildren();
