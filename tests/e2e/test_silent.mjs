@@ -154,8 +154,16 @@ async function voice(v, browser, con) {
   await con.click('#block-form button[type=submit]');
   const blocked = await until(() => con.textContent('#block-result').then((x) => /^Blocked \+8613800005003/.test(x) && x), 5000);
   check(blocked, `the call-taker blocks the caller: "${blocked}"`);
-  await cit.click('#hangup');
-  check(await until(() => cit.isVisible('#rating'), 5000), 'one tap hangs up');
+  // The tap comes with the connection down: the page ends at once, and the gateway is
+  // told as soon as a connection is back (the call-taker is not left holding a case
+  // the citizen believes ended).
+  const t = Date.now();
+  await cit.evaluate(() => { window.vigilCitizen.drop(); document.getElementById('hangup').click(); });
+  check(await until(() => cit.isVisible('#rating'), 5000), 'one tap hangs up, even with the connection down');
+  const told = await until(() => con.textContent('#case-state').then((x) => /citizen hung up/.test(x) && x), 10000);
+  check(told, `and the call-taker is told once it is back, ${Date.now() - t} ms later: "${told}"`);
+  const st = await cit.evaluate(() => window.vigilCitizen.state());
+  check(st === 'ended', `the phone's page stays ended (${st})`);
   await con.click('#end-btn');
   await cit.context().close();
 }

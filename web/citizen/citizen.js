@@ -409,10 +409,26 @@ function waitOpen(ms) {
   });
 }
 
+// One tap ends the alarm on the page at once, whatever the connection: someone may
+// have to hide the phone. If the gateway did not get it (the connection down or dying),
+// the hang-up is kept and delivered when a connection is back (deliverHangup):
+// otherwise the call-taker would hold a case the citizen believes ended.
 async function hangup() {
   if (!c.caseId) { endLocal('Ended.'); return; }
   const r = await gw.request('hangup', {}, 5000);
+  if (r.code === 'disconnected' || r.code === 'timeout') c.hangupPending = c.token;
   endLocal(r.state === 'abandoned' ? 'You ended the alarm before a call-taker answered.' : 'You ended the alarm.');
+}
+
+async function deliverHangup() {
+  const token = c.hangupPending;
+  const r = await gw.request('case_resume', { token });
+  if (r.type === 'error' && (r.code === 'disconnected' || r.code === 'timeout')) return; // next time
+  if (r.type === 'case_resumed' && r.state !== 'ended' && r.state !== 'abandoned') {
+    const h = await gw.request('hangup', {}, 5000);
+    if (h.code === 'disconnected' || h.code === 'timeout') return;
+  }
+  if (c.hangupPending === token) c.hangupPending = null;
 }
 
 function endLocal(text) {
@@ -494,17 +510,22 @@ function reportFiles() {
 
 // ---- protocol events ---------------------------------------------------------
 
+// Events for this case while it is open: one that arrives late (after the page ended
+// it, or after a hang-up not yet delivered) must not bring an ended page back.
+const live = (m) => m.case_id === c.caseId && c.state !== 'ended';
+
 gw.on('queue', (m) => {
-  if (m.case_id !== c.caseId || c.state === 'answered') return;
+  if (!live(m) || c.state === 'answered') return;
   c.position = m.position;
   c.waiting = m.waiting || 0;
   setCaseState('queued');
 });
-gw.on('answered', (m) => { c.heldBy = m.by; banner(''); setCaseState('answered'); });
+gw.on('answered', (m) => { if (!live(m)) return; c.heldBy = m.by; banner(''); setCaseState('answered'); });
 // A silent alarm's page stays a quiet page of notes: no alert banner (a screen reader
 // would speak it) asking someone who must not be heard to phone; the state line says
 // it discreetly instead.
 gw.on('escalated', (m) => {
+  if (!live(m)) return;
   if (c.mode === 'silent') { c.escalated = true; renderState(); return; }
   banner(m.message || 'No call-taker has answered yet. Please also call 110.');
 });
@@ -529,7 +550,11 @@ gw.on('media_state', (m) => {
 });
 gw.on('upload_received', (m) => { if (c.uploader) c.uploader.received(m); });
 
-gw.onopen = () => { if (c.token && c.state !== 'ended') resumeCase(); else if (c.state === 'reconnecting') renderState(); };
+gw.onopen = () => {
+  if (c.token && c.state !== 'ended') resumeCase();
+  else if (c.hangupPending) deliverHangup();
+  else if (c.state === 'reconnecting') renderState();
+};
 gw.onclose = () => {
   if (c.caseId && ['queued', 'answered'].includes(c.state)) setCaseState('reconnecting');
 };
