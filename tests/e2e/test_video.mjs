@@ -89,6 +89,20 @@ run('e2e_video', { accounts: [['ann', 'call_taker']] }, async (v, browser) => {
   await con.fill('#chat-text', 'Police are on the way. Stay where you are.');
   await con.click('#chat-form button[type=submit]');
   check(await chatHas(cit, 'Police are on the way'), `console -> citizen chat in ${Date.now() - t} ms`);
+  // A call-taker reading back through the chat, or typing further down the page, is
+  // not pulled away by each new message: the list follows the end only when its
+  // reader is there, and the page itself never scrolls for it.
+  for (let i = 1; i <= 12; i++) await cit.evaluate((n) => window.vigilCitizen.chat(`line ${n}`), i);
+  await chatHas(con, 'line 12');
+  const followed = await con.evaluate(() => { const b = document.getElementById('chat'); return b.scrollHeight - b.scrollTop - b.clientHeight < 40; });
+  await con.evaluate(() => { document.getElementById('chat').scrollTop = 0; window.scrollTo(0, document.body.scrollHeight); });
+  const pageY = await con.evaluate(() => window.scrollY);
+  await cit.evaluate(() => window.vigilCitizen.chat('line 13'));
+  await chatHas(con, 'line 13');
+  const after = await con.evaluate(() => ({ box: document.getElementById('chat').scrollTop, page: window.scrollY }));
+  check(followed && after.box === 0 && after.page === pageY,
+        `the console's chat follows new lines at its end (${followed}), not while read back (list at ${after.box}), ` +
+        `and the page stays where it was (${pageY} -> ${after.page})`);
 
   // The citizen moves: each new position reaches the map's marker and track.
   const path = [[30.6006, 114.5004], [30.6012, 114.5011], [30.6019, 114.5020], [30.6025, 114.5032]];

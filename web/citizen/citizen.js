@@ -3,7 +3,7 @@
 // page reconnects, sends case_resume with the case token and restarts ICE with a
 // new media_offer (docs/protocol.md). A silent alarm never puts an <audio> or an
 // unmuted <video> element into the page and receives nothing from the gateway.
-import { ExtraLegs, Gateway, addCandidate, el, fmtDuration, fmtTime } from '/common/vigil.js';
+import { ExtraLegs, Gateway, addCandidate, appendFollowing, el, fmtDuration, fmtTime } from '/common/vigil.js';
 import { Uploader } from '/citizen/upload.js';
 
 const $ = (id) => document.getElementById(id);
@@ -257,8 +257,7 @@ function addChat(m) {
   const li = el('li', { class: mine ? 'mine' : 'theirs' },
                 el('span', { class: 'meta' }, [who, m.at ? fmtTime(m.at) : ''].filter(Boolean).join(' · ')),
                 m.text);
-  $('chat').append(li);
-  li.scrollIntoView({ block: 'end' });
+  appendFollowing($('chat'), li, true);
   if (!mine && m.seq !== undefined) receipt(m.seq);
 }
 
@@ -636,4 +635,4 @@ renderState();
 // the connection as a network change would.
 window.vigilCitizen = { state: () => c.state, caseId: () => c.caseId, drop: () => gw.drop(),
                         resumes: () => c.resumes || 0, iceRestarts: () => c.iceRestarts || 0,
-                        ice: () => (c.pc ? c.pc.iceConnectionState : 'none') };
+                        ice: () => (c.pc ? c.pc.iceConnectionState : 'none'), chat: (text) => sendChat(text) };

@@ -155,6 +155,19 @@ export function el(tag, attrs = {}, ...children) {
   return e;
 }
 
+// Appends li to a scrolling list (a chat) and follows the end only if the reader was
+// there already: a new message must not pull away someone reading back. The list
+// alone scrolls, not the page around it (someone typing in a field further down
+// keeps it in view), unless `page` (a phone, where the chat is the page's content
+// and may run below the fold).
+export function appendFollowing(box, li, page = false) {
+  const atEnd = box.scrollHeight - box.scrollTop - box.clientHeight < 40;
+  box.append(li);
+  if (!atEnd) return;
+  if (page) li.scrollIntoView({ block: 'nearest' });
+  else box.scrollTop = box.scrollHeight;
+}
+
 export function fmtDuration(s) {
   s = Math.max(0, Math.round(s));
   const m = Math.floor(s / 60);

@@ -3,7 +3,7 @@
 // item; then the citizen's picture and sound, chat, the caller card, the map, the
 // uploaded files; end with an outcome or block the caller. A dropped connection
 // resumes the session (resume) and the gateway offers the media leg again.
-import { ExtraLegs, Gateway, addCandidate, el, fmtDuration, fmtTime } from '/common/vigil.js';
+import { ExtraLegs, Gateway, addCandidate, appendFollowing, el, fmtDuration, fmtTime } from '/common/vigil.js';
 import { TrackMap } from '/console/map.js';
 
 const $ = (id) => document.getElementById(id);
@@ -283,8 +283,7 @@ function addChat(m) {
                 el('span', { class: 'meta' }, `${who} · ${fmtTime(m.at || Date.now())}`),
                 el('span', { class: 'text' }, m.text),
                 mine ? el('span', { class: 'receipt' }, m.read ? ' · read' : m.delivered ? ' · delivered' : '') : null);
-  $('chat').append(li);
-  li.scrollIntoView({ block: 'end' });
+  appendFollowing($('chat'), li);
   if (!mine && m.seq !== undefined) gw.send({ type: 'chat_receipt', id: 'cr' + m.seq, case_id: a.card.case_id, seq: m.seq, status: 'read' });
 }
 
