@@ -125,8 +125,11 @@ function renderQueue() {
   }));
   }
   const ringing = items.length > 0 && !(s.active && !s.active.ended);
+  // A browser lets a page make sound only after a click or key press on it; a console
+  // signed back in by a reload has had none, and would ring without a sound.
+  const muted = s.audio && s.audio.state === 'suspended' ? ' Sound blocked by the browser: click anywhere on the page to hear the ring.' : '';
   $('ring-state').textContent = items.length === 0 ? 'No alarm waiting.'
-    : ringing ? `Ringing: ${items.length} alarm${items.length > 1 ? 's' : ''} waiting.`
+    : ringing ? `Ringing: ${items.length} alarm${items.length > 1 ? 's' : ''} waiting.${muted}`
       : `${items.length} waiting (not ringing while you handle a case).`;
   ringing ? startRing() : stopRing();
 }
@@ -137,7 +140,10 @@ function startRing() {
   const beep = () => {
     s.beeps = (s.beeps || 0) + 1;
     try {
-      s.audio = s.audio || new AudioContext();
+      if (!s.audio) {
+        s.audio = new AudioContext();
+        s.audio.onstatechange = () => renderQueue(); // the note on blocked sound comes and goes
+      }
       const t = s.audio.currentTime;
       for (const off of [0, 0.3]) {
         const o = s.audio.createOscillator();
@@ -679,7 +685,9 @@ $('login-form').addEventListener('submit', (e) => {
   e.preventDefault();
   $('login-error').hidden = true;
   // The click is a user gesture: the ring's AudioContext may start now.
-  try { s.audio = s.audio || new AudioContext(); } catch (err) { /* no audio */ }
+  try {
+    if (!s.audio) { s.audio = new AudioContext(); s.audio.onstatechange = () => renderQueue(); }
+  } catch (err) { /* no audio */ }
   login($('login-name').value.trim(), $('login-pw').value);
 });
 $('status-btn').addEventListener('click', () => setStatus(s.status === 'available' ? 'away' : 'available'));
@@ -717,4 +725,8 @@ setInterval(() => {
 
 gw.connect();
 // For tests and support: cut the connection as a network change would; count rings.
-window.vigilConsole = { drop: () => gw.drop(), rings: () => s.beeps || 0 };
+// Any click or key press on the page lets a suspended ring sound (see renderQueue).
+for (const ev of ['pointerdown', 'keydown']) {
+  document.addEventListener(ev, () => { if (s.audio && s.audio.state === 'suspended') s.audio.resume().catch(() => {}); }, true);
+}
+window.vigilConsole = { drop: () => gw.drop(), rings: () => s.beeps || 0, audio: () => (s.audio ? s.audio.state : 'none') };
