@@ -57,10 +57,17 @@ run('e2e_area', { config, accounts: [['sue', 'supervisor']] }, async (v, browser
   const cit = await citizen(browser, v, [30.55, 114.45, 25], '+86 138 0000 5005', 'waiting');
   const quiet = await citizen(browser, v, [30.56, 114.46, 25], '+86 138 0000 5006', 'waiting-silent');
   await quiet.click('button.choice.silent');
+  // The queue's button for an alarm stays the same element while others arrive: one
+  // rebuilt between the press and the release of a click loses the click.
+  await sue.waitForSelector('#queue button.answer', { timeout: 5000 });
+  await sue.$eval('#queue button.answer', (b) => { b.dataset.mark = '1'; });
   const t0 = Date.now();
   await cit.click('button.choice.voice');
   const caseId = await until(() => cit.evaluate(() => window.vigilCitizen.caseId()), 8000);
   const first = await until(() => rowText(sue, caseId), 3000);
+  const two = await until(() => sue.$$eval('#queue button.answer', (l) => l.length === 2), 5000);
+  const keptBtn = await sue.$('#queue button.answer[data-mark="1"]');
+  check(two && keptBtn, `a new alarm in the queue leaves the other's button in place (${keptBtn ? 'same element' : 'rebuilt'})`);
   check(first && /waiting|ringing/.test(first), `the board lists the waiting case ${Date.now() - t0} ms after the tap: "${first}"`);
   const esc = await until(() => rowText(sue, caseId).then((t) => /ESCALATED/.test(t) && t), (ESCALATE_S + 5) * 1000);
   const escMs = Date.now() - t0;

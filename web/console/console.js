@@ -96,6 +96,22 @@ function sortedQueue() {
                                              (a.card.created_at - b.card.created_at));
 }
 
+function queueItem(card, at, sig) {
+  const loc = card.location ? `±${Math.round(card.location.accuracy)} m` : 'no location';
+  const flags = flagsText(card);
+  const b = el('button', { type: 'button', class: 'answer', 'data-case': card.case_id,
+                           'aria-label': `Answer ${MODE[card.mode] || card.mode} alarm from ${card.phone}` +
+                             `, waiting ${fmtDuration(waited(card, at))}` },
+               el('span', { class: 'q-mode mode-' + card.mode }, MODE[card.mode] || card.mode),
+               el('span', { class: 'q-phone' }, card.phone),
+               el('span', { class: 'q-wait' }, 'waiting ' + fmtDuration(waited(card, at))),
+               el('span', { class: 'q-loc' }, loc),
+               flags ? el('span', { class: 'q-flags' }, flags) : null,
+               el('span', { class: 'q-go' }, 'Answer'));
+  b.addEventListener('click', () => claim(card.case_id));
+  return el('li', { class: card.escalated ? 'escalated' : '', 'data-sig': sig }, b);
+}
+
 function renderQueue() {
   const items = sortedQueue();
   $('queue-count').textContent = `(${items.length})`;
@@ -107,22 +123,23 @@ function renderQueue() {
       if (q) li.querySelector('.q-wait').textContent = 'waiting ' + fmtDuration(waited(q.card, q.at));
     }
   } else {
+    // Only what changed is replaced, and an item moves only when the order changed: a
+    // button under the call-taker's pointer stays the same element while other alarms
+    // come and go (a click whose button is replaced between press and release is lost).
     s.queueKey = key;
-    $('queue').replaceChildren(...items.map(({ card, at }, i) => {
-    const loc = card.location ? `±${Math.round(card.location.accuracy)} m` : 'no location';
-    const flags = flagsText(card);
-    const b = el('button', { type: 'button', class: 'answer', 'data-case': card.case_id,
-                             'aria-label': `Answer ${MODE[card.mode] || card.mode} alarm from ${card.phone}` +
-                               `, waiting ${fmtDuration(waited(card, at))}` },
-                 el('span', { class: 'q-mode mode-' + card.mode }, MODE[card.mode] || card.mode),
-                 el('span', { class: 'q-phone' }, card.phone),
-                 el('span', { class: 'q-wait' }, 'waiting ' + fmtDuration(waited(card, at))),
-                 el('span', { class: 'q-loc' }, loc),
-                 flags ? el('span', { class: 'q-flags' }, flags) : null,
-                 el('span', { class: 'q-go' }, i === 0 ? 'Answer (Enter)' : 'Answer'));
-    b.addEventListener('click', () => claim(card.case_id));
-    return el('li', { class: card.escalated ? 'escalated' : '' }, b);
-  }));
+    const box = $('queue');
+    const sigs = items.map(({ card }, i) => JSON.stringify([card.case_id, card.mode, card.phone, card.escalated,
+      card.flags, card.location && Math.round(card.location.accuracy)]));
+    const wanted = new Set(sigs);
+    for (const li of [...box.children]) if (!wanted.has(li.dataset.sig)) li.remove();
+    const keep = new Map([...box.children].map((li) => [li.dataset.sig, li]));
+    let next = box.firstElementChild;
+    items.forEach(({ card, at }, i) => {
+      const li = keep.get(sigs[i]) || queueItem(card, at, sigs[i]);
+      if (li === next) next = next.nextElementSibling; else box.insertBefore(li, next);
+      const go = i === 0 ? 'Answer (Enter)' : 'Answer'; // the top one answers to Enter
+      if (li.querySelector('.q-go').textContent !== go) li.querySelector('.q-go').textContent = go;
+    });
   }
   const ringing = items.length > 0 && !(s.active && !s.active.ended);
   // A browser lets a page make sound only after a click or key press on it; a console
