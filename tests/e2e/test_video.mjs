@@ -38,6 +38,13 @@ run('e2e_video', { accounts: [['ann', 'call_taker']] }, async (v, browser) => {
   check(item && ms <= 2000, `the console shows the alarm with its location ${ms} ms after the tap (${item})`);
   const waitText = await until(() => cit.textContent('#state').then((t) => /queue/.test(t) && t), 5000);
   check(waitText, `the citizen sees the place in the queue: "${waitText}"`);
+  // The live region a screen reader speaks holds still while only the waiting time
+  // ticks (shown beside it, hidden from screen readers).
+  const time0 = await cit.textContent('#state-time');
+  await sleep(2100);
+  const still = await cit.textContent('#state');
+  const time1 = await cit.textContent('#state-time');
+  check(still === waitText && time1 !== time0, `the spoken state holds while the time ticks ("${time0}" -> "${time1}")`);
   const ringText = await con.textContent('#ring-state');
   const rings = await until(() => con.evaluate(() => window.vigilConsole.rings()), 3000);
   check(/Ringing: 1 alarm/.test(ringText) && rings > 0, `the console rings: "${ringText}" (${rings} tones played)`);

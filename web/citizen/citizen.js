@@ -38,7 +38,14 @@ function show(screen) {
   document.body.classList.add('screen-' + screen);
 }
 
-function setState(text) { $('state').textContent = text; }
+// #state is a live region: a screen reader speaks each change, so it is written only
+// when its text changes, and the waiting time that ticks every second stays out of it
+// (in #state-time, hidden from screen readers).
+function setState(text, time = '') {
+  if ($('state').textContent !== text) $('state').textContent = text;
+  $('state-time').textContent = time;
+  $('state-time').hidden = !time;
+}
 
 function banner(text) {
   $('banner').textContent = text;
@@ -50,15 +57,16 @@ const MODE_NAME = { video: 'Video call', silent: 'Chat', voice: 'Voice call', re
 function renderState() {
   const silent = c.mode === 'silent';
   let t = '';
+  let time = '';
   switch (c.state) {
     case 'starting': t = silent ? 'Opening…' : 'Starting: allow the access your phone asks for.'; break;
     case 'connecting': t = silent ? 'Connecting…' : 'Connecting to the police…'; break;
     case 'reconnecting': t = silent ? 'Reconnecting…' : 'Connection lost: reconnecting, your alarm stays open…'; break;
     case 'queued':
       if (c.mode === 'report') { t = `Report sent: number ${c.position ?? '…'} in the queue.`; break; }
-      t = silent ? `Waiting (${c.position ?? '…'})${c.escalated ? ' · still trying' : ''}`
-                 : `Waiting for a call-taker: you are number ${c.position ?? '…'} in the queue` +
-                   ` (${fmtDuration(c.waiting)}).`;
+      if (silent) { t = `Waiting (${c.position ?? '…'})${c.escalated ? ' · still trying' : ''}`; break; }
+      t = `Waiting for a call-taker: you are number ${c.position ?? '…'} in the queue.`;
+      time = `Waiting ${fmtDuration(c.waiting)}.`;
       break;
     case 'answered':
       if (c.mode === 'report') { t = `A call-taker${c.heldBy ? ' (' + c.heldBy + ')' : ''} has your report.`; break; }
@@ -67,7 +75,7 @@ function renderState() {
     case 'ended': t = 'Ended.'; break;
     default: t = 'Choose how to reach the police.';
   }
-  setState(t);
+  setState(t, time);
   $('hangup').hidden = !['starting', 'connecting', 'reconnecting', 'queued', 'answered'].includes(c.state);
   $('hangup').textContent = c.mode === 'report' ? 'Close report' : (silent ? 'End' : 'Hang up');
 }
