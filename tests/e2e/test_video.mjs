@@ -163,7 +163,16 @@ run('e2e_video', { accounts: [['ann', 'call_taker']] }, async (v, browser) => {
   // and a fresh media leg.
   const beforeCon = await mediaStats(con);
   t = Date.now();
-  await con.evaluate(() => window.vigilConsole.drop());
+  // A message sent in the moment the connection drops is not lost: it is given back
+  // in the input, to be sent again.
+  const lost = await con.evaluate(async () => {
+    window.vigilConsole.drop();
+    document.getElementById('chat-text').value = 'Are you still safe?';
+    document.querySelector('#chat-form button[type=submit]').click();
+    await new Promise((r) => setTimeout(r, 50));
+    return document.getElementById('chat-text').value;
+  });
+  check(lost === 'Are you still safe?', `a message the dropped connection did not take is kept in the input ("${lost}")`);
   const again = await until(async () => {
     const s = await mediaStats(con);
     return s.pcs > beforeCon.pcs && s.framesDecoded > 0 && s;

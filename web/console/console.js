@@ -314,8 +314,10 @@ async function sendChat(text) {
   const a = s.active;
   if (!a) return;
   const r = await gw.request('chat', { case_id: a.card.case_id, text });
-  if (r.type === 'chat_sent') addChat({ from: 'call_taker', sender: 'You', seq: r.seq, at: Date.now(), text });
-  else banner(`Message not sent: ${r.message || r.code}`);
+  if (r.type === 'chat_sent') { addChat({ from: 'call_taker', sender: 'You', seq: r.seq, at: Date.now(), text }); return; }
+  banner(`Message not sent: ${r.message || r.code}`);
+  // Given back to be sent again, unless something new was typed meanwhile.
+  if (s.active === a && !$('chat-text').value) $('chat-text').value = text;
 }
 
 // Staff fetch a file with their session token; the page shows it from a blob URL.
