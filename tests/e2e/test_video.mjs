@@ -36,7 +36,7 @@ run('e2e_video', { accounts: [['ann', 'call_taker']] }, async (v, browser) => {
     .then((t) => /±\d+ m/.test(t) && t), 5000);
   const ms = Date.now() - t0;
   check(item && ms <= 2000, `the console shows the alarm with its location ${ms} ms after the tap (${item})`);
-  const waitText = await until(() => cit.textContent('#state').then((t) => /queue/.test(t) && t), 5000);
+  const waitText = await until(() => cit.textContent('#state').then((t) => /number \d+ in the queue/.test(t) && t), 5000);
   check(waitText, `the citizen sees the place in the queue: "${waitText}"`);
   // The live region a screen reader speaks holds still while only the waiting time
   // ticks (shown beside it, hidden from screen readers).
