@@ -273,17 +273,17 @@ function addChat(m) {
 // a silent alarm's screen may be off or the page behind another, and a call-taker who
 // sees "read" under "Reply 1 if you can leave" waits for an answer to a message that
 // was never seen.
+const sendReceipt = (seq, status) => gw.send({ type: 'chat_receipt', id: 'r' + seq, case_id: c.caseId, seq, status });
+
 function receipt(seq) {
   const seen = document.visibilityState === 'visible';
-  gw.send({ type: 'chat_receipt', id: 'r' + seq, case_id: c.caseId, seq, status: seen ? 'read' : 'delivered' });
+  sendReceipt(seq, seen ? 'read' : 'delivered');
   if (!seen) c.unread.add(seq);
 }
 
 document.addEventListener('visibilitychange', () => {
   if (document.visibilityState !== 'visible' || !c.caseId) return;
-  for (const seq of c.unread) {
-    if (gw.send({ type: 'chat_receipt', id: 'r' + seq, case_id: c.caseId, seq, status: 'read' })) c.unread.delete(seq);
-  }
+  for (const seq of c.unread) if (sendReceipt(seq, 'read')) c.unread.delete(seq);
 });
 
 // A message the connection lost on the way is kept with a placeholder; after the
