@@ -5,7 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { a11yProblems, check, citizen, login, run, shot, until } from './harness.mjs';
+import { a11yProblems, check, citizen, login, run, shot, sleep, until } from './harness.mjs';
 
 const area = join(tmpdir(), `vigil-e2e-area-${process.pid}.geojson`);
 writeFileSync(area, JSON.stringify({ type: 'Feature', properties: { name: 'county' }, geometry: {
@@ -88,9 +88,13 @@ run('e2e_area', { config, accounts: [['sue', 'supervisor']] }, async (v, browser
 
   // The supervisor takes it: the board says who holds it.
   await sue.waitForSelector(`#queue button.answer[data-case="${caseId}"]`, { timeout: 5000 });
-  await sue.click(`#queue button.answer[data-case="${caseId}"]`);
+  // A double click answers once: no second claim's "Could not answer" over the case.
+  await sue.dblclick(`#queue button.answer[data-case="${caseId}"]`);
   const held = await until(() => rowText(sue, caseId).then((t) => /sue/.test(t) && t), 5000);
   check(held, `the board shows who holds it: "${held}"`);
+  await sleep(500);
+  const warned = await sue.evaluate(() => { const b = document.getElementById('banner'); return b && !b.hidden ? b.textContent : ''; });
+  check(!/Could not answer/.test(warned), `a double click on Answer claims once (banner: "${warned}")`);
   const tiles = await until(() => sue.$$eval('#map image', (l) => l.map((i) => i.getAttribute('href'))), 3000);
   check(tiles && tiles.length >= 2 && tiles.every((h) => /\/tiles\/19\/\d+\/\d+\.png$/.test(h)),
         `with [console] tile_url set, the map lays ${tiles && tiles.length} tiles under the track (${tiles && tiles[0]})`);

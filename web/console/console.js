@@ -183,8 +183,13 @@ function stopRing() {
   s.ringTimer = null;
 }
 
+// One claim at a time: a double click or a held Enter would send a second, whose
+// 'busy' reply would put "Could not answer" over the case the first one opened.
 async function claim(caseId) {
+  if (s.claiming || (s.active && !s.active.ended && s.active.card.case_id === caseId)) return;
+  s.claiming = true;
   const r = await gw.request('claim', { case_id: caseId });
+  s.claiming = false;
   if (r.type === 'claimed') { openCase(r); return; }
   if (r.code === 'already_taken') s.queue.delete(caseId);
   banner(`Could not answer: ${r.message || r.code}`);
@@ -192,7 +197,7 @@ async function claim(caseId) {
 }
 
 document.addEventListener('keydown', (e) => {
-  if (e.key !== 'Enter' && e.key !== ' ') return;
+  if ((e.key !== 'Enter' && e.key !== ' ') || e.repeat) return;
   const t = e.target;
   if (t && t.closest && t.closest('input, textarea, select, button, a, form')) return;
   if ($('desk').hidden || (s.active && !s.active.ended)) return;
