@@ -170,6 +170,9 @@ run('e2e_video', { accounts: [['ann', 'call_taker']] }, async (v, browser) => {
     document.getElementById('chat-text').value = 'Are you still safe?';
     document.querySelector('#chat-form button[type=submit]').click();
     await new Promise((r) => setTimeout(r, 50));
+    // And the call-taker goes on typing a block reason while it reconnects.
+    document.getElementById('block-reason').focus();
+    document.getElementById('block-reason').value = 'abusive calls, half typed';
     return document.getElementById('chat-text').value;
   });
   check(lost === 'Are you still safe?', `a message the dropped connection did not take is kept in the input ("${lost}")`);
@@ -179,6 +182,11 @@ run('e2e_video', { accounts: [['ann', 'call_taker']] }, async (v, browser) => {
   }, 10000);
   check(again, `the console's connection drops and comes back with the case and a new media leg: ` +
                `first frame after ${Date.now() - t} ms`);
+  const typing = await con.evaluate(() => ({ focus: document.activeElement && document.activeElement.id,
+                                             value: document.getElementById('block-reason').value }));
+  check(typing.focus === 'block-reason' && typing.value === 'abusive calls, half typed',
+        `the case comes back in place: focus and text left where the call-taker was typing (${JSON.stringify(typing)})`);
+  await con.fill('#block-reason', '');
   // At least 3 frames a second: the picture moves. (It is below the 20 fps of the
   // first minute because the sender's bitrate has sagged by now; see sendRate.)
   await decoding(con, 'on the new leg the console decodes', 2, 3);

@@ -60,8 +60,9 @@ async function login(name, password) {
 function signedIn(r) {
   Object.assign(s, { name: r.name, role: r.role, token: r.token, tileUrl: (r.map && r.map.tile_url) || '' });
   sessionStorage.setItem(SESSION_KEY, r.token);
-  // Focus left on the hidden form would swallow the answer key.
-  if (document.activeElement && document.activeElement !== document.body) document.activeElement.blur();
+  // Focus left on the hidden form would swallow the answer key (focus elsewhere, after a
+  // reconnect, stays where the call-taker put it).
+  if (document.activeElement && document.activeElement.closest('#login')) document.activeElement.blur();
   $('login').hidden = true;
   $('desk').hidden = false;
   $('top-actions').hidden = false;
@@ -239,6 +240,22 @@ function openCase(r) {
   renderQueue();
   renderWho();
   $('chat-text').focus();
+}
+
+// The case open here, sent again after a reconnect: brought up to date in place, so
+// what the call-taker was doing is left as it was (the field being typed in and its
+// focus, a hand-back offered, the last results shown).
+function refreshCase(r) {
+  const a = s.active;
+  a.card = r.case;
+  for (const m of r.chat || []) addChat(m);
+  for (const u of r.uploads || []) addFile(u);
+  const track = (r.track || []).slice();
+  if (track.length) s.map.set(track);
+  $('media-state').textContent = a.card.mode === 'report' ? '' : 'Waiting for the citizen\'s media…';
+  renderCard();
+  renderMapText();
+  renderWho();
 }
 
 // Only the holder ends, invites and blocks; the others on a case leave it.
@@ -627,7 +644,8 @@ async function invite() {
 }
 // A case held before a dropped connection comes back as claimed after resume.
 gw.on('claimed', (m) => {
-  if (!s.active || s.active.ended || s.active.card.case_id === m.case.case_id) openCase(m);
+  if (s.active && !s.active.ended && s.active.card.case_id === m.case.case_id) refreshCase(m);
+  else if (!s.active || s.active.ended) openCase(m);
 });
 gw.on('case_update', (m) => {
   const q = s.queue.get(m.case.case_id);
