@@ -946,12 +946,39 @@ void case_claim(struct vg_hub *h, struct session *s, const struct vg_proto_msg *
     board_update(h);
 }
 
+/* `end` for a case the citizen already ended (hung up): its holder gives the outcome
+ * afterwards, once. The recording was closed with the case; the outcome goes to the
+ * case's row and its event history. */
+static void case_give_disposition(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m,
+                                  const struct vg_req_end *r)
+{
+    json_t *ev = json_pack("{s:s}", "disposition", r->disposition);
+    char *evtext = json_dumps(ev, JSON_COMPACT);
+    json_decref(ev);
+    int rc = vg_store_case_set_disposition(h->store, r->case_id, s->account, r->disposition,
+                                           vg_wall_us(), evtext);
+    free(evtext);
+    if (rc == VG_ENOENT || rc == VG_ESTATE)
+        return hub_error(s, m->id, "not_found",
+                         "no open case %s, nor one you held that ended without an outcome",
+                         r->case_id);
+    if (rc)
+        return hub_error(s, m->id, "internal", "the outcome could not be recorded");
+    vg_info(r->case_id, NULL, "outcome given by %s after the citizen ended it: %s", s->account,
+            r->disposition);
+    hub_reply(
+        s, m,
+        json_pack("{s:s, s:s, s:s}", "type", "ended", "case_id", r->case_id, "state", "ended"));
+}
+
 void case_end(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m)
 {
     struct vg_req_end r;
     char why[200];
     if (vg_msg_end(m->body, &r, why, sizeof why))
         return hub_error(s, m->id, VG_PROTO_E_INVALID, "%s", why);
+    if (!live_get(h, r.case_id))
+        return case_give_disposition(h, s, m, &r);
     struct live_case *lc = case_for(h, s, m, r.case_id);
     if (!lc)
         return;

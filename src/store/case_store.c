@@ -169,6 +169,19 @@ int vg_store_case_end(struct vg_store *st, const char *id, const char *by, const
     return finish_transition(st, id, n, rc, at_us, "ended", by, event_data);
 }
 
+int vg_store_case_set_disposition(struct vg_store *st, const char *id, const char *by,
+                                  const char *disposition, int64_t at_us, const char *event_data)
+{
+    if (vg_sql_begin(st))
+        return VG_EIO;
+    int n, rc = vg_sql_exec(st, &n,
+                            "UPDATE cases SET disposition = ?3, updated_us = ?4"
+                            " WHERE id = ?1 AND held_by = ?2 AND state = 'ended'"
+                            " AND disposition IS NULL",
+                            "sssi", id, by, disposition, at_us);
+    return finish_transition(st, id, n, rc, at_us, "disposition", by, event_data);
+}
+
 int vg_store_case_abandon(struct vg_store *st, const char *id, int64_t at_us)
 {
     if (vg_sql_begin(st))

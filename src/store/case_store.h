@@ -54,6 +54,10 @@ int vg_store_case_claim(struct vg_store *st, const char *id, const char *by, int
 /* event_data: the "ended" event's JSON (reason, disposition), built by the caller. */
 int vg_store_case_end(struct vg_store *st, const char *id, const char *by, const char *reason,
                       const char *disposition, int64_t at_us, const char *event_data);
+/* The outcome of a case the citizen ended, given afterwards by whoever held it: only
+ * once, and only while it has none (VG_ESTATE otherwise). */
+int vg_store_case_set_disposition(struct vg_store *st, const char *id, const char *by,
+                                  const char *disposition, int64_t at_us, const char *event_data);
 int vg_store_case_abandon(struct vg_store *st, const char *id, int64_t at_us);
 int vg_store_case_escalate(struct vg_store *st, const char *id, int64_t at_us);
 int vg_store_case_set_flags(struct vg_store *st, const char *id, const char *flags);

@@ -164,7 +164,12 @@ async function voice(v, browser, con) {
   check(told, `and the call-taker is told once it is back, ${Date.now() - t} ms later: "${told}"`);
   const st = await cit.evaluate(() => window.vigilCitizen.state());
   check(st === 'ended', `the phone's page stays ended (${st})`);
+  // The outcome chosen after the citizen hung up is recorded with the case.
+  await con.selectOption('#disposition', 'advice_given');
   await con.click('#end-btn');
+  const closed = await until(() => con.isHidden('#case'), 5000);
+  const logged = await until(async () => /outcome given by bob after the citizen ended it: advice_given/.test(v.stderr()), 5000);
+  check(closed && logged, `the call-taker closes it with an outcome, recorded (${logged ? 'in the log' : 'not in the log'})`);
   await cit.context().close();
 }
 

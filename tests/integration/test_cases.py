@@ -298,6 +298,30 @@ def test_stale_console(v, ann, live_citizen, cid):
     return ann2
 
 
+def test_outcome_after_hangup(v, ann, bob):
+    """The citizen hangs up an answered case; its holder gives the outcome afterwards,
+    once; nobody else can."""
+    c, r = citizen(v.port, "voice", "+86 138 0000 0031", name="hangs-up")
+    cid = r["case_id"]
+    ann.wait(lambda m: m.get("type") == "offer" and m["case"]["case_id"] == cid)
+    check(ann.request("claim", case_id=cid).get("type") == "claimed", "claimed")
+    c.request("hangup")
+    ann.wait(lambda m: m.get("type") == "ended" and m.get("case_id") == cid)
+    r = bob.request("end", case_id=cid, disposition="false_alarm")
+    check(r.get("code") == "not_found", f"someone who did not hold it cannot give its outcome: {r}")
+    r = ann.request("end", case_id=cid, disposition="dispatched")
+    check(r.get("type") == "ended", f"the holder gives the outcome after the citizen hung up: {r}")
+    r = ann.request("end", case_id=cid, disposition="false_alarm")
+    check(r.get("code") == "not_found", f"only once: {r}")
+    con = db(v)
+    row = con.execute("SELECT state, end_reason, disposition FROM cases WHERE id=?", (cid,)).fetchone()
+    ev = con.execute("SELECT kind, actor FROM case_events WHERE case_id=? ORDER BY seq DESC LIMIT 1",
+                     (cid,)).fetchone()
+    con.close()
+    check(row == ("ended", "citizen_hung_up", "dispatched") and ev == ("disposition", "ann"),
+          f"stored with the case and in its history: {row}, {ev}")
+
+
 def test_service_area(v):
     con = db(v)
     before = con.execute("SELECT count(*) FROM cases").fetchone()[0]
@@ -460,6 +484,7 @@ ann, bob, sue = (staff(v.port, n, PW[n]) for n in ("ann", "bob", "sue"))
 test_claim_race(v, ann, bob, sue)
 test_priority_and_escalation(v, ann, bob, sue)
 test_abandon_and_resume(v, ann, bob)
+test_outcome_after_hangup(v, ann, bob)
 live, cid = test_location_and_chat(v, ann, sue)
 test_service_area(v)
 test_soft_block_and_alerts(v, ann, sue)

@@ -390,7 +390,15 @@ function closeCase() {
 async function endCase() {
   const a = s.active;
   if (!a) return;
-  if (a.ended) { closeCase(); return; }
+  if (a.ended) {
+    // The citizen hung up first: the outcome chosen now is still the case's to record.
+    if (a.endedBy === 'citizen' && a.role === 'holder') {
+      const r = await gw.request('end', { case_id: a.card.case_id, disposition: $('disposition').value });
+      if (r.type !== 'ended' && r.code !== 'not_found') { banner(`Outcome not recorded: ${r.message || r.code}`); return; }
+    }
+    closeCase();
+    return;
+  }
   if (a.role !== 'holder') {
     const r = await gw.request('leave', { case_id: a.card.case_id });
     if (r.type === 'left' || r.code === 'not_found') closeCase(); else banner(`Could not leave: ${r.message || r.code}`);
@@ -672,6 +680,7 @@ gw.on('chat_receipt', (m) => {
 gw.on('ended', (m) => {
   s.queue.delete(m.case_id);
   if (s.active && s.active.card.case_id === m.case_id && !s.active.ended) {
+    s.active.endedBy = m.by;
     caseEnded(m.by === 'citizen' ? 'The citizen hung up. Choose the outcome and close.' : `Ended by ${m.by}.`);
   }
   renderQueue();
