@@ -233,6 +233,7 @@ run('e2e_video', { accounts: [['ann', 'call_taker']] }, async (v, browser) => {
   const rated = await until(() => cit.textContent('#rated').then((x) => /Thank you/.test(x) && x), 5000);
   check(rated, `the citizen rates the case: "${rated}"`);
   await con.click('#end-btn');
-  check(await con.isHidden('#case'), 'the call-taker closes the case');
+  // Close records the outcome first (the citizen hung up), then closes.
+  check(await until(() => con.isHidden('#case'), 5000), 'the call-taker closes the case');
   check(!cit.errors.length && !con.errors.length, `no script errors (${[...cit.errors, ...con.errors].join('; ')})`);
 });
