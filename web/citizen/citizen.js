@@ -3,7 +3,7 @@
 // page reconnects, sends case_resume with the case token and restarts ICE with a
 // new media_offer (docs/protocol.md). A silent alarm never puts an <audio> or an
 // unmuted <video> element into the page and receives nothing from the gateway.
-import { ExtraLegs, Gateway, addCandidate, appendFollowing, el, fmtDuration, fmtTime } from '/common/vigil.js';
+import { ExtraLegs, Gateway, addCandidate, appendFollowing, el, fmtDuration, fmtTime, setText } from '/common/vigil.js';
 import { Uploader } from '/citizen/upload.js';
 
 const $ = (id) => document.getElementById(id);
@@ -42,7 +42,7 @@ function show(screen) {
 // when its text changes, and the waiting time that ticks every second stays out of it
 // (in #state-time, hidden from screen readers).
 function setState(text, time = '') {
-  if ($('state').textContent !== text) $('state').textContent = text;
+  setText($('state'), text);
   $('state-time').textContent = time;
   $('state-time').hidden = !time;
 }

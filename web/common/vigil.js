@@ -155,6 +155,13 @@ export function el(tag, attrs = {}, ...children) {
   return e;
 }
 
+// Sets e's text only when it differs: rewriting a node's text, even to the same,
+// replaces its text node, which undoes a selection in it and makes a live region
+// speak again.
+export function setText(e, text) {
+  if (e.textContent !== text) e.textContent = text;
+}
+
 // Appends li to a scrolling list (a chat) and follows the end only if the reader was
 // there already: a new message must not pull away someone reading back. The list
 // alone scrolls, not the page around it (someone typing in a field further down

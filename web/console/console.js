@@ -3,7 +3,7 @@
 // item; then the citizen's picture and sound, chat, the caller card, the map, the
 // uploaded files; end with an outcome or block the caller. A dropped connection
 // resumes the session (resume) and the gateway offers the media leg again.
-import { ExtraLegs, Gateway, addCandidate, appendFollowing, el, fmtDuration, fmtTime } from '/common/vigil.js';
+import { ExtraLegs, Gateway, addCandidate, appendFollowing, el, fmtDuration, fmtTime, setText } from '/common/vigil.js';
 import { TrackMap } from '/console/map.js';
 
 const $ = (id) => document.getElementById(id);
@@ -129,7 +129,7 @@ function renderQueue() {
     // come and go (a click whose button is replaced between press and release is lost).
     s.queueKey = key;
     const box = $('queue');
-    const sigs = items.map(({ card }, i) => JSON.stringify([card.case_id, card.mode, card.phone, card.escalated,
+    const sigs = items.map(({ card }) => JSON.stringify([card.case_id, card.mode, card.phone, card.escalated,
       card.flags, card.location && Math.round(card.location.accuracy)]));
     const wanted = new Set(sigs);
     for (const li of [...box.children]) if (!wanted.has(li.dataset.sig)) li.remove();
@@ -138,8 +138,7 @@ function renderQueue() {
     items.forEach(({ card, at }, i) => {
       const li = keep.get(sigs[i]) || queueItem(card, at, sigs[i]);
       if (li === next) next = next.nextElementSibling; else box.insertBefore(li, next);
-      const go = i === 0 ? 'Answer (Enter)' : 'Answer'; // the top one answers to Enter
-      if (li.querySelector('.q-go').textContent !== go) li.querySelector('.q-go').textContent = go;
+      setText(li.querySelector('.q-go'), i === 0 ? 'Answer (Enter)' : 'Answer'); // the top one answers to Enter
     });
   }
   const ringing = items.length > 0 && !(s.active && !s.active.ended);
@@ -306,7 +305,7 @@ function renderCard() {
 // call-taker's selection of them (to copy them on to dispatch).
 function renderMapText() {
   const f = s.map.fixes[s.map.fixes.length - 1];
-  const put = (id, text) => { if ($(id).textContent !== text) $(id).textContent = text; };
+  const put = (id, text) => setText($(id), text);
   if (!f) { put('map-pos', 'No location from the caller.'); put('map-more', ''); return; }
   const age = f.at ? fmtDuration((Date.now() - f.at) / 1000) + ' ago' : '';
   const extra = [Number.isFinite(f.speed) ? `${f.speed.toFixed(1)} m/s` : '',
