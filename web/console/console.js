@@ -157,11 +157,7 @@ function startRing() {
   const beep = () => {
     s.beeps = (s.beeps || 0) + 1;
     try {
-      if (!s.audio) {
-        s.audio = new AudioContext();
-        s.audio.onstatechange = () => renderQueue(); // the note on blocked sound comes and goes
-      }
-      const t = s.audio.currentTime;
+      const t = ringAudio().currentTime;
       for (const off of [0, 0.3]) {
         const o = s.audio.createOscillator();
         const g = s.audio.createGain();
@@ -181,6 +177,15 @@ function startRing() {
 function stopRing() {
   clearInterval(s.ringTimer);
   s.ringTimer = null;
+}
+
+// The ring's AudioContext, made once, from a gesture when there is one (the login).
+function ringAudio() {
+  if (!s.audio) {
+    s.audio = new AudioContext();
+    s.audio.onstatechange = () => renderQueue(); // the note on blocked sound comes and goes
+  }
+  return s.audio;
 }
 
 // One claim at a time: a double click or a held Enter would send a second, whose
@@ -735,9 +740,7 @@ $('login-form').addEventListener('submit', (e) => {
   e.preventDefault();
   $('login-error').hidden = true;
   // The click is a user gesture: the ring's AudioContext may start now.
-  try {
-    if (!s.audio) { s.audio = new AudioContext(); s.audio.onstatechange = () => renderQueue(); }
-  } catch (err) { /* no audio */ }
+  try { ringAudio(); } catch (err) { /* no audio */ }
   login($('login-name').value.trim(), $('login-pw').value);
 });
 $('status-btn').addEventListener('click', () => setStatus(s.status === 'available' ? 'away' : 'available'));
@@ -779,4 +782,4 @@ gw.connect();
 for (const ev of ['pointerdown', 'keydown']) {
   document.addEventListener(ev, () => { if (s.audio && s.audio.state === 'suspended') s.audio.resume().catch(() => {}); }, true);
 }
-window.vigilConsole = { drop: () => gw.drop(), rings: () => s.beeps || 0, audio: () => (s.audio ? s.audio.state : 'none') };
+window.vigilConsole = { drop: () => gw.drop(), rings: () => s.beeps || 0 };
