@@ -33,6 +33,7 @@ struct vg_ws_conn {
     bool open, closing, in_msg, rx_discard;
     char *rx; /* grows up to the server's ws_max, never beyond */
     size_t rx_len, rx_cap, rx_seen;
+    int64_t last_rx_us; /* monotonic: the last message or PONG */
     struct txmsg q[VG_WS_TXQ_MAX];
     unsigned q_head, q_count;
     size_t q_bytes;
@@ -76,6 +77,7 @@ struct vg_http_server {
     char *web_root; /* realpath */
     char *csp_img_extra;
     int body_timeout_s;
+    lws_retry_bo_t idle; /* the vhost's: PING after, close after (liveness, server.h) */
     uint64_t next_exchange;
 };
 
@@ -598,6 +600,8 @@ static void ws_opened(struct vg_http_server *srv, struct lws *wsi, struct vg_ws_
     c->srv = srv;
     c->id = ++srv->next_id;
     c->open = true;
+    c->last_rx_us = g_get_monotonic_time();
+    lws_validity_confirmed(wsi); /* starts the liveness timer now, not at the first message */
     srv->stats.ws_open++;
     if (srv->h.ws_open)
         srv->h.ws_open(c, srv->h.ud);
@@ -630,6 +634,10 @@ static int rx_append(struct vg_ws_conn *c, const void *in, size_t len)
 static void ws_receive(struct vg_ws_conn *c, const void *in, size_t len)
 {
     struct vg_http_server *srv = c->srv;
+    /* Anything from the client proves it is there: no PING needed (lws counts only
+     * its PONGs). */
+    c->last_rx_us = g_get_monotonic_time();
+    lws_validity_confirmed(c->wsi);
     if (!c->in_msg) {
         c->in_msg = true;
         c->rx_len = c->rx_seen = 0;
@@ -690,6 +698,14 @@ static void ws_closed(struct vg_ws_conn *c)
     if (!c->open)
         return;
     struct vg_http_server *srv = c->srv;
+    /* lws says nothing of why; a connection that goes after the whole dead time in
+     * silence went for that (a client closing by itself sends a frame first). */
+    int64_t silent_ms = (g_get_monotonic_time() - c->last_rx_us) / 1000;
+    if (!c->closing && silent_ms >= (int64_t)srv->idle.secs_since_valid_hangup * 1000 - 100) {
+        srv->stats.ws_silent++;
+        vg_warn(NULL, NULL, "ws conn=%llu: nothing received for %lld ms, no answer to PING: closed",
+                (unsigned long long)c->id, (long long)silent_ms);
+    }
     if (srv->h.ws_close)
         srv->h.ws_close(c, srv->h.ud);
     c->open = false;
@@ -709,6 +725,7 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
     switch (reason) {
     case LWS_CALLBACK_ESTABLISHED: ws_opened(server_of(wsi), wsi, c); break;
     case LWS_CALLBACK_RECEIVE: ws_receive(c, in, len); break;
+    case LWS_CALLBACK_RECEIVE_PONG: c->last_rx_us = g_get_monotonic_time(); break;
     case LWS_CALLBACK_SERVER_WRITEABLE: return ws_writable(c);
     case LWS_CALLBACK_CLOSED: ws_closed(c); break;
     default: break;
@@ -854,6 +871,12 @@ int vg_http_server_start(const struct vg_http_config *cfg, const struct vg_http_
     srv->body_timeout_s = cfg->api_body_timeout_s > 0 ? cfg->api_body_timeout_s : 30;
     srv->h = *h;
     srv->ws_max = cfg->ws_max_message;
+    srv->idle.secs_since_valid_ping =
+        (uint16_t)(cfg->ws_ping_after_s > 0 ? cfg->ws_ping_after_s : 15);
+    srv->idle.secs_since_valid_hangup =
+        (uint16_t)(cfg->ws_dead_after_s > 0 ? cfg->ws_dead_after_s : 30);
+    if (srv->idle.secs_since_valid_hangup <= srv->idle.secs_since_valid_ping)
+        srv->idle.secs_since_valid_hangup = (uint16_t)(srv->idle.secs_since_valid_ping + 1);
     srv->loops[0] = loop;
     fill_tables(srv);
     lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_line);
@@ -875,6 +898,9 @@ int vg_http_server_start(const struct vg_http_config *cfg, const struct vg_http_
      * it is what bounds a body that stops arriving (and the other network
      * waits: TLS handshake, request headers). */
     info.timeout_secs = (unsigned)srv->body_timeout_s;
+    /* Applies to WebSocket connections only: lws 4.1 keeps no validity timer for
+     * HTTP/1 (its role has no keepalive to issue). */
+    info.retry_and_idle_policy = &srv->idle;
     info.user = srv;
     srv->ctx = lws_create_context(&info);
     if (!srv->ctx) {

@@ -22,7 +22,14 @@
  * is sent and the connection closed. An incoming message over ws_max_message is discarded whole and
  * reported with on_oversize (the connection stays up); each connection's send queue holds at most
  * VG_WS_TXQ_MAX messages and VG_WS_TXQ_BYTES bytes: a client that does not read is cut rather than
- * allowed to grow the gateway's memory. */
+ * allowed to grow the gateway's memory.
+ *
+ * Liveness: a WebSocket connection can die without closing (a phone in a tunnel, a
+ * console whose machine lost power, a NAT that forgot the flow), and TCP may take many
+ * minutes to notice, while the gateway keeps a call-taker on a case nobody watches.
+ * A connection with nothing received for ws_ping_after_s gets a PING (browsers answer
+ * on their own); with nothing (message or PONG) for ws_dead_after_s it is closed, and
+ * the owner sees ws_close as for any other close. */
 #ifndef VG_HTTP_SERVER_H
 #define VG_HTTP_SERVER_H
 
@@ -81,6 +88,8 @@ struct vg_http_config {
     const char *web_root;
     size_t ws_max_message;
     int api_body_timeout_s; /* 0: 30 */
+    int ws_ping_after_s;    /* 0: 15 */
+    int ws_dead_after_s;    /* 0: 30; more than ws_ping_after_s */
     /* Extra img-src source for pages' Content-Security-Policy (a map tile
      * server's origin), "" or NULL for none. */
     const char *csp_img_extra;
@@ -151,6 +160,7 @@ struct vg_http_stats {
     uint64_t ws_messages_out;
     uint64_t ws_oversize;
     uint64_t ws_cut_slow;
+    uint64_t ws_silent; /* closed after ws_dead_after_s with nothing received */
 };
 
 void vg_http_server_stats(const struct vg_http_server *srv, struct vg_http_stats *out);

@@ -147,6 +147,10 @@ static void hub_metrics(GString *s, struct vg_hub *hub)
     metric(s, "vigil_claims_total", "counter", "Alarms answered.", st.claims);
     metric(s, "vigil_escalations_total", "counter", "Alarms escalated as unanswered.",
            st.escalations);
+    metric(s, "vigil_holders_lost_total", "counter",
+           "Answered cases whose holder's console was gone past [queue] holder_grace_s "
+           "(taken over by a specialist on the call, or requeued).",
+           st.holders_lost);
     metric(s, "vigil_alerts_total", "counter", "Supervisor alerts raised.", st.alerts);
     metric(s, "vigil_alert_hooks_failed_total", "counter",
            "Alerts whose hooks failed after every retry.", st.hooks_failed);
@@ -200,6 +204,10 @@ static char *metrics(void *ud)
            "Messages refused for exceeding the size limit.", hs.ws_oversize);
     metric(s, "vigil_ws_clients_cut_total", "counter",
            "Connections cut because their client did not read.", hs.ws_cut_slow);
+    metric(s, "vigil_ws_silent_closed_total", "counter",
+           "Connections closed because nothing came from the client, not even a PONG, for "
+           "[signaling] dead_after_s.",
+           hs.ws_silent);
     hub_metrics(s, a->hub);
     vg_hub_media_metrics(a->hub, s);
     return g_string_free(s, FALSE);
@@ -287,8 +295,8 @@ static void note_restart_needed(const struct vg_config *old, const struct vg_con
     applied.rate_burst = new->rate_burst;
     if (memcmp(&applied, new, sizeof applied) != 0)
         vg_warn(NULL, NULL,
-                "reload: only [log] level and [signaling] keys apply at once; the "
-                "other changes take effect after a restart");
+                "reload: only [log] level and [signaling] max_message_bytes, rate_per_s "
+                "and rate_burst apply at once; the other changes take effect after a restart");
 }
 
 static gboolean on_reload(gpointer ud)
@@ -392,6 +400,8 @@ static int start(struct app *a, char *err, size_t n)
                                 .web_root = a->cfg.web_root,
                                 .ws_max_message = (size_t)a->cfg.ws_max_message,
                                 .api_body_timeout_s = a->cfg.upload_chunk_timeout_s,
+                                .ws_ping_after_s = a->cfg.ws_ping_after_s,
+                                .ws_dead_after_s = a->cfg.ws_dead_after_s,
                                 .csp_img_extra = tiles};
     struct vg_http_handlers h = {.healthz = healthz,
                                  .metrics = metrics,

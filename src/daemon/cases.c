@@ -150,6 +150,7 @@ static void live_remove(struct vg_hub *h, struct live_case *lc)
     evidence_case_end(lc, "case closed");
     stop_timer(&lc->escalate_timer);
     stop_timer(&lc->abandon_timer);
+    stop_timer(&lc->holder_timer);
     if (lc->holder && strcmp(lc->holder->case_id, lc->row.id) == 0) {
         lc->holder->case_id[0] = '\0';
         lc->holder->available = true;
@@ -389,6 +390,67 @@ static void arm_abandon(struct vg_hub *h, struct live_case *lc)
     lc->abandon_timer = g_timeout_add((guint)h->cfg->abandon_grace_s * 1000, abandon_cb, lc);
 }
 
+/* The holder's console went (closed, or silent past [signaling] dead_after_s) and has
+ * not come back: a citizen in danger must not stay with someone who cannot see them.
+ * A specialist still on the call takes the case over; otherwise it goes back to the
+ * queue, escalated, and rings every free call-taker and the supervisors at once. */
+static void requeue(struct vg_hub *h, struct live_case *lc, const char *lost, json_t *detail)
+{
+    char *text = json_dumps(detail, JSON_COMPACT);
+    int rc = vg_store_case_requeue(h->store, lc->row.id, lost, vg_wall_us(), text);
+    free(text);
+    if (rc) {
+        vg_error(lc->row.id, NULL, "could not requeue the case of %s (%d); it stays theirs", lost,
+                 rc);
+        json_decref(detail);
+        return;
+    }
+    snprintf(lc->row.state, sizeof lc->row.state, "queued");
+    lc->row.held_by[0] = '\0';
+    lc->row.escalated = true;
+    lc->prev_holder[0] = '\0';
+    vg_warn(lc->row.id, NULL, "back in the queue: %s's console did not come back", lost);
+    evidence_note(lc, "state", json_pack("{s:s, s:s}", "state", "requeued", "was_held_by", lost));
+    raise_alert(h, lc, "holder_lost", detail);
+    hub_send(lc->citizen, json_pack("{s:s, s:s}", "type", "requeued", "case_id", lc->row.id));
+    if (!lc->citizen)
+        arm_abandon(h, lc);
+    offer_case(h, lc);
+    announce_positions(h);
+    board_update(h);
+}
+
+static gboolean holder_lost_cb(gpointer ud)
+{
+    struct live_case *lc = ud;
+    struct vg_hub *h = lc->hub;
+    lc->holder_timer = 0;
+    if (lc->holder || unclaimed(lc))
+        return G_SOURCE_REMOVE; /* back, or handed on, meanwhile */
+    char lost[VG_NAME_MAX + 1];
+    snprintf(lost, sizeof lost, "%s", lc->row.held_by);
+    json_t *detail = json_pack("{s:s, s:I}", "was_held_by", lost, "gone_s",
+                               (json_int_t)((vg_wall_us() - lc->holder_gone_us) / 1000000));
+    h->stats.holders_lost++;
+    if (team_holder_lost(h, lc)) {
+        vg_warn(lc->row.id, NULL, "%s's console did not come back: %s on the call holds it now",
+                lost, lc->row.held_by);
+        json_object_set_new(detail, "taken_over_by", json_string(lc->row.held_by));
+        raise_alert(h, lc, "holder_lost", detail);
+        board_update(h);
+        return G_SOURCE_REMOVE;
+    }
+    requeue(h, lc, lost, detail);
+    return G_SOURCE_REMOVE;
+}
+
+static void arm_holder_lost(struct vg_hub *h, struct live_case *lc)
+{
+    stop_timer(&lc->holder_timer);
+    lc->holder_gone_us = vg_wall_us();
+    lc->holder_timer = g_timeout_add((guint)h->cfg->holder_grace_s * 1000, holder_lost_cb, lc);
+}
+
 /* Load and close ---------------------------------------------------------------------------- */
 
 static int load_one(const struct vg_case_row *row, void *ud)
@@ -401,6 +463,8 @@ static int load_one(const struct vg_case_row *row, void *ud)
     arm_escalation(h, lc);
     if (unclaimed(lc))
         arm_abandon(h, lc); /* its citizen must reconnect within the grace time */
+    else
+        arm_holder_lost(h, lc); /* and its holder too */
     return 0;
 }
 
@@ -420,6 +484,7 @@ void cases_free(struct vg_hub *h)
         struct live_case *lc = v;
         stop_timer(&lc->escalate_timer);
         stop_timer(&lc->abandon_timer);
+        stop_timer(&lc->holder_timer);
         evidence_case_drop(lc);
         g_hash_table_iter_remove(&it);
         g_free(lc);
@@ -436,6 +501,7 @@ void cases_staff_ready(struct vg_hub *h, struct session *s)
         /* A call-taker back after a drop or a restart gets the case they held. */
         if (!unclaimed(lc) && !lc->holder && strcmp(lc->row.held_by, s->account) == 0) {
             lc->holder = s;
+            stop_timer(&lc->holder_timer);
             snprintf(s->case_id, sizeof s->case_id, "%s", lc->row.id);
             s->available = false;
             evidence_note(lc, "participant",
@@ -476,8 +542,9 @@ void cases_session_closed(struct vg_hub *h, struct session *s)
         evidence_note(lc, "participant",
                       json_pack("{s:s, s:s}", "action", "leave", "who", s->account));
         media_sync(h, lc); /* their legs go; a console that comes back gets new offers */
-        vg_info(lc->row.id, NULL, "%s %s connection lost; the case stays theirs",
-                hub_role_name(s->role), s->account);
+        arm_holder_lost(h, lc);
+        vg_info(lc->row.id, NULL, "%s %s connection lost; the case stays theirs for %d s",
+                hub_role_name(s->role), s->account, h->cfg->holder_grace_s);
         hub_send(lc->citizen, json_pack("{s:s, s:s, s:b}", "type", "staff_connection", "case_id",
                                         lc->row.id, "connected", 0));
     } else {

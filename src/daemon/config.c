@@ -31,11 +31,14 @@ static const struct key keys[] = {
     {"signaling", "max_message_bytes", K_INT, F(ws_max_message), 1024, 1048576},
     {"signaling", "rate_per_s", K_INT, F(rate_per_s), 1, 1000},
     {"signaling", "rate_burst", K_INT, F(rate_burst), 1, 10000},
+    {"signaling", "ping_after_s", K_INT, F(ws_ping_after_s), 2, 600},
+    {"signaling", "dead_after_s", K_INT, F(ws_dead_after_s), 3, 900},
     {"accounts", "first_call_taker", K_TEXT, F(first_call_taker), 1, 64},
     {"accounts", "session_ttl_s", K_INT, F(session_ttl_s), 60, 7 * 86400},
     {"accounts", "phone_verify_command", K_TEXT, F(phone_verify_command), 0, 511},
     {"queue", "escalate_after_s", K_INT, F(escalate_after_s), 1, 3600},
     {"queue", "abandon_grace_s", K_INT, F(abandon_grace_s), 0, 3600},
+    {"queue", "holder_grace_s", K_INT, F(holder_grace_s), 0, 3600},
     {"queue", "escalation_message", K_TEXT, F(escalation_message), 1, 255},
     {"team", "invite_timeout_s", K_INT, F(invite_timeout_s), 5, 600},
     {"service_area", "file", K_PATH, F(service_area_file), 0, 0},
@@ -97,10 +100,13 @@ void vg_config_defaults(struct vg_config *c)
     c->ws_max_message = 65536;
     c->rate_per_s = 20;
     c->rate_burst = 40;
+    c->ws_ping_after_s = 15;
+    c->ws_dead_after_s = 30;
     snprintf(c->first_call_taker, sizeof c->first_call_taker, "calltaker");
     c->session_ttl_s = 12 * 3600;
     c->escalate_after_s = 60;
     c->abandon_grace_s = 30;
+    c->holder_grace_s = 20;
     c->invite_timeout_s = 30;
     snprintf(c->escalation_message, sizeof c->escalation_message,
              "No call-taker has answered yet. Please also call 110 now.");
@@ -350,6 +356,11 @@ int vg_config_check(const struct vg_config *c, char *err, size_t errlen)
         snprintf(err, errlen,
                  "[tls] certificate and key must be given together (or neither, "
                  "to use a generated self-signed certificate)");
+        return VG_EINVAL;
+    }
+    if (c->ws_dead_after_s <= c->ws_ping_after_s) {
+        snprintf(err, errlen, "[signaling] dead_after_s (%d) must be more than ping_after_s (%d)",
+                 c->ws_dead_after_s, c->ws_ping_after_s);
         return VG_EINVAL;
     }
     if (c->hook_url[0] && strncmp(c->hook_url, "http://", 7) != 0) {

@@ -24,12 +24,15 @@ struct vg_config {
     int ws_max_message;
     int rate_per_s; /* client messages a second, on average */
     int rate_burst;
+    int ws_ping_after_s; /* nothing received this long: PING the client */
+    int ws_dead_after_s; /* nothing, not even a PONG, this long: close */
     char first_call_taker[65];
     int session_ttl_s;
     char phone_verify_command[512]; /* "" = phone numbers stay unverified */
     /* queue */
     int escalate_after_s;
     int abandon_grace_s;
+    int holder_grace_s;   /* an answered case whose holder is gone this long is requeued */
     int invite_timeout_s; /* [team]: an unanswered invitation is declined after this */
     char escalation_message[256];
     /* service area: GeoJSON file, "" = no limit */

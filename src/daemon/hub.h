@@ -22,6 +22,7 @@ struct vg_hub;
 struct vg_hub_stats {
     uint64_t requests, refused, forbidden, throttled, cut;
     uint64_t alarms, claims, escalations, alerts, hooks_failed;
+    uint64_t holders_lost; /* answered cases requeued or taken over: their holder was gone */
     uint64_t uploads_completed, uploads_dropped, uploads_refused, upload_bytes;
     int64_t staff_online, citizens_online;
 };

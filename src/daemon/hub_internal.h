@@ -76,8 +76,10 @@ struct live_case {
     bool has_fix;
     struct vg_fix_row last_fix;
     guint escalate_timer, abandon_timer;
-    uint64_t citizen_leg; /* the citizen's own (first) media leg, 0 = none */
-    uint64_t citizen_src; /* the staff leg the citizen's leg receives from, 0 = none */
+    guint holder_timer;     /* the holder's console is gone: requeue when it fires */
+    int64_t holder_gone_us; /* since when (wall clock) */
+    uint64_t citizen_leg;   /* the citizen's own (first) media leg, 0 = none */
+    uint64_t citizen_src;   /* the staff leg the citizen's leg receives from, 0 = none */
     struct party parties[MAX_PARTIES];
     unsigned n_parties;
     struct invite *invite;             /* NULL: none pending */
@@ -167,6 +169,9 @@ json_t *team_parties_json(const struct live_case *lc);
 void team_case_closed(struct vg_hub *h, struct live_case *lc); /* cancels, frees parties */
 void team_session_closed(struct vg_hub *h, struct live_case *lc, struct session *s);
 void team_staff_ready(struct vg_hub *h, struct session *s); /* rebinds a returning party */
+/* The holder's console is gone for good: cancels their invitation and hands the case
+ * to a specialist still connected on the call, if any (true). */
+bool team_holder_lost(struct vg_hub *h, struct live_case *lc);
 /* An alert about a case (live or not): stored, shown to supervisors, hooks fired. */
 void cases_alert(struct vg_hub *h, const char *case_id, const char *kind, const char *detail_json);
 

@@ -548,6 +548,26 @@ void team_case_closed(struct vg_hub *h, struct live_case *lc)
     lc->n_parties = 0;
 }
 
+bool team_holder_lost(struct vg_hub *h, struct live_case *lc)
+{
+    if (lc->invite) {
+        tell_rung(h, lc->invite, NULL, "holder_lost");
+        event(h, lc, "invite_cancelled", NULL,
+              json_pack("{s:s, s:s}", "invite_id", lc->invite->id, "reason", "holder_lost"));
+        invite_free(lc->invite);
+    }
+    for (unsigned i = 0; i < lc->n_parties; i++) {
+        struct session *s = lc->parties[i].s;
+        if (lc->parties[i].role != P_SPECIALIST || !s)
+            continue;
+        if (move_case(h, lc, s, "holder_lost"))
+            return false;
+        lc->prev_holder[0] = '\0'; /* nobody to hand it back to */
+        return true;
+    }
+    return false;
+}
+
 void team_session_closed(struct vg_hub *h, struct live_case *lc, struct session *s)
 {
     struct party *p = team_party(lc, s->account);

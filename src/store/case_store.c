@@ -169,6 +169,19 @@ int vg_store_case_end(struct vg_store *st, const char *id, const char *by, const
     return finish_transition(st, id, n, rc, at_us, "ended", by, event_data);
 }
 
+int vg_store_case_requeue(struct vg_store *st, const char *id, const char *by, int64_t at_us,
+                          const char *event_data)
+{
+    if (vg_sql_begin(st))
+        return VG_EIO;
+    int n,
+        rc = vg_sql_exec(st, &n,
+                         "UPDATE cases SET state = 'queued', held_by = NULL, escalated = 1,"
+                         " updated_us = ?3 WHERE id = ?1 AND state = 'answered' AND held_by = ?2",
+                         "ssi", id, by, at_us);
+    return finish_transition(st, id, n, rc, at_us, "requeued", by, event_data);
+}
+
 int vg_store_case_set_disposition(struct vg_store *st, const char *id, const char *by,
                                   const char *disposition, int64_t at_us, const char *event_data)
 {

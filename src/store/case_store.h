@@ -58,6 +58,10 @@ int vg_store_case_end(struct vg_store *st, const char *id, const char *by, const
  * once, and only while it has none (VG_ESTATE otherwise). */
 int vg_store_case_set_disposition(struct vg_store *st, const char *id, const char *by,
                                   const char *disposition, int64_t at_us, const char *event_data);
+/* An answered case whose holder (by) is gone goes back to the queue, escalated (so
+ * supervisors are rung too); event "requeued" with event_data. */
+int vg_store_case_requeue(struct vg_store *st, const char *id, const char *by, int64_t at_us,
+                          const char *event_data);
 int vg_store_case_abandon(struct vg_store *st, const char *id, int64_t at_us);
 int vg_store_case_escalate(struct vg_store *st, const char *id, int64_t at_us);
 int vg_store_case_set_flags(struct vg_store *st, const char *id, const char *flags);

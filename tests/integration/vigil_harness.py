@@ -233,10 +233,16 @@ class WebSocket:
         return b0 & 0x0F, self._need(n)
 
     def recv_json(self, timeout=5):
+        """The next text message. A PING met on the way is answered, as browsers do
+        (vigild closes a connection that stays silent: [signaling] dead_after_s); a
+        client that is not read answers none."""
         while True:
             op, payload = self.recv_frame(timeout)
             if op == 0x1:
                 return json.loads(payload)
+            if op == 0x9:
+                self.pings = getattr(self, "pings", 0) + 1
+                self.send_frame(0xA, payload)
             if op == 0x8:
                 raise ConnectionError("closed by server")
 

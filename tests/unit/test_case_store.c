@@ -39,8 +39,18 @@ static void test_claim_race(void)
     VT_EQ_INT(c.answered_us, 1200);
     VT_EQ_INT(vg_store_case_abandon(st, "c-1", 1300), VG_ESTATE); /* answered: not abandonable */
     VT_EQ_INT(vg_store_case_escalate(st, "c-1", 1300), VG_ESTATE);
-    VT_EQ_INT(vg_store_case_end(st, "c-1", "ann", "ended_by_staff", "resolved", 1400, NULL), VG_OK);
-    VT_EQ_INT(vg_store_case_end(st, "c-1", "ann", "ended_by_staff", "resolved", 1500, NULL),
+    /* ann's console went: back to the queue, escalated, and bob takes it. */
+    VT_EQ_INT(vg_store_case_requeue(st, "c-1", "bob", 1310, NULL), VG_ESTATE); /* not his */
+    VT_EQ_INT(vg_store_case_requeue(st, "c-1", "ann", 1320, "{\"gone_s\":20}"), VG_OK);
+    VT_EQ_INT(vg_store_case_requeue(st, "c-1", "ann", 1330, NULL), VG_ESTATE); /* once */
+    VT_EQ_INT(vg_store_case_get(st, "c-1", &c), VG_OK);
+    VT_EQ_STR(c.state, "queued");
+    VT_EQ_STR(c.held_by, "");
+    VT_CHECK(c.escalated);
+    VT_EQ_INT(vg_store_case_claim(st, "c-1", "bob", 1340), VG_OK);
+    VT_EQ_INT(vg_store_case_claim(st, "c-1", "ann", 1341), VG_ESTATE);
+    VT_EQ_INT(vg_store_case_end(st, "c-1", "bob", "ended_by_staff", "resolved", 1400, NULL), VG_OK);
+    VT_EQ_INT(vg_store_case_end(st, "c-1", "bob", "ended_by_staff", "resolved", 1500, NULL),
               VG_ESTATE);
     VT_EQ_INT(vg_store_case_get(st, "c-1", &c), VG_OK);
     VT_EQ_STR(c.state, "ended");

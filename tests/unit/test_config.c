@@ -82,6 +82,15 @@ static void test_values(void)
     VT_EQ_INT(load("[tls]\ncertificate = /c.pem\n", &c, err, sizeof err), VG_OK);
     VT_EQ_INT(vg_config_check(&c, err, sizeof err), VG_EINVAL);
     VT_CONTAINS(err, "[tls] certificate and key must be given together");
+    /* A connection must be PINGed before it is given up on. */
+    VT_EQ_INT(load("", &c, err, sizeof err), VG_OK);
+    VT_EQ_INT(c.ws_ping_after_s, 15);
+    VT_EQ_INT(c.ws_dead_after_s, 30);
+    VT_EQ_INT(c.holder_grace_s, 20);
+    VT_EQ_INT(load("[signaling]\nping_after_s = 20\ndead_after_s = 20\n", &c, err, sizeof err),
+              VG_OK);
+    VT_EQ_INT(vg_config_check(&c, err, sizeof err), VG_EINVAL);
+    VT_CONTAINS(err, "[signaling] dead_after_s (20) must be more than ping_after_s (20)");
 }
 
 static void test_listen(void)

@@ -1,0 +1,228 @@
+"""Connections that die without closing, and the cases they held.
+
+A console whose machine loses power, or a phone in a tunnel, sends nothing and answers
+nothing, and TCP may take many minutes to tell. vigild PINGs a connection that has
+been quiet for [signaling] ping_after_s and closes it after dead_after_s; a call-taker
+whose console is gone that way (or closed) has [queue] holder_grace_s to come back,
+and then the case goes to a specialist still on the call, or back to the queue,
+escalated, with the supervisors alerted. Short timers here (2 s, 4 s, 2 s) so the
+test is quick; a client this test does not read is one that went silent."""
+import os
+import sqlite3
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+from vigil_harness import (Client, Vigild, WebSocket, add_account, check, finish,  # noqa: E402
+                           https, staff)
+
+INSIDE = {"lat": 30.60, "lon": 114.50, "accuracy": 15.0}
+
+
+def pump(clients, until, timeout=15, what="event"):
+    """Reads every client in turn (answering PINGs, keeping events) until until()
+    returns something true, which is returned."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for c in clients:
+            c.drain(0.05)
+        got = until()
+        if got:
+            return got
+    raise TimeoutError(f"no {what} within {timeout}s")
+
+
+def take(c, type_, **match):
+    """Removes and returns the first kept event of c of that type and fields, or None."""
+    for i, m in enumerate(c.events):
+        if m.get("type") == type_ and all(m.get(k) == v for k, v in match.items()):
+            return c.events.pop(i)
+    return None
+
+
+def closed_by_server(ws, timeout):
+    """Reads what the server sent a client that never answered; True once it closed."""
+    ws.sock.settimeout(timeout)
+    try:
+        while True:
+            op, _ = ws.recv_frame(timeout)
+            if op == 0x9:
+                ws.pings = getattr(ws, "pings", 0) + 1
+            if op == 0x8:
+                return True
+    except ConnectionError:
+        return True
+    except OSError:
+        return False
+
+
+def metric(v, name):
+    _, _, body, _ = https(v.port, "/metrics")
+    for line in body.decode().splitlines():
+        if line.startswith(name + " "):
+            return int(line.split()[1])
+    return None
+
+
+def events_of(v, cid):
+    con = sqlite3.connect(os.path.join(v.data_dir, "vigil.db"))
+    rows = con.execute("SELECT kind, actor FROM case_events WHERE case_id=? ORDER BY seq",
+                       (cid,)).fetchall()
+    row = con.execute("SELECT state, held_by, escalated FROM cases WHERE id=?", (cid,)).fetchone()
+    con.close()
+    return rows, row
+
+
+def test_ping_and_silence(v):
+    live = Client(v.port, "answers")
+    quiet = WebSocket(v.port)
+    t0 = time.monotonic()
+    pump([live], lambda: getattr(live, "pings", 0) >= 1, 6, "PING")
+    check(True, f"a quiet connection is PINGed ({time.monotonic() - t0:.1f} s after it opened)")
+    check(closed_by_server(quiet, 8), "one that answers nothing is closed by the gateway")
+    gone = time.monotonic() - t0
+    check(3.5 <= gone <= 7, f"after dead_after_s (4 s): {gone:.1f} s")
+    check(getattr(quiet, "pings", 0) >= 1, "it had been PINGed first")
+    pump([live], lambda: time.monotonic() - t0 > 7, 8)
+    r = live.request("hello")
+    check(r.get("type") == "hello", "one that answers PINGs stays open past dead_after_s")
+    check("no answer to PING: closed" in v.stderr(), "the gateway logs why it closed one")
+    check(metric(v, "vigil_ws_silent_closed_total") == 1,
+          "and counts it (vigil_ws_silent_closed_total)")
+    live.close()
+
+
+def test_requeue(v, pw):
+    """ann answers, then her console goes silent: the case comes back to the queue."""
+    ann, bob, sue = (staff(v.port, n, pw[n]) for n in ("ann", "bob", "sue"))
+    cit = Client(v.port, "cit")
+    r = cit.request("alarm_start", mode="video", phone="+86 138 0000 0041", location=INSIDE)
+    cid = r["case_id"]
+    ann.wait(lambda m: m.get("type") == "offer" and m["case"]["case_id"] == cid)
+    check(ann.request("claim", case_id=cid).get("type") == "claimed", "ann answers")
+    t0 = time.monotonic()
+    # From here ann is never read: her console went silent.
+    others = [bob, sue, cit]
+    for c in others:  # what came before (the first offer, queue places)
+        c.drain(0.2)
+        c.events.clear()
+    req = pump(others, lambda: take(cit, "requeued", case_id=cid), 15, "requeued")
+    took = time.monotonic() - t0
+    check(req is not None and 5 <= took <= 10,
+          f"the citizen is told they are put through again {took:.1f} s after ann went "
+          "silent (dead_after_s 4 + holder_grace_s 2)")
+    q = pump(others, lambda: take(cit, "queue", case_id=cid), 3, "queue")
+    check(q["position"] == 1, f"and is first in the queue: {q}")
+    off = pump(others, lambda: take(bob, "offer"), 3, "offer")
+    check(off["case"]["case_id"] == cid and off["case"]["escalated"] is True,
+          "bob's console rings with the case, escalated")
+    so = pump(others, lambda: take(sue, "offer"), 3, "supervisor offer")
+    check(so["case"]["case_id"] == cid, "so does the supervisor's")
+    al = pump(others, lambda: take(sue, "alert", kind="holder_lost"), 3, "alert")
+    check(al["case_id"] == cid and al["detail"]["was_held_by"] == "ann"
+          and al["detail"]["gone_s"] >= 1, f"the supervisor is alerted: {al['detail']}")
+    r = bob.request("claim", case_id=cid)
+    check(r.get("type") == "claimed" and r["case"]["held_by"] == "bob", "bob takes it")
+    check(pump([cit, sue], lambda: take(cit, "answered", case_id=cid), 3)["by"] == "bob",
+          "and the citizen is told")
+    kinds, row = events_of(v, cid)
+    want = [("answered", "ann"), ("requeued", "ann"), ("alert", None), ("offered", None),
+            ("answered", "bob")]
+    check([k for k in kinds if k[0] in ("answered", "requeued", "alert", "offered")][1:] == want,
+          f"its history: {kinds}")
+    check(row == ("answered", "bob", 1), f"case row: {row}")
+    # ann's console comes back late: it no longer holds the case.
+    ann2 = Client(v.port, "ann-back")
+    r = ann2.request("resume", token=ann.token)
+    check(r.get("type") == "resume", "ann resumes her session")
+    r = ann2.request("case_get", case_id=cid)
+    check(r.get("code") == "forbidden", f"and the case is bob's now: {r.get('code')}")
+    check(not take(ann2, "claimed"), "no claimed comes back to her")
+    r = bob.request("end", case_id=cid, disposition="dispatched")
+    check(r.get("type") == "ended", "bob ends it")
+    for c in (ann2, bob, sue, cit):
+        c.close()
+    ann.sock.close()
+
+
+def test_back_in_time(v, pw):
+    """ann's connection drops and her console is back within holder_grace_s: she keeps it."""
+    ann, bob = (staff(v.port, n, pw[n]) for n in ("ann", "bob"))
+    cit = Client(v.port, "cit2")
+    cid = cit.request("alarm_start", mode="voice", phone="+86 138 0000 0042",
+                      location=INSIDE)["case_id"]
+    ann.wait(lambda m: m.get("type") == "offer" and m["case"]["case_id"] == cid)
+    check(ann.request("claim", case_id=cid).get("type") == "claimed", "ann answers")
+    for c in (bob, cit):  # what came before (the first offer, queue places)
+        c.drain(0.2)
+        c.events.clear()
+    ann.sock.close()  # the connection drops (closed, seen at once)
+    time.sleep(1)
+    ann2 = Client(v.port, "ann-again")
+    ann2.request("resume", token=ann.token)
+    back = pump([ann2, bob, cit], lambda: take(ann2, "claimed"), 3, "claimed")
+    check(back["case"]["case_id"] == cid, "ann's console is back in 1 s and gets the case back")
+    end = time.monotonic() + 3
+    while time.monotonic() < end:
+        for c in (ann2, bob, cit):
+            c.drain(0.05)
+    check(not take(bob, "offer") and not take(cit, "requeued"),
+          "past holder_grace_s nothing is requeued")
+    kinds, row = events_of(v, cid)
+    check(row[:2] == ("answered", "ann") and "requeued" not in [k for k, _ in kinds],
+          f"the case stays hers: {row}")
+    ann2.request("end", case_id=cid, disposition="resolved")
+    for c in (ann2, bob, cit):
+        c.close()
+
+
+def test_specialist_takes_over(v, pw):
+    """ann brought carl into the call; her console goes: carl holds the case."""
+    ann, carl, sue = (staff(v.port, n, pw[n]) for n in ("ann", "carl", "sue"))
+    cit = Client(v.port, "cit3")
+    cid = cit.request("alarm_start", mode="video", phone="+86 138 0000 0043",
+                      location=INSIDE)["case_id"]
+    ann.wait(lambda m: m.get("type") == "offer" and m["case"]["case_id"] == cid)
+    check(ann.request("claim", case_id=cid).get("type") == "claimed", "ann answers")
+    r = ann.request("invite", case_id=cid, account="carl")
+    check(r.get("type") == "invite_sent", f"ann invites carl: {r}")
+    inv = carl.wait_type("invited")
+    r = carl.request("invite_accept", invite_id=inv["invite_id"])
+    check(r.get("type") == "joined" and r["role"] == "specialist", "carl joins the call")
+    ann.drain(0.2)
+    ann.sock.close()
+    t = pump([carl, sue, cit], lambda: take(carl, "transferred", case_id=cid), 6, "transferred")
+    check(t["from"] == "ann" and t["to"] == "carl" and t["kind"] == "holder_lost",
+          f"carl is told he holds it now: {t}")
+    al = pump([carl, sue, cit], lambda: take(sue, "alert", kind="holder_lost"), 3, "alert")
+    check(al["detail"].get("taken_over_by") == "carl", f"the supervisor is alerted: {al['detail']}")
+    check(not take(cit, "requeued"), "the citizen stays in the call")
+    _, row = events_of(v, cid)
+    check(row[:2] == ("answered", "carl"), f"case row: {row}")
+    r = carl.request("chat", case_id=cid, text="I am still here")
+    check(r.get("type") == "chat_sent", "carl talks on")
+    r = carl.request("end", case_id=cid, disposition="resolved")
+    check(r.get("type") == "ended", f"and may end it: {r}")
+    for c in (carl, sue, cit):
+        c.close()
+
+
+d = tempfile.mkdtemp(prefix="vigil-live-")
+conf = os.path.join(d, "vigil.conf")
+with open(conf, "w") as f:
+    f.write("[queue]\nholder_grace_s = 2\nescalate_after_s = 600\n"
+            "[signaling]\nping_after_s = 2\ndead_after_s = 4\nrate_per_s = 50\nrate_burst = 50\n")
+v = Vigild(data_dir=os.path.join(d, "data"), config=conf)
+os.makedirs(v.data_dir)
+PW = {n: add_account(v.data_dir, n, role) for n, role in
+      (("ann", "call_taker"), ("bob", "call_taker"), ("carl", "specialist"),
+       ("sue", "supervisor"))}
+v.start()
+test_ping_and_silence(v)
+test_requeue(v, PW)
+test_back_in_time(v, PW)
+test_specialist_takes_over(v, PW)
+check(v.proc.poll() is None, "vigild survived everything")
+v.stop()
+finish("liveness")
