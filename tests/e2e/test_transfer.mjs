@@ -5,9 +5,13 @@
 // the case and the citizen's picture and sound keep arriving at bob, while the
 // citizen's main connection is the same object, never re-negotiated. bob then
 // hands back; ann accepts and holds the case again, then hands it to cy blind.
+// Then cy's console goes off the network for longer than [queue] holder_grace_s:
+// the case goes back to the queue, the citizen is told they are put through again,
+// ann answers it with the picture back, and cy's console, back online, says so.
 import { check, citizen, login, mediaStats, run, shot, sleep, until } from './harness.mjs';
 
 const TIMEOUT_S = 5; // the smallest the config accepts
+const GRACE_S = 2;
 
 // The citizen page's connections and its main one's state; a mark set on the main
 // RTCPeerConnection object proves later that it is still the same object.
@@ -36,7 +40,7 @@ async function ask(ann, who, what = 'join') {
 }
 
 run('e2e_transfer', {
-  config: `[team]\ninvite_timeout_s = ${TIMEOUT_S}\n`,
+  config: `[team]\ninvite_timeout_s = ${TIMEOUT_S}\n[queue]\nholder_grace_s = ${GRACE_S}\n`,
   accounts: [['ann', 'call_taker'], ['bob', 'specialist'], ['cy', 'specialist']],
 }, async (v, browser) => {
   const ann = await login(browser, v, 'ann');
@@ -132,4 +136,23 @@ run('e2e_transfer', {
   check(/help is on the way/.test(await cy.textContent('#chat')), 'with the chat so far');
   const annFree = await until(() => ann.isHidden('#case').then((h) => h || ann.textContent('#case-state').then((x) => /Handed over to cy/.test(x))), 5000);
   check(annFree, 'and ann is free');
+
+  // cy's console goes away past holder_grace_s: the case is requeued.
+  await cy.evaluate((ms) => window.vigilConsole.away(ms), (GRACE_S + 3) * 1000);
+  t = Date.now();
+  const cut = await until(() => cit.textContent('body').then((x) => /cut off: putting you through to another/.test(x) && x), 10000);
+  check(cut, `the citizen is told the call-taker was cut off ${Date.now() - t} ms after cy's console went`);
+  await ann.waitForSelector('#queue button.answer', { timeout: 5000 });
+  check(true, `ann's console rings with the case again ${Date.now() - t} ms after cy's went`);
+  const annBefore = await mediaStats(ann);
+  await ann.click('#queue button.answer');
+  const again = await until(async () => {
+    const s = await mediaStats(ann);
+    return s.framesDecoded - annBefore.framesDecoded > 10 && s;
+  }, 10000);
+  check(again, `ann answers and the citizen's picture is back at her console in ${Date.now() - t} ms`);
+  const connected = await until(() => cit.textContent('body').then((x) => /Connected to the police \(ann\)/.test(x)), 5000);
+  check(connected, 'the citizen page says ann has it');
+  const told = await until(() => cy.textContent('#case-state').then((x) => /another call-taker took the case/.test(x) && x), 10000);
+  check(told, `cy's console, back online, says "${told}"`);
 });

@@ -527,6 +527,14 @@ gw.on('queue', (m) => {
   c.waiting = m.waiting || 0;
   setCaseState('queued');
 });
+// The call-taker's console went and did not come back: the alarm is back in the
+// queue, and the next free call-taker (or a supervisor) takes it.
+gw.on('requeued', (m) => {
+  if (!live(m)) return;
+  c.heldBy = null;
+  if (c.mode !== 'silent') $('media-state').textContent = 'The call-taker was cut off: putting you through to another.';
+  setCaseState('queued');
+});
 gw.on('answered', (m) => { if (!live(m)) return; c.heldBy = m.by; banner(''); setCaseState('answered'); });
 // A silent alarm's page stays a quiet page of notes: no alert banner (a screen reader
 // would speak it) asking someone who must not be heard to phone; the state line says

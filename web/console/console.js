@@ -545,9 +545,12 @@ async function barge() {
 function addAlert(m) {
   s.alerts.unshift(m);
   const words = { unanswered: 'Unanswered', repeat_caller: 'Repeat caller', key_person: 'Key person',
-                  key_place: 'Key place', blocked_caller: 'Blocked caller', escalated: 'Escalated' };
+                  key_place: 'Key place', blocked_caller: 'Blocked caller', escalated: 'Escalated',
+                  holder_lost: 'Call-taker lost' };
   const d = m.detail || {};
-  const detail = d.waiting_s ? `waiting ${d.waiting_s} s` : d.place ? `at ${d.place}` :
+  const detail = d.was_held_by ? `${d.was_held_by}'s console gone ${d.gone_s} s; ` +
+      (d.taken_over_by ? `${d.taken_over_by} on the call holds it` : 'back in the queue') :
+    d.waiting_s ? `waiting ${d.waiting_s} s` : d.place ? `at ${d.place}` :
     d.alarms_in_window ? `${d.alarms_in_window} alarms in ${d.window_min} min` : '';
   $('alerts').prepend(el('li', { class: 'alert kind-' + m.kind },
     el('strong', {}, words[m.kind] || m.kind), ` · ${MODE[m.mode] || m.mode || ''} ${m.phone || ''} · ${m.case_id || ''}` +
@@ -583,7 +586,12 @@ gw.on('invite_declined', (m) => {
 gw.on('transferred', (m) => {
   if (!s.active || s.active.card.case_id !== m.case_id) return;
   if (m.from === s.name) caseEnded(`Handed over to ${m.to}; you are free for the next case.`);
-  else if (m.to === s.name) {
+  else if (m.to === s.name && m.kind === 'holder_lost') {
+    // The holder's console went and did not come back: the one still on the call keeps it.
+    Object.assign(s.active, { role: 'holder', handBackTo: null });
+    roleControls();
+    $('invite-result').textContent = `${m.from}'s console was lost; you hold the case now.`;
+  } else if (m.to === s.name) {
     // The one before may be asked to take it back (hand_back).
     Object.assign(s.active, { role: 'holder', handBackTo: m.from });
     roleControls();
@@ -721,6 +729,7 @@ gw.onopen = async () => {
   if (r.type === 'resume') {
     s.queue.clear();
     signedIn(r);
+    checkStillHeld();
   } else {
     sessionStorage.removeItem(SESSION_KEY);
     s.token = null;
@@ -729,6 +738,26 @@ gw.onopen = async () => {
     $('top-actions').hidden = true;
   }
 };
+// A case held before the drop comes back as `claimed` right after the resume answer,
+// so before the answer to this case_get. If it did not, it moved on while this
+// console was away: back in the queue ([queue] holder_grace_s; it may be offered here
+// again), taken by someone else, or ended by the citizen (its outcome still ours).
+async function checkStillHeld() {
+  const a = s.active;
+  if (!a || a.ended || a.role !== 'holder') return;
+  const r = await gw.request('case_get', { case_id: a.card.case_id });
+  if (s.active !== a || a.ended || r.code === 'disconnected' || r.code === 'timeout') return;
+  if (r.type === 'case' && r.case.state === 'answered' && r.case.held_by === s.name) return;
+  if (r.code === 'not_found') {
+    a.endedBy = 'citizen';
+    caseEnded('The case ended while this console was offline. Choose the outcome and close.');
+  } else {
+    caseEnded(r.type === 'case' && !r.case.held_by
+      ? 'While this console was offline the case went back to the queue.'
+      : 'While this console was offline another call-taker took the case.');
+  }
+}
+
 // The gateway offers a fresh media leg after resume; the old one is dead.
 gw.onclose = () => {
   closeMedia();
@@ -782,4 +811,9 @@ gw.connect();
 for (const ev of ['pointerdown', 'keydown']) {
   document.addEventListener(ev, () => { if (s.audio && s.audio.state === 'suspended') s.audio.resume().catch(() => {}); }, true);
 }
-window.vigilConsole = { drop: () => gw.drop(), rings: () => s.beeps || 0 };
+window.vigilConsole = {
+  drop: () => gw.drop(),
+  // The console's connection goes and stays away for ms (a machine off the network).
+  away: (ms) => { gw.wanted = false; gw.drop(); setTimeout(() => gw.connect(), ms); },
+  rings: () => s.beeps || 0,
+};
