@@ -71,6 +71,8 @@ static json_t *card(const struct live_case *lc)
     json_object_set_new(c, "location", lc->has_fix ? fix_json(&lc->last_fix, now) : json_null());
     json_object_set_new(c, "held_by", r->held_by[0] ? json_string(r->held_by) : json_null());
     json_object_set_new(c, "citizen_connected", json_boolean(lc->citizen != NULL));
+    /* An answered case whose holder's console is gone: the board shows it. */
+    json_object_set_new(c, "holder_connected", json_boolean(lc->holder != NULL));
     json_object_set_new(c, "phone_verified", json_boolean(strstr(r->flags, "phone_verified")));
     json_object_set_new(c, "parties", team_parties_json(lc));
     return c;
@@ -394,17 +396,21 @@ static void arm_abandon(struct vg_hub *h, struct live_case *lc)
  * not come back: a citizen in danger must not stay with someone who cannot see them.
  * A specialist still on the call takes the case over; otherwise it goes back to the
  * queue, escalated, and rings every free call-taker and the supervisors at once. */
+static gboolean holder_lost_cb(gpointer ud);
+
 static void requeue(struct vg_hub *h, struct live_case *lc, const char *lost, json_t *detail)
 {
     char *text = json_dumps(detail, JSON_COMPACT);
     int rc = vg_store_case_requeue(h->store, lc->row.id, lost, vg_wall_us(), text);
     free(text);
     if (rc) {
-        vg_error(lc->row.id, NULL, "could not requeue the case of %s (%d); it stays theirs", lost,
-                 rc);
+        vg_error(lc->row.id, NULL, "could not requeue the case of %s (%d); trying again in %d s",
+                 lost, rc, h->cfg->holder_grace_s);
         json_decref(detail);
+        lc->holder_timer = g_timeout_add((guint)h->cfg->holder_grace_s * 1000, holder_lost_cb, lc);
         return;
     }
+    h->stats.holders_lost++;
     snprintf(lc->row.state, sizeof lc->row.state, "queued");
     lc->row.held_by[0] = '\0';
     lc->row.escalated = true;
@@ -412,9 +418,10 @@ static void requeue(struct vg_hub *h, struct live_case *lc, const char *lost, js
     vg_warn(lc->row.id, NULL, "back in the queue: %s's console did not come back", lost);
     evidence_note(lc, "state", json_pack("{s:s, s:s}", "state", "requeued", "was_held_by", lost));
     raise_alert(h, lc, "holder_lost", detail);
+    media_sync(h, lc); /* the parties' legs go; the citizen's stays, recorded */
+    /* No abandon timer even if the citizen is away too: the alarm was being handled,
+     * and whoever claims it has their number to call back. */
     hub_send(lc->citizen, json_pack("{s:s, s:s}", "type", "requeued", "case_id", lc->row.id));
-    if (!lc->citizen)
-        arm_abandon(h, lc);
     offer_case(h, lc);
     announce_positions(h);
     board_update(h);
@@ -431,12 +438,15 @@ static gboolean holder_lost_cb(gpointer ud)
     snprintf(lost, sizeof lost, "%s", lc->row.held_by);
     json_t *detail = json_pack("{s:s, s:I}", "was_held_by", lost, "gone_s",
                                (json_int_t)((vg_wall_us() - lc->holder_gone_us) / 1000000));
-    h->stats.holders_lost++;
     if (team_holder_lost(h, lc)) {
+        h->stats.holders_lost++;
         vg_warn(lc->row.id, NULL, "%s's console did not come back: %s on the call holds it now",
                 lost, lc->row.held_by);
         json_object_set_new(detail, "taken_over_by", json_string(lc->row.held_by));
         raise_alert(h, lc, "holder_lost", detail);
+        /* The citizen was told the call-taker's connection dropped: who has them now. */
+        hub_send(lc->citizen, json_pack("{s:s, s:s, s:s}", "type", "answered", "case_id",
+                                        lc->row.id, "by", lc->row.held_by));
         board_update(h);
         return G_SOURCE_REMOVE;
     }
@@ -510,6 +520,7 @@ void cases_staff_ready(struct vg_hub *h, struct session *s)
             hub_send(lc->citizen, json_pack("{s:s, s:s, s:b}", "type", "staff_connection",
                                             "case_id", lc->row.id, "connected", 1));
             media_sync(h, lc);
+            board_update(h); /* "console lost" goes */
         }
     }
     team_staff_ready(h, s);
@@ -545,6 +556,7 @@ void cases_session_closed(struct vg_hub *h, struct session *s)
         arm_holder_lost(h, lc);
         vg_info(lc->row.id, NULL, "%s %s connection lost; the case stays theirs for %d s",
                 hub_role_name(s->role), s->account, h->cfg->holder_grace_s);
+        board_update(h);
         hub_send(lc->citizen, json_pack("{s:s, s:s, s:b}", "type", "staff_connection", "case_id",
                                         lc->row.id, "connected", 0));
     } else {
@@ -987,7 +999,8 @@ void case_claim(struct vg_hub *h, struct session *s, const struct vg_proto_msg *
         return hub_error(s, m->id, "internal", "the claim could not be recorded");
     snprintf(lc->row.state, sizeof lc->row.state, "answered");
     snprintf(lc->row.held_by, sizeof lc->row.held_by, "%s", s->account);
-    lc->row.answered_us = now;
+    if (!lc->row.answered_us) /* the first answer's time stays, should it come back */
+        lc->row.answered_us = now;
     lc->holder = s;
     snprintf(s->case_id, sizeof s->case_id, "%s", id);
     evidence_note(lc, "state", json_pack("{s:s, s:s}", "state", "answered", "by", s->account));
@@ -1092,16 +1105,23 @@ void case_get(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m)
     struct live_case *lc = live_get(h, id), tmp;
     if (lc && !on_case(s, lc) && !staff_sees(s, lc))
         return hub_error(s, m->id, VG_PROTO_E_FORBIDDEN, "not your case");
-    if (!lc) {
-        /* A closed case: supervisors may read it back. */
-        memset(&tmp, 0, sizeof tmp);
-        if (s->role != R_SUPERVISOR || vg_store_case_get(h->store, id, &tmp.row))
-            return hub_error(s, m->id, "not_found", "no case %s you may see", id);
-        tmp.rank = mode_rank(tmp.row.mode, tmp.row.queue);
-        tmp.has_fix = vg_store_location_last(h->store, id, &tmp.last_fix) == VG_OK;
-        lc = &tmp;
-    }
-    hub_reply(s, m, full_case(h, "case", lc));
+    if (lc)
+        return hub_reply(s, m, full_case(h, "case", lc));
+    /* A closed case: supervisors may read it back, and so may the one who held it
+     * last (a console back from a drop learns how it ended, and whether its outcome
+     * is still to be given). */
+    memset(&tmp, 0, sizeof tmp);
+    if (vg_store_case_get(h->store, id, &tmp.row) ||
+        (s->role != R_SUPERVISOR && strcmp(tmp.row.held_by, s->account) != 0))
+        return hub_error(s, m->id, "not_found", "no case %s you may see", id);
+    tmp.rank = mode_rank(tmp.row.mode, tmp.row.queue);
+    tmp.has_fix = vg_store_location_last(h->store, id, &tmp.last_fix) == VG_OK;
+    json_t *r = full_case(h, "case", &tmp);
+    json_t *c = json_object_get(r, "case");
+    json_object_set_new(c, "ended_by", json_string(tmp.row.ended_by));
+    json_object_set_new(c, "end_reason", json_string(tmp.row.end_reason));
+    json_object_set_new(c, "disposition", json_string(tmp.row.disposition));
+    hub_reply(s, m, r);
 }
 
 void case_block(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m)

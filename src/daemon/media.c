@@ -358,16 +358,10 @@ static unsigned staff_list(struct live_case *lc, struct session **who, bool *snd
     return n;
 }
 
-void media_sync(struct vg_hub *h, struct live_case *lc)
+/* Marks (wants) every staff leg an answered case needs, and points the citizen's leg
+ * at its holder's. */
+static void want_staff_legs(struct vg_hub *h, struct live_case *lc)
 {
-    if (!lc->citizen_leg || !cases_answered(lc))
-        return; /* early media: the citizen's leg alone, recorded, until someone answers */
-    GHashTableIter it;
-    gpointer k, v;
-    g_hash_table_iter_init(&it, h->legs);
-    while (g_hash_table_iter_next(&it, &k, &v))
-        if (strcmp(((struct leg_ref *)v)->case_id, lc->row.id) == 0)
-            ((struct leg_ref *)v)->mark = ((struct leg_ref *)v)->id == lc->citizen_leg;
     struct session *who[1 + MAX_PARTIES];
     bool snd[1 + MAX_PARTIES];
     uint64_t main_of[1 + MAX_PARTIES] = {0};
@@ -396,6 +390,24 @@ void media_sync(struct vg_hub *h, struct live_case *lc)
                 ensure_leg(h, lc, &w);
             }
     }
+}
+
+void media_sync(struct vg_hub *h, struct live_case *lc)
+{
+    if (!lc->citizen_leg)
+        return;
+    GHashTableIter it;
+    gpointer k, v;
+    g_hash_table_iter_init(&it, h->legs);
+    while (g_hash_table_iter_next(&it, &k, &v))
+        if (strcmp(((struct leg_ref *)v)->case_id, lc->row.id) == 0)
+            ((struct leg_ref *)v)->mark = ((struct leg_ref *)v)->id == lc->citizen_leg;
+    /* Waiting (early media, or back in the queue): the citizen's leg alone, recorded,
+     * until someone answers. */
+    if (cases_answered(lc))
+        want_staff_legs(h, lc);
+    else
+        lc->citizen_src = 0;
     g_hash_table_iter_init(&it, h->legs); /* whatever is no longer wanted goes */
     while (g_hash_table_iter_next(&it, &k, &v)) {
         struct leg_ref *r = v;

@@ -548,6 +548,19 @@ void team_case_closed(struct vg_hub *h, struct live_case *lc)
     lc->n_parties = 0;
 }
 
+/* Who on the call takes over from a holder who is gone: a specialist (brought in for
+ * this case), else a supervisor who barged in (already talking with the citizen);
+ * never a monitor, whom the citizen has not heard and who did not choose to be. */
+static struct session *successor(const struct live_case *lc)
+{
+    static const enum party_role order[] = {P_SPECIALIST, P_BARGED};
+    for (unsigned k = 0; k < sizeof order / sizeof order[0]; k++)
+        for (unsigned i = 0; i < lc->n_parties; i++)
+            if (lc->parties[i].role == order[k] && lc->parties[i].s)
+                return lc->parties[i].s;
+    return NULL;
+}
+
 bool team_holder_lost(struct vg_hub *h, struct live_case *lc)
 {
     if (lc->invite) {
@@ -556,14 +569,17 @@ bool team_holder_lost(struct vg_hub *h, struct live_case *lc)
               json_pack("{s:s, s:s}", "invite_id", lc->invite->id, "reason", "holder_lost"));
         invite_free(lc->invite);
     }
-    for (unsigned i = 0; i < lc->n_parties; i++) {
-        struct session *s = lc->parties[i].s;
-        if (lc->parties[i].role != P_SPECIALIST || !s)
-            continue;
-        if (move_case(h, lc, s, "holder_lost"))
-            return false;
+    struct session *to = successor(lc);
+    if (to && move_case(h, lc, to, "holder_lost") == 0) {
         lc->prev_holder[0] = '\0'; /* nobody to hand it back to */
         return true;
+    }
+    /* Back to the queue: nobody stays on a case that waits again (a specialist could
+     * not act on it, a monitor could not claim it); those connected are told. */
+    while (lc->n_parties) {
+        struct session *s = lc->parties[0].s;
+        drop_party(h, lc, &lc->parties[0], "requeued");
+        hub_send(s, json_pack("{s:s, s:s}", "type", "requeued", "case_id", lc->row.id));
     }
     return false;
 }

@@ -150,7 +150,8 @@ int vg_store_case_claim(struct vg_store *st, const char *id, const char *by, int
     if (vg_sql_begin(st))
         return VG_EIO;
     int n, rc = vg_sql_exec(st, &n,
-                            "UPDATE cases SET state = 'answered', held_by = ?2, answered_us = ?3,"
+                            "UPDATE cases SET state = 'answered', held_by = ?2, answered_us = "
+                            "coalesce(answered_us, ?3),"
                             " updated_us = ?3 WHERE id = ?1 AND state IN ('queued','offered')",
                             "ssi", id, by, at_us);
     return finish_transition(st, id, n, rc, at_us, "answered", by, NULL);

@@ -41,6 +41,16 @@ def take(c, type_, **match):
     return None
 
 
+def board_shows(c, cid, **want):
+    """The card of cid in a board event kept by c with those fields, or None."""
+    for m in c.events:
+        if m.get("type") == "board":
+            for card in m["cases"]:
+                if card["case_id"] == cid and all(card.get(k) == v for k, v in want.items()):
+                    return card
+    return None
+
+
 def closed_by_server(ws, timeout):
     """Reads what the server sent a client that never answered; True once it closed."""
     ws.sock.settimeout(timeout)
@@ -101,12 +111,18 @@ def test_requeue(v, pw):
     cid = r["case_id"]
     ann.wait(lambda m: m.get("type") == "offer" and m["case"]["case_id"] == cid)
     check(ann.request("claim", case_id=cid).get("type") == "claimed", "ann answers")
+    r = sue.request("monitor", case_id=cid)
+    check(r.get("type") == "monitoring", f"sue monitors the call: {r.get('type')}")
     t0 = time.monotonic()
     # From here ann is never read: her console went silent.
     others = [bob, sue, cit]
     for c in others:  # what came before (the first offer, queue places)
         c.drain(0.2)
         c.events.clear()
+    card = pump(others, lambda: board_shows(sue, cid, held_by="ann", holder_connected=False), 8,
+                "board")
+    check(card["state"] == "answered", f"the supervisor's board shows ann's console lost after "
+          f"{time.monotonic() - t0:.1f} s, the case still hers")
     req = pump(others, lambda: take(cit, "requeued", case_id=cid), 15, "requeued")
     took = time.monotonic() - t0
     check(req is not None and 5 <= took <= 10,
@@ -117,20 +133,25 @@ def test_requeue(v, pw):
     off = pump(others, lambda: take(bob, "offer"), 3, "offer")
     check(off["case"]["case_id"] == cid and off["case"]["escalated"] is True,
           "bob's console rings with the case, escalated")
+    check(take(sue, "requeued", case_id=cid) is not None,
+          "sue, who was monitoring, is told the case is back in the queue")
     so = pump(others, lambda: take(sue, "offer"), 3, "supervisor offer")
-    check(so["case"]["case_id"] == cid, "so does the supervisor's")
+    check(so["case"]["case_id"] == cid and so["case"]["parties"] == [],
+          "and her console rings with it, nobody left on it")
     al = pump(others, lambda: take(sue, "alert", kind="holder_lost"), 3, "alert")
     check(al["case_id"] == cid and al["detail"]["was_held_by"] == "ann"
           and al["detail"]["gone_s"] >= 1, f"the supervisor is alerted: {al['detail']}")
     r = bob.request("claim", case_id=cid)
     check(r.get("type") == "claimed" and r["case"]["held_by"] == "bob", "bob takes it")
+    r = sue.request("claim", case_id=cid)
+    check(r.get("code") == "already_taken", f"sue was free to claim it too: {r.get('code')}")
     check(pump([cit, sue], lambda: take(cit, "answered", case_id=cid), 3)["by"] == "bob",
           "and the citizen is told")
     kinds, row = events_of(v, cid)
     want = [("answered", "ann"), ("requeued", "ann"), ("alert", None), ("offered", None),
             ("answered", "bob")]
-    check([k for k in kinds if k[0] in ("answered", "requeued", "alert", "offered")][1:] == want,
-          f"its history: {kinds}")
+    check([k for k in kinds if k[0] in ("answered", "requeued", "alert", "offered")][1:] == want
+          and ("leave", "sue") in kinds, f"its history: {kinds}")
     check(row == ("answered", "bob", 1), f"case row: {row}")
     # ann's console comes back late: it no longer holds the case.
     ann2 = Client(v.port, "ann-back")
@@ -141,6 +162,13 @@ def test_requeue(v, pw):
     check(not take(ann2, "claimed"), "no claimed comes back to her")
     r = bob.request("end", case_id=cid, disposition="dispatched")
     check(r.get("type") == "ended", "bob ends it")
+    r = bob.request("case_get", case_id=cid)
+    c = r.get("case") or {}
+    check((c.get("state"), c.get("end_reason"), c.get("disposition")) ==
+          ("ended", "ended_by_staff", "dispatched"),
+          f"the one who held it last may read the closed case back: {c.get('state')}")
+    r = ann2.request("case_get", case_id=cid)
+    check(r.get("code") == "not_found", f"ann, who held it before, may not: {r.get('code')}")
     for c in (ann2, bob, sue, cit):
         c.close()
     ann.sock.close()
@@ -190,7 +218,9 @@ def test_specialist_takes_over(v, pw):
     inv = carl.wait_type("invited")
     r = carl.request("invite_accept", invite_id=inv["invite_id"])
     check(r.get("type") == "joined" and r["role"] == "specialist", "carl joins the call")
-    ann.drain(0.2)
+    for c in (ann, cit):
+        c.drain(0.2)
+        c.events.clear()
     ann.sock.close()
     t = pump([carl, sue, cit], lambda: take(carl, "transferred", case_id=cid), 6, "transferred")
     check(t["from"] == "ann" and t["to"] == "carl" and t["kind"] == "holder_lost",
@@ -198,6 +228,8 @@ def test_specialist_takes_over(v, pw):
     al = pump([carl, sue, cit], lambda: take(sue, "alert", kind="holder_lost"), 3, "alert")
     check(al["detail"].get("taken_over_by") == "carl", f"the supervisor is alerted: {al['detail']}")
     check(not take(cit, "requeued"), "the citizen stays in the call")
+    a = pump([carl, sue, cit], lambda: take(cit, "answered", case_id=cid), 3, "answered")
+    check(a["by"] == "carl", "and is told carl has the case now")
     _, row = events_of(v, cid)
     check(row[:2] == ("answered", "carl"), f"case row: {row}")
     r = carl.request("chat", case_id=cid, text="I am still here")

@@ -49,6 +49,9 @@ static void test_claim_race(void)
     VT_CHECK(c.escalated);
     VT_EQ_INT(vg_store_case_claim(st, "c-1", "bob", 1340), VG_OK);
     VT_EQ_INT(vg_store_case_claim(st, "c-1", "ann", 1341), VG_ESTATE);
+    VT_EQ_INT(vg_store_case_get(st, "c-1", &c), VG_OK);
+    VT_EQ_STR(c.held_by, "bob");
+    VT_EQ_INT(c.answered_us, 1200); /* the first answer's time */
     VT_EQ_INT(vg_store_case_end(st, "c-1", "bob", "ended_by_staff", "resolved", 1400, NULL), VG_OK);
     VT_EQ_INT(vg_store_case_end(st, "c-1", "bob", "ended_by_staff", "resolved", 1500, NULL),
               VG_ESTATE);
