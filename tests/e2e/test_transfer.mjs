@@ -151,8 +151,8 @@ run('e2e_transfer', {
     return s.framesDecoded - annBefore.framesDecoded > 10 && s;
   }, 10000);
   check(again, `ann answers and the citizen's picture is back at her console in ${Date.now() - t} ms`);
-  const connected = await until(() => cit.textContent('body').then((x) => /Connected to the police \(ann\)/.test(x)), 5000);
-  check(connected, 'the citizen page says ann has it');
-  const told = await until(() => cy.textContent('#case-state').then((x) => /another call-taker took the case/.test(x) && x), 10000);
+  const connected = await until(() => cit.textContent('body').then((x) => /Connected to the police \(ann\)/.test(x) && x), 5000);
+  check(connected && !/cut off/.test(connected), 'the citizen page says ann has it, and the note of the cut-off is gone');
+  const told = await until(() => cy.textContent('#case-state').then((x) => /handed on to someone else/.test(x) && x), 10000);
   check(told, `cy's console, back online, says "${told}"`);
 });

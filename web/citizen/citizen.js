@@ -532,10 +532,22 @@ gw.on('queue', (m) => {
 gw.on('requeued', (m) => {
   if (!live(m)) return;
   c.heldBy = null;
-  if (c.mode !== 'silent') $('media-state').textContent = 'The call-taker was cut off: putting you through to another.';
+  staffNote('The call-taker was cut off: putting you through to another.');
   setCaseState('queued');
 });
-gw.on('answered', (m) => { if (!live(m)) return; c.heldBy = m.by; banner(''); setCaseState('answered'); });
+// A note on the call-taker's connection; it goes once someone has the case again.
+function staffNote(text) {
+  if (c.mode === 'silent') return;
+  $('media-state').textContent = text;
+  c.staffNote = !!text;
+}
+gw.on('answered', (m) => {
+  if (!live(m)) return;
+  c.heldBy = m.by;
+  banner('');
+  if (c.staffNote) staffNote('');
+  setCaseState('answered');
+});
 // A silent alarm's page stays a quiet page of notes: no alert banner (a screen reader
 // would speak it) asking someone who must not be heard to phone; the state line says
 // it discreetly instead.
@@ -549,7 +561,7 @@ gw.on('ended', (m) => {
 });
 gw.on('chat', (m) => { if (m.case_id === c.caseId) addChat(m); });
 gw.on('staff_connection', (m) => {
-  if (c.mode !== 'silent') $('media-state').textContent = m.connected ? 'The call-taker is back.' : 'The call-taker lost the connection; stay on.';
+  staffNote(m.connected ? 'The call-taker is back.' : 'The call-taker lost the connection; stay on.');
 });
 gw.on('media_answer', async (m) => {
   if (!c.pc || c.pc.signalingState !== 'have-local-offer') return;

@@ -503,7 +503,7 @@ function renderBoard() {
   const alertsFor = (id) => s.alerts.filter((x) => x.case_id === id).map((x) => x.kind.replace('_', ' '));
   const waitOf = (c) => (c.state === 'queued' || c.state === 'offered' ? fmtDuration(waited(c, s.boardAt)) : fmtDuration(c.waiting_s || 0));
   // Rebuilt only when something but the clock changed, so a click is never lost.
-  const key = JSON.stringify([s.board.map((c) => [c.case_id, c.state, c.held_by, c.escalated, c.flags]),
+  const key = JSON.stringify([s.board.map((c) => [c.case_id, c.state, c.held_by, c.holder_connected, c.escalated, c.flags]),
                               s.alerts.length, s.active && !s.active.ended && s.active.card.case_id]);
   if (key === s.boardKey) {
     for (const tr of $('board').tBodies[0].rows) {
@@ -521,7 +521,8 @@ function renderBoard() {
       ? el('button', { type: 'button', class: 'monitor', onclick: () => monitor(c.case_id) }, 'Monitor') : null;
     return el('tr', { class: c.escalated ? 'escalated' : '', 'data-case': c.case_id },
               el('td', {}, c.case_id), el('td', {}, MODE[c.mode] || c.mode), el('td', {}, STATE[c.state] || c.state),
-              el('td', {}, wait), el('td', {}, c.held_by || '—'), el('td', {}, flags || '—'), el('td', {}, act));
+              el('td', {}, wait), el('td', {}, c.held_by ? c.held_by + (c.holder_connected === false ? ' (console lost)' : '') : '—'),
+              el('td', {}, flags || '—'), el('td', {}, act));
   }));
   if (!s.board.length) $('board').tBodies[0].append(el('tr', {}, el('td', { colspan: 7 }, 'No live case.')));
 }
@@ -667,6 +668,12 @@ gw.on('claimed', (m) => {
   if (s.active && !s.active.ended && s.active.card.case_id === m.case.case_id) refreshCase(m);
   else if (!s.active || s.active.ended) openCase(m);
 });
+// This console was on the call (a specialist, a supervisor) when the holder's console
+// was lost and nobody here could take over: the case waits in the queue again.
+gw.on('requeued', (m) => {
+  if (!s.active || s.active.ended || s.active.card.case_id !== m.case_id) return;
+  caseEnded('The call-taker\'s console was lost: the case is back in the queue.');
+});
 gw.on('case_update', (m) => {
   const q = s.queue.get(m.case.case_id);
   if (q) { q.card = m.case; q.at = Date.now(); renderQueue(); }
@@ -740,21 +747,24 @@ gw.onopen = async () => {
 };
 // A case held before the drop comes back as `claimed` right after the resume answer,
 // so before the answer to this case_get. If it did not, it moved on while this
-// console was away: back in the queue ([queue] holder_grace_s; it may be offered here
-// again), taken by someone else, or ended by the citizen (its outcome still ours).
+// console was away ([queue] holder_grace_s): back in the queue (it may ring here
+// again), handed on, or closed, perhaps with its outcome still ours to give.
 async function checkStillHeld() {
   const a = s.active;
   if (!a || a.ended || a.role !== 'holder') return;
   const r = await gw.request('case_get', { case_id: a.card.case_id });
   if (s.active !== a || a.ended || r.code === 'disconnected' || r.code === 'timeout') return;
-  if (r.type === 'case' && r.case.state === 'answered' && r.case.held_by === s.name) return;
-  if (r.code === 'not_found') {
+  const c = r.type === 'case' ? r.case : null;
+  if (c && c.state === 'answered' && c.held_by === s.name) return;
+  if (c && c.state === 'ended' && c.held_by === s.name && c.end_reason === 'citizen_hung_up' && !c.disposition) {
     a.endedBy = 'citizen';
-    caseEnded('The case ended while this console was offline. Choose the outcome and close.');
+    caseEnded('The citizen hung up while this console was offline. Choose the outcome and close.');
+  } else if (c && (c.state === 'ended' || c.state === 'abandoned')) {
+    caseEnded('The case was closed while this console was offline.');
+  } else if (c && !c.held_by) {
+    caseEnded('While this console was offline the case went back to the queue.');
   } else {
-    caseEnded(r.type === 'case' && !r.case.held_by
-      ? 'While this console was offline the case went back to the queue.'
-      : 'While this console was offline another call-taker took the case.');
+    caseEnded('While this console was offline the case was handed on to someone else.');
   }
 }
 
