@@ -276,6 +276,7 @@ def test_stale_console(v, ann, live_citizen, cid):
     """ann's connection dies without closing (nothing sent, nothing read); her console
     resumes the same session on a new one. The new one gets her case at once and the
     old one is closed by the gateway. Returns the new connection."""
+    ann.keep_alive = False  # its connection died: it answers nothing
     ann2 = Client(v.port, "ann-again")
     t0 = time.monotonic()
     r = ann2.request("resume", token=ann.token)

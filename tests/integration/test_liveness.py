@@ -53,12 +53,11 @@ def board_shows(c, cid, **want):
 
 def closed_by_server(ws, timeout):
     """Reads what the server sent a client that never answered; True once it closed."""
-    ws.sock.settimeout(timeout)
     try:
         while True:
             op, _ = ws.recv_frame(timeout)
             if op == 0x9:
-                ws.pings = getattr(ws, "pings", 0) + 1
+                ws.pings += 1
             if op == 0x8:
                 return True
     except ConnectionError:
@@ -86,21 +85,27 @@ def events_of(v, cid):
 
 def test_ping_and_silence(v):
     live = Client(v.port, "answers")
+    idle = Client(v.port, "idle")  # never read by the test: the harness answers for it
     quiet = WebSocket(v.port)
+    quiet.keep_alive = False  # reads nothing, answers nothing
     t0 = time.monotonic()
-    pump([live], lambda: getattr(live, "pings", 0) >= 1, 6, "PING")
+    pump([live], lambda: live.pings >= 1, 6, "PING")
     check(True, f"a quiet connection is PINGed ({time.monotonic() - t0:.1f} s after it opened)")
     check(closed_by_server(quiet, 8), "one that answers nothing is closed by the gateway")
     gone = time.monotonic() - t0
     check(3.5 <= gone <= 7, f"after dead_after_s (4 s): {gone:.1f} s")
-    check(getattr(quiet, "pings", 0) >= 1, "it had been PINGed first")
+    check(quiet.pings >= 1, "it had been PINGed first")
     pump([live], lambda: time.monotonic() - t0 > 7, 8)
     r = live.request("hello")
     check(r.get("type") == "hello", "one that answers PINGs stays open past dead_after_s")
+    r = idle.request("hello")
+    check(r.get("type") == "hello" and idle.pings >= 2,
+          f"so does one the test never read, whose PINGs the harness answered ({idle.pings})")
     check("no answer to PING: closed" in v.stderr(), "the gateway logs why it closed one")
     check(metric(v, "vigil_ws_silent_closed_total") == 1,
           "and counts it (vigil_ws_silent_closed_total)")
     live.close()
+    idle.close()
 
 
 def test_requeue(v, pw):
@@ -114,7 +119,7 @@ def test_requeue(v, pw):
     r = sue.request("monitor", case_id=cid)
     check(r.get("type") == "monitoring", f"sue monitors the call: {r.get('type')}")
     t0 = time.monotonic()
-    # From here ann is never read: her console went silent.
+    ann.keep_alive = False  # from here ann's console is silent: it answers nothing
     others = [bob, sue, cit]
     for c in others:  # what came before (the first offer, queue places)
         c.drain(0.2)

@@ -14,7 +14,9 @@ import ssl
 import struct
 import subprocess
 import tempfile
+import threading
 import time
+import weakref
 
 VIGILD = os.environ.get("VIGILD", "vigild")
 VIGILCTL = os.environ.get("VIGILCTL", "vigilctl")
@@ -173,7 +175,16 @@ def https(port, path, method="GET", body=b"", headers=None, timeout=5):
 
 
 class WebSocket:
-    """A minimal RFC 6455 client over TLS: enough to drive vigild's protocol."""
+    """A minimal RFC 6455 client over TLS: enough to drive vigild's protocol.
+
+    Like a browser it answers vigild's PINGs even while the test is not reading it (a
+    keeper thread reads idle connections every second; vigild closes one that stays
+    silent: [signaling] dead_after_s). A test that wants a connection to go silent,
+    as a console whose machine lost power, sets keep_alive = False. Frames the keeper
+    reads wait in the order they came for the test's next read."""
+
+    _open = weakref.WeakSet()
+    _keeper = None
 
     def __init__(self, port, path="/ws", protocol="vigil.v1"):
         self.sock = tls_connect(port)
@@ -193,11 +204,89 @@ class WebSocket:
             (key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest()).decode()
         self.accepted = self.status == 101 and want.encode() in head
         self.buf = b""
+        self.frames = []  # (opcode, payload) the keeper read, not yet taken
+        self.pings = 0
+        self.keep_alive = True
+        self.lock = threading.Lock()  # one thread on the TLS socket at a time
+        WebSocket._open.add(self)
+        WebSocket._start_keeper()
+
+    @classmethod
+    def _start_keeper(cls):
+        if cls._keeper is None:
+            cls._keeper = threading.Thread(target=cls._keep, daemon=True, name="ws-keeper")
+            cls._keeper.start()
+
+    @classmethod
+    def _keep(cls):
+        while True:
+            time.sleep(1)
+            for ws in list(cls._open):
+                if ws.keep_alive and ws.lock.acquire(blocking=False):
+                    try:
+                        ws._read_idle()
+                    except (OSError, ValueError, ConnectionError):
+                        cls._open.discard(ws)
+                    finally:
+                        ws.lock.release()
+
+    def _read_idle(self):
+        """What has arrived, without waiting: PINGs answered, the rest kept."""
+        if self.sock.fileno() < 0:
+            raise ConnectionError("closed")
+        while True:
+            f = self._frame(0.001)
+            if f is None:
+                return
+            if f[0] == 0x9:
+                self.pings += 1
+                self._send(0xA, f[1])
+            else:
+                self.frames.append(f)
+
+    def _parse(self):
+        """One whole frame off the front of buf, or None: a frame is taken whole or not
+        at all, so a timeout never leaves half of one behind."""
+        if len(self.buf) < 2:
+            return None
+        b0, b1 = self.buf[0], self.buf[1]
+        n, at = b1 & 0x7F, 2
+        if n == 126:
+            if len(self.buf) < 4:
+                return None
+            n, at = struct.unpack("!H", self.buf[2:4])[0], 4
+        elif n == 127:
+            if len(self.buf) < 10:
+                return None
+            n, at = struct.unpack("!Q", self.buf[2:10])[0], 10
+        if len(self.buf) < at + n:
+            return None
+        payload, self.buf = self.buf[at:at + n], self.buf[at + n:]
+        return b0 & 0x0F, payload
+
+    def _frame(self, timeout):
+        """The next whole frame within timeout, or None."""
+        deadline = time.monotonic() + timeout
+        while True:
+            f = self._parse()
+            if f is not None:
+                return f
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            self.sock.settimeout(left)
+            try:
+                chunk = self.sock.recv(65536)
+            except (socket.timeout, TimeoutError, ssl.SSLWantReadError):
+                return None
+            if not chunk:
+                raise ConnectionError("closed")
+            self.buf += chunk
 
     def send_text(self, text):
         self.send_frame(0x1, text.encode() if isinstance(text, str) else text)
 
-    def send_frame(self, opcode, payload, fin=True):
+    def _send(self, opcode, payload, fin=True):
         mask = os.urandom(4)
         n = len(payload)
         hdr = bytes([(0x80 if fin else 0) | opcode])
@@ -210,43 +299,38 @@ class WebSocket:
         masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
         self.sock.sendall(hdr + mask + masked)
 
+    def send_frame(self, opcode, payload, fin=True):
+        with self.lock:
+            self._send(opcode, payload, fin)
+
     def send_json(self, obj):
         self.send_text(json.dumps(obj))
 
-    def _need(self, n):
-        while len(self.buf) < n:
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                raise ConnectionError("closed")
-            self.buf += chunk
-        out, self.buf = self.buf[:n], self.buf[n:]
-        return out
-
     def recv_frame(self, timeout=5):
-        self.sock.settimeout(timeout)
-        b0, b1 = self._need(2)
-        n = b1 & 0x7F
-        if n == 126:
-            n = struct.unpack("!H", self._need(2))[0]
-        elif n == 127:
-            n = struct.unpack("!Q", self._need(8))[0]
-        return b0 & 0x0F, self._need(n)
+        """The next frame (PINGs included, unanswered); socket.timeout if none comes."""
+        with self.lock:
+            if self.frames:
+                return self.frames.pop(0)
+            f = self._frame(timeout)
+        if f is None:
+            raise socket.timeout("no frame")
+        return f
 
     def recv_json(self, timeout=5):
-        """The next text message. A PING met on the way is answered, as browsers do
-        (vigild closes a connection that stays silent: [signaling] dead_after_s); a
-        client that is not read answers none."""
+        """The next text message. A PING met on the way is answered, as browsers do."""
+        deadline = time.monotonic() + timeout
         while True:
-            op, payload = self.recv_frame(timeout)
+            op, payload = self.recv_frame(max(0.001, deadline - time.monotonic()))
             if op == 0x1:
                 return json.loads(payload)
             if op == 0x9:
-                self.pings = getattr(self, "pings", 0) + 1
+                self.pings += 1
                 self.send_frame(0xA, payload)
             if op == 0x8:
                 raise ConnectionError("closed by server")
 
     def close(self):
+        WebSocket._open.discard(self)
         try:
             self.send_frame(0x8, struct.pack("!H", 1000))
         except OSError:
