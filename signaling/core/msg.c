@@ -265,6 +265,16 @@ int vg_msg_end(const json_t *body, struct vg_req_end *r, char *why, size_t n)
     return VG_OK;
 }
 
+int vg_msg_callback_done(const json_t *body, struct vg_req_callback *r, char *why, size_t n)
+{
+    int rc = get_case_id(body, r->case_id, sizeof r->case_id, why, n);
+    if (rc || (rc = get_str(body, "outcome", true, 1, 32, r->outcome, sizeof r->outcome, why, n)))
+        return rc;
+    if (!token_chars_ok(r->outcome))
+        return fail(why, n, "outcome", "must be a word of a-z, 0-9 and _");
+    return VG_OK;
+}
+
 int vg_msg_block(const json_t *body, struct vg_req_block *r, bool unblock, char *why, size_t n)
 {
     memset(r, 0, sizeof *r);

@@ -83,6 +83,13 @@ struct vg_req_end {
 };
 int vg_msg_end(const struct json_t *body, struct vg_req_end *r, char *why, size_t n);
 
+/* callback_done: case_id and outcome (a word, as a disposition). */
+struct vg_req_callback {
+    char case_id[VG_CASE_ID_MAX + 1];
+    char outcome[33]; /* [a-z0-9_]{1,32} */
+};
+int vg_msg_callback_done(const struct json_t *body, struct vg_req_callback *r, char *why, size_t n);
+
 struct vg_req_block {
     char phone[VG_PHONE_MAX + 1];
     char reason[VG_REASON_MAX + 1];

@@ -253,6 +253,88 @@ void cases_board_update(struct vg_hub *h)
     board_update(h);
 }
 
+/* A closed case from its stored row (tmp->row filled): its card with how it ended,
+ * in a message of type `type` (full: with track, chat and uploads) or the card alone
+ * (type NULL). */
+static json_t *closed_case(struct vg_hub *h, const char *type, struct live_case *tmp)
+{
+    tmp->hub = h;
+    tmp->rank = mode_rank(tmp->row.mode, tmp->row.queue);
+    tmp->has_fix = vg_store_location_last(h->store, tmp->row.id, &tmp->last_fix) == VG_OK;
+    json_t *r = type ? full_case(h, type, tmp) : card(tmp);
+    json_t *c = type ? json_object_get(r, "case") : r;
+    json_object_set_new(c, "ended_by", json_string(tmp->row.ended_by));
+    json_object_set_new(c, "end_reason", json_string(tmp->row.end_reason));
+    json_object_set_new(c, "disposition", json_string(tmp->row.disposition));
+    json_object_set_new(c, "ended_at", json_integer(tmp->row.ended_us / 1000));
+    return r;
+}
+
+/* Call-backs ---------------------------------------------------------------------------
+ * A citizen who left while waiting and allowed a call back (callback_allowed) is owed
+ * one: the case is flagged when abandoned. Call-takers and supervisors see the list
+ * (on login, and pushed on every change) and say when they called and how it went. */
+
+#define CALLBACKS_MAX 100
+
+struct callbacks_ctx {
+    struct vg_hub *hub;
+    json_t *list;
+};
+
+static int add_callback(const struct vg_case_row *row, void *ud)
+{
+    struct callbacks_ctx *x = ud;
+    struct live_case tmp;
+    memset(&tmp, 0, sizeof tmp);
+    tmp.row = *row;
+    json_array_append_new(x->list, closed_case(x->hub, NULL, &tmp));
+    return 0;
+}
+
+static json_t *callbacks_json(struct vg_hub *h)
+{
+    struct callbacks_ctx x = {h, json_array()};
+    vg_store_callbacks_list(h->store, CALLBACKS_MAX, add_callback, &x);
+    return json_pack("{s:s, s:o}", "type", "callbacks", "cases", x.list);
+}
+
+/* Who may see and do call-backs. */
+#define R_CALLBACK (R_CALL_TAKER | R_SUPERVISOR)
+
+static void callbacks_push(struct vg_hub *h)
+{
+    hub_to_staff(h, R_CALLBACK, callbacks_json(h));
+}
+
+void case_callbacks(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m)
+{
+    hub_reply(s, m, callbacks_json(h));
+}
+
+void case_callback_done(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m)
+{
+    struct vg_req_callback r;
+    char why[200];
+    if (vg_msg_callback_done(m->body, &r, why, sizeof why))
+        return hub_error(s, m->id, VG_PROTO_E_INVALID, "%s", why);
+    json_t *ev = json_pack("{s:s}", "outcome", r.outcome);
+    char *evtext = json_dumps(ev, JSON_COMPACT);
+    json_decref(ev);
+    int rc = vg_store_callback_done(h->store, r.case_id, s->account, vg_wall_us(), evtext);
+    free(evtext);
+    if (rc == VG_ENOENT || rc == VG_ESTATE)
+        return hub_error(s, m->id, "not_found", "case %s owes no call back (done already?)",
+                         r.case_id);
+    if (rc)
+        return hub_error(s, m->id, "internal", "the call back could not be recorded");
+    vg_info(r.case_id, NULL, "called back by %s: %s", s->account, r.outcome);
+    hub_reply(s, m,
+              json_pack("{s:s, s:s, s:s}", "type", "callback_done", "case_id", r.case_id, "outcome",
+                        r.outcome));
+    callbacks_push(h);
+}
+
 static void offer_to(struct vg_hub *h, struct live_case *lc, struct session *s)
 {
     hub_send(s, json_pack("{s:s, s:o}", "type", "offer", "case", card(lc)));
@@ -362,8 +444,12 @@ void cases_alert(struct vg_hub *h, const char *case_id, const char *kind, const 
                            case_id, "detail", d ? d : json_object()));
 }
 
+static void callbacks_push(struct vg_hub *h);
+
 static void close_waiting(struct vg_hub *h, struct live_case *lc, const char *reason)
 {
+    /* The store flagged it for a call back if the citizen allowed one. */
+    bool owed = strcmp(reason, "abandoned") == 0 && lc->row.callback_allowed;
     evidence_note(lc, "state", json_pack("{s:s}", "state", reason));
     hub_to_staff(
         h, R_STAFF,
@@ -371,6 +457,8 @@ static void close_waiting(struct vg_hub *h, struct live_case *lc, const char *re
     live_remove(h, lc);
     announce_positions(h);
     board_update(h);
+    if (owed)
+        callbacks_push(h);
 }
 
 static gboolean abandon_cb(gpointer ud)
@@ -531,6 +619,8 @@ void cases_staff_ready(struct vg_hub *h, struct session *s)
     g_ptr_array_free(q, TRUE);
     if (s->role == R_SUPERVISOR)
         hub_send(s, board_json(h));
+    if (s->role & R_CALLBACK)
+        hub_send(s, callbacks_json(h));
 }
 
 void cases_session_closed(struct vg_hub *h, struct session *s)
@@ -1114,13 +1204,7 @@ void case_get(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m)
     if (vg_store_case_get(h->store, id, &tmp.row) ||
         (s->role != R_SUPERVISOR && strcmp(tmp.row.held_by, s->account) != 0))
         return hub_error(s, m->id, "not_found", "no case %s you may see", id);
-    tmp.rank = mode_rank(tmp.row.mode, tmp.row.queue);
-    tmp.has_fix = vg_store_location_last(h->store, id, &tmp.last_fix) == VG_OK;
-    json_t *r = full_case(h, "case", &tmp);
-    json_t *c = json_object_get(r, "case");
-    json_object_set_new(c, "ended_by", json_string(tmp.row.ended_by));
-    json_object_set_new(c, "end_reason", json_string(tmp.row.end_reason));
-    json_object_set_new(c, "disposition", json_string(tmp.row.disposition));
+    json_t *r = closed_case(h, "case", &tmp);
     hub_reply(s, m, r);
 }
 

@@ -329,6 +329,8 @@ static const struct {
     {"set_status", R_STAFF, do_status},
     {"claim", R_CALL_TAKER | R_SUPERVISOR, case_claim},
     {"end", R_STAFF, case_end},
+    {"callbacks", R_CALL_TAKER | R_SUPERVISOR, case_callbacks},
+    {"callback_done", R_CALL_TAKER | R_SUPERVISOR, case_callback_done},
     {"case_get", R_STAFF, case_get},
     {"block", R_CALL_TAKER | R_SUPERVISOR, case_block},
     {"unblock", R_SUPERVISOR, case_unblock},

@@ -143,6 +143,8 @@ void case_chat(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m
 void case_receipt(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
 void case_claim(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
 void case_end(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
+void case_callbacks(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
+void case_callback_done(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
 void case_get(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
 void case_block(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
 void case_unblock(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);

@@ -98,13 +98,8 @@ int vg_store_case_by_token(struct vg_store *st, const char *token_hash, struct v
     return get_one(st, "citizen_token", token_hash, out);
 }
 
-int vg_store_case_list_live(struct vg_store *st, int (*cb)(const struct vg_case_row *c, void *ud),
-                            void *ud)
+static int list_rows(sqlite3_stmt *q, int (*cb)(const struct vg_case_row *c, void *ud), void *ud)
 {
-    sqlite3_stmt *q = vg_sql_prepare(st,
-                                     "SELECT " CASE_COLUMNS " FROM cases WHERE state IN"
-                                     " ('queued','offered','answered') ORDER BY created_us",
-                                     "");
     if (!q)
         return VG_EIO;
     int rc;
@@ -116,6 +111,26 @@ int vg_store_case_list_live(struct vg_store *st, int (*cb)(const struct vg_case_
     }
     sqlite3_finalize(q);
     return (rc == SQLITE_ROW || rc == SQLITE_DONE) ? VG_OK : VG_EIO;
+}
+
+int vg_store_case_list_live(struct vg_store *st, int (*cb)(const struct vg_case_row *c, void *ud),
+                            void *ud)
+{
+    return list_rows(vg_sql_prepare(st,
+                                    "SELECT " CASE_COLUMNS " FROM cases WHERE state IN"
+                                    " ('queued','offered','answered') ORDER BY created_us",
+                                    ""),
+                     cb, ud);
+}
+
+int vg_store_callbacks_list(struct vg_store *st, int limit,
+                            int (*cb)(const struct vg_case_row *c, void *ud), void *ud)
+{
+    return list_rows(vg_sql_prepare(st,
+                                    "SELECT " CASE_COLUMNS " FROM cases WHERE callback_needed = 1"
+                                    " AND state = 'abandoned' ORDER BY ended_us DESC LIMIT ?1",
+                                    "i", (int64_t)limit),
+                     cb, ud);
 }
 
 static int finish_transition(struct vg_store *st, const char *id, int changes, int rc,
@@ -181,6 +196,18 @@ int vg_store_case_requeue(struct vg_store *st, const char *id, const char *by, i
                          " updated_us = ?3 WHERE id = ?1 AND state = 'answered' AND held_by = ?2",
                          "ssi", id, by, at_us);
     return finish_transition(st, id, n, rc, at_us, "requeued", by, event_data);
+}
+
+int vg_store_callback_done(struct vg_store *st, const char *id, const char *by, int64_t at_us,
+                           const char *event_data)
+{
+    if (vg_sql_begin(st))
+        return VG_EIO;
+    int n, rc = vg_sql_exec(st, &n,
+                            "UPDATE cases SET callback_needed = 0, updated_us = ?2"
+                            " WHERE id = ?1 AND callback_needed = 1",
+                            "si", id, at_us);
+    return finish_transition(st, id, n, rc, at_us, "callback", by, event_data);
 }
 
 int vg_store_case_set_disposition(struct vg_store *st, const char *id, const char *by,

@@ -68,6 +68,15 @@ int vg_store_case_set_flags(struct vg_store *st, const char *id, const char *fla
 int vg_store_case_rate(struct vg_store *st, const char *id, int rating, const char *comment,
                        int64_t at_us);
 
+/* Abandoned cases whose citizen allowed a call back and nobody has called yet, the
+ * latest first, at most limit. */
+int vg_store_callbacks_list(struct vg_store *st, int limit,
+                            int (*cb)(const struct vg_case_row *c, void *ud), void *ud);
+/* Someone (by) called the citizen back: the case leaves the list, event "callback"
+ * with event_data. Only once (VG_ESTATE). */
+int vg_store_callback_done(struct vg_store *st, const char *id, const char *by, int64_t at_us,
+                           const char *event_data);
+
 /* Earlier cases from one number (all before before_us). */
 struct vg_phone_history {
     int64_t total, ended, abandoned, live;

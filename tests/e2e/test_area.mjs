@@ -103,6 +103,22 @@ run('e2e_area', { config, accounts: [['sue', 'supervisor']] }, async (v, browser
   await sue.click('#end-btn');
   const gone = await until(() => rowText(sue, caseId).then((t) => !t), 5000);
   check(gone, 'an ended case leaves the board');
+
+  // The silent alarm's caller gives up waiting: the console lists them to call back.
+  const quietId = await quiet.evaluate(() => window.vigilCitizen.caseId());
+  await quiet.click('#hangup');
+  const item = `#callbacks li[data-case="${quietId}"]`;
+  const owed = await until(() => sue.$(item).then((e) => e && e.textContent()), 5000);
+  check(owed && /\+8613800005006/.test(owed) && /Chat|Silent/i.test(owed),
+        `the caller who hung up while waiting is in the call-back list: "${owed}"`);
+  check(await sue.getAttribute(`${item} a`, 'href') === 'tel:+8613800005006', 'with their number as a tel: link');
+  await shot(sue, 'console-callbacks');
+  bad = await a11yProblems(sue);
+  check(bad.length === 0, `the call-back list: labels, names and target sizes (${bad.join(', ') || 'no problem'})`);
+  await sue.selectOption(`${item} select`, 'no_answer');
+  await sue.click(`${item} button`);
+  const done = await until(() => sue.$(item).then((e) => !e), 5000);
+  check(done, 'Done takes them off the list');
   check(!cit.errors.length && !sue.errors.length && !quiet.errors.length,
         `no script errors (${[...cit.errors, ...sue.errors, ...quiet.errors].join('; ')})`);
 });

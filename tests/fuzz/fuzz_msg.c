@@ -34,6 +34,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct vg_req_chat c;
     struct vg_req_receipt r;
     struct vg_req_end e;
+    struct vg_req_callback cb;
     struct vg_req_block b;
     struct vg_req_rate rt;
     struct vg_fix f;
@@ -59,6 +60,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     need_reason(vg_msg_receipt(body, &r, why, sizeof why), why);
     why[0] = '\0';
     need_reason(vg_msg_end(body, &e, why, sizeof why), why);
+    why[0] = '\0';
+    if ((rc = vg_msg_callback_done(body, &cb, why, sizeof why)) == VG_OK)
+        bounded(cb.outcome, sizeof cb.outcome);
+    need_reason(rc, why);
     why[0] = '\0';
     need_reason(vg_msg_block(body, &b, false, why, sizeof why), why);
     why[0] = '\0';

@@ -219,6 +219,44 @@ def test_abandon_and_resume(v, ann, bob):
     cr2.close()
     for s in (ann, bob):
         s.request("set_status", status="available")
+    return rd["case_id"]
+
+
+def test_callbacks(v, ann, bob, cid):
+    """The citizen who dropped while waiting allowed a call back: call-takers see the
+    case in their call-back list (pushed, and on request) until one says they called."""
+    pushed = ann.wait(lambda m: m.get("type") == "callbacks" and
+                      cid in [c["case_id"] for c in m["cases"]], 5, "callbacks push")
+    entry = [c for c in pushed["cases"] if c["case_id"] == cid][0]
+    check(entry["phone"] == "+8613800000004" and entry["state"] == "abandoned" and
+          entry["ended_at"] >= entry["created_at"] and entry["callback_allowed"] is True,
+          f"an abandoned alarm is pushed to the call-back list: {entry['phone']}, "
+          f"left after {(entry['ended_at'] - entry['created_at']) / 1000:.1f} s")
+    r = bob.request("callbacks")
+    ids = [c["case_id"] for c in r.get("cases", [])]
+    check(cid in ids, f"and listed on request ({len(ids)} owed)")
+    cit = Client(v.port, "nosy")
+    cit.request("alarm_start", mode="voice", phone="+86 138 0000 0044", location=INSIDE)
+    r = cit.request("callbacks")
+    check(r.get("code") == "forbidden", f"a citizen may not read it: {r.get('code')}")
+    cit.request("hangup")
+    cit.close()
+    r = ann.request("callback_done", case_id=cid, outcome="Reached!")
+    check(r.get("code") == "invalid_field", f"an outcome is a word: {r.get('code')}")
+    r = ann.request("callback_done", case_id=cid, outcome="reached")
+    check(r.get("type") == "callback_done" and r.get("outcome") == "reached", f"ann called: {r}")
+    gone = bob.wait(lambda m: m.get("type") == "callbacks" and m.get("id") is None and
+                    cid not in [c["case_id"] for c in m["cases"]], 5, "callbacks push")
+    check(gone is not None, "the case leaves every console's list at once")
+    r = bob.request("callback_done", case_id=cid, outcome="no_answer")
+    check(r.get("code") == "not_found", f"only once: {r.get('code')}")
+    con = db(v)
+    row = con.execute("SELECT callback_needed FROM cases WHERE id=?", (cid,)).fetchone()
+    ev = con.execute("SELECT kind, actor, data FROM case_events WHERE case_id=? ORDER BY seq DESC"
+                     " LIMIT 1", (cid,)).fetchone()
+    con.close()
+    check(row == (0,) and ev[:2] == ("callback", "ann") and json.loads(ev[2])["outcome"] ==
+          "reached", f"stored: {row}, {ev}")
 
 
 def r_token(c):
@@ -484,7 +522,8 @@ v.start()
 ann, bob, sue = (staff(v.port, n, PW[n]) for n in ("ann", "bob", "sue"))
 test_claim_race(v, ann, bob, sue)
 test_priority_and_escalation(v, ann, bob, sue)
-test_abandon_and_resume(v, ann, bob)
+dropped = test_abandon_and_resume(v, ann, bob)
+test_callbacks(v, ann, bob, dropped)
 test_outcome_after_hangup(v, ann, bob)
 live, cid = test_location_and_chat(v, ann, sue)
 test_service_area(v)

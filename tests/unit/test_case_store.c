@@ -84,6 +84,15 @@ static void test_abandon_and_history(void)
     VT_EQ_STR(c.state, "abandoned");
     VT_CHECK(c.escalated);
     VT_CHECK(c.callback_needed); /* callback was allowed */
+    int owed = 0;
+    VT_EQ_INT(vg_store_callbacks_list(st, 10, count_live, &owed), VG_OK);
+    VT_EQ_INT(owed, 1);
+    VT_EQ_INT(vg_store_callback_done(st, "c-2", "ann", 2400, "{\"outcome\":\"reached\"}"), VG_OK);
+    VT_EQ_INT(vg_store_callback_done(st, "c-2", "bob", 2500, NULL), VG_ESTATE); /* once */
+    VT_EQ_INT(vg_store_callback_done(st, "c-404", "bob", 2500, NULL), VG_ENOENT);
+    owed = 0;
+    VT_EQ_INT(vg_store_callbacks_list(st, 10, count_live, &owed), VG_OK);
+    VT_EQ_INT(owed, 0);
     new_case("c-3", "+8613800000002", 3000);
     new_case("c-4", "+8613800000002", 4000);
     struct vg_phone_history h;

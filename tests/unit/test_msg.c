@@ -125,6 +125,19 @@ static void test_others(void)
     VT_CONTAINS(why, "\"disposition\"");
     json_decref(j);
 
+    struct vg_req_callback cb;
+    j = J("{\"case_id\":\"c-1\",\"outcome\":\"no_answer\"}");
+    VT_EQ_INT(vg_msg_callback_done(j, &cb, why, sizeof why), VG_OK);
+    VT_EQ_STR(cb.outcome, "no_answer");
+    json_decref(j);
+    j = J("{\"case_id\":\"c-1\",\"outcome\":\"Reached!\"}");
+    VT_EQ_INT(vg_msg_callback_done(j, &cb, why, sizeof why), VG_EINVAL);
+    VT_CONTAINS(why, "\"outcome\"");
+    json_decref(j);
+    j = J("{\"case_id\":\"c-1\"}");
+    VT_EQ_INT(vg_msg_callback_done(j, &cb, why, sizeof why), VG_EINVAL);
+    json_decref(j);
+
     struct vg_req_block b;
     j = J("{\"phone\":\"+86138\",\"reason\":\"pranks\"}");
     VT_EQ_INT(vg_msg_block(j, &b, false, why, sizeof why), VG_OK);

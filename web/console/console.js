@@ -67,6 +67,7 @@ function signedIn(r) {
   $('desk').hidden = false;
   $('top-actions').hidden = false;
   $('board-box').hidden = s.role !== 'supervisor';
+  renderCallbacks();
   document.body.classList.toggle('supervisor', s.role === 'supervisor');
   if (!s.map) s.map = new TrackMap($('map'), s.tileUrl);
   s.map.tileUrl = s.tileUrl;
@@ -211,6 +212,50 @@ document.addEventListener('keydown', (e) => {
   e.preventDefault();
   claim(top.card.case_id);
 });
+
+// ---- call-backs -----------------------------------------------------------------
+
+// Callers who left while waiting and allowed a call back (docs/protocol.md,
+// "Call-backs"): the list comes on sign-in and after every change, from any console.
+const OUTCOMES = [['reached', 'Reached'], ['no_answer', 'No answer'], ['wrong_number', 'Wrong number'],
+                  ['not_needed', 'Not needed']];
+
+function callbackItem(c) {
+  const left = c.ended_at && c.created_at ? ` after ${fmtDuration((c.ended_at - c.created_at) / 1000)}` : '';
+  const loc = c.location ? ` · ${c.location.lat.toFixed(5)}, ${c.location.lon.toFixed(5)} (±${Math.round(c.location.accuracy)} m)` : '';
+  const name = c.caller && c.caller.name ? ` (${c.caller.name})` : '';
+  const pick = el('select', { 'aria-label': `Outcome of the call back to ${c.phone}` },
+                  ...OUTCOMES.map(([v, t]) => el('option', { value: v }, t)));
+  const done = el('button', { type: 'button', class: 'cb-done' }, 'Done');
+  done.addEventListener('click', async () => {
+    done.disabled = true;
+    const r = await gw.request('callback_done', { case_id: c.case_id, outcome: pick.value });
+    done.disabled = false;
+    if (r.type !== 'callback_done' && r.code !== 'not_found') banner(`Call back not recorded: ${r.message || r.code}`);
+  });
+  return el('li', { 'data-case': c.case_id },
+            el('a', { href: 'tel:' + c.phone }, c.phone), name,
+            ` · ${MODE[c.mode] || c.mode} · left${left} at ${fmtTime(c.ended_at || c.created_at)}${loc} `,
+            pick, ' ', done);
+}
+
+function renderCallbacks() {
+  const box = $('callbacks-box');
+  box.hidden = !['call_taker', 'supervisor'].includes(s.role);
+  const list = s.callbacks || [];
+  $('callbacks-count').textContent = `(${list.length})`;
+  // Only what changed goes or comes: an outcome being chosen in one item survives
+  // another caller being added.
+  const ids = new Set(list.map((c) => c.case_id));
+  const ol = $('callbacks');
+  for (const li of [...ol.children]) if (!ids.has(li.dataset.case)) li.remove();
+  const have = new Set([...ol.children].map((li) => li.dataset.case));
+  list.forEach((c, i) => {
+    if (have.has(c.case_id)) return;
+    ol.insertBefore(callbackItem(c), ol.children[i] || null);
+  });
+}
+gw.on('callbacks', (m) => { s.callbacks = m.cases || []; renderCallbacks(); });
 
 // ---- the open case -----------------------------------------------------------
 
