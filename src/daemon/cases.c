@@ -260,6 +260,9 @@ static json_t *closed_case(struct vg_hub *h, const char *type, struct live_case 
 {
     tmp->hub = h;
     tmp->rank = mode_rank(tmp->row.mode, tmp->row.queue);
+    vg_store_phone_history(h->store, tmp->row.phone, tmp->row.created_us,
+                           tmp->row.created_us - (int64_t)h->cfg->repeat_window_min * 60000000,
+                           &tmp->history);
     tmp->has_fix = vg_store_location_last(h->store, tmp->row.id, &tmp->last_fix) == VG_OK;
     json_t *r = type ? full_case(h, type, tmp) : card(tmp);
     json_t *c = type ? json_object_get(r, "case") : r;
@@ -276,6 +279,9 @@ static json_t *closed_case(struct vg_hub *h, const char *type, struct live_case 
  * (on login, and pushed on every change) and say when they called and how it went. */
 
 #define CALLBACKS_MAX 100
+/* Owed for this long after the citizen left; older flags (and those from before the
+ * list existed) stay in the store, off the list. */
+#define CALLBACK_WINDOW_S (72 * 3600)
 
 struct callbacks_ctx {
     struct vg_hub *hub;
@@ -292,24 +298,42 @@ static int add_callback(const struct vg_case_row *row, void *ud)
     return 0;
 }
 
-static json_t *callbacks_json(struct vg_hub *h)
+/* A call-taker's list holds the normal queue's callers; a supervisor's also the
+ * blocked callers' (the supervised queue is theirs). */
+static json_t *callbacks_json(struct vg_hub *h, bool supervisor)
 {
     struct callbacks_ctx x = {h, json_array()};
-    vg_store_callbacks_list(h->store, CALLBACKS_MAX, add_callback, &x);
+    vg_store_callbacks_list(h->store, vg_wall_us() - (int64_t)CALLBACK_WINDOW_S * 1000000,
+                            !supervisor, CALLBACKS_MAX, add_callback, &x);
     return json_pack("{s:s, s:o}", "type", "callbacks", "cases", x.list);
 }
 
-/* Who may see and do call-backs. */
-#define R_CALLBACK (R_CALL_TAKER | R_SUPERVISOR)
+static gboolean callbacks_push_cb(gpointer ud)
+{
+    struct vg_hub *h = ud;
+    h->callbacks_idle = 0;
+    hub_to_staff(h, R_CALL_TAKER, callbacks_json(h, false));
+    hub_to_staff(h, R_SUPERVISOR, callbacks_json(h, true));
+    return G_SOURCE_REMOVE;
+}
 
+/* Every console's list, once per turn of the loop however many changes came (a
+ * network that drops a hundred waiting citizens at once). */
 static void callbacks_push(struct vg_hub *h)
 {
-    hub_to_staff(h, R_CALLBACK, callbacks_json(h));
+    if (!h->callbacks_idle)
+        h->callbacks_idle = g_idle_add(callbacks_push_cb, h);
+}
+
+void cases_callbacks_send(struct vg_hub *h, struct session *s)
+{
+    if (s->role & (R_CALL_TAKER | R_SUPERVISOR))
+        hub_send(s, callbacks_json(h, s->role == R_SUPERVISOR));
 }
 
 void case_callbacks(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m)
 {
-    hub_reply(s, m, callbacks_json(h));
+    hub_reply(s, m, callbacks_json(h, s->role == R_SUPERVISOR));
 }
 
 void case_callback_done(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m)
@@ -318,6 +342,12 @@ void case_callback_done(struct vg_hub *h, struct session *s, const struct vg_pro
     char why[200];
     if (vg_msg_callback_done(m->body, &r, why, sizeof why))
         return hub_error(s, m->id, VG_PROTO_E_INVALID, "%s", why);
+    struct vg_case_row row;
+    if (s->role != R_SUPERVISOR && vg_store_case_get(h->store, r.case_id, &row) == VG_OK &&
+        strcmp(row.queue, "normal") != 0)
+        return hub_error(s, m->id, VG_PROTO_E_FORBIDDEN,
+                         "a blocked caller's call back is for "
+                         "supervisors");
     json_t *ev = json_pack("{s:s}", "outcome", r.outcome);
     char *evtext = json_dumps(ev, JSON_COMPACT);
     json_decref(ev);
@@ -506,6 +536,7 @@ static void requeue(struct vg_hub *h, struct live_case *lc, const char *lost, js
     vg_warn(lc->row.id, NULL, "back in the queue: %s's console did not come back", lost);
     evidence_note(lc, "state", json_pack("{s:s, s:s}", "state", "requeued", "was_held_by", lost));
     raise_alert(h, lc, "holder_lost", detail);
+    team_requeued(h, lc);
     media_sync(h, lc); /* the parties' legs go; the citizen's stays, recorded */
     /* No abandon timer even if the citizen is away too: the alarm was being handled,
      * and whoever claims it has their number to call back. */
@@ -559,9 +590,9 @@ static int load_one(const struct vg_case_row *row, void *ud)
                            row->created_us - (int64_t)h->cfg->repeat_window_min * 60000000,
                            &lc->history);
     arm_escalation(h, lc);
-    if (unclaimed(lc))
+    if (unclaimed(lc) && !lc->row.answered_us)
         arm_abandon(h, lc); /* its citizen must reconnect within the grace time */
-    else
+    else if (!unclaimed(lc))
         arm_holder_lost(h, lc); /* and its holder too */
     return 0;
 }
@@ -575,6 +606,7 @@ void cases_load(struct vg_hub *h)
 
 void cases_free(struct vg_hub *h)
 {
+    stop_timer(&h->callbacks_idle);
     GHashTableIter it;
     gpointer k, v;
     g_hash_table_iter_init(&it, h->cases);
@@ -619,8 +651,6 @@ void cases_staff_ready(struct vg_hub *h, struct session *s)
     g_ptr_array_free(q, TRUE);
     if (s->role == R_SUPERVISOR)
         hub_send(s, board_json(h));
-    if (s->role & R_CALLBACK)
-        hub_send(s, callbacks_json(h));
 }
 
 void cases_session_closed(struct vg_hub *h, struct session *s)
@@ -633,7 +663,9 @@ void cases_session_closed(struct vg_hub *h, struct session *s)
         evidence_note(lc, "participant",
                       json_pack("{s:s, s:s}", "action", "leave", "who", "citizen"));
         vg_info(lc->row.id, NULL, "citizen connection lost");
-        if (unclaimed(lc))
+        /* Abandoned only if nobody ever answered: a requeued alarm was being
+         * handled, and whoever claims it can call back. */
+        if (unclaimed(lc) && !lc->row.answered_us)
             arm_abandon(h, lc);
         else
             hub_send(lc->holder, json_pack("{s:s, s:s, s:b}", "type", "citizen_connection",
@@ -1202,7 +1234,8 @@ void case_get(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m)
      * is still to be given). */
     memset(&tmp, 0, sizeof tmp);
     if (vg_store_case_get(h->store, id, &tmp.row) ||
-        (s->role != R_SUPERVISOR && strcmp(tmp.row.held_by, s->account) != 0))
+        (s->role != R_SUPERVISOR && strcmp(tmp.row.held_by, s->account) != 0 &&
+         !vg_store_case_event_by(h->store, id, "requeued", s->account)))
         return hub_error(s, m->id, "not_found", "no case %s you may see", id);
     json_t *r = closed_case(h, "case", &tmp);
     hub_reply(s, m, r);

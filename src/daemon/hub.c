@@ -173,6 +173,7 @@ static void start_staff_session(struct vg_hub *h, struct session *s, const char 
     vg_info(NULL, NULL, "conn=%llu: %s %s logged in", (unsigned long long)s->conn_id,
             hub_role_name(role), account);
     cases_staff_ready(h, s);
+    cases_callbacks_send(h, s);
 }
 
 static void login_done(GObject *src, GAsyncResult *res, gpointer data)

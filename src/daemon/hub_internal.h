@@ -116,6 +116,7 @@ struct vg_hub {
     guint sweep_timer;
     GHashTable *uploads; /* upload id -> struct upload_live* (uploads.c), open ones in use */
     guint upload_sweep;
+    guint callbacks_idle; /* a push of the call-back lists is due (cases.c) */
 };
 
 /* hub.c */
@@ -144,6 +145,7 @@ void case_receipt(struct vg_hub *h, struct session *s, const struct vg_proto_msg
 void case_claim(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
 void case_end(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
 void case_callbacks(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
+void cases_callbacks_send(struct vg_hub *h, struct session *s); /* at login and resume */
 void case_callback_done(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
 void case_get(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
 void case_block(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
@@ -172,8 +174,13 @@ void team_case_closed(struct vg_hub *h, struct live_case *lc); /* cancels, frees
 void team_session_closed(struct vg_hub *h, struct live_case *lc, struct session *s);
 void team_staff_ready(struct vg_hub *h, struct session *s); /* rebinds a returning party */
 /* The holder's console is gone for good: cancels their invitation and hands the case
- * to a specialist still connected on the call, if any (true). */
+ * to a specialist (else a supervisor who barged in) still connected on the call, if
+ * any (true). */
 bool team_holder_lost(struct vg_hub *h, struct live_case *lc);
+/* The case went back to the queue: nobody stays on it (a specialist could not act on
+ * a waiting case, a monitor could not claim it); those connected are told and are
+ * free for the queue. */
+void team_requeued(struct vg_hub *h, struct live_case *lc);
 /* An alert about a case (live or not): stored, shown to supervisors, hooks fired. */
 void cases_alert(struct vg_hub *h, const char *case_id, const char *kind, const char *detail_json);
 

@@ -574,14 +574,23 @@ bool team_holder_lost(struct vg_hub *h, struct live_case *lc)
         lc->prev_holder[0] = '\0'; /* nobody to hand it back to */
         return true;
     }
-    /* Back to the queue: nobody stays on a case that waits again (a specialist could
-     * not act on it, a monitor could not claim it); those connected are told. */
+    return false;
+}
+
+void team_requeued(struct vg_hub *h, struct live_case *lc)
+{
+    struct session *freed[MAX_PARTIES];
+    unsigned n = 0;
     while (lc->n_parties) {
         struct session *s = lc->parties[0].s;
         drop_party(h, lc, &lc->parties[0], "requeued");
-        hub_send(s, json_pack("{s:s, s:s}", "type", "requeued", "case_id", lc->row.id));
+        if (s) {
+            hub_send(s, json_pack("{s:s, s:s}", "type", "requeued", "case_id", lc->row.id));
+            freed[n++] = s;
+        }
     }
-    return false;
+    for (unsigned i = 0; i < n; i++) /* free for the queue again */
+        cases_staff_ready(h, freed[i]);
 }
 
 void team_session_closed(struct vg_hub *h, struct live_case *lc, struct session *s)

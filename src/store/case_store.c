@@ -123,14 +123,33 @@ int vg_store_case_list_live(struct vg_store *st, int (*cb)(const struct vg_case_
                      cb, ud);
 }
 
-int vg_store_callbacks_list(struct vg_store *st, int limit,
+int vg_store_callbacks_list(struct vg_store *st, int64_t since_us, bool normal_only, int limit,
                             int (*cb)(const struct vg_case_row *c, void *ud), void *ud)
 {
-    return list_rows(vg_sql_prepare(st,
-                                    "SELECT " CASE_COLUMNS " FROM cases WHERE callback_needed = 1"
-                                    " AND state = 'abandoned' ORDER BY ended_us DESC LIMIT ?1",
-                                    "i", (int64_t)limit),
-                     cb, ud);
+    return list_rows(
+        vg_sql_prepare(
+            st,
+            "SELECT " CASE_COLUMNS " FROM cases c WHERE callback_needed = 1"
+            " AND state = 'abandoned' AND ended_us >= ?1 AND (?2 = 0 OR queue = 'normal')"
+            " AND NOT EXISTS (SELECT 1 FROM cases l WHERE l.phone = c.phone"
+            " AND l.created_us > c.created_us AND l.answered_us IS NOT NULL)"
+            " ORDER BY ended_us DESC, id LIMIT ?3",
+            "iii", since_us, (int64_t)normal_only, (int64_t)limit),
+        cb, ud);
+}
+
+bool vg_store_case_event_by(struct vg_store *st, const char *id, const char *kind,
+                            const char *actor)
+{
+    sqlite3_stmt *q = vg_sql_prepare(st,
+                                     "SELECT 1 FROM case_events WHERE case_id = ?1 AND kind = ?2"
+                                     " AND actor = ?3 LIMIT 1",
+                                     "sss", id, kind, actor);
+    if (!q)
+        return false;
+    bool found = sqlite3_step(q) == SQLITE_ROW;
+    sqlite3_finalize(q);
+    return found;
 }
 
 static int finish_transition(struct vg_store *st, const char *id, int changes, int rc,

@@ -68,10 +68,15 @@ int vg_store_case_set_flags(struct vg_store *st, const char *id, const char *fla
 int vg_store_case_rate(struct vg_store *st, const char *id, int rating, const char *comment,
                        int64_t at_us);
 
-/* Abandoned cases whose citizen allowed a call back and nobody has called yet, the
- * latest first, at most limit. */
-int vg_store_callbacks_list(struct vg_store *st, int limit,
+/* Abandoned cases whose citizen allowed a call back and nobody has called yet, left
+ * at or after since_us, the latest first, at most limit; with normal_only, only
+ * those of the normal queue (not a blocked caller's). A case from a number that got
+ * through (was answered) later is not listed: they were helped. */
+int vg_store_callbacks_list(struct vg_store *st, int64_t since_us, bool normal_only, int limit,
                             int (*cb)(const struct vg_case_row *c, void *ud), void *ud);
+/* Did actor record an event of this kind on the case? */
+bool vg_store_case_event_by(struct vg_store *st, const char *id, const char *kind,
+                            const char *actor);
 /* Someone (by) called the citizen back: the case leaves the list, event "callback"
  * with event_data. Only once (VG_ESTATE). */
 int vg_store_callback_done(struct vg_store *st, const char *id, const char *by, int64_t at_us,

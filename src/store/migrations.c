@@ -120,6 +120,11 @@ static const struct vg_migration migrations[] = {
      "  group_name TEXT NOT NULL REFERENCES staff_groups(name) ON DELETE CASCADE,"
      "  account TEXT NOT NULL,"
      "  PRIMARY KEY (group_name, account));"},
+    /* The call-back list (abandoned cases the citizen allowed a call back for) is read
+     * on every change: an index of just those rows. */
+    {6, "callbacks",
+     "CREATE INDEX cases_callback ON cases(ended_us) WHERE callback_needed = 1"
+     " AND state = 'abandoned';"},
 };
 
 const struct vg_migration *vg_migrations(int *count)

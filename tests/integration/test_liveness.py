@@ -173,7 +173,16 @@ def test_requeue(v, pw):
           ("ended", "ended_by_staff", "dispatched"),
           f"the one who held it last may read the closed case back: {c.get('state')}")
     r = ann2.request("case_get", case_id=cid)
-    check(r.get("code") == "not_found", f"ann, who held it before, may not: {r.get('code')}")
+    c = r.get("case") or {}
+    check((c.get("state"), c.get("held_by")) == ("ended", "bob"),
+          f"so may ann, who lost it, to learn how it ended: {c.get('state')}, {c.get('held_by')}")
+    r = sue.request("case_get", case_id=cid)
+    check(r.get("type") == "case", "(and supervisors)")
+    carl_like = Client(v.port, "stranger")
+    carl_like.request("login", name="carl", password=pw["carl"])
+    r = carl_like.request("case_get", case_id=cid)
+    check(r.get("code") == "not_found", f"but not someone who never held it: {r.get('code')}")
+    carl_like.close()
     for c in (ann2, bob, sue, cit):
         c.close()
     ann.sock.close()

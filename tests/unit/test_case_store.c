@@ -85,13 +85,16 @@ static void test_abandon_and_history(void)
     VT_CHECK(c.escalated);
     VT_CHECK(c.callback_needed); /* callback was allowed */
     int owed = 0;
-    VT_EQ_INT(vg_store_callbacks_list(st, 10, count_live, &owed), VG_OK);
+    VT_EQ_INT(vg_store_callbacks_list(st, 0, true, 10, count_live, &owed), VG_OK);
     VT_EQ_INT(owed, 1);
+    owed = 0; /* left before the window */
+    VT_EQ_INT(vg_store_callbacks_list(st, 2400, true, 10, count_live, &owed), VG_OK);
+    VT_EQ_INT(owed, 0);
     VT_EQ_INT(vg_store_callback_done(st, "c-2", "ann", 2400, "{\"outcome\":\"reached\"}"), VG_OK);
     VT_EQ_INT(vg_store_callback_done(st, "c-2", "bob", 2500, NULL), VG_ESTATE); /* once */
     VT_EQ_INT(vg_store_callback_done(st, "c-404", "bob", 2500, NULL), VG_ENOENT);
     owed = 0;
-    VT_EQ_INT(vg_store_callbacks_list(st, 10, count_live, &owed), VG_OK);
+    VT_EQ_INT(vg_store_callbacks_list(st, 0, true, 10, count_live, &owed), VG_OK);
     VT_EQ_INT(owed, 0);
     new_case("c-3", "+8613800000002", 3000);
     new_case("c-4", "+8613800000002", 4000);
@@ -104,6 +107,19 @@ static void test_abandon_and_history(void)
     int live = 0;
     VT_EQ_INT(vg_store_case_list_live(st, count_live, &live), VG_OK);
     VT_EQ_INT(live, 2); /* c-3, c-4 */
+    /* A caller who gave up and then got through is owed no call back. */
+    new_case("c-6", "+8613800000006", 5000);
+    VT_EQ_INT(vg_store_case_abandon(st, "c-6", 5100), VG_OK);
+    int owed6 = 0;
+    VT_EQ_INT(vg_store_callbacks_list(st, 0, true, 10, count_live, &owed6), VG_OK);
+    VT_EQ_INT(owed6, 1);
+    new_case("c-7", "+8613800000006", 6000);
+    VT_EQ_INT(vg_store_case_claim(st, "c-7", "ann", 6100), VG_OK);
+    owed6 = 0;
+    VT_EQ_INT(vg_store_callbacks_list(st, 0, true, 10, count_live, &owed6), VG_OK);
+    VT_EQ_INT(owed6, 0);
+    VT_CHECK(vg_store_case_event_by(st, "c-7", "answered", "ann"));
+    VT_CHECK(!vg_store_case_event_by(st, "c-7", "answered", "bob"));
 }
 
 static int collect_fix(const struct vg_fix_row *f, void *ud)

@@ -220,10 +220,20 @@ document.addEventListener('keydown', (e) => {
 const OUTCOMES = [['reached', 'Reached'], ['no_answer', 'No answer'], ['wrong_number', 'Wrong number'],
                   ['not_needed', 'Not needed']];
 
+// A time of the day, with the date when it is not today (the list keeps 72 hours).
+function when(ms) {
+  const d = new Date(ms);
+  return d.toDateString() === new Date().toDateString() ? fmtTime(ms)
+    : d.toLocaleString([], { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
+}
+
 function callbackItem(c) {
   const left = c.ended_at && c.created_at ? ` after ${fmtDuration((c.ended_at - c.created_at) / 1000)}` : '';
   const loc = c.location ? ` · ${c.location.lat.toFixed(5)}, ${c.location.lon.toFixed(5)} (±${Math.round(c.location.accuracy)} m)` : '';
   const name = c.caller && c.caller.name ? ` (${c.caller.name})` : '';
+  const flags = flagsText(c);
+  // Someone who could not speak, or must not be heard: a ringing phone may give them away.
+  const warn = c.mode === 'silent' ? el('strong', { class: 'cb-warn' }, ' Silent alarm: a ringing phone may put them in danger.') : null;
   const pick = el('select', { 'aria-label': `Outcome of the call back to ${c.phone}` },
                   ...OUTCOMES.map(([v, t]) => el('option', { value: v }, t)));
   const done = el('button', { type: 'button', class: 'cb-done' }, 'Done');
@@ -235,8 +245,8 @@ function callbackItem(c) {
   });
   return el('li', { 'data-case': c.case_id },
             el('a', { href: 'tel:' + c.phone }, c.phone), name,
-            ` · ${MODE[c.mode] || c.mode} · left${left} at ${fmtTime(c.ended_at || c.created_at)}${loc} `,
-            pick, ' ', done);
+            ` · ${MODE[c.mode] || c.mode} · left${left} at ${when(c.ended_at || c.created_at)}${loc}` +
+            `${flags ? ' · ' + flags : ''} `, warn, ' ', pick, ' ', done);
 }
 
 function renderCallbacks() {
