@@ -345,9 +345,7 @@ void case_callback_done(struct vg_hub *h, struct session *s, const struct vg_pro
     struct vg_case_row row;
     if (s->role != R_SUPERVISOR && vg_store_case_get(h->store, r.case_id, &row) == VG_OK &&
         strcmp(row.queue, "normal") != 0)
-        return hub_error(s, m->id, VG_PROTO_E_FORBIDDEN,
-                         "a blocked caller's call back is for "
-                         "supervisors");
+        return hub_error(s, m->id, VG_PROTO_E_FORBIDDEN, "a blocked caller is the supervisors'");
     json_t *ev = json_pack("{s:s}", "outcome", r.outcome);
     char *evtext = json_dumps(ev, JSON_COMPACT);
     json_decref(ev);
@@ -473,8 +471,6 @@ void cases_alert(struct vg_hub *h, const char *case_id, const char *kind, const 
                  json_pack("{s:s, s:s, s:s, s:o}", "type", "alert", "kind", kind, "case_id",
                            case_id, "detail", d ? d : json_object()));
 }
-
-static void callbacks_push(struct vg_hub *h);
 
 static void close_waiting(struct vg_hub *h, struct live_case *lc, const char *reason)
 {

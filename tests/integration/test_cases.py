@@ -396,6 +396,14 @@ def test_soft_block_and_alerts(v, ann, sue):
     check(r.get("type") == "unblocked", "supervisor unblocks")
     c.request("hangup")
     c.close()
+    # The blocked caller who hung up while waiting is owed a call back, by supervisors.
+    ids = lambda r: [x["case_id"] for x in r.get("cases", [])]  # noqa: E731
+    check(cid not in ids(ann.request("callbacks")) and cid in ids(sue.request("callbacks")),
+          "a blocked caller's call back is on the supervisor's list, not the call-taker's")
+    r = ann.request("callback_done", case_id=cid, outcome="reached")
+    check(r.get("code") == "forbidden", f"nor may the call-taker record it: {r.get('code')}")
+    r = sue.request("callback_done", case_id=cid, outcome="not_needed")
+    check(r.get("type") == "callback_done", "the supervisor may")
     # Repeat caller: the third alarm within the window.
     for i in range(3):
         ci, ri = citizen(v.port, "voice", "+86 138 0000 0010", name=f"rep{i}")
