@@ -532,7 +532,8 @@ gw.on('queue', (m) => {
 gw.on('requeued', (m) => {
   if (!live(m)) return;
   c.heldBy = null;
-  staffNote('The call-taker was cut off: putting you through to another.');
+  staffNote(c.mode === 'report' ? 'The call-taker was cut off: your report goes to another.'
+    : 'The call-taker was cut off: putting you through to another.');
   setCaseState('queued');
 });
 // A note on the call-taker's connection; it goes once someone has the case again.
