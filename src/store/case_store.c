@@ -141,15 +141,11 @@ int vg_store_callbacks_list(struct vg_store *st, int64_t since_us, bool normal_o
 bool vg_store_case_event_by(struct vg_store *st, const char *id, const char *kind,
                             const char *actor)
 {
-    sqlite3_stmt *q = vg_sql_prepare(st,
-                                     "SELECT 1 FROM case_events WHERE case_id = ?1 AND kind = ?2"
-                                     " AND actor = ?3 LIMIT 1",
-                                     "sss", id, kind, actor);
-    if (!q)
-        return false;
-    bool found = sqlite3_step(q) == SQLITE_ROW;
-    sqlite3_finalize(q);
-    return found;
+    int64_t one;
+    return vg_sql_int(st, &one,
+                      "SELECT 1 FROM case_events WHERE case_id = ?1 AND kind = ?2 AND actor = ?3"
+                      " LIMIT 1",
+                      "sss", id, kind, actor) == VG_OK;
 }
 
 static int finish_transition(struct vg_store *st, const char *id, int changes, int rc,
@@ -184,9 +180,9 @@ int vg_store_case_claim(struct vg_store *st, const char *id, const char *by, int
     if (vg_sql_begin(st))
         return VG_EIO;
     int n, rc = vg_sql_exec(st, &n,
-                            "UPDATE cases SET state = 'answered', held_by = ?2, answered_us = "
-                            "coalesce(answered_us, ?3),"
-                            " updated_us = ?3 WHERE id = ?1 AND state IN ('queued','offered')",
+                            "UPDATE cases SET state = 'answered', held_by = ?2,"
+                            " answered_us = coalesce(answered_us, ?3), updated_us = ?3"
+                            " WHERE id = ?1 AND state IN ('queued','offered')",
                             "ssi", id, by, at_us);
     return finish_transition(st, id, n, rc, at_us, "answered", by, NULL);
 }
