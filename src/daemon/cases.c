@@ -611,6 +611,7 @@ void cases_free(struct vg_hub *h)
         stop_timer(&lc->escalate_timer);
         stop_timer(&lc->abandon_timer);
         stop_timer(&lc->holder_timer);
+        stop_timer(&lc->party_timer);
         evidence_case_drop(lc);
         g_hash_table_iter_remove(&it);
         g_free(lc);

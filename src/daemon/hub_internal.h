@@ -52,6 +52,7 @@ struct party {
     char account[VG_NAME_MAX + 1];
     enum party_role role;
     struct session *s; /* NULL while their connection is away */
+    int64_t gone_us;   /* since when away (monotonic), 0 = here */
 };
 
 /* The holder's pending invitation of a specialist (one per case at a time). */
@@ -82,6 +83,7 @@ struct live_case {
     uint64_t citizen_src;   /* the staff leg the citizen's leg receives from, 0 = none */
     struct party parties[MAX_PARTIES];
     unsigned n_parties;
+    guint party_timer;                 /* a party is away: drop them when it fires */
     struct invite *invite;             /* NULL: none pending */
     char prev_holder[VG_NAME_MAX + 1]; /* who transferred it here, for hand_back */
     struct vg_recording *rec;          /* NULL: not recorded */

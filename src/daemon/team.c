@@ -81,6 +81,7 @@ static void add_party(struct vg_hub *h, struct live_case *lc, struct session *s,
     snprintf(p->account, sizeof p->account, "%s", s->account);
     p->role = role;
     p->s = s;
+    p->gone_us = 0;
     snprintf(s->case_id, sizeof s->case_id, "%s", lc->row.id);
     s->available = false;
     event(h, lc,
@@ -530,6 +531,49 @@ void team_barge(struct vg_hub *h, struct session *s, const struct vg_proto_msg *
     people_changed(h, lc);
 }
 
+/* A specialist or barged supervisor whose console went keeps their place for
+ * [queue] holder_grace_s, as a holder does, and is then taken off the case: else
+ * they would be pulled back into it at their next login, maybe hours on, and the
+ * holder could not ring anyone else in their place. */
+static gboolean party_timer_cb(gpointer ud);
+
+static void arm_party_timer(struct vg_hub *h, struct live_case *lc)
+{
+    int64_t first = 0;
+    for (unsigned i = 0; i < lc->n_parties; i++)
+        if (!lc->parties[i].s && (!first || lc->parties[i].gone_us < first))
+            first = lc->parties[i].gone_us;
+    if (lc->party_timer)
+        g_source_remove(lc->party_timer);
+    lc->party_timer = 0;
+    if (!first)
+        return;
+    int64_t due_ms = (first + (int64_t)h->cfg->holder_grace_s * 1000000 - vg_now_us()) / 1000;
+    lc->party_timer = g_timeout_add(due_ms > 0 ? (guint)due_ms + 1 : 0, party_timer_cb, lc);
+}
+
+static gboolean party_timer_cb(gpointer ud)
+{
+    struct live_case *lc = ud;
+    struct vg_hub *h = lc->hub;
+    lc->party_timer = 0;
+    int64_t cut = vg_now_us() - (int64_t)h->cfg->holder_grace_s * 1000000;
+    bool dropped = false;
+    for (unsigned i = lc->n_parties; i-- > 0;) { /* from the end: a drop moves the rest */
+        struct party *p = &lc->parties[i];
+        if (!p->s && p->gone_us <= cut) {
+            vg_warn(lc->row.id, NULL, "%s's console did not come back within %d s: off the case",
+                    p->account, h->cfg->holder_grace_s);
+            drop_party(h, lc, p, "connection_lost");
+            dropped = true;
+        }
+    }
+    arm_party_timer(h, lc);
+    if (dropped)
+        people_changed(h, lc);
+    return G_SOURCE_REMOVE;
+}
+
 /* Hooks from cases.c ------------------------------------------------------------------ */
 
 void team_case_closed(struct vg_hub *h, struct live_case *lc)
@@ -546,6 +590,7 @@ void team_case_closed(struct vg_hub *h, struct live_case *lc)
         }
     }
     lc->n_parties = 0;
+    arm_party_timer(h, lc); /* nobody away: stopped */
 }
 
 /* Who on the call takes over from a holder who is gone: a specialist (brought in for
@@ -589,6 +634,7 @@ void team_requeued(struct vg_hub *h, struct live_case *lc)
             freed[n++] = s;
         }
     }
+    arm_party_timer(h, lc);          /* nobody away: stopped */
     for (unsigned i = 0; i < n; i++) /* free for the queue again */
         cases_staff_ready(h, freed[i]);
 }
@@ -601,9 +647,11 @@ void team_session_closed(struct vg_hub *h, struct live_case *lc, struct session 
     if (p->role == P_MONITOR) { /* a monitor who drops is gone: they can start again */
         drop_party(h, lc, p, "connection_lost");
     } else {
-        p->s = NULL; /* a specialist keeps their place and gets it back on login */
-        vg_info(lc->row.id, NULL, "%s connection lost; their place on the case is kept",
-                s->account);
+        p->s = NULL; /* kept for the grace time; back by then, they get it again */
+        p->gone_us = vg_now_us();
+        arm_party_timer(h, lc);
+        vg_info(lc->row.id, NULL, "%s connection lost; their place on the case is kept for %d s",
+                s->account, h->cfg->holder_grace_s);
     }
     people_changed(h, lc);
 }
@@ -618,6 +666,8 @@ void team_staff_ready(struct vg_hub *h, struct session *s)
         struct party *p = team_party(lc, s->account);
         if (p && !p->s && !s->case_id[0]) {
             p->s = s;
+            p->gone_us = 0;
+            arm_party_timer(h, lc);
             snprintf(s->case_id, sizeof s->case_id, "%s", lc->row.id);
             s->available = false;
             json_t *r = cases_full(h, "joined", lc);

@@ -254,6 +254,61 @@ def test_specialist_takes_over(v, pw):
         c.close()
 
 
+def parties_of(c, cid):
+    """The parties in the last participants event c kept for cid, or None."""
+    got = None
+    for m in c.events:
+        if m.get("type") == "participants" and m.get("case_id") == cid:
+            got = m["parties"]
+    return got
+
+
+def test_specialist_lost(v, pw):
+    """carl joined ann's call; his console goes and does not come back within
+    holder_grace_s: he is taken off the case, and not pulled back into it at his next
+    login; ann may ring him again."""
+    ann, carl = (staff(v.port, n, pw[n]) for n in ("ann", "carl"))
+    cit = Client(v.port, "cit4")
+    cid = cit.request("alarm_start", mode="video", phone="+86 138 0000 0044",
+                      location=INSIDE)["case_id"]
+    ann.wait(lambda m: m.get("type") == "offer" and m["case"]["case_id"] == cid)
+    check(ann.request("claim", case_id=cid).get("type") == "claimed", "ann answers")
+    ann.request("invite", case_id=cid, account="carl")
+    inv = carl.wait_type("invited")
+    check(carl.request("invite_accept", invite_id=inv["invite_id"]).get("type") == "joined",
+          "carl joins the call")
+    ann.drain(0.2)
+    ann.events.clear()
+    t0 = time.monotonic()
+    carl.sock.close()
+    away = pump([ann, cit], lambda: parties_of(ann, cid) == [
+        {"account": "carl", "role": "specialist", "connected": False}], 3, "carl away")
+    check(away, "ann sees carl's console away, his place kept")
+    pump([ann, cit], lambda: parties_of(ann, cid) == [], 6, "carl off the case")
+    took = time.monotonic() - t0
+    check(1.5 <= took <= 5, f"after holder_grace_s (2 s) carl is off the case: {took:.1f} s")
+    kinds, row = events_of(v, cid)
+    check(("leave", "carl") in kinds and row[:2] == ("answered", "ann"),
+          f"a leave in its history, the case still ann's: {kinds[-3:]}")
+    con = sqlite3.connect(os.path.join(v.data_dir, "vigil.db"))
+    data = con.execute("SELECT data FROM case_events WHERE case_id=? AND kind='leave' "
+                       "AND actor='carl'", (cid,)).fetchone()[0]
+    con.close()
+    check('"reason":"connection_lost"' in data, f"for a lost connection: {data}")
+    carl2 = Client(v.port, "carl-back")
+    check(carl2.request("resume", token=carl.token).get("type") == "resume", "carl is back")
+    carl2.drain(1)
+    check(not take(carl2, "joined"), "his console is not pulled back into the case")
+    r = ann.request("invite", case_id=cid, account="carl")
+    check(r.get("type") == "invite_sent", f"ann may ring him again: {r.get('type')}")
+    inv = carl2.wait_type("invited")
+    check(carl2.request("invite_accept", invite_id=inv["invite_id"]).get("type") == "joined",
+          "and he joins again")
+    ann.request("end", case_id=cid, disposition="resolved")
+    for c in (ann, carl2, cit):
+        c.close()
+
+
 d = tempfile.mkdtemp(prefix="vigil-live-")
 conf = os.path.join(d, "vigil.conf")
 with open(conf, "w") as f:
@@ -269,6 +324,7 @@ test_ping_and_silence(v)
 test_requeue(v, PW)
 test_back_in_time(v, PW)
 test_specialist_takes_over(v, PW)
+test_specialist_lost(v, PW)
 check(v.proc.poll() is None, "vigild survived everything")
 v.stop()
 finish("liveness")
