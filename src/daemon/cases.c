@@ -278,10 +278,10 @@ static json_t *closed_case(struct vg_hub *h, const char *type, struct live_case 
  * one: the case is flagged when abandoned. Call-takers and supervisors see the list
  * (on login, and pushed on every change) and say when they called and how it went. */
 
+/* Listed for [queue] callback_window_h after the citizen left; older flags (and those
+ * from before the list existed) stay in the store, off the list. At most this many,
+ * the latest first: a console is not meant to scroll through more. */
 #define CALLBACKS_MAX 100
-/* Owed for this long after the citizen left; older flags (and those from before the
- * list existed) stay in the store, off the list. */
-#define CALLBACK_WINDOW_S (72 * 3600)
 
 struct callbacks_ctx {
     struct vg_hub *hub;
@@ -303,7 +303,8 @@ static int add_callback(const struct vg_case_row *row, void *ud)
 static json_t *callbacks_json(struct vg_hub *h, bool supervisor)
 {
     struct callbacks_ctx x = {h, json_array()};
-    vg_store_callbacks_list(h->store, vg_wall_us() - (int64_t)CALLBACK_WINDOW_S * 1000000,
+    vg_store_callbacks_list(h->store,
+                            vg_wall_us() - (int64_t)h->cfg->callback_window_h * 3600 * 1000000,
                             !supervisor, CALLBACKS_MAX, add_callback, &x);
     return json_pack("{s:s, s:o}", "type", "callbacks", "cases", x.list);
 }

@@ -39,6 +39,7 @@ static const struct key keys[] = {
     {"queue", "escalate_after_s", K_INT, F(escalate_after_s), 1, 3600},
     {"queue", "abandon_grace_s", K_INT, F(abandon_grace_s), 0, 3600},
     {"queue", "holder_grace_s", K_INT, F(holder_grace_s), 0, 3600},
+    {"queue", "callback_window_h", K_INT, F(callback_window_h), 1, 720},
     {"queue", "escalation_message", K_TEXT, F(escalation_message), 1, 255},
     {"team", "invite_timeout_s", K_INT, F(invite_timeout_s), 5, 600},
     {"service_area", "file", K_PATH, F(service_area_file), 0, 0},
@@ -107,6 +108,7 @@ void vg_config_defaults(struct vg_config *c)
     c->escalate_after_s = 60;
     c->abandon_grace_s = 30;
     c->holder_grace_s = 20;
+    c->callback_window_h = 72;
     c->invite_timeout_s = 30;
     snprintf(c->escalation_message, sizeof c->escalation_message,
              "No call-taker has answered yet. Please also call 110 now.");

@@ -32,8 +32,9 @@ struct vg_config {
     /* queue */
     int escalate_after_s;
     int abandon_grace_s;
-    int holder_grace_s;   /* an answered case whose holder is gone this long is requeued */
-    int invite_timeout_s; /* [team]: an unanswered invitation is declined after this */
+    int holder_grace_s;    /* an answered case whose holder is gone this long is requeued */
+    int callback_window_h; /* an abandoned caller is listed to call back this long */
+    int invite_timeout_s;  /* [team]: an unanswered invitation is declined after this */
     char escalation_message[256];
     /* service area: GeoJSON file, "" = no limit */
     char service_area_file[PATH_MAX];

@@ -67,6 +67,7 @@ def setup(d, extra=""):
         f.write(f"""[queue]
 escalate_after_s = 2
 abandon_grace_s = 1
+callback_window_h = 1
 escalation_message = Still waiting: please also call 110.
 [service_area]
 file = {area}
@@ -235,6 +236,15 @@ def test_callbacks(v, ann, bob, cid):
     r = bob.request("callbacks")
     ids = [c["case_id"] for c in r.get("cases", [])]
     check(cid in ids, f"and listed on request ({len(ids)} owed)")
+    con = db(v)  # the citizen left 61 minutes ago: past callback_window_h (1)
+    con.execute("UPDATE cases SET ended_us = ended_us - 3660000000 WHERE id=?", (cid,))
+    con.commit()
+    r = bob.request("callbacks")
+    check(cid not in [c["case_id"] for c in r.get("cases", [])],
+          "a caller who left longer ago than callback_window_h is not listed")
+    con.execute("UPDATE cases SET ended_us = ended_us + 3660000000 WHERE id=?", (cid,))
+    con.commit()
+    con.close()
     cit = Client(v.port, "nosy")
     cit.request("alarm_start", mode="voice", phone="+86 138 0000 0044", location=INSIDE)
     r = cit.request("callbacks")

@@ -87,6 +87,10 @@ static void test_values(void)
     VT_EQ_INT(c.ws_ping_after_s, 15);
     VT_EQ_INT(c.ws_dead_after_s, 30);
     VT_EQ_INT(c.holder_grace_s, 20);
+    VT_EQ_INT(c.callback_window_h, 72);
+    VT_EQ_INT(load("[queue]\ncallback_window_h = 0\n", &c, err, sizeof err), VG_EINVAL);
+    VT_EQ_INT(load("[queue]\ncallback_window_h = 24\n", &c, err, sizeof err), VG_OK);
+    VT_EQ_INT(c.callback_window_h, 24);
     VT_EQ_INT(load("[signaling]\nping_after_s = 20\ndead_after_s = 20\n", &c, err, sizeof err),
               VG_OK);
     VT_EQ_INT(vg_config_check(&c, err, sizeof err), VG_EINVAL);

@@ -220,7 +220,7 @@ document.addEventListener('keydown', (e) => {
 const OUTCOMES = [['reached', 'Reached'], ['no_answer', 'No answer'], ['wrong_number', 'Wrong number'],
                   ['not_needed', 'Not needed']];
 
-// A time of the day, with the date when it is not today (the list keeps 72 hours).
+// A time of the day, with the date when it is not today (the list keeps [queue] callback_window_h, 72 by default).
 function when(ms) {
   const d = new Date(ms);
   return d.toDateString() === new Date().toDateString() ? fmtTime(ms)
