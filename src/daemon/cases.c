@@ -358,6 +358,9 @@ void case_callback_done(struct vg_hub *h, struct session *s, const struct vg_pro
     if (rc)
         return hub_error(s, m->id, "internal", "the call back could not be recorded");
     vg_info(r.case_id, NULL, "called back by %s: %s", s->account, r.outcome);
+    evidence_after_end(h, r.case_id, "callback",
+                       json_pack("{s:s, s:s}", "outcome", r.outcome, "by", s->account),
+                       "call back after the case ended");
     hub_reply(s, m,
               json_pack("{s:s, s:s, s:s}", "type", "callback_done", "case_id", r.case_id, "outcome",
                         r.outcome));
@@ -1147,8 +1150,8 @@ void case_claim(struct vg_hub *h, struct session *s, const struct vg_proto_msg *
 }
 
 /* `end` for a case the citizen already ended (hung up): its holder gives the outcome
- * afterwards, once. The recording was closed with the case; the outcome goes to the
- * case's row and its event history. */
+ * afterwards, once. The outcome goes to the case's row and its event history, and
+ * joins its recording, which closed with the case (evidence_after_end()). */
 static void case_give_disposition(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m,
                                   const struct vg_req_end *r)
 {
@@ -1166,6 +1169,9 @@ static void case_give_disposition(struct vg_hub *h, struct session *s, const str
         return hub_error(s, m->id, "internal", "the outcome could not be recorded");
     vg_info(r->case_id, NULL, "outcome given by %s after the citizen ended it: %s", s->account,
             r->disposition);
+    evidence_after_end(h, r->case_id, "disposition",
+                       json_pack("{s:s, s:s}", "disposition", r->disposition, "by", s->account),
+                       "outcome given after the case ended");
     hub_reply(
         s, m,
         json_pack("{s:s, s:s, s:s}", "type", "ended", "case_id", r->case_id, "state", "ended"));

@@ -107,6 +107,26 @@ void evidence_upload(struct vg_hub *h, struct live_case *lc, const char *case_id
     vg_evidence_reseal(h->evidence, case_id, why);
 }
 
+void evidence_after_end(struct vg_hub *h, const char *case_id, const char *type, json_t *e,
+                        const char *why)
+{
+    if (!h->evidence) {
+        json_decref(e);
+        return;
+    }
+    json_t *o = json_pack("{s:s}", "type", type);
+    json_object_update(o, e);
+    json_decref(e);
+    char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(o);
+    char detail[120];
+    snprintf(detail, sizeof detail, "{\"appended\":\"%s\"}", type);
+    vg_evidence_audit(h->evidence, "vigild", "system", "reseal", case_id, "done", detail);
+    if (text)
+        vg_evidence_append(h->evidence, case_id, vg_wall_us(), text, why);
+    free(text);
+}
+
 void evidence_case_end(struct live_case *lc, const char *reason)
 {
     vg_recording_finish(lc->rec, reason);

@@ -215,6 +215,11 @@ void evidence_note(struct live_case *lc, const char *type, json_t *e); /* steals
 /* A citizen's upload completed: an event of the live case's recording, or, after
  * the case ended, its manifest resealed (and audited). upload is borrowed. */
 void evidence_upload(struct vg_hub *h, struct live_case *lc, const char *case_id, json_t *upload);
+/* A fact about a case that came after it ended (an outcome, a call back's result):
+ * appended to its sealed recording as an event of `type` with e's fields, the
+ * manifest signed again (and audited). Steals e. */
+void evidence_after_end(struct vg_hub *h, const char *case_id, const char *type, json_t *e,
+                        const char *why);
 void evidence_case_end(struct live_case *lc, const char *reason);
 void evidence_case_drop(struct live_case *lc);
 void evidence_tap_leg(struct vg_hub *h, struct live_case *lc, uint64_t leg);

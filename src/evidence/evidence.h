@@ -7,8 +7,9 @@
  * a store, no lock), events into a short locked list; nothing waits for the disk,
  * so writing never blocks forwarding. The writer turns both into segment files
  * (evfmt.h), one stream per leg plus the events log, fsyncs them at least once a
- * second, rolls them by time or size (hash-chained), and at the end writes
- * manifest.json, signed (manifest.sig).
+ * second, rolls them by time or size (hash-chained), and at the end hands the
+ * recording to a second thread, the sealer, which writes manifest.json, signed
+ * (manifest.sig): hashing every byte of a long case must not hold the rings.
  *
  * A full queue drops RTP (never events), records the gap as an event, and raises
  * an alert through the owner's callback; a write error is handled the same way.
@@ -97,6 +98,16 @@ void vg_recording_finish(struct vg_recording *r, const char *reason);
  * over every file. Nothing happens if the recording is still open (its manifest
  * will list the file). Any thread. */
 void vg_evidence_reseal(struct vg_evidence *ev, const char *case_id, const char *why);
+
+/* A fact about a case that came after its recording closed (the outcome a
+ * call-taker gives once the citizen has hung up, a call back's result): json (an
+ * object; "at_us" is added) joins the case's events log as a segment of its own,
+ * chained to the log's last one, and the manifest is signed again over every file,
+ * its reason saying "resealed: <why>". Queued behind the case's close, so it
+ * extends the manifest that close writes; logged and dropped when the case has no
+ * sealed recording. Any thread. */
+void vg_evidence_append(struct vg_evidence *ev, const char *case_id, int64_t at_us,
+                        const char *json, const char *why);
 
 /* For tests: the writer sleeps ms, as it would behind a stalled disk. Returns once
  * the writer has started sleeping. */

@@ -193,6 +193,53 @@ def export_and_check(case_dir, chats):
           f"state changes appear as subtitles ({states})")
 
 
+def outcome_after_hangup(v, ann, key):
+    """The citizen hangs up; the outcome ann gives afterwards joins the sealed
+    recording (a second events segment, the manifest signed again), verifies, and the
+    export lists it after the recording's end rather than as a subtitle."""
+    cit, cid = citizen(v, "video", phone="+86 138 0000 1077", name="hangs-up")
+    con = console(ann, cid, "console2")
+    ok = pump_until([cit, con], lambda: con.peer.stats()["frames_decoded"] > 30, 15)
+    check(ok, "a second call: media flows")
+    cit.client.request("hangup")
+    pump_until([cit, con], lambda: any(m.get("type") == "ended" and m.get("case_id") == cid
+                                       for m in ann.events), 5)
+    case_dir = os.path.join(v.data_dir, "evidence", cid)
+    check(wait_closed(case_dir), "its recording is sealed when the citizen hangs up")
+    r = ann.request("end", case_id=cid, disposition="dispatched")
+    check(r.get("type") == "ended", f"ann gives the outcome afterwards: {r}")
+    deadline, man = time.monotonic() + 10, {}
+    while time.monotonic() < deadline and "resealed" not in man.get("reason", ""):
+        time.sleep(0.1)
+        try:
+            man = json.load(open(os.path.join(case_dir, "manifest.json")))
+        except (OSError, ValueError):
+            pass
+    rc, out = verify(case_dir, key)
+    for _ in range(20):  # the manifest is written first, then its signature
+        if rc == 0:
+            break
+        time.sleep(0.1)
+        rc, out = verify(case_dir, key)
+    check(rc == 0 and "resealed: outcome given after the case ended" in man.get("reason", ""),
+          f"the outcome joined the recording, which verifies: {man.get('reason')}")
+    out_mkv = os.path.join(tempfile.mkdtemp(prefix="vigil-export-"), "after.mkv")
+    p = subprocess.run([EXPORT, case_dir, "-o", out_mkv, "--actor", "sue"], capture_output=True,
+                       text=True)
+    print(p.stdout.strip(), p.stderr.strip()[-500:])
+    meta = json.load(open(os.path.splitext(out_mkv)[0] + ".export.json")) if p.returncode == 0 \
+        else {"subtitles": [], "after_end": []}
+    after = [x["event"] for x in meta["after_end"]]
+    subs = [x["event"].get("type") for x in meta["subtitles"]]
+    check(p.returncode == 0 and [(e.get("type"), e.get("disposition"), e.get("by")) for e in after]
+          == [("disposition", "dispatched", "ann")] and "disposition" not in subs
+          and "after the recording closed" in p.stdout,
+          f"the export lists the outcome after the recording's end: {after}")
+    cit.close()
+    cit.client.close()
+    con.close()
+
+
 def tamper(case_dir, key, audit):
     """Changes one byte of each file in a copy; vigil-verify must name that file."""
     rng = random.Random(int(time.time()))
@@ -284,6 +331,7 @@ v2 = None
 try:
     cid, case_dir, key, chats = recorded_call(v, ann, sup)
     export_and_check(case_dir, chats)
+    outcome_after_hangup(v, ann, key)
     access(v, ann, sup, cid, case_dir)
     tamper(case_dir, key, os.path.join(v.data_dir, "evidence", "audit.log"))
     v2 = crash(v, ann)

@@ -8,6 +8,7 @@ import json
 import os
 import signal
 import sqlite3
+import subprocess
 import sys
 import tempfile
 import threading
@@ -15,6 +16,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from vigil_harness import Client, Vigild, add_account, check, finish, free_port, staff  # noqa
+
+VIGIL_VERIFY = os.path.join(os.environ.get("VIGIL_BUILD_ROOT", "build"), "vigil-verify")
 
 INSIDE = {"lat": 30.60, "lon": 114.50, "accuracy": 15.0}
 OUTSIDE = {"lat": 39.90, "lon": 116.40, "accuracy": 15.0}
@@ -267,6 +270,7 @@ def test_callbacks(v, ann, bob, cid):
     con.close()
     check(row == (0,) and ev[:2] == ("callback", "ann") and json.loads(ev[2])["outcome"] ==
           "reached", f"stored: {row}, {ev}")
+    check_appended(v, cid, "call back after the case ended", b'"outcome":"reached"')
 
 
 def r_token(c):
@@ -369,6 +373,33 @@ def test_outcome_after_hangup(v, ann, bob):
     con.close()
     check(row == ("ended", "citizen_hung_up", "dispatched") and ev == ("disposition", "ann"),
           f"stored with the case and in its history: {row}, {ev}")
+    check_appended(v, cid, "outcome given after the case ended", b'"disposition":"dispatched"')
+
+
+def check_appended(v, cid, why, fact):
+    """What came after the case ended joined its sealed recording: a second segment of
+    its events log, the manifest signed again saying why, and vigil-verify content."""
+    case_dir = os.path.join(v.data_dir, "evidence", cid)
+    key = os.path.join(v.data_dir, "evidence-key.pub")
+    deadline, man, p = time.monotonic() + 10, {}, None
+    while time.monotonic() < deadline:  # the manifest is written, then its signature
+        try:
+            man = json.load(open(os.path.join(case_dir, "manifest.json")))
+        except (OSError, ValueError):
+            man = {}
+        if why in man.get("reason", ""):
+            p = subprocess.run([VIGIL_VERIFY, case_dir, "--key", key], capture_output=True,
+                               text=True)
+            if p.returncode == 0:
+                break
+        time.sleep(0.1)
+    events = sorted(f["path"] for f in man.get("files", []) if f["type"] == "events")
+    check(why in man.get("reason", "") and len(events) >= 2,
+          f"in the recording: {man.get('reason')}; {events}")
+    last = open(os.path.join(case_dir, events[-1]), "rb").read() if events else b""
+    check(fact in last and b'"by":' in last, f"its last events segment holds it ({len(last)} B)")
+    check(p is not None and p.returncode == 0,
+          f"and it verifies: {(p.stdout + p.stderr).strip()[:120] if p else 'not run'}")
 
 
 def test_service_area(v):

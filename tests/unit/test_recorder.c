@@ -522,6 +522,121 @@ static void test_disk_full(void)
     snprintf(root, sizeof root, "%s", saved);
 }
 
+/* A segment of n_mb MiB of 1,000-byte video records of stream `leg` in a case's
+ * directory, as an hour-long call leaves (written here: the ring would take long). */
+static void big_segment(const char *case_id, uint64_t leg, unsigned n_mb)
+{
+    char path[400];
+    snprintf(path, sizeof path, "%s/evidence/%s/leg-%llu-000001.vgs", root, case_id,
+             (unsigned long long)leg);
+    FILE *f = fopen(path, "wb");
+    VT_CHECK(f != NULL);
+    struct vg_ev_seg_header h = {.stream = leg, .seq = 1, .opened_us = 1000};
+    snprintf(h.case_id, sizeof h.case_id, "%s", case_id);
+    uint8_t hdr[VG_EV_HDR_LEN], pkt[1000] = {0x80, 96}, rec[VG_EV_REC_HDR + 1000];
+    VT_EQ_INT(vg_ev_header_write(&h, hdr), VG_OK);
+    fwrite(hdr, 1, sizeof hdr, f);
+    for (unsigned i = 0; i < n_mb * 1024 * 1024 / sizeof rec; i++) {
+        struct vg_ev_record r = {VG_EV_REC_RTP, 1, 2000 + i, pkt, sizeof pkt};
+        VT_EQ_INT(vg_ev_record_write(&r, rec, sizeof rec), (int)sizeof rec);
+        fwrite(rec, 1, sizeof rec, f);
+    }
+    VT_EQ_INT(fclose(f), 0);
+}
+
+/* A long case ends while another is busy: its manifest hashes every byte it recorded
+ * (two legs of 64 MiB here, a bit over an hour of video), which must not hold the
+ * writer. The busy case sends 2 MB/s through a 256 KiB queue (128 ms of it)
+ * meanwhile and loses nothing; both recordings verify. */
+static void test_seal_aside(void)
+{
+    struct vg_evidence *ev = open_ev(256);
+    struct vg_recording *big = vg_recording_start(ev, "c-unit-big");
+    vg_recording_event(big, 1000, "{\"type\":\"leg\",\"leg\":\"7\",\"party\":\"citizen\"}");
+    vg_recording_event(big, 1000, "{\"type\":\"leg\",\"leg\":\"8\",\"party\":\"ann\"}");
+    big_segment("c-unit-big", 7, 64);
+    big_segment("c-unit-big", 8, 64);
+    struct vg_recording *r = vg_recording_start(ev, "c-unit-busy");
+    struct vg_recording_tap *t = vg_recording_tap_new(r, 9);
+    rtp_burst(t, 10, 1000);
+    writer_stats_until(ev, 10, 0, 5000);
+    char sig[300];
+    snprintf(sig, sizeof sig, "%s/evidence/c-unit-big/manifest.sig", root);
+    int64_t t0 = g_get_monotonic_time(), sealed_ms = -1;
+    vg_recording_finish(big, "case ended");
+    for (int i = 0; i < 500; i++) { /* 1 s: 20 packets of 200 bytes every 2 ms */
+        rtp_burst(t, 20, 10000 + i * 2000);
+        g_usleep(2000);
+        if (sealed_ms < 0 && g_file_test(sig, G_FILE_TEST_EXISTS))
+            sealed_ms = (g_get_monotonic_time() - t0) / 1000;
+    }
+    struct vg_evidence_stats st = writer_stats_until(ev, 10010, 0, 5000);
+    printf("a 128 MiB case sealed in %lld ms (-1: later) while another sent 10,000 "
+           "packets: %llu dropped\n",
+           (long long)sealed_ms, (unsigned long long)st.dropped);
+    VT_EQ_INT(st.dropped, 0);
+    vg_recording_tap_free(t);
+    vg_recording_finish(r, "case ended");
+    vg_evidence_close(ev);
+    VT_EQ_INT(verify("c-unit-big"), 0);
+    VT_EQ_INT(verify("c-unit-busy"), 0);
+    char path[400];
+    snprintf(path, sizeof path, "%s/evidence/c-unit-big", root);
+    char cmd[450];
+    snprintf(cmd, sizeof cmd, "rm -f '%s'/leg-*.vgs", path); /* 128 MiB less on the disk */
+    VT_EQ_INT(system(cmd), 0);
+}
+
+/* The outcome given after a case ended joins its sealed recording: a second segment
+ * of the events log, chained to the first, the manifest signed again saying why;
+ * a changed byte of it is found. A case with no recording gets nothing. */
+static void test_append(void)
+{
+    struct vg_evidence *ev = open_ev(0);
+    struct vg_recording *r = vg_recording_start(ev, "c-unit-after");
+    vg_recording_event(r, 1000, "{\"type\":\"chat\",\"text\":\"help\"}");
+    vg_recording_finish(r, "citizen hung up");
+    vg_evidence_append(ev, "c-unit-after", 5000000,
+                       "{\"type\":\"disposition\",\"disposition\":\"dispatched\",\"by\":\"ann\"}",
+                       "outcome given after the case ended");
+    vg_evidence_append(ev, "c-unit-none", 5000000, "{\"type\":\"disposition\"}", "outcome");
+    vg_evidence_append(ev, "c-unit-after", 5000000, "[1]", "not an object");
+    vg_evidence_close(ev);
+    VT_EQ_INT(verify("c-unit-after"), 0);
+    char path[400];
+    snprintf(path, sizeof path, "%s/evidence/c-unit-after/manifest.json", root);
+    json_t *m = json_load_file(path, 0, NULL);
+    VT_CONTAINS(json_string_value(json_object_get(m, "reason")),
+                "citizen hung up; resealed: outcome given after the case ended");
+    VT_CHECK(json_is_true(json_object_get(m, "complete")));
+    json_t *f, *files = json_object_get(m, "files");
+    size_t i, events = 0;
+    json_array_foreach(files, i, f) events +=
+        strcmp(json_string_value(json_object_get(f, "type")), "events") == 0;
+    VT_EQ_INT(events, 2);
+    json_decref(m);
+    snprintf(path, sizeof path, "%s/evidence/c-unit-after/events-000002.vgs", root);
+    gchar *buf = NULL;
+    gsize len = 0;
+    VT_CHECK(g_file_get_contents(path, &buf, &len, NULL));
+    struct vg_ev_scan sc;
+    VT_EQ_INT(vg_ev_scan((const uint8_t *)buf, len, &sc), VG_OK);
+    VT_EQ_INT(sc.hdr.seq, 2);
+    VT_EQ_INT(sc.events, 1);
+    VT_EQ_INT(sc.first_us, 5000000);
+    const char *want = "{\"type\":\"disposition\",\"disposition\":\"dispatched\","
+                       "\"by\":\"ann\",\"at_us\":5000000}";
+    VT_CHECK(memmem(buf, len, want, strlen(want)) != NULL);
+    char *d = memmem(buf, len, "dispatched", 10);
+    d[0] = 'D'; /* a changed outcome */
+    g_file_set_contents(path, buf, (gssize)len, NULL);
+    g_free(buf);
+    VT_EQ_INT(verify("c-unit-after") > 0, 1);
+    VT_CONTAINS(problems, "events-000002.vgs: altered");
+    snprintf(path, sizeof path, "%s/evidence/c-unit-none", root);
+    VT_CHECK(!g_file_test(path, G_FILE_TEST_EXISTS));
+}
+
 int main(void)
 {
     snprintf(root, sizeof root, "%s/vigil-recorder-XXXXXX", g_get_tmp_dir());
@@ -540,6 +655,8 @@ int main(void)
     test_recovery();
     test_disk_full();
     test_audit_and_retention();
+    test_seal_aside();
+    test_append();
     if (full_dir[0])
         umount2(full_dir, MNT_DETACH);
     char cmd[300];
