@@ -162,7 +162,7 @@ struct seal {
     bool complete; /* SEAL_CLOSE */
     int64_t at_us; /* SEAL_CLOSE: when it closed; SEAL_APPEND: the event's time */
     char case_id[VG_EV_CASE_MAX + 1];
-    char why[400]; /* SEAL_CLOSE: the reason; else why it is sealed again */
+    char why[600]; /* SEAL_CLOSE: the reason; else why it is sealed again */
     char *json;    /* SEAL_APPEND: the event */
 };
 
@@ -1000,7 +1000,8 @@ static bool drain_rings(struct vg_evidence *ev)
  * written by a thread of their own, at a lower priority than forwarding and
  * writing; the writer hands it a recording once its files are closed and synced.
  * A crash before the seal leaves a recording without a manifest, which the next
- * start closes as incomplete (recover()), as it does one the writer had open. */
+ * start signs as the writer meant when its events log ends with recording_closed
+ * (seal_at_restart()), and closes as incomplete otherwise (recover()). */
 
 static void push_seal(struct vg_evidence *ev, struct seal *j)
 {
@@ -1161,17 +1162,18 @@ static gpointer sealer_main(gpointer data)
     return NULL;
 }
 
+/* The media streams are closed (flushed, synced) first, then `recording_closed` goes
+ * last into the events log with whether the recording is complete and why: a log
+ * that ends with it proves every other file was whole and synced before, so a
+ * crash before the seal can still be sealed as the writer meant (recover()). */
 static void close_recording(struct vg_recording *r, bool complete, const char *reason)
 {
     if (r->closed)
         return;
     int64_t now = g_get_real_time();
-    json_t *e = json_pack("{s:s, s:s, s:I}", "type", "recording_closed", "reason", reason, "at_us",
-                          (json_int_t)now);
-    record_event(r, e);
-    json_decref(e);
     for (unsigned i = 0; i < r->n_streams; i++)
-        stream_close(r, &r->streams[i], false);
+        if (r->streams[i].id)
+            stream_close(r, &r->streams[i], false);
     char why[400];
     if (r->io_lost || r->io_error[0]) { /* the files do not hold all that was recorded */
         complete = false;
@@ -1179,6 +1181,30 @@ static void close_recording(struct vg_recording *r, bool complete, const char *r
                  (unsigned long long)r->io_lost,
                  r->io_error[0] ? r->io_error : "more streams than a case may record");
         reason = why;
+    }
+    json_t *e = json_pack("{s:s, s:s, s:b, s:I}", "type", "recording_closed", "reason", reason,
+                          "complete", complete, "at_us", (json_int_t)now);
+    uint64_t lost = r->io_lost;
+    bool failed = r->io_error[0];
+    record_event(r, e);
+    json_decref(e);
+    struct stream *log = stream_of(r, 0);
+    if (log)
+        stream_close(r, log, false);
+    char why2[sizeof why + 160];
+    if (r->io_lost != lost || (r->io_error[0] && !failed)) { /* the log's own end failed */
+        complete = false;
+        snprintf(why2, sizeof why2, "%s; the events log's end not written (%s)", reason,
+                 r->io_error[0] ? r->io_error : "?");
+        reason = why2;
+    }
+    if (r->created) { /* the last files' names durable before the seal relies on them */
+        int fd = open(r->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd >= 0) {
+            fsync(fd);
+            close(fd);
+        }
+        r->created = false;
     }
     struct seal *j = g_new0(struct seal, 1);
     j->type = SEAL_CLOSE;
@@ -1383,8 +1409,87 @@ static void alert_later(struct vg_evidence *ev, const char *case_id, const char 
 
 /* Open, recover, close ------------------------------------------------------------------------- */
 
+/* Whether every segment in dir is whole; *last gets the last record of the file
+ * named last_log (a copy of its bytes, NUL-terminated), if it is an event. */
+static bool segments_whole(const char *dir, const char *last_log, char **last)
+{
+    GDir *d = g_dir_open(dir, 0, NULL);
+    const char *n;
+    bool whole = d != NULL;
+    while (whole && (n = g_dir_read_name(d))) {
+        if (!g_str_has_suffix(n, ".vgs"))
+            continue;
+        char *path = g_build_filename(dir, n, NULL);
+        gchar *buf = NULL;
+        gsize len = 0;
+        struct vg_ev_scan sc;
+        whole = g_file_get_contents(path, &buf, &len, NULL) &&
+                vg_ev_scan((const uint8_t *)buf, len, &sc) == VG_OK && !sc.torn;
+        if (whole && strcmp(n, last_log) == 0) {
+            struct vg_ev_record rec = {0};
+            size_t off = VG_EV_HDR_LEN;
+            int k;
+            while ((k = vg_ev_record_parse((const uint8_t *)buf + off, len - off, &rec)) > 0)
+                off += (size_t)k;
+            if (rec.type == VG_EV_REC_EVENT)
+                *last = g_strndup((const char *)rec.data, rec.len);
+        }
+        g_free(buf);
+        g_free(path);
+    }
+    if (d)
+        g_dir_close(d);
+    return whole;
+}
+
+/* The recording_closed event a recording ends with when the writer closed it and a
+ * crash came before the sealer signed it (close_recording() writes it after every
+ * other file was closed and synced), with every segment whole; else NULL. */
+static json_t *closed_before_crash(const char *dir)
+{
+    uint8_t sha[32];
+    uint32_t seq = last_events_segment(dir, sha);
+    char name[32], *last = NULL;
+    snprintf(name, sizeof name, "events-%06u.vgs", seq);
+    json_t *e = seq && segments_whole(dir, name, &last) && last ? json_loads(last, 0, NULL) : NULL;
+    g_free(last);
+    const char *t = json_string_value(json_object_get(e, "type"));
+    if (!t || strcmp(t, "recording_closed") != 0 ||
+        !json_is_boolean(json_object_get(e, "complete")) ||
+        !json_is_string(json_object_get(e, "reason"))) {
+        json_decref(e);
+        return NULL;
+    }
+    return e;
+}
+
+/* A recording the writer closed but did not see sealed: signed as the writer meant. */
+static bool seal_at_restart(struct vg_evidence *ev, const char *dir, const char *case_id)
+{
+    json_t *e = closed_before_crash(dir);
+    if (!e)
+        return false;
+    char why[700], err[300];
+    snprintf(why, sizeof why, "%s; sealed at restart (vigild stopped before its seal)",
+             json_string_value(json_object_get(e, "reason")));
+    bool complete = json_is_true(json_object_get(e, "complete"));
+    int64_t at = json_integer_value(json_object_get(e, "at_us"));
+    json_decref(e);
+    if (vg_manifest_write(dir, case_id, ev->key, complete, why, at, err, sizeof err)) {
+        vg_error(case_id, NULL, "evidence: could not seal the closed recording: %s", err);
+        return true;
+    }
+    ev->recovered++;
+    vg_warn(case_id, NULL, "evidence: recording closed before a crash sealed at restart%s",
+            complete ? "" : " (incomplete)");
+    vg_audit_append(ev->audit, g_get_real_time(), "vigild", "system", "recording_sealed", case_id,
+                    "done", NULL);
+    return true;
+}
+
 /* Every case directory without a signed manifest was being recorded when vigild
- * died: close it as incomplete, cut at its last complete record. */
+ * died: close it as incomplete, cut at its last complete record. Unless the writer
+ * had closed it and only its seal was missing (seal_at_restart()). */
 static void recover(struct vg_evidence *ev)
 {
     GDir *d = g_dir_open(ev->dir, 0, NULL);
@@ -1392,7 +1497,8 @@ static void recover(struct vg_evidence *ev)
     while (d && (n = g_dir_read_name(d))) {
         char *dir = g_build_filename(ev->dir, n, NULL);
         char *sig = g_build_filename(dir, "manifest.sig", NULL);
-        if (g_file_test(dir, G_FILE_TEST_IS_DIR) && !g_file_test(sig, G_FILE_TEST_EXISTS)) {
+        if (g_file_test(dir, G_FILE_TEST_IS_DIR) && !g_file_test(sig, G_FILE_TEST_EXISTS) &&
+            !seal_at_restart(ev, dir, n)) {
             char err[300];
             const char *why = "vigild stopped unexpectedly; closed as incomplete at restart";
             if (vg_manifest_write(dir, n, ev->key, false, why, g_get_real_time(), err, sizeof err))

@@ -637,6 +637,50 @@ static void test_append(void)
     VT_CHECK(!g_file_test(path, G_FILE_TEST_EXISTS));
 }
 
+/* vigild dies after the writer closed a recording and before the sealer signed it:
+ * its events log ends with recording_closed, every file whole, so the next start
+ * seals it as the writer meant (complete, its reason kept). One whose media file is
+ * torn after all is closed as incomplete, cut, as any crashed recording. */
+static void test_sealed_at_restart(void)
+{
+    const char *ids[] = {"c-unit-unsealed", "c-unit-torn"};
+    struct vg_evidence *ev = open_ev(0);
+    for (int i = 0; i < 2; i++) {
+        struct vg_recording *r = vg_recording_start(ev, ids[i]);
+        vg_recording_event(r, 1000, "{\"type\":\"leg\",\"leg\":\"5\",\"party\":\"citizen\"}");
+        struct vg_recording_tap *t = vg_recording_tap_new(r, 5);
+        rtp_burst(t, 30, 2000);
+        vg_recording_tap_free(t);
+        vg_recording_finish(r, "citizen hung up");
+    }
+    vg_evidence_close(ev);
+    char path[400];
+    for (int i = 0; i < 2; i++) { /* as if the seal had not come */
+        snprintf(path, sizeof path, "%s/evidence/%s/manifest.json", root, ids[i]);
+        VT_EQ_INT(g_unlink(path), 0);
+        snprintf(path, sizeof path, "%s/evidence/%s/manifest.sig", root, ids[i]);
+        VT_EQ_INT(g_unlink(path), 0);
+    }
+    snprintf(path, sizeof path, "%s/evidence/c-unit-torn/leg-5-000001.vgs", root);
+    VT_EQ_INT(truncate(path, VG_EV_HDR_LEN + 10 * (VG_EV_REC_HDR + 200) + 50), 0);
+    ev = open_ev(0);
+    VT_EQ_INT(vg_evidence_recovered(ev), 2);
+    vg_evidence_close(ev);
+    VT_EQ_INT(verify("c-unit-unsealed"), 0);
+    VT_EQ_INT(verify("c-unit-torn"), 0);
+    snprintf(path, sizeof path, "%s/evidence/c-unit-unsealed/manifest.json", root);
+    json_t *m = json_load_file(path, 0, NULL);
+    VT_CHECK(json_is_true(json_object_get(m, "complete")));
+    VT_EQ_STR(json_string_value(json_object_get(m, "reason")),
+              "citizen hung up; sealed at restart (vigild stopped before its seal)");
+    json_decref(m);
+    snprintf(path, sizeof path, "%s/evidence/c-unit-torn/manifest.json", root);
+    m = json_load_file(path, 0, NULL);
+    VT_CHECK(json_is_false(json_object_get(m, "complete")));
+    VT_EQ_INT(json_array_size(json_object_get(m, "truncated")), 1);
+    json_decref(m);
+}
+
 int main(void)
 {
     snprintf(root, sizeof root, "%s/vigil-recorder-XXXXXX", g_get_tmp_dir());
@@ -657,6 +701,7 @@ int main(void)
     test_audit_and_retention();
     test_seal_aside();
     test_append();
+    test_sealed_at_restart();
     if (full_dir[0])
         umount2(full_dir, MNT_DETACH);
     char cmd[300];
