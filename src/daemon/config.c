@@ -76,6 +76,7 @@ static const struct key keys[] = {
     {"uploads", "stale_after_s", K_INT, F(upload_stale_after_s), 10, 604800},
     {"uploads", "window_after_end_s", K_INT, F(upload_window_s), 0, 86400},
     {"console", "tile_url", K_TEXT, F(tile_url), 0, 511},
+    {"console", "quick_messages", K_TEXT, F(quick_messages), 0, 2047},
 };
 
 /* K_CHOICE keys: the words, index = stored value. */
@@ -116,6 +117,9 @@ void vg_config_defaults(struct vg_config *c)
              "You are outside the area this service covers. Please call 110.");
     snprintf(c->refused_message, sizeof c->refused_message,
              "This service cannot take your alarm. In an emergency, call 110.");
+    snprintf(c->quick_messages, sizeof c->quick_messages, "%s",
+             "Are you safe now?|Is the person still with you?|Are you injured?"
+             "|Can you talk? Answer Yes or No.|Help is on the way.|Stay on the line.");
     c->repeat_count = 3;
     c->repeat_window_min = 60;
     c->media_nack = 1;
@@ -388,9 +392,35 @@ int vg_config_check(const struct vg_config *c, char *err, size_t errlen)
                  "[console] tile_url must be a plain URL (no spaces, quotes, ';' or ',')");
         return VG_EINVAL;
     }
+    if (vg_config_quick_messages(c->quick_messages, NULL) < 0) {
+        snprintf(err, errlen,
+                 "[console] quick_messages: at most %d messages of 1 to %d characters, "
+                 "separated by '|'",
+                 VG_QUICK_MAX, VG_QUICK_LEN);
+        return VG_EINVAL;
+    }
     if (!c->data_dir[0]) {
         snprintf(err, errlen, "[server] data_dir must not be empty");
         return VG_EINVAL;
     }
     return VG_OK;
+}
+
+int vg_config_quick_messages(const char *setting, char out[][VG_QUICK_LEN + 1])
+{
+    int n = 0;
+    for (const char *p = setting; *p; n++) {
+        const char *end = strchr(p, '|');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len == 0 || len > VG_QUICK_LEN || n == VG_QUICK_MAX)
+            return -1; /* "a||b", a '|' at either end, too long, too many */
+        if (out)
+            snprintf(out[n], VG_QUICK_LEN + 1, "%.*s", (int)len, p);
+        if (!end)
+            return n + 1;
+        p = end + 1;
+        if (!*p)
+            return -1;
+    }
+    return n;
 }

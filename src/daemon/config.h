@@ -72,7 +72,8 @@ struct vg_config {
     int upload_stale_after_s;   /* an incomplete upload untouched this long is dropped */
     int upload_window_s;        /* uploads may start until this long after the case ends */
     /* console */
-    char tile_url[512]; /* map tiles, "" = draw the track alone */
+    char tile_url[512];        /* map tiles, "" = draw the track alone */
+    char quick_messages[2048]; /* the console's one-click messages, '|' between them */
 };
 
 void vg_config_defaults(struct vg_config *c);
@@ -91,5 +92,12 @@ const char *vg_config_key(size_t i, const char **group);
 
 /* Checks what no single key can: pairs of keys that go together. */
 int vg_config_check(const struct vg_config *c, char *err, size_t errlen);
+
+/* The console's one-click messages ([console] quick_messages, '|' between them): at
+ * most VG_QUICK_MAX, each 1 to VG_QUICK_LEN bytes, copied into out (NULL: only
+ * counted). Returns how many, or -1 when the setting breaks those bounds. */
+#define VG_QUICK_MAX 12
+#define VG_QUICK_LEN 200
+int vg_config_quick_messages(const char *setting, char out[][VG_QUICK_LEN + 1]);
 
 #endif

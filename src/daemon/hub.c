@@ -167,6 +167,12 @@ static void start_staff_session(struct vg_hub *h, struct session *s, const char 
     json_t *r = json_pack("{s:s, s:s, s:s, s:s, s:i, s:{s:s}}", "type", type, "name", account,
                           "role", hub_role_name(role), "token", token, "session_ttl_s",
                           h->cfg->session_ttl_s, "map", "tile_url", h->cfg->tile_url);
+    char quick[VG_QUICK_MAX][VG_QUICK_LEN + 1];
+    int n_quick = vg_config_quick_messages(h->cfg->quick_messages, quick); /* checked at start */
+    json_t *qa = json_array();
+    for (int i = 0; i < n_quick; i++)
+        json_array_append_new(qa, json_string(quick[i]));
+    json_object_set_new(r, "quick_messages", qa);
     if (msg_id[0])
         json_object_set_new(r, "id", json_string(msg_id));
     hub_send(s, r);

@@ -71,6 +71,16 @@ async function silent(v, browser, con) {
   await con.fill('#chat-text', 'Understood. Stay quiet, help is coming.');
   await con.press('#chat-text', 'Enter');
   check(await chatHas(cit, 'help is coming'), `console -> silent citizen chat in ${Date.now() - t} ms`);
+  // One click asks, one tap answers: the console's quick messages ([console]
+  // quick_messages, the default set here) and the phone's Yes / No.
+  t = Date.now();
+  await con.click('#quick button:has-text("Are you injured?")');
+  check(await chatHas(cit, 'Are you injured?'), `a console quick message reaches the phone in ${Date.now() - t} ms`);
+  t = Date.now();
+  await cit.click('#quick button:has-text("No")');
+  const answered = await con.waitForFunction(() => [...document.querySelectorAll('#chat li.theirs .text')]
+    .some((x) => x.textContent === 'No'), null, { timeout: 5000 }).then(() => true, () => false);
+  check(answered, `the phone's one-tap "No" reaches the console in ${Date.now() - t} ms`);
   // Read receipts tell the truth: with the phone's page out of view (screen off), a
   // message is "delivered"; "read" only once the page is seen.
   const receiptOf = (text) => con.evaluate((x) => {

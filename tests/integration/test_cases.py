@@ -81,6 +81,8 @@ repeat_window_min = 10
 key_persons = +86 139 0000 0099
 key_places_file = {places}
 hook_url = http://127.0.0.1:{HOOK_PORT}/alerts
+[console]
+quick_messages = Sind Sie in Sicherheit?|Antworten Sie mit Ja oder Nein.
 [signaling]
 rate_per_s = 50
 rate_burst = 50
@@ -569,6 +571,9 @@ PW["bob"] = add_account(v.data_dir, "bob", "call_taker")
 PW["sue"] = add_account(v.data_dir, "sue", "supervisor")
 v.start()
 ann, bob, sue = (staff(v.port, n, PW[n]) for n in ("ann", "bob", "sue"))
+check(ann.login_reply.get("quick_messages") ==
+      ["Sind Sie in Sicherheit?", "Antworten Sie mit Ja oder Nein."],
+      f"login carries the centre's quick messages: {ann.login_reply.get('quick_messages')}")
 test_claim_race(v, ann, bob, sue)
 test_priority_and_escalation(v, ann, bob, sue)
 dropped = test_abandon_and_resume(v, ann, bob)

@@ -398,4 +398,5 @@ def staff(port, name, password):
     if r.get("type") != "login":
         raise RuntimeError(f"login {name}: {r}")
     c.token = r["token"]
+    c.login_reply = r
     return c

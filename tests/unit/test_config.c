@@ -88,6 +88,31 @@ static void test_values(void)
     VT_EQ_INT(c.ws_dead_after_s, 30);
     VT_EQ_INT(c.holder_grace_s, 20);
     VT_EQ_INT(c.callback_window_h, 72);
+    /* The console's one-click messages: the default set, a centre's own, bad lists. */
+    char quick[VG_QUICK_MAX][VG_QUICK_LEN + 1];
+    VT_EQ_INT(vg_config_quick_messages(c.quick_messages, quick), 6);
+    VT_EQ_STR(quick[0], "Are you safe now?");
+    VT_EQ_INT(
+        load("[console]\nquick_messages = Bist du sicher?|Ja oder Nein\n", &c, err, sizeof err),
+        VG_OK);
+    VT_EQ_INT(vg_config_check(&c, err, sizeof err), VG_OK);
+    VT_EQ_INT(vg_config_quick_messages(c.quick_messages, quick), 2);
+    VT_EQ_STR(quick[1], "Ja oder Nein");
+    VT_EQ_INT(vg_config_quick_messages("", quick), 0);
+    VT_EQ_INT(vg_config_quick_messages("a||b", quick), -1);
+    VT_EQ_INT(vg_config_quick_messages("a|", quick), -1);
+    VT_EQ_INT(vg_config_quick_messages("|a", quick), -1);
+    VT_EQ_INT(vg_config_quick_messages("1|2|3|4|5|6|7|8|9|10|11|12", quick), 12);
+    VT_EQ_INT(vg_config_quick_messages("1|2|3|4|5|6|7|8|9|10|11|12|13", quick), -1);
+    char longer[VG_QUICK_LEN + 2];
+    memset(longer, 'x', sizeof longer - 1);
+    longer[sizeof longer - 1] = '\0';
+    VT_EQ_INT(vg_config_quick_messages(longer, NULL), -1);
+    longer[VG_QUICK_LEN] = '\0';
+    VT_EQ_INT(vg_config_quick_messages(longer, NULL), 1);
+    VT_EQ_INT(load("[console]\nquick_messages = a||b\n", &c, err, sizeof err), VG_OK);
+    VT_EQ_INT(vg_config_check(&c, err, sizeof err), VG_EINVAL);
+    VT_CONTAINS(err, "[console] quick_messages");
     VT_EQ_INT(load("[queue]\ncallback_window_h = 0\n", &c, err, sizeof err), VG_EINVAL);
     VT_EQ_INT(load("[queue]\ncallback_window_h = 24\n", &c, err, sizeof err), VG_OK);
     VT_EQ_INT(c.callback_window_h, 24);

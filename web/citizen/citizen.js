@@ -345,6 +345,7 @@ function resetCase(mode) {
   $('chat').replaceChildren();
   $('upload-list').replaceChildren();
   $('uploads').hidden = true;
+  $('quick').hidden = mode === 'report'; /* a report has no one asking questions live */
   $('media-state').textContent = '';
   $('chat-text').placeholder = mode === 'silent' ? 'Write here' : 'Write a message';
   banner('');
@@ -602,6 +603,9 @@ setInterval(() => { if (c.state === 'queued') { c.waiting += 1; renderState(); }
 $('phone').value = localStorage.getItem(PHONE_KEY) || '';
 for (const b of document.querySelectorAll('.choice')) b.addEventListener('click', () => choose(b.dataset.mode));
 $('hangup').addEventListener('click', hangup);
+// One tap answers the call-taker's question: for someone who must not be heard
+// typing, or cannot type for long (the text goes as any chat message).
+for (const b of document.querySelectorAll('#quick button')) b.addEventListener('click', () => sendChat(b.dataset.text));
 $('chat-form').addEventListener('submit', (e) => {
   e.preventDefault();
   const t = $('chat-text').value.trim();

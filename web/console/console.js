@@ -68,6 +68,7 @@ function signedIn(r) {
   $('top-actions').hidden = false;
   $('board-box').hidden = s.role !== 'supervisor';
   renderCallbacks();
+  renderQuick(r.quick_messages || []);
   document.body.classList.toggle('supervisor', s.role === 'supervisor');
   if (!s.map) s.map = new TrackMap($('map'), s.tileUrl);
   s.map.tileUrl = s.tileUrl;
@@ -389,6 +390,16 @@ function addChat(m) {
                 mine ? el('span', { class: 'receipt' }, m.read ? ' · read' : m.delivered ? ' · delivered' : '') : null);
   appendFollowing($('chat'), li);
   if (!mine && m.seq !== undefined) gw.send({ type: 'chat_receipt', id: 'cr' + m.seq, case_id: a.card.case_id, seq: m.seq, status: 'read' });
+}
+
+// The centre's one-click messages ([console] quick_messages): a question a silent
+// caller answers with one tap of their page's Yes / No is sent without typing.
+function renderQuick(list) {
+  $('quick').replaceChildren(...list.map((t) => {
+    const b = el('button', { type: 'button', class: 'quick' }, t);
+    b.addEventListener('click', () => sendChat(t));
+    return b;
+  }));
 }
 
 async function sendChat(text) {
