@@ -24,7 +24,9 @@ static void on_alert(const char *case_id, const char *kind, const char *detail, 
 static gboolean sweep_cb(gpointer ud)
 {
     struct vg_hub *h = ud;
-    vg_evidence_sweep(h->evidence, vg_wall_us(), (unsigned)h->cfg->evidence_retention_days);
+    /* on the sealer's thread: deleting recordings is slow IO, and it must not race a
+     * reseal of the same case */
+    vg_evidence_sweep_later(h->evidence, vg_wall_us(), (unsigned)h->cfg->evidence_retention_days);
     return G_SOURCE_CONTINUE;
 }
 
@@ -100,11 +102,9 @@ void evidence_upload(struct vg_hub *h, struct live_case *lc, const char *case_id
     if (!h->evidence)
         return;
     const char *id = json_string_value(json_object_get(upload, "upload_id"));
-    char why[120], detail[160];
+    char why[120];
     snprintf(why, sizeof why, "upload %s after the case ended", id ? id : "?");
-    snprintf(detail, sizeof detail, "{\"upload_id\":\"%s\"}", id ? id : "");
-    vg_evidence_audit(h->evidence, "vigild", "system", "reseal", case_id, "done", detail);
-    vg_evidence_reseal(h->evidence, case_id, why);
+    vg_evidence_reseal(h->evidence, case_id, why); /* audited by the sealer, as it ends */
 }
 
 void evidence_after_end(struct vg_hub *h, const char *case_id, const char *type, json_t *e,
@@ -119,10 +119,7 @@ void evidence_after_end(struct vg_hub *h, const char *case_id, const char *type,
     json_decref(e);
     char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(o);
-    char detail[120];
-    snprintf(detail, sizeof detail, "{\"appended\":\"%s\"}", type);
-    vg_evidence_audit(h->evidence, "vigild", "system", "reseal", case_id, "done", detail);
-    if (text)
+    if (text) /* audited by the sealer, as it ends */
         vg_evidence_append(h->evidence, case_id, vg_wall_us(), text, why);
     free(text);
 }

@@ -122,6 +122,9 @@ int vg_evidence_audit(struct vg_evidence *ev, const char *actor, const char *rol
 /* Deletes closed recordings whose manifest closed before now - days; each deletion
  * is audited. Returns how many were deleted. */
 int vg_evidence_sweep(struct vg_evidence *ev, int64_t now_us, unsigned days);
+/* The same on the sealer's thread (after what is queued there): deleting a long
+ * recording is slow IO that has no place on the owner's loop. */
+void vg_evidence_sweep_later(struct vg_evidence *ev, int64_t now_us, unsigned days);
 
 const char *vg_evidence_dir(const struct vg_evidence *ev);
 

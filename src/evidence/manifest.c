@@ -224,6 +224,40 @@ static void name_participants(struct build *b)
     }
 }
 
+/* Signs text and writes manifest.json, then manifest.sig, each through a temp file. */
+static int sign_and_write(const char *dir, EVP_PKEY *key, const char *text, char *err,
+                          size_t errlen)
+{
+    uint8_t sig[64];
+    char b64[90];
+    size_t len = strlen(text);
+    if (vg_evkey_sign(key, (const uint8_t *)text, len, sig) != VG_OK) {
+        snprintf(err, errlen, "%s: signing the manifest failed", dir);
+        return VG_EIO;
+    }
+    vg_evkey_sig_b64(sig, b64);
+    strcat(b64, "\n");
+    int rc = write_atomic(dir, "manifest.json", text, len);
+    if (rc == VG_OK)
+        rc = write_atomic(dir, "manifest.sig", b64, strlen(b64));
+    if (rc)
+        snprintf(err, errlen, "%s: cannot write the manifest", dir);
+    fsync_dir(dir);
+    return rc;
+}
+
+int vg_manifest_restore(const char *dir, const char *text, size_t len, const char *sig, size_t slen,
+                        char *err, size_t errlen)
+{
+    int rc = write_atomic(dir, "manifest.json", text, len);
+    if (rc == VG_OK)
+        rc = write_atomic(dir, "manifest.sig", sig, slen);
+    if (rc)
+        snprintf(err, errlen, "%s: cannot put the manifest back", dir);
+    fsync_dir(dir);
+    return rc;
+}
+
 int vg_manifest_write(const char *dir, const char *case_id, EVP_PKEY *key, bool complete,
                       const char *reason, int64_t closed_us, char *err, size_t errlen)
 {
@@ -240,24 +274,8 @@ int vg_manifest_write(const char *dir, const char *case_id, EVP_PKEY *key, bool 
     json_decref(b.parties);
     char *text = rc == VG_OK ? json_dumps(m, JSON_INDENT(1) | JSON_PRESERVE_ORDER) : NULL;
     json_decref(m);
-    if (rc)
-        return rc;
-    uint8_t sig[64];
-    char b64[90];
-    size_t len = strlen(text);
-    if (vg_evkey_sign(key, (const uint8_t *)text, len, sig) != VG_OK) {
-        snprintf(err, errlen, "%s: signing the manifest failed", dir);
-        free(text);
-        return VG_EIO;
-    }
-    vg_evkey_sig_b64(sig, b64);
-    strcat(b64, "\n");
-    rc = write_atomic(dir, "manifest.json", text, len);
     if (rc == VG_OK)
-        rc = write_atomic(dir, "manifest.sig", b64, strlen(b64));
-    if (rc)
-        snprintf(err, errlen, "%s: cannot write the manifest", dir);
-    fsync_dir(dir);
+        rc = sign_and_write(dir, key, text, err, errlen);
     free(text);
     return rc;
 }
@@ -317,14 +335,11 @@ int vg_manifest_parse(const char *text, size_t len, struct vg_manifest_summary *
     return rc;
 }
 
-static void check_signature(struct check *c, const char *dir, EVP_PKEY *pub, const char *text,
-                            size_t len)
+static void check_signature(struct check *c, EVP_PKEY *pub, const char *text, size_t len,
+                            const char *sig, size_t slen)
 {
-    char *sp = g_build_filename(dir, "manifest.sig", NULL);
-    gchar *sig = NULL;
-    gsize slen = 0;
     uint8_t raw[66];
-    if (!g_file_get_contents(sp, &sig, &slen, NULL)) {
+    if (!sig) {
         problem(c, "manifest.sig", "missing");
     } else if (slen != VG_EV_SIG_B64 + 1 || sig[VG_EV_SIG_B64] != '\n' ||
                EVP_DecodeBlock(raw, (const unsigned char *)sig, VG_EV_SIG_B64) != 66 ||
@@ -335,8 +350,6 @@ static void check_signature(struct check *c, const char *dir, EVP_PKEY *pub, con
                 "altered: its signature does not verify with this key (the manifest or "
                 "manifest.sig was changed, or another centre's key)");
     }
-    g_free(sig);
-    g_free(sp);
 }
 
 /* One listed file: present, same size, same SHA-256; a segment also parses whole,
@@ -396,8 +409,10 @@ static void check_file(struct check *c, const char *dir, const char *case_id, js
     g_free(path);
 }
 
-/* Every file in the directory must be listed (an added file is tampering too). */
-static void check_unlisted(struct check *c, const char *dir, json_t *listed)
+/* Every file in the directory must be listed (an added file is tampering too), but
+ * in a reseal (allow not NULL) its new files (names starting with allow) and its
+ * own note. */
+static void check_unlisted(struct check *c, const char *dir, json_t *listed, const char *allow)
 {
     const char *const subs[] = {"", "uploads"};
     for (int s = 0; s < 2; s++) {
@@ -406,7 +421,8 @@ static void check_unlisted(struct check *c, const char *dir, json_t *listed)
         for (guint i = 0; i < names->len; i++) {
             const char *n = names->pdata[i];
             if (strcmp(n, "manifest.json") && strcmp(n, "manifest.sig") &&
-                !json_object_get(listed, n))
+                !json_object_get(listed, n) &&
+                !(allow && (g_str_has_prefix(n, allow) || strcmp(n, VG_MANIFEST_PENDING) == 0)))
                 problem(c, n, "not in the manifest (added after the recording closed)");
         }
         g_ptr_array_free(names, TRUE);
@@ -414,25 +430,18 @@ static void check_unlisted(struct check *c, const char *dir, json_t *listed)
     }
 }
 
-int vg_manifest_verify(const char *dir, EVP_PKEY *pub,
-                       void (*report)(const char *file, const char *what, void *ud), void *ud,
-                       struct vg_manifest_summary *sum)
+/* The recording in dir against a manifest's text and signature (vigil-verify's
+ * checks); unlisted files starting with allow pass. */
+static int check_recording(const char *dir, EVP_PKEY *pub, const char *text, size_t len,
+                           const char *sig, size_t slen, const char *allow,
+                           void (*report)(const char *file, const char *what, void *ud), void *ud,
+                           struct vg_manifest_summary *sum)
 {
     struct check c = {report, ud, 0};
-    char *mp = g_build_filename(dir, "manifest.json", NULL);
-    gchar *text = NULL;
-    gsize len = 0;
     memset(sum, 0, sizeof *sum);
-    if (!g_file_get_contents(mp, &text, &len, NULL)) {
-        problem(&c, "manifest.json", "missing: the recording was never closed");
-        g_free(mp);
-        return c.problems;
-    }
-    g_free(mp);
-    check_signature(&c, dir, pub, text, len);
+    check_signature(&c, pub, text, len, sig, slen);
     if (vg_manifest_parse(text, len, sum) != VG_OK) {
         problem(&c, "manifest.json", "altered: not a manifest");
-        g_free(text);
         return c.problems;
     }
     json_t *m = json_loadb(text, len, 0, NULL), *files = json_object_get(m, "files");
@@ -452,10 +461,103 @@ int vg_manifest_verify(const char *dir, EVP_PKEY *pub,
         }
     }
     json_array_foreach(files, i, f) check_file(&c, dir, sum->case_id, f, chain);
-    check_unlisted(&c, dir, listed);
+    check_unlisted(&c, dir, listed, allow);
     json_decref(listed);
     json_decref(chain);
     json_decref(m);
-    g_free(text);
     return c.problems;
+}
+
+int vg_manifest_verify(const char *dir, EVP_PKEY *pub,
+                       void (*report)(const char *file, const char *what, void *ud), void *ud,
+                       struct vg_manifest_summary *sum)
+{
+    char *mp = g_build_filename(dir, "manifest.json", NULL);
+    char *sp = g_build_filename(dir, "manifest.sig", NULL);
+    gchar *text = NULL, *sig = NULL;
+    gsize len = 0, slen = 0;
+    int n;
+    memset(sum, 0, sizeof *sum);
+    if (!g_file_get_contents(mp, &text, &len, NULL)) {
+        report("manifest.json", "missing: the recording was never closed", ud);
+        n = 1;
+    } else {
+        if (!g_file_get_contents(sp, &sig, &slen, NULL))
+            sig = NULL;
+        n = check_recording(dir, pub, text, len, sig, slen, NULL, report, ud, sum);
+    }
+    g_free(text);
+    g_free(sig);
+    g_free(mp);
+    g_free(sp);
+    return n;
+}
+
+/* Reseals ---------------------------------------------------------------------------- */
+
+struct first_problem {
+    char *err;
+    size_t errlen;
+    int n;
+};
+
+static void keep_first(const char *file, const char *what, void *ud)
+{
+    struct first_problem *fp = ud;
+    if (!fp->n++)
+        snprintf(fp->err, fp->errlen, "%s: %s", file, what);
+}
+
+int vg_manifest_check(const char *dir, EVP_PKEY *key, const char *text, size_t len, const char *sig,
+                      size_t slen, const char *allow, char *err, size_t errlen)
+{
+    struct first_problem fp = {err, errlen, 0};
+    struct vg_manifest_summary sum;
+    check_recording(dir, key, text, len, sig, slen, allow, keep_first, &fp, &sum);
+    return fp.n ? VG_EINVAL : VG_OK;
+}
+
+int vg_manifest_reseal(const char *dir, const char *case_id, EVP_PKEY *key, const char *text,
+                       size_t len, const char *sig, size_t slen, const char *allow, const char *why,
+                       int64_t now_us, char *err, size_t errlen)
+{
+    int rc = vg_manifest_check(dir, key, text, len, sig, slen, allow, err, errlen);
+    json_t *old = rc == VG_OK ? json_loadb(text, len, 0, NULL) : NULL;
+    if (rc != VG_OK || !old)
+        return VG_EINVAL;
+    struct build b = {json_array(), json_array(), json_object(), json_array(), 0, 0};
+    rc = collect(&b, dir, false, err, errlen);
+    name_participants(&b);
+    json_decref(b.parties);
+    json_decref(b.truncated); /* what the first seal cut is kept from it, below */
+    char kid[65] = "",
+         *reason = g_strdup_printf("%s; resealed: %s",
+                                   json_string_value(json_object_get(old, "reason"))
+                                       ? json_string_value(json_object_get(old, "reason"))
+                                       : "",
+                                   why);
+    vg_evkey_id(key, kid);
+    /* What the recording was stays as the first seal said: complete or not, when its
+     * media started and stopped, when it closed (retention counts from then), what a
+     * crash cut; the reseal adds its reason and time. */
+    json_t *m = json_pack(
+        "{s:s, s:s, s:O, s:s, s:O, s:O, s:O, s:I, s:s, s:o, s:O, s:O}", "format",
+        VG_MANIFEST_FORMAT, "case_id", case_id, "complete", json_object_get(old, "complete"),
+        "reason", reason, "started_us", json_object_get(old, "started_us"), "stopped_us",
+        json_object_get(old, "stopped_us"), "closed_us", json_object_get(old, "closed_us"),
+        "resealed_us", (json_int_t)now_us, "key_id", kid, "files", b.files, "gaps",
+        json_object_get(old, "gaps"), "truncated", json_object_get(old, "truncated"));
+    json_decref(b.gaps);
+    g_free(reason);
+    json_decref(old);
+    if (!m) {
+        snprintf(err, errlen, "%s: the old manifest lacks a field", dir);
+        return VG_EINVAL;
+    }
+    char *out = rc == VG_OK ? json_dumps(m, JSON_INDENT(1) | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(m);
+    if (rc == VG_OK)
+        rc = sign_and_write(dir, key, out, err, errlen);
+    free(out);
+    return rc;
 }

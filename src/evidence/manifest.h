@@ -12,6 +12,8 @@
 typedef struct evp_pkey_st EVP_PKEY;
 
 #define VG_MANIFEST_FORMAT "vigil-evidence-manifest/1"
+/* A reseal's note of what it is doing, there only while it runs (seal.h). */
+#define VG_MANIFEST_PENDING "reseal.pending"
 
 /* Writes case_dir/manifest.json and manifest.sig. When complete is false (a
  * recording a crash left open) every segment is first truncated to its last
@@ -32,6 +34,29 @@ struct vg_manifest_summary {
 int vg_manifest_verify(const char *case_dir, EVP_PKEY *pub,
                        void (*report)(const char *file, const char *what, void *ud), void *ud,
                        struct vg_manifest_summary *sum);
+
+/* Checks the recording in case_dir against a manifest's text and its signature
+ * (manifest.sig's bytes; NULL: missing) as vg_manifest_verify does, with key (the
+ * centre's private key verifies too); files the manifest does not list pass only if
+ * their names start with allow (NULL: none may; with allow, the reseal's note
+ * VG_MANIFEST_PENDING passes too). VG_OK, or VG_EINVAL with the first
+ * problem in err. */
+int vg_manifest_check(const char *case_dir, EVP_PKEY *key, const char *text, size_t len,
+                      const char *sig, size_t slen, const char *allow, char *err, size_t errlen);
+
+/* A closed recording grew (a late upload, an events segment appended): checks it
+ * against the old manifest (text, sig) as above, so that a reseal never signs what
+ * was altered since, then writes and signs a manifest listing every file, keeping
+ * what the first seal said (complete, started_us, stopped_us, closed_us, gaps,
+ * truncated), its reason followed by "; resealed: <why>", and resealed_us = now_us.
+ * VG_OK; VG_EINVAL when the check fails (nothing written); VG_EIO. */
+int vg_manifest_reseal(const char *case_dir, const char *case_id, EVP_PKEY *key, const char *text,
+                       size_t len, const char *sig, size_t slen, const char *allow, const char *why,
+                       int64_t now_us, char *err, size_t errlen);
+
+/* Puts a manifest and its signature back as they were (a reseal undone). */
+int vg_manifest_restore(const char *case_dir, const char *text, size_t len, const char *sig,
+                        size_t slen, char *err, size_t errlen);
 
 /* Parses manifest text into its summary (no file checks): VG_OK or VG_EINVAL.
  * The fuzzed parser. */

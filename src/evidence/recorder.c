@@ -32,6 +32,7 @@
 #include "log.h"
 #include "manifest.h"
 #include "ring.h"
+#include "seal.h"
 #include "vg_err.h"
 
 #include <errno.h>
@@ -154,18 +155,6 @@ struct vg_recording {
     char reason[128];
 };
 
-/* Work for the sealer: a manifest to write, or to write again. */
-enum seal_type { SEAL_CLOSE, SEAL_AGAIN, SEAL_APPEND };
-struct seal {
-    struct seal *next;
-    enum seal_type type;
-    bool complete; /* SEAL_CLOSE */
-    int64_t at_us; /* SEAL_CLOSE: when it closed; SEAL_APPEND: the event's time */
-    char case_id[VG_EV_CASE_MAX + 1];
-    char why[600]; /* SEAL_CLOSE: the reason; else why it is sealed again */
-    char *json;    /* SEAL_APPEND: the event */
-};
-
 struct vg_evidence {
     struct vg_evidence_config cfg;
     char *dir;
@@ -188,13 +177,8 @@ struct vg_evidence {
     struct vg_evidence_stats st;  /* the writer's own counters */
     struct vg_evidence_stats pub; /* a copy for readers, under lock */
     atomic_uint_fast64_t dropped;
-    /* The sealer thread and its queue (FIFO: a case's seal before what extends it). */
-    GThread *sealer;
-    GMutex seal_lock;
-    GCond seal_cond;
-    struct seal *seal_head, *seal_tail; /* under seal_lock */
-    bool seal_stop;                     /* under seal_lock */
-    atomic_uint_fast64_t manifests;
+    struct vg_sealer *sealer; /* manifests, reseals, appends, the sweep (seal.h) */
+    GMutex audit_lock;        /* the writer, the sealer and the owner append to one log */
 };
 
 static int64_t mono_us(void)
@@ -416,6 +400,7 @@ void vg_evidence_append(struct vg_evidence *ev, const char *case_id, int64_t at_
         return;
     }
     json_object_set_new(e, "at_us", json_integer(at_us));
+    json_object_set_new(e, "after_end", json_true()); /* for readers: not part of the call */
     char *text = json_dumps(e, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(e);
     size_t t = text ? strlen(text) : 0;
@@ -991,175 +976,17 @@ static bool drain_rings(struct vg_evidence *ev)
     return any;
 }
 
-/* The sealer ------------------------------------------------------------------------------
- * A manifest hashes every byte its case recorded (SHA-256 of every file, read back):
- * ~0.5 s for an hour of one leg's video here, and a case's recordings are sealed
- * when it ends. On the writer that held every ring meanwhile, and another case's
- * packets were dropped (test_recorder's seal_aside: a 128 MiB case sealed in 174 ms
- * lost 563 of a busy case's packets through a 256 KiB queue). So manifests are
- * written by a thread of their own, at a lower priority than forwarding and
- * writing; the writer hands it a recording once its files are closed and synced.
- * A crash before the seal leaves a recording without a manifest, which the next
- * start signs as the writer meant when its events log ends with recording_closed
- * (seal_at_restart()), and closes as incomplete otherwise (recover()). */
-
-static void push_seal(struct vg_evidence *ev, struct seal *j)
+/* A file was created since the directory was last synced: its name made durable. */
+static void sync_dir_if_created(struct vg_recording *r)
 {
-    g_mutex_lock(&ev->seal_lock);
-    if (ev->seal_tail)
-        ev->seal_tail->next = j;
-    else
-        ev->seal_head = j;
-    ev->seal_tail = j;
-    g_cond_signal(&ev->seal_cond);
-    g_mutex_unlock(&ev->seal_lock);
-}
-
-static void seal_close(struct vg_evidence *ev, const char *dir, const struct seal *j)
-{
-    char err[300];
-    if (vg_manifest_write(dir, j->case_id, ev->key, j->complete, j->why, j->at_us, err,
-                          sizeof err)) {
-        vg_error(j->case_id, NULL, "evidence: %s", err);
+    if (!r->created)
         return;
-    }
-    atomic_fetch_add(&ev->manifests, 1);
-    vg_info(j->case_id, NULL, "evidence: recording closed (%s)%s", j->why,
-            j->complete ? "" : ": incomplete");
-}
-
-/* A closed recording is signed again over every file, keeping whether it was
- * complete and saying why: a file joined it (a citizen's upload that finished after
- * the case ended), or its events log grew (seal_append()). */
-static void seal_again(struct vg_evidence *ev, const char *dir, const struct seal *j)
-{
-    char *path = g_build_filename(dir, "manifest.json", NULL);
-    json_t *old = json_load_file(path, 0, NULL);
-    g_free(path);
-    if (!old) {
-        vg_warn(j->case_id, NULL, "evidence: not resealed (%s): no manifest to extend", j->why);
-        return;
-    }
-    char reason[sizeof j->why + 300], err[300];
-    const char *was = json_string_value(json_object_get(old, "reason"));
-    snprintf(reason, sizeof reason, "%s; resealed: %s", was ? was : "", j->why);
-    if (vg_manifest_write(dir, j->case_id, ev->key, json_is_true(json_object_get(old, "complete")),
-                          reason, g_get_real_time(), err, sizeof err))
-        vg_error(j->case_id, NULL, "evidence: reseal: %s", err);
-    else
-        vg_info(j->case_id, NULL, "evidence: manifest resealed (%s)", j->why);
-    json_decref(old);
-}
-
-/* The number of the case's last events segment (0: none) and its SHA-256. */
-static uint32_t last_events_segment(const char *dir, uint8_t sha[32])
-{
-    GDir *d = g_dir_open(dir, 0, NULL);
-    const char *n;
-    uint32_t last = 0;
-    while (d && (n = g_dir_read_name(d))) {
-        unsigned seq;
-        char end;
-        if (sscanf(n, "events-%6u.vg%c", &seq, &end) == 2 && end == 's' && strlen(n) == 17 &&
-            seq > last)
-            last = seq;
-    }
-    if (d)
-        g_dir_close(d);
-    if (last) {
-        char name[32];
-        snprintf(name, sizeof name, "events-%06u.vgs", last);
-        char *path = g_build_filename(dir, name, NULL);
-        file_sha(path, sha);
-        g_free(path);
-    }
-    return last;
-}
-
-/* A fact that came after the case's recording closed (vg_evidence_append()): a new
- * segment of the events log holding that one event, chained to the log's last
- * segment, then the manifest signed again. */
-static void seal_append(struct vg_evidence *ev, const char *dir, const struct seal *j)
-{
-    char *sig = g_build_filename(dir, "manifest.sig", NULL);
-    bool sealed = g_file_test(sig, G_FILE_TEST_EXISTS);
-    g_free(sig);
-    struct vg_ev_seg_header h = {.stream = 0, .opened_us = j->at_us};
-    uint32_t last = sealed ? last_events_segment(dir, h.prev) : 0;
-    if (!last) {
-        vg_error(j->case_id, NULL, "evidence: %s not appended: no sealed events log", j->why);
-        return;
-    }
-    h.seq = last + 1;
-    snprintf(h.case_id, sizeof h.case_id, "%s", j->case_id);
-    size_t len = strlen(j->json), n = VG_EV_HDR_LEN + VG_EV_REC_HDR + len;
-    uint8_t *buf = g_malloc(n);
-    struct vg_ev_record rec = {VG_EV_REC_EVENT, 0, j->at_us, (const uint8_t *)j->json,
-                               (uint32_t)len};
-    char name[32];
-    snprintf(name, sizeof name, "events-%06u.vgs", h.seq);
-    char *path = g_build_filename(dir, name, NULL);
-    int fd = -1, rc = vg_ev_header_write(&h, buf) == VG_OK &&
-                              vg_ev_record_write(&rec, buf + VG_EV_HDR_LEN, n - VG_EV_HDR_LEN) ==
-                                  (int)(n - VG_EV_HDR_LEN)
-                          ? VG_OK
-                          : VG_EINVAL;
-    if (rc == VG_OK) {
-        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-        rc = fd >= 0 && write_all(fd, buf, n) == VG_OK && fsync(fd) == 0 ? VG_OK : VG_EIO;
-    }
-    int e = errno;
+    int fd = open(r->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0 || fsync(fd) != 0)
+        io_failed(r, "syncing the directory", errno, 0);
     if (fd >= 0)
         close(fd);
-    if (rc == VG_OK) {
-        int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd >= 0) {
-            fsync(dfd);
-            close(dfd);
-        }
-        seal_again(ev, dir, j);
-    } else {
-        if (fd >= 0)
-            unlink(path); /* a segment cut short is not evidence */
-        vg_error(j->case_id, NULL, "evidence: %s not appended: %s", j->why,
-                 rc == VG_EIO ? strerror(e) : "not a record");
-    }
-    g_free(path);
-    g_free(buf);
-}
-
-static gpointer sealer_main(gpointer data)
-{
-    struct vg_evidence *ev = data;
-    /* Below forwarding and writing: a seal may wait, a packet may not. */
-    if (setpriority(PRIO_PROCESS, (id_t)gettid(), 10) != 0)
-        vg_debug(NULL, NULL, "evidence: the sealer keeps its priority: %s", strerror(errno));
-    for (;;) {
-        g_mutex_lock(&ev->seal_lock);
-        while (!ev->seal_head && !ev->seal_stop)
-            g_cond_wait(&ev->seal_cond, &ev->seal_lock);
-        struct seal *list = ev->seal_head;
-        ev->seal_head = ev->seal_tail = NULL;
-        bool stop = ev->seal_stop;
-        g_mutex_unlock(&ev->seal_lock);
-        while (list) {
-            struct seal *next = list->next;
-            char *dir = g_build_filename(ev->dir, list->case_id, NULL);
-            if (list->type == SEAL_CLOSE)
-                seal_close(ev, dir, list);
-            else if (list->type == SEAL_AGAIN)
-                seal_again(ev, dir, list);
-            else
-                seal_append(ev, dir, list);
-            g_free(dir);
-            g_free(list->json);
-            g_free(list);
-            list = next;
-        }
-        if (stop) /* the writer is gone: nothing more comes */
-            break;
-    }
-    return NULL;
+    r->created = false;
 }
 
 /* The media streams are closed (flushed, synced) first, then `recording_closed` goes
@@ -1174,6 +1001,7 @@ static void close_recording(struct vg_recording *r, bool complete, const char *r
     for (unsigned i = 0; i < r->n_streams; i++)
         if (r->streams[i].id)
             stream_close(r, &r->streams[i], false);
+    sync_dir_if_created(r); /* the media files' names before the event that vouches for them */
     char why[400];
     if (r->io_lost || r->io_error[0]) { /* the files do not hold all that was recorded */
         complete = false;
@@ -1198,21 +1026,9 @@ static void close_recording(struct vg_recording *r, bool complete, const char *r
                  r->io_error[0] ? r->io_error : "?");
         reason = why2;
     }
-    if (r->created) { /* the last files' names durable before the seal relies on them */
-        int fd = open(r->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd >= 0) {
-            fsync(fd);
-            close(fd);
-        }
-        r->created = false;
-    }
-    struct seal *j = g_new0(struct seal, 1);
-    j->type = SEAL_CLOSE;
-    j->complete = complete;
-    j->at_us = now;
-    snprintf(j->case_id, sizeof j->case_id, "%s", r->case_id);
-    snprintf(j->why, sizeof j->why, "%s", reason);
-    push_seal(r->ev, j); /* every file is closed and synced: the rest is the sealer's */
+    sync_dir_if_created(r); /* the log's name, if it was made only now */
+    /* every file is closed and synced: the rest is the sealer's */
+    vg_sealer_close(r->ev->sealer, r->case_id, complete, reason, now);
     r->closed = true;
     g_ptr_array_remove(r->ev->open, r);
 }
@@ -1233,14 +1049,10 @@ static void free_recording(struct vg_recording *r)
 static void to_sealer(struct vg_evidence *ev, const struct item *it)
 {
     const char *case_id = (const char *)it->data, *why = case_id + strlen(case_id) + 1;
-    struct seal *j = g_new0(struct seal, 1);
-    j->type = it->type == IT_APPEND ? SEAL_APPEND : SEAL_AGAIN;
-    j->at_us = it->at_us;
-    snprintf(j->case_id, sizeof j->case_id, "%s", case_id);
-    snprintf(j->why, sizeof j->why, "%s", why);
     if (it->type == IT_APPEND)
-        j->json = g_strdup(why + strlen(why) + 1);
-    push_seal(ev, j);
+        vg_sealer_append(ev->sealer, case_id, it->at_us, why + strlen(why) + 1, why);
+    else
+        vg_sealer_reseal(ev->sealer, case_id, why);
 }
 
 static void handle(struct vg_evidence *ev, struct item *it)
@@ -1319,14 +1131,8 @@ static void sync_all(struct vg_evidence *ev)
                 any = true;
             }
         }
-        if (any && r->created) { /* a new file is durable once its directory entry is */
-            r->created = false;
-            int fd = open(r->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-            if (fd < 0 || fsync(fd) != 0)
-                io_failed(r, "syncing the directory", errno, 0);
-            if (fd >= 0)
-                close(fd);
-        }
+        if (any) /* a new file is durable once its directory entry is */
+            sync_dir_if_created(r);
         if (!r->err_since_sync)
             r->failing = false; /* a later failure alerts again */
         r->err_since_sync = false;
@@ -1409,112 +1215,16 @@ static void alert_later(struct vg_evidence *ev, const char *case_id, const char 
 
 /* Open, recover, close ------------------------------------------------------------------------- */
 
-/* Whether every segment in dir is whole; *last gets the last record of the file
- * named last_log (a copy of its bytes, NUL-terminated), if it is an event. */
-static bool segments_whole(const char *dir, const char *last_log, char **last)
+/* The sealer's audit entries and alerts (seal.h), on the service's log and owner. */
+static void seal_audit(void *ud, const char *action, const char *case_id, const char *result,
+                       const char *detail_json)
 {
-    GDir *d = g_dir_open(dir, 0, NULL);
-    const char *n;
-    bool whole = d != NULL;
-    while (whole && (n = g_dir_read_name(d))) {
-        if (!g_str_has_suffix(n, ".vgs"))
-            continue;
-        char *path = g_build_filename(dir, n, NULL);
-        gchar *buf = NULL;
-        gsize len = 0;
-        struct vg_ev_scan sc;
-        whole = g_file_get_contents(path, &buf, &len, NULL) &&
-                vg_ev_scan((const uint8_t *)buf, len, &sc) == VG_OK && !sc.torn;
-        if (whole && strcmp(n, last_log) == 0) {
-            struct vg_ev_record rec = {0};
-            size_t off = VG_EV_HDR_LEN;
-            int k;
-            while ((k = vg_ev_record_parse((const uint8_t *)buf + off, len - off, &rec)) > 0)
-                off += (size_t)k;
-            if (rec.type == VG_EV_REC_EVENT)
-                *last = g_strndup((const char *)rec.data, rec.len);
-        }
-        g_free(buf);
-        g_free(path);
-    }
-    if (d)
-        g_dir_close(d);
-    return whole;
+    vg_evidence_audit(ud, "vigild", "system", action, case_id, result, detail_json);
 }
 
-/* The recording_closed event a recording ends with when the writer closed it and a
- * crash came before the sealer signed it (close_recording() writes it after every
- * other file was closed and synced), with every segment whole; else NULL. */
-static json_t *closed_before_crash(const char *dir)
+static void seal_alert(void *ud, const char *case_id, const char *kind, json_t *detail)
 {
-    uint8_t sha[32];
-    uint32_t seq = last_events_segment(dir, sha);
-    char name[32], *last = NULL;
-    snprintf(name, sizeof name, "events-%06u.vgs", seq);
-    json_t *e = seq && segments_whole(dir, name, &last) && last ? json_loads(last, 0, NULL) : NULL;
-    g_free(last);
-    const char *t = json_string_value(json_object_get(e, "type"));
-    if (!t || strcmp(t, "recording_closed") != 0 ||
-        !json_is_boolean(json_object_get(e, "complete")) ||
-        !json_is_string(json_object_get(e, "reason"))) {
-        json_decref(e);
-        return NULL;
-    }
-    return e;
-}
-
-/* A recording the writer closed but did not see sealed: signed as the writer meant. */
-static bool seal_at_restart(struct vg_evidence *ev, const char *dir, const char *case_id)
-{
-    json_t *e = closed_before_crash(dir);
-    if (!e)
-        return false;
-    char why[700], err[300];
-    snprintf(why, sizeof why, "%s; sealed at restart (vigild stopped before its seal)",
-             json_string_value(json_object_get(e, "reason")));
-    bool complete = json_is_true(json_object_get(e, "complete"));
-    int64_t at = json_integer_value(json_object_get(e, "at_us"));
-    json_decref(e);
-    if (vg_manifest_write(dir, case_id, ev->key, complete, why, at, err, sizeof err)) {
-        vg_error(case_id, NULL, "evidence: could not seal the closed recording: %s", err);
-        return true;
-    }
-    ev->recovered++;
-    vg_warn(case_id, NULL, "evidence: recording closed before a crash sealed at restart%s",
-            complete ? "" : " (incomplete)");
-    vg_audit_append(ev->audit, g_get_real_time(), "vigild", "system", "recording_sealed", case_id,
-                    "done", NULL);
-    return true;
-}
-
-/* Every case directory without a signed manifest was being recorded when vigild
- * died: close it as incomplete, cut at its last complete record. Unless the writer
- * had closed it and only its seal was missing (seal_at_restart()). */
-static void recover(struct vg_evidence *ev)
-{
-    GDir *d = g_dir_open(ev->dir, 0, NULL);
-    const char *n;
-    while (d && (n = g_dir_read_name(d))) {
-        char *dir = g_build_filename(ev->dir, n, NULL);
-        char *sig = g_build_filename(dir, "manifest.sig", NULL);
-        if (g_file_test(dir, G_FILE_TEST_IS_DIR) && !g_file_test(sig, G_FILE_TEST_EXISTS) &&
-            !seal_at_restart(ev, dir, n)) {
-            char err[300];
-            const char *why = "vigild stopped unexpectedly; closed as incomplete at restart";
-            if (vg_manifest_write(dir, n, ev->key, false, why, g_get_real_time(), err, sizeof err))
-                vg_error(n, NULL, "evidence: could not close the crashed recording: %s", err);
-            else {
-                ev->recovered++;
-                vg_warn(n, NULL, "evidence: recording left open by a crash closed as incomplete");
-                vg_audit_append(ev->audit, g_get_real_time(), "vigild", "system",
-                                "recording_recovered", n, "done", NULL);
-            }
-        }
-        g_free(sig);
-        g_free(dir);
-    }
-    if (d)
-        g_dir_close(d);
+    alert_later(ud, case_id, kind, detail);
 }
 
 int vg_evidence_open(const struct vg_evidence_config *cfg, struct vg_evidence **out, char *err,
@@ -1549,7 +1259,9 @@ int vg_evidence_open(const struct vg_evidence_config *cfg, struct vg_evidence **
         g_free(ev);
         return rc;
     }
-    recover(ev);
+    g_mutex_init(&ev->audit_lock);
+    ev->recovered =
+        vg_seal_recover(&(struct vg_seal_env){ev->dir, ev->key, seal_audit, seal_alert, ev});
     ev->open = g_ptr_array_new();
     ev->dirty = g_ptr_array_new();
     ev->serial = atomic_fetch_add(&next_serial, 1);
@@ -1559,9 +1271,8 @@ int vg_evidence_open(const struct vg_evidence_config *cfg, struct vg_evidence **
     atomic_store(&ev->n_rings, n);
     g_mutex_init(&ev->lock);
     g_cond_init(&ev->cond);
-    g_mutex_init(&ev->seal_lock);
-    g_cond_init(&ev->seal_cond);
-    ev->sealer = g_thread_new("vigil-seal", sealer_main, ev);
+    ev->sealer =
+        vg_sealer_start(&(struct vg_seal_env){ev->dir, ev->key, seal_audit, seal_alert, ev});
     ev->thread = g_thread_new("vigil-evidence", writer_main, ev);
     *out = ev;
     return VG_OK;
@@ -1578,13 +1289,7 @@ void vg_evidence_close(struct vg_evidence *ev)
     g_thread_join(ev->thread);
     while (ev->open->len) /* still referenced: the caller broke the contract */
         close_recording(ev->open->pdata[0], false, "vigild stopped while the case was open");
-    g_mutex_lock(&ev->seal_lock); /* every seal queued is done before we return */
-    ev->seal_stop = true;
-    g_cond_signal(&ev->seal_cond);
-    g_mutex_unlock(&ev->seal_lock);
-    g_thread_join(ev->sealer);
-    g_mutex_clear(&ev->seal_lock);
-    g_cond_clear(&ev->seal_cond);
+    vg_sealer_stop(ev->sealer); /* every seal queued is done before we return */
     g_ptr_array_free(ev->open, TRUE);
     g_ptr_array_free(ev->dirty, TRUE);
     for (unsigned i = 0; i < atomic_load(&ev->n_rings); i++)
@@ -1592,6 +1297,7 @@ void vg_evidence_close(struct vg_evidence *ev)
     g_mutex_clear(&ev->lock);
     g_cond_clear(&ev->cond);
     vg_audit_free(ev->audit);
+    g_mutex_clear(&ev->audit_lock);
     EVP_PKEY_free(ev->key);
     g_free(ev->dir);
     g_free(ev);
@@ -1611,8 +1317,10 @@ int vg_evidence_audit(struct vg_evidence *ev, const char *actor, const char *rol
                       const char *action, const char *case_id, const char *result,
                       const char *detail_json)
 {
+    g_mutex_lock(&ev->audit_lock);
     int rc = vg_audit_append(ev->audit, g_get_real_time(), actor, role, action, case_id, result,
                              detail_json);
+    g_mutex_unlock(&ev->audit_lock);
     if (rc)
         vg_error(case_id, NULL, "evidence: the audit log could not be written (%s)",
                  vg_strerror(rc));
@@ -1624,55 +1332,17 @@ void vg_evidence_get_stats(struct vg_evidence *ev, struct vg_evidence_stats *out
     g_mutex_lock(&ev->lock);
     *out = ev->pub;
     out->dropped = atomic_load(&ev->dropped);
-    out->manifests = atomic_load(&ev->manifests);
+    out->manifests = vg_sealer_manifests(ev->sealer);
     g_mutex_unlock(&ev->lock);
-}
-
-static void remove_tree(const char *dir)
-{
-    GDir *d = g_dir_open(dir, 0, NULL);
-    const char *n;
-    while (d && (n = g_dir_read_name(d))) {
-        char *p = g_build_filename(dir, n, NULL);
-        if (g_file_test(p, G_FILE_TEST_IS_DIR) && !g_file_test(p, G_FILE_TEST_IS_SYMLINK))
-            remove_tree(p);
-        else
-            g_unlink(p);
-        g_free(p);
-    }
-    if (d)
-        g_dir_close(d);
-    g_rmdir(dir);
 }
 
 int vg_evidence_sweep(struct vg_evidence *ev, int64_t now_us, unsigned days)
 {
-    if (!days)
-        return 0;
-    int deleted = 0;
-    GDir *d = g_dir_open(ev->dir, 0, NULL);
-    const char *n;
-    while (d && (n = g_dir_read_name(d))) {
-        char *dir = g_build_filename(ev->dir, n, NULL);
-        char *mp = g_build_filename(dir, "manifest.json", NULL);
-        gchar *text = NULL;
-        json_t *m = g_file_get_contents(mp, &text, NULL, NULL) ? json_loads(text, 0, NULL) : NULL;
-        json_int_t closed = json_integer_value(json_object_get(m, "closed_us"));
-        if (m && closed && closed < now_us - (int64_t)days * 86400 * 1000000) {
-            char detail[120];
-            snprintf(detail, sizeof detail, "{\"retention_days\":%u,\"closed_us\":%lld}", days,
-                     (long long)closed);
-            remove_tree(dir);
-            vg_evidence_audit(ev, "vigild", "system", "delete_expired", n, "done", detail);
-            vg_info(n, NULL, "evidence: recording deleted after %u days", days);
-            deleted++;
-        }
-        json_decref(m);
-        g_free(text);
-        g_free(mp);
-        g_free(dir);
-    }
-    if (d)
-        g_dir_close(d);
-    return deleted;
+    return vg_seal_sweep(&(struct vg_seal_env){ev->dir, ev->key, seal_audit, seal_alert, ev},
+                         now_us, days);
+}
+
+void vg_evidence_sweep_later(struct vg_evidence *ev, int64_t now_us, unsigned days)
+{
+    vg_sealer_sweep(ev->sealer, now_us, days);
 }

@@ -625,7 +625,7 @@ static void test_append(void)
     VT_EQ_INT(sc.events, 1);
     VT_EQ_INT(sc.first_us, 5000000);
     const char *want = "{\"type\":\"disposition\",\"disposition\":\"dispatched\","
-                       "\"by\":\"ann\",\"at_us\":5000000}";
+                       "\"by\":\"ann\",\"at_us\":5000000,\"after_end\":true}";
     VT_CHECK(memmem(buf, len, want, strlen(want)) != NULL);
     char *d = memmem(buf, len, "dispatched", 10);
     d[0] = 'D'; /* a changed outcome */
@@ -681,6 +681,124 @@ static void test_sealed_at_restart(void)
     json_decref(m);
 }
 
+static json_t *manifest_of(const char *case_id)
+{
+    char path[400];
+    snprintf(path, sizeof path, "%s/evidence/%s/manifest.json", root, case_id);
+    return json_load_file(path, 0, NULL);
+}
+
+static bool case_file(const char *case_id, const char *name)
+{
+    char path[400];
+    snprintf(path, sizeof path, "%s/evidence/%s/%s", root, case_id, name);
+    return g_file_test(path, G_FILE_TEST_EXISTS);
+}
+
+/* A reseal never signs what was altered since the seal: a byte of the events log
+ * changed, then an outcome given; the append is refused and alerted, nothing is
+ * written, and vigil-verify's check still names the altered file. An append to a
+ * recording a crash had cut keeps what its first seal said. */
+static void test_append_guarded(void)
+{
+    struct vg_evidence *ev = open_ev(0);
+    struct vg_recording *r = vg_recording_start(ev, "c-unit-tampered");
+    vg_recording_event(r, 1000, "{\"type\":\"chat\",\"text\":\"help\"}");
+    vg_recording_finish(r, "citizen hung up");
+    vg_evidence_close(ev);
+    char path[400];
+    snprintf(path, sizeof path, "%s/evidence/c-unit-tampered/events-000001.vgs", root);
+    gchar *buf = NULL;
+    gsize len = 0;
+    VT_CHECK(g_file_get_contents(path, &buf, &len, NULL));
+    char *h = memmem(buf, len, "help", 4);
+    h[0] = 'k'; /* "kelp" */
+    g_file_set_contents(path, buf, (gssize)len, NULL);
+    g_free(buf);
+    int before = alerts;
+    ev = open_ev(0);
+    vg_evidence_append(ev, "c-unit-tampered", 7000000, "{\"type\":\"disposition\"}", "outcome");
+    /* and one to the recording test_sealed_at_restart left cut and incomplete */
+    json_t *was = manifest_of("c-unit-torn");
+    vg_evidence_append(ev, "c-unit-torn", 8000000, "{\"type\":\"callback\"}", "call back");
+    vg_evidence_close(ev);
+    while (g_main_context_iteration(NULL, FALSE))
+        ;
+    VT_EQ_INT(alerts - before, 1);
+    VT_CHECK(!case_file("c-unit-tampered", "events-000002.vgs"));
+    VT_CHECK(!case_file("c-unit-tampered", VG_MANIFEST_PENDING));
+    json_t *m = manifest_of("c-unit-tampered");
+    VT_EQ_STR(json_string_value(json_object_get(m, "reason")), "citizen hung up");
+    json_decref(m);
+    VT_EQ_INT(verify("c-unit-tampered") > 0, 1);
+    VT_CONTAINS(problems, "events-000001.vgs: altered");
+    VT_EQ_INT(verify("c-unit-torn"), 0);
+    m = manifest_of("c-unit-torn");
+    static const char *const kept[] = {"complete",  "started_us", "stopped_us",
+                                       "closed_us", "truncated",  "gaps"};
+    for (unsigned i = 0; i < G_N_ELEMENTS(kept); i++)
+        VT_CHECK(json_equal(json_object_get(m, kept[i]), json_object_get(was, kept[i])));
+    VT_EQ_INT(json_array_size(json_object_get(m, "truncated")), 1);
+    VT_CHECK(json_integer_value(json_object_get(m, "resealed_us")) > 0);
+    VT_CONTAINS(json_string_value(json_object_get(m, "reason")), "; resealed: call back");
+    json_decref(m);
+    json_decref(was);
+}
+
+/* A crash in the middle of an append: reseal.pending written, the segment whole
+ * but the manifest still the old one (finished at the next start), or the segment
+ * cut short (undone: the segment removed, the old manifest kept). */
+static void crash_in_append(const char *case_id, bool segment_whole)
+{
+    struct vg_evidence *ev = open_ev(0);
+    struct vg_recording *r = vg_recording_start(ev, case_id);
+    vg_recording_event(r, 1000, "{\"type\":\"chat\",\"text\":\"help\"}");
+    vg_recording_finish(r, "citizen hung up");
+    vg_evidence_close(ev);
+    char dir[400], path[450];
+    snprintf(dir, sizeof dir, "%s/evidence/%s", root, case_id);
+    gchar *text = NULL, *sig = NULL;
+    snprintf(path, sizeof path, "%s/manifest.json", dir);
+    VT_CHECK(g_file_get_contents(path, &text, NULL, NULL));
+    snprintf(path, sizeof path, "%s/manifest.sig", dir);
+    VT_CHECK(g_file_get_contents(path, &sig, NULL, NULL));
+    ev = open_ev(0); /* the append, done whole */
+    vg_evidence_append(ev, case_id, 9000000, "{\"type\":\"disposition\"}", "outcome");
+    vg_evidence_close(ev);
+    VT_CHECK(case_file(case_id, "events-000002.vgs"));
+    /* then the disk put back as a crash would have left it */
+    json_t *p = json_pack("{s:s, s:s, s:s, s:s}", "why", "outcome", "allow", "events-000002.vgs",
+                          "manifest", text, "sig", sig);
+    snprintf(path, sizeof path, "%s/%s", dir, VG_MANIFEST_PENDING);
+    VT_EQ_INT(json_dump_file(p, path, JSON_COMPACT), 0);
+    json_decref(p);
+    snprintf(path, sizeof path, "%s/manifest.json", dir);
+    g_file_set_contents(path, text, -1, NULL);
+    snprintf(path, sizeof path, "%s/manifest.sig", dir);
+    g_file_set_contents(path, sig, -1, NULL);
+    snprintf(path, sizeof path, "%s/events-000002.vgs", dir);
+    if (!segment_whole)
+        VT_EQ_INT(truncate(path, VG_EV_HDR_LEN + 20), 0);
+    VT_EQ_INT(verify(case_id) > 0, 1); /* as it was left: not a recording that verifies */
+    ev = open_ev(0);
+    vg_evidence_close(ev);
+    VT_EQ_INT(verify(case_id), 0);
+    VT_CHECK(!case_file(case_id, VG_MANIFEST_PENDING));
+    VT_EQ_INT(case_file(case_id, "events-000002.vgs"), segment_whole);
+    json_t *m = manifest_of(case_id);
+    VT_EQ_STR(json_string_value(json_object_get(m, "reason")),
+              segment_whole ? "citizen hung up; resealed: outcome" : "citizen hung up");
+    json_decref(m);
+    g_free(text);
+    g_free(sig);
+}
+
+static void test_crash_in_append(void)
+{
+    crash_in_append("c-unit-crash1", true);
+    crash_in_append("c-unit-crash2", false);
+}
+
 int main(void)
 {
     snprintf(root, sizeof root, "%s/vigil-recorder-XXXXXX", g_get_tmp_dir());
@@ -702,6 +820,8 @@ int main(void)
     test_seal_aside();
     test_append();
     test_sealed_at_restart();
+    test_append_guarded();
+    test_crash_in_append();
     if (full_dir[0])
         umount2(full_dir, MNT_DETACH);
     char cmd[300];

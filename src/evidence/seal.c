@@ -1,0 +1,640 @@
+/* The sealer thread, reseals and appends, recovery at start, the retention sweep
+ * (see seal.h). */
+#include "seal.h"
+
+#include "evfmt.h"
+#include "log.h"
+#include "manifest.h"
+#include "vg_err.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#define PENDING VG_MANIFEST_PENDING
+
+enum job_type { J_CLOSE, J_RESEAL, J_APPEND, J_SWEEP };
+
+struct job {
+    struct job *next;
+    enum job_type type;
+    bool complete; /* J_CLOSE */
+    int64_t at_us; /* J_CLOSE: when it closed; J_APPEND: the event's time; J_SWEEP: now */
+    unsigned days; /* J_SWEEP */
+    char case_id[VG_EV_CASE_MAX + 1];
+    char why[600]; /* J_CLOSE: the reason; else why it is sealed again */
+    char *json;    /* J_APPEND: the event */
+};
+
+struct vg_sealer {
+    struct vg_seal_env env;
+    GThread *thread;
+    GMutex lock;
+    GCond cond;
+    struct job *head, *tail; /* under lock */
+    bool stop;               /* under lock */
+    atomic_uint_fast64_t manifests;
+};
+
+/* Small file helpers ------------------------------------------------------------------- */
+
+static void fsync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        (void)fsync(fd);
+        close(fd);
+    }
+}
+
+/* dir/name holds bytes, durably, or the call failed (and nothing was left). */
+static int write_new(const char *dir, const char *name, const void *bytes, size_t len)
+{
+    char *path = g_build_filename(dir, name, NULL);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600), rc = VG_EIO;
+    const uint8_t *p = bytes;
+    size_t left = len;
+    while (fd >= 0 && left) {
+        ssize_t w = write(fd, p, left);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            break;
+        p += w;
+        left -= (size_t)w;
+    }
+    if (fd >= 0 && !left && fsync(fd) == 0)
+        rc = VG_OK;
+    if (fd >= 0 && (close(fd) != 0 || rc != VG_OK)) {
+        unlink(path);
+        rc = VG_EIO;
+    }
+    g_free(path);
+    if (rc == VG_OK)
+        fsync_dir(dir);
+    return rc;
+}
+
+static bool read_file(const char *dir, const char *name, gchar **text, gsize *len)
+{
+    char *path = g_build_filename(dir, name, NULL);
+    bool ok = g_file_test(path, G_FILE_TEST_IS_REGULAR) &&
+              !g_file_test(path, G_FILE_TEST_IS_SYMLINK) &&
+              g_file_get_contents(path, text, len, NULL);
+    g_free(path);
+    return ok;
+}
+
+/* The number of an events segment's name ("events-000042.vgs" -> 42), 0 if it is
+ * not one: exactly six digits, as the writer names them. */
+static uint32_t events_seq(const char *name)
+{
+    if (strlen(name) != 17 || !g_str_has_prefix(name, "events-") || !g_str_has_suffix(name, ".vgs"))
+        return 0;
+    uint32_t n = 0;
+    for (int i = 7; i < 13; i++) {
+        if (!g_ascii_isdigit(name[i]))
+            return 0;
+        n = n * 10 + (uint32_t)(name[i] - '0');
+    }
+    return n;
+}
+
+/* Closing ------------------------------------------------------------------------------- */
+
+static void seal_close(struct vg_sealer *s, const char *dir, const struct job *j)
+{
+    char err[300];
+    if (vg_manifest_write(dir, j->case_id, s->env.key, j->complete, j->why, j->at_us, err,
+                          sizeof err)) {
+        vg_error(j->case_id, NULL, "evidence: %s", err);
+        return;
+    }
+    atomic_fetch_add(&s->manifests, 1);
+    vg_info(j->case_id, NULL, "evidence: recording closed (%s)%s", j->why,
+            j->complete ? "" : ": incomplete");
+}
+
+/* Reseals ------------------------------------------------------------------------------- */
+
+/* A closed recording's manifest and signature as they are on the disk. */
+struct sealed {
+    gchar *text, *sig;
+    gsize len, slen;
+};
+
+static bool read_sealed(const char *dir, struct sealed *m)
+{
+    memset(m, 0, sizeof *m);
+    if (!read_file(dir, "manifest.json", &m->text, &m->len))
+        return false;
+    if (!read_file(dir, "manifest.sig", &m->sig, &m->slen))
+        m->sig = NULL; /* the check names it missing */
+    return true;
+}
+
+static void sealed_free(struct sealed *m)
+{
+    g_free(m->text);
+    g_free(m->sig);
+}
+
+static void audit_reseal(const struct vg_seal_env *env, const char *case_id, const char *result,
+                         const char *why, const char *problem)
+{
+    json_t *d = json_pack("{s:s, s:s?}", "why", why, "problem", problem);
+    char *text = json_dumps(d, JSON_COMPACT);
+    env->audit(env->ud, "reseal", case_id, result, text);
+    free(text);
+    json_decref(d);
+}
+
+static void refused(const struct vg_seal_env *env, const char *case_id, const char *why,
+                    const char *err)
+{
+    vg_error(case_id, NULL, "evidence: not resealed (%s): %s", why, err);
+    env->alert(env->ud, case_id, "recording_error",
+               json_pack("{s:s, s:s, s:s}", "error", "the sealed recording was not resealed", "why",
+                         why, "problem", err));
+    audit_reseal(env, case_id, "refused", why, err);
+}
+
+/* What a reseal needs to be finished or undone after a crash. */
+static int write_pending(const char *dir, const struct sealed *m, const char *allow,
+                         const char *why)
+{
+    json_t *p = json_pack("{s:s, s:s, s:s%, s:s%}", "why", why, "allow", allow, "manifest", m->text,
+                          m->len, "sig", m->sig ? m->sig : "", m->sig ? m->slen : 0);
+    char *text = p ? json_dumps(p, JSON_COMPACT) : NULL;
+    json_decref(p);
+    int rc = text ? write_new(dir, PENDING, text, strlen(text)) : VG_EINVAL;
+    free(text);
+    return rc;
+}
+
+static void pending_done(const char *dir)
+{
+    char *path = g_build_filename(dir, PENDING, NULL);
+    g_unlink(path);
+    g_free(path);
+    fsync_dir(dir);
+}
+
+/* The new manifest, signed; then the pending note goes. */
+static bool finish(const struct vg_seal_env *env, const char *dir, const char *case_id,
+                   const struct sealed *m, const char *allow, const char *why)
+{
+    char err[300];
+    int rc = vg_manifest_reseal(dir, case_id, env->key, m->text, m->len, m->sig, m->slen, allow,
+                                why, g_get_real_time(), err, sizeof err);
+    if (rc != VG_OK) { /* reseal.pending stays: the next start tries again */
+        refused(env, case_id, why, err);
+        return false;
+    }
+    pending_done(dir);
+    vg_info(case_id, NULL, "evidence: manifest resealed (%s)", why);
+    audit_reseal(env, case_id, "done", why, NULL);
+    return true;
+}
+
+/* A file joined the closed recording under uploads/ (a citizen's upload that
+ * finished after the case ended). */
+static void seal_again(struct vg_sealer *s, const char *dir, const struct job *j)
+{
+    struct sealed m;
+    char err[300];
+    if (!read_sealed(dir, &m)) {
+        vg_warn(j->case_id, NULL, "evidence: not resealed (%s): no manifest to extend", j->why);
+        return;
+    }
+    if (vg_manifest_check(dir, s->env.key, m.text, m.len, m.sig, m.slen, "uploads/", err,
+                          sizeof err) != VG_OK)
+        refused(&s->env, j->case_id, j->why, err);
+    else if (write_pending(dir, &m, "uploads/", j->why) != VG_OK)
+        refused(&s->env, j->case_id, j->why, "reseal.pending could not be written");
+    else if (finish(&s->env, dir, j->case_id, &m, "uploads/", j->why))
+        atomic_fetch_add(&s->manifests, 1);
+    sealed_free(&m);
+}
+
+/* The events log's last segment as the manifest lists it: its number and hash. */
+static uint32_t last_listed_events(const struct sealed *m, uint8_t sha[32])
+{
+    json_t *man = json_loadb(m->text, m->len, 0, NULL), *f;
+    size_t i;
+    uint32_t last = 0;
+    json_array_foreach(json_object_get(man, "files"), i, f)
+    {
+        const char *type = json_string_value(json_object_get(f, "type"));
+        json_int_t seq = json_integer_value(json_object_get(f, "seq"));
+        const char *hex = json_string_value(json_object_get(f, "sha256"));
+        if (type && strcmp(type, "events") == 0 && seq > last && seq < 999999 && hex &&
+            vg_ev_unhex(hex, sha, 32) == VG_OK)
+            last = (uint32_t)seq;
+    }
+    json_decref(man);
+    return last;
+}
+
+/* A fact that came after the case's recording closed: one segment of the events log
+ * holding that one event, chained to the log's last segment as the manifest lists
+ * it, then the manifest signed again. Checked before anything is written. */
+static void seal_append(struct vg_sealer *s, const char *dir, const struct job *j)
+{
+    struct sealed m;
+    char err[300], name[32];
+    struct vg_ev_seg_header h = {.stream = 0, .opened_us = j->at_us};
+    if (!read_sealed(dir, &m)) {
+        vg_error(j->case_id, NULL, "evidence: %s not appended: the case has no sealed recording",
+                 j->why);
+        return;
+    }
+    uint32_t last = last_listed_events(&m, h.prev);
+    h.seq = last + 1;
+    snprintf(h.case_id, sizeof h.case_id, "%s", j->case_id);
+    snprintf(name, sizeof name, "events-%06u.vgs", h.seq);
+    size_t len = strlen(j->json), n = VG_EV_HDR_LEN + VG_EV_REC_HDR + len;
+    uint8_t *buf = g_malloc(n);
+    struct vg_ev_record rec = {VG_EV_REC_EVENT, 0, j->at_us, (const uint8_t *)j->json,
+                               (uint32_t)len};
+    if (!last)
+        refused(&s->env, j->case_id, j->why, "its manifest lists no events log");
+    else if (vg_ev_header_write(&h, buf) != VG_OK ||
+             vg_ev_record_write(&rec, buf + VG_EV_HDR_LEN, n - VG_EV_HDR_LEN) !=
+                 (int)(n - VG_EV_HDR_LEN))
+        refused(&s->env, j->case_id, j->why, "the event does not make a record");
+    else if (vg_manifest_check(dir, s->env.key, m.text, m.len, m.sig, m.slen, NULL, err,
+                               sizeof err) != VG_OK)
+        refused(&s->env, j->case_id, j->why, err);
+    else if (write_pending(dir, &m, name, j->why) != VG_OK)
+        refused(&s->env, j->case_id, j->why, "reseal.pending could not be written");
+    else if (write_new(dir, name, buf, n) != VG_OK) {
+        pending_done(dir); /* nothing changed */
+        refused(&s->env, j->case_id, j->why, "the new segment could not be written");
+    } else if (finish(&s->env, dir, j->case_id, &m, name, j->why)) {
+        atomic_fetch_add(&s->manifests, 1);
+    }
+    g_free(buf);
+    sealed_free(&m);
+}
+
+/* The thread ---------------------------------------------------------------------------- */
+
+static void push(struct vg_sealer *s, struct job *j)
+{
+    g_mutex_lock(&s->lock);
+    if (s->tail)
+        s->tail->next = j;
+    else
+        s->head = j;
+    s->tail = j;
+    g_cond_signal(&s->cond);
+    g_mutex_unlock(&s->lock);
+}
+
+static struct job *new_job(enum job_type t, const char *case_id, const char *why)
+{
+    struct job *j = g_new0(struct job, 1);
+    j->type = t;
+    snprintf(j->case_id, sizeof j->case_id, "%s", case_id ? case_id : "");
+    snprintf(j->why, sizeof j->why, "%s", why ? why : "");
+    return j;
+}
+
+static void run(struct vg_sealer *s, const struct job *j)
+{
+    if (j->type == J_SWEEP) {
+        vg_seal_sweep(&s->env, j->at_us, j->days);
+        return;
+    }
+    char *dir = g_build_filename(s->env.dir, j->case_id, NULL);
+    if (j->type == J_CLOSE)
+        seal_close(s, dir, j);
+    else if (j->type == J_RESEAL)
+        seal_again(s, dir, j);
+    else
+        seal_append(s, dir, j);
+    g_free(dir);
+}
+
+static gpointer sealer_main(gpointer data)
+{
+    struct vg_sealer *s = data;
+    /* Below forwarding and writing: a seal may wait, a packet may not. */
+    if (setpriority(PRIO_PROCESS, (id_t)gettid(), 10) != 0)
+        vg_debug(NULL, NULL, "evidence: the sealer keeps its priority: %s", strerror(errno));
+    for (;;) {
+        g_mutex_lock(&s->lock);
+        while (!s->head && !s->stop)
+            g_cond_wait(&s->cond, &s->lock);
+        struct job *list = s->head;
+        s->head = s->tail = NULL;
+        bool stop = s->stop;
+        g_mutex_unlock(&s->lock);
+        while (list) {
+            struct job *next = list->next;
+            run(s, list);
+            g_free(list->json);
+            g_free(list);
+            list = next;
+        }
+        if (stop) /* whoever queues is gone: nothing more comes */
+            break;
+    }
+    return NULL;
+}
+
+struct vg_sealer *vg_sealer_start(const struct vg_seal_env *env)
+{
+    struct vg_sealer *s = g_new0(struct vg_sealer, 1);
+    s->env = *env;
+    g_mutex_init(&s->lock);
+    g_cond_init(&s->cond);
+    s->thread = g_thread_new("vigil-seal", sealer_main, s);
+    return s;
+}
+
+void vg_sealer_stop(struct vg_sealer *s)
+{
+    if (!s)
+        return;
+    g_mutex_lock(&s->lock);
+    s->stop = true;
+    g_cond_signal(&s->cond);
+    g_mutex_unlock(&s->lock);
+    g_thread_join(s->thread);
+    g_mutex_clear(&s->lock);
+    g_cond_clear(&s->cond);
+    g_free(s);
+}
+
+void vg_sealer_close(struct vg_sealer *s, const char *case_id, bool complete, const char *reason,
+                     int64_t closed_us)
+{
+    struct job *j = new_job(J_CLOSE, case_id, reason);
+    j->complete = complete;
+    j->at_us = closed_us;
+    push(s, j);
+}
+
+void vg_sealer_reseal(struct vg_sealer *s, const char *case_id, const char *why)
+{
+    push(s, new_job(J_RESEAL, case_id, why));
+}
+
+void vg_sealer_append(struct vg_sealer *s, const char *case_id, int64_t at_us, const char *json,
+                      const char *why)
+{
+    struct job *j = new_job(J_APPEND, case_id, why);
+    j->at_us = at_us;
+    j->json = g_strdup(json);
+    push(s, j);
+}
+
+void vg_sealer_sweep(struct vg_sealer *s, int64_t now_us, unsigned days)
+{
+    struct job *j = new_job(J_SWEEP, NULL, NULL);
+    j->at_us = now_us;
+    j->days = days;
+    push(s, j);
+}
+
+uint64_t vg_sealer_manifests(struct vg_sealer *s)
+{
+    return atomic_load(&s->manifests);
+}
+
+/* Recovery at start ---------------------------------------------------------------------- */
+
+/* A reseal a crash interrupted (reseal.pending is there): finished against the
+ * manifest it started from, or, for an append whose segment is not on the disk
+ * whole, undone (the segment removed, the old manifest put back). */
+static void finish_pending(const struct vg_seal_env *env, const char *dir, const char *case_id)
+{
+    gchar *text = NULL;
+    gsize len = 0;
+    json_t *p = read_file(dir, PENDING, &text, &len) ? json_loadb(text, len, 0, NULL) : NULL;
+    g_free(text);
+    const char *allow = json_string_value(json_object_get(p, "allow"));
+    const char *why = json_string_value(json_object_get(p, "why"));
+    struct sealed m = {0};
+    m.text = g_strdup(json_string_value(json_object_get(p, "manifest")));
+    m.sig = g_strdup(json_string_value(json_object_get(p, "sig")));
+    m.len = m.text ? strlen(m.text) : 0;
+    m.slen = m.sig ? strlen(m.sig) : 0;
+    if (!allow || !why || !m.text) {
+        vg_error(case_id, NULL, "evidence: %s is not one vigild wrote: left as it is", PENDING);
+    } else if (events_seq(allow)) {
+        gchar *seg = NULL;
+        gsize n = 0;
+        struct vg_ev_scan sc;
+        bool whole = read_file(dir, allow, &seg, &n) &&
+                     vg_ev_scan((const uint8_t *)seg, n, &sc) == VG_OK && !sc.torn &&
+                     sc.events == 1;
+        g_free(seg);
+        if (whole) {
+            finish(env, dir, case_id, &m, allow, why);
+        } else { /* the append did not happen: the recording as it was sealed */
+            char *path = g_build_filename(dir, allow, NULL);
+            g_unlink(path);
+            g_free(path);
+            char err[300];
+            if (vg_manifest_restore(dir, m.text, m.len, m.sig, m.slen, err, sizeof err) == VG_OK)
+                pending_done(dir);
+            vg_warn(case_id, NULL, "evidence: %s was cut by a crash: not in the recording", why);
+        }
+    } else {
+        finish(env, dir, case_id, &m, allow, why);
+    }
+    sealed_free(&m);
+    json_decref(p);
+}
+
+/* Whether every segment in dir is whole; *last gets the last record of the file
+ * named last_log (a copy of its bytes, NUL-terminated), if it is an event. */
+static bool segments_whole(const char *dir, const char *last_log, char **last)
+{
+    GDir *d = g_dir_open(dir, 0, NULL);
+    const char *n;
+    bool whole = d != NULL;
+    while (whole && (n = g_dir_read_name(d))) {
+        if (!g_str_has_suffix(n, ".vgs"))
+            continue;
+        gchar *buf = NULL;
+        gsize len = 0;
+        struct vg_ev_scan sc;
+        whole = read_file(dir, n, &buf, &len) &&
+                vg_ev_scan((const uint8_t *)buf, len, &sc) == VG_OK && !sc.torn;
+        if (whole && strcmp(n, last_log) == 0) {
+            struct vg_ev_record rec = {0};
+            size_t off = VG_EV_HDR_LEN;
+            int k;
+            while ((k = vg_ev_record_parse((const uint8_t *)buf + off, len - off, &rec)) > 0)
+                off += (size_t)k;
+            if (rec.type == VG_EV_REC_EVENT)
+                *last = g_strndup((const char *)rec.data, rec.len);
+        }
+        g_free(buf);
+    }
+    if (d)
+        g_dir_close(d);
+    return whole;
+}
+
+/* The recording_closed event a recording ends with when the writer closed it and a
+ * crash came before its seal (the writer writes it after every other file was
+ * closed and synced), with every segment whole; else NULL. */
+static json_t *closed_before_crash(const char *dir)
+{
+    GDir *d = g_dir_open(dir, 0, NULL);
+    const char *n;
+    uint32_t seq = 0;
+    while (d && (n = g_dir_read_name(d)))
+        if (events_seq(n) > seq)
+            seq = events_seq(n);
+    if (d)
+        g_dir_close(d);
+    char name[32], *last = NULL;
+    snprintf(name, sizeof name, "events-%06u.vgs", seq);
+    json_t *e = seq && segments_whole(dir, name, &last) && last ? json_loads(last, 0, NULL) : NULL;
+    g_free(last);
+    const char *t = json_string_value(json_object_get(e, "type"));
+    if (!t || strcmp(t, "recording_closed") != 0 ||
+        !json_is_boolean(json_object_get(e, "complete")) ||
+        !json_is_string(json_object_get(e, "reason"))) {
+        json_decref(e);
+        return NULL;
+    }
+    return e;
+}
+
+/* A recording the writer closed but did not see sealed: signed as the writer meant. */
+static bool seal_at_restart(const struct vg_seal_env *env, const char *dir, const char *case_id)
+{
+    json_t *e = closed_before_crash(dir);
+    if (!e)
+        return false;
+    char why[700], err[300];
+    snprintf(why, sizeof why, "%s; sealed at restart (vigild stopped before its seal)",
+             json_string_value(json_object_get(e, "reason")));
+    bool complete = json_is_true(json_object_get(e, "complete"));
+    int64_t at = json_integer_value(json_object_get(e, "at_us"));
+    json_decref(e);
+    if (vg_manifest_write(dir, case_id, env->key, complete, why, at, err, sizeof err)) {
+        vg_error(case_id, NULL, "evidence: could not seal the closed recording: %s", err);
+        return true;
+    }
+    vg_warn(case_id, NULL, "evidence: recording closed before a crash sealed at restart%s",
+            complete ? "" : " (incomplete)");
+    env->audit(env->ud, "recording_sealed", case_id, "done", NULL);
+    return true;
+}
+
+/* Temp files a crash left mid-write: never evidence. */
+static void drop_temps(const char *dir)
+{
+    static const char *const names[] = {"manifest.json.tmp", "manifest.sig.tmp"};
+    for (unsigned i = 0; i < G_N_ELEMENTS(names); i++) {
+        char *p = g_build_filename(dir, names[i], NULL);
+        g_unlink(p);
+        g_free(p);
+    }
+}
+
+unsigned vg_seal_recover(const struct vg_seal_env *env)
+{
+    unsigned closed = 0;
+    GDir *d = g_dir_open(env->dir, 0, NULL);
+    const char *n;
+    while (d && (n = g_dir_read_name(d))) {
+        char *dir = g_build_filename(env->dir, n, NULL);
+        char *sig = g_build_filename(dir, "manifest.sig", NULL);
+        char *pending = g_build_filename(dir, PENDING, NULL);
+        if (!g_file_test(dir, G_FILE_TEST_IS_DIR) || g_file_test(dir, G_FILE_TEST_IS_SYMLINK)) {
+            /* audit.log, or something that is not a recording */
+        } else if (g_file_test(pending, G_FILE_TEST_EXISTS)) {
+            drop_temps(dir);
+            finish_pending(env, dir, n);
+        } else if (!g_file_test(sig, G_FILE_TEST_EXISTS)) {
+            drop_temps(dir);
+            if (seal_at_restart(env, dir, n)) {
+                closed++;
+            } else {
+                char err[300];
+                const char *why = "vigild stopped unexpectedly; closed as incomplete at restart";
+                if (vg_manifest_write(dir, n, env->key, false, why, g_get_real_time(), err,
+                                      sizeof err)) {
+                    vg_error(n, NULL, "evidence: could not close the crashed recording: %s", err);
+                } else {
+                    closed++;
+                    vg_warn(n, NULL,
+                            "evidence: recording left open by a crash closed as incomplete");
+                    env->audit(env->ud, "recording_recovered", n, "done", NULL);
+                }
+            }
+        }
+        g_free(pending);
+        g_free(sig);
+        g_free(dir);
+    }
+    if (d)
+        g_dir_close(d);
+    return closed;
+}
+
+/* Retention ------------------------------------------------------------------------------ */
+
+static void remove_tree(const char *dir)
+{
+    GDir *d = g_dir_open(dir, 0, NULL);
+    const char *n;
+    while (d && (n = g_dir_read_name(d))) {
+        char *p = g_build_filename(dir, n, NULL);
+        if (g_file_test(p, G_FILE_TEST_IS_DIR) && !g_file_test(p, G_FILE_TEST_IS_SYMLINK))
+            remove_tree(p);
+        else
+            g_unlink(p);
+        g_free(p);
+    }
+    if (d)
+        g_dir_close(d);
+    g_rmdir(dir);
+}
+
+int vg_seal_sweep(const struct vg_seal_env *env, int64_t now_us, unsigned days)
+{
+    if (!days)
+        return 0;
+    int deleted = 0;
+    GDir *d = g_dir_open(env->dir, 0, NULL);
+    const char *n;
+    while (d && (n = g_dir_read_name(d))) {
+        char *dir = g_build_filename(env->dir, n, NULL);
+        gchar *text = NULL;
+        gsize len = 0;
+        json_t *m =
+            read_file(dir, "manifest.json", &text, &len) ? json_loadb(text, len, 0, NULL) : NULL;
+        json_int_t closed = json_integer_value(json_object_get(m, "closed_us"));
+        if (m && closed && closed < now_us - (int64_t)days * 86400 * 1000000) {
+            char detail[120];
+            snprintf(detail, sizeof detail, "{\"retention_days\":%u,\"closed_us\":%lld}", days,
+                     (long long)closed);
+            remove_tree(dir);
+            env->audit(env->ud, "delete_expired", n, "done", detail);
+            vg_info(n, NULL, "evidence: recording deleted after %u days", days);
+            deleted++;
+        }
+        json_decref(m);
+        g_free(text);
+        g_free(dir);
+    }
+    if (d)
+        g_dir_close(d);
+    return deleted;
+}

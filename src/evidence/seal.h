@@ -1,0 +1,68 @@
+/* The sealer: everything that signs a case's manifest, on a thread of its own.
+ *
+ * A manifest hashes every byte its case recorded, read back: about half a second
+ * for an hour of one leg's video. On the writer thread that held every ring, and
+ * other cases lost packets; so the writer closes and syncs a recording's files and
+ * hands it here (vg_sealer_close). Reseals (a file joined a closed recording),
+ * appends (a fact about a case that came after it closed) and the retention sweep
+ * come here too, one queue, first in first out: a case's seal always precedes what
+ * extends it, and nothing deletes a directory while it is being sealed.
+ *
+ * A reseal never signs what was altered since the last seal: the recording is
+ * checked against its manifest first (vg_manifest_check), refused and alerted
+ * otherwise. Before it changes a closed recording it writes reseal.pending (the old
+ * manifest and signature, the new file, why), and removes it once the new manifest
+ * is signed: after a crash, vg_seal_recover finishes the reseal, or undoes an append
+ * whose segment did not reach the disk whole. */
+#ifndef VG_SEAL_H
+#define VG_SEAL_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct evp_pkey_st EVP_PKEY;
+
+struct vg_seal_env {
+    const char *dir; /* DATA/evidence */
+    EVP_PKEY *key;   /* the centre's key: signs, and checks what it signed */
+    /* An audit log entry (any thread; the owner serialises). */
+    void (*audit)(void *ud, const char *action, const char *case_id, const char *result,
+                  const char *detail_json);
+    /* An alert to the owner, e.g. "recording_error"; takes detail. */
+    void (*alert)(void *ud, const char *case_id, const char *kind, json_t *detail);
+    void *ud;
+};
+
+struct vg_sealer;
+
+/* Starts the thread (at nice 10: below forwarding and writing). env is copied; its
+ * dir and key must outlive the sealer. */
+struct vg_sealer *vg_sealer_start(const struct vg_seal_env *env);
+/* Does every job queued, then joins the thread and frees. NULL allowed. */
+void vg_sealer_stop(struct vg_sealer *s);
+
+/* The writer closed a recording (every file synced): its manifest, signed. */
+void vg_sealer_close(struct vg_sealer *s, const char *case_id, bool complete, const char *reason,
+                     int64_t closed_us);
+/* A file joined the closed recording under uploads/: sign it again. */
+void vg_sealer_reseal(struct vg_sealer *s, const char *case_id, const char *why);
+/* json (an event object, "at_us" and "after_end" already in it) as a new segment of
+ * the case's events log, chained to its last, then sign it again. */
+void vg_sealer_append(struct vg_sealer *s, const char *case_id, int64_t at_us, const char *json,
+                      const char *why);
+/* Deletes recordings closed more than days before now_us (audited). */
+void vg_sealer_sweep(struct vg_sealer *s, int64_t now_us, unsigned days);
+/* Manifests signed so far. */
+uint64_t vg_sealer_manifests(struct vg_sealer *s);
+
+/* At start, before any thread: finishes or undoes an interrupted reseal; signs a
+ * recording the writer had closed before a crash as it meant (its events log ends
+ * with recording_closed, every segment whole); closes every other recording without
+ * a manifest as incomplete, cut at its last whole record. Returns how many it
+ * closed or signed. */
+unsigned vg_seal_recover(const struct vg_seal_env *env);
+/* The sweep, synchronously. Returns how many recordings it deleted. */
+int vg_seal_sweep(const struct vg_seal_env *env, int64_t now_us, unsigned days);
+
+#endif
