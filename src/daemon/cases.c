@@ -594,6 +594,8 @@ static int load_one(const struct vg_case_row *row, void *ud)
         arm_abandon(h, lc); /* its citizen must reconnect within the grace time */
     else if (!unclaimed(lc))
         arm_holder_lost(h, lc); /* and its holder too */
+    if (!unclaimed(lc))
+        team_restore(h, lc); /* and the others who were on it */
     return 0;
 }
 

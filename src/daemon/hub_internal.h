@@ -179,6 +179,8 @@ void team_staff_ready(struct vg_hub *h, struct session *s); /* rebinds a returni
  * to a specialist (else a supervisor who barged in) still connected on the call, if
  * any (true). */
 bool team_holder_lost(struct vg_hub *h, struct live_case *lc);
+/* At start: the case's parties rebuilt from its events, each away until they log in. */
+void team_restore(struct vg_hub *h, struct live_case *lc);
 /* The case went back to the queue: nobody stays on it (a specialist could not act on
  * a waiting case, a monitor could not claim it); those connected are told and are
  * free for the queue. */

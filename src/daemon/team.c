@@ -639,6 +639,54 @@ void team_requeued(struct vg_hub *h, struct live_case *lc)
         cases_staff_ready(h, freed[i]);
 }
 
+/* At start: who was on a live case besides its holder, from its events (join and
+ * barge add, leave and a transfer to them remove, a requeue clears; a monitor
+ * leaves when their connection does, so none is kept). Each is away until their
+ * console logs in again within holder_grace_s (team_staff_ready), as after a drop. */
+static int restore_event(const char *kind, const char *actor, const char *data, void *ud)
+{
+    struct live_case *lc = ud;
+    json_t *d = json_loads(data, 0, NULL);
+    const char *who =
+        json_string_value(json_object_get(d, strcmp(kind, "transfer") ? "account" : "to"));
+    if (!who || !*who)
+        who = actor;
+    struct party *p = who ? team_party(lc, who) : NULL;
+    bool adds = strcmp(kind, "join") == 0 || strcmp(kind, "barge") == 0;
+    if (strcmp(kind, "requeued") == 0) {
+        lc->n_parties = 0;
+    } else if (adds && who && *who && strlen(who) <= VG_NAME_MAX) {
+        if (!p && lc->n_parties < MAX_PARTIES) {
+            p = &lc->parties[lc->n_parties++];
+            memset(p, 0, sizeof *p);
+            snprintf(p->account, sizeof p->account, "%s", who);
+        }
+        if (p)
+            p->role = strcmp(kind, "join") == 0 ? P_SPECIALIST : P_BARGED;
+    } else if (!adds && p) {
+        remove_party(lc, p);
+    }
+    json_decref(d);
+    return 0;
+}
+
+void team_restore(struct vg_hub *h, struct live_case *lc)
+{
+    vg_store_case_team_events(h->store, lc->row.id, restore_event, lc);
+    if (team_party(lc, lc->row.held_by)) /* the holder is never a party of their own case */
+        remove_party(lc, team_party(lc, lc->row.held_by));
+    int64_t now = vg_now_us();
+    for (unsigned i = 0; i < lc->n_parties; i++) {
+        lc->parties[i].s = NULL;
+        lc->parties[i].gone_us = now;
+    }
+    if (lc->n_parties) {
+        vg_info(lc->row.id, NULL, "%u on the case besides its holder: their places kept for %d s",
+                lc->n_parties, h->cfg->holder_grace_s);
+        arm_party_timer(h, lc);
+    }
+}
+
 void team_session_closed(struct vg_hub *h, struct live_case *lc, struct session *s)
 {
     struct party *p = team_party(lc, s->account);

@@ -90,3 +90,29 @@ int vg_store_case_transfer(struct vg_store *st, const char *id, const char *from
     }
     return vg_sql_commit(st);
 }
+
+int vg_store_case_team_events(struct vg_store *st, const char *id,
+                              int (*cb)(const char *kind, const char *actor, const char *data,
+                                        void *ud),
+                              void *ud)
+{
+    sqlite3_stmt *q = vg_sql_prepare(st,
+                                     "SELECT kind, coalesce(actor, ''), coalesce(data, '')"
+                                     " FROM case_events WHERE case_id = ?1 AND kind IN"
+                                     " ('join', 'barge', 'leave', 'transfer', 'requeued')"
+                                     " ORDER BY seq",
+                                     "s", id);
+    if (!q)
+        return VG_EIO;
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        char kind[24], actor[65], data[1024];
+        vg_sql_text(q, 0, kind, sizeof kind);
+        vg_sql_text(q, 1, actor, sizeof actor);
+        vg_sql_text(q, 2, data, sizeof data);
+        if (cb(kind, actor, data, ud))
+            break;
+    }
+    sqlite3_finalize(q);
+    return (rc == SQLITE_ROW || rc == SQLITE_DONE) ? VG_OK : VG_EIO;
+}

@@ -31,4 +31,12 @@ int vg_store_group_members(struct vg_store *st, const char *group,
 int vg_store_case_transfer(struct vg_store *st, const char *id, const char *from, const char *to,
                            int64_t at_us, const char *event_data);
 
+/* Calls cb, in order, for the events of case id that change who is on it besides its
+ * holder: join, barge, leave, transfer, requeued (kind, actor or "", data JSON or
+ * ""). cb returning non-zero stops. For rebuilding a live case's parties at start. */
+int vg_store_case_team_events(struct vg_store *st, const char *id,
+                              int (*cb)(const char *kind, const char *actor, const char *data,
+                                        void *ud),
+                              void *ud);
+
 #endif

@@ -309,6 +309,49 @@ def test_specialist_lost(v, pw):
         c.close()
 
 
+def test_restart_keeps_parties(v, pw, conf):
+    """vigild restarts during a three-way call: the specialist who logs in again gets
+    his place back (not a new invitation); a supervisor who barged in and does not
+    come back leaves after holder_grace_s."""
+    ann, carl, sue = (staff(v.port, n, pw[n]) for n in ("ann", "carl", "sue"))
+    cit = Client(v.port, "cit5")
+    cid = cit.request("alarm_start", mode="video", phone="+86 138 0000 0045",
+                      location=INSIDE)["case_id"]
+    ann.wait(lambda m: m.get("type") == "offer" and m["case"]["case_id"] == cid)
+    check(ann.request("claim", case_id=cid).get("type") == "claimed", "ann answers")
+    ann.request("invite", case_id=cid, account="carl")
+    inv = carl.wait_type("invited")
+    check(carl.request("invite_accept", invite_id=inv["invite_id"]).get("type") == "joined",
+          "carl joins the call")
+    check(sue.request("barge", case_id=cid).get("type") == "barged", "sue barges in")
+    for c in (ann, carl, sue, cit):
+        c.close()
+    rc, _ = v.stop()
+    check(rc == 0, "vigild stops (an upgrade, say)")
+    v2 = Vigild(data_dir=v.data_dir, port=v.port, config=conf).start()
+    ann = staff(v2.port, "ann", pw["ann"])
+    back = ann.wait_type("claimed", timeout=3)
+    parties = back["case"].get("parties")
+    check(parties == [{"account": "carl", "role": "specialist", "connected": False},
+                      {"account": "sue", "role": "barged", "connected": False}],
+          f"after the restart ann gets the case back, carl and sue on it, away: {parties}")
+    carl = staff(v2.port, "carl", pw["carl"])
+    j = carl.wait_type("joined", timeout=3)
+    check(j["case"]["case_id"] == cid and j["role"] == "specialist",
+          "carl logs in again and is back on the call, with no new invitation")
+    t0 = time.monotonic()
+    gone = pump([ann, carl], lambda: parties_of(ann, cid) == [
+        {"account": "carl", "role": "specialist", "connected": True}], 6, "sue off the case")
+    took = time.monotonic() - t0
+    check(gone and took <= 5, f"sue, who did not come back, is off the case {took:.1f} s later")
+    kinds, _ = events_of(v2, cid)
+    check(kinds[-1] == ("leave", "sue"), f"as a leave in its history: {kinds[-3:]}")
+    ann.request("end", case_id=cid, disposition="resolved")
+    for c in (ann, carl):
+        c.close()
+    return v2
+
+
 d = tempfile.mkdtemp(prefix="vigil-live-")
 conf = os.path.join(d, "vigil.conf")
 with open(conf, "w") as f:
@@ -326,5 +369,7 @@ test_back_in_time(v, PW)
 test_specialist_takes_over(v, PW)
 test_specialist_lost(v, PW)
 check(v.proc.poll() is None, "vigild survived everything")
+v = test_restart_keeps_parties(v, PW, conf)
+check(v.proc.poll() is None, "and its restart")
 v.stop()
 finish("liveness")
