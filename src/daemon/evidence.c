@@ -5,7 +5,9 @@
  * src/evidence; this file only connects them to cases. */
 #include "hub_internal.h"
 
+#include "evfmt.h"
 #include "log.h"
+#include "sniff.h"
 #include "vg_err.h"
 #include "vtime.h"
 
@@ -93,6 +95,25 @@ void evidence_note(struct live_case *lc, const char *type, json_t *e)
     json_decref(e);
 }
 
+/* An upload's file in its case's directory: "uploads/<id>.<ext>", and its SHA-256. */
+static bool upload_file(const char *id, const char *type, const char *sha_hex, char *name, size_t n,
+                        uint8_t sha[32])
+{
+    if (!id || !type || !sha_hex || vg_ev_unhex(sha_hex, sha, 32) != VG_OK)
+        return false;
+    snprintf(name, n, "uploads/%s.%s", id, vg_sniff_ext(vg_sniff_from_mime(type)));
+    return true;
+}
+
+void evidence_expect_upload(struct vg_hub *h, const char *case_id, const char *id, const char *type,
+                            const char *sha_hex)
+{
+    char name[64];
+    uint8_t sha[32];
+    if (h->evidence && upload_file(id, type, sha_hex, name, sizeof name, sha))
+        vg_evidence_expect(h->evidence, case_id, name, sha);
+}
+
 void evidence_upload(struct vg_hub *h, struct live_case *lc, const char *case_id, json_t *upload)
 {
     if (lc) { /* in the recording's event log; the manifest at the end lists the file */
@@ -102,9 +123,13 @@ void evidence_upload(struct vg_hub *h, struct live_case *lc, const char *case_id
     if (!h->evidence)
         return;
     const char *id = json_string_value(json_object_get(upload, "upload_id"));
-    char why[120];
+    const char *type = json_string_value(json_object_get(upload, "type"));
+    const char *hex = json_string_value(json_object_get(upload, "sha256"));
+    char why[120], name[64];
+    uint8_t sha[32];
     snprintf(why, sizeof why, "upload %s after the case ended", id ? id : "?");
-    vg_evidence_reseal(h->evidence, case_id, why); /* audited by the sealer, as it ends */
+    if (upload_file(id, type, hex, name, sizeof name, sha)) /* audited by the sealer */
+        vg_evidence_reseal(h->evidence, case_id, name, sha, why);
 }
 
 void evidence_after_end(struct vg_hub *h, const char *case_id, const char *type, json_t *e,

@@ -217,6 +217,10 @@ void evidence_note(struct live_case *lc, const char *type, json_t *e); /* steals
 /* A citizen's upload completed: an event of the live case's recording, or, after
  * the case ended, its manifest resealed (and audited). upload is borrowed. */
 void evidence_upload(struct vg_hub *h, struct live_case *lc, const char *case_id, json_t *upload);
+/* An upload is about to be moved into its case's directory: a reseal of the case's
+ * closed recording that runs meanwhile may take that file (its SHA-256) in. */
+void evidence_expect_upload(struct vg_hub *h, const char *case_id, const char *id, const char *type,
+                            const char *sha_hex);
 /* A fact about a case that came after it ended (an outcome, a call back's result):
  * appended to its sealed recording as an event of `type` with e's fields, the
  * manifest signed again (and audited). Steals e. */

@@ -533,6 +533,7 @@ static void finish(struct vg_hub *h, struct vg_http_exchange *x, struct upload_l
     partial_path(h, u->id, from, sizeof from);
     snprintf(to, sizeof to, "%s/%s", h->cfg->data_dir, rel);
     char full_dir[PATH_BUF];
+    evidence_expect_upload(h, u->case_id, u->id, u->type, u->sha256); /* before it lands */
     if (vg_datadir_subdir(h->cfg->data_dir, dir, full_dir, sizeof full_dir, err, sizeof err) ||
         fsync(l->fd) || rename(from, to) || fchmod(l->fd, 0440)) {
         vg_error(u->case_id, NULL, "upload %s: cannot move into the evidence: %s", u->id,

@@ -93,11 +93,17 @@ void vg_recording_unref(struct vg_recording *r);
  * the caller's reference. NULL allowed. */
 void vg_recording_finish(struct vg_recording *r, const char *reason);
 
-/* A file was added to a case's directory after its recording closed (a citizen's
- * upload that finished after the case ended): the writer signs a new manifest
- * over every file. Nothing happens if the recording is still open (its manifest
- * will list the file). Any thread. */
-void vg_evidence_reseal(struct vg_evidence *ev, const char *case_id, const char *why);
+/* A citizen's upload is about to be moved into the case's directory as name
+ * ("uploads/u-1.jpg") with that SHA-256: call before the move. A reseal of the closed
+ * recording that runs meanwhile accepts that file, and only that one. Any thread. */
+void vg_evidence_expect(struct vg_evidence *ev, const char *case_id, const char *name,
+                        const uint8_t sha[32]);
+
+/* That upload is in the directory and the case's recording had closed (it finished
+ * after the case ended): the sealer checks the recording and signs a new manifest
+ * listing it (nothing happens if a manifest lists it already). Any thread. */
+void vg_evidence_reseal(struct vg_evidence *ev, const char *case_id, const char *name,
+                        const uint8_t sha[32], const char *why);
 
 /* A fact about a case that came after its recording closed (the outcome a
  * call-taker gives once the citizen has hung up, a call back's result): json (an

@@ -409,10 +409,33 @@ static void check_file(struct check *c, const char *dir, const char *case_id, js
     g_free(path);
 }
 
+/* Whether name is one of the files a reseal may add: the same name and SHA-256. */
+static bool allowed(const char *dir, const char *name, const struct vg_manifest_allow *allow,
+                    size_t n_allow)
+{
+    for (size_t i = 0; i < n_allow; i++) {
+        if (strcmp(allow[i].name, name) != 0)
+            continue;
+        char *path = g_build_filename(dir, name, NULL);
+        gchar *buf = NULL;
+        gsize len = 0;
+        uint8_t md[32];
+        unsigned mdn = 0;
+        bool same = g_file_get_contents(path, &buf, &len, NULL) &&
+                    EVP_Digest(buf, len, md, &mdn, EVP_sha256(), NULL) == 1 &&
+                    memcmp(md, allow[i].sha, 32) == 0;
+        g_free(buf);
+        g_free(path);
+        return same;
+    }
+    return false;
+}
+
 /* Every file in the directory must be listed (an added file is tampering too), but
- * in a reseal (allow not NULL) its new files (names starting with allow) and its
- * own note. */
-static void check_unlisted(struct check *c, const char *dir, json_t *listed, const char *allow)
+ * in a reseal the files it may add (allow: exact names with their SHA-256) and its
+ * own note (VG_MANIFEST_PENDING). */
+static void check_unlisted(struct check *c, const char *dir, json_t *listed,
+                           const struct vg_manifest_allow *allow, size_t n_allow, bool reseal)
 {
     const char *const subs[] = {"", "uploads"};
     for (int s = 0; s < 2; s++) {
@@ -421,8 +444,8 @@ static void check_unlisted(struct check *c, const char *dir, json_t *listed, con
         for (guint i = 0; i < names->len; i++) {
             const char *n = names->pdata[i];
             if (strcmp(n, "manifest.json") && strcmp(n, "manifest.sig") &&
-                !json_object_get(listed, n) &&
-                !(allow && (g_str_has_prefix(n, allow) || strcmp(n, VG_MANIFEST_PENDING) == 0)))
+                !json_object_get(listed, n) && !(reseal && strcmp(n, VG_MANIFEST_PENDING) == 0) &&
+                !allowed(dir, n, allow, n_allow))
                 problem(c, n, "not in the manifest (added after the recording closed)");
         }
         g_ptr_array_free(names, TRUE);
@@ -431,9 +454,10 @@ static void check_unlisted(struct check *c, const char *dir, json_t *listed, con
 }
 
 /* The recording in dir against a manifest's text and signature (vigil-verify's
- * checks); unlisted files starting with allow pass. */
+ * checks); in a reseal, the files it may add pass. */
 static int check_recording(const char *dir, EVP_PKEY *pub, const char *text, size_t len,
-                           const char *sig, size_t slen, const char *allow,
+                           const char *sig, size_t slen, const struct vg_manifest_allow *allow,
+                           size_t n_allow, bool reseal,
                            void (*report)(const char *file, const char *what, void *ud), void *ud,
                            struct vg_manifest_summary *sum)
 {
@@ -461,7 +485,7 @@ static int check_recording(const char *dir, EVP_PKEY *pub, const char *text, siz
         }
     }
     json_array_foreach(files, i, f) check_file(&c, dir, sum->case_id, f, chain);
-    check_unlisted(&c, dir, listed, allow);
+    check_unlisted(&c, dir, listed, allow, n_allow, reseal);
     json_decref(listed);
     json_decref(chain);
     json_decref(m);
@@ -484,7 +508,7 @@ int vg_manifest_verify(const char *dir, EVP_PKEY *pub,
     } else {
         if (!g_file_get_contents(sp, &sig, &slen, NULL))
             sig = NULL;
-        n = check_recording(dir, pub, text, len, sig, slen, NULL, report, ud, sum);
+        n = check_recording(dir, pub, text, len, sig, slen, NULL, 0, false, report, ud, sum);
     }
     g_free(text);
     g_free(sig);
@@ -504,24 +528,26 @@ struct first_problem {
 static void keep_first(const char *file, const char *what, void *ud)
 {
     struct first_problem *fp = ud;
-    if (!fp->n++)
+    if (!fp->n++ && fp->err)
         snprintf(fp->err, fp->errlen, "%s: %s", file, what);
 }
 
 int vg_manifest_check(const char *dir, EVP_PKEY *key, const char *text, size_t len, const char *sig,
-                      size_t slen, const char *allow, char *err, size_t errlen)
+                      size_t slen, const struct vg_manifest_allow *allow, size_t n_allow, char *err,
+                      size_t errlen)
 {
     struct first_problem fp = {err, errlen, 0};
     struct vg_manifest_summary sum;
-    check_recording(dir, key, text, len, sig, slen, allow, keep_first, &fp, &sum);
+    check_recording(dir, key, text, len, sig, slen, allow, n_allow, true, keep_first, &fp, &sum);
     return fp.n ? VG_EINVAL : VG_OK;
 }
 
 int vg_manifest_reseal(const char *dir, const char *case_id, EVP_PKEY *key, const char *text,
-                       size_t len, const char *sig, size_t slen, const char *allow, const char *why,
+                       size_t len, const char *sig, size_t slen,
+                       const struct vg_manifest_allow *allow, size_t n_allow, const char *why,
                        int64_t now_us, char *err, size_t errlen)
 {
-    int rc = vg_manifest_check(dir, key, text, len, sig, slen, allow, err, errlen);
+    int rc = vg_manifest_check(dir, key, text, len, sig, slen, allow, n_allow, err, errlen);
     json_t *old = rc == VG_OK ? json_loadb(text, len, 0, NULL) : NULL;
     if (rc != VG_OK || !old)
         return VG_EINVAL;
@@ -560,4 +586,26 @@ int vg_manifest_reseal(const char *dir, const char *case_id, EVP_PKEY *key, cons
         rc = sign_and_write(dir, key, out, err, errlen);
     free(out);
     return rc;
+}
+
+bool vg_manifest_signed(const char *dir, EVP_PKEY *key)
+{
+    struct vg_manifest_summary sum;
+    struct first_problem fp = {NULL, 0, 0};
+    char *mp = g_build_filename(dir, "manifest.json", NULL);
+    char *sp = g_build_filename(dir, "manifest.sig", NULL);
+    gchar *text = NULL, *sig = NULL;
+    gsize len = 0, slen = 0;
+    bool ok =
+        g_file_get_contents(mp, &text, &len, NULL) && g_file_get_contents(sp, &sig, &slen, NULL);
+    if (ok) {
+        struct check c = {keep_first, &fp, 0};
+        check_signature(&c, key, text, len, sig, slen);
+        ok = c.problems == 0 && vg_manifest_parse(text, len, &sum) == VG_OK;
+    }
+    g_free(text);
+    g_free(sig);
+    g_free(mp);
+    g_free(sp);
+    return ok;
 }

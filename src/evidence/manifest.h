@@ -35,24 +35,37 @@ int vg_manifest_verify(const char *case_dir, EVP_PKEY *pub,
                        void (*report)(const char *file, const char *what, void *ud), void *ud,
                        struct vg_manifest_summary *sum);
 
+/* A file a reseal may add to a closed recording: its name in the case directory
+ * ("uploads/u-1.jpg", "events-000002.vgs") and its SHA-256. */
+struct vg_manifest_allow {
+    char name[64];
+    uint8_t sha[32];
+};
+
 /* Checks the recording in case_dir against a manifest's text and its signature
  * (manifest.sig's bytes; NULL: missing) as vg_manifest_verify does, with key (the
- * centre's private key verifies too); files the manifest does not list pass only if
- * their names start with allow (NULL: none may; with allow, the reseal's note
- * VG_MANIFEST_PENDING passes too). VG_OK, or VG_EINVAL with the first
- * problem in err. */
+ * centre's private key verifies too). A file the manifest does not list passes only
+ * if it is one of allow[0..n_allow) with that very SHA-256, or the reseal's own note
+ * VG_MANIFEST_PENDING. VG_OK, or VG_EINVAL with the first problem in err. */
 int vg_manifest_check(const char *case_dir, EVP_PKEY *key, const char *text, size_t len,
-                      const char *sig, size_t slen, const char *allow, char *err, size_t errlen);
+                      const char *sig, size_t slen, const struct vg_manifest_allow *allow,
+                      size_t n_allow, char *err, size_t errlen);
 
 /* A closed recording grew (a late upload, an events segment appended): checks it
  * against the old manifest (text, sig) as above, so that a reseal never signs what
- * was altered since, then writes and signs a manifest listing every file, keeping
- * what the first seal said (complete, started_us, stopped_us, closed_us, gaps,
- * truncated), its reason followed by "; resealed: <why>", and resealed_us = now_us.
- * VG_OK; VG_EINVAL when the check fails (nothing written); VG_EIO. */
+ * was altered since or what it was not asked to add, then writes and signs a
+ * manifest listing every file, keeping what the first seal said (complete,
+ * started_us, stopped_us, closed_us, gaps, truncated), its reason followed by
+ * "; resealed: <why>", and resealed_us = now_us. VG_OK; VG_EINVAL when the check
+ * fails (nothing written); VG_EIO (manifest.json may be the new one already). */
 int vg_manifest_reseal(const char *case_dir, const char *case_id, EVP_PKEY *key, const char *text,
-                       size_t len, const char *sig, size_t slen, const char *allow, const char *why,
+                       size_t len, const char *sig, size_t slen,
+                       const struct vg_manifest_allow *allow, size_t n_allow, const char *why,
                        int64_t now_us, char *err, size_t errlen);
+
+/* Whether case_dir's manifest.json is a manifest and manifest.sig its signature by
+ * key (the files are not checked). */
+bool vg_manifest_signed(const char *case_dir, EVP_PKEY *key);
 
 /* Puts a manifest and its signature back as they were (a reseal undone). */
 int vg_manifest_restore(const char *case_dir, const char *text, size_t len, const char *sig,

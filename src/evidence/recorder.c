@@ -375,16 +375,31 @@ void vg_recording_finish(struct vg_recording *r, const char *reason)
     vg_recording_unref(r);
 }
 
-void vg_evidence_reseal(struct vg_evidence *ev, const char *case_id, const char *why)
+static bool case_name_ok(const char *case_id)
 {
-    size_t n = strlen(case_id), w = strlen(why);
-    if (n > VG_EV_CASE_MAX || strchr(case_id, '/') || case_id[0] == '.' || w > 200)
+    return strlen(case_id) <= VG_EV_CASE_MAX && !strchr(case_id, '/') && case_id[0] != '.';
+}
+
+void vg_evidence_expect(struct vg_evidence *ev, const char *case_id, const char *name,
+                        const uint8_t sha[32])
+{
+    if (case_name_ok(case_id) && strlen(name) < sizeof((struct vg_manifest_allow *)0)->name)
+        vg_sealer_expect(ev->sealer, case_id, name, sha);
+}
+
+void vg_evidence_reseal(struct vg_evidence *ev, const char *case_id, const char *name,
+                        const uint8_t sha[32], const char *why)
+{
+    size_t n = strlen(case_id), w = strlen(why), f = strlen(name);
+    if (!case_name_ok(case_id) || w > 200 || f >= sizeof((struct vg_manifest_allow *)0)->name)
         return;
-    struct item *it = new_item(IT_RESEAL, NULL, n + 1 + w + 1);
+    struct item *it = new_item(IT_RESEAL, NULL, n + 1 + w + 1 + f + 1 + 32);
     if (!it)
         return;
     memcpy(it->data, case_id, n + 1);
     memcpy(it->data + n + 1, why, w + 1);
+    memcpy(it->data + n + 1 + w + 1, name, f + 1);
+    memcpy(it->data + n + 1 + w + 1 + f + 1, sha, 32);
     push_control(ev, it); /* after the case's IT_FINISH, so its manifest exists */
 }
 
@@ -1049,10 +1064,12 @@ static void free_recording(struct vg_recording *r)
 static void to_sealer(struct vg_evidence *ev, const struct item *it)
 {
     const char *case_id = (const char *)it->data, *why = case_id + strlen(case_id) + 1;
+    const char *third = why + strlen(why) + 1; /* the event, or the upload's name */
     if (it->type == IT_APPEND)
-        vg_sealer_append(ev->sealer, case_id, it->at_us, why + strlen(why) + 1, why);
+        vg_sealer_append(ev->sealer, case_id, it->at_us, third, why);
     else
-        vg_sealer_reseal(ev->sealer, case_id, why);
+        vg_sealer_reseal(ev->sealer, case_id, third, (const uint8_t *)third + strlen(third) + 1,
+                         why);
 }
 
 static void handle(struct vg_evidence *ev, struct item *it)

@@ -3,6 +3,7 @@
 #include "seal.h"
 
 #include "evfmt.h"
+#include "evkey.h"
 #include "log.h"
 #include "manifest.h"
 #include "vg_err.h"
@@ -11,6 +12,7 @@
 #include <fcntl.h>
 #include <glib.h>
 #include <glib/gstdio.h>
+#include <openssl/evp.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -28,8 +30,9 @@ struct job {
     int64_t at_us; /* J_CLOSE: when it closed; J_APPEND: the event's time; J_SWEEP: now */
     unsigned days; /* J_SWEEP */
     char case_id[VG_EV_CASE_MAX + 1];
-    char why[600]; /* J_CLOSE: the reason; else why it is sealed again */
-    char *json;    /* J_APPEND: the event */
+    char why[600];                 /* J_CLOSE: the reason; else why it is sealed again */
+    char *json;                    /* J_APPEND: the event */
+    struct vg_manifest_allow file; /* J_RESEAL: the upload that joined */
 };
 
 struct vg_sealer {
@@ -40,6 +43,8 @@ struct vg_sealer {
     struct job *head, *tail; /* under lock */
     bool stop;               /* under lock */
     atomic_uint_fast64_t manifests;
+    GMutex expect_lock;
+    GHashTable *expect; /* "case_id/uploads/name" -> SHA-256 (32 bytes), under expect_lock */
 };
 
 /* Small file helpers ------------------------------------------------------------------- */
@@ -123,6 +128,8 @@ static void seal_close(struct vg_sealer *s, const char *dir, const struct job *j
 
 /* Reseals ------------------------------------------------------------------------------- */
 
+#define MAX_ALLOW 32 /* files a reseal may add: a report's uploads and one segment */
+
 /* A closed recording's manifest and signature as they are on the disk. */
 struct sealed {
     gchar *text, *sig;
@@ -145,36 +152,101 @@ static void sealed_free(struct sealed *m)
     g_free(m->sig);
 }
 
+/* Text for JSON: a problem may quote a file name that is not UTF-8. */
+static char *printable(const char *in)
+{
+    char *out = g_strdup(in ? in : "");
+    for (char *p = out; *p; p++)
+        if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
+            *p = '?';
+    return out;
+}
+
 static void audit_reseal(const struct vg_seal_env *env, const char *case_id, const char *result,
                          const char *why, const char *problem)
 {
-    json_t *d = json_pack("{s:s, s:s?}", "why", why, "problem", problem);
+    char *w = printable(why), *pr = problem ? printable(problem) : NULL;
+    json_t *d = json_pack("{s:s, s:s?}", "why", w, "problem", pr);
     char *text = json_dumps(d, JSON_COMPACT);
     env->audit(env->ud, "reseal", case_id, result, text);
     free(text);
     json_decref(d);
+    g_free(w);
+    g_free(pr);
 }
 
-static void refused(const struct vg_seal_env *env, const char *case_id, const char *why,
-                    const char *err)
+/* A reseal that did not happen: logged, alerted, audited. refused: the recording did
+ * not match its manifest (or what was to be added); failed: the disk. */
+static void not_resealed(const struct vg_seal_env *env, const char *case_id, const char *why,
+                         const char *result, const char *err)
 {
-    vg_error(case_id, NULL, "evidence: not resealed (%s): %s", why, err);
+    vg_error(case_id, NULL, "evidence: not resealed (%s, %s): %s", why, result, err);
+    char *w = printable(why), *pr = printable(err);
     env->alert(env->ud, case_id, "recording_error",
-               json_pack("{s:s, s:s, s:s}", "error", "the sealed recording was not resealed", "why",
-                         why, "problem", err));
-    audit_reseal(env, case_id, "refused", why, err);
+               json_pack("{s:s, s:s, s:s, s:s}", "error", "the sealed recording was not resealed",
+                         "result", result, "why", w, "problem", pr));
+    g_free(w);
+    g_free(pr);
+    audit_reseal(env, case_id, result, why, err);
 }
 
-/* What a reseal needs to be finished or undone after a crash. */
-static int write_pending(const char *dir, const struct sealed *m, const char *allow,
-                         const char *why)
+/* Whether the manifest lists a file of that name. */
+static bool listed(const struct sealed *m, const char *name)
 {
-    json_t *p = json_pack("{s:s, s:s, s:s%, s:s%}", "why", why, "allow", allow, "manifest", m->text,
-                          m->len, "sig", m->sig ? m->sig : "", m->sig ? m->slen : 0);
-    char *text = p ? json_dumps(p, JSON_COMPACT) : NULL;
+    json_t *man = json_loadb(m->text, m->len, 0, NULL), *f;
+    size_t i;
+    bool found = false;
+    json_array_foreach(json_object_get(man, "files"), i, f)
+    {
+        const char *p = json_string_value(json_object_get(f, "path"));
+        found = found || (p && strcmp(p, name) == 0);
+    }
+    json_decref(man);
+    return found;
+}
+
+/* The note a reseal leaves while it runs (reseal.pending): one line, like the audit
+ * log's, JSON (case, why, the files it adds with their SHA-256, the manifest and
+ * signature it started from), a tab, and the centre's signature of that JSON, so a
+ * note planted on the disk is not acted upon. Written through a temp file. */
+static int write_pending(const struct vg_seal_env *env, const char *dir, const char *case_id,
+                         const struct sealed *m, const struct vg_manifest_allow *allow,
+                         size_t n_allow, const char *why)
+{
+    json_t *files = json_array();
+    for (size_t i = 0; i < n_allow; i++) {
+        char hex[65];
+        vg_ev_hex(allow[i].sha, 32, hex);
+        json_array_append_new(files, json_pack("{s:s, s:s}", "name", allow[i].name, "sha256", hex));
+    }
+    json_t *p =
+        json_pack("{s:s, s:s, s:o, s:s%, s:s%}", "case_id", case_id, "why", why, "allow", files,
+                  "manifest", m->text, m->len, "sig", m->sig ? m->sig : "", m->sig ? m->slen : 0);
+    char *body = p ? json_dumps(p, JSON_COMPACT) : NULL;
     json_decref(p);
-    int rc = text ? write_new(dir, PENDING, text, strlen(text)) : VG_EINVAL;
-    free(text);
+    uint8_t sig[64];
+    char b64[89];
+    int rc = body && vg_evkey_sign(env->key, (const uint8_t *)body, strlen(body), sig) == VG_OK
+                 ? VG_OK
+                 : VG_EINVAL;
+    if (rc == VG_OK) {
+        vg_evkey_sig_b64(sig, b64);
+        char *line = g_strdup_printf("%s\t%s\n", body, b64);
+        char *tmp = g_build_filename(dir, PENDING ".tmp", NULL);
+        char *path = g_build_filename(dir, PENDING, NULL);
+        g_unlink(tmp);
+        rc = write_new(dir, PENDING ".tmp", line, strlen(line));
+        if (rc == VG_OK && rename(tmp, path) != 0) {
+            g_unlink(tmp);
+            rc = VG_EIO;
+        }
+        if (rc == VG_OK)
+            fsync_dir(dir);
+        g_free(tmp);
+        g_free(path);
+        g_free(line);
+    }
+    free(body);
     return rc;
 }
 
@@ -186,15 +258,35 @@ static void pending_done(const char *dir)
     fsync_dir(dir);
 }
 
-/* The new manifest, signed; then the pending note goes. */
+/* Back to the recording as it was sealed: the new segment (if any) removed, the old
+ * manifest and signature put back, the note gone. */
+static void roll_back(const char *dir, const char *case_id, const struct sealed *m,
+                      const char *segment)
+{
+    if (segment) {
+        char *path = g_build_filename(dir, segment, NULL);
+        g_unlink(path);
+        g_free(path);
+    }
+    char err[300];
+    if (vg_manifest_restore(dir, m->text, m->len, m->sig ? m->sig : "", m->sig ? m->slen : 0, err,
+                            sizeof err) == VG_OK)
+        pending_done(dir);
+    else
+        vg_error(case_id, NULL, "evidence: %s (reseal.pending left for the next start)", err);
+}
+
+/* The new manifest, signed; then the note goes. Rolled back on any failure. */
 static bool finish(const struct vg_seal_env *env, const char *dir, const char *case_id,
-                   const struct sealed *m, const char *allow, const char *why)
+                   const struct sealed *m, const struct vg_manifest_allow *allow, size_t n_allow,
+                   const char *segment, const char *why)
 {
     char err[300];
     int rc = vg_manifest_reseal(dir, case_id, env->key, m->text, m->len, m->sig, m->slen, allow,
-                                why, g_get_real_time(), err, sizeof err);
-    if (rc != VG_OK) { /* reseal.pending stays: the next start tries again */
-        refused(env, case_id, why, err);
+                                n_allow, why, g_get_real_time(), err, sizeof err);
+    if (rc != VG_OK) {
+        roll_back(dir, case_id, m, segment);
+        not_resealed(env, case_id, why, rc == VG_EINVAL ? "refused" : "failed", err);
         return false;
     }
     pending_done(dir);
@@ -203,30 +295,75 @@ static bool finish(const struct vg_seal_env *env, const char *dir, const char *c
     return true;
 }
 
-/* A file joined the closed recording under uploads/ (a citizen's upload that
- * finished after the case ended). */
+/* Uploads that may join the case's closed recording: the daemon names each (with
+ * its SHA-256) before it moves the file in, so a reseal or an append that runs
+ * meanwhile accepts it; forgotten once a manifest lists it. */
+static size_t expected(struct vg_sealer *s, const char *case_id, struct vg_manifest_allow *out,
+                       size_t max)
+{
+    size_t n = 0;
+    g_mutex_lock(&s->expect_lock);
+    GHashTableIter it;
+    gpointer k, v;
+    g_hash_table_iter_init(&it, s->expect);
+    size_t cl = strlen(case_id);
+    while (n < max && g_hash_table_iter_next(&it, &k, &v)) {
+        const char *key = k;
+        if (strncmp(key, case_id, cl) == 0 && key[cl] == '/') {
+            snprintf(out[n].name, sizeof out[n].name, "%s", key + cl + 1);
+            memcpy(out[n].sha, v, 32);
+            n++;
+        }
+    }
+    g_mutex_unlock(&s->expect_lock);
+    return n;
+}
+
+static void forget_listed(struct vg_sealer *s, const char *case_id,
+                          const struct vg_manifest_allow *allow, size_t n)
+{
+    g_mutex_lock(&s->expect_lock);
+    for (size_t i = 0; i < n; i++) {
+        char *key = g_strdup_printf("%s/%s", case_id, allow[i].name);
+        g_hash_table_remove(s->expect, key);
+        g_free(key);
+    }
+    g_mutex_unlock(&s->expect_lock);
+}
+
+/* A citizen's upload (allow[0]) joined the closed recording after the case ended. */
 static void seal_again(struct vg_sealer *s, const char *dir, const struct job *j)
 {
     struct sealed m;
     char err[300];
+    struct vg_manifest_allow allow[MAX_ALLOW];
+    allow[0] = j->file;
     if (!read_sealed(dir, &m)) {
         vg_warn(j->case_id, NULL, "evidence: not resealed (%s): no manifest to extend", j->why);
         return;
     }
-    if (vg_manifest_check(dir, s->env.key, m.text, m.len, m.sig, m.slen, "uploads/", err,
+    if (listed(&m, j->file.name)) { /* an append meanwhile took it in */
+        forget_listed(s, j->case_id, allow, 1);
+        sealed_free(&m);
+        return;
+    }
+    size_t n = 1 + expected(s, j->case_id, allow + 1, MAX_ALLOW - 1);
+    if (vg_manifest_check(dir, s->env.key, m.text, m.len, m.sig, m.slen, allow, n, err,
                           sizeof err) != VG_OK)
-        refused(&s->env, j->case_id, j->why, err);
-    else if (write_pending(dir, &m, "uploads/", j->why) != VG_OK)
-        refused(&s->env, j->case_id, j->why, "reseal.pending could not be written");
-    else if (finish(&s->env, dir, j->case_id, &m, "uploads/", j->why))
+        not_resealed(&s->env, j->case_id, j->why, "refused", err);
+    else if (write_pending(&s->env, dir, j->case_id, &m, allow, n, j->why) != VG_OK)
+        not_resealed(&s->env, j->case_id, j->why, "failed", "reseal.pending not written");
+    else if (finish(&s->env, dir, j->case_id, &m, allow, n, NULL, j->why)) {
+        forget_listed(s, j->case_id, allow, n);
         atomic_fetch_add(&s->manifests, 1);
+    }
     sealed_free(&m);
 }
 
 /* The events log's last segment as the manifest lists it: its number and hash. */
-static uint32_t last_listed_events(const struct sealed *m, uint8_t sha[32])
+static uint32_t last_listed_events(const char *text, size_t len, uint8_t sha[32])
 {
-    json_t *man = json_loadb(m->text, m->len, 0, NULL), *f;
+    json_t *man = json_loadb(text, len, 0, NULL), *f;
     size_t i;
     uint32_t last = 0;
     json_array_foreach(json_object_get(man, "files"), i, f)
@@ -248,36 +385,42 @@ static uint32_t last_listed_events(const struct sealed *m, uint8_t sha[32])
 static void seal_append(struct vg_sealer *s, const char *dir, const struct job *j)
 {
     struct sealed m;
-    char err[300], name[32];
+    char err[300];
+    struct vg_manifest_allow allow[MAX_ALLOW];
     struct vg_ev_seg_header h = {.stream = 0, .opened_us = j->at_us};
     if (!read_sealed(dir, &m)) {
         vg_error(j->case_id, NULL, "evidence: %s not appended: the case has no sealed recording",
                  j->why);
         return;
     }
-    uint32_t last = last_listed_events(&m, h.prev);
+    uint32_t last = last_listed_events(m.text, m.len, h.prev);
     h.seq = last + 1;
     snprintf(h.case_id, sizeof h.case_id, "%s", j->case_id);
-    snprintf(name, sizeof name, "events-%06u.vgs", h.seq);
     size_t len = strlen(j->json), n = VG_EV_HDR_LEN + VG_EV_REC_HDR + len;
     uint8_t *buf = g_malloc(n);
     struct vg_ev_record rec = {VG_EV_REC_EVENT, 0, j->at_us, (const uint8_t *)j->json,
                                (uint32_t)len};
+    size_t n_allow = expected(s, j->case_id, allow, MAX_ALLOW - 1);
+    struct vg_manifest_allow *seg = &allow[n_allow];
+    snprintf(seg->name, sizeof seg->name, "events-%06u.vgs", h.seq);
+    unsigned mdn = 0;
     if (!last)
-        refused(&s->env, j->case_id, j->why, "its manifest lists no events log");
+        not_resealed(&s->env, j->case_id, j->why, "refused", "its manifest lists no events log");
     else if (vg_ev_header_write(&h, buf) != VG_OK ||
              vg_ev_record_write(&rec, buf + VG_EV_HDR_LEN, n - VG_EV_HDR_LEN) !=
-                 (int)(n - VG_EV_HDR_LEN))
-        refused(&s->env, j->case_id, j->why, "the event does not make a record");
-    else if (vg_manifest_check(dir, s->env.key, m.text, m.len, m.sig, m.slen, NULL, err,
+                 (int)(n - VG_EV_HDR_LEN) ||
+             EVP_Digest(buf, n, seg->sha, &mdn, EVP_sha256(), NULL) != 1)
+        not_resealed(&s->env, j->case_id, j->why, "failed", "the event does not make a record");
+    else if (vg_manifest_check(dir, s->env.key, m.text, m.len, m.sig, m.slen, allow, n_allow, err,
                                sizeof err) != VG_OK)
-        refused(&s->env, j->case_id, j->why, err);
-    else if (write_pending(dir, &m, name, j->why) != VG_OK)
-        refused(&s->env, j->case_id, j->why, "reseal.pending could not be written");
-    else if (write_new(dir, name, buf, n) != VG_OK) {
-        pending_done(dir); /* nothing changed */
-        refused(&s->env, j->case_id, j->why, "the new segment could not be written");
-    } else if (finish(&s->env, dir, j->case_id, &m, name, j->why)) {
+        not_resealed(&s->env, j->case_id, j->why, "refused", err);
+    else if (write_pending(&s->env, dir, j->case_id, &m, allow, n_allow + 1, j->why) != VG_OK)
+        not_resealed(&s->env, j->case_id, j->why, "failed", "reseal.pending not written");
+    else if (write_new(dir, seg->name, buf, n) != VG_OK) {
+        pending_done(dir); /* nothing else changed */
+        not_resealed(&s->env, j->case_id, j->why, "failed", "the new segment not written");
+    } else if (finish(&s->env, dir, j->case_id, &m, allow, n_allow + 1, seg->name, j->why)) {
+        forget_listed(s, j->case_id, allow, n_allow);
         atomic_fetch_add(&s->manifests, 1);
     }
     g_free(buf);
@@ -356,6 +499,8 @@ struct vg_sealer *vg_sealer_start(const struct vg_seal_env *env)
     s->env = *env;
     g_mutex_init(&s->lock);
     g_cond_init(&s->cond);
+    g_mutex_init(&s->expect_lock);
+    s->expect = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     s->thread = g_thread_new("vigil-seal", sealer_main, s);
     return s;
 }
@@ -371,6 +516,8 @@ void vg_sealer_stop(struct vg_sealer *s)
     g_thread_join(s->thread);
     g_mutex_clear(&s->lock);
     g_cond_clear(&s->cond);
+    g_hash_table_destroy(s->expect);
+    g_mutex_clear(&s->expect_lock);
     g_free(s);
 }
 
@@ -383,9 +530,21 @@ void vg_sealer_close(struct vg_sealer *s, const char *case_id, bool complete, co
     push(s, j);
 }
 
-void vg_sealer_reseal(struct vg_sealer *s, const char *case_id, const char *why)
+void vg_sealer_expect(struct vg_sealer *s, const char *case_id, const char *name,
+                      const uint8_t sha[32])
 {
-    push(s, new_job(J_RESEAL, case_id, why));
+    g_mutex_lock(&s->expect_lock);
+    g_hash_table_replace(s->expect, g_strdup_printf("%s/%s", case_id, name), g_memdup2(sha, 32));
+    g_mutex_unlock(&s->expect_lock);
+}
+
+void vg_sealer_reseal(struct vg_sealer *s, const char *case_id, const char *name,
+                      const uint8_t sha[32], const char *why)
+{
+    struct job *j = new_job(J_RESEAL, case_id, why);
+    snprintf(j->file.name, sizeof j->file.name, "%s", name);
+    memcpy(j->file.sha, sha, 32);
+    push(s, j);
 }
 
 void vg_sealer_append(struct vg_sealer *s, const char *case_id, int64_t at_us, const char *json,
@@ -412,45 +571,87 @@ uint64_t vg_sealer_manifests(struct vg_sealer *s)
 
 /* Recovery at start ---------------------------------------------------------------------- */
 
-/* A reseal a crash interrupted (reseal.pending is there): finished against the
- * manifest it started from, or, for an append whose segment is not on the disk
- * whole, undone (the segment removed, the old manifest put back). */
+/* A name a reseal may add: an upload (one file right under uploads/) or the events
+ * segment after the last one the manifest lists. */
+static bool addable(const char *name, uint32_t last_events)
+{
+    if (g_str_has_prefix(name, "uploads/")) {
+        const char *f = name + 8;
+        return *f && f[0] != '.' && !strchr(f, '/');
+    }
+    return events_seq(name) && events_seq(name) == last_events + 1;
+}
+
+/* A reseal a crash interrupted (reseal.pending is there). Only a note signed with
+ * the centre's key, for this case, naming files a reseal may add, is acted upon:
+ * finished against the manifest it started from, or, for an append whose segment is
+ * not on the disk with the SHA-256 the note gives, undone (that segment removed, the
+ * old manifest put back). Anything else is left for a person, and alerted. */
 static void finish_pending(const struct vg_seal_env *env, const char *dir, const char *case_id)
 {
-    gchar *text = NULL;
+    gchar *line = NULL, *body = NULL;
     gsize len = 0;
-    json_t *p = read_file(dir, PENDING, &text, &len) ? json_loadb(text, len, 0, NULL) : NULL;
-    g_free(text);
-    const char *allow = json_string_value(json_object_get(p, "allow"));
-    const char *why = json_string_value(json_object_get(p, "why"));
+    const char *json = NULL;
+    size_t json_len = 0;
+    uint8_t raw[64];
+    json_t *p = NULL;
+    if (read_file(dir, PENDING, &line, &len) && len && line[len - 1] == '\n' &&
+        vg_ev_audit_split(line, len - 1, &json, &json_len, raw) == VG_OK &&
+        vg_evkey_verify(env->key, (const uint8_t *)json, json_len, raw) == VG_OK) {
+        body = g_strndup(json, json_len);
+        p = json_loads(body, 0, NULL);
+    }
+    g_free(line);
+    g_free(body);
     struct sealed m = {0};
     m.text = g_strdup(json_string_value(json_object_get(p, "manifest")));
     m.sig = g_strdup(json_string_value(json_object_get(p, "sig")));
     m.len = m.text ? strlen(m.text) : 0;
     m.slen = m.sig ? strlen(m.sig) : 0;
-    if (!allow || !why || !m.text) {
-        vg_error(case_id, NULL, "evidence: %s is not one vigild wrote: left as it is", PENDING);
-    } else if (events_seq(allow)) {
-        gchar *seg = NULL;
-        gsize n = 0;
-        struct vg_ev_scan sc;
-        bool whole = read_file(dir, allow, &seg, &n) &&
-                     vg_ev_scan((const uint8_t *)seg, n, &sc) == VG_OK && !sc.torn &&
-                     sc.events == 1;
-        g_free(seg);
-        if (whole) {
-            finish(env, dir, case_id, &m, allow, why);
-        } else { /* the append did not happen: the recording as it was sealed */
-            char *path = g_build_filename(dir, allow, NULL);
-            g_unlink(path);
-            g_free(path);
-            char err[300];
-            if (vg_manifest_restore(dir, m.text, m.len, m.sig, m.slen, err, sizeof err) == VG_OK)
-                pending_done(dir);
-            vg_warn(case_id, NULL, "evidence: %s was cut by a crash: not in the recording", why);
+    const char *why = json_string_value(json_object_get(p, "why"));
+    const char *cid = json_string_value(json_object_get(p, "case_id"));
+    uint8_t prev[32];
+    uint32_t last = m.text ? last_listed_events(m.text, m.len, prev) : 0;
+    struct vg_manifest_allow allow[MAX_ALLOW];
+    size_t n = 0;
+    const char *segment = NULL;
+    bool ok = why && cid && strcmp(cid, case_id) == 0 && m.text, whole = true;
+    json_t *f;
+    size_t i;
+    json_array_foreach(json_object_get(p, "allow"), i, f)
+    {
+        const char *name = json_string_value(json_object_get(f, "name"));
+        const char *hex = json_string_value(json_object_get(f, "sha256"));
+        if (n == MAX_ALLOW || !name || !hex || strlen(name) >= sizeof allow[n].name ||
+            !addable(name, last) || vg_ev_unhex(hex, allow[n].sha, 32) != VG_OK) {
+            ok = false;
+            break;
         }
-    } else {
-        finish(env, dir, case_id, &m, allow, why);
+        snprintf(allow[n].name, sizeof allow[n].name, "%s", name);
+        if (events_seq(name)) {
+            segment = allow[n].name;
+            gchar *seg = NULL;
+            gsize sl = 0;
+            uint8_t md[32];
+            unsigned mdn = 0;
+            whole = read_file(dir, name, &seg, &sl) &&
+                    EVP_Digest(seg, sl, md, &mdn, EVP_sha256(), NULL) == 1 &&
+                    memcmp(md, allow[n].sha, 32) == 0;
+            g_free(seg);
+        }
+        n++;
+    }
+    if (!ok) {
+        vg_error(case_id, NULL,
+                 "evidence: %s is not a note of this centre's for this case: left for a person",
+                 PENDING);
+        env->alert(env->ud, case_id, "recording_error",
+                   json_pack("{s:s}", "error", "reseal.pending is not signed by this centre"));
+    } else if (whole) {
+        finish(env, dir, case_id, &m, allow, n, segment, why);
+    } else { /* the append did not happen: the recording as it was sealed */
+        roll_back(dir, case_id, &m, segment);
+        vg_warn(case_id, NULL, "evidence: %s was cut by a crash: not in the recording", why);
     }
     sealed_free(&m);
     json_decref(p);
@@ -539,7 +740,7 @@ static bool seal_at_restart(const struct vg_seal_env *env, const char *dir, cons
 /* Temp files a crash left mid-write: never evidence. */
 static void drop_temps(const char *dir)
 {
-    static const char *const names[] = {"manifest.json.tmp", "manifest.sig.tmp"};
+    static const char *const names[] = {"manifest.json.tmp", "manifest.sig.tmp", PENDING ".tmp"};
     for (unsigned i = 0; i < G_N_ELEMENTS(names); i++) {
         char *p = g_build_filename(dir, names[i], NULL);
         g_unlink(p);
@@ -621,7 +822,16 @@ int vg_seal_sweep(const struct vg_seal_env *env, int64_t now_us, unsigned days)
         json_t *m =
             read_file(dir, "manifest.json", &text, &len) ? json_loadb(text, len, 0, NULL) : NULL;
         json_int_t closed = json_integer_value(json_object_get(m, "closed_us"));
-        if (m && closed && closed < now_us - (int64_t)days * 86400 * 1000000) {
+        char *pending = g_build_filename(dir, PENDING, NULL);
+        bool due = m && closed && closed < now_us - (int64_t)days * 86400 * 1000000 &&
+                   !g_file_test(pending, G_FILE_TEST_EXISTS); /* not while a reseal runs */
+        g_free(pending);
+        if (due && !vg_manifest_signed(dir, env->key)) {
+            vg_error(n, NULL,
+                     "evidence: not deleted after %u days: its manifest is not signed by this "
+                     "centre",
+                     days);
+        } else if (due) {
             char detail[120];
             snprintf(detail, sizeof detail, "{\"retention_days\":%u,\"closed_us\":%lld}", days,
                      (long long)closed);

@@ -17,6 +17,8 @@
 #ifndef VG_SEAL_H
 #define VG_SEAL_H
 
+#include "manifest.h"
+
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -45,8 +47,14 @@ void vg_sealer_stop(struct vg_sealer *s);
 /* The writer closed a recording (every file synced): its manifest, signed. */
 void vg_sealer_close(struct vg_sealer *s, const char *case_id, bool complete, const char *reason,
                      int64_t closed_us);
-/* A file joined the closed recording under uploads/: sign it again. */
-void vg_sealer_reseal(struct vg_sealer *s, const char *case_id, const char *why);
+/* An upload is about to join the case's directory (name "uploads/u-1.jpg", its
+ * SHA-256): a reseal or append of the case that runs before its own reseal accepts
+ * it (and lists it). Any thread. */
+void vg_sealer_expect(struct vg_sealer *s, const char *case_id, const char *name,
+                      const uint8_t sha[32]);
+/* That upload joined the closed recording: sign it again, listing it. */
+void vg_sealer_reseal(struct vg_sealer *s, const char *case_id, const char *name,
+                      const uint8_t sha[32], const char *why);
 /* json (an event object, "at_us" and "after_end" already in it) as a new segment of
  * the case's events log, chained to its last, then sign it again. */
 void vg_sealer_append(struct vg_sealer *s, const char *case_id, int64_t at_us, const char *json,

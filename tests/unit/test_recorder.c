@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glib.h>
+#include <openssl/evp.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -745,10 +746,52 @@ static void test_append_guarded(void)
     json_decref(was);
 }
 
+static void sha_of(const char *path, char hex[65], uint8_t raw[32])
+{
+    gchar *buf = NULL;
+    gsize len = 0;
+    unsigned n = 0;
+    uint8_t md[32];
+    VT_CHECK(g_file_get_contents(path, &buf, &len, NULL));
+    EVP_Digest(buf, len, md, &n, EVP_sha256(), NULL);
+    vg_ev_hex(md, 32, hex);
+    if (raw)
+        memcpy(raw, md, 32);
+    g_free(buf);
+}
+
+/* reseal.pending as the sealer writes it (one line: JSON, a tab, its signature),
+ * signed with the centre's key, or (sign false) with a signature of another text. */
+static void write_note(const char *dir, const char *case_id, const char *file, const char *hex,
+                       const char *text, const char *sig, bool sign)
+{
+    json_t *p =
+        json_pack("{s:s, s:s, s:[{s:s, s:s}], s:s, s:s}", "case_id", case_id, "why", "outcome",
+                  "allow", "name", file, "sha256", hex, "manifest", text, "sig", sig);
+    char *body = json_dumps(p, JSON_COMPACT), key[300], err[300], b64[89];
+    json_decref(p);
+    snprintf(key, sizeof key, "%s/evidence-key.pem", root);
+    EVP_PKEY *k = NULL;
+    VT_EQ_INT(vg_evkey_load_or_create(key, &k, err, sizeof err), VG_OK);
+    uint8_t raw[64];
+    const char *what = sign ? body : "another text"; /* a signature, but not of this note */
+    VT_EQ_INT(vg_evkey_sign(k, (const uint8_t *)what, strlen(what), raw), VG_OK);
+    vg_evkey_sig_b64(raw, b64);
+    vg_evkey_free(k);
+    char *line = g_strdup_printf("%s\t%s\n", body, b64), path[450];
+    snprintf(path, sizeof path, "%s/%s", dir, VG_MANIFEST_PENDING);
+    VT_CHECK(g_file_set_contents(path, line, -1, NULL));
+    g_free(line);
+    free(body);
+}
+
 /* A crash in the middle of an append: reseal.pending written, the segment whole
  * but the manifest still the old one (finished at the next start), or the segment
- * cut short (undone: the segment removed, the old manifest kept). */
-static void crash_in_append(const char *case_id, bool segment_whole)
+ * cut short (undone: the segment removed, the old manifest kept). A note that is
+ * not the centre's, or names a file a reseal may not add, is left for a person. */
+enum crash_kind { SEGMENT_WHOLE, SEGMENT_CUT, NOTE_UNSIGNED, NOTE_ODD_NAME };
+
+static void crash_in_append(const char *case_id, enum crash_kind kind)
 {
     struct vg_evidence *ev = open_ev(0);
     struct vg_recording *r = vg_recording_start(ev, case_id);
@@ -767,27 +810,47 @@ static void crash_in_append(const char *case_id, bool segment_whole)
     vg_evidence_close(ev);
     VT_CHECK(case_file(case_id, "events-000002.vgs"));
     /* then the disk put back as a crash would have left it */
-    json_t *p = json_pack("{s:s, s:s, s:s, s:s}", "why", "outcome", "allow", "events-000002.vgs",
-                          "manifest", text, "sig", sig);
-    snprintf(path, sizeof path, "%s/%s", dir, VG_MANIFEST_PENDING);
-    VT_EQ_INT(json_dump_file(p, path, JSON_COMPACT), 0);
-    json_decref(p);
+    char hex[65];
+    snprintf(path, sizeof path, "%s/events-000002.vgs", dir);
+    sha_of(path, hex, NULL);
+    const char *name = kind == NOTE_ODD_NAME ? "events-000002.vgs.vgs" : "events-000002.vgs";
+    if (kind == NOTE_ODD_NAME) {
+        char odd[460];
+        snprintf(odd, sizeof odd, "%s/events-000002.vgs.vgs", dir);
+        VT_EQ_INT(rename(path, odd), 0);
+    }
+    write_note(dir, case_id, name, hex, text, sig, kind != NOTE_UNSIGNED);
     snprintf(path, sizeof path, "%s/manifest.json", dir);
     g_file_set_contents(path, text, -1, NULL);
     snprintf(path, sizeof path, "%s/manifest.sig", dir);
     g_file_set_contents(path, sig, -1, NULL);
     snprintf(path, sizeof path, "%s/events-000002.vgs", dir);
-    if (!segment_whole)
+    if (kind == SEGMENT_CUT)
         VT_EQ_INT(truncate(path, VG_EV_HDR_LEN + 20), 0);
     VT_EQ_INT(verify(case_id) > 0, 1); /* as it was left: not a recording that verifies */
+    int before = alerts;
     ev = open_ev(0);
     vg_evidence_close(ev);
-    VT_EQ_INT(verify(case_id), 0);
-    VT_CHECK(!case_file(case_id, VG_MANIFEST_PENDING));
-    VT_EQ_INT(case_file(case_id, "events-000002.vgs"), segment_whole);
+    while (g_main_context_iteration(NULL, FALSE))
+        ;
     json_t *m = manifest_of(case_id);
-    VT_EQ_STR(json_string_value(json_object_get(m, "reason")),
-              segment_whole ? "citizen hung up; resealed: outcome" : "citizen hung up");
+    if (kind == SEGMENT_WHOLE || kind == SEGMENT_CUT) {
+        VT_EQ_INT(verify(case_id), 0);
+        VT_CHECK(!case_file(case_id, VG_MANIFEST_PENDING));
+        VT_EQ_INT(case_file(case_id, "events-000002.vgs"), kind == SEGMENT_WHOLE);
+        VT_EQ_STR(json_string_value(json_object_get(m, "reason")),
+                  kind == SEGMENT_WHOLE ? "citizen hung up; resealed: outcome" : "citizen hung up");
+    } else { /* nothing signed, the note kept, a person alerted */
+        VT_EQ_INT(verify(case_id) > 0, 1);
+        VT_CHECK(case_file(case_id, VG_MANIFEST_PENDING));
+        VT_EQ_STR(json_string_value(json_object_get(m, "reason")), "citizen hung up");
+        VT_EQ_INT(alerts - before, 1);
+        char *cmd = g_strdup_printf("rm -f '%s/%s' '%s'/events-000002.vgs*", dir,
+                                    VG_MANIFEST_PENDING, dir); /* the person puts it back */
+        VT_EQ_INT(system(cmd), 0);
+        g_free(cmd);
+        VT_EQ_INT(verify(case_id), 0);
+    }
     json_decref(m);
     g_free(text);
     g_free(sig);
@@ -795,8 +858,65 @@ static void crash_in_append(const char *case_id, bool segment_whole)
 
 static void test_crash_in_append(void)
 {
-    crash_in_append("c-unit-crash1", true);
-    crash_in_append("c-unit-crash2", false);
+    crash_in_append("c-unit-crash1", SEGMENT_WHOLE);
+    crash_in_append("c-unit-crash2", SEGMENT_CUT);
+    crash_in_append("c-unit-crash3", NOTE_UNSIGNED);
+    crash_in_append("c-unit-crash4", NOTE_ODD_NAME);
+}
+
+/* Uploads after the end: only the file the reseal names, with its SHA-256, joins
+ * (one planted beside it makes the reseal refuse); an upload announced before it
+ * lands is taken in by an append that runs first, and its own reseal then finds it
+ * listed. */
+static void test_upload_reseal(void)
+{
+    struct vg_evidence *ev = open_ev(0);
+    struct vg_recording *r = vg_recording_start(ev, "c-unit-up");
+    vg_recording_event(r, 1000, "{\"type\":\"chat\",\"text\":\"photos coming\"}");
+    vg_recording_finish(r, "citizen hung up");
+    vg_evidence_close(ev); /* sealed before any upload lands */
+    ev = open_ev(0);
+    char dir[400], path[450], hex[65];
+    uint8_t sha1[32], sha2[32];
+    snprintf(dir, sizeof dir, "%s/evidence/c-unit-up/uploads", root);
+    VT_EQ_INT(g_mkdir_with_parents(dir, 0700), 0);
+    snprintf(path, sizeof path, "%s/u-1.jpg", dir);
+    VT_CHECK(g_file_set_contents(path, "photo one", -1, NULL));
+    sha_of(path, hex, sha1);
+    snprintf(path, sizeof path, "%s/planted.jpg", dir);
+    VT_CHECK(g_file_set_contents(path, "not from the citizen", -1, NULL));
+    int before = alerts;
+    vg_evidence_reseal(ev, "c-unit-up", "uploads/u-1.jpg", sha1, "upload u-1 after the end");
+    vg_evidence_close(ev);
+    while (g_main_context_iteration(NULL, FALSE))
+        ;
+    VT_EQ_INT(alerts - before, 1);
+    VT_EQ_INT(verify("c-unit-up") > 0, 1);
+    VT_CONTAINS(problems, "uploads/planted.jpg: not in the manifest");
+    VT_CHECK(!case_file("c-unit-up", VG_MANIFEST_PENDING));
+    VT_EQ_INT(g_unlink(path), 0);
+    ev = open_ev(0);
+    vg_evidence_reseal(ev, "c-unit-up", "uploads/u-1.jpg", sha1, "upload u-1 after the end");
+    /* the second upload: announced, landed, then an outcome before its own reseal */
+    snprintf(path, sizeof path, "%s/u-2.jpg", dir);
+    uint8_t md[32];
+    unsigned n = 0;
+    EVP_Digest("photo two", 9, md, &n, EVP_sha256(), NULL);
+    memcpy(sha2, md, 32);
+    vg_evidence_expect(ev, "c-unit-up", "uploads/u-2.jpg", sha2);
+    VT_CHECK(g_file_set_contents(path, "photo two", -1, NULL));
+    vg_evidence_append(ev, "c-unit-up", 9000000, "{\"type\":\"disposition\"}", "outcome");
+    vg_evidence_reseal(ev, "c-unit-up", "uploads/u-2.jpg", sha2, "upload u-2 after the end");
+    vg_evidence_close(ev);
+    VT_EQ_INT(verify("c-unit-up"), 0);
+    json_t *m = manifest_of("c-unit-up"), *f;
+    size_t i, ups = 0;
+    json_array_foreach(json_object_get(m, "files"), i, f) ups +=
+        strcmp(json_string_value(json_object_get(f, "type")), "upload") == 0;
+    VT_EQ_INT(ups, 2);
+    VT_CONTAINS(json_string_value(json_object_get(m, "reason")),
+                "resealed: upload u-1 after the end; resealed: outcome");
+    json_decref(m);
 }
 
 int main(void)
@@ -822,6 +942,7 @@ int main(void)
     test_sealed_at_restart();
     test_append_guarded();
     test_crash_in_append();
+    test_upload_reseal();
     if (full_dir[0])
         umount2(full_dir, MNT_DETACH);
     char cmd[300];
