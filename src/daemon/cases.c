@@ -350,7 +350,8 @@ void case_callback_done(struct vg_hub *h, struct session *s, const struct vg_pro
     json_t *ev = json_pack("{s:s}", "outcome", r.outcome);
     char *evtext = json_dumps(ev, JSON_COMPACT);
     json_decref(ev);
-    int rc = vg_store_callback_done(h->store, r.case_id, s->account, vg_wall_us(), evtext);
+    int64_t now = vg_wall_us(); /* the store's and the recording's time: one fact */
+    int rc = vg_store_callback_done(h->store, r.case_id, s->account, now, evtext);
     free(evtext);
     if (rc == VG_ENOENT || rc == VG_ESTATE)
         return hub_error(s, m->id, "not_found", "case %s owes no call back (done already?)",
@@ -360,7 +361,7 @@ void case_callback_done(struct vg_hub *h, struct session *s, const struct vg_pro
     vg_info(r.case_id, NULL, "called back by %s: %s", s->account, r.outcome);
     evidence_after_end(h, r.case_id, "callback",
                        json_pack("{s:s, s:s}", "outcome", r.outcome, "by", s->account),
-                       "call back after the case ended");
+                       "call back after the case ended", now);
     hub_reply(s, m,
               json_pack("{s:s, s:s, s:s}", "type", "callback_done", "case_id", r.case_id, "outcome",
                         r.outcome));
@@ -1160,8 +1161,9 @@ static void case_give_disposition(struct vg_hub *h, struct session *s, const str
     json_t *ev = json_pack("{s:s}", "disposition", r->disposition);
     char *evtext = json_dumps(ev, JSON_COMPACT);
     json_decref(ev);
-    int rc = vg_store_case_set_disposition(h->store, r->case_id, s->account, r->disposition,
-                                           vg_wall_us(), evtext);
+    int64_t now = vg_wall_us(); /* the store's and the recording's time: one fact */
+    int rc = vg_store_case_set_disposition(h->store, r->case_id, s->account, r->disposition, now,
+                                           evtext);
     free(evtext);
     if (rc == VG_ENOENT || rc == VG_ESTATE)
         return hub_error(s, m->id, "not_found",
@@ -1173,7 +1175,7 @@ static void case_give_disposition(struct vg_hub *h, struct session *s, const str
             r->disposition);
     evidence_after_end(h, r->case_id, "disposition",
                        json_pack("{s:s, s:s}", "disposition", r->disposition, "by", s->account),
-                       "outcome given after the case ended");
+                       "outcome given after the case ended", now);
     hub_reply(
         s, m,
         json_pack("{s:s, s:s, s:s}", "type", "ended", "case_id", r->case_id, "state", "ended"));

@@ -8,6 +8,7 @@
 #include "evfmt.h"
 #include "log.h"
 #include "sniff.h"
+#include "upload_store.h"
 #include "vg_err.h"
 #include "vtime.h"
 
@@ -57,10 +58,11 @@ int evidence_start(struct vg_hub *h, char *err, size_t n)
     if (rc)
         return rc;
     if (vg_evidence_recovered(h->evidence))
-        vg_warn(NULL, NULL, "evidence: %u recordings left open by a crash closed as incomplete",
+        vg_warn(NULL, NULL, "evidence: %u recordings left open by a crash closed at start",
                 vg_evidence_recovered(h->evidence));
     sweep_cb(h);
     h->sweep_timer = g_timeout_add_seconds(3600, sweep_cb, h);
+    evidence_reconcile(h);
     return VG_OK;
 }
 
@@ -133,7 +135,7 @@ void evidence_upload(struct vg_hub *h, struct live_case *lc, const char *case_id
 }
 
 void evidence_after_end(struct vg_hub *h, const char *case_id, const char *type, json_t *e,
-                        const char *why)
+                        const char *why, int64_t at_us)
 {
     if (!h->evidence) {
         json_decref(e);
@@ -145,7 +147,7 @@ void evidence_after_end(struct vg_hub *h, const char *case_id, const char *type,
     char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(o);
     if (text) /* audited by the sealer, as it ends */
-        vg_evidence_append(h->evidence, case_id, vg_wall_us(), text, why);
+        vg_evidence_append(h->evidence, case_id, at_us, text, why);
     free(text);
 }
 
@@ -348,4 +350,51 @@ void evidence_metrics(struct vg_hub *h, GString *out)
                            "vigil_evidence_write_errors_total %llu\n",
                            (unsigned long long)st.packets, (unsigned long long)st.dropped,
                            (unsigned long long)st.events, (unsigned long long)st.write_errors);
+}
+
+/* At start: what came after a case ended in the last hour before it, again. A fact
+ * or an upload whose reseal was still queued when vigild stopped (a crash) is in the
+ * store and not in the recording; the sealer skips what the recording already has
+ * (an event of that type and time, a listed upload), so this costs a manifest read
+ * per fact of the last hour. */
+#define RECONCILE_US (3600LL * 1000000)
+
+static const char *fact_why(const char *kind)
+{
+    return strcmp(kind, "disposition") == 0 ? "outcome given after the case ended"
+                                            : "call back after the case ended";
+}
+
+static int late_fact(const char *case_id, const char *kind, const char *actor, int64_t at_us,
+                     const char *data, void *ud)
+{
+    json_t *e = json_loads(data, 0, NULL);
+    if (json_is_object(e)) {
+        json_object_del(e, "at"); /* the store's own copy of the time */
+        json_object_set_new(e, "by", json_string(actor));
+        evidence_after_end(ud, case_id, kind, e, fact_why(kind), at_us);
+    } else {
+        json_decref(e);
+    }
+    return 0;
+}
+
+static int late_upload(const struct vg_upload_row *u, void *ud)
+{
+    struct vg_hub *h = ud;
+    char why[120], name[64];
+    uint8_t sha[32];
+    snprintf(why, sizeof why, "upload %s after the case ended", u->id);
+    if (upload_file(u->id, u->type, u->sha256, name, sizeof name, sha))
+        vg_evidence_reseal(h->evidence, u->case_id, name, sha, why);
+    return 0;
+}
+
+void evidence_reconcile(struct vg_hub *h)
+{
+    if (!h->evidence)
+        return;
+    int64_t since = vg_wall_us() - RECONCILE_US;
+    vg_store_upload_list_late(h->store, since, late_upload, h);
+    vg_store_late_facts(h->store, since, late_fact, h);
 }

@@ -225,7 +225,10 @@ void evidence_expect_upload(struct vg_hub *h, const char *case_id, const char *i
  * appended to its sealed recording as an event of `type` with e's fields, the
  * manifest signed again (and audited). Steals e. */
 void evidence_after_end(struct vg_hub *h, const char *case_id, const char *type, json_t *e,
-                        const char *why);
+                        const char *why, int64_t at_us);
+/* At start: late facts and uploads of the last hour offered to the recordings again
+ * (the sealer skips what they hold): a crash may have cut their queue. */
+void evidence_reconcile(struct vg_hub *h);
 void evidence_case_end(struct live_case *lc, const char *reason);
 void evidence_case_drop(struct live_case *lc);
 void evidence_tap_leg(struct vg_hub *h, struct live_case *lc, uint64_t leg);

@@ -379,6 +379,46 @@ static uint32_t last_listed_events(const char *text, size_t len, uint8_t sha[32]
     return last;
 }
 
+/* Whether an appended segment the manifest lists holds that fact already (same type
+ * and time): offered again at start (the daemon's reconcile), it is not doubled. */
+static bool already_appended(const char *dir, const struct sealed *m, const char *event_json)
+{
+    json_t *want = json_loads(event_json, 0, NULL);
+    const char *type = json_string_value(json_object_get(want, "type"));
+    json_int_t at = json_integer_value(json_object_get(want, "at_us"));
+    json_t *man = json_loadb(m->text, m->len, 0, NULL), *f;
+    size_t i;
+    bool found = false;
+    json_array_foreach(json_object_get(man, "files"), i, f)
+    {
+        const char *ft = json_string_value(json_object_get(f, "type"));
+        const char *path = json_string_value(json_object_get(f, "path"));
+        if (found || !type || !ft || strcmp(ft, "events") != 0 || !path ||
+            json_integer_value(json_object_get(f, "seq")) < 2)
+            continue;
+        gchar *buf = NULL;
+        gsize len = 0;
+        struct vg_ev_record rec;
+        int k;
+        if (!read_file(dir, path, &buf, &len))
+            continue;
+        for (size_t off = VG_EV_HDR_LEN;
+             !found && off < len &&
+             (k = vg_ev_record_parse((const uint8_t *)buf + off, len - off, &rec)) > 0;
+             off += (size_t)k) {
+            json_t *e = json_loadb((const char *)rec.data, rec.len, 0, NULL);
+            const char *et = json_string_value(json_object_get(e, "type"));
+            found = json_is_true(json_object_get(e, "after_end")) && et && strcmp(et, type) == 0 &&
+                    json_integer_value(json_object_get(e, "at_us")) == at;
+            json_decref(e);
+        }
+        g_free(buf);
+    }
+    json_decref(man);
+    json_decref(want);
+    return found;
+}
+
 /* A fact that came after the case's recording closed: one segment of the events log
  * holding that one event, chained to the log's last segment as the manifest lists
  * it, then the manifest signed again. Checked before anything is written. */
@@ -391,6 +431,11 @@ static void seal_append(struct vg_sealer *s, const char *dir, const struct job *
     if (!read_sealed(dir, &m)) {
         vg_error(j->case_id, NULL, "evidence: %s not appended: the case has no sealed recording",
                  j->why);
+        return;
+    }
+    if (already_appended(dir, &m, j->json)) {
+        vg_debug(j->case_id, NULL, "evidence: %s already in the recording", j->why);
+        sealed_free(&m);
         return;
     }
     uint32_t last = last_listed_events(m.text, m.len, h.prev);

@@ -550,3 +550,31 @@ int vg_store_alert_hook_status(struct vg_store *st, int64_t id, const char *stat
     return vg_sql_exec(st, NULL, "UPDATE alerts SET hook_status = ?2 WHERE id = ?1", "is", id,
                        status);
 }
+
+int vg_store_late_facts(struct vg_store *st, int64_t since_us,
+                        int (*cb)(const char *case_id, const char *kind, const char *actor,
+                                  int64_t at_us, const char *data, void *ud),
+                        void *ud)
+{
+    sqlite3_stmt *q = vg_sql_prepare(st,
+                                     "SELECT e.case_id, e.kind, coalesce(e.actor, ''), e.at_us,"
+                                     " e.data FROM case_events e JOIN cases c ON c.id = e.case_id"
+                                     " WHERE e.kind IN ('disposition', 'callback')"
+                                     " AND e.at_us >= ?1 AND c.ended_us IS NOT NULL"
+                                     " AND e.at_us > c.ended_us ORDER BY e.at_us",
+                                     "i", since_us);
+    if (!q)
+        return VG_EIO;
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        char id[48], kind[24], actor[65], data[1024];
+        vg_sql_text(q, 0, id, sizeof id);
+        vg_sql_text(q, 1, kind, sizeof kind);
+        vg_sql_text(q, 2, actor, sizeof actor);
+        vg_sql_text(q, 4, data, sizeof data);
+        if (cb(id, kind, actor, sqlite3_column_int64(q, 3), data, ud))
+            break;
+    }
+    sqlite3_finalize(q);
+    return (rc == SQLITE_ROW || rc == SQLITE_DONE) ? VG_OK : VG_EIO;
+}

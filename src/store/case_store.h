@@ -77,6 +77,13 @@ int vg_store_callbacks_list(struct vg_store *st, int64_t since_us, bool normal_o
 /* Did actor record an event of this kind on the case? */
 bool vg_store_case_event_by(struct vg_store *st, const char *id, const char *kind,
                             const char *actor);
+/* Facts recorded since since_us about cases that had ended by then: an outcome given
+ * after a hang-up (kind "disposition") and a call back's result ("callback"), in time
+ * order, with who (actor) and the event's data. cb returning non-zero stops. */
+int vg_store_late_facts(struct vg_store *st, int64_t since_us,
+                        int (*cb)(const char *case_id, const char *kind, const char *actor,
+                                  int64_t at_us, const char *data, void *ud),
+                        void *ud);
 /* Someone (by) called the citizen back: the case leaves the list, event "callback"
  * with event_data. Only once (VG_ESTATE). */
 int vg_store_callback_done(struct vg_store *st, const char *id, const char *by, int64_t at_us,

@@ -184,3 +184,16 @@ int vg_store_upload_list_stale(struct vg_store *st, int64_t before_us,
                                "i", before_us),
                 cb, ud);
 }
+
+int vg_store_upload_list_late(struct vg_store *st, int64_t since_us,
+                              int (*cb)(const struct vg_upload_row *u, void *ud), void *ud)
+{
+    return list(st,
+                vg_sql_prepare(st,
+                               "SELECT " UPLOAD_COLUMNS " FROM uploads u WHERE u.state = 'complete'"
+                               " AND u.completed_us >= ?1 AND u.completed_us >"
+                               " (SELECT c.ended_us FROM cases c WHERE c.id = u.case_id)"
+                               " ORDER BY u.completed_us, u.id",
+                               "i", since_us),
+                cb, ud);
+}

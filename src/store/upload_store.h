@@ -63,4 +63,9 @@ int vg_store_upload_list(struct vg_store *st, const char *case_id,
 int vg_store_upload_list_stale(struct vg_store *st, int64_t before_us,
                                int (*cb)(const struct vg_upload_row *u, void *ud), void *ud);
 
+/* Uploads completed since since_us after their case had ended (each made a reseal of
+ * the case's recording), in the order they completed. */
+int vg_store_upload_list_late(struct vg_store *st, int64_t since_us,
+                              int (*cb)(const struct vg_upload_row *u, void *ud), void *ud);
+
 #endif

@@ -362,6 +362,14 @@ def test_outcome_after_hangup(v, ann, bob):
     check(ann.request("claim", case_id=cid).get("type") == "claimed", "claimed")
     c.request("hangup")
     ann.wait(lambda m: m.get("type") == "ended" and m.get("case_id") == cid)
+    case_dir = os.path.join(v.data_dir, "evidence", cid)
+    for _ in range(100):  # its recording sealed: kept as it is now, for test_reconcile
+        if os.path.exists(os.path.join(case_dir, "manifest.sig")):
+            break
+        time.sleep(0.1)
+    time.sleep(0.2)
+    saved = {n: open(os.path.join(case_dir, n), "rb").read()
+             for n in ("manifest.json", "manifest.sig")}
     r = bob.request("end", case_id=cid, disposition="false_alarm")
     check(r.get("code") == "not_found", f"someone who did not hold it cannot give its outcome: {r}")
     r = ann.request("end", case_id=cid, disposition="dispatched")
@@ -376,6 +384,27 @@ def test_outcome_after_hangup(v, ann, bob):
     check(row == ("ended", "citizen_hung_up", "dispatched") and ev == ("disposition", "ann"),
           f"stored with the case and in its history: {row}, {ev}")
     check_appended(v, cid, "outcome given after the case ended", b'"disposition":"dispatched"')
+    return cid, saved
+
+
+def test_reconcile(v, conf, out_cid, saved, cb_cid):
+    """A crash took the outcome's append with it (the recording as it was before it,
+    put back while vigild is stopped): the next start offers the last hour's late facts
+    again, and the outcome joins the recording; the call back, already in, is not
+    doubled (nor were both at the restart before this one)."""
+    case_dir = os.path.join(v.data_dir, "evidence", out_cid)
+    for n, data in saved.items():
+        with open(os.path.join(case_dir, n), "wb") as f:
+            f.write(data)
+    os.unlink(os.path.join(case_dir, "events-000002.vgs"))
+    v3 = Vigild(data_dir=v.data_dir, port=v.port, config=conf).start()
+    check_appended(v3, out_cid, "outcome given after the case ended", b'"disposition":"dispatched"')
+    man = json.load(open(os.path.join(v.data_dir, "evidence", cb_cid, "manifest.json")))
+    events = [f["path"] for f in man["files"] if f["type"] == "events"]
+    check(events == ["events-000001.vgs", "events-000002.vgs"] and
+          man["reason"].count("resealed") == 1,
+          f"the call back, in the recording already, is not doubled: {events}, {man['reason']}")
+    v3.stop()
 
 
 def check_appended(v, cid, why, fact):
@@ -578,7 +607,7 @@ test_claim_race(v, ann, bob, sue)
 test_priority_and_escalation(v, ann, bob, sue)
 dropped = test_abandon_and_resume(v, ann, bob)
 test_callbacks(v, ann, bob, dropped)
-test_outcome_after_hangup(v, ann, bob)
+out_cid, saved = test_outcome_after_hangup(v, ann, bob)
 live, cid = test_location_and_chat(v, ann, sue)
 test_service_area(v)
 test_soft_block_and_alerts(v, ann, sue)
@@ -586,5 +615,6 @@ test_bad_input(v, ann, live, cid)
 ann = test_stale_console(v, ann, live, cid)
 check(v.proc.poll() is None, "vigild survived everything")
 test_restart(v, cid, conf)
+test_reconcile(v, conf, out_cid, saved, dropped)
 test_hard_block(d)
 finish("cases")

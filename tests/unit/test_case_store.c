@@ -73,6 +73,25 @@ static int count_live(const struct vg_case_row *c, void *ud)
     return 0;
 }
 
+struct late_seen {
+    int n;
+    char kind[24], actor[65], data[100];
+    int64_t at;
+};
+
+static int late_fact(const char *case_id, const char *kind, const char *actor, int64_t at_us,
+                     const char *data, void *ud)
+{
+    struct late_seen *l = ud;
+    (void)case_id;
+    l->n++;
+    snprintf(l->kind, sizeof l->kind, "%s", kind);
+    snprintf(l->actor, sizeof l->actor, "%s", actor);
+    snprintf(l->data, sizeof l->data, "%s", data);
+    l->at = at_us;
+    return 0;
+}
+
 static void test_abandon_and_history(void)
 {
     new_case("c-2", "+8613800000002", 2000);
@@ -93,6 +112,17 @@ static void test_abandon_and_history(void)
     VT_EQ_INT(vg_store_callback_done(st, "c-2", "ann", 2400, "{\"outcome\":\"reached\"}"), VG_OK);
     VT_EQ_INT(vg_store_callback_done(st, "c-2", "bob", 2500, NULL), VG_ESTATE); /* once */
     VT_EQ_INT(vg_store_callback_done(st, "c-404", "bob", 2500, NULL), VG_ENOENT);
+    /* the call back came after the case ended: a late fact, with who and its data */
+    struct late_seen late = {0};
+    VT_EQ_INT(vg_store_late_facts(st, 0, late_fact, &late), VG_OK);
+    VT_EQ_INT(late.n, 1);
+    VT_EQ_STR(late.kind, "callback");
+    VT_EQ_STR(late.actor, "ann");
+    VT_EQ_INT(late.at, 2400);
+    VT_CONTAINS(late.data, "\"outcome\":\"reached\"");
+    late.n = 0;
+    VT_EQ_INT(vg_store_late_facts(st, 2401, late_fact, &late), VG_OK);
+    VT_EQ_INT(late.n, 0);
     owed = 0;
     VT_EQ_INT(vg_store_callbacks_list(st, 0, true, 10, count_live, &owed), VG_OK);
     VT_EQ_INT(owed, 0);

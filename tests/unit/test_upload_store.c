@@ -90,6 +90,26 @@ static void test_counts_and_lists(void)
     VT_EQ_INT(n, 0);
 }
 
+/* Uploads completed after their case ended, since a time: what a restart offers the
+ * closed recordings again. u-1 completed at 1400, while c-1 was open. */
+static void test_late(void)
+{
+    int n = 0;
+    VT_EQ_INT(vg_store_upload_list_late(st, 0, add_one, &n), VG_OK);
+    VT_EQ_INT(n, 0); /* c-1 has not ended */
+    VT_EQ_INT(vg_store_case_end(st, "c-1", "ann", "ended_by_staff", "resolved", 3000, NULL), VG_OK);
+    new_upload("u-5", 10);
+    VT_EQ_INT(vg_store_upload_advance(st, "u-5", 0, 10, "image/jpeg", 3100), VG_OK);
+    VT_EQ_INT(vg_store_upload_complete(st, "u-5", "aa", "evidence/c-1/uploads/u-5.jpg", 3200, NULL),
+              VG_OK);
+    n = 0;
+    VT_EQ_INT(vg_store_upload_list_late(st, 0, add_one, &n), VG_OK);
+    VT_EQ_INT(n, 1); /* u-5 only: u-1 came before the end */
+    n = 0;
+    VT_EQ_INT(vg_store_upload_list_late(st, 3300, add_one, &n), VG_OK);
+    VT_EQ_INT(n, 0); /* and not since 3300 */
+}
+
 int main(void)
 {
     char dir[] = "/tmp/vigil-test-uploads-XXXXXX", path[256], err[256];
@@ -107,6 +127,7 @@ int main(void)
     VT_EQ_INT(vg_store_case_insert(st, &c, "citizen", NULL), VG_OK);
     test_lifecycle();
     test_counts_and_lists();
+    test_late();
     vg_store_close(st);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
