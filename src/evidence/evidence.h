@@ -128,6 +128,8 @@ int vg_evidence_audit(struct vg_evidence *ev, const char *actor, const char *rol
 /* Deletes closed recordings whose manifest closed before now - days; each deletion
  * is audited. Returns how many were deleted. */
 int vg_evidence_sweep(struct vg_evidence *ev, int64_t now_us, unsigned days);
+/* (vg_evidence_sweep runs on the calling thread, beside the sealer: for tests and
+ * tools with nothing else running. The daemon uses the one below.) */
 /* The same on the sealer's thread (after what is queued there): deleting a long
  * recording is slow IO that has no place on the owner's loop. */
 void vg_evidence_sweep_later(struct vg_evidence *ev, int64_t now_us, unsigned days);
