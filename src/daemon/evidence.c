@@ -118,18 +118,20 @@ void evidence_expect_upload(struct vg_hub *h, const char *case_id, const char *i
 
 void evidence_upload(struct vg_hub *h, struct live_case *lc, const char *case_id, json_t *upload)
 {
-    if (lc) { /* in the recording's event log; the manifest at the end lists the file */
+    if (lc && lc->rec) { /* in the recording's event log; the manifest at the end lists it */
         evidence_note(lc, "upload", json_deep_copy(upload));
         return;
     }
     if (!h->evidence)
         return;
+    /* The case ended, or is live across a restart: its recording was closed then
+     * (a recording is not resumed), so the file joins that closed recording. */
     const char *id = json_string_value(json_object_get(upload, "upload_id"));
     const char *type = json_string_value(json_object_get(upload, "type"));
     const char *hex = json_string_value(json_object_get(upload, "sha256"));
     char why[120], name[64];
     uint8_t sha[32];
-    snprintf(why, sizeof why, "upload %s after the case ended", id ? id : "?");
+    snprintf(why, sizeof why, "upload %s after the recording closed", id ? id : "?");
     if (upload_file(id, type, hex, name, sizeof name, sha)) /* audited by the sealer */
         vg_evidence_reseal(h->evidence, case_id, name, sha, why);
 }
@@ -352,11 +354,12 @@ void evidence_metrics(struct vg_hub *h, GString *out)
                            (unsigned long long)st.events, (unsigned long long)st.write_errors);
 }
 
-/* At start: what came after a case ended in the last hour before it, again. A fact
- * or an upload whose reseal was still queued when vigild stopped (a crash) is in the
- * store and not in the recording; the sealer skips what the recording already has
- * (an event of that type and time, a listed upload), so this costs a manifest read
- * per fact of the last hour. */
+/* At start: what came after a case ended in the last hour before vigild stopped,
+ * again. A fact or an upload whose reseal was still queued when vigild stopped (a
+ * crash) is in the store and not in the recording; the sealer skips what the
+ * recording already has (an event of that type and time, a listed upload), so this
+ * costs a manifest read per fact of that hour. The hour is counted back from the
+ * store's latest event, however long vigild was down. */
 #define RECONCILE_US (3600LL * 1000000)
 
 static const char *fact_why(const char *kind)
@@ -384,7 +387,7 @@ static int late_upload(const struct vg_upload_row *u, void *ud)
     struct vg_hub *h = ud;
     char why[120], name[64];
     uint8_t sha[32];
-    snprintf(why, sizeof why, "upload %s after the case ended", u->id);
+    snprintf(why, sizeof why, "upload %s after the recording closed", u->id);
     if (upload_file(u->id, u->type, u->sha256, name, sizeof name, sha))
         vg_evidence_reseal(h->evidence, u->case_id, name, sha, why);
     return 0;
@@ -394,7 +397,8 @@ void evidence_reconcile(struct vg_hub *h)
 {
     if (!h->evidence)
         return;
-    int64_t since = vg_wall_us() - RECONCILE_US;
+    int64_t last = vg_store_last_event_us(h->store);
+    int64_t since = (last ? last : vg_wall_us()) - RECONCILE_US;
     vg_store_upload_list_late(h->store, since, late_upload, h);
     vg_store_late_facts(h->store, since, late_fact, h);
 }

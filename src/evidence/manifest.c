@@ -551,9 +551,43 @@ int vg_manifest_reseal(const char *dir, const char *case_id, EVP_PKEY *key, cons
     json_t *old = rc == VG_OK ? json_loadb(text, len, 0, NULL) : NULL;
     if (rc != VG_OK || !old)
         return VG_EINVAL;
-    struct build b = {json_array(), json_array(), json_object(), json_array(), 0, 0};
-    rc = collect(&b, dir, false, err, errlen);
-    name_participants(&b);
+    /* The old list, and each allowed file that is there (with its hash: checked) and
+     * not listed yet: never what else the directory may hold by now. */
+    struct build b = {json_deep_copy(json_object_get(old, "files")),
+                      json_array(),
+                      json_object(),
+                      json_array(),
+                      0,
+                      0};
+    if (!json_is_array(b.files)) {
+        json_decref(b.files);
+        b.files = json_array();
+    }
+    json_t *paths = json_object(), *f;
+    size_t i;
+    json_array_foreach(b.files, i, f)
+    {
+        const char *p = json_string_value(json_object_get(f, "path"));
+        if (p)
+            json_object_set_new(paths, p, json_true());
+    }
+    for (size_t k = 0; k < n_allow && rc == VG_OK; k++) {
+        if (json_object_get(paths, allow[k].name) || !allowed(dir, allow[k].name, &allow[k], 1))
+            continue; /* listed already, or announced and not there */
+        rc = is_segment(allow[k].name) ? add_segment(&b, dir, allow[k].name, false, err, errlen)
+             : g_str_has_prefix(allow[k].name, "uploads/") ? add_upload(&b, dir, allow[k].name)
+                                                           : VG_EINVAL;
+        char hex[65];
+        vg_ev_hex(allow[k].sha, 32, hex);
+        json_t *added = json_array_get(b.files, json_array_size(b.files) - 1);
+        const char *got = json_string_value(json_object_get(added, "sha256"));
+        if (rc == VG_OK && (!got || strcmp(got, hex) != 0)) { /* changed since its check */
+            snprintf(err, errlen, "%s: changed while it was being added", allow[k].name);
+            rc = VG_EINVAL;
+        }
+        json_object_set_new(paths, allow[k].name, json_true());
+    }
+    json_decref(paths);
     json_decref(b.parties);
     json_decref(b.truncated); /* what the first seal cut is kept from it, below */
     char kid[65] = "",

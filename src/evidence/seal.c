@@ -20,6 +20,12 @@
 #include <unistd.h>
 
 #define PENDING VG_MANIFEST_PENDING
+/* The note's own kind: the centre's key signs manifests and audit lines too. */
+#define NOTE_KIND "vigil-reseal-note/1"
+#define MAX_ALLOW 256 /* files a reseal may add: a report's uploads and one segment */
+/* An announced upload not in a manifest this long after its announcement is
+ * forgotten: uploads end [uploads] window_after_end_s (10 min) after the case. */
+#define EXPECT_US (2LL * 3600 * G_USEC_PER_SEC)
 
 enum job_type { J_CLOSE, J_RESEAL, J_APPEND, J_SWEEP };
 
@@ -111,6 +117,66 @@ static uint32_t events_seq(const char *name)
     return n;
 }
 
+/* Uploads that may join the case's closed recording: the daemon names each (with
+ * its SHA-256) before it moves the file in, so a reseal or an append that runs
+ * meanwhile accepts it. Forgotten once a manifest lists it (the file there with that
+ * hash when a manifest was signed over it), or EXPECT_US after it was announced. */
+struct expect {
+    uint8_t sha[32];
+    int64_t since; /* monotonic */
+};
+
+static size_t expected(struct vg_sealer *s, const char *case_id, struct vg_manifest_allow *out,
+                       size_t max)
+{
+    size_t n = 0;
+    g_mutex_lock(&s->expect_lock);
+    GHashTableIter it;
+    gpointer k, v;
+    g_hash_table_iter_init(&it, s->expect);
+    size_t cl = strlen(case_id);
+    int64_t now = g_get_monotonic_time();
+    while (g_hash_table_iter_next(&it, &k, &v)) {
+        const char *key = k;
+        const struct expect *e = v;
+        if (now - e->since > EXPECT_US) {
+            g_hash_table_iter_remove(&it);
+        } else if (n < max && strncmp(key, case_id, cl) == 0 && key[cl] == '/') {
+            snprintf(out[n].name, sizeof out[n].name, "%s", key + cl + 1);
+            memcpy(out[n].sha, e->sha, 32);
+            n++;
+        }
+    }
+    g_mutex_unlock(&s->expect_lock);
+    return n;
+}
+
+/* A manifest was just signed over dir: announced uploads whose file is there with the
+ * announced hash are in it, and forgotten. */
+static void forget_signed(struct vg_sealer *s, const char *dir, const char *case_id)
+{
+    struct vg_manifest_allow was[MAX_ALLOW];
+    size_t n = expected(s, case_id, was, MAX_ALLOW);
+    for (size_t i = 0; i < n; i++) {
+        char *path = g_build_filename(dir, was[i].name, NULL);
+        gchar *buf = NULL;
+        gsize len = 0;
+        uint8_t md[32];
+        unsigned mdn = 0;
+        if (g_file_get_contents(path, &buf, &len, NULL) &&
+            EVP_Digest(buf, len, md, &mdn, EVP_sha256(), NULL) == 1 &&
+            memcmp(md, was[i].sha, 32) == 0) {
+            char *key = g_strdup_printf("%s/%s", case_id, was[i].name);
+            g_mutex_lock(&s->expect_lock);
+            g_hash_table_remove(s->expect, key);
+            g_mutex_unlock(&s->expect_lock);
+            g_free(key);
+        }
+        g_free(buf);
+        g_free(path);
+    }
+}
+
 /* Closing ------------------------------------------------------------------------------- */
 
 static void seal_close(struct vg_sealer *s, const char *dir, const struct job *j)
@@ -124,11 +190,10 @@ static void seal_close(struct vg_sealer *s, const char *dir, const struct job *j
     atomic_fetch_add(&s->manifests, 1);
     vg_info(j->case_id, NULL, "evidence: recording closed (%s)%s", j->why,
             j->complete ? "" : ": incomplete");
+    forget_signed(s, dir, j->case_id); /* uploads that landed before it: listed now */
 }
 
 /* Reseals ------------------------------------------------------------------------------- */
-
-#define MAX_ALLOW 32 /* files a reseal may add: a report's uploads and one segment */
 
 /* A closed recording's manifest and signature as they are on the disk. */
 struct sealed {
@@ -190,16 +255,19 @@ static void not_resealed(const struct vg_seal_env *env, const char *case_id, con
     audit_reseal(env, case_id, result, why, err);
 }
 
-/* Whether the manifest lists a file of that name. */
-static bool listed(const struct sealed *m, const char *name)
+/* Whether the manifest lists that file with that SHA-256. */
+static bool listed(const struct sealed *m, const struct vg_manifest_allow *file)
 {
     json_t *man = json_loadb(m->text, m->len, 0, NULL), *f;
     size_t i;
     bool found = false;
+    char hex[65];
+    vg_ev_hex(file->sha, 32, hex);
     json_array_foreach(json_object_get(man, "files"), i, f)
     {
         const char *p = json_string_value(json_object_get(f, "path"));
-        found = found || (p && strcmp(p, name) == 0);
+        const char *h = json_string_value(json_object_get(f, "sha256"));
+        found = found || (p && h && strcmp(p, file->name) == 0 && strcmp(h, hex) == 0);
     }
     json_decref(man);
     return found;
@@ -219,9 +287,9 @@ static int write_pending(const struct vg_seal_env *env, const char *dir, const c
         vg_ev_hex(allow[i].sha, 32, hex);
         json_array_append_new(files, json_pack("{s:s, s:s}", "name", allow[i].name, "sha256", hex));
     }
-    json_t *p =
-        json_pack("{s:s, s:s, s:o, s:s%, s:s%}", "case_id", case_id, "why", why, "allow", files,
-                  "manifest", m->text, m->len, "sig", m->sig ? m->sig : "", m->sig ? m->slen : 0);
+    json_t *p = json_pack("{s:s, s:s, s:s, s:o, s:s%, s:s%}", "kind", NOTE_KIND, "case_id", case_id,
+                          "why", why, "allow", files, "manifest", m->text, m->len, "sig",
+                          m->sig ? m->sig : "", m->sig ? m->slen : 0);
     char *body = p ? json_dumps(p, JSON_COMPACT) : NULL;
     json_decref(p);
     uint8_t sig[64];
@@ -276,16 +344,19 @@ static void roll_back(const char *dir, const char *case_id, const struct sealed 
         vg_error(case_id, NULL, "evidence: %s (reseal.pending left for the next start)", err);
 }
 
-/* The new manifest, signed; then the note goes. Rolled back on any failure. */
+/* The new manifest, signed; then the note goes. On a failure rolled back when the
+ * manifest on the disk is still m (roll_back true): else the note stays, for a
+ * person (it is never right to remove a segment a manifest may list). */
 static bool finish(const struct vg_seal_env *env, const char *dir, const char *case_id,
                    const struct sealed *m, const struct vg_manifest_allow *allow, size_t n_allow,
-                   const char *segment, const char *why)
+                   const char *segment, const char *why, bool may_roll_back)
 {
     char err[300];
     int rc = vg_manifest_reseal(dir, case_id, env->key, m->text, m->len, m->sig, m->slen, allow,
                                 n_allow, why, g_get_real_time(), err, sizeof err);
     if (rc != VG_OK) {
-        roll_back(dir, case_id, m, segment);
+        if (may_roll_back)
+            roll_back(dir, case_id, m, segment);
         not_resealed(env, case_id, why, rc == VG_EINVAL ? "refused" : "failed", err);
         return false;
     }
@@ -293,42 +364,6 @@ static bool finish(const struct vg_seal_env *env, const char *dir, const char *c
     vg_info(case_id, NULL, "evidence: manifest resealed (%s)", why);
     audit_reseal(env, case_id, "done", why, NULL);
     return true;
-}
-
-/* Uploads that may join the case's closed recording: the daemon names each (with
- * its SHA-256) before it moves the file in, so a reseal or an append that runs
- * meanwhile accepts it; forgotten once a manifest lists it. */
-static size_t expected(struct vg_sealer *s, const char *case_id, struct vg_manifest_allow *out,
-                       size_t max)
-{
-    size_t n = 0;
-    g_mutex_lock(&s->expect_lock);
-    GHashTableIter it;
-    gpointer k, v;
-    g_hash_table_iter_init(&it, s->expect);
-    size_t cl = strlen(case_id);
-    while (n < max && g_hash_table_iter_next(&it, &k, &v)) {
-        const char *key = k;
-        if (strncmp(key, case_id, cl) == 0 && key[cl] == '/') {
-            snprintf(out[n].name, sizeof out[n].name, "%s", key + cl + 1);
-            memcpy(out[n].sha, v, 32);
-            n++;
-        }
-    }
-    g_mutex_unlock(&s->expect_lock);
-    return n;
-}
-
-static void forget_listed(struct vg_sealer *s, const char *case_id,
-                          const struct vg_manifest_allow *allow, size_t n)
-{
-    g_mutex_lock(&s->expect_lock);
-    for (size_t i = 0; i < n; i++) {
-        char *key = g_strdup_printf("%s/%s", case_id, allow[i].name);
-        g_hash_table_remove(s->expect, key);
-        g_free(key);
-    }
-    g_mutex_unlock(&s->expect_lock);
 }
 
 /* A citizen's upload (allow[0]) joined the closed recording after the case ended. */
@@ -342,8 +377,8 @@ static void seal_again(struct vg_sealer *s, const char *dir, const struct job *j
         vg_warn(j->case_id, NULL, "evidence: not resealed (%s): no manifest to extend", j->why);
         return;
     }
-    if (listed(&m, j->file.name)) { /* an append meanwhile took it in */
-        forget_listed(s, j->case_id, allow, 1);
+    if (listed(&m, &j->file)) { /* an append meanwhile took it in */
+        forget_signed(s, dir, j->case_id);
         sealed_free(&m);
         return;
     }
@@ -353,8 +388,8 @@ static void seal_again(struct vg_sealer *s, const char *dir, const struct job *j
         not_resealed(&s->env, j->case_id, j->why, "refused", err);
     else if (write_pending(&s->env, dir, j->case_id, &m, allow, n, j->why) != VG_OK)
         not_resealed(&s->env, j->case_id, j->why, "failed", "reseal.pending not written");
-    else if (finish(&s->env, dir, j->case_id, &m, allow, n, NULL, j->why)) {
-        forget_listed(s, j->case_id, allow, n);
+    else if (finish(&s->env, dir, j->case_id, &m, allow, n, NULL, j->why, true)) {
+        forget_signed(s, dir, j->case_id);
         atomic_fetch_add(&s->manifests, 1);
     }
     sealed_free(&m);
@@ -464,8 +499,8 @@ static void seal_append(struct vg_sealer *s, const char *dir, const struct job *
     else if (write_new(dir, seg->name, buf, n) != VG_OK) {
         pending_done(dir); /* nothing else changed */
         not_resealed(&s->env, j->case_id, j->why, "failed", "the new segment not written");
-    } else if (finish(&s->env, dir, j->case_id, &m, allow, n_allow + 1, seg->name, j->why)) {
-        forget_listed(s, j->case_id, allow, n_allow);
+    } else if (finish(&s->env, dir, j->case_id, &m, allow, n_allow + 1, seg->name, j->why, true)) {
+        forget_signed(s, dir, j->case_id);
         atomic_fetch_add(&s->manifests, 1);
     }
     g_free(buf);
@@ -579,7 +614,10 @@ void vg_sealer_expect(struct vg_sealer *s, const char *case_id, const char *name
                       const uint8_t sha[32])
 {
     g_mutex_lock(&s->expect_lock);
-    g_hash_table_replace(s->expect, g_strdup_printf("%s/%s", case_id, name), g_memdup2(sha, 32));
+    struct expect *e = g_new(struct expect, 1);
+    memcpy(e->sha, sha, 32);
+    e->since = g_get_monotonic_time();
+    g_hash_table_replace(s->expect, g_strdup_printf("%s/%s", case_id, name), e);
     g_mutex_unlock(&s->expect_lock);
 }
 
@@ -615,6 +653,43 @@ uint64_t vg_sealer_manifests(struct vg_sealer *s)
 }
 
 /* Recovery at start ---------------------------------------------------------------------- */
+
+/* What a crash left of a reseal whose note is the centre's. The manifest on the disk
+ * is still the note's: finish it (the new files there whole) or roll it back (an
+ * append's segment cut short). The manifest is another one: if the recording
+ * verifies against it as it is, the reseal (or a later one) got through and only
+ * the note goes; else, a crash between the manifest and its signature, finish from
+ * the note's manifest, and on a refusal leave everything for a person: a segment
+ * that manifest may list is never removed, and a replayed old note changes nothing. */
+static void settle(const struct vg_seal_env *env, const char *dir, const char *case_id,
+                   const struct sealed *m, const struct vg_manifest_allow *allow, size_t n,
+                   const char *segment, const char *why, bool whole)
+{
+    struct sealed cur;
+    char err[300];
+    bool have = read_sealed(dir, &cur);
+    bool same = have && cur.len == m->len && memcmp(cur.text, m->text, m->len) == 0;
+    if (same && whole) {
+        finish(env, dir, case_id, m, allow, n, segment, why, true);
+    } else if (same) { /* the append did not happen: the recording as it was sealed */
+        roll_back(dir, case_id, m, segment);
+        vg_warn(case_id, NULL, "evidence: %s was cut by a crash: not in the recording", why);
+    } else if (have && vg_manifest_check(dir, env->key, cur.text, cur.len, cur.sig, cur.slen, NULL,
+                                         0, err, sizeof err) == VG_OK) {
+        pending_done(dir);
+        vg_info(case_id, NULL, "evidence: a reseal's note outlived it: removed");
+    } else if (whole) {
+        finish(env, dir, case_id, m, allow, n, segment, why, false);
+    } else {
+        vg_error(case_id, NULL,
+                 "evidence: a reseal cut by a crash cannot be settled: left as it is, for a "
+                 "person");
+        env->alert(env->ud, case_id, "recording_error",
+                   json_pack("{s:s}", "error", "a reseal cut by a crash needs a person"));
+    }
+    if (have)
+        sealed_free(&cur);
+}
 
 /* A name a reseal may add: an upload (one file right under uploads/) or the events
  * segment after the last one the manifest lists. */
@@ -655,12 +730,15 @@ static void finish_pending(const struct vg_seal_env *env, const char *dir, const
     m.slen = m.sig ? strlen(m.sig) : 0;
     const char *why = json_string_value(json_object_get(p, "why"));
     const char *cid = json_string_value(json_object_get(p, "case_id"));
+    const char *kind = json_string_value(json_object_get(p, "kind"));
     uint8_t prev[32];
     uint32_t last = m.text ? last_listed_events(m.text, m.len, prev) : 0;
     struct vg_manifest_allow allow[MAX_ALLOW];
     size_t n = 0;
     const char *segment = NULL;
-    bool ok = why && cid && strcmp(cid, case_id) == 0 && m.text, whole = true;
+    bool ok = why && cid && strcmp(cid, case_id) == 0 && kind && strcmp(kind, NOTE_KIND) == 0 &&
+              m.text,
+         whole = true;
     json_t *f;
     size_t i;
     json_array_foreach(json_object_get(p, "allow"), i, f)
@@ -692,11 +770,8 @@ static void finish_pending(const struct vg_seal_env *env, const char *dir, const
                  PENDING);
         env->alert(env->ud, case_id, "recording_error",
                    json_pack("{s:s}", "error", "reseal.pending is not signed by this centre"));
-    } else if (whole) {
-        finish(env, dir, case_id, &m, allow, n, segment, why);
-    } else { /* the append did not happen: the recording as it was sealed */
-        roll_back(dir, case_id, &m, segment);
-        vg_warn(case_id, NULL, "evidence: %s was cut by a crash: not in the recording", why);
+    } else {
+        settle(env, dir, case_id, &m, allow, n, segment, why, whole);
     }
     sealed_free(&m);
     json_decref(p);

@@ -578,3 +578,11 @@ int vg_store_late_facts(struct vg_store *st, int64_t since_us,
     sqlite3_finalize(q);
     return (rc == SQLITE_ROW || rc == SQLITE_DONE) ? VG_OK : VG_EIO;
 }
+
+int64_t vg_store_last_event_us(struct vg_store *st)
+{
+    int64_t at = 0;
+    if (vg_sql_int(st, &at, "SELECT coalesce(max(at_us), 0) FROM case_events", "") != VG_OK)
+        return 0;
+    return at;
+}

@@ -77,6 +77,8 @@ int vg_store_callbacks_list(struct vg_store *st, int64_t since_us, bool normal_o
 /* Did actor record an event of this kind on the case? */
 bool vg_store_case_event_by(struct vg_store *st, const char *id, const char *kind,
                             const char *actor);
+/* The time of the latest case event (0: none): about when vigild last did anything. */
+int64_t vg_store_last_event_us(struct vg_store *st);
 /* Facts recorded since since_us about cases that had ended by then: an outcome given
  * after a hang-up (kind "disposition") and a call back's result ("callback"), in time
  * order, with who (actor) and the event's data. cb returning non-zero stops. */

@@ -765,9 +765,9 @@ static void sha_of(const char *path, char hex[65], uint8_t raw[32])
 static void write_note(const char *dir, const char *case_id, const char *file, const char *hex,
                        const char *text, const char *sig, bool sign)
 {
-    json_t *p =
-        json_pack("{s:s, s:s, s:[{s:s, s:s}], s:s, s:s}", "case_id", case_id, "why", "outcome",
-                  "allow", "name", file, "sha256", hex, "manifest", text, "sig", sig);
+    json_t *p = json_pack("{s:s, s:s, s:s, s:[{s:s, s:s}], s:s, s:s}", "kind",
+                          "vigil-reseal-note/1", "case_id", case_id, "why", "outcome", "allow",
+                          "name", file, "sha256", hex, "manifest", text, "sig", sig);
     char *body = json_dumps(p, JSON_COMPACT), key[300], err[300], b64[89];
     json_decref(p);
     snprintf(key, sizeof key, "%s/evidence-key.pem", root);
@@ -789,7 +789,14 @@ static void write_note(const char *dir, const char *case_id, const char *file, c
  * but the manifest still the old one (finished at the next start), or the segment
  * cut short (undone: the segment removed, the old manifest kept). A note that is
  * not the centre's, or names a file a reseal may not add, is left for a person. */
-enum crash_kind { SEGMENT_WHOLE, SEGMENT_CUT, NOTE_UNSIGNED, NOTE_ODD_NAME };
+enum crash_kind {
+    SEGMENT_WHOLE, /* the note, the segment; the old manifest */
+    SEGMENT_CUT,   /* the note, the segment cut short; the old manifest */
+    SIG_OLD,       /* the note, the segment, the new manifest.json beside the old signature */
+    NOTE_REPLAYED, /* the reseal done, its note put back later: nothing to do but remove it */
+    NOTE_UNSIGNED,
+    NOTE_ODD_NAME
+};
 
 static void crash_in_append(const char *case_id, enum crash_kind kind)
 {
@@ -821,25 +828,30 @@ static void crash_in_append(const char *case_id, enum crash_kind kind)
     }
     write_note(dir, case_id, name, hex, text, sig, kind != NOTE_UNSIGNED);
     snprintf(path, sizeof path, "%s/manifest.json", dir);
-    g_file_set_contents(path, text, -1, NULL);
+    if (kind != SIG_OLD && kind != NOTE_REPLAYED)
+        g_file_set_contents(path, text, -1, NULL);
     snprintf(path, sizeof path, "%s/manifest.sig", dir);
-    g_file_set_contents(path, sig, -1, NULL);
+    if (kind != NOTE_REPLAYED)
+        g_file_set_contents(path, sig, -1, NULL);
     snprintf(path, sizeof path, "%s/events-000002.vgs", dir);
     if (kind == SEGMENT_CUT)
         VT_EQ_INT(truncate(path, VG_EV_HDR_LEN + 20), 0);
     VT_EQ_INT(verify(case_id) > 0, 1); /* as it was left: not a recording that verifies */
+    if (kind == NOTE_REPLAYED)
+        VT_CONTAINS(problems, "reseal.pending: not in the manifest"); /* the note alone */
     int before = alerts;
     ev = open_ev(0);
     vg_evidence_close(ev);
     while (g_main_context_iteration(NULL, FALSE))
         ;
     json_t *m = manifest_of(case_id);
-    if (kind == SEGMENT_WHOLE || kind == SEGMENT_CUT) {
+    if (kind != NOTE_UNSIGNED && kind != NOTE_ODD_NAME) {
         VT_EQ_INT(verify(case_id), 0);
         VT_CHECK(!case_file(case_id, VG_MANIFEST_PENDING));
-        VT_EQ_INT(case_file(case_id, "events-000002.vgs"), kind == SEGMENT_WHOLE);
+        VT_EQ_INT(case_file(case_id, "events-000002.vgs"), kind != SEGMENT_CUT);
         VT_EQ_STR(json_string_value(json_object_get(m, "reason")),
-                  kind == SEGMENT_WHOLE ? "citizen hung up; resealed: outcome" : "citizen hung up");
+                  kind != SEGMENT_CUT ? "citizen hung up; resealed: outcome" : "citizen hung up");
+        VT_EQ_INT(alerts - before, 0);
     } else { /* nothing signed, the note kept, a person alerted */
         VT_EQ_INT(verify(case_id) > 0, 1);
         VT_CHECK(case_file(case_id, VG_MANIFEST_PENDING));
@@ -862,6 +874,8 @@ static void test_crash_in_append(void)
     crash_in_append("c-unit-crash2", SEGMENT_CUT);
     crash_in_append("c-unit-crash3", NOTE_UNSIGNED);
     crash_in_append("c-unit-crash4", NOTE_ODD_NAME);
+    crash_in_append("c-unit-crash5", SIG_OLD);
+    crash_in_append("c-unit-crash6", NOTE_REPLAYED);
 }
 
 /* Uploads after the end: only the file the reseal names, with its SHA-256, joins
