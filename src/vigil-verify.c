@@ -36,6 +36,34 @@ static int verify_audit(const char *log, EVP_PKEY *pub)
     return bad;
 }
 
+/* The manifest must be the one the audit log last says the centre signed for the
+ * case: a manifest replaced by an older signed one (what was added since removed),
+ * or signed again behind the centre's back, is not. */
+static int check_anchor(const char *dir, const char *log)
+{
+    char *base = g_path_get_basename(dir), have[65], want[65];
+    int64_t line = 0;
+    int bad = 0;
+    if (vg_manifest_sha256(dir, have) != VG_OK) {
+        bad = 0; /* missing: reported above */
+    } else if (vg_audit_last_seal(log, base, want, &line) != VG_OK) {
+        printf("NOTE %s: the audit log names no seal of this case (sealed before seals were "
+               "audited, or a crash came between the seal and its entry)\n",
+               base);
+    } else if (strcmp(have, want) != 0) {
+        printf("FAIL %s/manifest.json: not the manifest the centre last signed for this case "
+               "(audit log line %lld names %.16s..., this one is %.16s...): replaced or rolled "
+               "back\n",
+               dir, (long long)line, want, have);
+        bad = 1;
+    } else {
+        printf("OK manifest of %s: the one the audit log (line %lld) says was signed last\n", base,
+               (long long)line);
+    }
+    g_free(base);
+    return bad;
+}
+
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {{"key", required_argument, 0, 'k'},
@@ -89,8 +117,11 @@ int main(int argc, char **argv)
     }
     char *def_audit = dir ? g_build_filename(dir, "..", "audit.log", NULL) : NULL;
     const char *log = audit ? audit : def_audit;
-    if (!no_audit && log && (audit || g_file_test(log, G_FILE_TEST_EXISTS)))
+    if (!no_audit && log && (audit || g_file_test(log, G_FILE_TEST_EXISTS))) {
         bad += verify_audit(log, pub);
+        if (dir)
+            bad += check_anchor(dir, log);
+    }
     g_free(def_audit);
     vg_evkey_free(pub);
     return bad ? 1 : 0;

@@ -210,3 +210,34 @@ int vg_audit_verify(const char *path, EVP_PKEY *pub,
     g_free(text);
     return problems;
 }
+
+int vg_audit_last_seal(const char *path, const char *case_id, char sha_hex[65], int64_t *line)
+{
+    gchar *text = NULL;
+    gsize len = 0;
+    *line = 0;
+    if (!g_file_get_contents(path, &text, &len, NULL))
+        return VG_ENOENT;
+    const char *p = text, *end = text + len;
+    for (int64_t n = 1; p < end; n++) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t l = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        const char *json;
+        size_t json_len;
+        uint8_t sig[64];
+        json_t *e = vg_ev_audit_split(p, l, &json, &json_len, sig) == VG_OK
+                        ? json_loadb(json, json_len, 0, NULL)
+                        : NULL;
+        const char *c = json_string_value(json_object_get(e, "case_id"));
+        const char *h =
+            json_string_value(json_object_get(json_object_get(e, "detail"), "manifest_sha256"));
+        if (c && h && strcmp(c, case_id) == 0 && strlen(h) == 64) {
+            memcpy(sha_hex, h, 65);
+            *line = n;
+        }
+        json_decref(e);
+        p += l + 1;
+    }
+    g_free(text);
+    return *line ? VG_OK : VG_ENOENT;
+}

@@ -115,6 +115,10 @@ void vg_evidence_reseal(struct vg_evidence *ev, const char *case_id, const char 
 void vg_evidence_append(struct vg_evidence *ev, const char *case_id, int64_t at_us,
                         const char *json, const char *why);
 
+/* For tests: while skip is true the sealer drops closed recordings' seals, as if
+ * vigild died between a case's close and its seal. */
+void vg_evidence_skip_seals(struct vg_evidence *ev, bool skip);
+
 /* For tests: the writer sleeps ms, as it would behind a stalled disk. Returns once
  * the writer has started sleeping. */
 void vg_evidence_stall(struct vg_evidence *ev, unsigned ms);

@@ -643,3 +643,16 @@ bool vg_manifest_signed(const char *dir, EVP_PKEY *key)
     g_free(sp);
     return ok;
 }
+
+int vg_manifest_sha256(const char *dir, char hex[65])
+{
+    char *mp = g_build_filename(dir, "manifest.json", NULL);
+    gchar *text = NULL;
+    gsize len = 0;
+    int rc = g_file_get_contents(mp, &text, &len, NULL) ? VG_OK : VG_ENOENT;
+    if (rc == VG_OK)
+        sha256_hex(text, len, hex);
+    g_free(text);
+    g_free(mp);
+    return rc;
+}

@@ -63,6 +63,9 @@ int vg_manifest_reseal(const char *case_dir, const char *case_id, EVP_PKEY *key,
                        const struct vg_manifest_allow *allow, size_t n_allow, const char *why,
                        int64_t now_us, char *err, size_t errlen);
 
+/* SHA-256 (hex) of case_dir's manifest.json as it is: what the audit log anchors. */
+int vg_manifest_sha256(const char *case_dir, char hex[65]);
+
 /* Whether case_dir's manifest.json is a manifest and manifest.sig its signature by
  * key (the files are not checked). */
 bool vg_manifest_signed(const char *case_dir, EVP_PKEY *key);

@@ -1363,3 +1363,8 @@ void vg_evidence_sweep_later(struct vg_evidence *ev, int64_t now_us, unsigned da
 {
     vg_sealer_sweep(ev->sealer, now_us, days);
 }
+
+void vg_evidence_skip_seals(struct vg_evidence *ev, bool skip)
+{
+    vg_sealer_skip_seals(ev->sealer, skip);
+}

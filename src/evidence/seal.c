@@ -4,6 +4,7 @@
 
 #include "evfmt.h"
 #include "evkey.h"
+#include "audit.h"
 #include "log.h"
 #include "manifest.h"
 #include "vg_err.h"
@@ -49,6 +50,7 @@ struct vg_sealer {
     struct job *head, *tail; /* under lock */
     bool stop;               /* under lock */
     atomic_uint_fast64_t manifests;
+    atomic_bool skip_close; /* tests: a close's seal dropped, as if vigild died first */
     GMutex expect_lock;
     GHashTable *expect; /* "case_id/uploads/name" -> SHA-256 (32 bytes), under expect_lock */
 };
@@ -117,6 +119,32 @@ static uint32_t events_seq(const char *name)
     return n;
 }
 
+/* Text for JSON: a problem may quote a file name that is not UTF-8. */
+static char *printable(const char *in)
+{
+    char *out = g_strdup(in ? in : "");
+    for (char *p = out; *p; p++)
+        if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
+            *p = '?';
+    return out;
+}
+
+/* An audit entry naming the manifest now in dir by its SHA-256: every seal writes
+ * one, so the log says which manifest the centre last signed for each case, and a
+ * manifest deleted, replaced by an older one, or signed behind its back shows
+ * (vigil-verify; recovery refuses to seal a case the log says was sealed). */
+static void audit_manifest(const struct vg_seal_env *env, const char *dir, const char *case_id,
+                           const char *action, json_t *detail)
+{
+    char hex[65];
+    if (vg_manifest_sha256(dir, hex) == VG_OK)
+        json_object_set_new(detail, "manifest_sha256", json_string(hex));
+    char *text = json_dumps(detail, JSON_COMPACT);
+    env->audit(env->ud, action, case_id, "done", text);
+    free(text);
+    json_decref(detail);
+}
+
 /* Uploads that may join the case's closed recording: the daemon names each (with
  * its SHA-256) before it moves the file in, so a reseal or an append that runs
  * meanwhile accepts it. Forgotten once a manifest lists it (the file there with that
@@ -182,12 +210,18 @@ static void forget_signed(struct vg_sealer *s, const char *dir, const char *case
 static void seal_close(struct vg_sealer *s, const char *dir, const struct job *j)
 {
     char err[300];
+    if (atomic_load(&s->skip_close))
+        return;
     if (vg_manifest_write(dir, j->case_id, s->env.key, j->complete, j->why, j->at_us, err,
                           sizeof err)) {
         vg_error(j->case_id, NULL, "evidence: %s", err);
         return;
     }
     atomic_fetch_add(&s->manifests, 1);
+    char *w = printable(j->why);
+    audit_manifest(&s->env, dir, j->case_id, "sealed",
+                   json_pack("{s:b, s:s}", "complete", j->complete, "reason", w));
+    g_free(w);
     vg_info(j->case_id, NULL, "evidence: recording closed (%s)%s", j->why,
             j->complete ? "" : ": incomplete");
     forget_signed(s, dir, j->case_id); /* uploads that landed before it: listed now */
@@ -215,16 +249,6 @@ static void sealed_free(struct sealed *m)
 {
     g_free(m->text);
     g_free(m->sig);
-}
-
-/* Text for JSON: a problem may quote a file name that is not UTF-8. */
-static char *printable(const char *in)
-{
-    char *out = g_strdup(in ? in : "");
-    for (char *p = out; *p; p++)
-        if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
-            *p = '?';
-    return out;
 }
 
 static void audit_reseal(const struct vg_seal_env *env, const char *case_id, const char *result,
@@ -360,9 +384,11 @@ static bool finish(const struct vg_seal_env *env, const char *dir, const char *c
         not_resealed(env, case_id, why, rc == VG_EINVAL ? "refused" : "failed", err);
         return false;
     }
+    char *w = printable(why);
+    audit_manifest(env, dir, case_id, "reseal", json_pack("{s:s}", "why", w)); /* then the note */
+    g_free(w);
     pending_done(dir);
     vg_info(case_id, NULL, "evidence: manifest resealed (%s)", why);
-    audit_reseal(env, case_id, "done", why, NULL);
     return true;
 }
 
@@ -676,6 +702,16 @@ static void settle(const struct vg_seal_env *env, const char *dir, const char *c
         vg_warn(case_id, NULL, "evidence: %s was cut by a crash: not in the recording", why);
     } else if (have && vg_manifest_check(dir, env->key, cur.text, cur.len, cur.sig, cur.slen, NULL,
                                          0, err, sizeof err) == VG_OK) {
+        char *log = g_build_filename(env->dir, "audit.log", NULL), hex[65], last[65];
+        int64_t line = 0;
+        if (vg_manifest_sha256(dir, hex) == VG_OK &&
+            (vg_audit_last_seal(log, case_id, last, &line) != VG_OK || strcmp(last, hex) != 0)) {
+            char *w = printable(why); /* the crash fell before the reseal's audit entry */
+            audit_manifest(env, dir, case_id, "reseal",
+                           json_pack("{s:s, s:s}", "why", w, "audited", "at restart"));
+            g_free(w);
+        }
+        g_free(log);
         pending_done(dir);
         vg_info(case_id, NULL, "evidence: a reseal's note outlived it: removed");
     } else if (whole) {
@@ -853,7 +889,7 @@ static bool seal_at_restart(const struct vg_seal_env *env, const char *dir, cons
     }
     vg_warn(case_id, NULL, "evidence: recording closed before a crash sealed at restart%s",
             complete ? "" : " (incomplete)");
-    env->audit(env->ud, "recording_sealed", case_id, "done", NULL);
+    audit_manifest(env, dir, case_id, "recording_sealed", json_pack("{s:b}", "complete", complete));
     return true;
 }
 
@@ -866,6 +902,16 @@ static void drop_temps(const char *dir)
         g_unlink(p);
         g_free(p);
     }
+}
+
+/* Whether the audit log names a manifest signed for the case. */
+static bool sealed_before(const struct vg_seal_env *env, const char *case_id)
+{
+    char *log = g_build_filename(env->dir, "audit.log", NULL), hex[65];
+    int64_t line = 0;
+    bool yes = vg_audit_last_seal(log, case_id, hex, &line) == VG_OK;
+    g_free(log);
+    return yes;
 }
 
 unsigned vg_seal_recover(const struct vg_seal_env *env)
@@ -882,6 +928,12 @@ unsigned vg_seal_recover(const struct vg_seal_env *env)
         } else if (g_file_test(pending, G_FILE_TEST_EXISTS)) {
             drop_temps(dir);
             finish_pending(env, dir, n);
+        } else if (!g_file_test(sig, G_FILE_TEST_EXISTS) && sealed_before(env, n)) {
+            vg_error(n, NULL,
+                     "evidence: the audit log says this recording was sealed, and its signature "
+                     "is gone: not signed again, left for a person");
+            env->alert(env->ud, n, "recording_error",
+                       json_pack("{s:s}", "error", "a sealed recording lost its signature"));
         } else if (!g_file_test(sig, G_FILE_TEST_EXISTS)) {
             drop_temps(dir);
             if (seal_at_restart(env, dir, n)) {
@@ -896,7 +948,8 @@ unsigned vg_seal_recover(const struct vg_seal_env *env)
                     closed++;
                     vg_warn(n, NULL,
                             "evidence: recording left open by a crash closed as incomplete");
-                    env->audit(env->ud, "recording_recovered", n, "done", NULL);
+                    audit_manifest(env, dir, n, "recording_recovered",
+                                   json_pack("{s:b}", "complete", 0));
                 }
             }
         }
@@ -967,4 +1020,9 @@ int vg_seal_sweep(const struct vg_seal_env *env, int64_t now_us, unsigned days)
     if (d)
         g_dir_close(d);
     return deleted;
+}
+
+void vg_sealer_skip_seals(struct vg_sealer *s, bool skip)
+{
+    atomic_store(&s->skip_close, skip);
 }

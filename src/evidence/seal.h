@@ -61,6 +61,9 @@ void vg_sealer_append(struct vg_sealer *s, const char *case_id, int64_t at_us, c
                       const char *why);
 /* Deletes recordings closed more than days before now_us (audited). */
 void vg_sealer_sweep(struct vg_sealer *s, int64_t now_us, unsigned days);
+/* For tests: while skip is true a closed recording's seal is dropped, as if vigild
+ * had died between the close and the seal. */
+void vg_sealer_skip_seals(struct vg_sealer *s, bool skip);
 /* Manifests signed so far. */
 uint64_t vg_sealer_manifests(struct vg_sealer *s);
 

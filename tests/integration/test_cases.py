@@ -397,6 +397,11 @@ def test_reconcile(v, conf, out_cid, saved, cb_cid):
         with open(os.path.join(case_dir, n), "wb") as f:
             f.write(data)
     os.unlink(os.path.join(case_dir, "events-000002.vgs"))
+    p = subprocess.run([VIGIL_VERIFY, case_dir, "--key", os.path.join(v.data_dir,
+                        "evidence-key.pub")], capture_output=True, text=True)
+    check(p.returncode == 1 and "replaced or rolled back" in p.stdout,
+          "vigil-verify tells the earlier manifest, signed and whole, from the last one the "
+          "audit log names")
     v3 = Vigild(data_dir=v.data_dir, port=v.port, config=conf).start()
     check_appended(v3, out_cid, "outcome given after the case ended", b'"disposition":"dispatched"')
     man = json.load(open(os.path.join(v.data_dir, "evidence", cb_cid, "manifest.json")))
@@ -431,6 +436,8 @@ def check_appended(v, cid, why, fact):
     check(fact in last and b'"by":' in last, f"its last events segment holds it ({len(last)} B)")
     check(p is not None and p.returncode == 0,
           f"and it verifies: {(p.stdout + p.stderr).strip()[:120] if p else 'not run'}")
+    check(p is not None and "the one the audit log" in p.stdout,
+          "its manifest is the one the audit log says the centre signed last")
 
 
 def test_service_area(v):
