@@ -112,10 +112,29 @@ static void partial_path(const struct vg_hub *h, const char *id, char *out, size
     snprintf(out, n, "%s/uploads-partial/%s.part", h->cfg->data_dir, id);
 }
 
-/* Relative to the data dir, as stored. */
+/* As stored: "evidence/<case>/uploads/<id>.<ext>", where "evidence/" stands for the
+ * evidence dir ([evidence] dir, DATA/evidence by default: upload_abs()). */
 static void final_rel(const char *case_id, const char *id, const char *ext, char *out, size_t n)
 {
     snprintf(out, n, "evidence/%s/uploads/%s.%s", case_id, id, ext);
+}
+
+/* Where recordings (and so uploads) live. */
+static void evidence_root(const struct vg_hub *h, char *out, size_t n)
+{
+    if (h->cfg->evidence_dir[0])
+        snprintf(out, n, "%s", h->cfg->evidence_dir);
+    else
+        snprintf(out, n, "%s/evidence", h->cfg->data_dir);
+}
+
+/* A stored path on the disk. */
+static void upload_abs(const struct vg_hub *h, const char *rel, char *out, size_t n)
+{
+    if (strncmp(rel, "evidence/", 9) == 0 && h->cfg->evidence_dir[0])
+        g_snprintf(out, n, "%s/%s", h->cfg->evidence_dir, rel + 9);
+    else
+        g_snprintf(out, n, "%s/%s", h->cfg->data_dir, rel);
 }
 
 /* The live table --------------------------------------------------------------- */
@@ -527,15 +546,16 @@ static void finish(struct vg_hub *h, struct vg_http_exchange *x, struct upload_l
         return refuse(x, u->case_id, 500, "internal", "the hash could not be computed");
     for (unsigned i = 0; i < 32; i++)
         snprintf(u->sha256 + 2 * i, 3, "%02x", md[i]);
-    char rel[128], dir[PATH_BUF], from[PATH_BUF], to[PATH_BUF], err[200];
+    char rel[128], dir[PATH_BUF], from[PATH_BUF], to[PATH_BUF], err[200], root[PATH_BUF];
     final_rel(u->case_id, u->id, vg_sniff_ext(vg_sniff_from_mime(u->type)), rel, sizeof rel);
-    snprintf(dir, sizeof dir, "evidence/%s/uploads", u->case_id);
+    snprintf(dir, sizeof dir, "%s/uploads", u->case_id);
     partial_path(h, u->id, from, sizeof from);
-    snprintf(to, sizeof to, "%s/%s", h->cfg->data_dir, rel);
+    upload_abs(h, rel, to, sizeof to);
+    evidence_root(h, root, sizeof root);
     char full_dir[PATH_BUF];
     evidence_expect_upload(h, u->case_id, u->id, u->type, u->sha256); /* before it lands */
-    if (vg_datadir_subdir(h->cfg->data_dir, dir, full_dir, sizeof full_dir, err, sizeof err) ||
-        fsync(l->fd) || rename(from, to) || fchmod(l->fd, 0440)) {
+    if (vg_datadir_subdir(root, dir, full_dir, sizeof full_dir, err, sizeof err) || fsync(l->fd) ||
+        rename(from, to) || fchmod(l->fd, 0440)) {
         vg_error(u->case_id, NULL, "upload %s: cannot move into the evidence: %s", u->id,
                  strerror(errno));
         l->hashed = -1; /* the hash was finalised: rebuild on retry */
@@ -591,7 +611,7 @@ static bool finish_moved(struct vg_hub *h, struct vg_upload_row *u)
 {
     char rel[128], path[PATH_BUF];
     final_rel(u->case_id, u->id, vg_sniff_ext(vg_sniff_from_mime(u->type)), rel, sizeof rel);
-    snprintf(path, sizeof path, "%s/%s", h->cfg->data_dir, rel);
+    upload_abs(h, rel, path, sizeof path);
     if (!u->type[0] || access(path, R_OK) || !hash_file(path, u->sha256))
         return false;
     snprintf(u->path, sizeof u->path, "%s", rel);
@@ -724,7 +744,7 @@ static void download(struct vg_hub *h, struct vg_http_exchange *x, const struct 
         return refuse(x, c.id, 403, "forbidden", "not your case");
     }
     char path[PATH_BUF];
-    snprintf(path, sizeof path, "%s/%s", h->cfg->data_dir, u.path);
+    upload_abs(h, u.path, path, sizeof path);
     vg_info(c.id, NULL, "upload %s (%lld bytes) sent to %s %s", u.id, (long long)u.size, role,
             account);
     if (vg_http_respond_file(x, path, u.type))
@@ -825,9 +845,20 @@ int uploads_start(struct vg_hub *h, char *err, size_t n)
 {
     char dir[PATH_BUF];
     h->uploads = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, live_free);
+    char root[PATH_BUF];
+    struct stat a, b;
+    evidence_root(h, root, sizeof root);
     if (vg_datadir_subdir(h->cfg->data_dir, "uploads-partial", dir, sizeof dir, err, n) ||
-        vg_datadir_subdir(h->cfg->data_dir, "evidence", dir, sizeof dir, err, n))
+        vg_datadir_prepare(root, err, n))
         return VG_EIO;
+    /* A finished upload is renamed into the case's recording: one file system. */
+    if (stat(dir, &a) != 0 || stat(root, &b) != 0 || a.st_dev != b.st_dev) {
+        snprintf(err, n,
+                 "[evidence] dir %s must be on the data dir's file system (uploads are moved "
+                 "from %s into it)",
+                 root, dir);
+        return VG_EINVAL;
+    }
     /* Every open upload is "stale" before now + 1 s: this lists them all. */
     vg_store_upload_list_stale(h->store, vg_wall_us() + 1000000, finish_pending, h);
     int every = h->cfg->upload_stale_after_s < 60 ? h->cfg->upload_stale_after_s : 60;

@@ -156,7 +156,7 @@ def test_photo_in_chunks(v, cit, tok, cid, ann, bob, sue, media):
           f"{len(data)} bytes in {chunks} chunks complete as image/jpeg in {secs*1000:.0f} ms "
           f"({len(data) / secs / 1e6:.1f} MB/s)")
     check(j.get("sha256") == want, f"server sha256 {j.get('sha256')} == {want}")
-    path = os.path.join(v.data_dir, "evidence", cid, "uploads", f"{uid}.jpg")
+    path = os.path.join(EVDIR, cid, "uploads", f"{uid}.jpg")
     with open(path, "rb") as f:
         on_disk = f.read()
     check(hashlib.sha256(on_disk).hexdigest() == want, f"file on disk {path} hashes the same")
@@ -389,7 +389,7 @@ def test_interrupted_completion(v, tok, cid):
     part = os.path.join(v.data_dir, "uploads-partial")
     with open(os.path.join(part, f"{ids[0]}.part"), "wb") as f:
         f.write(a)  # the last chunk was written; the crash came before the move
-    final_dir = os.path.join(v.data_dir, "evidence", cid, "uploads")
+    final_dir = os.path.join(EVDIR, cid, "uploads")
     os.makedirs(final_dir, exist_ok=True)
     os.remove(os.path.join(part, f"{ids[1]}.part"))
     with open(os.path.join(final_dir, f"{ids[1]}.png"), "wb") as f:
@@ -411,11 +411,14 @@ def test_interrupted_completion(v, tok, cid):
     return v3
 
 
-def verify_resealed(v, cid, uid):
+EVDIR = None  # [evidence] dir, set by main()
+
+
+def verify_resealed(v, cid, uid, evdir):
     """An upload that lands after the case's recording closed is in its evidence: the
     manifest is signed again over every file, and the reseal is audited."""
     verify = os.path.join(os.environ["VIGIL_BUILD_ROOT"], "vigil-verify")
-    case_dir = os.path.join(v.data_dir, "evidence", cid)
+    case_dir = os.path.join(evdir, cid)
     out = ""
     for _ in range(50):  # the writer thread reseals it
         p = subprocess.run([verify, case_dir, "--key", os.path.join(v.data_dir,
@@ -430,7 +433,7 @@ def verify_resealed(v, cid, uid):
         time.sleep(0.1)
     check(p.returncode == 0 and any(uid in n for n in names),
           f"the late upload is in a resealed manifest that verifies: {out[-200:]}")
-    audit = open(os.path.join(v.data_dir, "evidence", "audit.log")).read()
+    audit = open(os.path.join(evdir, "audit.log")).read()
     check('"action":"reseal"' in audit and uid in audit, "the reseal is in the audit log")
 
 
@@ -489,7 +492,7 @@ def test_open_limit_and_supersede(tmp):
         st, j = create(v, tok, cid, "after.png", len(b))
         check(st == 201, f"{time.monotonic() - t_end:.1f} s after the end (window 2 s): "
               f"a new upload starts ({st})")
-        verify_resealed(v, cid, j2["upload_id"])
+        verify_resealed(v, cid, j2["upload_id"], os.path.join(v.data_dir, "evidence"))
         time.sleep(max(0.0, t_end + 2.5 - time.monotonic()))
         st, j = create(v, tok, cid, "late.png", len(b))
         check(st == 403 and j["error"] == "closed",
@@ -499,12 +502,16 @@ def test_open_limit_and_supersede(tmp):
 
 
 def main():
+    global EVDIR
     tmp = tempfile.mkdtemp(prefix="vigil-up-")
+    # Recordings (and so uploads) in a dir of their own, as a centre may set it.
+    EVDIR = os.path.join(tmp, "recordings")
     media = make_media(tmp)
     conf = os.path.join(tmp, "vigil.conf")
     with open(conf, "w") as f:
         f.write(f"[uploads]\nchunk_timeout_s = 2\nmax_photo_bytes = {MAX_PHOTO}\n"
-                f"[console]\ntile_url = {TILES}\n[queue]\nescalate_after_s = 600\n")
+                f"[console]\ntile_url = {TILES}\n[queue]\nescalate_after_s = 600\n"
+                f"[evidence]\ndir = {EVDIR}\n")
     v = Vigild(config=conf)
     v.config_path = conf
     v.start()
