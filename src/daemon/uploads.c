@@ -554,6 +554,10 @@ static void finish(struct vg_hub *h, struct vg_http_exchange *x, struct upload_l
     evidence_root(h, root, sizeof root);
     char full_dir[PATH_BUF];
     evidence_expect_upload(h, u->case_id, u->id, u->type, u->sha256); /* before it lands */
+    if (vg_store_upload_hashed(h->store, u->id, u->sha256) != VG_OK) {
+        l->hashed = -1;
+        return refuse(x, u->case_id, 500, "internal", "the upload could not be recorded");
+    }
     if (vg_datadir_subdir(root, dir, full_dir, sizeof full_dir, err, sizeof err) || fsync(l->fd) ||
         rename(from, to) || fchmod(l->fd, 0440)) {
         vg_error(u->case_id, NULL, "upload %s: cannot move into the evidence: %s", u->id,
@@ -612,8 +616,21 @@ static bool finish_moved(struct vg_hub *h, struct vg_upload_row *u)
     char rel[128], path[PATH_BUF];
     final_rel(u->case_id, u->id, vg_sniff_ext(vg_sniff_from_mime(u->type)), rel, sizeof rel);
     upload_abs(h, rel, path, sizeof path);
-    if (!u->type[0] || access(path, R_OK) || !hash_file(path, u->sha256))
+    char found[65];
+    if (!u->type[0] || access(path, R_OK) || !hash_file(path, found))
         return false;
+    /* The hash recorded before the move (none from older versions): the file found
+     * must be the one that was moved, not one put there while vigild was down. */
+    if (u->sha256[0] && strcmp(u->sha256, found) != 0) {
+        vg_error(u->case_id, NULL,
+                 "upload %s: the file in the evidence is not the one received (sha256 %.16s..., "
+                 "recorded %.16s...): not completed, left for a person",
+                 u->id, found, u->sha256);
+        cases_alert(h, u->case_id, "recording_error",
+                    "{\"error\":\"an upload's file in the evidence is not the one received\"}");
+        return true; /* nothing more to try: not to be rebuilt from a partial either */
+    }
+    snprintf(u->sha256, sizeof u->sha256, "%s", found);
     snprintf(u->path, sizeof u->path, "%s", rel);
     u->completed_us = vg_wall_us();
     json_t *ev = upload_json(u);

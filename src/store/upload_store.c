@@ -197,3 +197,12 @@ int vg_store_upload_list_late(struct vg_store *st, int64_t since_us,
                                "i", since_us),
                 cb, ud);
 }
+
+int vg_store_upload_hashed(struct vg_store *st, const char *id, const char *sha256)
+{
+    int n, rc = vg_sql_exec(st, &n,
+                            "UPDATE uploads SET sha256 = ?2 WHERE id = ?1 AND state = 'open'"
+                            " AND received = size",
+                            "ss", id, sha256);
+    return rc == VG_OK && n == 0 ? VG_ESTATE : rc;
+}

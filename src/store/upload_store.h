@@ -35,6 +35,11 @@ int vg_store_upload_get(struct vg_store *st, const char *id, struct vg_upload_ro
 int vg_store_upload_advance(struct vg_store *st, const char *id, int64_t from, int64_t to,
                             const char *type, int64_t at_us);
 
+/* Every byte is in and hashed: the hash, recorded before the file is moved into the
+ * evidence, so that a completion a crash interrupted after the move can check the
+ * file it finds against it. VG_ESTATE unless open with every byte received. */
+int vg_store_upload_hashed(struct vg_store *st, const char *id, const char *sha256);
+
 /* Marks it complete with its hash and file, and appends the case's `upload`
  * event (event_data: JSON text) in the same transaction. VG_ESTATE unless it is
  * open with every byte received. */

@@ -378,9 +378,9 @@ def test_interrupted_completion(v, tok, cid):
     """Every byte recorded but the completion lost (a crash between the last chunk's
     record and the move, or between the move and the record): finished at start."""
     import sqlite3
-    a, b = png(300, 300, seed=8), png(310, 300, seed=9)
+    a, b, c = png(300, 300, seed=8), png(310, 300, seed=9), png(320, 300, seed=10)
     ids = []
-    for data in (a, b):
+    for data in (a, b, c):
         st, j = create(v, tok, cid, "interrupted.png", len(data))
         ids.append(j["upload_id"])
         st, j = chunk(v, tok, j["upload_id"], 0, data[:CHUNK])
@@ -394,9 +394,15 @@ def test_interrupted_completion(v, tok, cid):
     os.remove(os.path.join(part, f"{ids[1]}.part"))
     with open(os.path.join(final_dir, f"{ids[1]}.png"), "wb") as f:
         f.write(b)  # moved into the evidence; the crash came before the record
+    # The third was moved too, its hash recorded before the move; while vigild was down
+    # someone put another file in its place.
+    os.remove(os.path.join(part, f"{ids[2]}.part"))
+    with open(os.path.join(final_dir, f"{ids[2]}.png"), "wb") as f:
+        f.write(a)
     db = sqlite3.connect(os.path.join(v.data_dir, "vigil.db"))
-    for uid, data in zip(ids, (a, b)):
+    for uid, data in zip(ids, (a, b, c)):
         db.execute("UPDATE uploads SET received = size WHERE id = ?", (uid,))
+    db.execute("UPDATE uploads SET sha256 = ? WHERE id = ?", (hashlib.sha256(c).hexdigest(), ids[2]))
     db.commit()
     db.close()
     v3 = Vigild(data_dir=v.data_dir, port=v.port, config=v.config_path)
@@ -408,6 +414,9 @@ def test_interrupted_completion(v, tok, cid):
               f"a completion interrupted {how} is finished at start: {j.get('sha256', '')[:16]}…")
     check("completing after an interruption" in v3.stderr() and "(recovered)" in v3.stderr(),
           "both recoveries logged")
+    st, _, _, j = api(v3, "GET", f"/api/uploads/{ids[2]}", tok)
+    check(st == 200 and not j["complete"] and "not the one received" in v3.stderr(),
+          "a file swapped after the move is not taken as the citizen's: not completed, logged")
     return v3
 
 
