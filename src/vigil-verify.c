@@ -39,9 +39,9 @@ static int verify_audit(const char *log, EVP_PKEY *pub)
 /* The manifest must be the one the audit log last says the centre signed for the
  * case: a manifest replaced by an older signed one (what was added since removed),
  * or signed again behind the centre's back, is not. */
-static int check_anchor(const char *dir, const char *log)
+static int check_anchor(const char *dir, const char *case_id, const char *log)
 {
-    char *base = g_path_get_basename(dir), have[65], want[65];
+    char *base = g_strdup(case_id[0] ? case_id : "?"), have[65], want[65];
     int64_t line = 0;
     int bad = 0;
     if (vg_manifest_sha256(dir, have) != VG_OK) {
@@ -103,8 +103,8 @@ int main(int argc, char **argv)
     }
     g_free(def_key);
     int bad = 0;
+    struct vg_manifest_summary s = {0};
     if (dir) {
-        struct vg_manifest_summary s;
         char *prefix = g_strconcat(dir, "/", NULL);
         bad += vg_manifest_verify(dir, pub, report, prefix, &s);
         g_free(prefix);
@@ -120,7 +120,7 @@ int main(int argc, char **argv)
     if (!no_audit && log && (audit || g_file_test(log, G_FILE_TEST_EXISTS))) {
         bad += verify_audit(log, pub);
         if (dir)
-            bad += check_anchor(dir, log);
+            bad += check_anchor(dir, s.case_id, log); /* the manifest's id, not the folder's */
     }
     g_free(def_audit);
     vg_evkey_free(pub);
