@@ -219,12 +219,11 @@ def test_back_in_time(v, pw):
         c.close()
 
 
-def test_specialist_takes_over(v, pw):
-    """ann brought carl into the call; her console goes: carl holds the case."""
-    ann, carl, sue = (staff(v.port, n, pw[n]) for n in ("ann", "carl", "sue"))
-    cit = Client(v.port, "cit3")
-    cid = cit.request("alarm_start", mode="video", phone="+86 138 0000 0043",
-                      location=INSIDE)["case_id"]
+def three_way(v, ann, carl, name, phone):
+    """A citizen's video alarm that ann answers and brings carl into; returns the
+    citizen's client and the case id."""
+    cit = Client(v.port, name)
+    cid = cit.request("alarm_start", mode="video", phone=phone, location=INSIDE)["case_id"]
     ann.wait(lambda m: m.get("type") == "offer" and m["case"]["case_id"] == cid)
     check(ann.request("claim", case_id=cid).get("type") == "claimed", "ann answers")
     r = ann.request("invite", case_id=cid, account="carl")
@@ -232,6 +231,13 @@ def test_specialist_takes_over(v, pw):
     inv = carl.wait_type("invited")
     r = carl.request("invite_accept", invite_id=inv["invite_id"])
     check(r.get("type") == "joined" and r["role"] == "specialist", "carl joins the call")
+    return cit, cid
+
+
+def test_specialist_takes_over(v, pw):
+    """ann brought carl into the call; her console goes: carl holds the case."""
+    ann, carl, sue = (staff(v.port, n, pw[n]) for n in ("ann", "carl", "sue"))
+    cit, cid = three_way(v, ann, carl, "cit3", "+86 138 0000 0043")
     for c in (ann, cit):
         c.drain(0.2)
         c.events.clear()
@@ -268,15 +274,7 @@ def test_specialist_lost(v, pw):
     holder_grace_s: he is taken off the case, and not pulled back into it at his next
     login; ann may ring him again."""
     ann, carl = (staff(v.port, n, pw[n]) for n in ("ann", "carl"))
-    cit = Client(v.port, "cit4")
-    cid = cit.request("alarm_start", mode="video", phone="+86 138 0000 0044",
-                      location=INSIDE)["case_id"]
-    ann.wait(lambda m: m.get("type") == "offer" and m["case"]["case_id"] == cid)
-    check(ann.request("claim", case_id=cid).get("type") == "claimed", "ann answers")
-    ann.request("invite", case_id=cid, account="carl")
-    inv = carl.wait_type("invited")
-    check(carl.request("invite_accept", invite_id=inv["invite_id"]).get("type") == "joined",
-          "carl joins the call")
+    cit, cid = three_way(v, ann, carl, "cit4", "+86 138 0000 0044")
     ann.drain(0.2)
     ann.events.clear()
     t0 = time.monotonic()
@@ -314,15 +312,7 @@ def test_restart_keeps_parties(v, pw, conf):
     his place back (not a new invitation); a supervisor who barged in and does not
     come back leaves after holder_grace_s."""
     ann, carl, sue = (staff(v.port, n, pw[n]) for n in ("ann", "carl", "sue"))
-    cit = Client(v.port, "cit5")
-    cid = cit.request("alarm_start", mode="video", phone="+86 138 0000 0045",
-                      location=INSIDE)["case_id"]
-    ann.wait(lambda m: m.get("type") == "offer" and m["case"]["case_id"] == cid)
-    check(ann.request("claim", case_id=cid).get("type") == "claimed", "ann answers")
-    ann.request("invite", case_id=cid, account="carl")
-    inv = carl.wait_type("invited")
-    check(carl.request("invite_accept", invite_id=inv["invite_id"]).get("type") == "joined",
-          "carl joins the call")
+    cit, cid = three_way(v, ann, carl, "cit5", "+86 138 0000 0045")
     check(sue.request("barge", case_id=cid).get("type") == "barged", "sue barges in")
     for c in (ann, carl, sue, cit):
         c.close()
