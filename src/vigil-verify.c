@@ -39,14 +39,14 @@ static int verify_audit(const char *log, EVP_PKEY *pub)
 /* The manifest must be the one the audit log last says the centre signed for the
  * case: a manifest replaced by an older signed one (what was added since removed),
  * or signed again behind the centre's back, is not. */
-static int check_anchor(const char *dir, const char *case_id, const char *log)
+static int check_anchor(const char *dir, const char *case_id, const char *log, EVP_PKEY *pub)
 {
     char *base = g_strdup(case_id[0] ? case_id : "?"), have[65], want[65];
     int64_t line = 0;
     int bad = 0;
     if (vg_manifest_sha256(dir, have) != VG_OK) {
         bad = 0; /* missing: reported above */
-    } else if (vg_audit_last_seal(log, base, want, &line) != VG_OK) {
+    } else if (vg_audit_last_seal(log, pub, base, want, &line) != VG_OK) {
         printf("NOTE %s: the audit log names no seal of this case (sealed before seals were "
                "audited, or a crash came between the seal and its entry)\n",
                base);
@@ -119,8 +119,8 @@ int main(int argc, char **argv)
     const char *log = audit ? audit : def_audit;
     if (!no_audit && log && (audit || g_file_test(log, G_FILE_TEST_EXISTS))) {
         bad += verify_audit(log, pub);
-        if (dir)
-            bad += check_anchor(dir, s.case_id, log); /* the manifest's id, not the folder's */
+        if (dir && s.case_id[0]) /* the manifest's id, not the folder's */
+            bad += check_anchor(dir, s.case_id, log, pub);
     }
     g_free(def_audit);
     vg_evkey_free(pub);

@@ -131,10 +131,15 @@ static void evidence_root(const struct vg_hub *h, char *out, size_t n)
 /* A stored path on the disk. */
 static void upload_abs(const struct vg_hub *h, const char *rel, char *out, size_t n)
 {
-    if (strncmp(rel, "evidence/", 9) == 0 && h->cfg->evidence_dir[0])
+    if (strncmp(rel, "evidence/", 9) == 0 && h->cfg->evidence_dir[0]) {
         g_snprintf(out, n, "%s/%s", h->cfg->evidence_dir, rel + 9);
-    else
+        char old[PATH_BUF]; /* stored before uploads followed [evidence] dir: still there */
+        g_snprintf(old, sizeof old, "%s/%s", h->cfg->data_dir, rel);
+        if (access(out, F_OK) != 0 && access(old, F_OK) == 0)
+            g_snprintf(out, n, "%s", old);
+    } else {
         g_snprintf(out, n, "%s/%s", h->cfg->data_dir, rel);
+    }
 }
 
 /* The live table --------------------------------------------------------------- */
@@ -628,7 +633,8 @@ static bool finish_moved(struct vg_hub *h, struct vg_upload_row *u)
                  u->id, found, u->sha256);
         cases_alert(h, u->case_id, "recording_error",
                     "{\"error\":\"an upload's file in the evidence is not the one received\"}");
-        return true; /* nothing more to try: not to be rebuilt from a partial either */
+        drop_upload(h, u, "altered"); /* not completed; the file stays where it is */
+        return true;
     }
     snprintf(u->sha256, sizeof u->sha256, "%s", found);
     snprintf(u->path, sizeof u->path, "%s", rel);
@@ -868,12 +874,22 @@ int uploads_start(struct vg_hub *h, char *err, size_t n)
     if (vg_datadir_subdir(h->cfg->data_dir, "uploads-partial", dir, sizeof dir, err, n) ||
         vg_datadir_prepare(root, err, n))
         return VG_EIO;
-    /* A finished upload is renamed into the case's recording: one file system. */
-    if (stat(dir, &a) != 0 || stat(root, &b) != 0 || a.st_dev != b.st_dev) {
+    /* A finished upload is renamed into the case's recording: one file system, and
+     * one mount of it (two bind mounts of one file system share st_dev, and a rename
+     * across them fails): tried once with a file of our own. */
+    char from[PATH_BUF + 32], to[PATH_BUF + 32];
+    g_snprintf(from, sizeof from, "%s/.rename-probe", dir);
+    g_snprintf(to, sizeof to, "%s/.rename-probe", root);
+    int fd = open(from, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    bool moved = fd >= 0 && close(fd) == 0 && rename(from, to) == 0;
+    int e = errno;
+    unlink(from);
+    unlink(to);
+    if (stat(dir, &a) != 0 || stat(root, &b) != 0 || a.st_dev != b.st_dev || !moved) {
         snprintf(err, n,
-                 "[evidence] dir %s must be on the data dir's file system (uploads are moved "
-                 "from %s into it)",
-                 root, dir);
+                 "[evidence] dir %s must be on the data dir's file system and mount (uploads "
+                 "are moved from %s into it: %s)",
+                 root, dir, moved ? "another device" : strerror(e));
         return VG_EINVAL;
     }
     /* Every open upload is "stale" before now + 1 s: this lists them all. */

@@ -211,7 +211,8 @@ int vg_audit_verify(const char *path, EVP_PKEY *pub,
     return problems;
 }
 
-int vg_audit_last_seal(const char *path, const char *case_id, char sha_hex[65], int64_t *line)
+int vg_audit_last_seal(const char *path, EVP_PKEY *pub, const char *case_id, char sha_hex[65],
+                       int64_t *line)
 {
     gchar *text = NULL;
     gsize len = 0;
@@ -231,7 +232,8 @@ int vg_audit_last_seal(const char *path, const char *case_id, char sha_hex[65], 
         const char *c = json_string_value(json_object_get(e, "case_id"));
         const char *h =
             json_string_value(json_object_get(json_object_get(e, "detail"), "manifest_sha256"));
-        if (c && h && strcmp(c, case_id) == 0 && strlen(h) == 64) {
+        if (c && h && strcmp(c, case_id) == 0 && strlen(h) == 64 &&
+            vg_evkey_verify(pub, (const uint8_t *)json, json_len, sig) == VG_OK) {
             memcpy(sha_hex, h, 65);
             *line = n;
         }

@@ -28,10 +28,11 @@ int vg_audit_check_line(const char *line, size_t len, const char *prev_hex, int6
                         EVP_PKEY *pub, char *why, size_t whylen);
 
 /* The manifest the log last says was signed for case_id (an entry's detail
- * "manifest_sha256": every seal, reseal and rollback writes one), and its line
- * number. VG_OK, or VG_ENOENT when the log names none (or is missing). Lines are
- * parsed, not verified: vg_audit_verify does that. */
-int vg_audit_last_seal(const char *path, const char *case_id, char sha_hex[65], int64_t *line);
+ * "manifest_sha256": every seal and reseal writes one), and its line number. Only
+ * lines whose signature verifies with pub count (the chain is vg_audit_verify's).
+ * VG_OK, or VG_ENOENT when the log names none (or is missing). */
+int vg_audit_last_seal(const char *path, EVP_PKEY *pub, const char *case_id, char sha_hex[65],
+                       int64_t *line);
 
 /* Verifies the whole log: calls report once per bad line ("audit.log line N").
  * Returns the number of problems; *entries receives the number of lines. */

@@ -656,3 +656,8 @@ int vg_manifest_sha256(const char *dir, char hex[65])
     g_free(mp);
     return rc;
 }
+
+bool vg_manifest_has(const char *dir, const struct vg_manifest_allow *file)
+{
+    return allowed(dir, file->name, file, 1);
+}

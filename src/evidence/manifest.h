@@ -66,6 +66,9 @@ int vg_manifest_reseal(const char *case_dir, const char *case_id, EVP_PKEY *key,
 /* SHA-256 (hex) of case_dir's manifest.json as it is: what the audit log anchors. */
 int vg_manifest_sha256(const char *case_dir, char hex[65]);
 
+/* Whether the file is in case_dir with that SHA-256. */
+bool vg_manifest_has(const char *case_dir, const struct vg_manifest_allow *file);
+
 /* Whether case_dir's manifest.json is a manifest and manifest.sig its signature by
  * key (the files are not checked). */
 bool vg_manifest_signed(const char *case_dir, EVP_PKEY *key);

@@ -1233,10 +1233,10 @@ static void alert_later(struct vg_evidence *ev, const char *case_id, const char 
 /* Open, recover, close ------------------------------------------------------------------------- */
 
 /* The sealer's audit entries and alerts (seal.h), on the service's log and owner. */
-static void seal_audit(void *ud, const char *action, const char *case_id, const char *result,
-                       const char *detail_json)
+static int seal_audit(void *ud, const char *action, const char *case_id, const char *result,
+                      const char *detail_json)
 {
-    vg_evidence_audit(ud, "vigild", "system", action, case_id, result, detail_json);
+    return vg_evidence_audit(ud, "vigild", "system", action, case_id, result, detail_json);
 }
 
 static void seal_alert(void *ud, const char *case_id, const char *kind, json_t *detail)

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #define PENDING VG_MANIFEST_PENDING
+#define TOMB ".deleting-" /* a recording the sweep has begun to delete */
 /* The note's own kind: the centre's key signs manifests and audit lines too. */
 #define NOTE_KIND "vigil-reseal-note/1"
 #define MAX_ALLOW 256 /* files a reseal may add: a report's uploads and one segment */
@@ -133,16 +134,50 @@ static char *printable(const char *in)
  * one, so the log says which manifest the centre last signed for each case, and a
  * manifest deleted, replaced by an older one, or signed behind its back shows
  * (vigil-verify; recovery refuses to seal a case the log says was sealed). */
-static void audit_manifest(const struct vg_seal_env *env, const char *dir, const char *case_id,
-                           const char *action, json_t *detail)
+static int audit_manifest(const struct vg_seal_env *env, const char *dir, const char *case_id,
+                          const char *action, json_t *detail)
 {
     char hex[65];
-    if (vg_manifest_sha256(dir, hex) == VG_OK)
+    int rc = vg_manifest_sha256(dir, hex);
+    if (rc == VG_OK)
         json_object_set_new(detail, "manifest_sha256", json_string(hex));
     char *text = json_dumps(detail, JSON_COMPACT);
-    env->audit(env->ud, action, case_id, "done", text);
+    if (rc == VG_OK)
+        rc = text ? env->audit(env->ud, action, case_id, "done", text) : VG_EIO;
     free(text);
     json_decref(detail);
+    return rc;
+}
+
+/* Whether the audit log's last seal of the case names want (a manifest's SHA-256),
+ * and whether it names any: what a reseal may build on. */
+static bool last_seal_is(const struct vg_seal_env *env, const char *case_id, const char *want,
+                         bool *any)
+{
+    char *log = g_build_filename(env->dir, "audit.log", NULL), last[65];
+    int64_t line = 0;
+    *any = vg_audit_last_seal(log, env->key, case_id, last, &line) == VG_OK;
+    g_free(log);
+    return *any && strcmp(last, want) == 0;
+}
+
+static void text_sha(const char *text, size_t len, char hex[65])
+{
+    uint8_t md[32];
+    unsigned n = 0;
+    EVP_Digest(text, len, md, &n, EVP_sha256(), NULL);
+    vg_ev_hex(md, 32, hex);
+}
+
+/* A reseal builds only on the manifest the audit log names last for the case (or on
+ * any, for a case sealed before seals were audited): never on one put back. */
+static bool is_base(const struct vg_seal_env *env, const char *case_id, const char *text,
+                    size_t len)
+{
+    char hex[65];
+    bool any = false;
+    text_sha(text, len, hex);
+    return last_seal_is(env, case_id, hex, &any) || !any;
 }
 
 /* Uploads that may join the case's closed recording: the daemon names each (with
@@ -203,6 +238,23 @@ static void forget_signed(struct vg_sealer *s, const char *dir, const char *case
         g_free(buf);
         g_free(path);
     }
+}
+
+static void remove_tree(const char *dir)
+{
+    GDir *d = g_dir_open(dir, 0, NULL);
+    const char *n;
+    while (d && (n = g_dir_read_name(d))) {
+        char *p = g_build_filename(dir, n, NULL);
+        if (g_file_test(p, G_FILE_TEST_IS_DIR) && !g_file_test(p, G_FILE_TEST_IS_SYMLINK))
+            remove_tree(p);
+        else
+            g_unlink(p);
+        g_free(p);
+    }
+    if (d)
+        g_dir_close(d);
+    g_rmdir(dir);
 }
 
 /* Closing ------------------------------------------------------------------------------- */
@@ -376,7 +428,13 @@ static bool finish(const struct vg_seal_env *env, const char *dir, const char *c
                    const char *segment, const char *why, bool may_roll_back)
 {
     char err[300];
-    int rc = vg_manifest_reseal(dir, case_id, env->key, m->text, m->len, m->sig, m->slen, allow,
+    /* allow[0] is the reseal's own file (the upload, or the segment): it must be
+     * there, with its hash; the others (uploads announced) join if they are */
+    int rc = n_allow && !vg_manifest_has(dir, &allow[0]) ? VG_EINVAL : VG_OK;
+    if (rc != VG_OK)
+        snprintf(err, sizeof err, "%s: not there with the hash it was vouched for", allow[0].name);
+    else
+        rc = vg_manifest_reseal(dir, case_id, env->key, m->text, m->len, m->sig, m->slen, allow,
                                 n_allow, why, g_get_real_time(), err, sizeof err);
     if (rc != VG_OK) {
         if (may_roll_back)
@@ -385,8 +443,14 @@ static bool finish(const struct vg_seal_env *env, const char *dir, const char *c
         return false;
     }
     char *w = printable(why);
-    audit_manifest(env, dir, case_id, "reseal", json_pack("{s:s}", "why", w)); /* then the note */
+    rc = audit_manifest(env, dir, case_id, "reseal", json_pack("{s:s}", "why", w));
     g_free(w);
+    if (rc != VG_OK) { /* the note stays: the next start writes the entry */
+        vg_error(case_id, NULL, "evidence: resealed (%s) but not audited: the note stays", why);
+        env->alert(env->ud, case_id, "recording_error",
+                   json_pack("{s:s}", "error", "a reseal could not be written to the audit log"));
+        return true;
+    }
     pending_done(dir);
     vg_info(case_id, NULL, "evidence: manifest resealed (%s)", why);
     return true;
@@ -409,8 +473,11 @@ static void seal_again(struct vg_sealer *s, const char *dir, const struct job *j
         return;
     }
     size_t n = 1 + expected(s, j->case_id, allow + 1, MAX_ALLOW - 1);
-    if (vg_manifest_check(dir, s->env.key, m.text, m.len, m.sig, m.slen, allow, n, err,
-                          sizeof err) != VG_OK)
+    if (!is_base(&s->env, j->case_id, m.text, m.len))
+        not_resealed(&s->env, j->case_id, j->why, "refused",
+                     "manifest.json: not the one the audit log names last");
+    else if (vg_manifest_check(dir, s->env.key, m.text, m.len, m.sig, m.slen, allow, n, err,
+                               sizeof err) != VG_OK)
         not_resealed(&s->env, j->case_id, j->why, "refused", err);
     else if (write_pending(&s->env, dir, j->case_id, &m, allow, n, j->why) != VG_OK)
         not_resealed(&s->env, j->case_id, j->why, "failed", "reseal.pending not written");
@@ -506,19 +573,22 @@ static void seal_append(struct vg_sealer *s, const char *dir, const struct job *
     uint8_t *buf = g_malloc(n);
     struct vg_ev_record rec = {VG_EV_REC_EVENT, 0, j->at_us, (const uint8_t *)j->json,
                                (uint32_t)len};
-    size_t n_allow = expected(s, j->case_id, allow, MAX_ALLOW - 1);
-    struct vg_manifest_allow *seg = &allow[n_allow];
+    struct vg_manifest_allow *seg = &allow[0]; /* the reseal's own file first (finish()) */
+    size_t n_allow = expected(s, j->case_id, allow + 1, MAX_ALLOW - 1);
     snprintf(seg->name, sizeof seg->name, "events-%06u.vgs", h.seq);
     unsigned mdn = 0;
     if (!last)
         not_resealed(&s->env, j->case_id, j->why, "refused", "its manifest lists no events log");
+    else if (!is_base(&s->env, j->case_id, m.text, m.len))
+        not_resealed(&s->env, j->case_id, j->why, "refused",
+                     "manifest.json: not the one the audit log names last");
     else if (vg_ev_header_write(&h, buf) != VG_OK ||
              vg_ev_record_write(&rec, buf + VG_EV_HDR_LEN, n - VG_EV_HDR_LEN) !=
                  (int)(n - VG_EV_HDR_LEN) ||
              EVP_Digest(buf, n, seg->sha, &mdn, EVP_sha256(), NULL) != 1)
         not_resealed(&s->env, j->case_id, j->why, "failed", "the event does not make a record");
-    else if (vg_manifest_check(dir, s->env.key, m.text, m.len, m.sig, m.slen, allow, n_allow, err,
-                               sizeof err) != VG_OK)
+    else if (vg_manifest_check(dir, s->env.key, m.text, m.len, m.sig, m.slen, allow + 1, n_allow,
+                               err, sizeof err) != VG_OK)
         not_resealed(&s->env, j->case_id, j->why, "refused", err);
     else if (write_pending(&s->env, dir, j->case_id, &m, allow, n_allow + 1, j->why) != VG_OK)
         not_resealed(&s->env, j->case_id, j->why, "failed", "reseal.pending not written");
@@ -680,48 +750,94 @@ uint64_t vg_sealer_manifests(struct vg_sealer *s)
 
 /* Recovery at start ---------------------------------------------------------------------- */
 
-/* What a crash left of a reseal whose note is the centre's. The manifest on the disk
- * is still the note's: finish it (the new files there whole) or roll it back (an
- * append's segment cut short). The manifest is another one: if the recording
- * verifies against it as it is, the reseal (or a later one) got through and only
- * the note goes; else, a crash between the manifest and its signature, finish from
- * the note's manifest, and on a refusal leave everything for a person: a segment
- * that manifest may list is never removed, and a replayed old note changes nothing. */
+/* Whether every file the old manifest lists is in the new one, with its hash:
+ * nothing was taken away between them. */
+static bool keeps_all(const struct sealed *new_m, const struct sealed *old_m)
+{
+    json_t *nm = json_loadb(new_m->text, new_m->len, 0, NULL);
+    json_t *om = json_loadb(old_m->text, old_m->len, 0, NULL), *f, *g;
+    json_t *have = json_object();
+    size_t i;
+    json_array_foreach(json_object_get(nm, "files"), i, f)
+    {
+        const char *p = json_string_value(json_object_get(f, "path"));
+        const char *h = json_string_value(json_object_get(f, "sha256"));
+        if (p && h)
+            json_object_set_new(have, p, json_string(h));
+    }
+    bool all = om != NULL;
+    json_array_foreach(json_object_get(om, "files"), i, g)
+    {
+        const char *p = json_string_value(json_object_get(g, "path"));
+        const char *h = json_string_value(json_object_get(g, "sha256"));
+        const char *n = p ? json_string_value(json_object_get(have, p)) : NULL;
+        all = all && h && n && strcmp(n, h) == 0;
+    }
+    json_decref(have);
+    json_decref(nm);
+    json_decref(om);
+    return all;
+}
+
+static void for_a_person(const struct vg_seal_env *env, const char *case_id, const char *what)
+{
+    vg_error(case_id, NULL, "evidence: %s: left as it is, for a person", what);
+    env->alert(env->ud, case_id, "recording_error", json_pack("{s:s}", "error", what));
+}
+
+/* What a crash left of a reseal whose note is the centre's. A reseal builds only on
+ * the manifest the audit log last names for the case (none: older cases), so a note
+ * replayed over a manifest put back from before cannot get that rollback signed:
+ * - the manifest on the disk is the note's: finish the reseal (its own file there
+ *   with its hash) or roll it back (an append's segment cut short);
+ * - another manifest that verifies: if the log names it last, the reseal got through
+ *   and only the note goes; if the log still names the note's and the new one keeps
+ *   every file of it, the crash (or a failed append to the log) fell between the
+ *   signature and the entry: the entry is written, the note goes;
+ * - another that does not verify (a crash between the manifest and its signature):
+ *   the reseal is done again from the note's manifest;
+ * anything else is left as it is, for a person: a segment a manifest may list is
+ * never removed. */
 static void settle(const struct vg_seal_env *env, const char *dir, const char *case_id,
                    const struct sealed *m, const struct vg_manifest_allow *allow, size_t n,
                    const char *segment, const char *why, bool whole)
 {
     struct sealed cur;
-    char err[300];
-    bool have = read_sealed(dir, &cur);
-    bool same = have && cur.len == m->len && memcmp(cur.text, m->text, m->len) == 0;
-    if (same && whole) {
+    char err[300], note_sha[65], cur_sha[65] = "";
+    bool any = false, have = read_sealed(dir, &cur);
+    text_sha(m->text, m->len, note_sha);
+    if (have)
+        text_sha(cur.text, cur.len, cur_sha);
+    bool base = last_seal_is(env, case_id, note_sha, &any) || !any;
+    bool same = have && strcmp(cur_sha, note_sha) == 0;
+    bool cur_last = have && last_seal_is(env, case_id, cur_sha, &any);
+    if (same && !base) {
+        for_a_person(env, case_id,
+                     "a reseal note over a manifest the audit log does not name last");
+    } else if (same && whole) {
         finish(env, dir, case_id, m, allow, n, segment, why, true);
     } else if (same) { /* the append did not happen: the recording as it was sealed */
         roll_back(dir, case_id, m, segment);
         vg_warn(case_id, NULL, "evidence: %s was cut by a crash: not in the recording", why);
     } else if (have && vg_manifest_check(dir, env->key, cur.text, cur.len, cur.sig, cur.slen, NULL,
                                          0, err, sizeof err) == VG_OK) {
-        char *log = g_build_filename(env->dir, "audit.log", NULL), hex[65], last[65];
-        int64_t line = 0;
-        if (vg_manifest_sha256(dir, hex) == VG_OK &&
-            (vg_audit_last_seal(log, case_id, last, &line) != VG_OK || strcmp(last, hex) != 0)) {
-            char *w = printable(why); /* the crash fell before the reseal's audit entry */
-            audit_manifest(env, dir, case_id, "reseal",
-                           json_pack("{s:s, s:s}", "why", w, "audited", "at restart"));
+        if (cur_last) {
+            pending_done(dir);
+            vg_info(case_id, NULL, "evidence: a reseal's note outlived it: removed");
+        } else if (base && keeps_all(&cur, m)) {
+            char *w = printable(why);
+            if (audit_manifest(env, dir, case_id, "reseal",
+                               json_pack("{s:s, s:s}", "why", w, "audited", "at restart")) == VG_OK)
+                pending_done(dir);
             g_free(w);
+        } else {
+            for_a_person(env, case_id,
+                         "a reseal note beside a manifest the audit log does not name");
         }
-        g_free(log);
-        pending_done(dir);
-        vg_info(case_id, NULL, "evidence: a reseal's note outlived it: removed");
-    } else if (whole) {
+    } else if (whole && base) {
         finish(env, dir, case_id, m, allow, n, segment, why, false);
     } else {
-        vg_error(case_id, NULL,
-                 "evidence: a reseal cut by a crash cannot be settled: left as it is, for a "
-                 "person");
-        env->alert(env->ud, case_id, "recording_error",
-                   json_pack("{s:s}", "error", "a reseal cut by a crash needs a person"));
+        for_a_person(env, case_id, "a reseal cut by a crash cannot be settled");
     }
     if (have)
         sealed_free(&cur);
@@ -909,7 +1025,7 @@ static bool sealed_before(const struct vg_seal_env *env, const char *case_id)
 {
     char *log = g_build_filename(env->dir, "audit.log", NULL), hex[65];
     int64_t line = 0;
-    bool yes = vg_audit_last_seal(log, case_id, hex, &line) == VG_OK;
+    bool yes = vg_audit_last_seal(log, env->key, case_id, hex, &line) == VG_OK;
     g_free(log);
     return yes;
 }
@@ -925,6 +1041,13 @@ unsigned vg_seal_recover(const struct vg_seal_env *env)
         char *pending = g_build_filename(dir, PENDING, NULL);
         if (!g_file_test(dir, G_FILE_TEST_IS_DIR) || g_file_test(dir, G_FILE_TEST_IS_SYMLINK)) {
             /* audit.log, or something that is not a recording */
+        } else if (g_str_has_prefix(n, TOMB)) { /* a deletion a crash cut: finished */
+            remove_tree(dir);
+            env->audit(env->ud, "delete_expired", n + strlen(TOMB), "done",
+                       "{\"finished\":\"at restart\"}");
+            vg_warn(n + strlen(TOMB), NULL, "evidence: a deletion cut by a crash finished");
+        } else if (n[0] == '.') {
+            /* not a case: case ids never start with a dot */
         } else if (g_file_test(pending, G_FILE_TEST_EXISTS)) {
             drop_temps(dir);
             finish_pending(env, dir, n);
@@ -964,23 +1087,6 @@ unsigned vg_seal_recover(const struct vg_seal_env *env)
 
 /* Retention ------------------------------------------------------------------------------ */
 
-static void remove_tree(const char *dir)
-{
-    GDir *d = g_dir_open(dir, 0, NULL);
-    const char *n;
-    while (d && (n = g_dir_read_name(d))) {
-        char *p = g_build_filename(dir, n, NULL);
-        if (g_file_test(p, G_FILE_TEST_IS_DIR) && !g_file_test(p, G_FILE_TEST_IS_SYMLINK))
-            remove_tree(p);
-        else
-            g_unlink(p);
-        g_free(p);
-    }
-    if (d)
-        g_dir_close(d);
-    g_rmdir(dir);
-}
-
 int vg_seal_sweep(const struct vg_seal_env *env, int64_t now_us, unsigned days)
 {
     if (!days)
@@ -1005,13 +1111,23 @@ int vg_seal_sweep(const struct vg_seal_env *env, int64_t now_us, unsigned days)
                      "centre",
                      days);
         } else if (due) {
-            char detail[120];
-            snprintf(detail, sizeof detail, "{\"retention_days\":%u,\"closed_us\":%lld}", days,
-                     (long long)closed);
-            remove_tree(dir);
-            env->audit(env->ud, "delete_expired", n, "done", detail);
-            vg_info(n, NULL, "evidence: recording deleted after %u days", days);
-            deleted++;
+            /* Out of the way in one rename first: a crash in the middle of the removal
+             * leaves a tombstone the next start finishes, not a sealed recording with
+             * its signature gone (which recovery would refuse as tampered with). */
+            char *tomb = g_strdup_printf("%s/" TOMB "%s", env->dir, n);
+            if (rename(dir, tomb) == 0) {
+                fsync_dir(env->dir);
+                char detail[120];
+                snprintf(detail, sizeof detail, "{\"retention_days\":%u,\"closed_us\":%lld}", days,
+                         (long long)closed);
+                remove_tree(tomb);
+                env->audit(env->ud, "delete_expired", n, "done", detail);
+                vg_info(n, NULL, "evidence: recording deleted after %u days", days);
+                deleted++;
+            } else {
+                vg_error(n, NULL, "evidence: not deleted: %s", strerror(errno));
+            }
+            g_free(tomb);
         }
         json_decref(m);
         g_free(text);

@@ -28,9 +28,9 @@ typedef struct evp_pkey_st EVP_PKEY;
 struct vg_seal_env {
     const char *dir; /* DATA/evidence */
     EVP_PKEY *key;   /* the centre's key: signs, and checks what it signed */
-    /* An audit log entry (any thread; the owner serialises). */
-    void (*audit)(void *ud, const char *action, const char *case_id, const char *result,
-                  const char *detail_json);
+    /* An audit log entry (any thread; the owner serialises): VG_OK or an error. */
+    int (*audit)(void *ud, const char *action, const char *case_id, const char *result,
+                 const char *detail_json);
     /* An alert to the owner, e.g. "recording_error"; takes detail. */
     void (*alert)(void *ud, const char *case_id, const char *kind, json_t *detail);
     void *ud;

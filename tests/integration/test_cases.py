@@ -387,12 +387,16 @@ def test_outcome_after_hangup(v, ann, bob):
     return cid, saved
 
 
-def test_reconcile(v, conf, out_cid, saved, cb_cid):
-    """A crash took the outcome's append with it (the recording as it was before it,
-    put back while vigild is stopped): the next start offers the last hour's late facts
-    again, and the outcome joins the recording; the call back, already in, is not
-    doubled (nor were both at the restart before this one)."""
+def test_reconcile(v, conf, out_cid, saved, cb_cid, lost_cid):
+    """With vigild stopped: the outcome case's earlier manifest put back (what it held
+    before the outcome joined, signed and whole) is told from the last one the audit
+    log names. Then a crash that took an append with it: an outcome in the store (as
+    the store holds one) that never reached the recording of lost_cid; the next start
+    offers the last hour's late facts again and it joins; the outcome and the call
+    back already in are not doubled (nor were they at the restart before this one)."""
     case_dir = os.path.join(v.data_dir, "evidence", out_cid)
+    now = {n: open(os.path.join(case_dir, n), "rb").read()
+           for n in ("manifest.json", "manifest.sig", "events-000002.vgs")}
     for n, data in saved.items():
         with open(os.path.join(case_dir, n), "wb") as f:
             f.write(data)
@@ -402,13 +406,26 @@ def test_reconcile(v, conf, out_cid, saved, cb_cid):
     check(p.returncode == 1 and "replaced or rolled back" in p.stdout,
           "vigil-verify tells the earlier manifest, signed and whole, from the last one the "
           "audit log names")
+    for n, data in now.items():  # put back as it was
+        with open(os.path.join(case_dir, n), "wb") as f:
+            f.write(data)
+    con = db(v)
+    ended = con.execute("SELECT ended_us FROM cases WHERE id=?", (lost_cid,)).fetchone()[0]
+    at = max(ended + 1000, int(time.time() * 1e6) - 60 * 1000000)
+    con.execute("INSERT INTO case_events (case_id, seq, at_us, kind, actor, data) VALUES"
+                " (?, (SELECT max(seq) + 1 FROM case_events WHERE case_id = ?), ?,"
+                " 'disposition', 'ann', ?)",
+                (lost_cid, lost_cid, at, json.dumps({"disposition": "referred"})))
+    con.commit()
+    con.close()
     v3 = Vigild(data_dir=v.data_dir, port=v.port, config=conf).start()
-    check_appended(v3, out_cid, "outcome given after the case ended", b'"disposition":"dispatched"')
-    man = json.load(open(os.path.join(v.data_dir, "evidence", cb_cid, "manifest.json")))
-    events = [f["path"] for f in man["files"] if f["type"] == "events"]
-    check(events == ["events-000001.vgs", "events-000002.vgs"] and
-          man["reason"].count("resealed") == 1,
-          f"the call back, in the recording already, is not doubled: {events}, {man['reason']}")
+    check_appended(v3, lost_cid, "outcome given after the case ended", b'"disposition":"referred"')
+    for cid, what in ((out_cid, "the outcome"), (cb_cid, "the call back")):
+        man = json.load(open(os.path.join(v.data_dir, "evidence", cid, "manifest.json")))
+        events = [f["path"] for f in man["files"] if f["type"] == "events"]
+        check(events == ["events-000001.vgs", "events-000002.vgs"] and
+              man["reason"].count("resealed") == 1,
+              f"{what}, in the recording already, is not doubled: {events}, {man['reason']}")
     v3.stop()
 
 
@@ -622,6 +639,6 @@ test_bad_input(v, ann, live, cid)
 ann = test_stale_console(v, ann, live, cid)
 check(v.proc.poll() is None, "vigild survived everything")
 test_restart(v, cid, conf)
-test_reconcile(v, conf, out_cid, saved, dropped)
+test_reconcile(v, conf, out_cid, saved, dropped, cid)
 test_hard_block(d)
 finish("cases")

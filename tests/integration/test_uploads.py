@@ -415,8 +415,11 @@ def test_interrupted_completion(v, tok, cid):
     check("completing after an interruption" in v3.stderr() and "(recovered)" in v3.stderr(),
           "both recoveries logged")
     st, _, _, j = api(v3, "GET", f"/api/uploads/{ids[2]}", tok)
-    check(st == 200 and not j["complete"] and "not the one received" in v3.stderr(),
-          "a file swapped after the move is not taken as the citizen's: not completed, logged")
+    check(st == 410 and "not the one received" in v3.stderr() and
+          "dropped (altered)" in v3.stderr() and
+          os.path.exists(os.path.join(final_dir, f"{ids[2]}.png")),
+          f"a file swapped after the move is not taken as the citizen's: dropped as altered "
+          f"({st}), logged, the file left for a person")
     return v3
 
 

@@ -808,15 +808,43 @@ static void write_note(const char *dir, const char *case_id, const char *file, c
     free(body);
 }
 
-/* A crash in the middle of an append: reseal.pending written, the segment whole
- * but the manifest still the old one (finished at the next start), or the segment
- * cut short (undone: the segment removed, the old manifest kept). A note that is
- * not the centre's, or names a file a reseal may not add, is left for a person. */
+/* The segment an append of that outcome would write after events-000001.vgs. */
+static void make_segment(const char *dir, const char *case_id, const char *name, char hex[65])
+{
+    char path[450];
+    uint8_t prev[32];
+    snprintf(path, sizeof path, "%s/events-000001.vgs", dir);
+    sha_of(path, hex, prev);
+    struct vg_ev_seg_header h = {.stream = 0, .seq = 2, .opened_us = 9000000};
+    snprintf(h.case_id, sizeof h.case_id, "%s", case_id);
+    memcpy(h.prev, prev, 32);
+    const char *ev = "{\"type\":\"disposition\",\"at_us\":9000000,\"after_end\":true}";
+    uint8_t buf[VG_EV_HDR_LEN + VG_EV_REC_HDR + 100];
+    struct vg_ev_record rec = {VG_EV_REC_EVENT, 0, 9000000, (const uint8_t *)ev,
+                               (uint32_t)strlen(ev)};
+    VT_EQ_INT(vg_ev_header_write(&h, buf), VG_OK);
+    int n = vg_ev_record_write(&rec, buf + VG_EV_HDR_LEN, sizeof buf - VG_EV_HDR_LEN);
+    VT_CHECK(n > 0);
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    VT_CHECK(g_file_set_contents(path, (const char *)buf, VG_EV_HDR_LEN + n, NULL));
+    sha_of(path, hex, NULL);
+}
+
+/* What a crash (or someone with the disk) leaves of an append, and what the next
+ * start makes of it. The segment written but the manifest still the old one:
+ * finished. The segment cut short: undone (the segment removed, the old manifest
+ * kept). The new manifest.json beside the old signature: done again from the note.
+ * The append done (and audited), its note put back: only the note goes. The append
+ * done, then the old manifest put back, the segment removed and the note put back
+ * (a rollback dressed as a crash): not signed, left for a person, and the manifest
+ * is not the one the audit log names last. A note not signed by the centre, or
+ * naming an odd file: left for a person. */
 enum crash_kind {
-    SEGMENT_WHOLE, /* the note, the segment; the old manifest */
-    SEGMENT_CUT,   /* the note, the segment cut short; the old manifest */
-    SIG_OLD,       /* the note, the segment, the new manifest.json beside the old signature */
-    NOTE_REPLAYED, /* the reseal done, its note put back later: nothing to do but remove it */
+    SEGMENT_WHOLE,
+    SEGMENT_CUT,
+    SIG_OLD,
+    NOTE_REPLAYED,
+    ROLLBACK,
     NOTE_UNSIGNED,
     NOTE_ODD_NAME
 };
@@ -828,63 +856,74 @@ static void crash_in_append(const char *case_id, enum crash_kind kind)
     vg_recording_event(r, 1000, "{\"type\":\"chat\",\"text\":\"help\"}");
     vg_recording_finish(r, "citizen hung up");
     vg_evidence_close(ev);
-    char dir[400], path[450];
+    char dir[400], path[450], hex[65];
     snprintf(dir, sizeof dir, "%s/evidence/%s", root, case_id);
     gchar *text = NULL, *sig = NULL;
     snprintf(path, sizeof path, "%s/manifest.json", dir);
     VT_CHECK(g_file_get_contents(path, &text, NULL, NULL));
     snprintf(path, sizeof path, "%s/manifest.sig", dir);
     VT_CHECK(g_file_get_contents(path, &sig, NULL, NULL));
-    ev = open_ev(0); /* the append, done whole */
-    vg_evidence_append(ev, case_id, 9000000, "{\"type\":\"disposition\"}", "outcome");
-    vg_evidence_close(ev);
-    VT_CHECK(case_file(case_id, "events-000002.vgs"));
-    /* then the disk put back as a crash would have left it */
-    char hex[65];
-    snprintf(path, sizeof path, "%s/events-000002.vgs", dir);
-    sha_of(path, hex, NULL);
     const char *name = kind == NOTE_ODD_NAME ? "events-000002.vgs.vgs" : "events-000002.vgs";
-    if (kind == NOTE_ODD_NAME) {
-        char odd[460];
-        snprintf(odd, sizeof odd, "%s/events-000002.vgs.vgs", dir);
-        VT_EQ_INT(rename(path, odd), 0);
+    if (kind == NOTE_REPLAYED || kind == ROLLBACK) { /* the append, done whole */
+        ev = open_ev(0);
+        vg_evidence_append(ev, case_id, 9000000, "{\"type\":\"disposition\"}", "outcome");
+        vg_evidence_close(ev);
+        VT_CHECK(case_file(case_id, name));
+        snprintf(path, sizeof path, "%s/%s", dir, name);
+        sha_of(path, hex, NULL);
+    } else {
+        make_segment(dir, case_id, name, hex);
     }
     write_note(dir, case_id, name, hex, text, sig, kind != NOTE_UNSIGNED);
     snprintf(path, sizeof path, "%s/manifest.json", dir);
-    if (kind != SIG_OLD && kind != NOTE_REPLAYED)
+    if (kind == SIG_OLD) { /* the new manifest renamed in, its signature not yet */
+        char *other = g_strconcat(text, " ", NULL);
+        g_file_set_contents(path, other, -1, NULL);
+        g_free(other);
+    } else if (kind == ROLLBACK) {
         g_file_set_contents(path, text, -1, NULL);
-    snprintf(path, sizeof path, "%s/manifest.sig", dir);
-    if (kind != NOTE_REPLAYED)
+        snprintf(path, sizeof path, "%s/manifest.sig", dir);
         g_file_set_contents(path, sig, -1, NULL);
+        snprintf(path, sizeof path, "%s/%s", dir, name);
+        VT_EQ_INT(g_unlink(path), 0);
+    }
     snprintf(path, sizeof path, "%s/events-000002.vgs", dir);
     if (kind == SEGMENT_CUT)
         VT_EQ_INT(truncate(path, VG_EV_HDR_LEN + 20), 0);
     VT_EQ_INT(verify(case_id) > 0, 1); /* as it was left: not a recording that verifies */
-    if (kind == NOTE_REPLAYED)
-        VT_CONTAINS(problems, "reseal.pending: not in the manifest"); /* the note alone */
     int before = alerts;
     ev = open_ev(0);
     vg_evidence_close(ev);
     while (g_main_context_iteration(NULL, FALSE))
         ;
     json_t *m = manifest_of(case_id);
-    if (kind != NOTE_UNSIGNED && kind != NOTE_ODD_NAME) {
+    const char *reason = json_string_value(json_object_get(m, "reason"));
+    if (kind == SEGMENT_WHOLE || kind == SEGMENT_CUT || kind == SIG_OLD || kind == NOTE_REPLAYED) {
         VT_EQ_INT(verify(case_id), 0);
         VT_CHECK(!case_file(case_id, VG_MANIFEST_PENDING));
         VT_EQ_INT(case_file(case_id, "events-000002.vgs"), kind != SEGMENT_CUT);
-        VT_EQ_STR(json_string_value(json_object_get(m, "reason")),
+        VT_EQ_STR(reason,
                   kind != SEGMENT_CUT ? "citizen hung up; resealed: outcome" : "citizen hung up");
         VT_EQ_INT(alerts - before, 0);
     } else { /* nothing signed, the note kept, a person alerted */
-        VT_EQ_INT(verify(case_id) > 0, 1);
         VT_CHECK(case_file(case_id, VG_MANIFEST_PENDING));
-        VT_EQ_STR(json_string_value(json_object_get(m, "reason")), "citizen hung up");
+        VT_EQ_STR(reason, "citizen hung up");
         VT_EQ_INT(alerts - before, 1);
-        char *cmd = g_strdup_printf("rm -f '%s/%s' '%s'/events-000002.vgs*", dir,
-                                    VG_MANIFEST_PENDING, dir); /* the person puts it back */
+        if (kind == ROLLBACK) { /* and the log's last seal is not this manifest */
+            char log[400], last[450], have[65];
+            int64_t line = 0;
+            EVP_PKEY *k = NULL;
+            snprintf(log, sizeof log, "%s/evidence-key.pub", root);
+            VT_EQ_INT(vg_evkey_load_public(log, &k), VG_OK);
+            snprintf(log, sizeof log, "%s/evidence/audit.log", root);
+            VT_EQ_INT(vg_audit_last_seal(log, k, case_id, last, &line), VG_OK);
+            VT_EQ_INT(vg_manifest_sha256(dir, have), VG_OK);
+            VT_CHECK(strcmp(last, have) != 0);
+            vg_evkey_free(k);
+        }
+        char *cmd = g_strdup_printf("rm -rf '%s'", dir); /* the person takes it from here */
         VT_EQ_INT(system(cmd), 0);
         g_free(cmd);
-        VT_EQ_INT(verify(case_id), 0);
     }
     json_decref(m);
     g_free(text);
@@ -899,6 +938,7 @@ static void test_crash_in_append(void)
     crash_in_append("c-unit-crash4", NOTE_ODD_NAME);
     crash_in_append("c-unit-crash5", SIG_OLD);
     crash_in_append("c-unit-crash6", NOTE_REPLAYED);
+    crash_in_append("c-unit-crash7", ROLLBACK);
 }
 
 /* Uploads after the end: only the file the reseal names, with its SHA-256, joins
