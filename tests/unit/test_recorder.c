@@ -996,6 +996,25 @@ static void test_upload_reseal(void)
     json_decref(m);
 }
 
+/* The sweep renames a recording out of the way before removing it: a crash in the
+ * middle leaves a tombstone, which the next start removes and audits. */
+static void test_tombstone(void)
+{
+    char dir[400], path[450];
+    snprintf(dir, sizeof dir, "%s/evidence/.deleting-c-unit-old", root);
+    VT_EQ_INT(g_mkdir_with_parents(dir, 0700), 0);
+    snprintf(path, sizeof path, "%s/leg-5-000001.vgs", dir);
+    VT_CHECK(g_file_set_contents(path, "half removed", -1, NULL));
+    struct vg_evidence *ev = open_ev(0);
+    vg_evidence_close(ev);
+    VT_CHECK(!g_file_test(dir, G_FILE_TEST_EXISTS));
+    snprintf(path, sizeof path, "%s/evidence/audit.log", root);
+    gchar *log = NULL;
+    VT_CHECK(g_file_get_contents(path, &log, NULL, NULL));
+    VT_CHECK(strstr(log, "\"action\":\"delete_expired\",\"case_id\":\"c-unit-old\"") != NULL);
+    g_free(log);
+}
+
 int main(void)
 {
     snprintf(root, sizeof root, "%s/vigil-recorder-XXXXXX", g_get_tmp_dir());
@@ -1020,6 +1039,7 @@ int main(void)
     test_append_guarded();
     test_crash_in_append();
     test_upload_reseal();
+    test_tombstone();
     if (full_dir[0])
         umount2(full_dir, MNT_DETACH);
     char cmd[300];
