@@ -214,31 +214,9 @@ static size_t expected(struct vg_sealer *s, const char *case_id, struct vg_manif
     return n;
 }
 
-/* A manifest was just signed over dir: announced uploads whose file is there with the
- * announced hash are in it, and forgotten. */
-static void forget_signed(struct vg_sealer *s, const char *dir, const char *case_id)
-{
-    struct vg_manifest_allow was[MAX_ALLOW];
-    size_t n = expected(s, case_id, was, MAX_ALLOW);
-    for (size_t i = 0; i < n; i++) {
-        char *path = g_build_filename(dir, was[i].name, NULL);
-        gchar *buf = NULL;
-        gsize len = 0;
-        uint8_t md[32];
-        unsigned mdn = 0;
-        if (g_file_get_contents(path, &buf, &len, NULL) &&
-            EVP_Digest(buf, len, md, &mdn, EVP_sha256(), NULL) == 1 &&
-            memcmp(md, was[i].sha, 32) == 0) {
-            char *key = g_strdup_printf("%s/%s", case_id, was[i].name);
-            g_mutex_lock(&s->expect_lock);
-            g_hash_table_remove(s->expect, key);
-            g_mutex_unlock(&s->expect_lock);
-            g_free(key);
-        }
-        g_free(buf);
-        g_free(path);
-    }
-}
+/* A manifest was just signed over dir: announced uploads it lists (with their hash)
+ * are forgotten. */
+static void forget_signed(struct vg_sealer *s, const char *dir, const char *case_id);
 
 static void remove_tree(const char *dir)
 {
@@ -418,6 +396,25 @@ static void roll_back(const char *dir, const char *case_id, const struct sealed 
         pending_done(dir);
     else
         vg_error(case_id, NULL, "evidence: %s (reseal.pending left for the next start)", err);
+}
+
+static void forget_signed(struct vg_sealer *s, const char *dir, const char *case_id)
+{
+    struct vg_manifest_allow was[MAX_ALLOW];
+    struct sealed m;
+    size_t n = expected(s, case_id, was, MAX_ALLOW);
+    if (!n || !read_sealed(dir, &m))
+        return;
+    for (size_t i = 0; i < n; i++) {
+        if (!listed(&m, &was[i]))
+            continue; /* announced, not in it: still expected */
+        char *key = g_strdup_printf("%s/%s", case_id, was[i].name);
+        g_mutex_lock(&s->expect_lock);
+        g_hash_table_remove(s->expect, key);
+        g_mutex_unlock(&s->expect_lock);
+        g_free(key);
+    }
+    sealed_free(&m);
 }
 
 /* The new manifest, signed; then the note goes. On a failure rolled back when the
