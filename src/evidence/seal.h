@@ -8,12 +8,18 @@
  * come here too, one queue, first in first out: a case's seal always precedes what
  * extends it, and nothing deletes a directory while it is being sealed.
  *
- * A reseal never signs what was altered since the last seal: the recording is
- * checked against its manifest first (vg_manifest_check), refused and alerted
- * otherwise. Before it changes a closed recording it writes reseal.pending (the old
- * manifest and signature, the new file, why), and removes it once the new manifest
- * is signed: after a crash, vg_seal_recover finishes the reseal, or undoes an append
- * whose segment did not reach the disk whole. */
+ * Every manifest signed here is an audit log entry naming its SHA-256, and a reseal
+ * builds only on the manifest the log names last: a manifest put back from before
+ * is neither extended nor taken for the current one (vigil-verify tells it). A
+ * reseal never signs what was altered since the last seal, nor what it was not
+ * asked to add: the recording is checked against its manifest first
+ * (vg_manifest_check), and only exact (name, SHA-256) files join; refused and
+ * alerted otherwise, rolled back at once on a failure. Before it changes a closed
+ * recording it writes reseal.pending, one line signed with the centre's key (the old
+ * manifest and signature, the files it adds, why), and removes it once the new
+ * manifest is signed and audited: after a crash vg_seal_recover settles it (finishes
+ * the reseal, undoes an append whose segment is not whole, or leaves it for a
+ * person). */
 #ifndef VG_SEAL_H
 #define VG_SEAL_H
 
