@@ -421,7 +421,9 @@ static bool allowed(const char *dir, const char *name, const struct vg_manifest_
         gsize len = 0;
         uint8_t md[32];
         unsigned mdn = 0;
-        bool same = g_file_get_contents(path, &buf, &len, NULL) &&
+        bool same = g_file_test(path, G_FILE_TEST_IS_REGULAR) && /* as list_files sees files */
+                    !g_file_test(path, G_FILE_TEST_IS_SYMLINK) &&
+                    g_file_get_contents(path, &buf, &len, NULL) &&
                     EVP_Digest(buf, len, md, &mdn, EVP_sha256(), NULL) == 1 &&
                     memcmp(md, allow[i].sha, 32) == 0;
         g_free(buf);

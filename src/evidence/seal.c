@@ -149,16 +149,17 @@ static int audit_manifest(const struct vg_seal_env *env, const char *dir, const 
     return rc;
 }
 
-/* Whether the audit log's last seal of the case names want (a manifest's SHA-256),
- * and whether it names any: what a reseal may build on. */
-static bool last_seal_is(const struct vg_seal_env *env, const char *case_id, const char *want,
-                         bool *any)
+/* The SHA-256 of the manifest the audit log last says was signed for the case; false
+ * (and "") when it names none (a case sealed before seals were audited). */
+static bool last_seal(const struct vg_seal_env *env, const char *case_id, char hex[65])
 {
-    char *log = g_build_filename(env->dir, "audit.log", NULL), last[65];
+    char *log = g_build_filename(env->dir, "audit.log", NULL);
     int64_t line = 0;
-    *any = vg_audit_last_seal(log, env->key, case_id, last, &line) == VG_OK;
+    bool any = vg_audit_last_seal(log, env->key, case_id, hex, &line) == VG_OK;
     g_free(log);
-    return *any && strcmp(last, want) == 0;
+    if (!any)
+        hex[0] = '\0';
+    return any;
 }
 
 static void text_sha(const char *text, size_t len, char hex[65])
@@ -174,10 +175,9 @@ static void text_sha(const char *text, size_t len, char hex[65])
 static bool is_base(const struct vg_seal_env *env, const char *case_id, const char *text,
                     size_t len)
 {
-    char hex[65];
-    bool any = false;
+    char hex[65], last[65];
     text_sha(text, len, hex);
-    return last_seal_is(env, case_id, hex, &any) || !any;
+    return !last_seal(env, case_id, last) || strcmp(last, hex) == 0;
 }
 
 /* Uploads that may join the case's closed recording: the daemon names each (with
@@ -800,14 +800,14 @@ static void settle(const struct vg_seal_env *env, const char *dir, const char *c
                    const char *segment, const char *why, bool whole)
 {
     struct sealed cur;
-    char err[300], note_sha[65], cur_sha[65] = "";
-    bool any = false, have = read_sealed(dir, &cur);
+    char err[300], note_sha[65], cur_sha[65] = "", last[65];
+    bool have = read_sealed(dir, &cur), any = last_seal(env, case_id, last); /* one log read */
     text_sha(m->text, m->len, note_sha);
     if (have)
         text_sha(cur.text, cur.len, cur_sha);
-    bool base = last_seal_is(env, case_id, note_sha, &any) || !any;
+    bool base = !any || strcmp(last, note_sha) == 0;
     bool same = have && strcmp(cur_sha, note_sha) == 0;
-    bool cur_last = have && last_seal_is(env, case_id, cur_sha, &any);
+    bool cur_last = have && any && strcmp(last, cur_sha) == 0;
     if (same && !base) {
         for_a_person(env, case_id,
                      "a reseal note over a manifest the audit log does not name last");
@@ -902,14 +902,7 @@ static void finish_pending(const struct vg_seal_env *env, const char *dir, const
         snprintf(allow[n].name, sizeof allow[n].name, "%s", name);
         if (events_seq(name)) {
             segment = allow[n].name;
-            gchar *seg = NULL;
-            gsize sl = 0;
-            uint8_t md[32];
-            unsigned mdn = 0;
-            whole = read_file(dir, name, &seg, &sl) &&
-                    EVP_Digest(seg, sl, md, &mdn, EVP_sha256(), NULL) == 1 &&
-                    memcmp(md, allow[n].sha, 32) == 0;
-            g_free(seg);
+            whole = vg_manifest_has(dir, &allow[n]);
         }
         n++;
     }
@@ -1017,21 +1010,12 @@ static void drop_temps(const char *dir)
     }
 }
 
-/* Whether the audit log names a manifest signed for the case. */
-static bool sealed_before(const struct vg_seal_env *env, const char *case_id)
-{
-    char *log = g_build_filename(env->dir, "audit.log", NULL), hex[65];
-    int64_t line = 0;
-    bool yes = vg_audit_last_seal(log, env->key, case_id, hex, &line) == VG_OK;
-    g_free(log);
-    return yes;
-}
-
 unsigned vg_seal_recover(const struct vg_seal_env *env)
 {
     unsigned closed = 0;
     GDir *d = g_dir_open(env->dir, 0, NULL);
     const char *n;
+    char last[65];
     while (d && (n = g_dir_read_name(d))) {
         char *dir = g_build_filename(env->dir, n, NULL);
         char *sig = g_build_filename(dir, "manifest.sig", NULL);
@@ -1048,7 +1032,7 @@ unsigned vg_seal_recover(const struct vg_seal_env *env)
         } else if (g_file_test(pending, G_FILE_TEST_EXISTS)) {
             drop_temps(dir);
             finish_pending(env, dir, n);
-        } else if (!g_file_test(sig, G_FILE_TEST_EXISTS) && sealed_before(env, n)) {
+        } else if (!g_file_test(sig, G_FILE_TEST_EXISTS) && last_seal(env, n, last)) {
             vg_error(n, NULL,
                      "evidence: the audit log says this recording was sealed, and its signature "
                      "is gone: not signed again, left for a person");
