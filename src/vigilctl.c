@@ -30,6 +30,8 @@ static void usage(FILE *f)
                "       vigilctl --data-dir DIR group list [GROUP]\n"
                "       vigilctl --data-dir DIR evidence-key   (prints the public key, PEM)\n"
                "       vigilctl --data-dir DIR evidence-audit ACTION CASE_ID --actor NAME\n"
+               "                [--evidence-dir EVDIR]   (the recordings' dir when [evidence] dir\n"
+               "                is set; DIR/evidence by default)\n"
                "ROLE is call_taker (default), specialist, supervisor or evidence.\n");
 }
 
@@ -157,12 +159,23 @@ static int print_evidence_key(const char *dir)
 /* Appends one entry to the evidence audit log, signed with the centre's key, for
  * what happens outside vigild: vigil-export runs this before it exports a case
  * from the data dir, and refuses to export if it fails. */
-static int evidence_audit(const char *dir, const char *action, const char *case_id,
-                          const char *actor)
+static int evidence_audit(const char *dir, const char *evdir, const char *action,
+                          const char *case_id, const char *actor)
 {
     char key_path[PATH_MAX + 32], log_path[PATH_MAX + 32], err[300];
     snprintf(key_path, sizeof key_path, "%s/evidence-key.pem", dir);
-    snprintf(log_path, sizeof log_path, "%s/evidence/audit.log", dir);
+    if (evdir)
+        snprintf(log_path, sizeof log_path, "%s/audit.log", evdir);
+    else
+        snprintf(log_path, sizeof log_path, "%s/evidence/audit.log", dir);
+    /* The log must already be there: vigild creates it with the recordings' dir, so a
+     * missing one means a wrong --evidence-dir, and a new chain there would be an
+     * audit log no one reads. */
+    if (access(log_path, W_OK) != 0) {
+        fprintf(stderr, "vigilctl: %s: no audit log there (is the recordings' dir right?)\n",
+                log_path);
+        return 1;
+    }
     EVP_PKEY *key = NULL;
     struct vg_audit *log = NULL;
     if (access(key_path, R_OK) != 0 || vg_evkey_load_or_create(key_path, &key, err, sizeof err)) {
@@ -185,20 +198,21 @@ static int evidence_audit(const char *dir, const char *action, const char *case_
 
 int main(int argc, char **argv)
 {
-    static const struct option opts[] = {{"data-dir", required_argument, 0, 'd'},
-                                         {"role", required_argument, 0, 'r'},
-                                         {"actor", required_argument, 0, 'a'},
-                                         {"help", no_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
-    const char *dir = NULL, *role = "call_taker", *actor = NULL;
+    static const struct option opts[] = {
+        {"data-dir", required_argument, 0, 'd'}, {"role", required_argument, 0, 'r'},
+        {"actor", required_argument, 0, 'a'},    {"evidence-dir", required_argument, 0, 'e'},
+        {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
+    const char *dir = NULL, *role = "call_taker", *actor = NULL, *evdir = NULL;
     int o;
     /* GNU getopt permutes, so options may also follow the subcommand
      * ("account add bob --role supervisor"). */
-    while ((o = getopt_long(argc, argv, "d:r:a:h", opts, NULL)) != -1) {
+    while ((o = getopt_long(argc, argv, "d:r:a:e:h", opts, NULL)) != -1) {
         if (o == 'd')
             dir = optarg;
         else if (o == 'a')
             actor = optarg;
+        else if (o == 'e')
+            evdir = optarg;
         else if (o == 'r')
             role = optarg;
         else {
@@ -213,7 +227,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "vigilctl: evidence-audit needs --actor NAME (who does it)\n");
             return 2;
         }
-        return evidence_audit(dir, argv[optind + 1], argv[optind + 2], actor);
+        return evidence_audit(dir, evdir, argv[optind + 1], argv[optind + 2], actor);
     }
     bool group = optind < argc && strcmp(argv[optind], "group") == 0;
     if (!dir || optind + 2 > argc || (strcmp(argv[optind], "account") != 0 && !group)) {

@@ -449,6 +449,55 @@ def verify_resealed(v, cid, uid, evdir):
     check('"action":"reseal"' in audit and uid in audit, "the reseal is in the audit log")
 
 
+def test_export_audited(v, ann, cid):
+    """With [evidence] dir set, the key is not two levels above a case: vigil-export
+    must not take the recordings for a copy and export unaudited. Without --data-dir
+    it refuses and writes nothing; with it, the export is in that dir's audit log,
+    whose chain vigild goes on with."""
+    export = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools",
+                          "vigil-export")
+    case_dir = os.path.join(EVDIR, cid)
+    r = ann.request("end", case_id=cid, disposition="advice")
+    check(r.get("type") == "ended", f"ann ends the report case: {r}")
+    for _ in range(100):
+        if os.path.exists(os.path.join(case_dir, "manifest.json.sig")):
+            break
+        time.sleep(0.1)
+    audit_path = os.path.join(EVDIR, "audit.log")
+    before = open(audit_path).read()
+    out = os.path.join(tempfile.mkdtemp(prefix="vigil-export-"), "report.mkv")
+    p = subprocess.run([export, case_dir, "-o", out, "--actor", "sue"], capture_output=True,
+                       text=True)
+    print(p.stderr.strip()[-400:])
+    check(p.returncode != 0 and "--data-dir" in p.stderr and not os.path.exists(out)
+          and open(audit_path).read() == before,
+          "from a recordings dir of its own, without --data-dir: refused, nothing written")
+    p = subprocess.run([export, case_dir, "-o", out, "--actor", "sue", "--data-dir",
+                        v.data_dir], capture_output=True, text=True)
+    print(p.stdout.strip()[-400:], p.stderr.strip()[-400:])
+    entries = [json.loads(l.split("\t")[0]) for l in open(audit_path).read().splitlines()]
+    exported = [e for e in entries if e["action"] == "export" and e["case_id"] == cid
+                and e["actor"] == "sue"]
+    check(len(exported) == 1, f"with --data-dir the export is audited in {audit_path}")
+    meta = json.load(open(os.path.splitext(out)[0] + ".export.json")) \
+        if p.returncode == 0 else {"subtitles": []}
+    check(p.returncode == 0 and os.path.getsize(out) > 0 and meta["subtitles"],
+          f"and a report case (photos, no media: black video under its events, no audio "
+          f"track) exports, not waiting forever for media: rc {p.returncode}, "
+          f"{len(meta['subtitles'])} subtitles")
+    shutil.rmtree(os.path.dirname(out), ignore_errors=True)
+    p = subprocess.run([os.environ["VIGILCTL"], "--data-dir", v.data_dir, "--evidence-dir",
+                        os.path.join(v.data_dir, "nowhere"), "evidence-audit", "export", cid,
+                        "--actor", "sue"], capture_output=True, text=True)
+    check(p.returncode == 1 and "no audit log there" in p.stderr,
+          f"vigilctl refuses a recordings dir with no audit log: {p.stderr.strip()}")
+    verify = os.path.join(os.environ["VIGIL_BUILD_ROOT"], "vigil-verify")
+    p = subprocess.run([verify, "--audit", audit_path, "--key",
+                        os.path.join(v.data_dir, "evidence-key.pub")],
+                       capture_output=True, text=True)
+    check(p.returncode == 0, f"the audit log verifies: {p.stdout.strip()[-300:]}")
+
+
 def test_open_limit_and_supersede(tmp):
     """A gateway with max_open = 2: the third concurrent upload waits (503); a
     newer request for a chunk supersedes one whose client went quiet."""
@@ -574,6 +623,7 @@ def main():
               m.get("vigil_uploads_dropped_total", 0) >= 4 and
               m.get("vigil_upload_requests_refused_total", 0) >= 10 and
               m.get("vigil_upload_bytes_total", 0) > len(data), "upload metrics count")
+        test_export_audited(v, ann, cid)
         # A second case for the restart (the first is full).
         c3 = Client(v.port, "cit3").request("alarm_start", mode="report", phone="+8613800000079")
         v = test_restart_mid_upload(v, c3["token"], c3["case_id"])
