@@ -15,6 +15,9 @@
  *   aligned+falloc     the same with blocks reserved ahead: what the recorder does
  *   direct             O_DIRECT (BYTES rounded up to 4 KiB)
  *   direct+falloc
+ *   mmap               records copied into a shared mapping of the file, 1 MiB windows
+ *                      (the file extended and its blocks allocated a window at a time,
+ *                      the window's pages faulted in at once: MADV_POPULATE_WRITE)
  * A buffered write that is never synced leaves its writeback to the kernel's flusher
  * threads, whose CPU is not the process's: compare modes at the same SYNC. Not built
  * by meson; writes under /var/tmp (not a tmpfs):
@@ -27,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -144,6 +148,86 @@ static int run(int files, size_t bytes, int sync_every, int direct, int falloc, 
     return 0;
 }
 
+#define WIN (1024 * 1024)
+
+/* The mmap mode: no write() at all; the copy into the page cache is a memcpy, and the
+ * per-page work is done once per window by the populate (and again for a page written
+ * after its writeback, which write-protects it). */
+static int run_mmap(int files, size_t bytes, int sync_every)
+{
+    static int fd[MAX_FILES];
+    static char *map[MAX_FILES];
+    static size_t pos[MAX_FILES], base[MAX_FILES];
+    char *buf = malloc(bytes);
+    if (!buf)
+        return 1;
+    memset(buf, 0x5a, bytes);
+    char dir[] = "/var/tmp/evwrite-XXXXXX";
+    if (!mkdtemp(dir))
+        return 1;
+    int rounds = (int)((size_t)TOTAL_MB * 1024 * 1024 / ((size_t)files * bytes));
+    rounds = rounds < 1 ? 1 : rounds;
+    double t0 = cpu_s();
+    for (int i = 0; i < files; i++) {
+        char path[64];
+        snprintf(path, sizeof path, "%s/f%d", dir, i);
+        fd[i] = open(path, O_RDWR | O_CREAT, 0600);
+        pos[i] = base[i] = 0;
+        map[i] = NULL;
+    }
+    size_t written = 0;
+    for (int r = 0; r < rounds; r++) {
+        int sync_round = sync_every && (r + 1) % sync_every == 0;
+        for (int i = 0; i < files; i++) {
+            for (size_t off = 0; off < bytes;) {
+                if (!map[i] || pos[i] == WIN) {
+                    if (map[i]) {
+                        munmap(map[i], WIN);
+                        base[i] += WIN;
+                    }
+                    if (fallocate(fd[i], 0, (off_t)base[i], WIN) != 0) {
+                        perror("fallocate");
+                        return 1;
+                    }
+                    map[i] = mmap(NULL, WIN, PROT_READ | PROT_WRITE, MAP_SHARED, fd[i],
+                                  (off_t)base[i]);
+                    if (map[i] == MAP_FAILED) {
+                        perror("mmap");
+                        return 1;
+                    }
+                    madvise(map[i], WIN, 23 /* MADV_POPULATE_WRITE */);
+                    pos[i] = 0;
+                }
+                size_t n = bytes - off < REC ? bytes - off : REC;
+                if (n > WIN - pos[i])
+                    n = WIN - pos[i];
+                memcpy(map[i] + pos[i], buf + off, n);
+                pos[i] += n;
+                off += n;
+                written += n;
+            }
+        }
+        for (int i = 0; sync_round && i < files; i++)
+            sync_file_range(fd[i], (off_t)base[i], WIN, SYNC_FILE_RANGE_WRITE);
+        for (int i = 0; sync_round && i < files; i++)
+            fdatasync(fd[i]);
+    }
+    double cpu = cpu_s() - t0;
+    double mb = (double)written / (1024.0 * 1024.0);
+    printf("%-16s %4d files, %7zu B a write, sync every %2d: %6.0f MB, %.2f ms CPU per MB\n",
+           "mmap", files, bytes, sync_every, mb, cpu * 1000 / mb);
+    for (int i = 0; i < files; i++) {
+        char path[64];
+        snprintf(path, sizeof path, "%s/f%d", dir, i);
+        munmap(map[i], WIN);
+        close(fd[i]);
+        unlink(path);
+    }
+    rmdir(dir);
+    free(buf);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 4 && argc != 5) {
@@ -163,5 +247,6 @@ int main(int argc, char **argv)
                 printf("aligned: writes of over %d records are not tried\n", IOV_MAX - 1);
             else
                 rc |= run(files, (size_t)bytes, sync_every, mode == 2, falloc, mode == 1);
+    rc |= run_mmap(files, (size_t)bytes, sync_every);
     return rc;
 }
