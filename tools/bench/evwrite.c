@@ -189,8 +189,8 @@ static int run_mmap(int files, size_t bytes, int sync_every)
                         perror("fallocate");
                         return 1;
                     }
-                    map[i] = mmap(NULL, WIN, PROT_READ | PROT_WRITE, MAP_SHARED, fd[i],
-                                  (off_t)base[i]);
+                    map[i] =
+                        mmap(NULL, WIN, PROT_READ | PROT_WRITE, MAP_SHARED, fd[i], (off_t)base[i]);
                     if (map[i] == MAP_FAILED) {
                         perror("mmap");
                         return 1;
