@@ -567,12 +567,14 @@ int vg_store_late_facts(struct vg_store *st, int64_t since_us,
         return VG_EIO;
     int rc;
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        char id[48], kind[24], actor[65], data[1024];
+        char id[48], kind[24], actor[65];
         vg_sql_text(q, 0, id, sizeof id);
         vg_sql_text(q, 1, kind, sizeof kind);
         vg_sql_text(q, 2, actor, sizeof actor);
-        vg_sql_text(q, 4, data, sizeof data);
-        if (cb(id, kind, actor, sqlite3_column_int64(q, 3), data, ud))
+        /* the data whole, as SQLite holds it until the next step: a copy into a fixed
+         * buffer cut a long outcome note, and the cut JSON was then skipped */
+        const unsigned char *data = sqlite3_column_text(q, 4);
+        if (cb(id, kind, actor, sqlite3_column_int64(q, 3), data ? (const char *)data : "{}", ud))
             break;
     }
     sqlite3_finalize(q);

@@ -76,6 +76,7 @@ static int count_live(const struct vg_case_row *c, void *ud)
 struct late_seen {
     int n;
     char kind[24], actor[65], data[100];
+    size_t len;
     int64_t at;
 };
 
@@ -88,6 +89,7 @@ static int late_fact(const char *case_id, const char *kind, const char *actor, i
     snprintf(l->kind, sizeof l->kind, "%s", kind);
     snprintf(l->actor, sizeof l->actor, "%s", actor);
     snprintf(l->data, sizeof l->data, "%s", data);
+    l->len = strlen(data);
     l->at = at_us;
     return 0;
 }
@@ -109,7 +111,10 @@ static void test_abandon_and_history(void)
     owed = 0; /* left before the window */
     VT_EQ_INT(vg_store_callbacks_list(st, 2400, true, 10, count_live, &owed), VG_OK);
     VT_EQ_INT(owed, 0);
-    VT_EQ_INT(vg_store_callback_done(st, "c-2", "ann", 2400, "{\"outcome\":\"reached\"}"), VG_OK);
+    /* with a note of 3 KiB: a late fact is given whole (it was cut at 1 KiB) */
+    char done[3200];
+    snprintf(done, sizeof done, "{\"outcome\":\"reached\",\"note\":\"%03000d\"}", 7);
+    VT_EQ_INT(vg_store_callback_done(st, "c-2", "ann", 2400, done), VG_OK);
     VT_EQ_INT(vg_store_callback_done(st, "c-2", "bob", 2500, NULL), VG_ESTATE); /* once */
     VT_EQ_INT(vg_store_callback_done(st, "c-404", "bob", 2500, NULL), VG_ENOENT);
     /* the call back came after the case ended: a late fact, with who and its data */
@@ -120,6 +125,7 @@ static void test_abandon_and_history(void)
     VT_EQ_STR(late.actor, "ann");
     VT_EQ_INT(late.at, 2400);
     VT_CONTAINS(late.data, "\"outcome\":\"reached\"");
+    VT_EQ_INT(late.len, strlen(done));
     late.n = 0;
     VT_EQ_INT(vg_store_late_facts(st, 2401, late_fact, &late), VG_OK);
     VT_EQ_INT(late.n, 0);
