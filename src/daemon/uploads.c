@@ -852,6 +852,16 @@ static int drop_stale(const struct vg_upload_row *u, void *ud)
     struct upload_live *l = live_get(h, u->id, false);
     if (l && l->x)
         return 0; /* a chunk is arriving right now */
+    if (u->received == u->size) {
+        /* Every byte arrived; only the completion failed (the store or the move into
+         * the evidence) and the client went away before it asked again: complete it
+         * now rather than drop what the citizen sent, with its file in the evidence
+         * and no row that lists it. */
+        struct vg_upload_row copy = *u;
+        vg_info(u->case_id, NULL, "upload %s: all bytes here, completing it at the sweep", u->id);
+        try_finish(h, &copy);
+        return 0;
+    }
     drop_upload(h, u, "stale");
     return 0;
 }

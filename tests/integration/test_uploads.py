@@ -498,6 +498,47 @@ def test_export_audited(v, ann, cid):
     check(p.returncode == 0, f"the audit log verifies: {p.stdout.strip()[-300:]}")
 
 
+def test_completion_left_by_client(tmp, media):
+    """Every byte arrived, the file was moved into the evidence, and the store refused
+    the completion (a SQLite trigger stands in for a failing store); the citizen's
+    page went away without asking again. The sweep completes it, not drops it as
+    stale with its file in the evidence and no row that lists it."""
+    import sqlite3
+    conf = os.path.join(tmp, "sweep.conf")
+    with open(conf, "w") as f:
+        f.write("[uploads]\nstale_after_s = 10\n")
+    v = Vigild(config=conf).start()
+    try:
+        r = Client(v.port, "c").request("alarm_start", mode="report", phone="+8613800000091")
+        tok, cid = r["token"], r["case_id"]
+        data = media["jpeg"]
+        db = sqlite3.connect(os.path.join(v.data_dir, "vigil.db"), timeout=10)
+        db.execute("CREATE TRIGGER test_refuse BEFORE UPDATE OF state ON uploads"
+                   " WHEN NEW.state = 'complete' BEGIN SELECT RAISE(ABORT, 'refused'); END")
+        db.commit()
+        _, st, j, uid = upload_all(v, tok, cid, "left.jpg", data)
+        check(st == 500, f"the store refuses the completion: {st} {j}")
+        db.execute("DROP TRIGGER test_refuse")
+        db.commit()
+        t0, row = time.monotonic(), None
+        while time.monotonic() - t0 < 40:
+            row = db.execute("SELECT state, sha256, path FROM uploads WHERE id = ?",
+                             (uid,)).fetchone()
+            if row and row[0] != "open":
+                break
+            time.sleep(0.5)
+        want = hashlib.sha256(data).hexdigest()
+        check(row and row[0] == "complete" and row[1] == want,
+              f"{time.monotonic() - t0:.0f} s later the sweep completed it (stale after 10 s), "
+              f"not dropped it: {row}")
+        path = os.path.join(v.data_dir, row[2]) if row and row[2] else ""
+        check(path and hashlib.sha256(open(path, "rb").read()).hexdigest() == want,
+              f"its file is the one received: {path}")
+        db.close()
+    finally:
+        v.stop()
+
+
 def test_open_limit_and_supersede(tmp):
     """A gateway with max_open = 2: the third concurrent upload waits (503); a
     newer request for a chunk supersedes one whose client went quiet."""
@@ -599,6 +640,7 @@ def main():
             c.drain(0.3)
             c.events.clear()
         test_open_limit_and_supersede(tmp)
+        test_completion_left_by_client(tmp, media)
         uid, data = test_photo_in_chunks(v, cit, tok, cid, ann, bob, sue, media)
         test_download(v, cid, uid, data, tokens)
         test_specialist_download(v, cid, uid, data, tokens, ann, clients["spec"])
