@@ -6,6 +6,7 @@
 #include "vg_err.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <glib.h>
 #include <jansson.h>
@@ -35,28 +36,37 @@ static void line_hash(const char *line, size_t len, char out[65])
 }
 
 /* Takes prev and seq from the log as it is: the last whole line's hash and the
- * number of lines. 0, or an errno. */
+ * number of lines (empty ones not counted; a last line without its newline counted).
+ * Read in chunks, holding one line at a time: the log grows by every case for as
+ * long as the centre runs, and this runs at every start. 0, or an errno. */
 static int load_chain(struct vg_audit *a, int fd)
 {
     memcpy(a->prev, ZERO_HASH, 65);
     a->seq = 0;
     a->size = 0;
-    GString *text = g_string_new(NULL);
-    char buf[8192];
+    GString *cur = g_string_new(NULL);
+    char buf[65536];
     ssize_t n;
-    while ((n = pread(fd, buf, sizeof buf, (off_t)text->len)) > 0)
-        g_string_append_len(text, buf, n);
-    int rc = n < 0 ? errno : 0;
-    char **lines = g_strsplit(text->str, "\n", -1);
-    for (int i = 0; lines[i]; i++)
-        if (*lines[i]) {
-            line_hash(lines[i], strlen(lines[i]), a->prev);
-            a->seq++;
+    while ((n = pread(fd, buf, sizeof buf, a->size)) > 0) {
+        const char *p = buf, *end = buf + n, *nl;
+        while ((nl = memchr(p, '\n', (size_t)(end - p)))) {
+            g_string_append_len(cur, p, nl - p);
+            if (cur->len) {
+                line_hash(cur->str, cur->len, a->prev);
+                a->seq++;
+            }
+            g_string_truncate(cur, 0);
+            p = nl + 1;
         }
-    a->size = (off_t)text->len;
-    g_strfreev(lines);
-    g_string_free(text, TRUE);
-    return rc;
+        g_string_append_len(cur, p, end - p);
+        a->size += n;
+    }
+    if (cur->len) {
+        line_hash(cur->str, cur->len, a->prev);
+        a->seq++;
+    }
+    g_string_free(cur, TRUE);
+    return n < 0 ? errno : 0;
 }
 
 int vg_audit_open(const char *path, EVP_PKEY *key, struct vg_audit **out, char *err, size_t errlen)
@@ -211,35 +221,236 @@ int vg_audit_verify(const char *path, EVP_PKEY *pub,
     return problems;
 }
 
+/* The seal index ----------------------------------------------------------------------- */
+
+#define MAX_LINE (1024 * 1024) /* an entry is a few hundred bytes */
+
+/* The last line that names a manifest for a case: read again (and its signature
+ * checked) only when asked, so catching up costs a scan for a substring, not a JSON
+ * parse and a signature per line. One allocation per case, its name the key. */
+struct seal_line {
+    off_t off;
+    int64_t line;
+    uint32_t len;
+    bool earlier; /* an earlier line named one too: looked for if this one fails */
+    char case_id[];
+};
+
+struct vg_audit_index {
+    char *path;
+    EVP_PKEY *pub;
+    dev_t dev;
+    ino_t ino;
+    off_t done;        /* bytes read: up to the end of the last whole line */
+    int64_t lines;     /* whole lines read */
+    GHashTable *cases; /* case_id -> struct seal_line */
+};
+
+static void index_reset(struct vg_audit_index *x)
+{
+    g_hash_table_remove_all(x->cases);
+    x->done = 0;
+    x->lines = 0;
+}
+
+struct vg_audit_index *vg_audit_index_new(const char *path, EVP_PKEY *pub)
+{
+    struct vg_audit_index *x = g_new0(struct vg_audit_index, 1);
+    x->path = g_strdup(path);
+    x->pub = pub;
+    x->cases = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, g_free);
+    return x;
+}
+
+void vg_audit_index_free(struct vg_audit_index *x)
+{
+    if (!x)
+        return;
+    g_hash_table_destroy(x->cases);
+    g_free(x->path);
+    g_free(x);
+}
+
+/* The case a line names, without parsing it: our lines are written with their keys in
+ * one order, "case_id" before "detail", and a quote inside a string value is escaped,
+ * so the first "case_id":" is the entry's. A name with an escape, or a line whose
+ * hint is wrong (one not written by us), is settled when it is asked for: seal_in
+ * parses the line and checks its case and signature. */
+static bool case_of(const char *p, size_t len, char *out, size_t n)
+{
+    static const char key[] = "\"case_id\":\"";
+    const char *k = memmem(p, len, key, sizeof key - 1);
+    if (!k)
+        return false;
+    const char *v = k + sizeof key - 1, *end = p + len;
+    const char *q = memchr(v, '"', (size_t)(end - v));
+    if (!q || q == v || (size_t)(q - v) >= n || memchr(v, '\\', (size_t)(q - v)))
+        return false;
+    memcpy(out, v, (size_t)(q - v));
+    out[q - v] = '\0';
+    return true;
+}
+
+/* The case of a line that names a manifest, into out; false for any other line. */
+static bool names_seal(const char *p, size_t len, char *out, size_t n)
+{
+    static const char key[] = "\"manifest_sha256\":";
+    return len <= UINT32_MAX && memmem(p, len, key, sizeof key - 1) && case_of(p, len, out, n);
+}
+
+/* Calls fn for every whole line from byte *done on (counting them in *lines), and
+ * moves *done past the last one. A last line without its newline (being written, or
+ * cut) is left for the next call. VG_OK or VG_EIO. */
+typedef void (*line_fn)(void *ud, const char *p, size_t len, off_t off, int64_t line);
+
+static int scan_lines(int fd, off_t *done, int64_t *lines, line_fn fn, void *ud)
+{
+    GString *carry = g_string_new(NULL); /* a line begun in the chunk before */
+    char buf[65536];
+    ssize_t n;
+    off_t at = *done;
+    while ((n = pread(fd, buf, sizeof buf, at)) > 0) {
+        const char *p = buf, *end = buf + n, *nl;
+        while ((nl = memchr(p, '\n', (size_t)(end - p)))) {
+            ++*lines; /* *done is where this line began */
+            if (carry->len) {
+                if (carry->len < MAX_LINE)
+                    g_string_append_len(carry, p, nl - p);
+                fn(ud, carry->str, carry->len, *done, *lines);
+                g_string_truncate(carry, 0);
+            } else {
+                fn(ud, p, (size_t)(nl - p), *done, *lines);
+            }
+            p = nl + 1;
+            *done = at + (p - buf);
+        }
+        if (carry->len < MAX_LINE) /* past it, a line is cut: not an entry anyway */
+            g_string_append_len(carry, p, end - p);
+        at += n;
+    }
+    g_string_free(carry, TRUE);
+    return n < 0 ? VG_EIO : VG_OK;
+}
+
+static void index_line(void *ud, const char *p, size_t len, off_t off, int64_t line)
+{
+    struct vg_audit_index *x = ud;
+    char c[128];
+    if (!names_seal(p, len, c, sizeof c))
+        return;
+    struct seal_line *sl = g_hash_table_lookup(x->cases, c);
+    bool earlier = sl != NULL;
+    if (!sl) {
+        size_t cl = strlen(c) + 1;
+        sl = g_malloc(sizeof *sl + cl);
+        memcpy(sl->case_id, c, cl);
+        g_hash_table_insert(x->cases, sl->case_id, sl);
+    }
+    *sl = (struct seal_line){off, line, (uint32_t)len, earlier};
+}
+
+/* Reads what was appended since the last call: the log only grows (appends under a
+ * lock), so a file that shrank or was replaced is read again from its start. */
+static int index_catch_up(struct vg_audit_index *x, int *fd_out)
+{
+    int fd = open(x->path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        if (fd >= 0)
+            close(fd);
+        index_reset(x);
+        return VG_ENOENT;
+    }
+    if (st.st_dev != x->dev || st.st_ino != x->ino || st.st_size < x->done) {
+        index_reset(x);
+        x->dev = st.st_dev;
+        x->ino = st.st_ino;
+    }
+    *fd_out = fd;
+    return scan_lines(fd, &x->done, &x->lines, index_line, x);
+}
+
+/* A line naming a manifest, checked: VG_OK with its hash if it names case_id and its
+ * signature verifies with pub. */
+static int seal_in(EVP_PKEY *pub, const char *p, size_t len, const char *case_id, char sha_hex[65])
+{
+    const char *json;
+    size_t jlen;
+    uint8_t sig[64];
+    if (vg_ev_audit_split(p, len, &json, &jlen, sig) != VG_OK)
+        return VG_EINVAL;
+    json_t *e = json_loadb(json, jlen, 0, NULL);
+    const char *c = json_string_value(json_object_get(e, "case_id"));
+    const char *h =
+        json_string_value(json_object_get(json_object_get(e, "detail"), "manifest_sha256"));
+    int rc = VG_EINVAL;
+    if (c && h && strcmp(c, case_id) == 0 && strlen(h) == 64 &&
+        vg_evkey_verify(pub, (const uint8_t *)json, jlen, sig) == VG_OK) {
+        memcpy(sha_hex, h, 65);
+        rc = VG_OK;
+    }
+    json_decref(e);
+    return rc;
+}
+
+/* The slow way, when the last line indexed for a case does not verify (someone wrote
+ * to the log): every line of the case, the last that verifies. */
+struct slow {
+    EVP_PKEY *pub;
+    const char *case_id;
+    char *sha_hex;
+    int64_t line;
+};
+
+static void slow_line(void *ud, const char *p, size_t len, off_t off, int64_t line)
+{
+    struct slow *w = ud;
+    char c[128], hex[65];
+    (void)off;
+    if (names_seal(p, len, c, sizeof c) && strcmp(c, w->case_id) == 0 &&
+        seal_in(w->pub, p, len, w->case_id, hex) == VG_OK) {
+        memcpy(w->sha_hex, hex, 65);
+        w->line = line;
+    }
+}
+
+int vg_audit_index_last_seal(struct vg_audit_index *x, const char *case_id, char sha_hex[65],
+                             int64_t *line)
+{
+    *line = 0;
+    int fd = -1;
+    if (index_catch_up(x, &fd) == VG_ENOENT)
+        return VG_ENOENT;
+    const struct seal_line *sl = g_hash_table_lookup(x->cases, case_id);
+    char *p = sl ? g_malloc(sl->len ? sl->len : 1) : NULL;
+    if (sl && pread(fd, p, sl->len, sl->off) == (ssize_t)sl->len &&
+        seal_in(x->pub, p, sl->len, case_id, sha_hex) == VG_OK) {
+        *line = sl->line;
+    } else if (sl && sl->earlier) {
+        struct slow w = {x->pub, case_id, sha_hex, 0};
+        off_t from = 0;
+        int64_t n = 0;
+        scan_lines(fd, &from, &n, slow_line, &w);
+        *line = w.line;
+    }
+    g_free(p);
+    close(fd);
+    return *line ? VG_OK : VG_ENOENT;
+}
+
 int vg_audit_last_seal(const char *path, EVP_PKEY *pub, const char *case_id, char sha_hex[65],
                        int64_t *line)
 {
-    gchar *text = NULL;
-    gsize len = 0;
+    /* one question: the slow way is the fast one, and holds no index */
     *line = 0;
-    if (!g_file_get_contents(path, &text, &len, NULL))
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
         return VG_ENOENT;
-    const char *p = text, *end = text + len;
-    for (int64_t n = 1; p < end; n++) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        size_t l = nl ? (size_t)(nl - p) : (size_t)(end - p);
-        const char *json;
-        size_t json_len;
-        uint8_t sig[64];
-        json_t *e = vg_ev_audit_split(p, l, &json, &json_len, sig) == VG_OK
-                        ? json_loadb(json, json_len, 0, NULL)
-                        : NULL;
-        const char *c = json_string_value(json_object_get(e, "case_id"));
-        const char *h =
-            json_string_value(json_object_get(json_object_get(e, "detail"), "manifest_sha256"));
-        if (c && h && strcmp(c, case_id) == 0 && strlen(h) == 64 &&
-            vg_evkey_verify(pub, (const uint8_t *)json, json_len, sig) == VG_OK) {
-            memcpy(sha_hex, h, 65);
-            *line = n;
-        }
-        json_decref(e);
-        p += l + 1;
-    }
-    g_free(text);
+    struct slow w = {pub, case_id, sha_hex, 0};
+    off_t from = 0;
+    int64_t n = 0;
+    scan_lines(fd, &from, &n, slow_line, &w);
+    close(fd);
+    *line = w.line;
     return *line ? VG_OK : VG_ENOENT;
 }

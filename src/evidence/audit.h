@@ -34,6 +34,17 @@ int vg_audit_check_line(const char *line, size_t len, const char *prev_hex, int6
 int vg_audit_last_seal(const char *path, EVP_PKEY *pub, const char *case_id, char sha_hex[65],
                        int64_t *line);
 
+/* The same question asked again and again (the sealer: once per seal) without reading
+ * the whole log each time: an index of the lines that name a manifest, by case, kept
+ * up to date by reading only what was appended since the last question (a log that
+ * shrank or was replaced is read again). Memory: a few dozen bytes per sealed case.
+ * One thread at a time; pub is borrowed. */
+struct vg_audit_index;
+struct vg_audit_index *vg_audit_index_new(const char *path, EVP_PKEY *pub);
+void vg_audit_index_free(struct vg_audit_index *x);
+int vg_audit_index_last_seal(struct vg_audit_index *x, const char *case_id, char sha_hex[65],
+                             int64_t *line);
+
 /* Verifies the whole log: calls report once per bad line ("audit.log line N").
  * Returns the number of problems; *entries receives the number of lines. */
 int vg_audit_verify(const char *path, EVP_PKEY *pub,

@@ -1278,7 +1278,7 @@ int vg_evidence_open(const struct vg_evidence_config *cfg, struct vg_evidence **
     }
     g_mutex_init(&ev->audit_lock);
     ev->recovered =
-        vg_seal_recover(&(struct vg_seal_env){ev->dir, ev->key, seal_audit, seal_alert, ev});
+        vg_seal_recover(&(struct vg_seal_env){ev->dir, ev->key, seal_audit, seal_alert, ev, NULL});
     ev->open = g_ptr_array_new();
     ev->dirty = g_ptr_array_new();
     ev->serial = atomic_fetch_add(&next_serial, 1);
@@ -1289,7 +1289,7 @@ int vg_evidence_open(const struct vg_evidence_config *cfg, struct vg_evidence **
     g_mutex_init(&ev->lock);
     g_cond_init(&ev->cond);
     ev->sealer =
-        vg_sealer_start(&(struct vg_seal_env){ev->dir, ev->key, seal_audit, seal_alert, ev});
+        vg_sealer_start(&(struct vg_seal_env){ev->dir, ev->key, seal_audit, seal_alert, ev, NULL});
     ev->thread = g_thread_new("vigil-evidence", writer_main, ev);
     *out = ev;
     return VG_OK;
@@ -1355,7 +1355,7 @@ void vg_evidence_get_stats(struct vg_evidence *ev, struct vg_evidence_stats *out
 
 int vg_evidence_sweep(struct vg_evidence *ev, int64_t now_us, unsigned days)
 {
-    return vg_seal_sweep(&(struct vg_seal_env){ev->dir, ev->key, seal_audit, seal_alert, ev},
+    return vg_seal_sweep(&(struct vg_seal_env){ev->dir, ev->key, seal_audit, seal_alert, ev, NULL},
                          now_us, days);
 }
 

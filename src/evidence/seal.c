@@ -153,10 +153,15 @@ static int audit_manifest(const struct vg_seal_env *env, const char *dir, const 
  * (and "") when it names none (a case sealed before seals were audited). */
 static bool last_seal(const struct vg_seal_env *env, const char *case_id, char hex[65])
 {
-    char *log = g_build_filename(env->dir, "audit.log", NULL);
     int64_t line = 0;
-    bool any = vg_audit_last_seal(log, env->key, case_id, hex, &line) == VG_OK;
-    g_free(log);
+    bool any;
+    if (env->seals) {
+        any = vg_audit_index_last_seal(env->seals, case_id, hex, &line) == VG_OK;
+    } else {
+        char *log = g_build_filename(env->dir, "audit.log", NULL);
+        any = vg_audit_last_seal(log, env->key, case_id, hex, &line) == VG_OK;
+        g_free(log);
+    }
     if (!any)
         hex[0] = '\0';
     return any;
@@ -670,6 +675,11 @@ struct vg_sealer *vg_sealer_start(const struct vg_seal_env *env)
 {
     struct vg_sealer *s = g_new0(struct vg_sealer, 1);
     s->env = *env;
+    /* one scan of the log here, then only what is appended: a seal no longer reads
+     * the whole log, which grows by every case for as long as the centre runs */
+    char *log = g_build_filename(env->dir, "audit.log", NULL);
+    s->env.seals = vg_audit_index_new(log, env->key);
+    g_free(log);
     g_mutex_init(&s->lock);
     g_cond_init(&s->cond);
     g_mutex_init(&s->expect_lock);
@@ -691,6 +701,7 @@ void vg_sealer_stop(struct vg_sealer *s)
     g_cond_clear(&s->cond);
     g_hash_table_destroy(s->expect);
     g_mutex_clear(&s->expect_lock);
+    vg_audit_index_free(s->env.seals);
     g_free(s);
 }
 

@@ -31,6 +31,8 @@
 
 typedef struct evp_pkey_st EVP_PKEY;
 
+struct vg_audit_index;
+
 struct vg_seal_env {
     const char *dir; /* DATA/evidence */
     EVP_PKEY *key;   /* the centre's key: signs, and checks what it signed */
@@ -40,6 +42,9 @@ struct vg_seal_env {
     /* An alert to the owner, e.g. "recording_error"; takes detail. */
     void (*alert)(void *ud, const char *case_id, const char *kind, json_t *detail);
     void *ud;
+    /* Which manifest the audit log names last per case, kept by the one thread that
+     * uses this env (the sealer makes its own); NULL: the log is read per question. */
+    struct vg_audit_index *seals;
 };
 
 struct vg_sealer;
