@@ -188,6 +188,12 @@ static int check_caller(const json_t *c, char *why, size_t n)
         if (strlen(k) > 32 || !json_is_string(v) || json_string_length(v) > 500)
             return fail(why, n, "caller", "fields must be text of at most 500 bytes");
     }
+    /* as the store holds it (VG_CALLER_MAX in the case row) */
+    char *text = json_dumps(c, JSON_COMPACT);
+    size_t len = text ? strlen(text) : SIZE_MAX;
+    free(text);
+    if (len > VG_MSG_CALLER_MAX)
+        return fail(why, n, "caller", "must be at most 4000 bytes in all, as JSON");
     return VG_OK;
 }
 

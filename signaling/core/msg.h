@@ -20,6 +20,7 @@ enum vg_mode { VG_MODE_SILENT = 0, VG_MODE_VIDEO, VG_MODE_VOICE, VG_MODE_REPORT 
 #define VG_PHONE_MAX 20 /* "+" and up to 15 digits (E.164), normalized */
 #define VG_NAME_MAX 64
 #define VG_CHAT_MAX 2000
+#define VG_MSG_CALLER_MAX 4000 /* alarm_start's caller as compact JSON, bytes */
 #define VG_REASON_MAX 256
 
 const char *vg_mode_name(enum vg_mode m);

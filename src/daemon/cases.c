@@ -632,8 +632,12 @@ void cases_staff_ready(struct vg_hub *h, struct session *s)
     g_hash_table_iter_init(&it, h->cases);
     while (g_hash_table_iter_next(&it, &k, &v)) {
         struct live_case *lc = v;
-        /* A call-taker back after a drop or a restart gets the case they held. */
-        if (!unclaimed(lc) && !lc->holder && strcmp(lc->row.held_by, s->account) == 0) {
+        /* A call-taker back after a drop or a restart gets the case they held, on a
+         * console with no case: one console holds one case, and a second console of
+         * the same account that holds another would otherwise take this one too and
+         * leave the other held by a console that no longer shows it. */
+        if (!unclaimed(lc) && !lc->holder && strcmp(lc->row.held_by, s->account) == 0 &&
+            !live_get(h, s->case_id)) {
             lc->holder = s;
             stop_timer(&lc->holder_timer);
             snprintf(s->case_id, sizeof s->case_id, "%s", lc->row.id);
@@ -737,6 +741,8 @@ static bool alarm_allowed(struct vg_hub *h, struct session *s, const struct vg_p
     }
     return true;
 }
+
+_Static_assert(VG_MSG_CALLER_MAX <= VG_CALLER_MAX, "an accepted caller fits the case row");
 
 static void new_case_row(const struct vg_req_alarm *r, bool blocked, struct vg_case_row *c,
                          char *token)
@@ -897,6 +903,11 @@ void case_resume(struct vg_hub *h, struct session *s, const struct vg_proto_msg 
     hub_sha256_hex(token, hash);
     if (vg_store_case_by_token(h->store, hash, &row))
         return hub_error(s, m->id, "not_found", "no case for this token");
+    /* One connection, one case: a connection that carries a live alarm and resumed
+     * another would stay that alarm's citizen after it closed (a freed pointer). */
+    struct live_case *mine = live_get(h, s->case_id);
+    if (mine && mine->citizen == s && strcmp(mine->row.id, row.id) != 0)
+        return hub_error(s, m->id, "state", "this connection already has an open alarm");
     struct live_case *lc = live_get(h, row.id);
     if (lc && lc->citizen && lc->citizen != s)
         lc->citizen->case_id[0] = '\0'; /* the new connection replaces the old one */

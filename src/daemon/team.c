@@ -77,6 +77,11 @@ static void people_changed(struct vg_hub *h, struct live_case *lc)
 static void add_party(struct vg_hub *h, struct live_case *lc, struct session *s,
                       enum party_role role, const char *invite_id)
 {
+    if (lc->n_parties >= MAX_PARTIES) { /* every caller checks; never past the array */
+        vg_error(lc->row.id, NULL, "%s %s not added: the case has %d parties",
+                 hub_role_name(s->role), s->account, MAX_PARTIES);
+        return;
+    }
     struct party *p = &lc->parties[lc->n_parties++];
     snprintf(p->account, sizeof p->account, "%s", s->account);
     p->role = role;
@@ -381,6 +386,10 @@ void team_invite_accept(struct vg_hub *h, struct session *s, const struct vg_pro
         return hub_error(s, m->id, "busy", "end case %s before joining another", s->case_id);
     if (iv->blind && !lc->holder)
         return hub_error(s, m->id, "state", "the call-taker is away; try again");
+    /* the invite counted the parties when it rang; a monitor may have come since */
+    if (!iv->blind && lc->n_parties >= MAX_PARTIES)
+        return hub_error(s, m->id, "busy", "the case has %d parties already; try again",
+                         MAX_PARTIES);
     tell_rung(h, iv, s->account, "taken");
     char id[sizeof iv->id];
     snprintf(id, sizeof id, "%s", iv->id);

@@ -14,6 +14,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* The caller's details as compact JSON: the protocol refuses more (signaling/core/msg.c),
+ * so what was accepted is stored whole (a cut object had read back as none). */
+#define VG_CALLER_MAX 4000
+
 struct vg_case_row {
     char id[24];
     char mode[8];
@@ -21,8 +25,8 @@ struct vg_case_row {
     char phone[32];
     char queue[12]; /* normal | supervised */
     bool callback_allowed;
-    char caller[1024]; /* JSON object from the citizen */
-    char flags[256];   /* comma list: repeat_caller,key_person,key_place,blocked,no_location */
+    char caller[VG_CALLER_MAX + 1]; /* JSON object from the citizen */
+    char flags[256]; /* comma list: repeat_caller,key_person,key_place,blocked,no_location */
     bool escalated;
     char held_by[65];
     char citizen_token[72]; /* SHA-256 hex of the citizen's resume token */

@@ -1,0 +1,140 @@
+"""Orders of events, each allowed by the protocol on its own, that once left vigild
+with a freed connection in a case or wrote past a case's parties (found by review;
+each crashed vigild under AddressSanitizer), and a caller's details that were
+accepted and then lost. vigild must refuse what would break a case, keep every
+other case as it was, and exit cleanly."""
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+from vigil_harness import Client, Vigild, add_account, check, finish, staff  # noqa: E402
+
+
+def alarm(v, name, phone, **extra):
+    c = Client(v.port, name)
+    return c, c.request("alarm_start", mode="video", phone=phone, **extra)
+
+
+def resume_other_case(v, sup):
+    """A connection that carries an alarm may not resume another: it would stay the
+    first case's citizen after it closed."""
+    x, ra = alarm(v, "x", "+8613800000101")
+    y, rb = alarm(v, "y", "+8613800000102")
+    r = x.request("case_resume", token=rb["token"])
+    check(r.get("type") == "error" and r.get("code") == "state",
+          f"resuming another case on a connection with an alarm is refused: {r}")
+    r = x.request("case_resume", token=ra["token"])
+    check(r.get("type") == "case_resumed" and r.get("case_id") == ra["case_id"],
+          "resuming its own case is still allowed")
+    x.close()
+    time.sleep(0.5)
+    z, rz = alarm(v, "z", "+8613800000103")
+    check(rz.get("type") == "alarm_started", "a later alarm goes through (it crashed here)")
+    card = sup.request("case_get", case_id=ra["case_id"]).get("case", {})
+    check(card.get("citizen_connected") is False,
+          f"the first case shows its citizen gone once x closed: {card.get('citizen_connected')}")
+    for c in (y, z):
+        c.request("hangup")
+        c.close()
+
+
+def two_consoles(v, pw):
+    """ann on two consoles: the one with a case does not take back the case the other
+    dropped; that case waits for ann (or the grace) and both stay consistent."""
+    s1, s2 = staff(v.port, "bob", pw), staff(v.port, "bob", pw)
+    ca, ra = alarm(v, "ca", "+8613800000111")
+    cb, rb = alarm(v, "cb", "+8613800000112")
+    r = s1.request("claim", case_id=ra["case_id"])
+    check(r.get("type") == "claimed", f"bob's first console claims A: {r.get('type')}")
+    s1.close()
+    time.sleep(0.5)
+    r = s2.request("claim", case_id=rb["case_id"])
+    check(r.get("type") == "claimed", f"bob's second console claims B: {r.get('type')}")
+    s2.events.clear()
+    s2.request("set_status", status="available")
+    s2.drain(0.5)
+    took = [e["case"]["case_id"] for e in s2.events if e.get("type") == "claimed"]
+    check(took == [], f"the console holding B is not given A as well: {took}")
+    s2.close()
+    time.sleep(0.3)
+    cb.close()  # B's citizen drops: B's holder is told (a freed console before the fix)
+    time.sleep(0.5)
+    c3, r3 = alarm(v, "c3", "+8613800000113")
+    check(r3.get("type") == "alarm_started", "a later alarm goes through (it crashed here)")
+    s3 = staff(v.port, "bob", pw)
+    s3.drain(0.5)
+    back = [e["case"]["case_id"] for e in s3.events if e.get("type") == "claimed"]
+    check(len(back) == 1 and back[0] in (ra["case_id"], rb["case_id"]),
+          f"bob back on one console gets one of his cases back: {back}")
+    for c in (ca, c3):
+        c.request("hangup")
+        c.close()
+    s3.close()
+
+
+def full_case(v, pws):
+    """An invitation accepted after a monitor filled the case is refused as busy; the
+    parties never pass six."""
+    c, r = alarm(v, "c", "+8613800000121")
+    cid = r["case_id"]
+    ann = staff(v.port, "ann", pws["ann"])
+    check(ann.request("claim", case_id=cid).get("type") == "claimed", "ann claims the case")
+    sups = [staff(v.port, f"sup{i}", pws[f"sup{i}"]) for i in range(6)]
+    spec = staff(v.port, "spec", pws["spec"])
+    for s in sups[:5]:
+        s.request("monitor", case_id=cid)
+    inv = ann.request("invite", case_id=cid, account="spec")
+    check(inv.get("type") != "error", f"ann invites spec with five parties on: {inv.get('type')}")
+    m6 = sups[5].request("monitor", case_id=cid)
+    check(m6.get("type") != "error", f"a sixth supervisor monitors while it rings: {m6.get('type')}")
+    ev = spec.wait_type("invited")
+    r = spec.request("invite_accept", invite_id=ev["invite_id"])
+    check(r.get("type") == "error" and r.get("code") == "busy",
+          f"spec's accept is refused as busy: {r.get('type')} {r.get('code')}")
+    card = sups[0].request("case_get", case_id=cid).get("case", {})
+    check(len(card.get("parties", [])) == 6, f"six parties: {len(card.get('parties', []))}")
+    c.request("hangup")
+    for x in [c, ann, spec, *sups]:
+        x.close()
+
+
+def big_caller(v, sup):
+    """Caller details up to the protocol's limit reach the console whole; past it the
+    alarm is refused with a reason (it had been accepted and its details lost)."""
+    caller = {f"field{i}": "x" * 470 for i in range(8)}
+    c, r = alarm(v, "cz", "+8613800000131", caller=caller)
+    check(r.get("type") == "alarm_started", f"an alarm with 8 fields of 470 bytes: {r.get('type')}")
+    card = sup.request("case_get", case_id=r.get("case_id", "")).get("case", {})
+    check(card.get("caller") == caller, "the console shows every field whole")
+    c.request("hangup")
+    c.close()
+    c2, r2 = alarm(v, "cz2", "+8613800000132", caller={f"f{i}": "y" * 500 for i in range(8)})
+    check(r2.get("type") == "error" and "4000 bytes" in r2.get("message", ""),
+          f"8 fields of 500 bytes are refused with the reason: {r2.get('message')}")
+    c2.close()
+
+
+def main():
+    v = Vigild().start()
+    try:
+        pws = {n: add_account(v.data_dir, n, r) for n, r in
+               [("ann", "call_taker"), ("bob", "call_taker"), ("spec", "specialist")]
+               + [(f"sup{i}", "supervisor") for i in range(6)]}
+        sup = staff(v.port, "sup0", pws["sup0"])  # reads any live case
+        resume_other_case(v, sup)
+        big_caller(v, sup)
+        sup.close()
+        two_consoles(v, pws["bob"])
+        full_case(v, pws)
+        check(v.proc.poll() is None, "vigild still running")
+    finally:
+        rc, _ = v.stop()
+        check(rc == 0, f"vigild exits cleanly: {rc}")
+        if rc != 0 or "AddressSanitizer" in v.stderr():
+            print(v.stderr()[-3000:])
+        check("AddressSanitizer" not in v.stderr(), "no memory error reported")
+    finish("races")
+
+
+main()
