@@ -207,8 +207,14 @@ int vg_msg_alarm_start(const json_t *body, struct vg_req_alarm *r, char *why, si
     if (vg_mode_parse(mode, &r->mode))
         return fail(why, n, "mode", "must be video, silent, voice or report");
     if ((rc = get_phone(body, "phone", r->phone, sizeof r->phone, why, n)) ||
-        (rc = get_bool(body, "callback_allowed", true, &r->callback_allowed, why, n)))
+        (rc = get_bool(body, "callback_allowed", true, &r->callback_allowed, why, n)) ||
+        (rc = get_str(body, "client_ref", false, 22, VG_CLIENT_REF_MAX, r->client_ref,
+                      sizeof r->client_ref, why, n)))
         return rc;
+    for (const char *p = r->client_ref; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '_' || *p == '-'))
+            return fail(why, n, "client_ref", "must be letters, digits, _ or -");
     json_t *loc = json_object_get(body, "location");
     if (loc && !json_is_null(loc)) {
         if ((rc = vg_msg_fix(loc, &r->fix, why, n)))

@@ -20,6 +20,7 @@ enum vg_mode { VG_MODE_SILENT = 0, VG_MODE_VIDEO, VG_MODE_VOICE, VG_MODE_REPORT 
 #define VG_PHONE_MAX 20 /* "+" and up to 15 digits (E.164), normalized */
 #define VG_NAME_MAX 64
 #define VG_CHAT_MAX 2000
+#define VG_CLIENT_REF_MAX 64
 #define VG_MSG_CALLER_MAX 4000 /* alarm_start's caller as compact JSON, bytes */
 #define VG_REASON_MAX 256
 
@@ -50,6 +51,10 @@ struct vg_req_alarm {
     bool has_fix;
     struct vg_fix fix;
     const struct json_t *caller; /* borrowed; an object of short strings, or NULL */
+    /* The client's name for this alarm (22-64 of [A-Za-z0-9_-], unguessable), sent
+     * again with each try: a try whose answer was lost gets the same case back. ""
+     * if none. */
+    char client_ref[VG_CLIENT_REF_MAX + 1];
 };
 int vg_msg_alarm_start(const struct json_t *body, struct vg_req_alarm *r, char *why, size_t n);
 

@@ -155,7 +155,6 @@ static void live_remove(struct vg_hub *h, struct live_case *lc)
     stop_timer(&lc->holder_timer);
     if (lc->holder && strcmp(lc->holder->case_id, lc->row.id) == 0) {
         lc->holder->case_id[0] = '\0';
-        lc->holder->available = true;
     }
     g_hash_table_remove(h->cases, lc->row.id);
     g_free(lc);
@@ -404,23 +403,22 @@ static void hook_done(bool ok, void *ud)
 
 /* Records the alert, shows it on supervisors' consoles, and fires the hooks
  * without waiting for them. Takes detail. */
-static void raise_alert(struct vg_hub *h, struct live_case *lc, const char *kind, json_t *detail)
+/* Stores an alert, fires the hooks and tells the supervisors; case_id NULL for an
+ * alarm refused before it became a case. Takes detail and flags. */
+static void alert_out(struct vg_hub *h, const char *case_id, const char *phone, const char *mode,
+                      json_t *flags, const char *kind, json_t *detail)
 {
     int64_t now = vg_wall_us(), id = 0;
     char *dtext = json_dumps(detail, JSON_COMPACT);
-    vg_store_alert_add(h->store, lc->row.id, kind, now, dtext, &id);
-    vg_store_case_event(h->store, lc->row.id, now, "alert", NULL, dtext);
+    vg_store_alert_add(h->store, case_id, kind, now, dtext, &id);
     free(dtext);
-    evidence_note(lc, "alert", json_pack("{s:s, s:O}", "kind", kind, "detail", detail));
     h->stats.alerts++;
     json_t *msg =
-        json_pack("{s:s, s:I, s:s, s:s, s:s, s:s, s:o, s:o, s:I}", "type", "alert", "alert_id",
-                  (json_int_t)id, "kind", kind, "case_id", lc->row.id, "phone", lc->row.phone,
-                  "mode", lc->row.mode, "flags", flags_json(lc->row.flags), "detail", detail, "at",
-                  (json_int_t)(now / 1000));
-    char phone[40];
-    vg_warn(lc->row.id, NULL, "alert %s: caller %s", kind,
-            vg_log_phone(lc->row.phone, phone, sizeof phone));
+        json_pack("{s:s, s:I, s:s, s:s?, s:s, s:s, s:o, s:o, s:I}", "type", "alert", "alert_id",
+                  (json_int_t)id, "kind", kind, "case_id", case_id, "phone", phone, "mode", mode,
+                  "flags", flags, "detail", detail, "at", (json_int_t)(now / 1000));
+    char logged[40];
+    vg_warn(case_id, NULL, "alert %s: caller %s", kind, vg_log_phone(phone, logged, sizeof logged));
     char *body = json_dumps(msg, JSON_COMPACT);
     struct hook_ctx *ctx = g_new0(struct hook_ctx, 1);
     ctx->hub = h;
@@ -429,6 +427,15 @@ static void raise_alert(struct vg_hub *h, struct live_case *lc, const char *kind
         g_free(ctx);
     free(body);
     hub_to_staff(h, R_SUPERVISOR, msg);
+}
+
+static void raise_alert(struct vg_hub *h, struct live_case *lc, const char *kind, json_t *detail)
+{
+    char *dtext = json_dumps(detail, JSON_COMPACT);
+    vg_store_case_event(h->store, lc->row.id, vg_wall_us(), "alert", NULL, dtext);
+    free(dtext);
+    evidence_note(lc, "alert", json_pack("{s:s, s:O}", "kind", kind, "detail", detail));
+    alert_out(h, lc->row.id, lc->row.phone, lc->row.mode, flags_json(lc->row.flags), kind, detail);
 }
 
 /* Timers ------------------------------------------------------------------------------- */
@@ -449,6 +456,25 @@ static gboolean escalate_cb(gpointer ud)
                                     "message", h->cfg->escalation_message));
     offer_case(h, lc); /* now to supervisors too */
     board_update(h);
+    return G_SOURCE_REMOVE;
+}
+
+/* A case back in the queue (its holder's console lost) was escalated when it went back:
+ * it rings everyone at once. If it still waits escalate_after_s later, the supervisors
+ * hear that it is unanswered, and the citizen is asked to call 110 too, as a new
+ * alarm's would be. */
+static gboolean requeued_unanswered_cb(gpointer ud)
+{
+    struct live_case *lc = ud;
+    struct vg_hub *h = lc->hub;
+    lc->escalate_timer = 0;
+    if (!unclaimed(lc))
+        return G_SOURCE_REMOVE;
+    raise_alert(h, lc, "unanswered",
+                json_pack("{s:I, s:b}", "waiting_s",
+                          (json_int_t)((vg_wall_us() - lc->requeued_us) / 1000000), "requeued", 1));
+    hub_send(lc->citizen, json_pack("{s:s, s:s, s:s}", "type", "escalated", "case_id", lc->row.id,
+                                    "message", h->cfg->escalation_message));
     return G_SOURCE_REMOVE;
 }
 
@@ -534,6 +560,10 @@ static void requeue(struct vg_hub *h, struct live_case *lc, const char *lost, js
     lc->row.held_by[0] = '\0';
     lc->row.escalated = true;
     lc->prev_holder[0] = '\0';
+    lc->requeued_us = vg_wall_us();
+    stop_timer(&lc->escalate_timer);
+    lc->escalate_timer =
+        g_timeout_add((guint)h->cfg->escalate_after_s * 1000, requeued_unanswered_cb, lc);
     vg_warn(lc->row.id, NULL, "back in the queue: %s's console did not come back", lost);
     evidence_note(lc, "state", json_pack("{s:s, s:s}", "state", "requeued", "was_held_by", lost));
     raise_alert(h, lc, "holder_lost", detail);
@@ -641,7 +671,6 @@ void cases_staff_ready(struct vg_hub *h, struct session *s)
             lc->holder = s;
             stop_timer(&lc->holder_timer);
             snprintf(s->case_id, sizeof s->case_id, "%s", lc->row.id);
-            s->available = false;
             evidence_note(lc, "participant",
                           json_pack("{s:s, s:s}", "action", "join", "who", s->account));
             hub_send(s, full_case(h, "claimed", lc));
@@ -729,6 +758,11 @@ static bool alarm_allowed(struct vg_hub *h, struct session *s, const struct vg_p
         vg_warn(NULL, NULL, "alarm from %s at %.5f,%.5f refused: outside the service area", phone,
                 r->fix.lat, r->fix.lon);
         hub_error(s, m->id, "outside_service_area", "%s", h->cfg->outside_area_message);
+        /* no case, but not without a trace: someone just over the border may be in
+         * danger, and the supervisor sees who was sent to the ordinary line */
+        alert_out(h, NULL, r->phone, vg_mode_name(r->mode), json_array(), "alarm_refused",
+                  json_pack("{s:s, s:f, s:f, s:f}", "reason", "outside_service_area", "lat",
+                            r->fix.lat, "lon", r->fix.lon, "accuracy", r->fix.accuracy));
         return false;
     }
     struct vg_block_row b;
@@ -737,6 +771,10 @@ static bool alarm_allowed(struct vg_hub *h, struct session *s, const struct vg_p
         vg_warn(NULL, NULL, "alarm from blocked caller %s refused (block by %s: %s)", phone,
                 b.created_by, b.reason);
         hub_error(s, m->id, "refused", "%s", h->cfg->refused_message);
+        /* a blocked caller's real emergency must not vanish: the supervisor sees it */
+        alert_out(h, NULL, r->phone, vg_mode_name(r->mode), json_array(), "alarm_refused",
+                  json_pack("{s:s, s:s, s:s}", "reason", "blocked", "blocked_by", b.created_by,
+                            "block_reason", b.reason));
         return false;
     }
     return true;
@@ -838,15 +876,63 @@ static void verify_phone(struct vg_hub *h, const struct live_case *lc)
     free(body);
 }
 
+/* The live case a try of the same alarm names (its client_ref, from the same phone). */
+static struct live_case *same_alarm(struct vg_hub *h, const struct vg_req_alarm *r)
+{
+    if (!r->client_ref[0])
+        return NULL;
+    GHashTableIter it;
+    gpointer k, v;
+    g_hash_table_iter_init(&it, h->cases);
+    while (g_hash_table_iter_next(&it, &k, &v)) {
+        struct live_case *lc = v;
+        if (strcmp(lc->client_ref, r->client_ref) == 0 && strcmp(lc->row.phone, r->phone) == 0)
+            return lc;
+    }
+    return NULL;
+}
+
+/* A try of an alarm already started, whose answer the client did not get (a timeout,
+ * or the connection dropped after sending it): the same case, bound to this
+ * connection, answered as the first try was, not a second alarm. */
+static void alarm_again(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m,
+                        struct live_case *lc)
+{
+    if (lc->citizen && lc->citizen != s)
+        lc->citizen->case_id[0] = '\0'; /* the new connection replaces the old one */
+    if (lc->citizen != s) {
+        lc->citizen = s;
+        s->role = R_CITIZEN;
+        snprintf(s->case_id, sizeof s->case_id, "%s", lc->row.id);
+        stop_timer(&lc->abandon_timer);
+        evidence_note(lc, "participant",
+                      json_pack("{s:s, s:s}", "action", "join", "who", "citizen"));
+        vg_info(lc->row.id, NULL, "alarm_start tried again on a new connection: the same case");
+    } else {
+        vg_info(lc->row.id, NULL, "alarm_start tried again: the same case");
+    }
+    hub_reply(s, m,
+              json_pack("{s:s, s:s, s:s, s:s, s:b}", "type", "alarm_started", "case_id", lc->row.id,
+                        "token", lc->token, "state",
+                        strcmp(lc->row.state, "answered") == 0 ? "answered" : "queued", "again",
+                        1));
+    announce_positions(h);
+    board_update(h);
+}
+
 void case_alarm_start(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m)
 {
     struct vg_req_alarm r;
     char why[200], token[65];
     bool blocked = false;
-    if (live_get(h, s->case_id))
-        return hub_error(s, m->id, "state", "this connection already has an open alarm");
     if (vg_msg_alarm_start(m->body, &r, why, sizeof why))
         return hub_error(s, m->id, VG_PROTO_E_INVALID, "%s", why);
+    struct live_case *again = same_alarm(h, &r);
+    struct live_case *mine = live_get(h, s->case_id);
+    if (again && (!mine || mine == again))
+        return alarm_again(h, s, m, again);
+    if (mine)
+        return hub_error(s, m->id, "state", "this connection already has an open alarm");
     if (!alarm_allowed(h, s, m, &r, &blocked))
         return;
     struct vg_case_row c;
@@ -869,6 +955,10 @@ void case_alarm_start(struct vg_hub *h, struct session *s, const struct vg_proto
     struct live_case *lc = live_add(h, &c);
     lc->history = hist;
     lc->citizen = s;
+    if (r.client_ref[0]) {
+        snprintf(lc->client_ref, sizeof lc->client_ref, "%s", r.client_ref);
+        snprintf(lc->token, sizeof lc->token, "%s", token);
+    }
     s->role = R_CITIZEN;
     snprintf(s->case_id, sizeof s->case_id, "%s", c.id);
     h->stats.alarms++;
@@ -957,6 +1047,36 @@ void cases_to_staff(struct vg_hub *h, struct live_case *lc, json_t *msg,
     to_case_staff(h, lc, msg, except);
 }
 
+/* The first fix of an alarm that started without one: what alarm_start would have
+ * checked. Outside the service area the case is not refused (it is under way): the
+ * staff are told, and so is the citizen, that the ordinary line serves them. */
+static void first_fix(struct vg_hub *h, struct live_case *lc, const struct vg_fix_row *f)
+{
+    char place[64] = "";
+    bool outside = !vg_policy_in_service_area(h->policy, f->lon, f->lat);
+    bool key_place = vg_policy_key_place(h->policy, f->lon, f->lat, place, sizeof place);
+    if (!outside && !key_place)
+        return;
+    if (outside)
+        add_flag(lc->row.flags, sizeof lc->row.flags, "outside_area");
+    if (key_place && !strstr(lc->row.flags, "key_place"))
+        add_flag(lc->row.flags, sizeof lc->row.flags, "key_place");
+    vg_store_case_set_flags(h->store, lc->row.id, lc->row.flags);
+    if (outside) {
+        vg_warn(lc->row.id, NULL, "first location %.5f,%.5f: outside the service area", f->lat,
+                f->lon);
+        raise_alert(
+            h, lc, "outside_area",
+            json_pack("{s:f, s:f, s:f}", "lat", f->lat, "lon", f->lon, "accuracy", f->accuracy));
+        hub_send(lc->citizen, json_pack("{s:s, s:s, s:s}", "type", "outside_area", "case_id",
+                                        lc->row.id, "message", h->cfg->outside_area_message));
+    }
+    if (key_place)
+        raise_alert(h, lc, "key_place", json_pack("{s:s}", "place", place));
+    to_case_staff(h, lc, json_pack("{s:s, s:o}", "type", "case_update", "case", card(lc)), NULL);
+    board_update(h);
+}
+
 void case_location(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m)
 {
     struct live_case *lc = live_get(h, s->case_id);
@@ -971,8 +1091,11 @@ void case_location(struct vg_hub *h, struct session *s, const struct vg_proto_ms
     fix_row(&fix, &f);
     if (vg_store_location_add(h->store, lc->row.id, &f, &seq))
         return hub_error(s, m->id, "internal", "the location could not be recorded");
+    bool first = !lc->has_fix;
     lc->last_fix = f;
     lc->has_fix = true;
+    if (first)
+        first_fix(h, lc, &f);
     evidence_note(lc, "location", fix_json(&f, f.at_us));
     to_case_staff(h, lc,
                   json_pack("{s:s, s:s, s:I, s:o}", "type", "location", "case_id", lc->row.id,

@@ -32,8 +32,11 @@ struct session {
     uint64_t conn_id;
     enum role role;
     char account[VG_NAME_MAX + 1];
-    char token_hash[65];              /* staff: their session */
-    bool available;                   /* staff: may be offered cases */
+    char token_hash[65]; /* staff: their session */
+    /* staff: the status they chose (set_status; true at login). Never changed by taking
+     * or leaving a case: busy is case_id; a call-taker who went away while finishing
+     * a case stays away when it ends. */
+    bool available;
     char case_id[VG_CASE_ID_MAX + 1]; /* citizen: its case; staff: the case held */
     struct vg_bucket bucket;
     int throttled;         /* messages that found the bucket empty */
@@ -76,17 +79,22 @@ struct live_case {
     struct session *holder;  /* NULL unless answered and the holder is connected */
     bool has_fix;
     struct vg_fix_row last_fix;
-    guint escalate_timer, abandon_timer;
-    guint holder_timer;     /* the holder's console is gone: requeue when it fires */
-    int64_t holder_gone_us; /* since when (wall clock) */
-    uint64_t citizen_leg;   /* the citizen's own (first) media leg, 0 = none */
-    uint64_t citizen_src;   /* the staff leg the citizen's leg receives from, 0 = none */
+    guint escalate_timer, abandon_timer; /* escalate: also a requeued case's "unanswered" */
+    int64_t requeued_us;                 /* wall clock; 0 = never requeued */
+    guint holder_timer;                  /* the holder's console is gone: requeue when it fires */
+    int64_t holder_gone_us;              /* since when (wall clock) */
+    uint64_t citizen_leg;                /* the citizen's own (first) media leg, 0 = none */
+    uint64_t citizen_src; /* the staff leg the citizen's leg receives from, 0 = none */
     struct party parties[MAX_PARTIES];
     unsigned n_parties;
     guint party_timer;                 /* a party is away: drop them when it fires */
     struct invite *invite;             /* NULL: none pending */
     char prev_holder[VG_NAME_MAX + 1]; /* who transferred it here, for hand_back */
     struct vg_recording *rec;          /* NULL: not recorded */
+    /* alarm_start's client_ref and the token it was answered with, kept while the case
+     * is live (memory only) so a try whose answer was lost gets the same case back */
+    char client_ref[VG_CLIENT_REF_MAX + 1];
+    char token[65];
 };
 
 /* Which party of which case a media leg belongs to. Each party has one main leg

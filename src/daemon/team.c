@@ -88,7 +88,6 @@ static void add_party(struct vg_hub *h, struct live_case *lc, struct session *s,
     p->s = s;
     p->gone_us = 0;
     snprintf(s->case_id, sizeof s->case_id, "%s", lc->row.id);
-    s->available = false;
     event(h, lc,
           role == P_MONITOR  ? "monitor"
           : role == P_BARGED ? "barge"
@@ -120,7 +119,6 @@ static void drop_party(struct vg_hub *h, struct live_case *lc, struct party *par
     vg_info(lc->row.id, NULL, "%s left (%s, %s)", p.account, party_role_name(p.role), reason);
     if (p.s && strcmp(p.s->case_id, lc->row.id) == 0) {
         p.s->case_id[0] = '\0';
-        p.s->available = true;
     }
 }
 
@@ -359,14 +357,12 @@ static int move_case(struct vg_hub *h, struct live_case *lc, struct session *to,
     snprintf(lc->row.held_by, sizeof lc->row.held_by, "%s", to->account);
     lc->holder = to;
     snprintf(to->case_id, sizeof to->case_id, "%s", lc->row.id);
-    to->available = false;
     vg_info(lc->row.id, NULL, "transferred (%s) from %s to %s", how, from_name, to->account);
     json_t *msg = json_pack("{s:s, s:s, s:s, s:s, s:s}", "type", "transferred", "case_id",
                             lc->row.id, "from", from_name, "to", to->account, "kind", how);
     if (from) {
         hub_send(from, json_incref(msg));
         from->case_id[0] = '\0';
-        from->available = true;
     }
     cases_to_staff(h, lc, msg, from);
     people_changed(h, lc);
@@ -595,7 +591,6 @@ void team_case_closed(struct vg_hub *h, struct live_case *lc)
         struct session *s = lc->parties[i].s;
         if (s && strcmp(s->case_id, lc->row.id) == 0) {
             s->case_id[0] = '\0';
-            s->available = true;
         }
     }
     lc->n_parties = 0;
@@ -726,7 +721,6 @@ void team_staff_ready(struct vg_hub *h, struct session *s)
             p->gone_us = 0;
             arm_party_timer(h, lc);
             snprintf(s->case_id, sizeof s->case_id, "%s", lc->row.id);
-            s->available = false;
             json_t *r = cases_full(h, "joined", lc);
             json_object_set_new(r, "role", json_string(party_role_name(p->role)));
             hub_send(s, r);

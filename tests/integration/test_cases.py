@@ -457,7 +457,8 @@ def check_appended(v, cid, why, fact):
           "its manifest is the one the audit log says the centre signed last")
 
 
-def test_service_area(v):
+def test_service_area(v, sue):
+    sue.events.clear()
     con = db(v)
     before = con.execute("SELECT count(*) FROM cases").fetchone()[0]
     con.close()
@@ -467,8 +468,24 @@ def test_service_area(v):
     con = db(v)
     check(con.execute("SELECT count(*) FROM cases").fetchone()[0] == before, "no case created")
     con.close()
+    a = sue.wait_type("alert", kind="alarm_refused")
+    check(a and a["detail"].get("reason") == "outside_service_area" and a.get("case_id") is None
+          and a["phone"] == "+8613800000007",
+          f"but not without a trace: the supervisor is alerted, with where: {a}")
     c2, r2 = citizen(v.port, "video", "+86 138 0000 0008", location=None, name="noloc")
     check(r2.get("type") == "alarm_started", "an alarm without location proceeds")
+    # Its first fix lies outside: the alarm goes on; the citizen is told, staff alerted.
+    c2.request("location", **OUTSIDE)
+    told = c2.wait_type("outside_area")
+    check(told and told.get("message") == "Outside our county: call 110.",
+          f"the citizen is told the ordinary line serves them: {told}")
+    a = sue.wait_type("alert", kind="outside_area")
+    check(a and a.get("case_id") == r2["case_id"] and "outside_area" in a.get("flags", []),
+          f"the supervisor is alerted, and the case flagged: {a}")
+    c2.request("location", **OUTSIDE)
+    c2.drain(0.3)
+    check(not [m for m in c2.events if m.get("type") == "outside_area"],
+          "once: later fixes do not repeat it")
     c2.request("hangup")
     c.close()
     c2.close()
@@ -582,6 +599,13 @@ def test_hard_block(d):
     check(con.execute("SELECT count(*) FROM cases").fetchone()[0] == 0, "no case created")
     con.close()
     check("blocked caller" in v.stderr(), "the refusal is logged")
+    a = sue.wait_type("alert", kind="alarm_refused")
+    check(a and a["detail"].get("reason") == "blocked" and a["detail"].get("block_reason") ==
+          "threats", f"and the supervisor alerted (a real emergency must not vanish): {a}")
+    con = db(v)
+    check(con.execute("SELECT count(*) FROM alerts WHERE kind = 'alarm_refused' AND case_id IS "
+                      "NULL").fetchone()[0] == 1, "the alert is stored, with no case")
+    con.close()
     v.stop()
 
 
@@ -633,7 +657,7 @@ dropped = test_abandon_and_resume(v, ann, bob)
 test_callbacks(v, ann, bob, dropped)
 out_cid, saved = test_outcome_after_hangup(v, ann, bob)
 live, cid = test_location_and_chat(v, ann, sue)
-test_service_area(v)
+test_service_area(v, sue)
 test_soft_block_and_alerts(v, ann, sue)
 test_bad_input(v, ann, live, cid)
 ann = test_stale_console(v, ann, live, cid)

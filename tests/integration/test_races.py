@@ -5,6 +5,7 @@ accepted and then lost. vigild must refuse what would break a case, keep every
 other case as it was, and exit cleanly."""
 import os
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -115,6 +116,87 @@ def big_caller(v, sup):
     c2.close()
 
 
+def alarm_tried_again(v, sup):
+    """A try of an alarm whose answer was lost (client_ref, docs/protocol.md) gets the
+    same case back, on the same connection or a new one, never a second alarm."""
+    ref = "r" + "0123456789abcdef" * 2
+    c1, r1 = alarm(v, "t1", "+8613800000141", client_ref=ref)
+    check(r1.get("type") == "alarm_started", f"the first try: {r1.get('type')}")
+    r = c1.request("alarm_start", mode="video", phone="+8613800000141", client_ref=ref)
+    check(r.get("case_id") == r1["case_id"] and r.get("token") == r1["token"] and r.get("again"),
+          f"tried again on the same connection: the same case and token: {r}")
+    r = c1.request("alarm_start", mode="video", phone="+8613800000141", client_ref=ref[::-1])
+    check(r.get("code") == "state", f"another alarm on that connection is still refused: {r}")
+    c2, r2 = alarm(v, "t2", "+8613800000141", client_ref=ref)
+    check(r2.get("case_id") == r1["case_id"] and r2.get("token") == r1["token"],
+          f"tried again on a new connection (the first one's answer lost): the same case: {r2}")
+    c1.close()
+    time.sleep(0.3)
+    card = sup.request("case_get", case_id=r1["case_id"]).get("case", {})
+    check(card.get("citizen_connected") is True,
+          "the new connection is the case's citizen; the old one closing changes nothing")
+    c3, r3 = alarm(v, "t3", "+8613800000142", client_ref=ref)
+    check(r3.get("type") == "alarm_started" and r3.get("case_id") != r1["case_id"],
+          "the same name from another number is another alarm")
+    c4, r4 = alarm(v, "t4", "+8613800000143", client_ref="short")
+    check(r4.get("type") == "error" and "client_ref" in r4.get("message", ""),
+          f"a guessable client_ref is refused: {r4.get('message')}")
+    for c in (c2, c3):
+        c.request("hangup")
+        c.close()
+    c4.close()
+
+
+def requeued_and_away(tmp):
+    """A case requeued when its holder's console went, and then waiting escalate_after_s
+    again, is reported unanswered and its citizen asked to call 110 too (requeuing had
+    marked it escalated, so that never came). A call-taker who chose "away" while
+    holding a case stays away when it ends (the end had made them available)."""
+    conf = os.path.join(tmp, "requeue.conf")
+    with open(conf, "w") as f:
+        f.write("[queue]\nholder_grace_s = 1\nescalate_after_s = 2\n")
+    v = Vigild(config=conf).start()
+    try:
+        pw = {n: add_account(v.data_dir, n, r) for n, r in
+              [("ann", "call_taker"), ("bob", "call_taker"), ("sue", "supervisor")]}
+        ann, bob, sue = (staff(v.port, n, pw[n]) for n in ("ann", "bob", "sue"))
+        bob.request("set_status", status="away")
+        cit, r = alarm(v, "cit", "+8613800000151")
+        cid = r["case_id"]
+        check(ann.request("claim", case_id=cid).get("type") == "claimed", "ann answers")
+        ann.close()
+        req = cit.wait_type("requeued", timeout=5, case_id=cid)
+        t0 = time.monotonic()
+        check(req is not None, "ann's console gone: the case is back in the queue")
+        esc = cit.wait_type("escalated", timeout=6, case_id=cid)
+        waited = time.monotonic() - t0
+        check(esc is not None and 1.5 <= waited <= 4,
+              f"{waited:.1f} s later (escalate_after_s 2) the citizen is asked to call 110 too")
+        al = sue.wait(lambda m: m.get("type") == "alert" and m.get("kind") == "unanswered"
+                      and m.get("case_id") == cid, 3)
+        check(al["detail"].get("requeued") is True, f"and the supervisor told: {al['detail']}")
+        # sue takes it, sets herself away while on it, ends it: she stays away.
+        check(sue.request("claim", case_id=cid).get("type") == "claimed", "sue takes it")
+        sue.request("set_status", status="away")
+        check(sue.request("end", case_id=cid, disposition="advice").get("type") == "ended",
+              "sue ends it")
+        sue.drain(0.2)
+        sue.events.clear()
+        c2, r2 = alarm(v, "cit2", "+8613800000152")
+        sue.drain(0.5)
+        offers = [m for m in sue.events if m.get("type") == "offer"]
+        check(not offers, f"sue, away, is offered nothing after her case ended: {len(offers)}")
+        sue.request("set_status", status="available")
+        off = sue.wait_type("offer", timeout=3)
+        check(off["case"]["case_id"] == r2["case_id"], "and rung again once she is available")
+        c2.request("hangup")
+        for c in (cit, c2, bob, sue):
+            c.close()
+    finally:
+        rc, _ = v.stop()
+        check(rc == 0 and "AddressSanitizer" not in v.stderr(), f"vigild exits cleanly: {rc}")
+
+
 def main():
     v = Vigild().start()
     try:
@@ -124,10 +206,12 @@ def main():
         sup = staff(v.port, "sup0", pws["sup0"])  # reads any live case
         resume_other_case(v, sup)
         big_caller(v, sup)
+        alarm_tried_again(v, sup)
         sup.close()
         two_consoles(v, pws["bob"])
         full_case(v, pws)
         check(v.proc.poll() is None, "vigild still running")
+        requeued_and_away(tempfile.mkdtemp(prefix="vigil-races-"))
     finally:
         rc, _ = v.stop()
         check(rc == 0, f"vigild exits cleanly: {rc}")

@@ -33,7 +33,7 @@ const MODE = { video: 'Video', silent: 'SILENT', voice: 'Voice', report: 'Report
 const STATE = { queued: 'waiting', offered: 'ringing', answered: 'being handled', ended: 'ended',
                 abandoned: 'abandoned' };
 const FLAG = { no_location: 'no location', repeat_caller: 'repeat caller', key_person: 'key person',
-               key_place: 'key place', blocked: 'blocked caller' };
+               key_place: 'key place', blocked: 'blocked caller', outside_area: 'outside the area' };
 
 function banner(text) { $('banner').textContent = text || ''; $('banner').hidden = !text; }
 
@@ -613,9 +613,15 @@ function addAlert(m) {
   s.alerts.unshift(m);
   const words = { unanswered: 'Unanswered', repeat_caller: 'Repeat caller', key_person: 'Key person',
                   key_place: 'Key place', blocked_caller: 'Blocked caller', escalated: 'Escalated',
-                  holder_lost: 'Call-taker lost' };
+                  holder_lost: 'Call-taker lost', outside_area: 'Outside the area',
+                  alarm_refused: 'Alarm refused' };
   const d = m.detail || {};
-  const detail = d.was_held_by ? `${d.was_held_by}'s console gone ${d.gone_s} s; ` +
+  const refusedWhy = { outside_service_area: 'outside the service area: told to call 110',
+                       blocked: `blocked caller (by ${d.blocked_by}: ${d.block_reason})` };
+  const detail = d.reason ? (refusedWhy[d.reason] || d.reason) +
+      (Number.isFinite(d.lat) ? ` at ${d.lat.toFixed(5)}, ${d.lon.toFixed(5)}` : '') :
+    Number.isFinite(d.lat) ? `first location ${d.lat.toFixed(5)}, ${d.lon.toFixed(5)}` :
+    d.was_held_by ? `${d.was_held_by}'s console gone ${d.gone_s} s; ` +
       (d.taken_over_by ? `${d.taken_over_by} on the call holds it` : 'back in the queue') :
     d.waiting_s ? `waiting ${d.waiting_s} s` : d.place ? `at ${d.place}` :
     d.alarms_in_window ? `${d.alarms_in_window} alarms in ${d.window_min} min` : '';
