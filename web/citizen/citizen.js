@@ -10,6 +10,22 @@ const $ = (id) => document.getElementById(id);
 const gw = new Gateway();
 const PHONE_KEY = 'vigil.phone';
 
+// Storage the browser may refuse (site data blocked): the page works without it,
+// it only forgets the number and cannot come back to a case after a reload.
+function stored(area, key) {
+  try { return window[area].getItem(key); } catch (e) { return null; }
+}
+function store(area, key, value) {
+  try {
+    if (value === null) window[area].removeItem(key); else window[area].setItem(key, value);
+  } catch (e) { /* not kept */ }
+}
+
+// What the server takes of a text, in bytes (VG_CHAT_MAX): a limit in characters
+// let Chinese text three times over it through.
+const CHAT_MAX = 2000;
+const bytes = (t) => new TextEncoder().encode(t).length;
+
 const c = {
   mode: null,
   caseId: null,
@@ -114,10 +130,24 @@ function watchLocation() {
   if (!navigator.geolocation || c.watch !== null) return;
   c.watch = navigator.geolocation.watchPosition((p) => {
     const f = fixFrom(p);
+    locNote('');
     const l = c.lastFix;
     if (l && l.lat === f.lat && l.lon === f.lon && l.accuracy === f.accuracy) return;
     sendFix(f);
-  }, () => {}, { enableHighAccuracy: true, maximumAge: 5000 });
+  }, (e) => {
+    // The police must know they do not know where the caller is, and the caller that
+    // writing the place helps; shown as text, never spoken or sounded.
+    if (!c.lastFix) {
+      locNote(e && e.code === 1 ? 'Your location is not shared: write where you are.'
+        : 'Your location is not found yet: write where you are.');
+    }
+  }, { enableHighAccuracy: true, maximumAge: 5000 });
+}
+
+function locNote(text) {
+  const n = $('loc-state');
+  setText(n, text);
+  n.hidden = !text;
 }
 
 function stopLocation() {
@@ -133,6 +163,14 @@ async function getMedia(mode) {
   try {
     return await navigator.mediaDevices.getUserMedia(want);
   } catch (e) {
+    // A video call without the camera is still a call: the police hear the caller.
+    if (mode === 'video') {
+      try {
+        const audio = await navigator.mediaDevices.getUserMedia({ audio: true });
+        $('media-state').textContent = 'Camera not allowed: the police can hear you, and you can write below.';
+        return audio;
+      } catch (e2) { /* neither: as below */ }
+    }
     $('media-state').textContent = mode === 'silent' ? 'Microphone not available.'
       : 'Camera or microphone not allowed: you can still write in the chat below.';
     return null;
@@ -330,7 +368,7 @@ async function choose(mode) {
     $('phone').focus();
     return;
   }
-  localStorage.setItem(PHONE_KEY, phone());
+  store('localStorage', PHONE_KEY, phone());
   $('phone-error').hidden = true;
   if (mode === 'report') { show('report-form'); $('report-text').focus(); return; }
   await raise(mode, {});
@@ -338,17 +376,55 @@ async function choose(mode) {
 
 function resetCase(mode) {
   c.gen = (c.gen || 0) + 1;
+  // Nothing of the case before carries over: its last fix sent as this alarm's place
+  // after a reconnect could send the police to the wrong address.
   Object.assign(c, { mode, caseId: null, token: null, position: null, waiting: 0, heldBy: null,
-                     chatSeen: new Set(), unread: new Set(), outbox: [], uploader: null, stars: 0 });
+                     chatSeen: new Set(), unread: new Set(), outbox: [], uploader: null, stars: 0,
+                     lastFix: null, fixUnsent: false, escalated: false, staffNote: false });
+  // A silent alarm's page is never read aloud: a screen reader speaks live regions.
+  for (const id of ['state', 'chat', 'media-state', 'loc-state']) {
+    $(id).setAttribute('aria-live', mode === 'silent' ? 'off' : 'polite');
+  }
+  locNote('');
   document.body.classList.toggle('mode-silent', mode === 'silent');
   document.title = mode === 'silent' ? 'Notes' : 'Emergency 110';
   $('chat').replaceChildren();
   $('upload-list').replaceChildren();
+  $('ended-upload-list').replaceChildren();
+  $('ended-uploads').hidden = true;
   $('uploads').hidden = true;
   $('quick').hidden = mode === 'report'; /* a report has no one asking questions live */
   $('media-state').textContent = '';
   $('chat-text').placeholder = mode === 'silent' ? 'Write here' : 'Write a message';
   banner('');
+}
+
+// One alarm_start at a time on the connection: one still in flight (its answer late,
+// the citizen already gone on to another alarm) settles first, with its hang-up, or
+// the gateway would take the new one for a second alarm on a connection that has one.
+let startChain = Promise.resolve();
+
+// A fresh, unguessable name for this alarm: sent again with every try, so a try whose
+// answer was lost gets the same case back instead of raising a second one
+// (client_ref, docs/protocol.md).
+function newRef() {
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+}
+
+// Tries for START_TRY_MS before the page says the alarm could not be sent.
+const START_TRY_MS = 30000;
+
+async function startAlarm(req, cancelled) {
+  const t0 = Date.now();
+  for (;;) {
+    if (!gw.open) await waitOpen(8000);
+    if (cancelled()) return { type: 'error', code: 'cancelled' };
+    const r = await gw.request('alarm_start', req);
+    if (r.type === 'alarm_started' || (r.code !== 'disconnected' && r.code !== 'timeout')) return r;
+    if (cancelled() || Date.now() - t0 > START_TRY_MS) return r;
+    await new Promise((res) => setTimeout(res, 1000));
+  }
 }
 
 async function raise(mode, extra) {
@@ -358,30 +434,53 @@ async function raise(mode, extra) {
   const gen = c.gen;
   // Hung up (or started over) while we were waiting for permissions or the network?
   const cancelled = () => c.gen !== gen || c.state === 'ended';
+  // Only this alarm's own media is stopped when it is cancelled: a newer alarm may
+  // already have its camera and connection in c.
+  const dropOwn = (local) => {
+    if (c.gen === gen) stopMedia();
+    else if (local) local.getTracks().forEach((t) => t.stop());
+  };
   const [local, fix] = await Promise.all([getMedia(mode), firstFix(4000)]);
   if (cancelled()) { if (local) local.getTracks().forEach((t) => t.stop()); return; }
   c.local = local;
   buildMediaView();
   if (mode === 'video' || mode === 'voice') keepAwake(true);
   setCaseState('connecting');
-  if (!gw.open) await waitOpen(8000);
-  if (cancelled()) { stopMedia(); return; }
-  const req = { mode, phone: phone(), callback_allowed: extra.callback !== false };
-  if (fix) { req.location = fix; c.lastFix = fix; }
-  const r = await gw.request('alarm_start', req);
-  if (cancelled()) {
-    if (r.type === 'alarm_started') gw.request('hangup');
-    stopMedia();
-    return;
+  const prev = startChain;
+  let settled;
+  let r;
+  startChain = new Promise((res) => { settled = res; });
+  try {
+    await prev;
+    if (c.hangupPending) await deliverHangup(); // the case before ends first
+    if (cancelled()) { dropOwn(local); return; }
+    // A silent alarm abandoned on a weak network is still listed to follow up: the
+    // console's call-back list warns that a ringing phone may put the caller in
+    // danger, and leaves the judgement to the call-taker, rather than lose it.
+    const req = { mode, phone: phone(), client_ref: newRef(), callback_allowed: extra.callback !== false };
+    if (fix) { req.location = fix; c.lastFix = fix; }
+    r = await startAlarm(req, cancelled);
+    if (cancelled()) {
+      // Started, or maybe started (no answer): the connection may carry it; end it.
+      if (r.type === 'alarm_started' || r.code === 'timeout') await gw.request('hangup', {}, 5000);
+      dropOwn(local);
+      return;
+    }
+    if (r.type !== 'alarm_started') {
+      if (r.code === 'disconnected' || r.code === 'timeout') {
+        if (r.code === 'timeout') await gw.request('hangup', {}, 5000); // no ghost case left
+        netFailed();
+        return;
+      }
+      refused(r);
+      return;
+    }
+    c.caseId = r.case_id;
+    c.token = r.token;
+  } finally {
+    settled();
   }
-  if (r.type !== 'alarm_started') {
-    if (r.code === 'disconnected' || r.code === 'timeout') { netFailed(); return; }
-    refused(r);
-    return;
-  }
-  c.caseId = r.case_id;
-  c.token = r.token;
-  sessionStorage.setItem('vigil.case', JSON.stringify({ token: r.token, mode, case_id: r.case_id }));
+  store('sessionStorage', 'vigil.case', JSON.stringify({ token: c.token, mode, case_id: c.caseId }));
   setCaseState(r.state === 'answered' ? 'answered' : 'queued');
   watchLocation();
   if (extra.text) await sendChat(extra.text);
@@ -394,7 +493,6 @@ async function raise(mode, extra) {
 function refused(r) {
   stopMedia();
   setCaseState('idle');
-  document.body.classList.remove('mode-silent');
   const text = r.message || 'The alarm could not be sent.';
   $('outside-title').textContent = r.code === 'outside_service_area' ? 'You are outside our service area'
     : 'Your alarm could not be sent';
@@ -418,18 +516,31 @@ function waitOpen(ms) {
 }
 
 // One tap ends the alarm on the page at once, whatever the connection: someone may
-// have to hide the phone. If the gateway did not get it (the connection down or dying),
-// the hang-up is kept and delivered when a connection is back (deliverHangup):
-// otherwise the call-taker would hold a case the citizen believes ended.
+// have to hide the phone. The gateway is told after; until it confirms, the hang-up
+// is kept and delivered when a connection is back (deliverHangup): otherwise the
+// call-taker would hold a case the citizen believes ended.
 async function hangup() {
   if (!c.caseId) { endLocal('Ended.'); return; }
+  const token = c.token;
+  c.hangupPending = token;
+  endLocal('You ended the alarm.');
   const r = await gw.request('hangup', {}, 5000);
-  if (r.code === 'disconnected' || r.code === 'timeout') c.hangupPending = c.token;
-  endLocal(r.state === 'abandoned' ? 'You ended the alarm before a call-taker answered.' : 'You ended the alarm.');
+  if (r.code === 'disconnected' || r.code === 'timeout') return;
+  if (c.hangupPending === token) c.hangupPending = null;
+  if (r.state === 'abandoned' && c.token === token) {
+    $('ended-text').textContent = 'You ended the alarm before a call-taker answered.';
+  }
 }
 
-async function deliverHangup() {
+// Once at a time: the reconnect and a new alarm may both want it delivered.
+function deliverHangup() {
+  if (!c.hangupDelivery) c.hangupDelivery = deliverHangupOnce().finally(() => { c.hangupDelivery = null; });
+  return c.hangupDelivery;
+}
+
+async function deliverHangupOnce() {
   const token = c.hangupPending;
+  if (!token) return;
   const r = await gw.request('case_resume', { token });
   if (r.type === 'error' && (r.code === 'disconnected' || r.code === 'timeout')) return; // next time
   if (r.type === 'case_resumed' && r.state !== 'ended' && r.state !== 'abandoned') {
@@ -442,11 +553,17 @@ async function deliverHangup() {
 function endLocal(text) {
   stopMedia();
   stopLocation();
-  if (c.uploader) c.uploader.stop();
-  sessionStorage.removeItem('vigil.case');
+  // Files still on their way go on (the gateway takes them for a while after the
+  // end): a report's video must not be cut because the police closed the case.
+  const sending = c.uploader && c.uploader.busy();
+  if (c.uploader && !sending) c.uploader.stop();
+  $('ended-uploads').hidden = !sending;
+  store('sessionStorage', 'vigil.case', null);
   setCaseState('ended');
-  document.body.classList.remove('mode-silent');
-  document.title = 'Emergency 110';
+  if (sending) renderUploads(c.uploader.items);
+  // A silent alarm's page stays dark and quiet to the end: no bright screen titled
+  // "Emergency 110" on a phone someone is hiding.
+  if (c.mode !== 'silent') document.title = 'Emergency 110';
   $('ended-text').textContent = text;
   $('rated').textContent = '';
   $('rate').hidden = !c.caseId;
@@ -486,7 +603,8 @@ async function resumeCase() {
 
 function startUploads(files) {
   $('uploads').hidden = false;
-  if (!c.uploader) c.uploader = new Uploader(c.caseId, c.token, renderUploads);
+  const gen = c.gen; // an alarm raised after this one does not show this one's files
+  if (!c.uploader) c.uploader = new Uploader(c.caseId, c.token, (items) => { if (c.gen === gen) renderUploads(items); });
   for (const f of files) c.uploader.add(f);
   c.uploader.run();
 }
@@ -504,11 +622,17 @@ function tooMany(files) {
 function renderUploads(items) {
   const words = { waiting: 'waiting', sending: 'sending', retrying: 'connection lost, will resume',
                   sent: 'sent, checking', received: 'received by the police', failed: 'not sent' };
-  $('upload-list').replaceChildren(...items.map((it) => {
+  const rows = () => items.map((it) => {
     const pct = it.size ? Math.floor((100 * it.offset) / it.size) : 0;
     const what = it.state === 'sending' ? `sending ${pct}%` : words[it.state];
     return el('li', { 'data-state': it.state }, `${it.name}: ${what}${it.error ? ' (' + it.error + ')' : ''}`);
-  }));
+  });
+  $('upload-list').replaceChildren(...rows());
+  // After the end, on the last screen too, until every file is through.
+  if (c.state === 'ended') {
+    $('ended-upload-list').replaceChildren(...rows());
+    if (c.uploader && !c.uploader.busy()) $('ended-uploads').hidden = true;
+  }
 }
 
 function reportFiles() {
@@ -558,6 +682,14 @@ gw.on('escalated', (m) => {
   if (c.mode === 'silent') { c.escalated = true; renderState(); return; }
   banner(m.message || 'No call-taker has answered yet. Please also call 110.');
 });
+// The first location of an alarm that started without one lies outside the area
+// served: the alarm goes on (the call-taker sees it), and the citizen learns that the
+// ordinary line serves them; a silent alarm's page shows it as quiet text.
+gw.on('outside_area', (m) => {
+  if (!live(m)) return;
+  if (c.mode === 'silent') locNote(m.message);
+  else banner(m.message);
+});
 gw.on('ended', (m) => {
   if (m.case_id === c.caseId && c.state !== 'ended') endLocal('The police ended the alarm.');
 });
@@ -600,7 +732,7 @@ setInterval(() => { if (c.state === 'queued') { c.waiting += 1; renderState(); }
 
 // ---- wiring ------------------------------------------------------------------
 
-$('phone').value = localStorage.getItem(PHONE_KEY) || '';
+$('phone').value = stored('localStorage', PHONE_KEY) || '';
 for (const b of document.querySelectorAll('.choice')) b.addEventListener('click', () => choose(b.dataset.mode));
 $('hangup').addEventListener('click', hangup);
 // One tap answers the call-taker's question: for someone who must not be heard
@@ -610,6 +742,12 @@ $('chat-form').addEventListener('submit', (e) => {
   e.preventDefault();
   const t = $('chat-text').value.trim();
   if (!t) return;
+  if (bytes(t) > CHAT_MAX) { // kept in the box, to shorten or send in parts
+    $('chat-error').textContent = 'Too long for one message: please shorten it or send it in parts.';
+    $('chat-error').hidden = false;
+    return;
+  }
+  $('chat-error').hidden = true;
   $('chat-text').value = '';
   sendChat(t);
 });
@@ -623,6 +761,11 @@ $('report').addEventListener('submit', (e) => {
   $('report-error').hidden = true;
   const place = $('report-place').value.trim();
   const text = $('report-text').value.trim() + (place ? `\nPlace: ${place}` : '');
+  if (bytes(text) > CHAT_MAX) {
+    $('report-error').textContent = 'The text is too long: please shorten it.';
+    $('report-error').hidden = false;
+    return;
+  }
   raise('report', { text, files, callback: $('report-callback').checked });
 });
 $('more-files').addEventListener('change', () => {
@@ -633,7 +776,14 @@ $('more-files').addEventListener('change', () => {
   if (files.length) startUploads(files);
 });
 $('report-cancel').addEventListener('click', () => show('home'));
-for (const b of document.querySelectorAll('.back')) b.addEventListener('click', () => { setCaseState('idle'); show('home'); });
+for (const b of document.querySelectorAll('.back')) {
+  b.addEventListener('click', () => {
+    document.body.classList.remove('mode-silent');
+    document.title = 'Emergency 110';
+    setCaseState('idle');
+    show('home');
+  });
+}
 for (const b of document.querySelectorAll('.stars button')) {
   b.addEventListener('click', () => {
     c.stars = Number(b.dataset.stars);
@@ -650,7 +800,8 @@ $('rate').addEventListener('submit', async (e) => {
 });
 
 // A reload during an open case comes back to it (the token is in sessionStorage).
-const saved = JSON.parse(sessionStorage.getItem('vigil.case') || 'null');
+let saved = null;
+try { saved = JSON.parse(stored('sessionStorage', 'vigil.case') || 'null'); } catch (e) { saved = null; }
 if (saved && saved.token) {
   resetCase(saved.mode);
   Object.assign(c, { caseId: saved.case_id, token: saved.token });

@@ -5,6 +5,8 @@
 // sent twice and nothing is lost. A file counts as received when the server says
 // complete (with its sha256) and again when upload_received arrives on the socket.
 
+const CALL_MS = 60000; // one chunk of 256 KiB at 35 kbit/s
+
 export class Uploader {
   constructor(caseId, token, onchange) {
     this.caseId = caseId;
@@ -26,6 +28,9 @@ export class Uploader {
 
   stop() { this.stopped = true; this.kick(); }
 
+  // Some file is still on its way.
+  busy() { return this.items.some((i) => ['waiting', 'sending', 'retrying'].includes(i.state)); }
+
   // Wakes a retry wait at once (the connection is back).
   kick() { if (this.wake) this.wake(); }
 
@@ -39,13 +44,21 @@ export class Uploader {
     this.changed();
   }
 
+  // A request that hangs on a dead path is given up after CALL_MS and retried (the
+  // retry asks where the file stands): otherwise "sending 40%" could stay for minutes.
   async call(method, path, body, type) {
     const headers = { Authorization: 'Bearer ' + this.token };
     if (type) headers['Content-Type'] = type;
-    const r = await fetch(path, { method, headers, body });
-    let j = {};
-    try { j = await r.json(); } catch (e) { /* not JSON */ }
-    return { status: r.status, body: j };
+    const ctl = new AbortController();
+    const t = setTimeout(() => ctl.abort(), CALL_MS);
+    try {
+      const r = await fetch(path, { method, headers, body, signal: ctl.signal });
+      let j = {};
+      try { j = await r.json(); } catch (e) { /* not JSON */ }
+      return { status: r.status, body: j };
+    } finally {
+      clearTimeout(t);
+    }
   }
 
   async pause(ms) {
@@ -123,7 +136,10 @@ export class Uploader {
         it.sha256 = r.body.sha256;
       }
     } else if (r.status === 409 && r.body.error === 'offset') {
+      // The server has it all already (our last chunk's answer was lost): done, not
+      // an empty chunk that would be refused and mark the file "not sent".
       it.offset = r.body.offset;
+      if (r.body.complete) { it.state = it.confirmed ? 'received' : 'sent'; it.sha256 = r.body.sha256 || it.sha256; }
     } else if (r.status >= 500) {
       throw new Error('server ' + r.status);
     } else {

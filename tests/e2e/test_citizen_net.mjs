@@ -1,0 +1,59 @@
+// The citizen page on a connection that loses what it carries (playwright routes the
+// page's WebSocket through the test): the answer to alarm_start is lost, and the
+// page's try again gets the same case (client_ref), not a second alarm and not
+// "could not be sent"; a hang-up the gateway does not get ends the page at once and
+// reaches the gateway when the connection is back.
+import { check, citizen, login, run, until } from './harness.mjs';
+
+// The supervisor's board of live cases (this test raises one alarm).
+const boardRows = (page) => page.evaluate(() =>
+  [...document.querySelectorAll('#board tr[data-case]')].map((r) => r.dataset.case));
+
+run('e2e_citizen_net', { accounts: [['sue', 'supervisor']] }, async (v, browser) => {
+  const sue = await login(browser, v, 'sue');
+  await sue.click('#status-btn'); // away: the alarm waits on the board
+  const cit = await citizen(browser, v, [30.58, 114.31, 9], '+86 138 0000 5101');
+  const net = { dropStarted: 1, blockOut: false, starts: [] };
+  await cit.routeWebSocket(/\/ws$/, (ws) => {
+    const server = ws.connectToServer();
+    ws.onMessage((m) => {
+      const j = JSON.parse(m);
+      if (j.type === 'alarm_start') net.starts.push(j.client_ref);
+      if (!net.blockOut) server.send(m);
+    });
+    server.onMessage((m) => {
+      const j = JSON.parse(m);
+      if (j.type === 'alarm_started' && net.dropStarted > 0) { net.dropStarted--; return; }
+      ws.send(m);
+    });
+  });
+  // The page connected before the route: a new connection goes through it.
+  await cit.evaluate(() => window.vigilCitizen.drop());
+  await until(() => cit.evaluate(() => window.vigilCitizen.state() === 'idle'), 5000);
+
+  const t0 = Date.now();
+  await cit.click('button.choice.video');
+  const queued = await until(() => cit.evaluate(() => window.vigilCitizen.state() === 'queued'), 40000);
+  check(queued, `with the first answer lost, the page is in the queue after ${Date.now() - t0} ms`);
+  check(net.starts.length === 2 && net.starts[0] && net.starts[0] === net.starts[1],
+        `it tried twice, with the same client_ref (${net.starts.length} tries)`);
+  const caseId = await cit.evaluate(() => window.vigilCitizen.caseId());
+  const rows = await until(() => boardRows(sue).then((r) => r.length && r), 5000);
+  check(rows && rows.length === 1 && rows[0] === caseId,
+        `one alarm on the board, the page's (${rows && rows.join(', ')})`);
+
+  // The hang-up is lost on the way: the page ends at once all the same.
+  net.blockOut = true;
+  const t1 = Date.now();
+  await cit.click('#hangup');
+  const ended = await until(() => cit.evaluate(() => !document.getElementById('rating').hidden), 3000, 20);
+  const took = Date.now() - t1;
+  check(ended && took < 1000, `the page ended ${took} ms after the tap, the gateway not told yet`);
+  const still = await boardRows(sue);
+  check(still.length === 1, 'the gateway still has the alarm');
+  // The connection comes back: the kept hang-up is delivered.
+  net.blockOut = false;
+  await cit.evaluate(() => window.vigilCitizen.drop());
+  const gone = await until(() => boardRows(sue).then((r) => r.length === 0), 10000);
+  check(gone, 'once the connection is back the hang-up reaches the gateway: the alarm leaves the board');
+});
