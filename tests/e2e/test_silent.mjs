@@ -54,6 +54,8 @@ async function silent(v, browser, con) {
   check(heard && b.audioPackets - a.audioPackets > 100 && b.audioSamples - a.audioSamples > 0,
         `the console hears the silent citizen: ${b.audioPackets - a.audioPackets} audio packets, ` +
         `${b.audioSamples - a.audioSamples} samples in 3 s`);
+  check(b.framesDecoded - a.framesDecoded > 20,
+        `and sees them: ${b.framesDecoded - a.framesDecoded} frames decoded in 3 s (camera and microphone go to the call-taker)`);
   const cs = await mediaStats(cit);
   check(cs.pcs === 1 && cs.audioPackets === 0 && cs.audioSamples === 0 && cs.videoPackets === 0,
         `the citizen's page receives nothing: ${cs.inboundAudioStreams} inbound audio streams, ` +
@@ -119,8 +121,10 @@ async function silent(v, browser, con) {
         `the silent page looks innocuous: title "${look.title}", background ${look.bg}, status "${look.state}"`);
   await shot(cit, 'citizen-silent');
   const gum = await cit.evaluate(() => window.__gum);
-  check(gum.length === 1 && gum[0].audio && !gum[0].video,
-        `the silent alarm asks for the microphone only, never the camera (${JSON.stringify(gum)})`);
+  const videos = await cit.evaluate(() => document.querySelectorAll('video, audio').length);
+  check(gum.length === 1 && gum[0].audio && gum[0].video && videos === 0,
+        `the silent alarm asks for the camera and microphone once (${JSON.stringify(gum)}), and shows ` +
+        `no preview (${videos} media elements)`);
   const after = await watchQuiet(cit, 600);
   const seen = await cit.evaluate(() => window.__sounding.length);
   check(early.audio + during.audio + after.audio === 0 && early.loud + during.loud + after.loud === 0 && seen === 0,

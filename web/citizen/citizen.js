@@ -159,15 +159,17 @@ function stopLocation() {
 
 async function getMedia(mode) {
   if (mode === 'report') return null;
-  const want = mode === 'video' ? { audio: true, video: { facingMode: 'user' } } : { audio: true };
+  // A silent alarm sends the camera too (the call-taker sees the scene, and a deaf
+  // caller's signing), never shown on the phone: no preview, no media element.
+  const want = mode === 'voice' ? { audio: true } : { audio: true, video: { facingMode: 'user' } };
   try {
     return await navigator.mediaDevices.getUserMedia(want);
   } catch (e) {
-    // A video call without the camera is still a call: the police hear the caller.
-    if (mode === 'video') {
+    // Without the camera it is still a call: the police hear the caller.
+    if (mode === 'video' || mode === 'silent') {
       try {
         const audio = await navigator.mediaDevices.getUserMedia({ audio: true });
-        $('media-state').textContent = 'Camera not allowed: the police can hear you, and you can write below.';
+        if (mode === 'video') $('media-state').textContent = 'Camera not allowed: the police can hear you, and you can write below.';
         return audio;
       } catch (e2) { /* neither: as below */ }
     }
@@ -228,7 +230,7 @@ async function startMedia() {
   if (!c.local) return;
   const pc = c.pc = newPc();
   for (const t of c.local.getTracks()) {
-    // Silent: send the microphone, receive nothing (the gateway answers recvonly).
+    // Silent: send the microphone and camera, receive nothing (the gateway answers recvonly).
     if (c.mode === 'silent') pc.addTransceiver(t, { direction: 'sendonly', streams: [c.local] });
     else pc.addTrack(t, c.local);
   }
