@@ -26,4 +26,10 @@ bool vg_geo_ring_contains(const struct vg_ring *r, double lon, double lat);
 /* Inside the outline and outside every hole. */
 bool vg_geo_polygon_contains(const struct vg_polygon *p, double lon, double lat);
 
+/* Metres from the point to the nearest edge of any ring (outline or hole), on a plane
+ * tangent at the point: a county's edges are close enough for that to be exact to a
+ * few metres. Tells whether a fix's accuracy circle reaches an area's border. An
+ * empty polygon: infinity. */
+double vg_geo_polygon_edge_m(const struct vg_polygon *p, double lon, double lat);
+
 #endif

@@ -754,7 +754,8 @@ static bool alarm_allowed(struct vg_hub *h, struct session *s, const struct vg_p
 {
     char phone[40];
     vg_log_phone(r->phone, phone, sizeof phone);
-    if (r->has_fix && !vg_policy_in_service_area(h->policy, r->fix.lon, r->fix.lat)) {
+    if (r->has_fix && !vg_policy_in_service_area(h->policy, r->fix.lon, r->fix.lat) &&
+        !vg_policy_near_service_area(h->policy, r->fix.lon, r->fix.lat, r->fix.accuracy)) {
         vg_warn(NULL, NULL, "alarm from %s at %.5f,%.5f refused: outside the service area", phone,
                 r->fix.lat, r->fix.lon);
         hub_error(s, m->id, "outside_service_area", "%s", h->cfg->outside_area_message);
@@ -814,6 +815,8 @@ static void flag_and_alert(struct vg_hub *h, struct live_case *lc, const struct 
         r->has_fix && vg_policy_key_place(h->policy, r->fix.lon, r->fix.lat, place, sizeof place);
     if (!r->has_fix)
         add_flag(c->flags, sizeof c->flags, "no_location");
+    else if (!vg_policy_in_service_area(h->policy, r->fix.lon, r->fix.lat))
+        add_flag(c->flags, sizeof c->flags, "area_uncertain"); /* taken on its accuracy */
     if (repeat)
         add_flag(c->flags, sizeof c->flags, "repeat_caller");
     if (key_person)
@@ -1053,7 +1056,8 @@ void cases_to_staff(struct vg_hub *h, struct live_case *lc, json_t *msg,
 static void first_fix(struct vg_hub *h, struct live_case *lc, const struct vg_fix_row *f)
 {
     char place[64] = "";
-    bool outside = !vg_policy_in_service_area(h->policy, f->lon, f->lat);
+    bool outside = !vg_policy_in_service_area(h->policy, f->lon, f->lat) &&
+                   !vg_policy_near_service_area(h->policy, f->lon, f->lat, f->accuracy);
     bool key_place = vg_policy_key_place(h->policy, f->lon, f->lat, place, sizeof place);
     if (!outside && !key_place)
         return;

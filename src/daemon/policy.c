@@ -213,6 +213,15 @@ bool vg_policy_in_service_area(const struct vg_policy *p, double lon, double lat
     return p->service.n == 0 || find_area(&p->service, lon, lat) != NULL;
 }
 
+bool vg_policy_near_service_area(const struct vg_policy *p, double lon, double lat,
+                                 double accuracy_m)
+{
+    for (size_t i = 0; i < p->service.n; i++)
+        if (vg_geo_polygon_edge_m(&p->service.areas[i].poly, lon, lat) <= accuracy_m)
+            return true;
+    return false;
+}
+
 bool vg_policy_key_place(const struct vg_policy *p, double lon, double lat, char *name, size_t n)
 {
     const struct area *a = find_area(&p->key_places, lon, lat);

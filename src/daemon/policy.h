@@ -20,6 +20,10 @@ void vg_policy_free(struct vg_policy *p);
 
 /* True when no service area is configured, or (lon, lat) lies inside it. */
 bool vg_policy_in_service_area(const struct vg_policy *p, double lon, double lat);
+/* Outside the area, but the fix's accuracy circle reaches it: the caller may well be
+ * inside (a network fix of 2 km, 500 m past the border). Such an alarm is taken. */
+bool vg_policy_near_service_area(const struct vg_policy *p, double lon, double lat,
+                                 double accuracy_m);
 bool vg_policy_has_service_area(const struct vg_policy *p);
 
 /* The name of a key place containing (lon, lat) into name; false if none. */

@@ -472,6 +472,18 @@ def test_service_area(v, sue):
     check(a and a["detail"].get("reason") == "outside_service_area" and a.get("case_id") is None
           and a["phone"] == "+8613800000007",
           f"but not without a trace: the supervisor is alerted, with where: {a}")
+    # 960 m east of the area's edge: with a fix of +-2 km the caller may be inside.
+    near = {"lat": 30.6, "lon": 115.01}
+    c3, r3 = citizen(v.port, "video", "+86 138 0000 0017", location=dict(near, accuracy=2000.0),
+                     name="near")
+    check(r3.get("type") == "alarm_started",
+          f"960 m outside with an accuracy of 2 km: taken, the caller may be inside ({r3.get('type')})")
+    card = sue.request("case_get", case_id=r3.get("case_id", "")).get("case", {})
+    check("area_uncertain" in card.get("flags", []), f"flagged: {card.get('flags')}")
+    c3.request("hangup")
+    c4, r4 = citizen(v.port, "video", "+86 138 0000 0018", location=dict(near, accuracy=500.0),
+                     name="near2")
+    check(r4.get("code") == "outside_service_area", f"with 500 m: refused ({r4.get('code')})")
     c2, r2 = citizen(v.port, "video", "+86 138 0000 0008", location=None, name="noloc")
     check(r2.get("type") == "alarm_started", "an alarm without location proceeds")
     # Its first fix lies outside: the alarm goes on; the citizen is told, staff alerted.
@@ -487,8 +499,8 @@ def test_service_area(v, sue):
     check(not [m for m in c2.events if m.get("type") == "outside_area"],
           "once: later fixes do not repeat it")
     c2.request("hangup")
-    c.close()
-    c2.close()
+    for x in (c, c2, c3, c4):
+        x.close()
 
 
 def test_soft_block_and_alerts(v, ann, sue):

@@ -1,6 +1,9 @@
 #include "geo.h"
 #include "vt.h"
 
+#include <math.h>
+#include <stdio.h>
+
 int main(void)
 {
     /* A 10x10 square with a 2x2 hole at (4..6, 4..6); the outline is closed
@@ -32,5 +35,20 @@ int main(void)
     VT_CHECK(!vg_geo_ring_contains(&two, 0.1, 0.1));
     struct vg_polygon none = {rings, 0};
     VT_CHECK(!vg_geo_polygon_contains(&none, 1, 1));
+    /* Distance to the border, for a fix's accuracy circle: a square of 0.1 degree at
+     * latitude 30 (about 9.6 x 11.1 km). */
+    static const double sq[] = {114.0, 30.0, 114.1, 30.0, 114.1, 30.1, 114.0, 30.1};
+    struct vg_ring sr = {sq, 4};
+    struct vg_polygon sp = {&sr, 1};
+    double east = vg_geo_polygon_edge_m(&sp, 114.11, 30.05); /* 0.01 deg east of it */
+    printf("0.01 degree east of the edge at 30.05 N: %.1f m\n", east);
+    VT_CHECK(east > 955 && east < 965); /* 111,195 m x cos(30.05) x 0.01 = 962 m */
+    double north = vg_geo_polygon_edge_m(&sp, 114.05, 30.101);
+    VT_CHECK(north > 110 && north < 113);                      /* 0.001 deg of latitude: 111 m */
+    double inside = vg_geo_polygon_edge_m(&sp, 114.05, 30.05); /* the middle: 4.8 km east-west */
+    VT_CHECK(inside > 4800 && inside < 4830);
+    double corner = vg_geo_polygon_edge_m(&sp, 114.11, 30.11); /* past the corner: diagonal */
+    VT_CHECK(corner > 1450 && corner < 1480);
+    VT_CHECK(isinf(vg_geo_polygon_edge_m(&none, 1, 1)));
     return vt_done("geo");
 }

@@ -33,7 +33,8 @@ const MODE = { video: 'Video', silent: 'SILENT', voice: 'Voice', report: 'Report
 const STATE = { queued: 'waiting', offered: 'ringing', answered: 'being handled', ended: 'ended',
                 abandoned: 'abandoned' };
 const FLAG = { no_location: 'no location', repeat_caller: 'repeat caller', key_person: 'key person',
-               key_place: 'key place', blocked: 'blocked caller', outside_area: 'outside the area' };
+               key_place: 'key place', blocked: 'blocked caller', outside_area: 'outside the area',
+               area_uncertain: 'maybe outside the area' };
 
 function banner(text) { $('banner').textContent = text || ''; $('banner').hidden = !text; }
 
