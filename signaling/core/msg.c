@@ -24,6 +24,35 @@ int vg_mode_parse(const char *s, enum vg_mode *out)
     return VG_EINVAL;
 }
 
+static char country[5]; /* vg_phone_set_country's, "" = none */
+
+int vg_phone_set_country(const char *code)
+{
+    size_t len = strlen(code);
+    if (len > 4 || strspn(code, "0123456789") != len || (len && code[0] == '0'))
+        return VG_EINVAL;
+    memcpy(country, code, len + 1);
+    return VG_OK;
+}
+
+/* A number written without "+" in the national way, made international: "00" is the
+ * international prefix, a single "0" the trunk prefix; anything else is a national
+ * number (a Chinese mobile: 11 digits from 1). */
+static int internationalize(char *out, size_t n)
+{
+    char tmp[64];
+    if (out[0] == '+' || !country[0])
+        return VG_OK;
+    if (out[0] == '0' && out[1] == '0')
+        snprintf(tmp, sizeof tmp, "+%s", out + 2);
+    else
+        snprintf(tmp, sizeof tmp, "+%s%s", country, out + (out[0] == '0'));
+    if (strlen(tmp) >= n || strlen(tmp) > 16)
+        return VG_EINVAL;
+    memcpy(out, tmp, strlen(tmp) + 1);
+    return VG_OK;
+}
+
 int vg_phone_normalize(const char *in, char *out, size_t n)
 {
     size_t o = 0, digits = 0;
@@ -40,7 +69,9 @@ int vg_phone_normalize(const char *in, char *out, size_t n)
         out[o++] = c;
     }
     out[o] = '\0';
-    return (digits >= 3 && digits <= 15) ? VG_OK : VG_EINVAL;
+    if (digits < 3 || digits > 15)
+        return VG_EINVAL;
+    return internationalize(out, n);
 }
 
 /* Field readers: each returns VG_OK, or VG_EINVAL with why naming the field. */

@@ -31,6 +31,11 @@ int vg_mode_parse(const char *s, enum vg_mode *out);
 /* Normalizes a phone number: spaces, dashes, dots and parentheses dropped; an
  * optional leading '+' and 3 to 15 digits remain. VG_EINVAL otherwise. */
 int vg_phone_normalize(const char *in, char *out, size_t n);
+/* The country code (1-4 digits, or "" for none) a number written without "+" belongs
+ * to: with "86", "13800000006" and "+86 138 0000 0006" are the same caller, so a
+ * block, a key person or a repeat count is not dodged by writing it the other way.
+ * Process-wide, set at start from [service_area] country_code. */
+int vg_phone_set_country(const char *code);
 
 struct vg_fix {
     double lat, lon, accuracy; /* degrees, degrees, metres (> 0) */

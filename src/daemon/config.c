@@ -44,6 +44,7 @@ static const struct key keys[] = {
     {"team", "invite_timeout_s", K_INT, F(invite_timeout_s), 5, 600},
     {"service_area", "file", K_PATH, F(service_area_file), 0, 0},
     {"service_area", "message", K_TEXT, F(outside_area_message), 1, 255},
+    {"service_area", "country_code", K_TEXT, F(country_code), 0, 4},
     {"blacklist", "mode", K_CHOICE, F(blacklist_hard), 0, 1},
     {"blacklist", "refused_message", K_TEXT, F(refused_message), 1, 255},
     {"alerts", "repeat_count", K_INT, F(repeat_count), 2, 1000},

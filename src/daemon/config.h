@@ -39,6 +39,7 @@ struct vg_config {
     /* service area: GeoJSON file, "" = no limit */
     char service_area_file[PATH_MAX];
     char outside_area_message[256];
+    char country_code[5]; /* [service_area] country_code: "" = numbers kept as written */
     /* blacklist */
     int blacklist_hard; /* 0 soft, 1 hard */
     char refused_message[256];

@@ -174,6 +174,12 @@ static int load_key_persons(struct vg_policy *p, const char *list, char *err, si
 
 int vg_policy_load(const struct vg_config *c, struct vg_policy **out, char *err, size_t n)
 {
+    /* before the key persons: their numbers are normalized with it */
+    if (vg_phone_set_country(c->country_code)) {
+        snprintf(err, n, "[service_area] country_code \"%s\": 1 to 4 digits, not from 0",
+                 c->country_code);
+        return VG_EINVAL;
+    }
     struct vg_policy *p = g_new0(struct vg_policy, 1);
     char why[600];
     int rc = load_key_persons(p, c->key_persons, err, n);

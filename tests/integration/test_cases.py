@@ -75,6 +75,7 @@ escalation_message = Still waiting: please also call 110.
 [service_area]
 file = {area}
 message = Outside our county: call 110.
+country_code = 86
 [alerts]
 repeat_count = 3
 repeat_window_min = 10
@@ -506,12 +507,15 @@ def test_service_area(v, sue):
 def test_soft_block_and_alerts(v, ann, sue):
     r = ann.request("block", phone="+86 138 0000 0009", reason="prank calls", expires_in_s=3600)
     check(r.get("type") == "blocked", f"call-taker blocks a number: {r}")
-    c, r = citizen(v.port, "video", "+86 138 0000 0009", name="blocked")
+    # Written the national way ([service_area] country_code = 86): the same caller.
+    c, r = citizen(v.port, "video", "138 0000 0009", name="blocked")
     check(r.get("type") == "alarm_started", "soft block: the alarm still arrives")
     cid = r["case_id"]
     off = sue.wait(lambda m: m.get("type") == "offer" and m["case"]["case_id"] == cid, 2)
-    check(off["case"]["queue"] == "supervised" and "blocked" in off["case"]["flags"],
-          "in the supervised queue, flagged")
+    check(off["case"]["queue"] == "supervised" and "blocked" in off["case"]["flags"]
+          and off["case"]["phone"] == "+8613800000009",
+          f"in the supervised queue, flagged, though the number came without +86: "
+          f"{off['case']['phone']}")
     sue.wait(lambda m: m.get("type") == "alert" and m.get("kind") == "blocked_caller", 2)
     check(not [e for e in ann.drain(0.3) if e.get("type") == "offer" and
                e["case"]["case_id"] == cid], "not offered to call-takers")

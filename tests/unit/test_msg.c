@@ -29,6 +29,26 @@ static void test_phone(void)
     const char *bad[] = {"", "12", "+", "1+2345", "12a45", "+1234567890123456", "++123", "phone"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         VT_EQ_INT(vg_phone_normalize(bad[i], out, sizeof out), VG_EINVAL);
+    /* With a country code, one caller however the number is written. */
+    VT_EQ_INT(vg_phone_set_country("86"), VG_OK);
+    static const struct {
+        const char *in, *want;
+    } cn[] = {{"13800000006", "+8613800000006"},        /* a mobile, national */
+              {"+86 138 0000 0006", "+8613800000006"},  /* international */
+              {"0086 138 0000 0006", "+8613800000006"}, /* the international prefix */
+              {"(0716) 123 4567", "+867161234567"},     /* a landline with the trunk 0 */
+              {"+49 30 1234567", "+49301234567"}};      /* another country's, as written */
+    for (size_t i = 0; i < sizeof cn / sizeof cn[0]; i++) {
+        VT_EQ_INT(vg_phone_normalize(cn[i].in, out, sizeof out), VG_OK);
+        VT_EQ_STR(out, cn[i].want);
+    }
+    VT_EQ_INT(vg_phone_normalize("8613800000006123", out, sizeof out), VG_EINVAL); /* 18 digits */
+    VT_EQ_INT(vg_phone_set_country("086"), VG_EINVAL);
+    VT_EQ_INT(vg_phone_set_country("12345"), VG_EINVAL);
+    VT_EQ_INT(vg_phone_set_country("8a"), VG_EINVAL);
+    VT_EQ_INT(vg_phone_set_country(""), VG_OK);
+    VT_EQ_INT(vg_phone_normalize("13800000006", out, sizeof out), VG_OK);
+    VT_EQ_STR(out, "13800000006");
 }
 
 static void test_alarm(void)
