@@ -172,17 +172,25 @@ bool cases_answered(const struct live_case *lc)
     return !unclaimed(lc);
 }
 
+/* Call-takers take the normal queue; a blocked caller's alarm (the supervised queue)
+ * too once it is unanswered past escalate_after_s: with no supervisor there to take
+ * it, it must not wait for nobody (if no one takes it within a minute, it is handled
+ * the normal way). */
+static bool for_call_takers(const struct live_case *lc)
+{
+    return strcmp(lc->row.queue, "normal") == 0 || lc->row.escalated;
+}
+
 /* Does this waiting case ring on this console? Call-takers who are free take the
- * normal queue; supervisors are rung for escalated cases and the supervised
- * (blocked callers') queue, and follow everything else on their board. */
+ * normal queue (for_call_takers); supervisors are rung for escalated cases and the
+ * supervised (blocked callers') queue, and follow everything else on their board. */
 static bool rings_on(const struct session *s, const struct live_case *lc)
 {
     if (!unclaimed(lc))
         return false;
     if (s->role == R_SUPERVISOR)
         return lc->row.escalated || strcmp(lc->row.queue, "normal") != 0;
-    return s->role == R_CALL_TAKER && s->available && !s->case_id[0] &&
-           strcmp(lc->row.queue, "normal") == 0;
+    return s->role == R_CALL_TAKER && s->available && !s->case_id[0] && for_call_takers(lc);
 }
 
 /* May this staff session see the waiting case's live updates? */
@@ -1252,8 +1260,9 @@ void case_claim(struct vg_hub *h, struct session *s, const struct vg_proto_msg *
         return hub_error(s, m->id, "not_found", "no open case %s", id);
     if (s->case_id[0])
         return hub_error(s, m->id, "busy", "end case %s before taking another", s->case_id);
-    if (s->role == R_CALL_TAKER && strcmp(lc->row.queue, "normal") != 0)
-        return hub_error(s, m->id, VG_PROTO_E_FORBIDDEN, "this case is for supervisors");
+    if (s->role == R_CALL_TAKER && !for_call_takers(lc))
+        return hub_error(s, m->id, VG_PROTO_E_FORBIDDEN,
+                         "this case is for supervisors until it waits past escalate_after_s");
     int64_t now = vg_wall_us();
     int rc = vg_store_case_claim(h->store, id, s->account, now);
     if (rc == VG_ESTATE)

@@ -519,6 +519,13 @@ def test_soft_block_and_alerts(v, ann, sue):
     sue.wait(lambda m: m.get("type") == "alert" and m.get("kind") == "blocked_caller", 2)
     check(not [e for e in ann.drain(0.3) if e.get("type") == "offer" and
                e["case"]["case_id"] == cid], "not offered to call-takers")
+    # Unanswered past escalate_after_s (2 s here): call-takers are rung too, so a
+    # blocked caller's real emergency does not wait for a supervisor who is not there.
+    free = staff(v.port, "bob", PW["bob"])  # a free call-taker's console (ann holds a case)
+    off = free.wait(lambda m: m.get("type") == "offer" and m["case"]["case_id"] == cid, 5)
+    check(off["case"]["escalated"] is True,
+          "escalated, the blocked caller's alarm rings a free call-taker")
+    free.close()
     r = ann.request("unblock", phone="+86 138 0000 0009", reason="x")
     check(r.get("code") == "forbidden", "a call-taker may not unblock")
     r = sue.request("unblock", phone="+86 138 0000 0009", reason="apologised")
