@@ -10,6 +10,9 @@
 // and the reconnect and the page's resume run at once.
 const QUIET_MS = 10000;
 const PROBE_MS = 6000;
+// A connection still opening after CONNECT_MS is given up and tried again: on a weak
+// network a handshake can hang for minutes, the page saying "Reconnecting" all along.
+const CONNECT_MS = 10000;
 
 export class Gateway {
   constructor() {
@@ -34,7 +37,14 @@ export class Gateway {
     this.wanted = true;
     const ws = new WebSocket('wss://' + location.host + '/ws', 'vigil.v1');
     this.ws = ws;
+    const opening = setTimeout(() => {
+      if (this.ws === ws && ws.readyState === WebSocket.CONNECTING) {
+        console.warn(`the connection did not open in ${CONNECT_MS} ms: trying again`);
+        this.drop();
+      }
+    }, CONNECT_MS);
     ws.onopen = () => {
+      clearTimeout(opening);
       this.backoff = 250;
       this.lastRx = Date.now();
       if (!this.beat) this.beat = setInterval(() => this.heartbeat(), 1000);
@@ -46,7 +56,7 @@ export class Gateway {
       try { m = JSON.parse(ev.data); } catch (e) { return; }
       this.dispatch(m);
     };
-    ws.onclose = () => this.lost(ws);
+    ws.onclose = () => { clearTimeout(opening); this.lost(ws); };
   }
 
   // ws is gone (closed, or given up on by drop()): what was in flight is answered
