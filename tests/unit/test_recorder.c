@@ -981,7 +981,13 @@ static void test_upload_reseal(void)
     EVP_Digest("photo two", 9, md, &n, EVP_sha256(), NULL);
     memcpy(sha2, md, 32);
     vg_evidence_expect(ev, "c-unit-up", "uploads/u-2.jpg", sha2);
-    VT_CHECK(g_file_set_contents(path, "photo two", -1, NULL));
+    /* Moved in whole, as vigild does (from uploads-partial): g_file_set_contents here
+     * writes a temp file beside it first, which the reseal of u-1, running meanwhile
+     * on the sealer thread, could find and refuse (seen once in CI). */
+    char tmp[450];
+    snprintf(tmp, sizeof tmp, "%s/u-2.partial", root);
+    VT_CHECK(g_file_set_contents(tmp, "photo two", -1, NULL));
+    VT_EQ_INT(g_rename(tmp, path), 0);
     vg_evidence_append(ev, "c-unit-up", 9000000, "{\"type\":\"disposition\"}", "outcome");
     vg_evidence_reseal(ev, "c-unit-up", "uploads/u-2.jpg", sha2, "upload u-2 after the end");
     vg_evidence_close(ev);
