@@ -216,8 +216,9 @@ static int check_caller(const json_t *c, char *why, size_t n)
     json_t *v;
     json_object_foreach((json_t *)c, k, v)
     {
-        if (strlen(k) > 32 || !json_is_string(v) || json_string_length(v) > 500)
-            return fail(why, n, "caller", "fields must be text of at most 500 bytes");
+        if (!*k || strlen(k) > 32 || !json_is_string(v) || json_string_length(v) > 500)
+            return fail(why, n, "caller",
+                        "fields must be named (1-32 bytes) text of at most 500 bytes");
     }
     /* as the store holds it (VG_CALLER_MAX in the case row) */
     char *text = json_dumps(c, JSON_COMPACT);

@@ -182,11 +182,42 @@ static void start_staff_session(struct vg_hub *h, struct session *s, const char 
     cases_callbacks_send(h, s);
 }
 
+/* A password check costs 32 MiB and a core for ~0.1 s (scrypt): a few at a time, so
+ * a flood of logins from anonymous connections (each may have one in flight) cannot
+ * exhaust memory or take the cores from the media workers; past a short queue,
+ * a login is answered busy. */
+#define LOGINS_AT_ONCE 2
+#define LOGINS_WAITING_MAX 32
+
+static void login_done(GObject *src, GAsyncResult *res, gpointer data);
+
+static void login_run(struct login_job *j)
+{
+    j->hub->logins_running++;
+    GTask *t = g_task_new(NULL, NULL, login_done, j);
+    g_task_set_task_data(t, j, NULL);
+    g_task_run_in_thread(t, login_thread);
+    g_object_unref(t);
+}
+
+static void login_next(struct vg_hub *h)
+{
+    h->logins_running--;
+    struct login_job *n;
+    while ((n = g_queue_pop_head(&h->logins_waiting)) && !session_by_conn_id(h, n->conn_id)) {
+        OPENSSL_cleanse(n->password, sizeof n->password); /* its client left while it waited */
+        g_free(n);
+    }
+    if (n)
+        login_run(n);
+}
+
 static void login_done(GObject *src, GAsyncResult *res, gpointer data)
 {
     (void)src;
     (void)res;
     struct login_job *j = data;
+    login_next(j->hub);
     struct session *s = session_by_conn_id(j->hub, j->conn_id);
     enum role role = role_of(j->acct.role);
     if (!s) {
@@ -235,11 +266,19 @@ static void do_login(struct vg_hub *h, struct session *s, const struct vg_proto_
         snprintf(j->hash, sizeof j->hash,
                  "$scrypt$ln=15,r=8,p=1$AAAAAAAAAAAAAAAAAAAAAA==$"
                  "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=");
+    if (h->logins_running >= LOGINS_AT_ONCE &&
+        g_queue_get_length(&h->logins_waiting) >= LOGINS_WAITING_MAX) {
+        OPENSSL_cleanse(j->password, sizeof j->password);
+        g_free(j);
+        vg_warn(NULL, NULL, "conn=%llu: login refused: %u logins waiting already",
+                (unsigned long long)s->conn_id, LOGINS_WAITING_MAX);
+        return hub_error(s, m->id, "busy", "too many logins at once: try again in a moment");
+    }
     s->login_pending = true;
-    GTask *t = g_task_new(NULL, NULL, login_done, j);
-    g_task_set_task_data(t, j, NULL);
-    g_task_run_in_thread(t, login_thread);
-    g_object_unref(t);
+    if (h->logins_running >= LOGINS_AT_ONCE)
+        g_queue_push_tail(&h->logins_waiting, j);
+    else
+        login_run(j);
 }
 
 /* A console whose connection died without closing (a tunnel, a NAT that forgot it)
@@ -262,6 +301,11 @@ static void replace_stale_sessions(struct vg_hub *h, struct session *s)
         cases_session_closed(h, o);
         o->case_id[0] = '\0';
         o->available = false; /* offered nothing more while it closes */
+        /* If the old connection is alive it is another tab or window of the same
+         * session (a duplicated tab): told, it stops reconnecting instead of taking the
+         * session back, and the two do not push each other out for ever. */
+        hub_send(o, json_pack("{s:s, s:s}", "type", "session_moved", "message",
+                              "this session was taken up by another console"));
         vg_ws_close(o->conn);
     }
 }
@@ -481,6 +525,7 @@ int vg_hub_new(struct vg_store *st, struct vg_policy *policy, const struct vg_co
     h->cfg = cfg;
     h->cases = g_hash_table_new(g_str_hash, g_str_equal);
     h->sessions = g_ptr_array_new();
+    g_queue_init(&h->logins_waiting);
     h->legs = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL, g_free);
     if (uploads_start(h, err, errlen)) {
         vg_hub_free(h);
@@ -519,6 +564,11 @@ void vg_hub_free(struct vg_hub *h)
         g_free(s);
     }
     g_ptr_array_free(h->sessions, TRUE);
+    struct login_job *j;
+    while ((j = g_queue_pop_head(&h->logins_waiting))) {
+        OPENSSL_cleanse(j->password, sizeof j->password);
+        g_free(j);
+    }
     g_free(h);
 }
 

@@ -126,7 +126,9 @@ struct vg_hub {
     guint sweep_timer;
     GHashTable *uploads; /* upload id -> struct upload_live* (uploads.c), open ones in use */
     guint upload_sweep;
-    guint callbacks_idle; /* a push of the call-back lists is due (cases.c) */
+    guint callbacks_idle;    /* a push of the call-back lists is due (cases.c) */
+    unsigned logins_running; /* password checks on threads now (hub.c) */
+    GQueue logins_waiting;   /* struct login_job*, to run when one finishes */
 };
 
 /* hub.c */

@@ -97,6 +97,13 @@ static void test_alarm(void)
          "\"source\":\"GPS!\"}}",
          "\"source\" must be a short lower-case word"},
         {"{\"mode\":\"video\",\"phone\":\"110\",\"caller\":{\"name\":7}}", "\"caller\" fields"},
+        /* an unnamed field had broken the console's caller card */
+        {"{\"mode\":\"video\",\"phone\":\"110\",\"caller\":{\"\":\"x\"}}",
+         "\"caller\" fields must be named"},
+        {"{\"mode\":\"video\",\"phone\":\"110\",\"client_ref\":\"short\"}",
+         "\"client_ref\" must be 22 to 64"},
+        {"{\"mode\":\"video\",\"phone\":\"110\",\"client_ref\":\"0123456789abcdef0123456789!\"}",
+         "\"client_ref\" must be letters"},
         {"{\"mode\":\"video\",\"phone\":\"110\",\"caller\":\"Li\"}",
          "\"caller\" must be an object"},
     };
