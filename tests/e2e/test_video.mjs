@@ -163,8 +163,8 @@ run('e2e_video', { accounts: [['ann', 'call_taker']] }, async (v, browser) => {
   // and a fresh media leg.
   const beforeCon = await mediaStats(con);
   t = Date.now();
-  // A message sent in the moment the connection drops is not lost: it is given back
-  // in the input, to be sent again.
+  // A message sent in the moment the connection drops is not lost: it stays in the
+  // transcript, marked, with a button to send it again.
   const lost = await con.evaluate(async () => {
     window.vigilConsole.drop();
     document.getElementById('chat-text').value = 'Are you still safe?';
@@ -173,9 +173,11 @@ run('e2e_video', { accounts: [['ann', 'call_taker']] }, async (v, browser) => {
     // And the call-taker goes on typing a block reason while it reconnects.
     document.getElementById('block-reason').focus();
     document.getElementById('block-reason').value = 'abusive calls, half typed';
-    return document.getElementById('chat-text').value;
+    const li = document.querySelector('#chat li.unsent');
+    return li ? li.textContent : '';
   });
-  check(lost === 'Are you still safe?', `a message the dropped connection did not take is kept in the input ("${lost}")`);
+  check(/Are you still safe\?/.test(lost) && /not sent/.test(lost) && /Send again/.test(lost),
+        `a message the dropped connection did not take stays in the transcript, to send again ("${lost}")`);
   const again = await until(async () => {
     const s = await mediaStats(con);
     return s.pcs > beforeCon.pcs && s.framesDecoded > 0 && s;
@@ -187,6 +189,10 @@ run('e2e_video', { accounts: [['ann', 'call_taker']] }, async (v, browser) => {
   check(typing.focus === 'block-reason' && typing.value === 'abusive calls, half typed',
         `the case comes back in place: focus and text left where the call-taker was typing (${JSON.stringify(typing)})`);
   await con.fill('#block-reason', '');
+  t = Date.now();
+  await con.click('#chat li.unsent button.send-again');
+  check(await chatHas(cit, 'Are you still safe?'), `sent again, it reaches the citizen in ${Date.now() - t} ms`);
+  check(!(await con.$('#chat li.unsent')), 'and its mark goes');
   // At least 3 frames a second: the picture moves. (It is below the 20 fps of the
   // first minute because the sender's bitrate has sagged by now; see sendRate.)
   await decoding(con, 'on the new leg the console decodes', 2, 3);

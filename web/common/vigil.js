@@ -51,7 +51,10 @@ export class Gateway {
       if (this.onopen) this.onopen();
     };
     ws.onmessage = (ev) => {
-      if (this.ws === ws) this.lastRx = Date.now();
+      // A connection given up on (drop) or replaced is done: what it still delivers
+      // belongs to it, not to the page's current connection.
+      if (this.ws !== ws) return;
+      this.lastRx = Date.now();
       let m;
       try { m = JSON.parse(ev.data); } catch (e) { return; }
       this.dispatch(m);

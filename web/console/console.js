@@ -103,9 +103,9 @@ function sortedQueue() {
 function queueItem(card, at, sig) {
   const loc = card.location ? `±${Math.round(card.location.accuracy)} m` : 'no location';
   const flags = flagsText(card);
-  const b = el('button', { type: 'button', class: 'answer', 'data-case': card.case_id,
-                           'aria-label': `Answer ${MODE[card.mode] || card.mode} alarm from ${card.phone}` +
-                             `, waiting ${fmtDuration(waited(card, at))}` },
+  // No aria-label: the visible text is the name, so the waiting time stays current and
+  // the flags (escalated, key person, blocked) are read out too.
+  const b = el('button', { type: 'button', class: 'answer', 'data-case': card.case_id },
                el('span', { class: 'q-mode mode-' + card.mode }, MODE[card.mode] || card.mode),
                el('span', { class: 'q-phone' }, card.phone),
                el('span', { class: 'q-wait' }, 'waiting ' + fmtDuration(waited(card, at))),
@@ -144,13 +144,18 @@ function renderQueue() {
       setText(li.querySelector('.q-go'), i === 0 ? 'Answer (Enter)' : 'Answer'); // the top one answers to Enter
     });
   }
-  const ringing = items.length > 0 && !(s.active && !s.active.ended);
+  // Monitoring is not handling: a supervisor watching a call is still rung (they take
+  // the escalated and the blocked callers' alarms).
+  const ringing = items.length > 0 && !(s.active && !s.active.ended && s.active.role !== 'monitor');
   // A browser lets a page make sound only after a click or key press on it; a console
   // signed back in by a reload has had none, and would ring without a sound.
   const muted = s.audio && s.audio.state === 'suspended' ? ' Sound blocked by the browser: click anywhere on the page to hear the ring.' : '';
-  $('ring-state').textContent = items.length === 0 ? 'No alarm waiting.'
+  setText($('ring-state'), items.length === 0 ? 'No alarm waiting.'
     : ringing ? `Ringing: ${items.length} alarm${items.length > 1 ? 's' : ''} waiting.${muted}`
-      : `${items.length} waiting (not ringing while you handle a case).`;
+      : `${items.length} waiting (not ringing while you handle a case).`);
+  // The tab says so too: a console behind another tab, or with its sound off, still
+  // shows an alarm waiting in the tab strip.
+  document.title = items.length ? `(${items.length}) Alarm waiting · Vigil console` : 'Vigil console';
   ringing ? startRing() : stopRing();
 }
 
@@ -294,6 +299,8 @@ function openCase(r) {
   for (const m of r.chat || []) addChat(m);
   for (const u of r.uploads || []) addFile(u);
   const track = (r.track || []).slice();
+  track.forEach(stamp);
+  if (card.location) stamp(card.location);
   if (!track.length && card.location) track.push(card.location);
   s.map.set(track);
   renderCard();
@@ -309,9 +316,11 @@ function openCase(r) {
 function refreshCase(r) {
   const a = s.active;
   a.card = r.case;
+  a.backAt = Date.now(); // given back to this console (after a resume: checkStillOn)
   for (const m of r.chat || []) addChat(m);
   for (const u of r.uploads || []) addFile(u);
   const track = (r.track || []).slice();
+  track.forEach(stamp);
   if (track.length) s.map.set(track);
   $('media-state').textContent = a.card.mode === 'report' ? '' : 'Waiting for the citizen\'s media…';
   renderCard();
@@ -350,7 +359,7 @@ function renderCard() {
   ];
   const parties = (c.parties || []).map((p) => `${p.account} (${p.role}${p.connected === false ? ', away' : ''})`);
   if (c.held_by || parties.length) rows.push(['On the case', [c.held_by ? `${c.held_by} (holder)` : '', ...parties].filter(Boolean).join(', ')]);
-  if (c.caller) for (const [k, v] of Object.entries(c.caller)) rows.push([k[0].toUpperCase() + k.slice(1), String(v)]);
+  if (c.caller) for (const [k, v] of Object.entries(c.caller)) rows.push([k ? k[0].toUpperCase() + k.slice(1) : '(unnamed)', String(v)]);
   // renderCard runs every second for the clock below: the rows are rebuilt only when
   // they change, so a call-taker's selection (a phone number to copy) stays put.
   const key = JSON.stringify([c.case_id, rows]);
@@ -359,7 +368,10 @@ function renderCard() {
     $('card').replaceChildren(...rows.flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));
   }
   renderHandover(c);
-  $('case-state').textContent = a.ended ? a.endedText : `Handling: ${STATE[c.state] || c.state}, open ${fmtDuration((Date.now() - c.created_at) / 1000)}.`;
+  // The live region is written only when its words change; the clock ticks beside it
+  // (a screen reader would otherwise read the state out every second over the chat).
+  setText($('case-state'), a.ended ? a.endedText : `Handling: ${STATE[c.state] || c.state}.`);
+  setText($('case-clock'), a.ended ? '' : `Open ${fmtDuration((Date.now() - c.created_at) / 1000)}.`);
 }
 
 // The coordinates and the rest in two spans, each written only when its text changes:
@@ -369,18 +381,32 @@ function renderMapText() {
   const f = s.map.fixes[s.map.fixes.length - 1];
   const put = (id, text) => setText($(id), text);
   if (!f) { put('map-pos', 'No location from the caller.'); put('map-more', ''); return; }
-  const age = f.at ? fmtDuration((Date.now() - f.at) / 1000) + ' ago' : '';
+  const age = f.localAt ? fmtDuration((Date.now() - f.localAt) / 1000) + ' ago' : '';
   const extra = [Number.isFinite(f.speed) ? `${f.speed.toFixed(1)} m/s` : '',
                  Number.isFinite(f.heading) ? `heading ${Math.round(f.heading)}°` : ''].filter(Boolean).join(', ');
   put('map-pos', `${f.lat.toFixed(6)}, ${f.lon.toFixed(6)} ±${Math.round(f.accuracy)} m`);
   put('map-more', `${age ? ', ' + age : ''}${extra ? ', ' + extra : ''}; track of ${s.map.fixes.length} fix${s.map.fixes.length === 1 ? '' : 'es'}.`);
 }
 
+// When a fix was taken, on this console's clock: the server's age_s when it was sent
+// (its `at` is the server's clock, and a console clock behind it showed an old fix as
+// "0 s ago").
+function stamp(f) {
+  if (f && f.localAt === undefined) {
+    f.localAt = Number.isFinite(f.age_s) ? Date.now() - f.age_s * 1000 : f.at;
+  }
+  return f;
+}
+
 function addChat(m) {
   const a = s.active;
   if (!a || m.case_id && m.case_id !== a.card.case_id) return;
   if (m.seq !== undefined) {
-    if (a.chatSeen.has(m.seq)) return;
+    if (a.chatSeen.has(m.seq)) { // seen: its receipt may have come while we were away
+      if (m.read) showReceipt(m.seq, 'read');
+      else if (m.delivered) showReceipt(m.seq, 'delivered');
+      return;
+    }
     a.chatSeen.add(m.seq);
   }
   const mine = m.from !== 'citizen';
@@ -390,8 +416,24 @@ function addChat(m) {
                 el('span', { class: 'text' }, m.text),
                 mine ? el('span', { class: 'receipt' }, m.read ? ' · read' : m.delivered ? ' · delivered' : '') : null);
   appendFollowing($('chat'), li);
-  if (!mine && m.seq !== undefined) gw.send({ type: 'chat_receipt', id: 'cr' + m.seq, case_id: a.card.case_id, seq: m.seq, status: 'read' });
+  if (!mine && m.seq !== undefined) staffReceipt(a, m.seq);
 }
+
+// "read" only when this console is in view (as the citizen's page does): a citizen
+// told "read" while the console was behind another tab waits for an answer to a
+// message nobody saw.
+function staffReceipt(a, seq) {
+  const seen = document.visibilityState === 'visible';
+  gw.send({ type: 'chat_receipt', id: 'cr' + seq, case_id: a.card.case_id, seq, status: seen ? 'read' : 'delivered' });
+  if (!seen) (a.unread ||= new Set()).add(seq);
+}
+document.addEventListener('visibilitychange', () => {
+  const a = s.active;
+  if (document.visibilityState !== 'visible' || !a || !a.unread) return;
+  for (const seq of a.unread) {
+    if (gw.send({ type: 'chat_receipt', id: 'cr' + seq, case_id: a.card.case_id, seq, status: 'read' })) a.unread.delete(seq);
+  }
+});
 
 // The centre's one-click messages ([console] quick_messages): a question a silent
 // caller answers with one tap of their page's Yes / No is sent without typing.
@@ -403,14 +445,26 @@ function renderQuick(list) {
   }));
 }
 
-async function sendChat(text) {
+// A message that did not go stays in the transcript, marked, with a button to send it
+// again: nothing typed is lost to a dropped connection, however many fail, and what
+// was typed meanwhile stays in the box. A timeout may have arrived all the same, so it
+// is not sent again by itself (the silent caller would read it twice).
+async function sendChat(text, unsent = null) {
   const a = s.active;
   if (!a) return;
   const r = await gw.request('chat', { case_id: a.card.case_id, text });
-  if (r.type === 'chat_sent') { addChat({ from: 'call_taker', sender: 'You', seq: r.seq, at: Date.now(), text }); return; }
-  banner(`Message not sent: ${r.message || r.code}`);
-  // Given back to be sent again, unless something new was typed meanwhile.
-  if (s.active === a && !$('chat-text').value) $('chat-text').value = text;
+  if (r.type === 'chat_sent') {
+    if (unsent) unsent.remove();
+    addChat({ from: 'call_taker', sender: 'You', seq: r.seq, at: Date.now(), text });
+    return;
+  }
+  if (s.active !== a) { banner(`Message not sent: ${r.message || r.code}`); return; }
+  const why = r.code === 'timeout' ? 'maybe not sent (no answer)' : `not sent: ${r.message || r.code}`;
+  const again = el('button', { type: 'button', class: 'send-again' }, 'Send again');
+  const li = el('li', { class: 'mine unsent' }, el('span', { class: 'meta' }, `You · ${why}`),
+                el('span', { class: 'text' }, text), ' ', again);
+  again.addEventListener('click', () => { again.disabled = true; sendChat(text, li); });
+  if (unsent) unsent.replaceWith(li); else appendFollowing($('chat'), li);
 }
 
 // Staff fetch a file with their session token; the page shows it from a blob URL.
@@ -472,7 +526,9 @@ async function endCase() {
   }
   if (a.role !== 'holder') {
     const r = await gw.request('leave', { case_id: a.card.case_id });
-    if (r.type === 'left' || r.code === 'not_found') closeCase(); else banner(`Could not leave: ${r.message || r.code}`);
+    // state: no longer on it (taken off while this console was away): gone all the same
+    if (r.type === 'left' || r.code === 'not_found' || r.code === 'state') closeCase();
+    else banner(`Could not leave: ${r.message || r.code}`);
     return;
   }
   const r = await gw.request('end', { case_id: a.card.case_id, disposition: $('disposition').value });
@@ -741,6 +797,11 @@ gw.on('claimed', (m) => {
   if (s.active && !s.active.ended && s.active.card.case_id === m.case.case_id) refreshCase(m);
   else if (!s.active || s.active.ended) openCase(m);
 });
+// A specialist's console back within the grace gets its place on the case again.
+gw.on('joined', (m) => {
+  if (s.active && !s.active.ended && s.active.card.case_id === m.case.case_id) refreshCase(m);
+  else if (!s.active || s.active.ended) openCase(m);
+});
 // This console was on the call (a specialist, a supervisor) when the holder's console
 // was lost and nobody here could take over: the case waits in the queue again.
 gw.on('requeued', (m) => {
@@ -754,6 +815,7 @@ gw.on('case_update', (m) => {
 });
 gw.on('location', (m) => {
   if (!s.active || s.active.card.case_id !== m.case_id) return;
+  stamp(m.fix);
   s.active.card.location = m.fix;
   s.map.add(m.fix);
   renderMapText();
@@ -765,10 +827,14 @@ gw.on('citizen_connection', (m) => {
   renderCard();
 });
 gw.on('chat', addChat);
-gw.on('chat_receipt', (m) => {
-  const li = $('chat').querySelector(`li.mine[data-seq="${m.seq}"] .receipt`);
-  if (li) li.textContent = ' · ' + m.status;
-});
+// A receipt never goes back: "read" stays read when a reloaded phone page sends
+// "delivered" again for old messages.
+function showReceipt(seq, status) {
+  const r = $('chat').querySelector(`li.mine[data-seq="${seq}"] .receipt`);
+  if (!r || (status === 'delivered' && r.textContent === ' · read')) return;
+  if (status === 'read' || status === 'delivered') setText(r, ' · ' + status);
+}
+gw.on('chat_receipt', (m) => showReceipt(m.seq, m.status));
 gw.on('ended', (m) => {
   s.queue.delete(m.case_id);
   if (s.active && s.active.card.case_id === m.case_id && !s.active.ended) {
@@ -800,16 +866,36 @@ gw.on('media_state', (m) => {
 });
 gw.on('board', (m) => { if (m.cases) setBoard(m.cases); });
 gw.on('alert', addAlert);
+// The same session resumed in another tab or window (a duplicated tab carries the
+// session): this one steps back instead of taking it again, and says so.
+gw.on('session_moved', () => {
+  gw.close();
+  s.queue.clear();
+  stopRing();
+  renderQueue();
+  $('moved').hidden = false;
+});
+$('use-here').addEventListener('click', () => {
+  $('moved').hidden = true;
+  gw.connect(); // resumes here; the other console steps back in turn
+});
 
 gw.onopen = async () => {
   renderWho();
   const token = s.token || sessionStorage.getItem(SESSION_KEY);
   if (!token) return;
+  const resumedAt = Date.now();
   const r = await gw.request('resume', { token });
+  // The connection dropping again, or a slow answer, is not a signed-out session: the
+  // next connection resumes (a password prompt instead of the alarm would cost the
+  // held case its grace).
+  if (r.type === 'error' && (r.code === 'disconnected' || r.code === 'timeout')) return;
   if (r.type === 'resume') {
     s.queue.clear();
     signedIn(r);
-    checkStillHeld();
+    // A resumed session starts available; the call-taker's own choice stands.
+    if (s.status === 'away') gw.request('set_status', { status: 'away' });
+    checkStillOn(resumedAt);
   } else {
     sessionStorage.removeItem(SESSION_KEY);
     s.token = null;
@@ -818,17 +904,28 @@ gw.onopen = async () => {
     $('top-actions').hidden = true;
   }
 };
-// A case held before the drop comes back as `claimed` right after the resume answer,
-// so before the answer to this case_get. If it did not, it moved on while this
-// console was away ([queue] holder_grace_s): back in the queue (it may ring here
-// again), handed on, or closed, perhaps with its outcome still ours to give.
-async function checkStillHeld() {
+// A case held before the drop comes back as `claimed` right after the resume answer
+// (a specialist's as `joined`), so before the answer to this case_get. If it did not,
+// it moved on while this console was away ([queue] holder_grace_s): back in the queue
+// (it may ring here again), handed on, to another console of the same account, or
+// closed, perhaps with its outcome still ours to give; a monitor is taken off at once.
+async function checkStillOn(resumedAt) {
   const a = s.active;
-  if (!a || a.ended || a.role !== 'holder') return;
+  if (!a || a.ended) return;
   const r = await gw.request('case_get', { case_id: a.card.case_id });
   if (s.active !== a || a.ended || r.code === 'disconnected' || r.code === 'timeout') return;
   const c = r.type === 'case' ? r.case : null;
-  if (c && c.state === 'answered' && c.held_by === s.name) return;
+  const back = a.backAt >= resumedAt; // `claimed` or `joined` came for it since
+  if (a.role !== 'holder') { // a specialist back in time is joined again; a monitor never
+    if (!back) caseEnded('While this console was offline you were taken off the case.');
+    return;
+  }
+  if (c && c.state === 'answered' && c.held_by === s.name) {
+    // Held by this account, but not given back here: another console of the same
+    // account took it up (one console holds one case).
+    if (!back) caseEnded('This case is open on another console of yours.');
+    return;
+  }
   if (c && c.state === 'ended' && c.held_by === s.name && c.end_reason === 'citizen_hung_up' && !c.disposition) {
     a.endedBy = 'citizen';
     caseEnded('The citizen hung up while this console was offline. Choose the outcome and close.');
