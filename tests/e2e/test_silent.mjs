@@ -187,9 +187,42 @@ async function voice(v, browser, con) {
   await cit.context().close();
 }
 
+// The citizen hangs up and, before bob gives the outcome, the next alarm rings: bob
+// answers it, and the first case's outcome is not lost but waits in "Outcome still to
+// give", where bob records it.
+async function owed(v, browser, con) {
+  const one = await citizen(browser, v, [30.62, 114.53, 30], '+86 138 0000 5011', 'owed1');
+  await one.click('button.choice.voice');
+  await con.waitForSelector('#queue button.answer', { timeout: 5000 });
+  await con.click('#queue button.answer');
+  await con.waitForSelector('#case:not([hidden])', { timeout: 5000 });
+  const firstId = await one.evaluate(() => window.vigilCitizen.caseId());
+  await one.click('#hangup');
+  check(await until(() => con.textContent('#case-state').then((x) => /citizen hung up/.test(x)), 5000),
+        'the first caller hangs up; the console waits for the outcome');
+  const two = await citizen(browser, v, [30.62, 114.53, 30], '+86 138 0000 5012', 'owed2');
+  await two.click('button.choice.voice');
+  await con.waitForSelector('#queue button.answer', { timeout: 5000 });
+  await con.click('#queue button.answer');
+  const item = `#owed li[data-case="${firstId}"]`;
+  const kept = await until(() => con.$(item), 5000);
+  check(kept, 'answering the next alarm keeps the first case in "Outcome still to give"');
+  await con.selectOption(`${item} select`, 'referred');
+  await con.click(`${item} button`);
+  const logged = await until(async () => new RegExp(`case=${firstId}.*outcome given by bob after the citizen ended it: referred`).test(v.stderr()), 5000);
+  const gone = await until(() => con.isHidden('#owed-box'), 5000);
+  check(logged && gone, `and records it there (${logged ? 'in the log' : 'not in the log'}), the list empty again`);
+  await two.click('#hangup');
+  await until(() => con.textContent('#case-state').then((x) => /citizen hung up/.test(x)), 5000);
+  await con.click('#end-btn');
+  await one.context().close();
+  await two.context().close();
+}
+
 run('e2e_silent', { accounts: [['bob', 'call_taker']] }, async (v, browser) => {
   const con = await login(browser, v, 'bob');
   await silent(v, browser, con);
   await voice(v, browser, con);
+  await owed(v, browser, con);
   check(!con.errors.length, `no script errors on the console (${con.errors.join('; ')})`);
 });

@@ -276,7 +276,36 @@ gw.on('callbacks', (m) => { s.callbacks = m.cases || []; renderCallbacks(); });
 
 // ---- the open case -----------------------------------------------------------
 
+// A case whose citizen hung up waits on the screen for its outcome; answering the
+// next alarm first must not lose it: it moves to "Outcome still to give".
+function keepOwed() {
+  const a = s.active;
+  if (!a || !a.ended || a.endedBy !== 'citizen' || a.role !== 'holder' || a.outcomeGiven) return;
+  (s.owed ||= []).push({ case_id: a.card.case_id, phone: a.card.phone, mode: a.card.mode });
+  renderOwed();
+}
+
+function renderOwed() {
+  const list = s.owed || [];
+  $('owed-box').hidden = list.length === 0;
+  $('owed').replaceChildren(...list.map((o) => {
+    const pick = el('select', { 'aria-label': `Outcome of case ${o.case_id}` },
+                    ...[...$('disposition').options].map((x) => el('option', { value: x.value }, x.textContent)));
+    const save = el('button', { type: 'button' }, 'Save');
+    save.addEventListener('click', async () => {
+      save.disabled = true;
+      const r = await gw.request('end', { case_id: o.case_id, disposition: pick.value });
+      save.disabled = false;
+      if (r.type !== 'ended' && r.code !== 'not_found') { banner(`Outcome not recorded: ${r.message || r.code}`); return; }
+      s.owed = (s.owed || []).filter((x) => x !== o);
+      renderOwed();
+    });
+    return el('li', { 'data-case': o.case_id }, `${MODE[o.mode] || o.mode} ${o.phone} · ${o.case_id} `, pick, ' ', save);
+  }));
+}
+
 function openCase(r) {
+  keepOwed();
   const card = r.case;
   s.queue.delete(card.case_id);
   s.active = { card, at: Date.now(), chatSeen: new Set(), files: new Map(), ended: false,
@@ -520,6 +549,7 @@ async function endCase() {
     if (a.endedBy === 'citizen' && a.role === 'holder') {
       const r = await gw.request('end', { case_id: a.card.case_id, disposition: $('disposition').value });
       if (r.type !== 'ended' && r.code !== 'not_found') { banner(`Outcome not recorded: ${r.message || r.code}`); return; }
+      a.outcomeGiven = true;
     }
     closeCase();
     return;
