@@ -5,6 +5,7 @@
 #include "dtls.h"
 #include "engine.h"
 #include "history.h"
+#include "ratelimit.h"
 #include "ice.h"
 #include "sdp.h"
 #include "srtp.h"
@@ -23,8 +24,13 @@
  * the margin. */
 #define HIST_MIN_BYTES (32 * 1024)
 #define HIST_MAX_BYTES (160 * 1024)
-#define MAX_RECEIVERS 8        /* receivers per source leg: a case has a handful of parties */
-#define MAX_NACK_BATCH 64      /* sequence numbers taken from one NACK */
+#define MAX_RECEIVERS 8   /* receivers per source leg: a case has a handful of parties */
+#define MAX_NACK_BATCH 64 /* sequence numbers taken from one NACK */
+/* Retransmissions a video receiver's NACKs may have a second, and at once: a 1.5 Mbit/s
+ * stream is ~180 packets a second, so 10% loss asks ~20; a NACK after a burst of
+ * loss asks for up to a batch at once. */
+#define RTX_RATE 200
+#define RTX_BURST (2 * MAX_NACK_BATCH)
 #define KEYFRAME_GAP_US 300000 /* at most one PLI upstream per source per 300 ms */
 #define MAX_PENDING_NACK 64    /* missing upstream packets followed per source */
 #define NACK_RETRY_US 40000    /* ask again if the retransmission has not come */
@@ -81,6 +87,12 @@ struct stream_out {
     uint32_t last_ts;
     int64_t last_send_us;
     uint64_t packets, bytes, nacks_received, retransmits, nacks_unserved, plis_received;
+    /* What NACKs may make us resend (RTX_RATE a second): a receiver asking for every
+     * packet again, again and again, would otherwise turn a 1.5 KB compound into
+     * thousands of encrypted sends and stall the worker its case shares. */
+    struct vg_bucket rtx_budget;
+    bool rtx_budget_set;
+    uint64_t rtx_refused;
     int64_t rtt_us; /* -1 until a receiver report tells it */
     uint8_t fraction_lost;
 };

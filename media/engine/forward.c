@@ -320,10 +320,25 @@ static void serve_nack(struct leg *r, const struct vg_rtcp_pkt *p)
     }
     struct vg_history *h = o->src->in[K_VIDEO].hist;
     bool short_ring = false;
+    int64_t now = g_get_monotonic_time();
+    if (!o->rtx_budget_set) {
+        vg_bucket_init(&o->rtx_budget, RTX_RATE, RTX_BURST, now);
+        o->rtx_budget_set = true;
+    }
     for (size_t i = 0; h && i < n; i++) {
         const uint8_t *pkt;
         size_t len;
         struct vg_rtp_view v;
+        if (!vg_bucket_take(&o->rtx_budget, now)) {
+            if (o->rtx_refused == 0)
+                vg_warn(r->case_key, r->name,
+                        "media: NACKs ask for more than %d retransmissions a second: the rest "
+                        "not served",
+                        RTX_RATE);
+            o->rtx_refused += n - i;
+            o->nacks_unserved++; /* in part: vigil_media_nacks_unserved_total counts it */
+            break;
+        }
         rc = vg_history_find(h, o->src_ssrc, (uint16_t)(lost[i] - o->seq_delta), &pkt, &len);
         short_ring |= rc == VG_ENOSPC;
         if (rc == VG_OK && vg_rtp_parse(pkt, len, &v) == VG_OK)

@@ -3,7 +3,8 @@
  * One per client connection: `rate` messages a second on average with bursts of
  * `burst`. An empty bucket means "slow down": the adapter stops reading from that
  * client until vg_bucket_wait_us() has passed, so a flood fills the client's own
- * TCP window rather than the gateway's memory or CPU. */
+ * TCP window rather than the gateway's memory or CPU. Also one per video receiver
+ * in the media engine: what its NACKs may make the gateway resend. */
 #ifndef VG_RATELIMIT_H
 #define VG_RATELIMIT_H
 
