@@ -101,13 +101,32 @@ json_t *cases_full(struct vg_hub *h, const char *type, const struct live_case *l
     return full_case(h, type, lc);
 }
 
+/* The chat a case message carries: the last CHAT_MAX messages (2000 bytes each at
+ * most), and how many older ones it leaves out. A message to a console is cut past
+ * the connection's send queue (1 MiB): all of a long chat, which a citizen can type
+ * at the rate limit in under a minute, had cut every call-taker who took the case.
+ * Every message stays in the store and the recording. */
+#define CHAT_MAX 200
+
+static json_t *chat_tail(struct vg_hub *h, const char *case_id, json_int_t *omitted)
+{
+    json_t *chat = json_array();
+    int64_t n = 0;
+    vg_store_chat_tail(h->store, case_id, CHAT_MAX, add_chat, chat);
+    vg_store_chat_count(h->store, case_id, &n);
+    *omitted = n > (int64_t)json_array_size(chat) ? n - (int64_t)json_array_size(chat) : 0;
+    return chat;
+}
+
 static json_t *full_case(struct vg_hub *h, const char *type, const struct live_case *lc)
 {
-    json_t *track = json_array(), *chat = json_array();
+    json_t *track = json_array();
+    json_int_t omitted = 0;
     vg_store_location_track(h->store, lc->row.id, TRACK_MAX, add_fix, track);
-    vg_store_chat_list(h->store, lc->row.id, add_chat, chat);
-    return json_pack("{s:s, s:o, s:o, s:o, s:o}", "type", type, "case", card(lc), "track", track,
-                     "chat", chat, "uploads", uploads_of_case(h, lc->row.id));
+    json_t *chat = chat_tail(h, lc->row.id, &omitted);
+    return json_pack("{s:s, s:o, s:o, s:o, s:I, s:o}", "type", type, "case", card(lc), "track",
+                     track, "chat", chat, "chat_omitted", omitted, "uploads",
+                     uploads_of_case(h, lc->row.id));
 }
 
 /* The live mirror ------------------------------------------------------------------------ */
@@ -233,18 +252,28 @@ static void announce_positions(struct vg_hub *h)
     g_ptr_array_free(q, TRUE);
 }
 
+static json_t *board_card(const struct live_case *lc)
+{
+    json_t *c = card(lc);
+    json_object_del(c, "caller");
+    return c;
+}
+
 static json_t *board_json(struct vg_hub *h)
 {
     json_t *cases = json_array();
     GPtrArray *q = waiting_in_order(h);
+    /* Without the caller's details (up to 4000 bytes a card, not shown on the board):
+     * the board goes to every supervisor at every change, and a message past a
+     * connection's send queue cuts it. */
     for (guint i = 0; i < q->len; i++)
-        json_array_append_new(cases, card(g_ptr_array_index(q, i)));
+        json_array_append_new(cases, board_card(g_ptr_array_index(q, i)));
     GHashTableIter it;
     gpointer k, v;
     g_hash_table_iter_init(&it, h->cases);
     while (g_hash_table_iter_next(&it, &k, &v))
         if (!unclaimed(v))
-            json_array_append_new(cases, card(v));
+            json_array_append_new(cases, board_card(v));
     g_ptr_array_free(q, TRUE);
     return json_pack("{s:s, s:o}", "type", "board", "cases", cases);
 }
@@ -1024,13 +1053,13 @@ void case_resume(struct vg_hub *h, struct session *s, const struct vg_proto_msg 
     stop_timer(&lc->abandon_timer);
     vg_info(row.id, NULL, "citizen reconnected");
     evidence_note(lc, "participant", json_pack("{s:s, s:s}", "action", "join", "who", "citizen"));
-    json_t *chat = json_array();
-    vg_store_chat_list(h->store, row.id, add_chat, chat);
+    json_int_t omitted = 0;
+    json_t *chat = chat_tail(h, row.id, &omitted);
     hub_reply(s, m,
-              json_pack("{s:s, s:s, s:s, s:s?, s:o, s:o}", "type", "case_resumed", "case_id",
+              json_pack("{s:s, s:s, s:s, s:s?, s:o, s:I, s:o}", "type", "case_resumed", "case_id",
                         row.id, "state", lc->row.state, "held_by",
-                        lc->row.held_by[0] ? lc->row.held_by : NULL, "chat", chat, "uploads",
-                        uploads_of_case(h, row.id)));
+                        lc->row.held_by[0] ? lc->row.held_by : NULL, "chat", chat, "chat_omitted",
+                        omitted, "uploads", uploads_of_case(h, row.id)));
     if (lc->holder)
         hub_send(lc->holder, json_pack("{s:s, s:s, s:b}", "type", "citizen_connection", "case_id",
                                        row.id, "connected", 1));

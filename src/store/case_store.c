@@ -426,11 +426,17 @@ int vg_store_chat_mark(struct vg_store *st, const char *id, int64_t seq, const c
 int vg_store_chat_list(struct vg_store *st, const char *id,
                        int (*cb)(const struct vg_chat_row *m, void *ud), void *ud)
 {
+    return vg_store_chat_tail(st, id, -1, cb, ud);
+}
+
+int vg_store_chat_tail(struct vg_store *st, const char *id, int64_t max,
+                       int (*cb)(const struct vg_chat_row *m, void *ud), void *ud)
+{
     sqlite3_stmt *q = vg_sql_prepare(st,
-                                     "SELECT seq, at_us, coalesce(delivered_us, 0),"
+                                     "SELECT * FROM (SELECT seq, at_us, coalesce(delivered_us, 0),"
                                      " coalesce(read_us, 0), sender_role, sender, text FROM chat"
-                                     " WHERE case_id = ?1 ORDER BY seq",
-                                     "s", id);
+                                     " WHERE case_id = ?1 ORDER BY seq DESC LIMIT ?2) ORDER BY 1",
+                                     "si", id, max);
     if (!q)
         return VG_EIO;
     int rc;
@@ -448,6 +454,11 @@ int vg_store_chat_list(struct vg_store *st, const char *id,
     }
     sqlite3_finalize(q);
     return (rc == SQLITE_ROW || rc == SQLITE_DONE) ? VG_OK : VG_EIO;
+}
+
+int vg_store_chat_count(struct vg_store *st, const char *id, int64_t *n)
+{
+    return vg_sql_int(st, n, "SELECT count(*) FROM chat WHERE case_id = ?1", "s", id);
 }
 
 /* Blocks ---------------------------------------------------------------------- */

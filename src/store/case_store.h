@@ -138,6 +138,10 @@ int vg_store_chat_mark(struct vg_store *st, const char *id, int64_t seq, const c
                        int64_t at_us);
 int vg_store_chat_list(struct vg_store *st, const char *id,
                        int (*cb)(const struct vg_chat_row *m, void *ud), void *ud);
+/* The last max messages (all: max < 0), oldest first. */
+int vg_store_chat_tail(struct vg_store *st, const char *id, int64_t max,
+                       int (*cb)(const struct vg_chat_row *m, void *ud), void *ud);
+int vg_store_chat_count(struct vg_store *st, const char *id, int64_t *n);
 
 /* Blocks ---------------------------------------------------------------------- */
 

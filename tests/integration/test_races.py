@@ -237,6 +237,49 @@ def login_flood(v, pws):
     ok.close()
 
 
+def long_chat(tmp):
+    """A citizen who has typed 1.2 MB of chat: the call-taker who takes the case gets
+    its last 200 messages and the count left out, and keeps the connection (the whole
+    chat in one message had passed the send queue's 1 MiB and cut every one who took
+    it). The board carries no caller details."""
+    conf = os.path.join(tmp, "chat.conf")
+    with open(conf, "w") as f:
+        f.write("[signaling]\nrate_per_s = 1000\nrate_burst = 1000\n")
+    v = Vigild(config=conf).start()
+    try:
+        pw = add_account(v.data_dir, "ann", "call_taker")
+        cit, r = alarm(v, "talker", "+8613800000161",
+                       caller={"name": "Long Talker", "note": "n" * 400})
+        cid = r["case_id"]
+        for i in range(600):
+            cit.send_json({"type": "chat", "id": f"c{i}", "case_id": cid,
+                           "text": f"{i:04d} " + "x" * 1990})
+        got = 0
+        deadline = time.monotonic() + 60
+        while got < 600 and time.monotonic() < deadline:
+            m = cit.recv_json(timeout=5)
+            got += m.get("type") == "chat_sent"
+        check(got == 600, f"600 messages of 2 KB recorded ({got})")
+        ann = staff(v.port, "ann", pw)
+        r = ann.request("claim", case_id=cid, timeout=10)
+        chat = r.get("chat", [])
+        check(r.get("type") == "claimed" and len(chat) == 200 and r.get("chat_omitted") == 400
+              and chat[-1]["text"].startswith("0599") and chat[0]["text"].startswith("0400"),
+              f"claimed with the last 200 messages and 400 left out ({len(chat)}, "
+              f"{r.get('chat_omitted')})")
+        check(ann.request("hello").get("type") == "hello", "and the call-taker's connection stays")
+        sue_pw = add_account(v.data_dir, "sue", "supervisor")
+        sue = staff(v.port, "sue", sue_pw)
+        board = sue.wait_type("board")
+        check(board["cases"] and all("caller" not in c for c in board["cases"]),
+              "the board's cards carry no caller details")
+        for c in (cit, ann, sue):
+            c.close()
+    finally:
+        rc, _ = v.stop()
+        check(rc == 0, f"vigild exits cleanly: {rc}")
+
+
 def main():
     v = Vigild().start()
     try:
@@ -253,6 +296,7 @@ def main():
         login_flood(v, pws)
         check(v.proc.poll() is None, "vigild still running")
         requeued_and_away(tempfile.mkdtemp(prefix="vigil-races-"))
+        long_chat(tempfile.mkdtemp(prefix="vigil-races-"))
     finally:
         rc, _ = v.stop()
         check(rc == 0, f"vigild exits cleanly: {rc}")

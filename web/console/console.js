@@ -325,6 +325,10 @@ function openCase(r) {
                                   voice: 'Voice call: sound both ways.', report: 'Report: no call. Read the chat and the files.',
                                   video: '' }[card.mode] || '';
   $('media-state').textContent = card.mode === 'report' ? '' : 'Waiting for the citizen\'s media…';
+  if (r.chat_omitted > 0 && !$('chat').querySelector('li.omitted')) {
+    $('chat').prepend(el('li', { class: 'omitted meta' },
+      `${r.chat_omitted} earlier message${r.chat_omitted > 1 ? 's are' : ' is'} not shown here (kept in the case record).`));
+  }
   for (const m of r.chat || []) addChat(m);
   for (const u of r.uploads || []) addFile(u);
   const track = (r.track || []).slice();
@@ -346,6 +350,10 @@ function refreshCase(r) {
   const a = s.active;
   a.card = r.case;
   a.backAt = Date.now(); // given back to this console (after a resume: checkStillOn)
+  if (r.chat_omitted > 0 && !$('chat').querySelector('li.omitted')) {
+    $('chat').prepend(el('li', { class: 'omitted meta' },
+      `${r.chat_omitted} earlier message${r.chat_omitted > 1 ? 's are' : ' is'} not shown here (kept in the case record).`));
+  }
   for (const m of r.chat || []) addChat(m);
   for (const u of r.uploads || []) addFile(u);
   const track = (r.track || []).slice();
