@@ -494,7 +494,9 @@ void vg_hub_ws_message(struct vg_hub *h, struct vg_ws_conn *c, const char *text,
 void vg_hub_ws_oversize(struct vg_hub *h, struct vg_ws_conn *c, size_t len)
 {
     struct session *s = vg_ws_get_data(c);
-    if (s)
+    /* counted against the same rate as any message: a client sending one too large
+     * after another is slowed, then cut, as a flood is, not answered at line rate */
+    if (s && throttle(h, s))
         hub_error(s, NULL, VG_PROTO_E_TOO_LARGE, "message of %zu bytes exceeds the limit of %d",
                   len, h->cfg->ws_max_message);
 }

@@ -1,6 +1,7 @@
 """HTTPS and WSS on one port: /healthz, /metrics, static files, the WebSocket
 envelope, and bad input refused with the connection kept."""
 import json
+import time
 import os
 import subprocess
 import sys
@@ -195,6 +196,26 @@ def test_websocket(v):
     m = metrics(v)
     check(m.get("vigil_ws_messages_oversize_total") == 1, "oversize counted in metrics")
     ws.close()
+
+    # One too large message after another counts against the rate like any message:
+    # slowed, then cut (each had been answered at once, logged twice, for ever).
+    flood = WebSocket(v.port)
+    t0, cut = time.monotonic(), False
+    try:
+        for _ in range(400):
+            flood.send_text("y" * 66000)
+    except OSError:
+        cut = True
+    deadline = time.monotonic() + 15
+    while not cut and time.monotonic() < deadline:
+        try:
+            flood.recv_json(timeout=1)
+        except ConnectionError:
+            cut = True
+        except Exception:  # noqa: BLE001 (timeouts while slowed)
+            pass
+    check(cut, f"a flood of oversize messages is cut after {time.monotonic() - t0:.1f} s")
+    flood.close()
 
     bare = WebSocket(v.port, protocol=None)
     check(not bare.accepted, f"WebSocket without the vigil.v1 subprotocol refused ({bare.status})")
