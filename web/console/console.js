@@ -212,7 +212,7 @@ async function claim(caseId) {
 document.addEventListener('keydown', (e) => {
   if ((e.key !== 'Enter' && e.key !== ' ') || e.repeat) return;
   const t = e.target;
-  if (t && t.closest && t.closest('input, textarea, select, button, a, form')) return;
+  if (t && t.closest && t.closest('input, textarea, select, button, a, form, #board')) return;
   if ($('desk').hidden || (s.active && !s.active.ended)) return;
   const top = sortedQueue()[0];
   if (!top) return;
@@ -674,6 +674,10 @@ function renderBoard() {
     return;
   }
   s.boardKey = key;
+  // The button that had focus gets it back in its row's new copy: focus falling to the
+  // page would make the supervisor's next Enter answer the top alarm instead.
+  const had = document.activeElement && document.activeElement.closest('#board tr[data-case]');
+  const refocus = had ? had.dataset.case : null;
   $('board').tBodies[0].replaceChildren(...s.board.map((c) => {
     const wait = waitOf(c);
     const flags = [flagsText(c), ...alertsFor(c.case_id)].filter(Boolean).join(', ');
@@ -686,6 +690,10 @@ function renderBoard() {
               el('td', {}, flags || '—'), el('td', {}, act));
   }));
   if (!s.board.length) $('board').tBodies[0].append(el('tr', {}, el('td', { colspan: 7 }, 'No live case.')));
+  if (refocus) {
+    const b = $('board').querySelector(`tr[data-case="${CSS.escape(refocus)}"] button`);
+    if (b) b.focus({ preventScroll: true }); else $('board').focus({ preventScroll: true });
+  }
 }
 
 // A supervisor listens in (nobody hears them), and may then barge in.
