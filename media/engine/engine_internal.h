@@ -29,6 +29,10 @@
 /* Retransmissions a video receiver's NACKs may have a second, and at once: a 1.5 Mbit/s
  * stream is ~180 packets a second, so 10% loss asks ~20; a NACK after a burst of
  * loss asks for up to a batch at once. */
+/* Bytes a second a peer may send a leg, and at once: ~8 Mbit/s, three times the most
+ * the gateway's REMB asks a sender for (2.5 Mbit/s); a keyframe burst fits. */
+#define IN_RATE 1000000
+#define IN_BURST 300000
 #define RTX_RATE 200
 #define RTX_BURST (2 * MAX_NACK_BATCH)
 #define KEYFRAME_GAP_US 300000 /* at most one PLI upstream per source per 300 ms */
@@ -102,7 +106,7 @@ struct leg_snapshot {
     enum vg_leg_state state;
     uint64_t in_packets[2], in_bytes[2], in_lost[2], out_packets[2], out_bytes[2];
     uint64_t nacks_sent, nacks_received, retransmits, nacks_unserved, plis_sent, plis_received;
-    uint64_t dropped_unknown, dropped_srtp, dropped_simulated, dropped_foreign;
+    uint64_t dropped_unknown, dropped_srtp, dropped_simulated, dropped_foreign, dropped_rate;
     int64_t rtt_us;      /* -1: not measured yet */
     uint64_t hist_bytes; /* the video NACK history's ring; 0: none yet */
     unsigned hist_grows;
@@ -138,7 +142,12 @@ struct leg {
     size_t n_recv;
     struct leg *recv[MAX_RECEIVERS];
     unsigned recv_kinds[MAX_RECEIVERS];
-    uint64_t srtp_drops, unknown_drops, simulated_drops;
+    uint64_t srtp_drops, unknown_drops, simulated_drops, rate_drops;
+    /* What a peer may send us (IN_RATE bytes a second): a peer flooding its leg would
+     * otherwise fill the recording ring its worker's other cases share, cutting their
+     * recordings, and take the worker's CPU in decryption. */
+    struct vg_bucket in_budget;
+    bool in_budget_set;
     struct vg_media_tap tap;  /* recording; rtp NULL: none */
     struct leg_snapshot snap; /* under w->lock */
 };

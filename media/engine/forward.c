@@ -249,6 +249,17 @@ void fwd_rtp_in(struct leg *l, const uint8_t *buf, size_t len)
         l->unknown_drops++;
         return;
     }
+    int64_t now = engine_now_us();
+    if (!l->in_budget_set) {
+        vg_bucket_init(&l->in_budget, IN_RATE, IN_BURST, now);
+        l->in_budget_set = true;
+    }
+    if (!vg_bucket_take_n(&l->in_budget, now, (double)len)) { /* before any decryption */
+        if (l->rate_drops++ == 0)
+            vg_warn(l->case_key, l->name,
+                    "media: the peer sends more than %d bytes a second: the rest dropped", IN_RATE);
+        return;
+    }
     struct stream_in *in = &l->in[k];
     uint8_t stack_buf[MTU + 64];
     /* The NACK history is reserved on a leg's first video packet (legs that never
@@ -530,6 +541,7 @@ static void snapshot(struct leg *l)
     s.state = l->state;
     s.dropped_unknown = l->unknown_drops;
     s.dropped_simulated = l->simulated_drops;
+    s.dropped_rate = l->rate_drops;
     s.dropped_srtp = l->srtp_drops + l->in[0].srtp_failures + l->in[1].srtp_failures;
     if (l->ice) { /* read past libnice from an address other than the selected pair's */
         struct vg_ice_stats is;

@@ -20,10 +20,15 @@ void vg_bucket_init(struct vg_bucket *b, double rate, double burst, int64_t now_
 
 bool vg_bucket_take(struct vg_bucket *b, int64_t now_us)
 {
+    return vg_bucket_take_n(b, now_us, 1.0);
+}
+
+bool vg_bucket_take_n(struct vg_bucket *b, int64_t now_us, double n)
+{
     refill(b, now_us);
-    if (b->tokens < 1.0)
+    if (b->tokens < n)
         return false;
-    b->tokens -= 1.0;
+    b->tokens -= n;
     return true;
 }
 

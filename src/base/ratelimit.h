@@ -20,6 +20,8 @@ void vg_bucket_init(struct vg_bucket *b, double rate, double burst, int64_t now_
 
 /* Takes one token if there is one. */
 bool vg_bucket_take(struct vg_bucket *b, int64_t now_us);
+/* Takes n tokens if there are n (a packet's bytes), else none. */
+bool vg_bucket_take_n(struct vg_bucket *b, int64_t now_us, double n);
 
 /* Microseconds until one token is available (0 if one is). */
 int64_t vg_bucket_wait_us(struct vg_bucket *b, int64_t now_us);

@@ -31,6 +31,12 @@ def per_leg(v, name):
             re.findall(rf'^{name}{{[^}}]*leg="([^"]*)"[^}}]*}} (\S+)$', text, re.M)}
 
 
+def rate_drops(v):
+    text = https(v.port, "/metrics")[2].decode()
+    return sum(float(x) for x in re.findall(
+        r'^vigil_media_dropped_total{[^}]*reason="rate"[^}]*} (\S+)$', text, re.M))
+
+
 def run(nack):
     v, ann = start_vigild(f"simulate_loss_permille = 25\nnack = {'true' if nack else 'false'}\n",
                           args=["--web-root", os.path.join(E2E, "pages")])
@@ -54,7 +60,8 @@ def run(nack):
                   metric(v, "vigil_media_retransmits_total"),
                   metric(v, "vigil_media_nacks_sent_total"),
                   per_leg(v, "vigil_media_nack_history_bytes"),
-                  per_leg(v, "vigil_media_nack_history_grows_total"))
+                  per_leg(v, "vigil_media_nack_history_grows_total"),
+                  rate_drops(v))
         b.close()
         cit.peer.close()
         return result
@@ -62,7 +69,9 @@ def run(nack):
         v.stop()
 
 
-share, sent, got, dropped, rtx, nacks_up, hist, grows = run(True)
+share, sent, got, dropped, rtx, nacks_up, hist, grows, over_rate = run(True)
+check(over_rate == 0, f"an honest sender with retransmissions stays under a leg's rate limit "
+                      f"({over_rate:.0f} packets dropped for rate)")
 check(dropped > 50, f"the path lost packets ({dropped:.0f} dropped at the gateway)")
 check(share >= 0.95, f"with NACK: the console decoded {got} of {sent} frames ({share:.1%}); "
                      f"{rtx:.0f} retransmitted to it, {nacks_up:.0f} NACKs to the citizen")

@@ -21,5 +21,13 @@ int main(void)
     /* Time going backwards never adds tokens. */
     VT_CHECK(!vg_bucket_take(&b, 5));
     VT_EQ_INT(vg_bucket_wait_us(&b, 10000000 + 100001), 0);
+    /* By size: 1,000 bytes a second, 1,500 at once. */
+    struct vg_bucket by;
+    vg_bucket_init(&by, 1000, 1500, 0);
+    VT_CHECK(vg_bucket_take_n(&by, 0, 1200));
+    VT_CHECK(!vg_bucket_take_n(&by, 0, 1200)); /* 300 left: none taken */
+    VT_CHECK(vg_bucket_take_n(&by, 0, 300));
+    VT_CHECK(!vg_bucket_take_n(&by, 500000, 600)); /* half a second: 500 */
+    VT_CHECK(vg_bucket_take_n(&by, 600000, 600));
     return vt_done("ratelimit");
 }
