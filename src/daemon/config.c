@@ -36,6 +36,7 @@ static const struct key keys[] = {
     {"accounts", "first_call_taker", K_TEXT, F(first_call_taker), 1, 64},
     {"accounts", "session_ttl_s", K_INT, F(session_ttl_s), 60, 7 * 86400},
     {"accounts", "phone_verify_command", K_TEXT, F(phone_verify_command), 0, 511},
+    {"accounts", "logins_waiting_max", K_INT, F(logins_waiting_max), 1, 100000},
     {"queue", "escalate_after_s", K_INT, F(escalate_after_s), 1, 3600},
     {"queue", "abandon_grace_s", K_INT, F(abandon_grace_s), 0, 3600},
     {"queue", "holder_grace_s", K_INT, F(holder_grace_s), 0, 3600},
@@ -102,6 +103,7 @@ void vg_config_defaults(struct vg_config *c)
     c->log_level = VG_LOG_INFO;
     c->ws_max_message = 65536;
     c->rate_per_s = 20;
+    c->logins_waiting_max = 1000;
     c->rate_burst = 40;
     c->ws_ping_after_s = 15;
     c->ws_dead_after_s = 30;

@@ -29,6 +29,7 @@ struct vg_config {
     char first_call_taker[65];
     int session_ttl_s;
     char phone_verify_command[512]; /* "" = phone numbers stay unverified */
+    int logins_waiting_max;         /* password checks queued behind the two running */
     /* queue */
     int escalate_after_s;
     int abandon_grace_s;

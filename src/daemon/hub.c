@@ -182,12 +182,12 @@ static void start_staff_session(struct vg_hub *h, struct session *s, const char 
     cases_callbacks_send(h, s);
 }
 
-/* A password check costs 32 MiB and a core for ~0.1 s (scrypt): a few at a time, so
- * a flood of logins from anonymous connections (each may have one in flight) cannot
- * exhaust memory or take the cores from the media workers; past a short queue,
- * a login is answered busy. */
+/* A password check costs 32 MiB and a core for ~0.1 s (scrypt): two at a time, so a
+ * flood of logins from anonymous connections (each may have one in flight) cannot
+ * exhaust memory or take the cores from the media workers. The rest wait, in order
+ * (a shift of a hundred call-takers signing in at once is served in ~5 s); past
+ * [accounts] logins_waiting_max (a job is ~1 KiB), a login is answered busy. */
 #define LOGINS_AT_ONCE 2
-#define LOGINS_WAITING_MAX 32
 
 static void login_done(GObject *src, GAsyncResult *res, gpointer data);
 
@@ -267,11 +267,11 @@ static void do_login(struct vg_hub *h, struct session *s, const struct vg_proto_
                  "$scrypt$ln=15,r=8,p=1$AAAAAAAAAAAAAAAAAAAAAA==$"
                  "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=");
     if (h->logins_running >= LOGINS_AT_ONCE &&
-        g_queue_get_length(&h->logins_waiting) >= LOGINS_WAITING_MAX) {
+        g_queue_get_length(&h->logins_waiting) >= (guint)h->cfg->logins_waiting_max) {
         OPENSSL_cleanse(j->password, sizeof j->password);
         g_free(j);
-        vg_warn(NULL, NULL, "conn=%llu: login refused: %u logins waiting already",
-                (unsigned long long)s->conn_id, LOGINS_WAITING_MAX);
+        vg_warn(NULL, NULL, "conn=%llu: login refused: %d logins waiting already",
+                (unsigned long long)s->conn_id, h->cfg->logins_waiting_max);
         return hub_error(s, m->id, "busy", "too many logins at once: try again in a moment");
     }
     s->login_pending = true;
