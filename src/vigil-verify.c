@@ -9,6 +9,7 @@
 
 #include <getopt.h>
 #include <glib.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -64,6 +65,39 @@ static int check_anchor(const char *dir, const char *case_id, const char *log, E
     return bad;
 }
 
+/* What a reviewer must be able to tell a court beyond OK: why the recording ended
+ * (or stopped early), what was cut at a crash, where packets were lost, what joined
+ * it after it closed. From the manifest just verified. */
+static void details(const char *dir)
+{
+    char *p = g_build_filename(dir, "manifest.json", NULL);
+    json_t *m = json_load_file(p, 0, NULL);
+    g_free(p);
+    if (!m)
+        return;
+    const char *reason = json_string_value(json_object_get(m, "reason"));
+    if (reason)
+        printf("  reason: %s\n", reason);
+    size_t i;
+    json_t *x;
+    json_array_foreach(json_object_get(m, "truncated"), i, x)
+    {
+        char *t = json_dumps(x, JSON_COMPACT);
+        printf("  cut at a crash: %s\n", t ? t : "?");
+        free(t);
+    }
+    json_array_foreach(json_object_get(m, "gaps"), i, x)
+    {
+        char *t = json_dumps(x, JSON_COMPACT);
+        printf("  gap: %s\n", t ? t : "?");
+        free(t);
+    }
+    const char *kid = json_string_value(json_object_get(m, "key_id"));
+    if (kid)
+        printf("  signed by key %s\n", kid);
+    json_decref(m);
+}
+
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {{"key", required_argument, 0, 'k'},
@@ -89,9 +123,11 @@ int main(int argc, char **argv)
         return 2;
     }
     char *def_key = g_build_filename(dir ? dir : audit, "..", "..", "evidence-key.pub", NULL);
-    if (!dir) {
+    if (!dir) { /* the log is a file: its directory's parent holds the key */
+        char *d = g_path_get_dirname(audit);
         g_free(def_key);
-        def_key = g_build_filename(audit, "..", "..", "evidence-key.pub", NULL);
+        def_key = g_build_filename(d, "..", "evidence-key.pub", NULL);
+        g_free(d);
     }
     EVP_PKEY *pub = NULL;
     int rc = vg_evkey_load_public(key ? key : def_key, &pub);
@@ -102,18 +138,25 @@ int main(int argc, char **argv)
         return 2;
     }
     g_free(def_key);
+    char kid[65] = "";
+    vg_evkey_id(pub, kid);
+    /* Which key this is: a reviewer compares it with the centre's, known from
+     * elsewhere (a key beside the evidence could have been replaced with it). */
+    printf("key %s (%s)\n", kid, key ? key : "the one beside the data dir");
     int bad = 0;
     struct vg_manifest_summary s = {0};
     if (dir) {
         char *prefix = g_strconcat(dir, "/", NULL);
         bad += vg_manifest_verify(dir, pub, report, prefix, &s);
         g_free(prefix);
-        if (!bad)
-            printf(
-                "OK case %s: %s, %u files, %u gaps, media from %lld to %lld (us, wall clock)%s\n",
-                s.case_id, s.complete ? "complete" : "INCOMPLETE", s.files, s.gaps,
-                (long long)s.started_us, (long long)s.stopped_us,
-                s.complete ? "" : ": the recording stopped at the last time above");
+        if (!bad) {
+            printf("OK case %s: %s, %u files, %u gaps, media from %lld to %lld (us, wall clock)"
+                   "%s\n",
+                   s.case_id, s.complete ? "complete" : "INCOMPLETE", s.files, s.gaps,
+                   (long long)s.started_us, (long long)s.stopped_us,
+                   s.complete ? "" : ": not everything was recorded (the reason below)");
+            details(dir);
+        }
     }
     char *def_audit = dir ? g_build_filename(dir, "..", "audit.log", NULL) : NULL;
     const char *log = audit ? audit : def_audit;
@@ -121,6 +164,11 @@ int main(int argc, char **argv)
         bad += verify_audit(log, pub);
         if (dir && s.case_id[0]) /* the manifest's id, not the folder's */
             bad += check_anchor(dir, s.case_id, log, pub);
+    } else if (dir && !no_audit) {
+        /* a copy of a case alone has none; said, so an OK is not read as more */
+        printf("NOTE no audit log at %s: not checked that this manifest is the one the centre "
+               "signed last (a rolled-back recording passes without it; give --audit)\n",
+               log);
     }
     g_free(def_audit);
     vg_evkey_free(pub);

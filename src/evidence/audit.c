@@ -3,6 +3,7 @@
 
 #include "evfmt.h"
 #include "evkey.h"
+#include "log.h"
 #include "vg_err.h"
 
 #include <errno.h>
@@ -22,7 +23,8 @@ struct vg_audit {
     EVP_PKEY *key;
     char prev[65];
     int64_t seq;
-    off_t size; /* the file's size when prev and seq were right */
+    off_t size;  /* the file's size when prev and seq were right */
+    off_t whole; /* where its last whole line ends (size, unless a line was cut) */
 };
 
 static const char ZERO_HASH[] = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -36,14 +38,17 @@ static void line_hash(const char *line, size_t len, char out[65])
 }
 
 /* Takes prev and seq from the log as it is: the last whole line's hash and the
- * number of lines (empty ones not counted; a last line without its newline counted).
- * Read in chunks, holding one line at a time: the log grows by every case for as
- * long as the centre runs, and this runs at every start. 0, or an errno. */
+ * number of lines (empty ones not counted). A last line without its newline is not
+ * an entry (a crash or a short write cut it): it is left out, and the next append
+ * removes it. Read in chunks, holding one line at a time: the log grows by every
+ * case for as long as the centre runs, and this runs at every start. 0, or an
+ * errno. */
 static int load_chain(struct vg_audit *a, int fd)
 {
     memcpy(a->prev, ZERO_HASH, 65);
     a->seq = 0;
     a->size = 0;
+    a->whole = 0;
     GString *cur = g_string_new(NULL);
     char buf[65536];
     ssize_t n;
@@ -57,13 +62,10 @@ static int load_chain(struct vg_audit *a, int fd)
             }
             g_string_truncate(cur, 0);
             p = nl + 1;
+            a->whole = a->size + (p - buf);
         }
         g_string_append_len(cur, p, end - p);
         a->size += n;
-    }
-    if (cur->len) {
-        line_hash(cur->str, cur->len, a->prev);
-        a->seq++;
     }
     g_string_free(cur, TRUE);
     return n < 0 ? errno : 0;
@@ -124,6 +126,24 @@ static GString *make_line(struct vg_audit *a, int64_t at_us, const char *actor, 
     return line;
 }
 
+/* A last line without its newline (a crash or a short write in the middle of an
+ * append) is removed before the next entry: glued to it, that entry would read as
+ * altered for ever, and the seal it records be lost. */
+static bool cut_unfinished(struct vg_audit *a, int fd, struct stat *st)
+{
+    if (a->whole >= st->st_size)
+        return true;
+    if (ftruncate(fd, a->whole) != 0)
+        return false;
+    vg_warn(NULL, NULL,
+            "audit log %s: an unfinished last line of %lld bytes removed (a crash or "
+            "a short write cut it)",
+            a->path, (long long)(st->st_size - a->whole));
+    st->st_size = a->whole;
+    a->size = a->whole;
+    return true;
+}
+
 /* Appends under an exclusive lock on the file, so vigild and vigilctl (an export
  * audited from the command line) can both write: if the file grew since our last
  * line, someone else appended, and the chain continues from their last line. */
@@ -138,7 +158,7 @@ int vg_audit_append(struct vg_audit *a, int64_t at_us, const char *actor, const 
     int rc = VG_EIO;
     GString *line = NULL;
     if (flock(fd, LOCK_EX) == 0 && fstat(fd, &st) == 0 &&
-        (st.st_size == a->size || load_chain(a, fd) == 0)) {
+        (st.st_size == a->size || load_chain(a, fd) == 0) && cut_unfinished(a, fd, &st)) {
         line = make_line(a, at_us, actor, role, action, case_id, result, detail_json);
         rc = !line ? VG_EINVAL
              : write(fd, line->str, line->len) == (ssize_t)line->len && fdatasync(fd) == 0 ? VG_OK
@@ -148,6 +168,7 @@ int vg_audit_append(struct vg_audit *a, int64_t at_us, const char *actor, const 
         line_hash(line->str, line->len - 1, a->prev);
         a->seq++;
         a->size = st.st_size + (off_t)line->len;
+        a->whole = a->size;
     }
     if (line)
         g_string_free(line, TRUE);

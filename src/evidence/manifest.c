@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glib.h>
+#include <glib/gstdio.h>
 #include <jansson.h>
 #include <openssl/evp.h>
 #include <stdarg.h>
@@ -433,6 +434,31 @@ static bool allowed(const char *dir, const char *name, const struct vg_manifest_
     return false;
 }
 
+/* A recording is regular files (and its uploads/ directory): a symbolic link or any
+ * other entry is named, as an added file is. A link to a file outside passed
+ * unseen, and the exporter read it as part of the case. */
+static void odd_entries(struct check *c, const char *dir, const char *prefix)
+{
+    GDir *d = g_dir_open(dir, 0, NULL);
+    const char *n;
+    while (d && (n = g_dir_read_name(d))) {
+        char *full = g_build_filename(dir, n, NULL);
+        GStatBuf st;
+        bool uploads_dir = !*prefix && strcmp(n, "uploads") == 0;
+        if (g_lstat(full, &st) != 0 || S_ISLNK(st.st_mode) ||
+            !(S_ISREG(st.st_mode) || (uploads_dir && S_ISDIR(st.st_mode)))) {
+            char *name = g_strconcat(prefix, n, NULL);
+            problem(c, name,
+                    S_ISLNK(st.st_mode) ? "a symbolic link, not part of a recording"
+                                        : "not a regular file, not part of a recording");
+            g_free(name);
+        }
+        g_free(full);
+    }
+    if (d)
+        g_dir_close(d);
+}
+
 /* Every file in the directory must be listed (an added file is tampering too), but
  * in a reseal the files it may add (allow: exact names with their SHA-256) and its
  * own note (VG_MANIFEST_PENDING). */
@@ -442,6 +468,7 @@ static void check_unlisted(struct check *c, const char *dir, json_t *listed,
     const char *const subs[] = {"", "uploads"};
     for (int s = 0; s < 2; s++) {
         char *d = g_build_filename(dir, subs[s], NULL);
+        odd_entries(c, d, s ? "uploads/" : "");
         GPtrArray *names = list_files(d, s ? "uploads/" : "");
         for (guint i = 0; i < names->len; i++) {
             const char *n = names->pdata[i];

@@ -156,6 +156,8 @@ def recorded_call(v, ann, sup):
 
 def export_and_check(case_dir, chats):
     out = os.path.join(tempfile.mkdtemp(prefix="vigil-export-"), "case.mkv")
+    global EXPORTED
+    EXPORTED = os.path.dirname(out)
     t = time.monotonic()
     p = subprocess.run([EXPORT, case_dir, "-o", out, "--actor", "sue"], capture_output=True,
                        text=True)
@@ -265,6 +267,37 @@ def tamper(case_dir, key, audit):
         shutil.rmtree(tmp)
 
 
+def links_and_copies(case_dir, key, audit, out_dir):
+    """A segment linked in from outside the case (a symbolic link: a forged chat in
+    it) is named by vigil-verify and not read by vigil-export, which reads only what
+    the manifest lists; a case copied without its audit log verifies with a note
+    that the anchor was not checked."""
+    tmp = tempfile.mkdtemp(prefix="vigil-link-")
+    copy = os.path.join(tmp, "ev", "case")
+    shutil.copytree(case_dir, copy)
+    shutil.copy(audit, os.path.join(tmp, "ev", "audit.log"))
+    outside = os.path.join(tmp, "forged.vgs")
+    shutil.copy(os.path.join(copy, "events-000001.vgs"), outside)
+    os.symlink(outside, os.path.join(copy, "events-000099.vgs"))
+    p = subprocess.run([VERIFY, copy, "--key", key], capture_output=True, text=True)
+    print(p.stdout.strip().splitlines()[:3])
+    check(p.returncode == 1 and "events-000099.vgs: a symbolic link" in p.stdout,
+          "a segment linked in from outside fails verification, named")
+    before = json.load(open(os.path.join(out_dir, "case.export.json")))
+    out = os.path.join(tmp, "linked.mkv")
+    p = subprocess.run([EXPORT, copy, "-o", out, "--copy"], capture_output=True, text=True)
+    meta = json.load(open(os.path.join(tmp, "linked.export.json"))) if p.returncode == 0 else {}
+    check(p.returncode == 0 and len(meta.get("subtitles", [])) == len(before["subtitles"]),
+          f"vigil-export reads only the listed segments: {len(meta.get('subtitles', []))} "
+          f"subtitles, as without the link ({len(before['subtitles'])})")
+    alone = os.path.join(tmp, "alone")
+    shutil.copytree(case_dir, alone)
+    p = subprocess.run([VERIFY, alone, "--key", key], capture_output=True, text=True)
+    check(p.returncode == 0 and "NOTE no audit log" in p.stdout,
+          "a case copied alone verifies, with a note that the audit anchor was not checked")
+    shutil.rmtree(tmp)
+
+
 def access(v, ann, sup, cid, case_dir):
     r = ann.request("evidence_get", case_id=cid, path="manifest.json")
     check(r.get("type") == "error" and r.get("code") == "forbidden",
@@ -320,6 +353,8 @@ def crash(v, ann):
           f"{gap * 1000:.0f} ms lost; truncated {man['truncated']}")
     check(rc == 0 and "INCOMPLETE" in out and not man["complete"],
           "after kill -9 and restart the recording verifies as incomplete")
+    check(f"reason: {man['reason']}" in out and "signed by key" in out,
+          "and vigil-verify says why, and with which key it was signed")
     check(0 <= gap <= 1.0, f"media up to at most 1 s before the kill ({gap * 1000:.0f} ms)")
     return v2
 
@@ -334,6 +369,7 @@ try:
     outcome_after_hangup(v, ann, key)
     access(v, ann, sup, cid, case_dir)
     tamper(case_dir, key, os.path.join(v.data_dir, "evidence", "audit.log"))
+    links_and_copies(case_dir, key, os.path.join(v.data_dir, "evidence", "audit.log"), EXPORTED)
     v2 = crash(v, ann)
 finally:
     if v2:

@@ -48,6 +48,14 @@ static void expect(struct vg_audit_index *x, const char *case_id, char c, int64_
     VT_EQ_INT(at_once, line);
 }
 
+static char last_problem[300];
+
+static void keep_problem(const char *file, const char *what, void *ud)
+{
+    (void)ud;
+    snprintf(last_problem, sizeof last_problem, "%s: %s", file, what);
+}
+
 static void append_raw(const char *text)
 {
     FILE *f = fopen(log_path, "a");
@@ -104,6 +112,20 @@ int main(void)
     VT_EQ_INT(vg_audit_index_last_seal(x, "c-new", got, &line), VG_ENOENT);
     VT_EQ_INT(vg_audit_index_last_seal(x, "c-a", got, &line), VG_OK);
     VT_EQ_INT(line, 404);
+
+    /* That unfinished line (a crash in the middle of an append): the next append
+     * removes it rather than glue its entry to it, and the log verifies. */
+    vg_audit_free(a);
+    VT_EQ_INT(vg_audit_open(log_path, key, &a, err, sizeof err), VG_OK);
+    seal(a, "c-after", 'e');
+    unsigned entries = 0;
+    VT_EQ_INT(vg_audit_verify(log_path, key, keep_problem, NULL, &entries), 1); /* the forged */
+    VT_CHECK(strstr(last_problem, "line 405") != NULL);
+    expect(x, "c-after", 'e', 406);
+    gchar *text = NULL;
+    VT_CHECK(g_file_get_contents(log_path, &text, NULL, NULL));
+    VT_CHECK(strstr(text, "c-new") == NULL);
+    g_free(text);
 
     /* The log replaced by another (a restore, say): read again from its start. */
     vg_audit_free(a);
