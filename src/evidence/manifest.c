@@ -80,6 +80,14 @@ struct build {
 };
 
 /* One segment: truncated if torn (only when closing a crashed recording). */
+static bool all_zero(const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i])
+            return false;
+    return true;
+}
+
 static int add_segment(struct build *b, const char *dir, const char *name, bool cut, char *err,
                        size_t errlen)
 {
@@ -88,10 +96,25 @@ static int add_segment(struct build *b, const char *dir, const char *name, bool 
     gsize len = 0;
     int rc = VG_OK;
     struct vg_ev_scan sc;
-    if (!g_file_get_contents(path, &buf, &len, NULL)) {
+    int scanned = VG_OK;
+    if (g_file_get_contents(path, &buf, &len, NULL)) {
+        scanned = vg_ev_scan((const uint8_t *)buf, len, &sc);
+        /* Zeros after the last whole record: a power cut lost the data of blocks the
+         * file already had (reserved ahead, or its size written before its data). As
+         * a torn record, they are cut and listed, not signed as part of the recording
+         * (vigil-verify would then call it altered). Other bytes that are not a record
+         * are kept, and named. */
+        if (scanned != VG_OK && sc.bad_offset && cut &&
+            all_zero(buf + sc.bad_offset, len - sc.bad_offset)) {
+            sc.torn = true;
+            sc.complete_len = sc.bad_offset;
+            scanned = VG_OK;
+        }
+    }
+    if (!buf) {
         snprintf(err, errlen, "%s: cannot read", path);
         rc = VG_EIO;
-    } else if (vg_ev_scan((const uint8_t *)buf, len, &sc) != VG_OK && sc.bad_offset == 0) {
+    } else if (scanned != VG_OK && sc.bad_offset == 0) {
         /* no header at all (a crash right after creating it): nothing to keep */
         if (cut && len < VG_EV_HDR_LEN) {
             unlink(path);

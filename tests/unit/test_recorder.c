@@ -668,6 +668,37 @@ static bool case_file(const char *case_id, const char *name)
  * its events log ends with recording_closed, every file whole, so the next start
  * seals it as the writer meant (complete, its reason kept). One whose media file is
  * torn after all is closed as incomplete, cut, as any crashed recording. */
+/* A power cut can leave zeros after the last record (blocks the file had, their data
+ * lost): cut at the next start and listed, as a torn record is; before, the zeros
+ * were signed with the rest and vigil-verify called the segment altered. */
+static void test_zeros_after_crash(void)
+{
+    char dir[300], path[400];
+    snprintf(dir, sizeof dir, "%s/evidence/c-unit-zeros", root);
+    g_mkdir_with_parents(dir, 0700);
+    snprintf(path, sizeof path, "%s/leg-5-000001.vgs", dir);
+    uint8_t buf[VG_EV_HDR_LEN + 3 * 116 + 4096] = {0};
+    struct vg_ev_seg_header h = {.stream = 5, .seq = 1, .opened_us = 5};
+    snprintf(h.case_id, sizeof h.case_id, "c-unit-zeros");
+    vg_ev_header_write(&h, buf);
+    uint8_t pkt[100] = {0x80};
+    size_t off = VG_EV_HDR_LEN;
+    for (int i = 0; i < 3; i++) {
+        struct vg_ev_record rec = {VG_EV_REC_RTP, 0, 7000000 + i * 20000, pkt, 100};
+        off += (size_t)vg_ev_record_write(&rec, buf + off, sizeof buf - off);
+    }
+    VT_CHECK(g_file_set_contents(path, (const char *)buf, (gssize)(off + 4096), NULL));
+    struct vg_evidence *ev = open_ev(0);
+    VT_EQ_INT(vg_evidence_recovered(ev), 1);
+    vg_evidence_close(ev);
+    VT_EQ_INT(verify("c-unit-zeros"), 0);
+    json_t *m = manifest_of("c-unit-zeros");
+    json_t *t = json_array_get(json_object_get(m, "truncated"), 0);
+    VT_EQ_INT(json_integer_value(json_object_get(t, "to_size")), (long long)off);
+    VT_EQ_INT(json_integer_value(json_object_get(t, "from_size")), (long long)(off + 4096));
+    json_decref(m);
+}
+
 static void test_sealed_at_restart(void)
 {
     const char *ids[] = {"c-unit-unsealed", "c-unit-torn"};
@@ -1039,6 +1070,7 @@ int main(void)
     test_recovery();
     test_disk_full();
     test_audit_and_retention();
+    test_zeros_after_crash(); /* after the sweep's count of 7 */
     test_seal_aside();
     test_append();
     test_sealed_at_restart();
