@@ -17,6 +17,13 @@ int64_t vg_wall_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+int64_t vg_boot_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_BOOTTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 char *vg_rfc3339(int64_t us, char *buf, size_t n)
 {
     time_t secs = (time_t)(us / 1000000);

@@ -16,6 +16,9 @@ int64_t vg_now_us(void);
 /* Microseconds since the Unix epoch (CLOCK_REALTIME). */
 int64_t vg_wall_us(void);
 
+/* Microseconds on CLOCK_BOOTTIME (monotonic, and counting a suspend too). */
+int64_t vg_boot_us(void);
+
 /* Formats wall time `us` as RFC 3339 UTC with milliseconds, e.g.
  * "2026-11-23T07:10:00.123Z", into buf (at least 25 bytes). Returns buf. */
 char *vg_rfc3339(int64_t us, char *buf, size_t n);

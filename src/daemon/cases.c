@@ -536,8 +536,8 @@ void cases_alert(struct vg_hub *h, const char *case_id, const char *kind, const 
     vg_store_alert_add(h->store, case_id, kind, vg_wall_us(), detail_json, NULL);
     h->stats.alerts++;
     hub_to_staff(h, R_SUPERVISOR,
-                 json_pack("{s:s, s:s, s:s, s:o}", "type", "alert", "kind", kind, "case_id",
-                           case_id, "detail", d ? d : json_object()));
+                 json_pack("{s:s, s:s, s:s?, s:o}", "type", "alert", "kind", kind, "case_id",
+                           case_id, "detail", d ? d : json_object())); /* case_id NULL: none */
 }
 
 static void close_waiting(struct vg_hub *h, struct live_case *lc, const char *reason)

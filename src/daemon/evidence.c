@@ -24,9 +24,25 @@ static void on_alert(const char *case_id, const char *kind, const char *detail, 
     cases_alert(ud, case_id, kind, detail);
 }
 
+/* The retention sweep deletes by the wall clock: a clock stepped forward by the
+ * retention period (a bad time source) would delete every recording. Since start,
+ * the wall clock may not run more than this ahead of the boot clock (which counts
+ * a suspend too) for the sweep to delete anything. */
+#define CLOCK_AHEAD_MAX_US (3600LL * 1000000)
+
 static gboolean sweep_cb(gpointer ud)
 {
     struct vg_hub *h = ud;
+    int64_t ahead = (vg_wall_us() - h->sweep_wall0) - (vg_boot_us() - h->sweep_boot0);
+    if (ahead > CLOCK_AHEAD_MAX_US) {
+        vg_error(NULL, NULL,
+                 "evidence: the wall clock ran %lld s ahead of the boot clock since start: no "
+                 "recording deleted (retention) until vigild is restarted with the clock right",
+                 (long long)(ahead / 1000000));
+        cases_alert(h, NULL, "recording_error",
+                    "{\"error\":\"the clock jumped forward: the retention sweep is held\"}");
+        return G_SOURCE_CONTINUE;
+    }
     /* on the sealer's thread: deleting recordings is slow IO, and it must not race a
      * reseal of the same case */
     vg_evidence_sweep_later(h->evidence, vg_wall_us(), (unsigned)h->cfg->evidence_retention_days);
@@ -60,6 +76,8 @@ int evidence_start(struct vg_hub *h, char *err, size_t n)
     if (vg_evidence_recovered(h->evidence))
         vg_warn(NULL, NULL, "evidence: %u recordings left open by a crash closed at start",
                 vg_evidence_recovered(h->evidence));
+    h->sweep_wall0 = vg_wall_us();
+    h->sweep_boot0 = vg_boot_us();
     sweep_cb(h);
     h->sweep_timer = g_timeout_add_seconds(3600, sweep_cb, h);
     evidence_reconcile(h);

@@ -124,6 +124,7 @@ struct vg_hub {
     GHashTable *legs;             /* leg id -> struct leg_ref* */
     struct vg_evidence *evidence; /* NULL: recording off */
     guint sweep_timer;
+    int64_t sweep_wall0, sweep_boot0; /* the clocks at start: a wall clock jump is seen */
     GHashTable *uploads; /* upload id -> struct upload_live* (uploads.c), open ones in use */
     guint upload_sweep;
     guint callbacks_idle;    /* a push of the call-back lists is due (cases.c) */
