@@ -498,7 +498,10 @@ static void check_unlisted(struct check *c, const char *dir, json_t *listed,
             if (strcmp(n, "manifest.json") && strcmp(n, "manifest.sig") &&
                 !json_object_get(listed, n) && !(reseal && strcmp(n, VG_MANIFEST_PENDING) == 0) &&
                 !allowed(dir, n, allow, n_allow))
-                problem(c, n, "not in the manifest (added after the recording closed)");
+                problem(c, n,
+                        strcmp(n, VG_MANIFEST_PENDING) == 0
+                            ? "an interrupted reseal (vigild finishes it at its next start)"
+                            : "not in the manifest (added after the recording closed)");
         }
         g_ptr_array_free(names, TRUE);
         g_free(d);
@@ -555,7 +558,14 @@ int vg_manifest_verify(const char *dir, EVP_PKEY *pub,
     int n;
     memset(sum, 0, sizeof *sum);
     if (!g_file_get_contents(mp, &text, &len, NULL)) {
-        report("manifest.json", "missing: the recording was never closed", ud);
+        /* with its signature still here it was closed and sealed: removed since */
+        report("manifest.json",
+               g_file_test(sp, G_FILE_TEST_EXISTS)
+                   ? "missing, though manifest.sig is here: removed after the recording was "
+                     "sealed"
+                   : "missing: the recording was never closed (or its manifest and signature "
+                     "were removed; the audit log names every seal)",
+               ud);
         n = 1;
     } else {
         if (!g_file_get_contents(sp, &sig, &slen, NULL))

@@ -697,6 +697,12 @@ static void test_zeros_after_crash(void)
     VT_EQ_INT(json_integer_value(json_object_get(t, "to_size")), (long long)off);
     VT_EQ_INT(json_integer_value(json_object_get(t, "from_size")), (long long)(off + 4096));
     json_decref(m);
+    /* Its manifest removed, its signature left: not "never closed" */
+    snprintf(path, sizeof path, "%s/manifest.json", dir);
+    VT_EQ_INT(g_unlink(path), 0);
+    problems[0] = '\0';
+    VT_EQ_INT(verify("c-unit-zeros"), 1);
+    VT_CONTAINS(problems, "removed after the recording was sealed");
 }
 
 static void test_sealed_at_restart(void)
