@@ -15,11 +15,13 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: vigil-verify CASE_DIR [--key PUB] [--audit LOG | --no-audit]\n"
-            "       vigil-verify --audit LOG [--key PUB]\n"
-            "PUB defaults to CASE_DIR/../../evidence-key.pub; LOG to CASE_DIR/../audit.log\n"
-            "(checked when present). Exit 0: verified; 1: a problem named on stdout; 2: usage.\n");
+    fprintf(
+        f, "usage: vigil-verify CASE_DIR [--key PUB] [--expect-key ID] [--audit LOG | --no-audit]\n"
+           "       vigil-verify --audit LOG [--key PUB] [--expect-key ID]\n"
+           "ID: the SHA-256 fingerprint of the centre's key, known from elsewhere (a key\n"
+           "beside the evidence could have been replaced along with it).\n"
+           "PUB defaults to CASE_DIR/../../evidence-key.pub; LOG to CASE_DIR/../audit.log\n"
+           "(checked when present). Exit 0: verified; 1: a problem named on stdout; 2: usage.\n");
 }
 
 static void report(const char *file, const char *what, void *ud)
@@ -100,19 +102,19 @@ static void details(const char *dir)
 
 int main(int argc, char **argv)
 {
-    static const struct option opts[] = {{"key", required_argument, 0, 'k'},
-                                         {"audit", required_argument, 0, 'a'},
-                                         {"no-audit", no_argument, 0, 'n'},
-                                         {"help", no_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
-    const char *key = NULL, *audit = NULL;
+    static const struct option opts[] = {
+        {"key", required_argument, 0, 'k'}, {"audit", required_argument, 0, 'a'},
+        {"no-audit", no_argument, 0, 'n'},  {"expect-key", required_argument, 0, 'e'},
+        {"help", no_argument, 0, 'h'},      {0, 0, 0, 0}};
+    const char *key = NULL, *audit = NULL, *expect = NULL;
     bool no_audit = false;
     int o;
-    while ((o = getopt_long(argc, argv, "k:a:nh", opts, NULL)) != -1) {
+    while ((o = getopt_long(argc, argv, "k:a:ne:h", opts, NULL)) != -1) {
         switch (o) {
         case 'k': key = optarg; break;
         case 'a': audit = optarg; break;
         case 'n': no_audit = true; break;
+        case 'e': expect = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -144,6 +146,12 @@ int main(int argc, char **argv)
      * elsewhere (a key beside the evidence could have been replaced with it). */
     printf("key %s (%s)\n", kid, key ? key : "the one beside the data dir");
     int bad = 0;
+    if (expect && g_ascii_strcasecmp(expect, kid) != 0) {
+        printf("FAIL key: not the one expected (%s): whatever it verifies was not signed by "
+               "that key\n",
+               expect);
+        bad++;
+    }
     struct vg_manifest_summary s = {0};
     if (dir) {
         char *prefix = g_strconcat(dir, "/", NULL);

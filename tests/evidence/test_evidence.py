@@ -295,6 +295,13 @@ def links_and_copies(case_dir, key, audit, out_dir):
     p = subprocess.run([VERIFY, alone, "--key", key], capture_output=True, text=True)
     check(p.returncode == 0 and "NOTE no audit log" in p.stdout,
           "a case copied alone verifies, with a note that the audit anchor was not checked")
+    kid = p.stdout.split()[1]
+    p = subprocess.run([VERIFY, alone, "--key", key, "--expect-key", kid], capture_output=True,
+                       text=True)
+    p2 = subprocess.run([VERIFY, alone, "--key", key, "--expect-key", "0" * 64],
+                        capture_output=True, text=True)
+    check(p.returncode == 0 and p2.returncode == 1 and "not the one expected" in p2.stdout,
+          f"--expect-key: the centre's fingerprint passes, another fails ({kid[:16]}...)")
     shutil.rmtree(tmp)
 
 
