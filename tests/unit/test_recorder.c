@@ -356,22 +356,32 @@ static void test_cut_inside_a_record(void)
 }
 
 /* A recording as a kill -9 leaves it: no manifest, the last record half written. */
-static void test_recovery(void)
+/* A crashed recording's first segment, as the writer left it: a header and three
+ * RTP records of 100 bytes (20 ms apart from 7 s) in buf; returns their length. The
+ * case's directory is made, and its path put in dir. */
+static size_t crashed_segment(const char *case_id, uint64_t stream, uint8_t *buf, size_t cap,
+                              char *dir, size_t dirlen)
 {
-    char dir[300], path[400];
-    snprintf(dir, sizeof dir, "%s/evidence/c-unit3", root);
+    snprintf(dir, dirlen, "%s/evidence/%s", root, case_id);
     g_mkdir_with_parents(dir, 0700);
-    snprintf(path, sizeof path, "%s/leg-768-000001.vgs", dir);
-    uint8_t buf[VG_EV_HDR_LEN + 3 * 116];
-    struct vg_ev_seg_header h = {.stream = 768, .seq = 1, .opened_us = 5};
-    snprintf(h.case_id, sizeof h.case_id, "c-unit3");
+    struct vg_ev_seg_header h = {.stream = stream, .seq = 1, .opened_us = 5};
+    snprintf(h.case_id, sizeof h.case_id, "%s", case_id);
     vg_ev_header_write(&h, buf);
     uint8_t pkt[100] = {0x80};
     size_t off = VG_EV_HDR_LEN;
     for (int i = 0; i < 3; i++) {
         struct vg_ev_record rec = {VG_EV_REC_RTP, 0, 7000000 + i * 20000, pkt, 100};
-        off += (size_t)vg_ev_record_write(&rec, buf + off, sizeof buf - off);
+        off += (size_t)vg_ev_record_write(&rec, buf + off, cap - off);
     }
+    return off;
+}
+
+static void test_recovery(void)
+{
+    char dir[300], path[400];
+    uint8_t buf[VG_EV_HDR_LEN + 3 * 116];
+    size_t off = crashed_segment("c-unit3", 768, buf, sizeof buf, dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/leg-768-000001.vgs", dir);
     g_file_set_contents(path, (const char *)buf, (gssize)(off - 30), NULL);
     struct vg_evidence *ev = open_ev(0);
     VT_EQ_INT(vg_evidence_recovered(ev), 1);
@@ -674,19 +684,9 @@ static bool case_file(const char *case_id, const char *name)
 static void test_zeros_after_crash(void)
 {
     char dir[300], path[400];
-    snprintf(dir, sizeof dir, "%s/evidence/c-unit-zeros", root);
-    g_mkdir_with_parents(dir, 0700);
-    snprintf(path, sizeof path, "%s/leg-5-000001.vgs", dir);
     uint8_t buf[VG_EV_HDR_LEN + 3 * 116 + 4096] = {0};
-    struct vg_ev_seg_header h = {.stream = 5, .seq = 1, .opened_us = 5};
-    snprintf(h.case_id, sizeof h.case_id, "c-unit-zeros");
-    vg_ev_header_write(&h, buf);
-    uint8_t pkt[100] = {0x80};
-    size_t off = VG_EV_HDR_LEN;
-    for (int i = 0; i < 3; i++) {
-        struct vg_ev_record rec = {VG_EV_REC_RTP, 0, 7000000 + i * 20000, pkt, 100};
-        off += (size_t)vg_ev_record_write(&rec, buf + off, sizeof buf - off);
-    }
+    size_t off = crashed_segment("c-unit-zeros", 5, buf, sizeof buf, dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/leg-5-000001.vgs", dir);
     VT_CHECK(g_file_set_contents(path, (const char *)buf, (gssize)(off + 4096), NULL));
     struct vg_evidence *ev = open_ev(0);
     VT_EQ_INT(vg_evidence_recovered(ev), 1);
