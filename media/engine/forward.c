@@ -286,9 +286,9 @@ void fwd_rtp_in(struct leg *l, const uint8_t *buf, size_t len)
     if (h) {
         vg_history_commit(h, at, v.ssrc, v.seq, (size_t)n);
         if (had && !rtx && l->w->m->nack)
-            nack_gap(l, in, prev_max, in->max_seq, engine_now_us());
+            nack_gap(l, in, prev_max, in->max_seq, now);
         if (in->n_pend)
-            nack_follow(l, in, v.seq, engine_now_us());
+            nack_follow(l, in, v.seq, now);
     }
     if (l->tap.rtp) /* recording: queues a copy, never blocks */
         l->tap.rtp(l->tap.ud, l->id, (unsigned)k, g_get_real_time(), pkt, v.len);
@@ -331,7 +331,7 @@ static void serve_nack(struct leg *r, const struct vg_rtcp_pkt *p)
     }
     struct vg_history *h = o->src->in[K_VIDEO].hist;
     bool short_ring = false;
-    int64_t now = g_get_monotonic_time();
+    int64_t now = engine_now_us();
     if (!o->rtx_budget_set) {
         vg_bucket_init(&o->rtx_budget, RTX_RATE, RTX_BURST, now);
         o->rtx_budget_set = true;
