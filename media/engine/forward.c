@@ -262,10 +262,10 @@ void fwd_rtp_in(struct leg *l, const uint8_t *buf, size_t len)
     }
     struct stream_in *in = &l->in[k];
     uint8_t stack_buf[MTU + 64];
-    /* The NACK history is reserved on a leg's first video packet (legs that never
-     * receive video pay nothing); if that fails the leg forwards without it. */
-    if (k == K_VIDEO && !in->hist)
-        in->hist = vg_history_new(HIST_MIN_BYTES, HIST_MAX_BYTES);
+    /* Video is decrypted in place in the source's NACK history. The history is made
+     * after the leg's first video packet that authenticates (legs that never receive
+     * video pay nothing, nor does a forged packet); if that fails the leg forwards
+     * without it. */
     struct vg_history *h = k == K_VIDEO ? in->hist : NULL;
     uint64_t at = 0;
     uint8_t *pkt = h ? vg_history_reserve(h, len, &at) : stack_buf;
@@ -274,6 +274,12 @@ void fwd_rtp_in(struct leg *l, const uint8_t *buf, size_t len)
     if (n <= 0 || vg_rtp_parse(pkt, (size_t)n, &v) != VG_OK) {
         in->srtp_failures++;
         return;
+    }
+    if (k == K_VIDEO && !h && (h = in->hist = vg_history_new(HIST_MIN_BYTES, HIST_MAX_BYTES))) {
+        uint8_t *kept = vg_history_reserve(h, (size_t)n, &at);
+        memcpy(kept, pkt, (size_t)n);
+        pkt = kept;
+        v.pkt = pkt; /* the view's offsets hold; its bytes are in the history now */
     }
     bool rtx = k == K_VIDEO && in->rtx_pt >= 0 && v.pt == in->rtx_pt;
     if (!in->ssrc && !rtx)
