@@ -52,6 +52,8 @@ struct vg_http_exchange {
     bool killed;   /* superseded: its bytes are ignored, its connection closing */
     bool answered; /* status and answer are set */
     bool draining; /* answered before the body: reading the body to discard it */
+    bool in_body;  /* api_body is running */
+    bool deferred; /* api_body took the answer up for later (vg_http_defer) */
     int status;
     char *answer; /* JSON */
 };
@@ -311,6 +313,20 @@ void vg_http_respond(struct vg_http_exchange *x, int status, const char *json)
     x->status = status;
     x->answered = true;
     x->body_max = 0;
+    if (x->deferred && !x->in_body) {
+        /* Later, from the owner's own callback: nothing of lws's will queue it. */
+        x->deferred = false;
+        struct lws *wsi = x->wsi;
+        lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);
+        if (api_answer(wsi, lws_wsi_user(wsi)) < 0)
+            lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
+    }
+}
+
+void vg_http_defer(struct vg_http_exchange *x)
+{
+    if (x->in_body && !x->answered)
+        x->deferred = true;
 }
 
 static const char download_headers[] = "cache-control: no-store\r\n"
@@ -402,9 +418,18 @@ static int api_body_done(struct lws *wsi, struct http_pss *pss)
         x->body_len = 0;
         if (len != (size_t)x->content_length)
             vg_http_respond(x, 400, "{\"error\":\"bad_request\",\"message\":\"short body\"}");
-        else
+        else {
+            x->in_body = true;
             x->srv->h.api_body(x, body ? body : (const uint8_t *)"", len, x->srv->h.ud);
+            x->in_body = false;
+        }
         free(body);
+        if (x->deferred && !x->answered) {
+            /* The answer comes later; a connection left waiting past the body
+             * timeout closes (the owner hears of it in api_done). */
+            lws_set_timeout(wsi, PENDING_TIMEOUT_HTTP_CONTENT, x->srv->body_timeout_s);
+            return 0;
+        }
         if (!x->answered)
             vg_http_respond(x, 500, "{\"error\":\"internal\",\"message\":\"no answer\"}");
     }

@@ -71,7 +71,8 @@ struct vg_http_handlers {
      * (vg_http_want_body); doing neither is answered 500. */
     void (*api_begin)(struct vg_http_exchange *x, const struct vg_http_request *r, void *ud);
     /* The whole body asked for is in (body valid during the call): the owner
-     * must answer with vg_http_respond before returning. */
+     * answers with vg_http_respond before returning, or calls vg_http_defer and
+     * answers later from its own callback (until api_done). */
     void (*api_body)(struct vg_http_exchange *x, const uint8_t *body, size_t len, void *ud);
     /* The exchange is over: answered (responded = true), or the connection went
      * first (a client that dropped, stalled past the timeout, or was superseded
@@ -139,6 +140,11 @@ int vg_http_respond_file(struct vg_http_exchange *x, const char *path, const cha
 /* Asks for the request's body, which must announce a Content-Length of at most
  * max: it arrives whole in api_body. Only from api_begin. */
 void vg_http_want_body(struct vg_http_exchange *x, size_t max);
+
+/* From api_body only: the answer is given later, with vg_http_respond from the
+ * owner's own callback on the server's loop (work done off the loop). A client
+ * left waiting longer than the body timeout is closed on. */
+void vg_http_defer(struct vg_http_exchange *x);
 
 /* Ends the exchange without an answer and closes its connection (the client
  * was superseded by a newer request). api_done follows, later, on the loop. */
