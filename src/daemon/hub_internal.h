@@ -127,9 +127,10 @@ struct vg_hub {
     int64_t sweep_wall0, sweep_boot0; /* the clocks at start: a wall clock jump is seen */
     GHashTable *uploads; /* upload id -> struct upload_live* (uploads.c), open ones in use */
     guint upload_sweep;
-    guint callbacks_idle;    /* a push of the call-back lists is due (cases.c) */
-    unsigned logins_running; /* password checks on threads now (hub.c) */
-    GQueue logins_waiting;   /* struct login_job*, to run when one finishes */
+    struct upload_io *upload_io; /* the chunks' disk work, off this loop (uploads.c) */
+    guint callbacks_idle;        /* a push of the call-back lists is due (cases.c) */
+    unsigned logins_running;     /* password checks on threads now (hub.c) */
+    GQueue logins_waiting;       /* struct login_job*, to run when one finishes */
 };
 
 /* hub.c */

@@ -16,8 +16,16 @@
  * the upload at once. Completed files are renamed into the case's evidence and
  * never written again.
  *
- * Memory: one chunk buffer (in the adapter) per open upload at most, so at most
- * max_open x chunk_bytes; files stay on disk. */
+ * A chunk's disk work (the write, its sync, the hash, and a hash's rebuild over
+ * a partial file of up to a video's size) runs on a small pool of threads: on a
+ * busy disk a sync takes from milliseconds to seconds, and on the main loop it
+ * would hold up every case's signaling. The main loop checks, records in the
+ * store and answers; a job touches only its upload's partial file and hash, and
+ * an upload has one job at a time (a chunk that comes meanwhile waits for it).
+ *
+ * Memory: per open upload, the chunk arriving (in the adapter) and at most two
+ * in a job (one written, one waiting), so at most 3 x max_open x chunk_bytes;
+ * files stay on disk. */
 #include "hub_internal.h"
 
 #include "datadir.h"
@@ -28,6 +36,7 @@
 #include "vtime.h"
 
 #include <errno.h>
+#include <glib.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -44,6 +53,24 @@
 
 static const char *const photo_types[] = {"image/jpeg", "image/png", "image/webp", NULL};
 
+/* A chunk's disk work, done on the pool (chunk_io) and finished on the main loop
+ * (chunk_done). While it runs, only it touches the upload's fd and hash. */
+struct chunk_job {
+    char upload_id[24];
+    char case_id[VG_CASE_ID_MAX + 1];
+    struct vg_http_exchange *x; /* NULL once its connection is gone */
+    int64_t offset;             /* where the body goes: the upload's received bytes */
+    uint8_t *body;
+    size_t len;
+    char type[sizeof((struct vg_upload_row *)0)->type]; /* known from the first bytes */
+    int fd;
+    EVP_MD_CTX *sha;
+    int64_t hashed;     /* bytes the hash covers (-1: rebuild over offset first) */
+    bool rebuilt;       /* it was rebuilt */
+    const char *failed; /* NULL, or what failed: "partial", "write", "hash" */
+    int err;            /* errno of the failure */
+};
+
 /* An upload being written: its file and its running hash. */
 struct upload_live {
     char id[24];
@@ -51,7 +78,20 @@ struct upload_live {
     EVP_MD_CTX *sha;
     int64_t hashed;             /* bytes the hash covers; -1: rebuild before use */
     struct vg_http_exchange *x; /* the chunk in flight, if any */
+    struct chunk_job *job;      /* its disk work, on the pool now */
+    struct chunk_job *next;     /* a chunk that came while the job ran: started after it */
 };
+
+/* The pool and the jobs it has finished, handed to the main loop by one idle. */
+struct upload_io {
+    struct vg_hub *hub;
+    GThreadPool *pool;
+    GMutex lock;
+    GQueue done; /* struct chunk_job*, under lock */
+    guint idle;  /* under lock: the idle that takes them, if one is due */
+};
+
+#define UPLOAD_IO_THREADS 4
 
 enum api_kind { API_CREATE, API_CHUNK };
 
@@ -157,12 +197,23 @@ static struct upload_live *live_get(struct vg_hub *h, const char *id, bool creat
     return u;
 }
 
+static void job_free(struct chunk_job *j)
+{
+    if (!j)
+        return;
+    g_free(j->body);
+    g_free(j);
+}
+
+/* Never while its job runs: uploads_stop() waits for the pool first, and every
+ * other way here leaves an upload with a job alone. */
 static void live_free(gpointer p)
 {
     struct upload_live *u = p;
     if (u->fd >= 0)
         close(u->fd);
     EVP_MD_CTX_free(u->sha);
+    job_free(u->next);
     g_free(u);
 }
 
@@ -393,7 +444,7 @@ static void offset_conflict(struct vg_http_exchange *x, const struct vg_upload_r
                             int64_t asked)
 {
     vg_info(u->case_id, NULL, "http %llu: upload %s chunk at %lld refused: it stands at %lld",
-            (unsigned long long)vg_http_exchange_id(x), u->id, (long long)asked,
+            x ? (unsigned long long)vg_http_exchange_id(x) : 0ULL, u->id, (long long)asked,
             (long long)u->received);
     answer(x, 409,
            json_pack("{s:s, s:I, s:b}", "error", "offset", "offset", (json_int_t)u->received,
@@ -428,7 +479,13 @@ static void chunk_begin(struct vg_hub *h, struct vg_http_exchange *x,
                 (unsigned long long)vg_http_exchange_id(l->x));
         struct pending *old = vg_http_exchange_data(l->x);
         g_free(old);
-        vg_http_exchange_set_data(l->x, NULL);
+        vg_http_exchange_set_data(l->x, NULL); /* api_done will not hear of it: forget it now */
+        if (l->job && l->job->x == l->x)
+            l->job->x = NULL; /* its work goes on */
+        if (l->next && l->next->x == l->x) {
+            job_free(l->next);
+            l->next = NULL;
+        }
         vg_http_abort(l->x);
     }
     l->x = x;
@@ -441,37 +498,54 @@ static void chunk_begin(struct vg_hub *h, struct vg_http_exchange *x,
     vg_http_want_body(x, (size_t)h->cfg->upload_chunk_bytes);
 }
 
-/* Opens the partial file and brings the hash to `received` (after a restart:
- * hashes what is on disk; a file longer than the row is cut back to it). */
-static int live_ready(struct vg_hub *h, struct upload_live *l, const struct vg_upload_row *u)
+/* Opens the partial file and makes the hash's state (not yet its contents). */
+static int live_open(struct vg_hub *h, struct upload_live *l, const struct vg_upload_row *u)
 {
     char path[PATH_BUF];
     partial_path(h, u->id, path, sizeof path);
     if (l->fd < 0 && (l->fd = open(path, O_RDWR | O_CLOEXEC)) < 0)
         return VG_EIO;
-    if (l->hashed == u->received && l->sha)
-        return VG_OK;
-    struct stat st;
-    if (fstat(l->fd, &st) || st.st_size < u->received || ftruncate(l->fd, u->received))
-        return VG_EIO;
     if (!l->sha && !(l->sha = EVP_MD_CTX_new()))
         return VG_ENOMEM;
-    if (!EVP_DigestInit_ex(l->sha, EVP_sha256(), NULL))
+    return VG_OK;
+}
+
+/* Hashes the first `received` bytes of the partial file (after a restart, or a
+ * failed write); a file longer than that is cut back to it. Any thread. */
+static int rehash(int fd, EVP_MD_CTX *sha, int64_t received)
+{
+    struct stat st;
+    if (fstat(fd, &st) || st.st_size < received || ftruncate(fd, received))
+        return VG_EIO;
+    if (!EVP_DigestInit_ex(sha, EVP_sha256(), NULL))
         return VG_EIO;
     uint8_t buf[65536];
     int64_t at = 0;
-    while (at < u->received) {
-        size_t want = (size_t)(u->received - at < (int64_t)sizeof buf ? u->received - at
-                                                                      : (int64_t)sizeof buf);
-        ssize_t n = pread(l->fd, buf, want, at);
-        if (n <= 0 || !EVP_DigestUpdate(l->sha, buf, (size_t)n))
+    while (at < received) {
+        size_t want =
+            (size_t)(received - at < (int64_t)sizeof buf ? received - at : (int64_t)sizeof buf);
+        ssize_t n = pread(fd, buf, want, at);
+        if (n <= 0 || !EVP_DigestUpdate(sha, buf, (size_t)n))
             return VG_EIO;
         at += n;
     }
-    l->hashed = at;
-    if (at)
+    return VG_OK;
+}
+
+/* Opens the partial file and brings the hash to `received`, here and now: for
+ * the completions at start and after an interruption, not for chunks. */
+static int live_ready(struct vg_hub *h, struct upload_live *l, const struct vg_upload_row *u)
+{
+    if (live_open(h, l, u))
+        return VG_EIO;
+    if (l->hashed == u->received)
+        return VG_OK;
+    if (rehash(l->fd, l->sha, u->received))
+        return VG_EIO;
+    l->hashed = u->received;
+    if (u->received)
         vg_info(u->case_id, NULL, "upload %s: hash rebuilt over the %lld bytes on disk", u->id,
-                (long long)at);
+                (long long)u->received);
     return VG_OK;
 }
 
@@ -659,7 +733,7 @@ static void try_finish(struct vg_hub *h, struct vg_upload_row *u)
     if (access(partial, F_OK) && finish_moved(h, u))
         return;
     struct upload_live *l = live_get(h, u->id, true);
-    if (l->x)
+    if (l->x || l->job)
         return;
     if (!u->type[0] || live_ready(h, l, u)) {
         vg_error(u->case_id, NULL, "upload %s: all %lld bytes recorded but the file is unusable",
@@ -679,38 +753,158 @@ static int finish_pending(const struct vg_upload_row *u, void *ud)
     return 0;
 }
 
+static gboolean chunk_done_all(gpointer ud);
+
+/* The chunk's disk work: on a thread of the pool. */
+static void chunk_io(gpointer data, gpointer ud)
+{
+    struct chunk_job *j = data;
+    struct upload_io *io = ud;
+    if (j->hashed != j->offset) {
+        j->rebuilt = true;
+        if (rehash(j->fd, j->sha, j->offset))
+            j->failed = "partial";
+        j->hashed = j->offset;
+    }
+    if (!j->failed && (write_all(j->fd, j->body, j->len, j->offset) || fdatasync(j->fd)))
+        j->failed = "write";
+    else if (!j->failed && !EVP_DigestUpdate(j->sha, j->body, j->len))
+        j->failed = "hash";
+    j->err = j->failed ? errno : 0;
+    g_free(j->body); /* the main loop needs only the length now */
+    j->body = NULL;
+    g_mutex_lock(&io->lock);
+    g_queue_push_tail(&io->done, j);
+    if (!io->idle)
+        io->idle = g_idle_add(chunk_done_all, io->hub);
+    g_mutex_unlock(&io->lock);
+}
+
+/* Checks a chunk against the upload as it stands and hands its disk work to the
+ * pool; or answers (and frees j) when it cannot go. j->x is already deferred. */
+static void chunk_start(struct vg_hub *h, struct chunk_job *j)
+{
+    struct vg_upload_row u;
+    if (vg_store_upload_get(h->store, j->upload_id, &u)) {
+        refuse(j->x, j->case_id, 404, "not_found", "no upload %s", j->upload_id);
+        return job_free(j);
+    }
+    if (strcmp(u.state, "open") != 0 || u.received != j->offset) {
+        offset_conflict(j->x, &u, j->offset);
+        return job_free(j);
+    }
+    struct upload_live *l = live_get(h, u.id, true);
+    if (live_open(h, l, &u)) {
+        vg_error(u.case_id, NULL, "upload %s: partial file unusable: %s", u.id, strerror(errno));
+        drop_upload(h, &u, "io");
+        refuse(j->x, u.case_id, 500, "internal", "the partial file is gone: start again");
+        return job_free(j);
+    }
+    if (!check_type(h, j->x, l, &u, j->body, j->len))
+        return job_free(j);
+    snprintf(j->type, sizeof j->type, "%s", u.type);
+    j->fd = l->fd;
+    j->sha = l->sha;
+    j->hashed = l->hashed;
+    l->hashed = -1; /* unknown until the job is back */
+    l->job = j;
+    g_thread_pool_push(h->upload_io->pool, j, NULL);
+}
+
+/* The chunk is on disk and in the hash: the row follows (never ahead of the file). */
+static void chunk_record(struct vg_hub *h, const struct chunk_job *j, struct upload_live *l,
+                         struct vg_upload_row *u)
+{
+    if (j->rebuilt && j->offset)
+        vg_info(u->case_id, NULL, "upload %s: hash rebuilt over the %lld bytes on disk", u->id,
+                (long long)j->offset);
+    h->stats.upload_bytes += j->len;
+    int64_t to = u->received + (int64_t)j->len;
+    if (vg_store_upload_advance(h->store, u->id, u->received, to, j->type[0] ? j->type : NULL,
+                                vg_wall_us()))
+        return refuse(j->x, u->case_id, 500, "internal", "the chunk could not be recorded");
+    l->hashed = to;
+    u->received = to;
+    snprintf(u->type, sizeof u->type, "%s", j->type);
+    if (to == u->size)
+        return finish(h, j->x, l, u);
+    answer(j->x, 200, json_pack("{s:I, s:b}", "offset", (json_int_t)to, "complete", 0));
+}
+
+/* The job is back: record the chunk and answer, then start a chunk that waited. */
+static void chunk_done(struct vg_hub *h, struct chunk_job *j)
+{
+    struct upload_live *l = live_get(h, j->upload_id, false); /* kept while its job ran */
+    if (!l) { /* cannot happen (nothing here forgets an upload with a job): say so */
+        vg_error(j->case_id, NULL, "upload %s: its chunk came back to no upload", j->upload_id);
+        refuse(j->x, j->case_id, 500, "internal", "the upload is gone");
+        return job_free(j);
+    }
+    struct chunk_job *next = l->next;
+    l->job = NULL;
+    l->next = NULL;
+    struct vg_upload_row u;
+    if (vg_store_upload_get(h->store, j->upload_id, &u) || strcmp(u.state, "open") != 0 ||
+        u.received != j->offset) {
+        refuse(j->x, j->case_id, 500, "internal", "the upload changed while the chunk was written");
+    } else if (j->failed && strcmp(j->failed, "partial") == 0) {
+        vg_error(u.case_id, NULL, "upload %s: partial file unusable: %s", u.id, strerror(j->err));
+        drop_upload(h, &u, "io");
+        refuse(j->x, u.case_id, 500, "internal", "the partial file is gone: start again");
+    } else if (j->failed) {
+        vg_error(u.case_id, NULL, "upload %s: the chunk at %lld could not be %s: %s", u.id,
+                 (long long)j->offset, strcmp(j->failed, "write") == 0 ? "written" : "hashed",
+                 strerror(j->err));
+        refuse(j->x, u.case_id, 500, "internal", "the chunk could not be %s",
+               strcmp(j->failed, "write") == 0 ? "written" : "hashed");
+    } else {
+        chunk_record(h, j, l, &u);
+    }
+    job_free(j);
+    if (next && next->x)
+        chunk_start(h, next);
+    else
+        job_free(next);
+}
+/* Takes the jobs the pool finished: the main loop's idle. */
+static gboolean chunk_done_all(gpointer ud)
+{
+    struct vg_hub *h = ud;
+    struct upload_io *io = h->upload_io;
+    g_mutex_lock(&io->lock);
+    GQueue done = io->done;
+    g_queue_init(&io->done);
+    io->idle = 0;
+    g_mutex_unlock(&io->lock);
+    struct chunk_job *j;
+    while ((j = g_queue_pop_head(&done)))
+        chunk_done(h, j);
+    return G_SOURCE_REMOVE;
+}
+
 static void chunk_body(struct vg_hub *h, struct vg_http_exchange *x, const struct pending *p,
                        const uint8_t *body, size_t len)
 {
-    struct vg_upload_row u;
-    if (vg_store_upload_get(h->store, p->upload_id, &u))
-        return refuse(x, p->case_id, 404, "not_found", "no upload %s", p->upload_id);
-    if (strcmp(u.state, "open") != 0 || u.received != p->offset)
-        return offset_conflict(x, &u, p->offset);
-    struct upload_live *l = live_get(h, u.id, true);
-    if (live_ready(h, l, &u)) {
-        vg_error(u.case_id, NULL, "upload %s: partial file unusable: %s", u.id, strerror(errno));
-        drop_upload(h, &u, "io");
-        return refuse(x, u.case_id, 500, "internal", "the partial file is gone: start again");
-    }
-    if (!check_type(h, x, l, &u, body, len))
+    struct chunk_job *j = g_new0(struct chunk_job, 1);
+    snprintf(j->upload_id, sizeof j->upload_id, "%s", p->upload_id);
+    snprintf(j->case_id, sizeof j->case_id, "%s", p->case_id);
+    j->x = x;
+    j->offset = p->offset;
+    j->body = g_memdup2(body, len);
+    j->len = len;
+    j->fd = -1;
+    vg_http_defer(x);
+    struct upload_live *l = live_get(h, p->upload_id, false);
+    if (l && l->job) {
+        /* The previous chunk is still on the pool: this one starts when it is back
+         * (and then likely finds the upload moved past its offset: answered 409). */
+        if (l->next)
+            refuse(l->next->x, l->next->case_id, 409, "offset", "superseded by a newer request");
+        job_free(l->next);
+        l->next = j;
         return;
-    if (write_all(l->fd, body, len, u.received) || fdatasync(l->fd))
-        return refuse(x, u.case_id, 500, "internal", "the chunk could not be written");
-    if (!EVP_DigestUpdate(l->sha, body, len))
-        return refuse(x, u.case_id, 500, "internal", "the chunk could not be hashed");
-    l->hashed += (int64_t)len;
-    h->stats.upload_bytes += len;
-    int64_t to = u.received + (int64_t)len;
-    if (vg_store_upload_advance(h->store, u.id, u.received, to, u.type[0] ? u.type : NULL,
-                                vg_wall_us())) {
-        l->hashed = -1;
-        return refuse(x, u.case_id, 500, "internal", "the chunk could not be recorded");
     }
-    u.received = to;
-    if (to == u.size)
-        return finish(h, x, l, &u);
-    answer(x, 200, json_pack("{s:I, s:b}", "offset", (json_int_t)to, "complete", 0));
+    chunk_start(h, j);
 }
 
 /* GET /api/uploads/ID ---------------------------------------------------------------- */
@@ -832,9 +1026,21 @@ void vg_hub_api_done(struct vg_hub *h, struct vg_http_exchange *x, bool responde
         return;
     if (p->kind == API_CHUNK) {
         struct upload_live *l = live_get(h, p->upload_id, false);
+        bool writing = l && l->job && l->job->x == x;
         if (l && l->x == x)
             l->x = NULL;
-        if (!responded)
+        if (writing)
+            l->job->x = NULL; /* its work goes on: the client will ask where it stands */
+        if (l && l->next && l->next->x == x) {
+            job_free(l->next);
+            l->next = NULL;
+        }
+        if (!responded && writing)
+            vg_info(p->case_id, NULL,
+                    "upload %s: the connection went while the chunk at %lld was being written; "
+                    "it counts if the write succeeds",
+                    p->upload_id, (long long)p->offset);
+        else if (!responded)
             vg_info(p->case_id, NULL,
                     "upload %s: the chunk at %lld did not arrive whole (connection gone); "
                     "the upload stays at %lld",
@@ -850,8 +1056,8 @@ static int drop_stale(const struct vg_upload_row *u, void *ud)
 {
     struct vg_hub *h = ud;
     struct upload_live *l = live_get(h, u->id, false);
-    if (l && l->x)
-        return 0; /* a chunk is arriving right now */
+    if (l && (l->x || l->job))
+        return 0; /* a chunk is arriving or being written right now */
     if (u->received == u->size) {
         /* Every byte arrived; only the completion failed (the store or the move into
          * the evidence) and the client went away before it asked again: complete it
@@ -878,6 +1084,12 @@ int uploads_start(struct vg_hub *h, char *err, size_t n)
 {
     char dir[PATH_BUF];
     h->uploads = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, live_free);
+    struct upload_io *io = g_new0(struct upload_io, 1);
+    io->hub = h;
+    g_mutex_init(&io->lock);
+    g_queue_init(&io->done);
+    io->pool = g_thread_pool_new(chunk_io, io, UPLOAD_IO_THREADS, FALSE, NULL);
+    h->upload_io = io;
     char root[PATH_BUF];
     struct stat a, b;
     evidence_root(h, root, sizeof root);
@@ -914,6 +1126,22 @@ void uploads_stop(struct vg_hub *h)
     if (h->upload_sweep)
         g_source_remove(h->upload_sweep);
     h->upload_sweep = 0;
+    struct upload_io *io = h->upload_io;
+    if (io) {
+        /* Every job runs to its end (a chunk on its way to the disk gets there); the
+         * exchanges are gone by now (the server stopped first), so none is answered
+         * and the rows stay at their last recorded chunk: what is on disk past that
+         * is cut at the next chunk. */
+        g_thread_pool_free(io->pool, FALSE, TRUE);
+        if (io->idle)
+            g_source_remove(io->idle);
+        struct chunk_job *j;
+        while ((j = g_queue_pop_head(&io->done)))
+            job_free(j);
+        g_mutex_clear(&io->lock);
+        g_free(io);
+        h->upload_io = NULL;
+    }
     if (h->uploads)
         g_hash_table_destroy(h->uploads);
     h->uploads = NULL;

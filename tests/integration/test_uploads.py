@@ -12,6 +12,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import zlib
 
@@ -440,12 +441,13 @@ def verify_resealed(v, cid, uid, evdir):
         listed = json.load(open(os.path.join(case_dir, "manifest.json"))) \
             if os.path.exists(os.path.join(case_dir, "manifest.json")) else {}
         names = [f["path"] for f in listed.get("files", [])]
-        if p.returncode == 0 and any(uid in n for n in names):
+        # The seal's audit entry follows the signed manifest: wait for both.
+        audit = open(os.path.join(evdir, "audit.log")).read()
+        if p.returncode == 0 and any(uid in n for n in names) and uid in audit:
             break
         time.sleep(0.1)
     check(p.returncode == 0 and any(uid in n for n in names),
           f"the late upload is in a resealed manifest that verifies: {out[-200:]}")
-    audit = open(os.path.join(evdir, "audit.log")).read()
     check('"action":"reseal"' in audit and uid in audit, "the reseal is in the audit log")
 
 
@@ -603,6 +605,87 @@ def test_open_limit_and_supersede(tmp):
         v.stop()
 
 
+def test_slow_disk():
+    """A disk whose syncs of upload files take 2 s (an LD_PRELOAD shim): while a
+    chunk is being synced, vigild keeps serving everyone else (a new alarm's
+    reply does not wait for it); a client that drops or retries during the sync
+    loses nothing, and is told where the upload stands."""
+    shim = os.environ.get("VIGIL_SLOW_SYNC_SHIM")
+    check(shim and os.path.exists(shim), f"the slow-sync shim is built: {shim}")
+    saved = dict(os.environ)
+    os.environ.update({"LD_PRELOAD": shim, "VG_TEST_SLOW_SYNC_MS": "2000",
+                       "ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", "") +
+                       ":verify_asan_link_order=0"})
+    try:
+        v = Vigild().start()
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    try:
+        r = Client(v.port, "slow").request("alarm_start", mode="report", phone="+8613800000091")
+        tok, cid = r["token"], r["case_id"]
+        data = png(700, 500, seed=20)  # four chunks, three of them full
+        st, j = create(v, tok, cid, "slow.png", len(data))
+        uid = j["upload_id"]
+        got = {}
+
+        def send_first():
+            got["t0"] = time.monotonic()
+            got["first"] = chunk(v, tok, uid, 0, data[:CHUNK])
+            got["t1"] = time.monotonic()
+        t = threading.Thread(target=send_first)
+        t.start()
+        time.sleep(0.5)  # the chunk is in, its sync under way
+        t0 = time.monotonic()
+        r = Client(v.port, "other").request("alarm_start", mode="video", phone="+8613800000092")
+        alarm_s = time.monotonic() - t0
+        t.join(15)
+        st, j = got["first"]
+        chunk_s = got["t1"] - got["t0"]
+        check(r.get("type") == "alarm_started" and alarm_s < 1.0 and chunk_s > 1.8,
+              f"a new alarm during a 2 s sync of a chunk: answered in {alarm_s * 1000:.0f} ms "
+              f"({r.get('type')}); the chunk in {chunk_s * 1000:.0f} ms")
+        check(st == 200 and j["offset"] == CHUNK, f"and the chunk is in: {st} {j}")
+        # The client goes while its chunk syncs: the chunk still counts.
+        s = tls_connect(v.port)
+        s.sendall((f"POST /api/uploads/{uid}?offset={CHUNK} HTTP/1.1\r\nHost: x\r\n"
+                   f"Authorization: Bearer {tok}\r\nContent-Length: {CHUNK}\r\n\r\n").encode()
+                  + data[CHUNK:2 * CHUNK])
+        time.sleep(0.5)
+        s.close()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            st, _, _, j = api(v, "GET", f"/api/uploads/{uid}", tok)
+            if j["offset"] == 2 * CHUNK:
+                break
+            time.sleep(0.2)
+        check(j["offset"] == 2 * CHUNK,
+              f"a chunk whose client went during its sync counts once on disk: {j['offset']}")
+        check("it counts if the write succeeds" in v.stderr(), "and the log says so")
+        # A retry during the sync (its answer seemed lost): it waits for the first,
+        # then hears where the upload stands; nothing is written twice.
+        s = tls_connect(v.port, timeout=10)
+        s.sendall((f"POST /api/uploads/{uid}?offset={2 * CHUNK} HTTP/1.1\r\nHost: x\r\n"
+                   f"Authorization: Bearer {tok}\r\nContent-Length: {CHUNK}\r\n\r\n").encode()
+                  + data[2 * CHUNK:3 * CHUNK])  # whole: its sync starts
+        time.sleep(0.5)
+        st, j = chunk(v, tok, uid, 2 * CHUNK, data[2 * CHUNK:3 * CHUNK])
+        check(st == 409 and j["offset"] == 3 * CHUNK,
+              f"a retry during the sync waits for it and is told the new offset: {st} {j}")
+        s.close()
+        off = j["offset"]
+        while off < len(data):
+            st, j = chunk(v, tok, uid, off, data[off:off + CHUNK])
+            off = j["offset"]
+        check(st == 200 and j["complete"] and j["sha256"] == hashlib.sha256(data).hexdigest(),
+              f"the upload completes whole: sha256 {j.get('sha256', '')[:16]}")
+    finally:
+        rc, _ = v.stop(timeout=20)
+        check(rc == 0, f"vigild exit code {rc} after SIGTERM")
+        if rc != 0:
+            print(v.stderr()[-4000:])
+
+
 def main():
     global EVDIR
     tmp = tempfile.mkdtemp(prefix="vigil-up-")
@@ -640,6 +723,7 @@ def main():
             c.drain(0.3)
             c.events.clear()
         test_open_limit_and_supersede(tmp)
+        test_slow_disk()
         test_completion_left_by_client(tmp, media)
         uid, data = test_photo_in_chunks(v, cit, tok, cid, ann, bob, sue, media)
         test_download(v, cid, uid, data, tokens)
