@@ -344,6 +344,11 @@ int vg_msg_status(const json_t *body, bool *available, char *why, size_t n)
     return VG_OK;
 }
 
+int vg_msg_alert_ack(const json_t *body, int64_t *alert_id, char *why, size_t n)
+{
+    return get_int(body, "alert_id", true, 1, INT64_MAX, alert_id, why, n);
+}
+
 int vg_msg_rate(const json_t *body, struct vg_req_rate *r, char *why, size_t n)
 {
     int64_t stars = 0;

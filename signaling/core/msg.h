@@ -119,4 +119,7 @@ struct vg_req_rate {
 };
 int vg_msg_rate(const struct json_t *body, struct vg_req_rate *r, char *why, size_t n);
 
+/* {"alert_id": N}, N >= 1. */
+int vg_msg_alert_ack(const struct json_t *body, int64_t *alert_id, char *why, size_t n);
+
 #endif

@@ -438,24 +438,34 @@ static void hook_done(bool ok, void *ud)
     g_free(c);
 }
 
-/* Records the alert, shows it on supervisors' consoles, and fires the hooks
- * without waiting for them. Takes detail. */
-/* Stores an alert, fires the hooks and tells the supervisors; case_id NULL for an
- * alarm refused before it became a case. Takes detail and flags. */
+/* An alert as supervisors get it (and the hooks); case_id, phone and mode may be
+ * NULL or "". Takes flags and detail. */
+static json_t *alert_json(int64_t id, const char *kind, const char *case_id, const char *phone,
+                          const char *mode, json_t *flags, json_t *detail, int64_t at_us)
+{
+    return json_pack("{s:s, s:I, s:s, s:s?, s:s?, s:s?, s:o, s:o, s:I}", "type", "alert",
+                     "alert_id", (json_int_t)id, "kind", kind, "case_id",
+                     case_id && *case_id ? case_id : NULL, "phone", phone && *phone ? phone : NULL,
+                     "mode", mode && *mode ? mode : NULL, "flags", flags, "detail", detail, "at",
+                     (json_int_t)(at_us / 1000));
+}
+
+/* Stores an alert, fires the hooks without waiting for them, and tells the
+ * supervisors; case_id NULL for an alarm refused before it became a case, phone and
+ * mode NULL for an alert about no caller. It stays open (shown again to a supervisor
+ * who signs in) until one of them acknowledges it. Takes detail and flags. */
 static void alert_out(struct vg_hub *h, const char *case_id, const char *phone, const char *mode,
                       json_t *flags, const char *kind, json_t *detail)
 {
     int64_t now = vg_wall_us(), id = 0;
     char *dtext = json_dumps(detail, JSON_COMPACT);
-    vg_store_alert_add(h->store, case_id, kind, now, dtext, &id);
+    vg_store_alert_add(h->store, case_id, kind, now, dtext, phone, mode, &id);
     free(dtext);
     h->stats.alerts++;
-    json_t *msg =
-        json_pack("{s:s, s:I, s:s, s:s?, s:s, s:s, s:o, s:o, s:I}", "type", "alert", "alert_id",
-                  (json_int_t)id, "kind", kind, "case_id", case_id, "phone", phone, "mode", mode,
-                  "flags", flags, "detail", detail, "at", (json_int_t)(now / 1000));
+    json_t *msg = alert_json(id, kind, case_id, phone, mode, flags, detail, now);
     char logged[40];
-    vg_warn(case_id, NULL, "alert %s: caller %s", kind, vg_log_phone(phone, logged, sizeof logged));
+    vg_warn(case_id, NULL, "alert %s: caller %s", kind,
+            phone ? vg_log_phone(phone, logged, sizeof logged) : "none");
     char *body = json_dumps(msg, JSON_COMPACT);
     struct hook_ctx *ctx = g_new0(struct hook_ctx, 1);
     ctx->hub = h;
@@ -532,12 +542,52 @@ void cases_alert(struct vg_hub *h, const char *case_id, const char *kind, const 
         raise_alert(h, lc, kind, d ? d : json_object());
         return;
     }
-    /* The case has closed: the alert is still stored and shown. */
-    vg_store_alert_add(h->store, case_id, kind, vg_wall_us(), detail_json, NULL);
-    h->stats.alerts++;
-    hub_to_staff(h, R_SUPERVISOR,
-                 json_pack("{s:s, s:s, s:s?, s:o}", "type", "alert", "kind", kind, "case_id",
-                           case_id, "detail", d ? d : json_object())); /* case_id NULL: none */
+    /* The case has closed, or there is none (a clock jump): the alert goes out the
+     * same way, hooks too, with the caller's number when there is a case. */
+    struct vg_case_row *row = g_new0(struct vg_case_row, 1);
+    bool known = case_id && vg_store_case_get(h->store, case_id, row) == VG_OK;
+    alert_out(h, case_id, known ? row->phone : NULL, known ? row->mode : NULL,
+              known ? flags_json(row->flags) : json_array(), kind, d ? d : json_object());
+    g_free(row);
+}
+
+/* The alerts still open (not acknowledged) of the last day, for a supervisor who
+ * signs in: what fired while nobody was there, or before a restart, is not lost. */
+#define OPEN_ALERTS_H 24
+#define OPEN_ALERTS_MAX 100
+
+static int add_open_alert(const struct vg_alert_row *a, void *ud)
+{
+    json_t *d = json_loads(a->detail, 0, NULL);
+    json_array_append_new(ud, alert_json(a->id, a->kind, a->case_id, a->phone, a->mode,
+                                         flags_json(a->flags), d ? d : json_object(), a->at_us));
+    return 0;
+}
+
+static void send_open_alerts(struct vg_hub *h, struct session *s)
+{
+    json_t *list = json_array();
+    vg_store_alert_open(h->store, vg_wall_us() - (int64_t)OPEN_ALERTS_H * 3600 * 1000000,
+                        OPEN_ALERTS_MAX, add_open_alert, list);
+    hub_send(s, json_pack("{s:s, s:o}", "type", "alerts", "alerts", list));
+}
+
+void case_alert_ack(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m)
+{
+    int64_t id = 0, now = vg_wall_us();
+    char why[200];
+    if (vg_msg_alert_ack(m->body, &id, why, sizeof why))
+        return hub_error(s, m->id, VG_PROTO_E_INVALID, "%s", why);
+    int rc = vg_store_alert_ack(h->store, id, s->account, now);
+    if (rc == VG_ENOENT)
+        return hub_error(s, m->id, "not_found", "alert %lld is not open", (long long)id);
+    if (rc)
+        return hub_error(s, m->id, "internal", "the acknowledgement could not be recorded");
+    vg_info(NULL, NULL, "alert %lld acknowledged by %s", (long long)id, s->account);
+    json_t *msg = json_pack("{s:s, s:I, s:s, s:I}", "type", "alert_acked", "alert_id",
+                            (json_int_t)id, "by", s->account, "at", (json_int_t)(now / 1000));
+    hub_to_staff(h, R_SUPERVISOR, json_incref(msg));
+    hub_reply(s, m, msg);
 }
 
 static void close_waiting(struct vg_hub *h, struct live_case *lc, const char *reason)
@@ -723,8 +773,10 @@ void cases_staff_ready(struct vg_hub *h, struct session *s)
         if (rings_on(s, g_ptr_array_index(q, i)))
             offer_to(h, g_ptr_array_index(q, i), s);
     g_ptr_array_free(q, TRUE);
-    if (s->role == R_SUPERVISOR)
+    if (s->role == R_SUPERVISOR) {
         hub_send(s, board_json(h));
+        send_open_alerts(h, s);
+    }
 }
 
 void cases_session_closed(struct vg_hub *h, struct session *s)

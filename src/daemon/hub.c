@@ -386,6 +386,7 @@ static const struct {
     {"block", R_CALL_TAKER | R_SUPERVISOR, case_block},
     {"unblock", R_SUPERVISOR, case_unblock},
     {"board", R_SUPERVISOR, case_board},
+    {"alert_ack", R_SUPERVISOR, case_alert_ack},
     {"media_offer", R_CITIZEN | R_STAFF, media_offer},
     {"media_answer", R_CITIZEN | R_STAFF, media_answer},
     {"ice", R_CITIZEN | R_STAFF, media_ice},

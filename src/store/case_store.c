@@ -545,12 +545,12 @@ int vg_store_session_delete(struct vg_store *st, const char *token_hash)
 /* Alerts ---------------------------------------------------------------------- */
 
 int vg_store_alert_add(struct vg_store *st, const char *case_id, const char *kind, int64_t at_us,
-                       const char *detail, int64_t *id)
+                       const char *detail, const char *phone, const char *mode, int64_t *id)
 {
     int rc = vg_sql_exec(st, NULL,
-                         "INSERT INTO alerts (case_id, kind, at_us, detail)"
-                         " VALUES (?1, ?2, ?3, coalesce(?4, '{}'))",
-                         "ssis", case_id, kind, at_us, detail);
+                         "INSERT INTO alerts (case_id, kind, at_us, detail, phone, mode)"
+                         " VALUES (?1, ?2, ?3, coalesce(?4, '{}'), ?5, ?6)",
+                         "ssisss", case_id, kind, at_us, detail, phone, mode);
     if (rc == VG_OK && id)
         rc = vg_sql_int(st, id, "SELECT last_insert_rowid()", "");
     return rc;
@@ -560,6 +560,47 @@ int vg_store_alert_hook_status(struct vg_store *st, int64_t id, const char *stat
 {
     return vg_sql_exec(st, NULL, "UPDATE alerts SET hook_status = ?2 WHERE id = ?1", "is", id,
                        status);
+}
+
+int vg_store_alert_open(struct vg_store *st, int64_t since_us, int limit,
+                        int (*cb)(const struct vg_alert_row *a, void *ud), void *ud)
+{
+    /* Older rows (before migration 7) have no phone or mode: the case's stand in. */
+    sqlite3_stmt *q = vg_sql_prepare(
+        st,
+        "SELECT * FROM (SELECT a.id, coalesce(a.case_id, ''), a.kind, a.at_us,"
+        " coalesce(a.phone, c.phone, ''), coalesce(a.mode, c.mode, ''), coalesce(c.flags, ''),"
+        " a.detail FROM alerts a LEFT JOIN cases c ON c.id = a.case_id"
+        " WHERE a.acked_us IS NULL AND a.at_us >= ?1 ORDER BY a.at_us DESC, a.id DESC"
+        " LIMIT ?2) ORDER BY 4, 1",
+        "ii", since_us, (int64_t)limit);
+    if (!q)
+        return VG_EIO;
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        struct vg_alert_row a = {.id = sqlite3_column_int64(q, 0),
+                                 .at_us = sqlite3_column_int64(q, 3)};
+        vg_sql_text(q, 1, a.case_id, sizeof a.case_id);
+        vg_sql_text(q, 2, a.kind, sizeof a.kind);
+        vg_sql_text(q, 4, a.phone, sizeof a.phone);
+        vg_sql_text(q, 5, a.mode, sizeof a.mode);
+        vg_sql_text(q, 6, a.flags, sizeof a.flags);
+        const unsigned char *d = sqlite3_column_text(q, 7);
+        a.detail = d ? (const char *)d : "{}";
+        if (cb(&a, ud))
+            break;
+    }
+    sqlite3_finalize(q);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? VG_OK : VG_EIO;
+}
+
+int vg_store_alert_ack(struct vg_store *st, int64_t id, const char *who, int64_t at_us)
+{
+    int n = 0, rc = vg_sql_exec(st, &n,
+                                "UPDATE alerts SET acked_by = ?2, acked_us = ?3"
+                                " WHERE id = ?1 AND acked_us IS NULL",
+                                "isi", id, who, at_us);
+    return rc ? rc : n ? VG_OK : VG_ENOENT;
 }
 
 int vg_store_late_facts(struct vg_store *st, int64_t since_us,

@@ -170,8 +170,28 @@ int vg_store_session_delete(struct vg_store *st, const char *token_hash);
 
 /* Alerts ---------------------------------------------------------------------- */
 
+/* phone and mode may be NULL (an alert about no caller). */
 int vg_store_alert_add(struct vg_store *st, const char *case_id, const char *kind, int64_t at_us,
-                       const char *detail, int64_t *id);
+                       const char *detail, const char *phone, const char *mode, int64_t *id);
 int vg_store_alert_hook_status(struct vg_store *st, int64_t id, const char *status);
+
+struct vg_alert_row {
+    int64_t id;
+    char case_id[24]; /* "" for none */
+    char kind[32];
+    int64_t at_us;
+    char phone[32], mode[8]; /* "" when unknown */
+    char flags[256];         /* the case's, "" for none */
+    const char *detail;      /* JSON text, valid during the callback */
+};
+
+/* Alerts not acknowledged, raised at or after since_us: the newest `limit` of them,
+ * given oldest first. */
+int vg_store_alert_open(struct vg_store *st, int64_t since_us, int limit,
+                        int (*cb)(const struct vg_alert_row *a, void *ud), void *ud);
+
+/* Acknowledges an open alert; VG_ENOENT if there is none by that id or it was
+ * acknowledged already. */
+int vg_store_alert_ack(struct vg_store *st, int64_t id, const char *who, int64_t at_us);
 
 #endif

@@ -125,6 +125,15 @@ static const struct vg_migration migrations[] = {
     {6, "callbacks",
      "CREATE INDEX cases_callback ON cases(ended_us) WHERE callback_needed = 1"
      " AND state = 'abandoned';"},
+    /* An alert stays open until a supervisor acknowledges it: open ones are shown
+     * again to a supervisor who signs in later (a refused alarm has no case to
+     * look its caller up in: the alert keeps the number and mode itself). */
+    {7, "alert_ack",
+     "ALTER TABLE alerts ADD COLUMN phone TEXT;"
+     "ALTER TABLE alerts ADD COLUMN mode TEXT;"
+     "ALTER TABLE alerts ADD COLUMN acked_by TEXT;"
+     "ALTER TABLE alerts ADD COLUMN acked_us INTEGER;"
+     "CREATE INDEX alerts_open ON alerts(at_us) WHERE acked_us IS NULL;"},
 };
 
 const struct vg_migration *vg_migrations(int *count)

@@ -74,6 +74,21 @@ run('e2e_area', { config, accounts: [['sue', 'supervisor']] }, async (v, browser
   check(esc && escMs >= ESCALATE_S * 1000, `unanswered, it is escalated on the board after ${escMs} ms (timer ${ESCALATE_S} s): "${esc}"`);
   const alert = await until(() => sue.textContent('#alerts').then((t) => /Unanswered/.test(t) && t), 3000);
   check(alert, `the supervisor's alerts list it: "${alert}"`);
+  // An alert stays open until a supervisor marks it seen: a reload (or a supervisor who
+  // signs in later) lists it again, and the tab's title counts it.
+  const openAlerts = () => sue.$$eval('#alerts li[data-alert]', (l) => l.filter((x) => x.dataset.alert).length);
+  const before = await until(() => openAlerts().then((n) => n >= 1 && n), 3000);
+  await sue.reload();
+  const again = await until(() => openAlerts().then((n) => n === before && n), 8000);
+  check(again === before, `after a reload the ${before} open alert(s) are listed again (${again})`);
+  const title = await sue.title();
+  check(new RegExp(`${before} alert`).test(title), `and the tab's title counts them: "${title}"`);
+  await sue.click('#alerts button.seen');
+  const left = await until(() => openAlerts().then((n) => n === before - 1 ? String(n) : false), 3000);
+  check(left === String(before - 1), `"Seen" takes one off the list (${left} left)`);
+  await sue.reload();
+  const still = await until(() => openAlerts().then((n) => n === before - 1 ? String(n) : false), 8000);
+  check(still === String(before - 1), `and it stays off after another reload (${still})`);
   const seen = await until(() => cit.evaluate(() => !document.getElementById('banner').hidden &&
                                                      document.getElementById('banner').textContent), 3000);
   check(seen === 'Still waiting: please also call 110.', `the citizen sees the escalation: "${seen}"`);

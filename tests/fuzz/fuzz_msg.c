@@ -74,6 +74,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     need_reason(vg_msg_rate(body, &rt, why, sizeof why), why);
     why[0] = '\0';
     need_reason(vg_msg_fix(body, &f, why, sizeof why), why);
+    why[0] = '\0';
+    int64_t alert_id;
+    need_reason(vg_msg_alert_ack(body, &alert_id, why, sizeof why), why);
     json_decref(body);
     return 0;
 }

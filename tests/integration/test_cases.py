@@ -629,7 +629,43 @@ def test_hard_block(d):
     check(con.execute("SELECT count(*) FROM alerts WHERE kind = 'alarm_refused' AND case_id IS "
                       "NULL").fetchone()[0] == 1, "the alert is stored, with no case")
     con.close()
-    v.stop()
+    test_open_alerts(v, conf, sue, a)
+
+
+def test_open_alerts(v, conf, sue, a):
+    """An alert stays open until a supervisor marks it seen: one who signs in later
+    (or after a restart) gets it; one acknowledgement closes it for all."""
+    pw = add_account(v.data_dir, "sam", "supervisor")
+    pw_ann = add_account(v.data_dir, "ann", "call_taker")
+    sam = staff(v.port, "sam", pw)
+    got = sam.wait_type("alerts")
+    mine = [x for x in got["alerts"] if x["alert_id"] == a["alert_id"]]
+    check(len(mine) == 1 and mine[0]["kind"] == "alarm_refused" and
+          mine[0]["phone"] == "+8613800000012" and mine[0]["mode"] == "video" and
+          mine[0]["detail"].get("block_reason") == "threats",
+          f"a supervisor who signs in after an alarm was refused gets its alert: {mine}")
+    ann = staff(v.port, "ann", pw_ann)
+    r = ann.request("alert_ack", alert_id=a["alert_id"])
+    check(r.get("type") == "error" and r.get("code") == "forbidden",
+          f"a call-taker may not close a supervisor's alert: {r.get('code')}")
+    r = sue.request("alert_ack", alert_id="x")
+    check(r.get("code") == "invalid_field", f"a bad id is refused: {r.get('message')}")
+    r = sue.request("alert_ack", alert_id=a["alert_id"])
+    check(r.get("type") == "alert_acked" and r.get("by") == "sue", f"sue marks it seen: {r}")
+    check(sam.wait_type("alert_acked", alert_id=a["alert_id"]).get("by") == "sue",
+          "and the other supervisor hears it")
+    r = sam.request("alert_ack", alert_id=a["alert_id"])
+    check(r.get("code") == "not_found", f"a second acknowledgement: {r.get('code')}")
+    c, r = citizen(v.port, "voice", "+86 138 0000 0012", name="hard2")
+    b = sue.wait_type("alert", kind="alarm_refused")
+    rc, _ = v.stop()
+    check(rc == 0, "stopped for restart")
+    v2 = Vigild(data_dir=v.data_dir, port=v.port, config=conf).start()
+    sam = staff(v2.port, "sam", pw)
+    ids = [x["alert_id"] for x in sam.wait_type("alerts")["alerts"]]
+    check(ids == [b["alert_id"]],
+          f"after a restart only the alert still open is listed ({ids}; seen: {a['alert_id']})")
+    v2.stop()
 
 
 def test_restart(v, cid, conf):

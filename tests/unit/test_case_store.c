@@ -5,7 +5,9 @@
 #include "vg_err.h"
 #include "vt.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static struct vg_store *st;
 
@@ -232,9 +234,44 @@ static void test_blocks_and_sessions(void)
     VT_EQ_INT(vg_store_session_get(st, "hash1", 150, acct, sizeof acct, role, sizeof role),
               VG_ENOENT); /* disabled account */
     int64_t id;
-    VT_EQ_INT(vg_store_alert_add(st, "c-3", "repeat_caller", 5, "{\"n\":3}", &id), VG_OK);
+    VT_EQ_INT(vg_store_alert_add(st, "c-3", "repeat_caller", 5, "{\"n\":3}", NULL, NULL, &id),
+              VG_OK);
     VT_CHECK(id > 0);
     VT_EQ_INT(vg_store_alert_hook_status(st, id, "delivered"), VG_OK);
+}
+
+static int collect_alert(const struct vg_alert_row *a, void *ud)
+{
+    char *out = ud;
+    size_t at = strlen(out);
+    snprintf(out + at, 512 - at, "%s/%s/%s/%s;", a->kind, a->case_id, a->phone, a->detail);
+    return 0;
+}
+
+/* Open alerts: the newest few since a time, oldest first; acknowledged ones go. */
+static void test_open_alerts(void)
+{
+    int64_t a1, a2, a3;
+    VT_EQ_INT(vg_store_alert_add(st, NULL, "alarm_refused", 1000, "{\"reason\":\"blocked\"}",
+                                 "+8613800000001", "video", &a1),
+              VG_OK);
+    VT_EQ_INT(vg_store_alert_add(st, NULL, "recording_error", 2000, NULL, NULL, NULL, &a2), VG_OK);
+    VT_EQ_INT(
+        vg_store_alert_add(st, NULL, "key_person", 3000, "{}", "+8613800000002", "voice", &a3),
+        VG_OK);
+    char got[512] = "";
+    VT_EQ_INT(vg_store_alert_open(st, 1000, 2, collect_alert, got), VG_OK);
+    VT_EQ_STR(got, "recording_error///{};key_person//+8613800000002/{};");
+    VT_EQ_INT(vg_store_alert_ack(st, a2, "sue", 4000), VG_OK);
+    VT_EQ_INT(vg_store_alert_ack(st, a2, "sam", 4001), VG_ENOENT); /* once */
+    VT_EQ_INT(vg_store_alert_ack(st, 999999, "sam", 4001), VG_ENOENT);
+    got[0] = '\0';
+    VT_EQ_INT(vg_store_alert_open(st, 1000, 10, collect_alert, got), VG_OK);
+    VT_EQ_STR(got, "alarm_refused//+8613800000001/{\"reason\":\"blocked\"};"
+                   "key_person//+8613800000002/{};");
+    got[0] = '\0';
+    VT_EQ_INT(vg_store_alert_open(st, 2500, 10, collect_alert, got), VG_OK);
+    VT_EQ_STR(got, "key_person//+8613800000002/{};");
 }
 
 int main(void)
@@ -248,6 +285,7 @@ int main(void)
     test_abandon_and_history();
     test_track_and_chat();
     test_blocks_and_sessions();
+    test_open_alerts();
     vg_store_close(st);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);

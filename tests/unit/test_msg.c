@@ -183,6 +183,17 @@ static void test_others(void)
     j = J("{\"case_id\":\"c-1\",\"stars\":6}");
     VT_EQ_INT(vg_msg_rate(j, &rate, why, sizeof why), VG_EINVAL);
     json_decref(j);
+    int64_t alert_id = 0;
+    j = J("{\"alert_id\":0}");
+    VT_EQ_INT(vg_msg_alert_ack(j, &alert_id, why, sizeof why), VG_EINVAL);
+    json_decref(j);
+    j = J("{\"alert_id\":\"7\"}");
+    VT_EQ_INT(vg_msg_alert_ack(j, &alert_id, why, sizeof why), VG_EINVAL);
+    json_decref(j);
+    j = J("{\"alert_id\":7}");
+    VT_EQ_INT(vg_msg_alert_ack(j, &alert_id, why, sizeof why), VG_OK);
+    VT_EQ_INT(alert_id, 7);
+    json_decref(j);
     struct vg_req_login l;
     j = J("{\"name\":\"ann\"}");
     VT_EQ_INT(vg_msg_login(j, &l, why, sizeof why), VG_EINVAL);

@@ -81,6 +81,8 @@ function signedIn(r) {
 function renderWho() {
   const role = { call_taker: 'call-taker', specialist: 'specialist', supervisor: 'supervisor' }[s.role] || s.role;
   const net = gw.open ? '' : ' · connection lost, reconnecting';
+  // The board, queue and alerts are not live while the connection is down: greyed.
+  document.body.classList.toggle('offline', !gw.open && !!s.name);
   const st = s.active && !s.active.ended ? 'busy with a case' : s.status;
   $('who').textContent = s.name ? `${s.name} (${role}), ${st}${net}` : `Not signed in${net}`;
   $('status-btn').textContent = s.status === 'available' ? 'Set away' : 'Set available';
@@ -155,8 +157,33 @@ function renderQueue() {
       : `${items.length} waiting (not ringing while you handle a case).`);
   // The tab says so too: a console behind another tab, or with its sound off, still
   // shows an alarm waiting in the tab strip.
-  document.title = items.length ? `(${items.length}) Alarm waiting · Vigil console` : 'Vigil console';
+  s.waitingCount = items.length;
+  updateTitle();
   ringing ? startRing() : stopRing();
+}
+
+// The tab strip shows alarms waiting and, for a supervisor, alerts not yet marked seen.
+function updateTitle() {
+  const n = s.waitingCount || 0;
+  const open = s.role === 'supervisor' ? s.alerts.filter((x) => x.alert_id).length : 0;
+  const parts = [n ? `(${n}) Alarm waiting` : '', open ? `${open} alert${open > 1 ? 's' : ''}` : ''];
+  document.title = [...parts.filter(Boolean), 'Vigil console'].join(' · ');
+}
+
+// A new alert sounds once (one lower tone), so a supervisor looking elsewhere hears it.
+function alertChime() {
+  if (!s.ring) return;
+  try {
+    const t = ringAudio().currentTime;
+    const o = s.audio.createOscillator();
+    const g = s.audio.createGain();
+    o.frequency.value = 523;
+    g.gain.setValueAtTime(0.25, t);
+    g.gain.exponentialRampToValueAtTime(0.001, t + 0.6);
+    o.connect(g).connect(s.audio.destination);
+    o.start(t);
+    o.stop(t + 0.6);
+  } catch (e) { /* no audio output: the list and the title still show it */ }
 }
 
 // The console rings (a citizen's page never does): two short tones every 2 s.
@@ -712,7 +739,9 @@ async function barge() {
   roleControls();
 }
 
-function addAlert(m) {
+// An alert on the list; `replayed`: one still open from before this sign-in (no sound).
+function addAlert(m, replayed) {
+  if (m.alert_id && s.alerts.some((x) => x.alert_id === m.alert_id)) return;
   s.alerts.unshift(m);
   const words = { unanswered: 'Unanswered', repeat_caller: 'Repeat caller', key_person: 'Key person',
                   key_place: 'Key place', blocked_caller: 'Blocked caller', escalated: 'Escalated',
@@ -728,9 +757,34 @@ function addAlert(m) {
       (d.taken_over_by ? `${d.taken_over_by} on the call holds it` : 'back in the queue') :
     d.waiting_s ? `waiting ${d.waiting_s} s` : d.place ? `at ${d.place}` :
     d.alarms_in_window ? `${d.alarms_in_window} alarms in ${d.window_min} min` : '';
-  $('alerts').prepend(el('li', { class: 'alert kind-' + m.kind },
+  // A server alert stays open for every supervisor until one marks it seen.
+  const seen = m.alert_id && s.role === 'supervisor'
+    ? el('button', { type: 'button', class: 'seen', onclick: () => ackAlert(m.alert_id) }, 'Seen') : null;
+  $('alerts').prepend(el('li', { class: 'alert kind-' + m.kind, 'data-alert': m.alert_id || '' },
     el('strong', {}, words[m.kind] || m.kind), ` · ${MODE[m.mode] || m.mode || ''} ${m.phone || ''} · ${m.case_id || ''}` +
-    `${detail ? ' · ' + detail : ''} · ${fmtTime(m.at || Date.now())}`));
+    `${detail ? ' · ' + detail : ''} · ${fmtTime(m.at || Date.now())}`, seen ? ' ' : '', seen));
+  if (!replayed) alertChime();
+  updateTitle();
+  renderBoard();
+}
+
+async function ackAlert(id) {
+  const r = await gw.request('alert_ack', { alert_id: id });
+  if (r.type === 'alert_acked' || r.code === 'not_found') dropAlert(id); // not_found: another was first
+  else banner(`Could not mark the alert seen: ${r.message || r.code}`);
+}
+
+function dropAlert(id) {
+  s.alerts = s.alerts.filter((x) => x.alert_id !== id);
+  const li = $('alerts').querySelector(`li[data-alert="${CSS.escape(String(id))}"]`);
+  if (li) {
+    // Focus on its button would fall to the page: the next item's (or the list) takes it.
+    const refocus = li.contains(document.activeElement);
+    const next = li.nextElementSibling || li.previousElementSibling;
+    li.remove();
+    if (refocus) (next && next.querySelector('button') || $('alerts')).focus({ preventScroll: true });
+  }
+  updateTitle();
   renderBoard();
 }
 
@@ -911,7 +965,14 @@ gw.on('media_state', (m) => {
   if (m.state === 'failed') $('media-state').textContent = `Media failed: ${m.detail || ''}`;
 });
 gw.on('board', (m) => { if (m.cases) setBoard(m.cases); });
-gw.on('alert', addAlert);
+gw.on('alert', (m) => addAlert(m, false));
+// At sign-in (and after a reconnect): the alerts still open, oldest first. They replace
+// the server alerts on the list; a call-taker's own "escalated" notes stay.
+gw.on('alerts', (m) => {
+  for (const x of s.alerts.filter((a) => a.alert_id)) dropAlert(x.alert_id);
+  for (const a of m.alerts || []) addAlert(a, true);
+});
+gw.on('alert_acked', (m) => dropAlert(m.alert_id));
 // The same session resumed in another tab or window (a duplicated tab carries the
 // session): this one steps back instead of taking it again, and says so.
 gw.on('session_moved', () => {
