@@ -1339,7 +1339,9 @@ void case_claim(struct vg_hub *h, struct session *s, const struct vg_proto_msg *
     struct live_case *lc = live_get(h, id);
     if (!lc)
         return hub_error(s, m->id, "not_found", "no open case %s", id);
-    if (s->case_id[0])
+    /* A supervisor only listening in on another case may answer: they leave it. */
+    bool monitoring = s->case_id[0] && strcmp(s->case_id, id) != 0 && team_monitoring(h, s);
+    if (s->case_id[0] && !monitoring)
         return hub_error(s, m->id, "busy", "end case %s before taking another", s->case_id);
     if (s->role == R_CALL_TAKER && !for_call_takers(lc))
         return hub_error(s, m->id, VG_PROTO_E_FORBIDDEN,
@@ -1351,6 +1353,8 @@ void case_claim(struct vg_hub *h, struct session *s, const struct vg_proto_msg *
                          lc->row.held_by[0] ? lc->row.held_by : "someone else");
     if (rc)
         return hub_error(s, m->id, "internal", "the claim could not be recorded");
+    if (monitoring)
+        team_stop_monitoring(h, s);
     snprintf(lc->row.state, sizeof lc->row.state, "answered");
     snprintf(lc->row.held_by, sizeof lc->row.held_by, "%s", s->account);
     if (!lc->row.answered_us) /* the first answer's time stays, should it come back */

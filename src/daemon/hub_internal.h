@@ -188,6 +188,8 @@ json_t *team_parties_json(const struct live_case *lc);
 void team_case_closed(struct vg_hub *h, struct live_case *lc); /* cancels, frees parties */
 void team_session_closed(struct vg_hub *h, struct live_case *lc, struct session *s);
 void team_staff_ready(struct vg_hub *h, struct session *s); /* rebinds a returning party */
+bool team_monitoring(struct vg_hub *h, struct session *s);  /* only monitors s->case_id */
+void team_stop_monitoring(struct vg_hub *h, struct session *s);
 /* The holder's console is gone for good: cancels their invitation and hands the case
  * to a specialist (else a supervisor who barged in) still connected on the call, if
  * any (true). */

@@ -472,6 +472,26 @@ void team_leave(struct vg_hub *h, struct session *s, const struct vg_proto_msg *
     cases_staff_ready(h, s);
 }
 
+bool team_monitoring(struct vg_hub *h, struct session *s)
+{
+    struct live_case *lc = cases_live(h, s->case_id);
+    struct party *p = lc ? team_party(lc, s->account) : NULL;
+    return p && p->s == s && p->role == P_MONITOR;
+}
+
+/* A monitoring supervisor answers an alarm (the console rings them for escalated
+ * ones while they listen in): they leave the monitored case first, told so. */
+void team_stop_monitoring(struct vg_hub *h, struct session *s)
+{
+    struct live_case *lc = cases_live(h, s->case_id);
+    struct party *p = lc ? team_party(lc, s->account) : NULL;
+    if (!p || p->s != s || p->role != P_MONITOR)
+        return;
+    drop_party(h, lc, p, "answering");
+    hub_send(s, json_pack("{s:s, s:s}", "type", "left", "case_id", lc->row.id));
+    people_changed(h, lc);
+}
+
 static struct live_case *supervised(struct vg_hub *h, struct session *s,
                                     const struct vg_proto_msg *m)
 {

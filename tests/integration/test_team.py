@@ -193,6 +193,28 @@ def run(v, pw):
     check(dora.request("set_status", status="available").get("type") == "status",
           "the specialist is free again")
 
+    # A supervisor listening in answers another alarm (the console rings her for
+    # escalated ones): she leaves the monitored case, told so, and holds the new one.
+    cit2, cid2 = alarm(v, "+8613800000077")
+    claim(ann, cid2)
+    r = sue.request("monitor", case_id=cid2)
+    check(r.get("type") == "monitoring", f"the supervisor monitors {cid2}")
+    cit3, cid3 = alarm(v, "+8613800000078")
+    r = sue.request("claim", case_id=cid3)
+    check(r.get("type") == "claimed" and r["case"]["held_by"] == "sue",
+          f"while monitoring she answers {cid3}: {r.get('type')} {r.get('message', '')}")
+    check(sue.wait_type("left", case_id=cid2) is not None, "and is told she left the other case")
+    p = ann.wait(lambda m: m.get("type") == "participants" and m.get("case_id") == cid2 and
+                 not m["parties"])
+    check(p is not None, "its holder sees her gone")
+    r = dora.request("claim", case_id=cid3)
+    check(r.get("code") in ("forbidden", "already_taken"), "(a specialist cannot take it)")
+    for who, c in ((ann, cid2), (sue, cid3)):
+        r = who.request("end", case_id=c, disposition="resolved")
+        check(r.get("type") == "ended", f"{c} ended")
+    cit2.close()
+    cit3.close()
+
     # The citizen noticed none of it; every step is a case event with who and when.
     seen = {m.get("type") for m in cit.drain(0.5)}
     check(not (seen & TEAM_TYPES), f"the citizen received no teamwork message ({sorted(seen)})")

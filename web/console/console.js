@@ -230,7 +230,11 @@ async function claim(caseId) {
   s.claiming = true;
   const r = await gw.request('claim', { case_id: caseId });
   s.claiming = false;
-  if (r.type === 'claimed') { openCase(r); return; }
+  if (r.type === 'claimed') {
+    if (s.active && s.active.role === 'monitor') closeCase(); // the gateway took them off it
+    openCase(r);
+    return;
+  }
   if (r.code === 'already_taken') s.queue.delete(caseId);
   banner(`Could not answer: ${r.message || r.code}`);
   renderQueue();
@@ -240,7 +244,7 @@ document.addEventListener('keydown', (e) => {
   if ((e.key !== 'Enter' && e.key !== ' ') || e.repeat) return;
   const t = e.target;
   if (t && t.closest && t.closest('input, textarea, select, button, a, form, #board')) return;
-  if ($('desk').hidden || (s.active && !s.active.ended)) return;
+  if ($('desk').hidden || (s.active && !s.active.ended && s.active.role !== 'monitor')) return;
   const top = sortedQueue()[0];
   if (!top) return;
   e.preventDefault();
