@@ -630,6 +630,15 @@ static void arm_abandon(struct vg_hub *h, struct live_case *lc)
  * queue, escalated, and rings every free call-taker and the supervisors at once. */
 static gboolean holder_lost_cb(gpointer ud);
 
+/* escalate_after_s after the requeue: across a restart too (then at once if due). */
+static void arm_requeued_unanswered(struct vg_hub *h, struct live_case *lc)
+{
+    stop_timer(&lc->escalate_timer);
+    int64_t ms =
+        (lc->requeued_us + (int64_t)h->cfg->escalate_after_s * 1000000 - vg_wall_us()) / 1000;
+    lc->escalate_timer = g_timeout_add(ms > 0 ? (guint)ms : 0, requeued_unanswered_cb, lc);
+}
+
 static void requeue(struct vg_hub *h, struct live_case *lc, const char *lost, json_t *detail)
 {
     char *text = json_dumps(detail, JSON_COMPACT);
@@ -648,9 +657,7 @@ static void requeue(struct vg_hub *h, struct live_case *lc, const char *lost, js
     lc->row.escalated = true;
     lc->prev_holder[0] = '\0';
     lc->requeued_us = vg_wall_us();
-    stop_timer(&lc->escalate_timer);
-    lc->escalate_timer =
-        g_timeout_add((guint)h->cfg->escalate_after_s * 1000, requeued_unanswered_cb, lc);
+    arm_requeued_unanswered(h, lc);
     vg_warn(lc->row.id, NULL, "back in the queue: %s's console did not come back", lost);
     evidence_note(lc, "state", json_pack("{s:s, s:s}", "state", "requeued", "was_held_by", lost));
     raise_alert(h, lc, "holder_lost", detail);
@@ -708,6 +715,12 @@ static int load_one(const struct vg_case_row *row, void *ud)
                            row->created_us - (int64_t)h->cfg->repeat_window_min * 60000000,
                            &lc->history);
     arm_escalation(h, lc);
+    /* Requeued before the restart (answered once, waiting again): its own alert is
+     * still due escalate_after_s after the requeue, unless it went out already. */
+    if (unclaimed(lc) && lc->row.answered_us &&
+        (lc->requeued_us = vg_store_case_event_last(h->store, row->id, "requeued")) &&
+        vg_store_alert_last(h->store, row->id, "unanswered") < lc->requeued_us)
+        arm_requeued_unanswered(h, lc);
     if (unclaimed(lc) && !lc->row.answered_us)
         arm_abandon(h, lc); /* its citizen must reconnect within the grace time */
     else if (!unclaimed(lc))

@@ -148,6 +148,17 @@ bool vg_store_case_event_by(struct vg_store *st, const char *id, const char *kin
                       "sss", id, kind, actor) == VG_OK;
 }
 
+int64_t vg_store_case_event_last(struct vg_store *st, const char *id, const char *kind)
+{
+    int64_t at = 0;
+    if (vg_sql_int(st, &at,
+                   "SELECT coalesce(max(at_us), 0) FROM case_events WHERE case_id = ?1"
+                   " AND kind = ?2",
+                   "ss", id, kind) != VG_OK)
+        return 0;
+    return at;
+}
+
 static int finish_transition(struct vg_store *st, const char *id, int changes, int rc,
                              int64_t at_us, const char *kind, const char *actor, const char *data)
 {
@@ -592,6 +603,16 @@ int vg_store_alert_open(struct vg_store *st, int64_t since_us, int limit,
     }
     sqlite3_finalize(q);
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? VG_OK : VG_EIO;
+}
+
+int64_t vg_store_alert_last(struct vg_store *st, const char *case_id, const char *kind)
+{
+    int64_t at = 0;
+    if (vg_sql_int(st, &at,
+                   "SELECT coalesce(max(at_us), 0) FROM alerts WHERE case_id = ?1 AND kind = ?2",
+                   "ss", case_id, kind) != VG_OK)
+        return 0;
+    return at;
 }
 
 int vg_store_alert_ack(struct vg_store *st, int64_t id, const char *who, int64_t at_us)

@@ -79,6 +79,8 @@ int vg_store_case_rate(struct vg_store *st, const char *id, int rating, const ch
 int vg_store_callbacks_list(struct vg_store *st, int64_t since_us, bool normal_only, int limit,
                             int (*cb)(const struct vg_case_row *c, void *ud), void *ud);
 /* Did actor record an event of this kind on the case? */
+/* When the case's latest event of this kind happened (wall clock us); 0 for none. */
+int64_t vg_store_case_event_last(struct vg_store *st, const char *id, const char *kind);
 bool vg_store_case_event_by(struct vg_store *st, const char *id, const char *kind,
                             const char *actor);
 /* The time of the latest case event (0: none): about when vigild last did anything. */
@@ -189,6 +191,9 @@ struct vg_alert_row {
  * given oldest first. */
 int vg_store_alert_open(struct vg_store *st, int64_t since_us, int limit,
                         int (*cb)(const struct vg_alert_row *a, void *ud), void *ud);
+
+/* When the case's latest alert of this kind was raised (wall clock us); 0 for none. */
+int64_t vg_store_alert_last(struct vg_store *st, const char *case_id, const char *kind);
 
 /* Acknowledges an open alert; VG_ENOENT if there is none by that id or it was
  * acknowledged already. */

@@ -197,6 +197,45 @@ def requeued_and_away(tmp):
         check(rc == 0 and "AddressSanitizer" not in v.stderr(), f"vigild exits cleanly: {rc}")
 
 
+def requeued_across_restart(tmp):
+    """A case requeued just before a restart is still reported unanswered after it,
+    escalate_after_s after the requeue, once (the timer lived only in memory)."""
+    conf = os.path.join(tmp, "requeue2.conf")
+    with open(conf, "w") as f:
+        f.write("[queue]\nholder_grace_s = 1\nescalate_after_s = 3\n")
+    v = Vigild(config=conf).start()
+    pw = {n: add_account(v.data_dir, n, r) for n, r in
+          [("ann", "call_taker"), ("sue", "supervisor")]}
+    ann = staff(v.port, "ann", pw["ann"])
+    cit, r = alarm(v, "cit", "+8613800000153")
+    cid = r["case_id"]
+    check(ann.request("claim", case_id=cid).get("type") == "claimed", "ann answers")
+    ann.close()
+    check(cit.wait_type("requeued", timeout=5, case_id=cid) is not None, "requeued")
+    t0 = time.monotonic()
+    rc, _ = v.stop()
+    check(rc == 0, "vigild stopped right after the requeue")
+    v = Vigild(data_dir=v.data_dir, port=v.port, config=conf).start()
+    try:
+        sue = staff(v.port, "sue", pw["sue"])
+        al = sue.wait(lambda m: m.get("type") == "alert" and m.get("kind") == "unanswered"
+                      and m.get("case_id") == cid, 8)
+        waited = time.monotonic() - t0
+        check(al is not None and al["detail"].get("requeued") is True and 2.5 <= waited <= 7,
+              f"after the restart the requeued case is reported unanswered {waited:.1f} s after "
+              f"the requeue (escalate_after_s 3): {al and al['detail']}")
+        rc, _ = v.stop()
+        v = Vigild(data_dir=v.data_dir, port=v.port, config=conf).start()
+        sue = staff(v.port, "sue", pw["sue"])
+        sue.drain(1.5)
+        again = [m for m in sue.events if m.get("type") == "alert" and m.get("case_id") == cid]
+        check(not again, f"and not again after another restart ({len(again)})")
+        sue.close()
+    finally:
+        rc, _ = v.stop()
+        check(rc == 0 and "AddressSanitizer" not in v.stderr(), f"vigild exits cleanly: {rc}")
+
+
 def login_flood(tmp):
     """Forty anonymous connections each try a login at once: two password checks run
     at a time (32 MiB each), logins_waiting_max (8 here) wait, the rest are told busy
@@ -303,6 +342,7 @@ def main():
 
         check(v.proc.poll() is None, "vigild still running")
         requeued_and_away(tempfile.mkdtemp(prefix="vigil-races-"))
+        requeued_across_restart(tempfile.mkdtemp(prefix="vigil-races-"))
         long_chat(tempfile.mkdtemp(prefix="vigil-races-"))
         login_flood(tempfile.mkdtemp(prefix="vigil-races-"))
     finally:
