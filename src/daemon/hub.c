@@ -332,6 +332,37 @@ static void do_logout(struct vg_hub *h, struct session *s, const struct vg_proto
     vg_ws_close(s->conn);
 }
 
+/* An account disabled or removed with vigilctl while its console is open: vigilctl
+ * writes only the store, so the hub looks every few seconds. The console is told and
+ * closed; a case it held goes the way of any lost console ([queue] holder_grace_s,
+ * then back in the queue with the supervisors alerted), and its session no longer
+ * resumes (vg_store_session_get refuses a disabled account). */
+#define ACCOUNT_CHECK_S 5
+
+static gboolean check_accounts(gpointer ud)
+{
+    struct vg_hub *h = ud;
+    for (guint i = 0; i < h->sessions->len; i++) {
+        struct session *s = g_ptr_array_index(h->sessions, i);
+        struct vg_account a;
+        if (!(s->role & (R_STAFF | R_EVIDENCE)) || s->signed_out)
+            continue;
+        int rc = vg_store_account_get(h->store, s->account, &a, NULL, 0);
+        if (rc == VG_EIO || (rc == VG_OK && !a.disabled))
+            continue; /* a store that cannot answer now is asked again next time */
+        s->signed_out = true;
+        s->available = false;
+        vg_warn(s->case_id[0] ? s->case_id : NULL, NULL,
+                "conn=%llu: %s %s signed out: the account was %s", (unsigned long long)s->conn_id,
+                hub_role_name(s->role), s->account, rc == VG_ENOENT ? "removed" : "disabled");
+        vg_store_session_delete(h->store, s->token_hash);
+        hub_send(s, json_pack("{s:s, s:s, s:s}", "type", "signed_out", "reason", "disabled",
+                              "message", "This account was disabled by an administrator."));
+        vg_ws_close(s->conn);
+    }
+    return G_SOURCE_CONTINUE;
+}
+
 static void do_hello(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m)
 {
     (void)h;
@@ -539,6 +570,7 @@ int vg_hub_new(struct vg_store *st, struct vg_policy *policy, const struct vg_co
         return VG_EIO;
     }
     cases_load(h);
+    h->account_timer = g_timeout_add_seconds(ACCOUNT_CHECK_S, check_accounts, h);
     *out = h;
     return VG_OK;
 }
@@ -554,6 +586,8 @@ void vg_hub_free(struct vg_hub *h)
 {
     if (!h)
         return;
+    if (h->account_timer)
+        g_source_remove(h->account_timer);
     media_stop(h); /* first: no media event may arrive for a case being freed */
     uploads_stop(h);
     cases_free(h);

@@ -43,6 +43,7 @@ struct session {
     int64_t over_since_us; /* over the rate without a break since, 0 = not */
     guint resume_timer;
     bool login_pending;
+    bool signed_out; /* its account was disabled: closing */
 };
 
 /* A member of staff on a case who does not hold it (DOMAIN.md): an invited
@@ -128,6 +129,7 @@ struct vg_hub {
     GHashTable *uploads; /* upload id -> struct upload_live* (uploads.c), open ones in use */
     guint upload_sweep;
     struct upload_io *upload_io; /* the chunks' disk work, off this loop (uploads.c) */
+    guint account_timer;         /* looks for accounts disabled while signed in (hub.c) */
     guint callbacks_idle;        /* a push of the call-back lists is due (cases.c) */
     unsigned logins_running;     /* password checks on threads now (hub.c) */
     GQueue logins_waiting;       /* struct login_job*, to run when one finishes */

@@ -9,6 +9,7 @@ escalated, with the supervisors alerted. Short timers here (2 s, 4 s, 2 s) so th
 test is quick; a client this test does not read is one that went silent."""
 import os
 import sqlite3
+import subprocess
 import sys
 import tempfile
 import time
@@ -342,6 +343,46 @@ def test_restart_keeps_parties(v, pw, conf):
     return v2
 
 
+def test_disabled(v, pw):
+    """An account disabled with vigilctl while its console is open is signed out within
+    seconds (it could go on blocking callers and claiming cases until its socket
+    dropped); the case it held goes back to the queue as for any lost console."""
+    dan_pw = add_account(v.data_dir, "dan", "call_taker")
+    dan, sue = staff(v.port, "dan", dan_pw), staff(v.port, "sue", pw["sue"])
+    cit = Client(v.port, "cit-dis")
+    cid = cit.request("alarm_start", mode="voice", phone="+86 138 0000 0049",
+                      location=INSIDE)["case_id"]
+    dan.wait(lambda m: m.get("type") == "offer" and m["case"]["case_id"] == cid)
+    check(dan.request("claim", case_id=cid).get("type") == "claimed", "dan answers")
+    t0 = time.monotonic()
+    p = subprocess.run([os.environ.get("VIGILCTL", "vigilctl"), "--data-dir", v.data_dir,
+                        "account", "disable", "dan"], capture_output=True, text=True)
+    check(p.returncode == 0, "vigilctl account disable dan")
+    closed, deadline = False, time.monotonic() + 10
+    while not closed and time.monotonic() < deadline:
+        try:
+            dan.drain(0.1)
+        except ConnectionError:
+            closed = True
+        for c in (sue, cit):
+            c.drain(0.05)
+    out = take(dan, "signed_out")
+    check(out is not None and out.get("reason") == "disabled",
+          f"dan's console is told it is signed out {time.monotonic() - t0:.1f} s later: {out}")
+    check(closed, "and its connection closed")
+    again = Client(v.port, "dan-again")
+    r = again.request("resume", token=dan.token)
+    check(r.get("code") == "login_failed", f"its session does not resume: {r.get('code')}")
+    req = pump([sue, cit, again], lambda: take(cit, "requeued", case_id=cid), 10, "requeued")
+    check(req is not None, f"the case is back in the queue {time.monotonic() - t0:.1f} s after")
+    al = pump([sue, cit, again], lambda: take(sue, "alert", kind="holder_lost", case_id=cid), 3,
+              "alert")
+    check(al is not None, "and the supervisor alerted")
+    cit.request("hangup")
+    for c in (sue, cit, again):
+        c.close()
+
+
 d = tempfile.mkdtemp(prefix="vigil-live-")
 conf = os.path.join(d, "vigil.conf")
 with open(conf, "w") as f:
@@ -358,6 +399,7 @@ test_requeue(v, PW)
 test_back_in_time(v, PW)
 test_specialist_takes_over(v, PW)
 test_specialist_lost(v, PW)
+test_disabled(v, PW)
 check(v.proc.poll() is None, "vigild survived everything")
 v = test_restart_keeps_parties(v, PW, conf)
 check(v.proc.poll() is None, "and its restart")

@@ -977,6 +977,20 @@ gw.on('alerts', (m) => {
   for (const a of m.alerts || []) addAlert(a, true);
 });
 gw.on('alert_acked', (m) => dropAlert(m.alert_id));
+// The account was disabled while signed in: the gateway closes the connection and the
+// session will not resume; the sign-in form says why.
+gw.on('signed_out', (m) => {
+  sessionStorage.removeItem(SESSION_KEY);
+  s.token = null;
+  closeCase();
+  s.queue.clear();
+  stopRing();
+  $('login').hidden = false;
+  $('desk').hidden = true;
+  $('top-actions').hidden = true;
+  $('login-error').textContent = m.message || 'Signed out.';
+  $('login-error').hidden = false;
+});
 // The same session resumed in another tab or window (a duplicated tab carries the
 // session): this one steps back instead of taking it again, and says so.
 gw.on('session_moved', () => {
