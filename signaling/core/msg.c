@@ -58,6 +58,12 @@ int vg_phone_normalize(const char *in, char *out, size_t n)
     size_t o = 0, digits = 0;
     for (size_t i = 0; in[i]; i++) {
         char c = in[i];
+        /* "+86 (0)139...": the trunk 0 a caller would dial at home, written in
+         * brackets after the country code (E.123); never part of the number. */
+        if (c == '(' && in[i + 1] == '0' && in[i + 2] == ')' && o > 1 && out[0] == '+') {
+            i += 2;
+            continue;
+        }
         if (c == ' ' || c == '-' || c == '.' || c == '(' || c == ')')
             continue;
         bool plus = c == '+' && o == 0;

@@ -183,6 +183,11 @@ int vg_policy_load(const struct vg_config *c, struct vg_policy **out, char *err,
     struct vg_policy *p = g_new0(struct vg_policy, 1);
     char why[600];
     int rc = load_key_persons(p, c->key_persons, err, n);
+    if (rc == VG_OK && p->key_persons[0] && !c->country_code[0])
+        vg_warn(NULL, NULL,
+                "[alerts] key_persons is set but [service_area] country_code is not: a caller "
+                "who types the number the national way (no +) will not match an entry written "
+                "with one, nor a block");
     if (rc == VG_OK && c->service_area_file[0] &&
         (rc = load_geojson(c->service_area_file, &p->service, why, sizeof why)))
         snprintf(err, n, "[service_area] file %s", why);

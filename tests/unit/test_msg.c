@@ -20,7 +20,10 @@ static void test_phone(void)
     } ok[] = {{"+86 138-1234-5678", "+8613812345678"},
               {"(030) 123.456", "030123456"},
               {"110", "110"},
-              {"+123456789012345", "+123456789012345"}};
+              {"+123456789012345", "+123456789012345"},
+              {"+86 (0)138 1234 5678", "+8613812345678"}, /* the trunk 0 in brackets */
+              {"+44(0)20 7946 0000", "+442079460000"},
+              {"(0)30 123456", "030123456"}}; /* at the start it is the number's own */
     char out[VG_PHONE_MAX + 1];
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
         VT_EQ_INT(vg_phone_normalize(ok[i].in, out, sizeof out), VG_OK);
