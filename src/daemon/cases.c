@@ -201,14 +201,16 @@ static bool for_call_takers(const struct live_case *lc)
 }
 
 /* Does this waiting case ring on this console? Call-takers who are free take the
- * normal queue (for_call_takers); supervisors are rung for escalated cases and the
- * supervised (blocked callers') queue, and follow everything else on their board. */
+ * normal queue (for_call_takers); supervisors who are available are rung for
+ * escalated cases and the supervised (blocked callers') queue, and follow everything
+ * else on their board. A supervisor away is rung for nothing: escalated cases ring
+ * the call-takers too, and the supervised queue reaches them once it escalates. */
 static bool rings_on(const struct session *s, const struct live_case *lc)
 {
     if (!unclaimed(lc))
         return false;
     if (s->role == R_SUPERVISOR)
-        return lc->row.escalated || strcmp(lc->row.queue, "normal") != 0;
+        return s->available && (lc->row.escalated || strcmp(lc->row.queue, "normal") != 0);
     return s->role == R_CALL_TAKER && s->available && !s->case_id[0] && for_call_takers(lc);
 }
 

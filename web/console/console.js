@@ -148,13 +148,16 @@ function renderQueue() {
   }
   // Monitoring is not handling: a supervisor watching a call is still rung (they take
   // the escalated and the blocked callers' alarms).
-  const ringing = items.length > 0 && !(s.active && !s.active.ended && s.active.role !== 'monitor');
+  // Away is not rung either: what was offered before stays listed, to answer by choice.
+  const away = s.status === 'away';
+  const ringing = items.length > 0 && !away && !(s.active && !s.active.ended && s.active.role !== 'monitor');
   // A browser lets a page make sound only after a click or key press on it; a console
   // signed back in by a reload has had none, and would ring without a sound.
   const muted = s.audio && s.audio.state === 'suspended' ? ' Sound blocked by the browser: click anywhere on the page to hear the ring.' : '';
   setText($('ring-state'), items.length === 0 ? 'No alarm waiting.'
     : ringing ? `Ringing: ${items.length} alarm${items.length > 1 ? 's' : ''} waiting.${muted}`
-      : `${items.length} waiting (not ringing while you handle a case).`);
+      : away ? `${items.length} waiting (not ringing while you are away).`
+        : `${items.length} waiting (not ringing while you handle a case).`);
   // The tab says so too: a console behind another tab, or with its sound off, still
   // shows an alarm waiting in the tab strip.
   s.waitingCount = items.length;
