@@ -877,9 +877,12 @@ static bool alarm_allowed(struct vg_hub *h, struct session *s, const struct vg_p
                 b.created_by, b.reason);
         hub_error(s, m->id, "refused", "%s", h->cfg->refused_message);
         /* a blocked caller's real emergency must not vanish: the supervisor sees it */
-        alert_out(h, NULL, r->phone, vg_mode_name(r->mode), json_array(), "alarm_refused",
-                  json_pack("{s:s, s:s, s:s}", "reason", "blocked", "blocked_by", b.created_by,
-                            "block_reason", b.reason));
+        json_t *d = json_pack("{s:s, s:s, s:s}", "reason", "blocked", "blocked_by", b.created_by,
+                              "block_reason", b.reason);
+        if (r->has_fix) /* where they are, for whoever decides to call them back */
+            json_object_update_missing_new(d, json_pack("{s:f, s:f, s:f}", "lat", r->fix.lat, "lon",
+                                                        r->fix.lon, "accuracy", r->fix.accuracy));
+        alert_out(h, NULL, r->phone, vg_mode_name(r->mode), json_array(), "alarm_refused", d);
         return false;
     }
     return true;
@@ -1511,6 +1514,12 @@ void case_block(struct vg_hub *h, struct session *s, const struct vg_proto_msg *
     hub_reply(s, m,
               json_pack("{s:s, s:s, s:I}", "type", "blocked", "phone", r.phone, "expires_at",
                         (json_int_t)(until / 1000)));
+    /* A block keeps a caller from the normal queue for up to 400 days: supervisors
+     * see each one made, and can lift it (blocks, unblock). */
+    hub_to_staff(h, R_SUPERVISOR,
+                 json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "type", "block_changed", "action",
+                           "blocked", "phone", r.phone, "by", s->account, "reason", r.reason,
+                           "expires_at", (json_int_t)(until / 1000)));
 }
 
 void case_unblock(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m)
@@ -1528,6 +1537,29 @@ void case_unblock(struct vg_hub *h, struct session *s, const struct vg_proto_msg
             vg_log_phone(r.phone, phone, sizeof phone), hub_role_name(s->role), s->account,
             r.reason);
     hub_reply(s, m, json_pack("{s:s, s:s}", "type", "unblocked", "phone", r.phone));
+    hub_to_staff(h, R_SUPERVISOR,
+                 json_pack("{s:s, s:s, s:s, s:s, s:s}", "type", "block_changed", "action",
+                           "unblocked", "phone", r.phone, "by", s->account, "reason", r.reason));
+}
+
+static int add_block(const struct vg_block_row *b, void *ud)
+{
+    json_array_append_new(ud, json_pack("{s:s, s:s, s:s, s:I, s:I}", "phone", b->phone, "reason",
+                                        b->reason, "by", b->created_by, "at",
+                                        (json_int_t)(b->created_us / 1000), "expires_at",
+                                        (json_int_t)(b->expires_us / 1000)));
+    return 0;
+}
+
+/* The blocks in force, newest first (at most 500), for the supervisors' list. */
+void case_blocks(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m)
+{
+    json_t *list = json_array();
+    if (vg_store_block_list(h->store, vg_wall_us(), 500, add_block, list)) {
+        json_decref(list);
+        return hub_error(s, m->id, "internal", "the blocks could not be read");
+    }
+    hub_reply(s, m, json_pack("{s:s, s:o}", "type", "blocks", "blocks", list));
 }
 
 void case_board(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m)

@@ -418,6 +418,7 @@ static const struct {
     {"unblock", R_SUPERVISOR, case_unblock},
     {"board", R_SUPERVISOR, case_board},
     {"alert_ack", R_SUPERVISOR, case_alert_ack},
+    {"blocks", R_SUPERVISOR, case_blocks},
     {"media_offer", R_CITIZEN | R_STAFF, media_offer},
     {"media_answer", R_CITIZEN | R_STAFF, media_answer},
     {"ice", R_CITIZEN | R_STAFF, media_ice},

@@ -168,6 +168,7 @@ void case_block(struct vg_hub *h, struct session *s, const struct vg_proto_msg *
 void case_unblock(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
 void case_board(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
 void case_alert_ack(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
+void case_blocks(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
 struct live_case *cases_live(struct vg_hub *h, const char *id);
 json_t *cases_full(struct vg_hub *h, const char *type, const struct live_case *lc);
 void cases_to_staff(struct vg_hub *h, struct live_case *lc, json_t *msg,

@@ -493,6 +493,37 @@ int vg_store_block_lift(struct vg_store *st, const char *phone, const char *by, 
     return rc ? rc : n ? VG_OK : VG_ENOENT;
 }
 
+static void block_from(sqlite3_stmt *q, struct vg_block_row *out)
+{
+    out->id = sqlite3_column_int64(q, 0);
+    out->created_us = sqlite3_column_int64(q, 1);
+    out->expires_us = sqlite3_column_int64(q, 2);
+    vg_sql_text(q, 3, out->phone, sizeof out->phone);
+    vg_sql_text(q, 4, out->reason, sizeof out->reason);
+    vg_sql_text(q, 5, out->created_by, sizeof out->created_by);
+}
+
+int vg_store_block_list(struct vg_store *st, int64_t now_us, int limit,
+                        int (*cb)(const struct vg_block_row *b, void *ud), void *ud)
+{
+    sqlite3_stmt *q = vg_sql_prepare(st,
+                                     "SELECT id, created_us, expires_us, phone, reason, created_by"
+                                     " FROM blocks WHERE lifted_us IS NULL AND expires_us > ?1"
+                                     " ORDER BY created_us DESC, id DESC LIMIT ?2",
+                                     "ii", now_us, (int64_t)limit);
+    if (!q)
+        return VG_EIO;
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        struct vg_block_row b;
+        block_from(q, &b);
+        if (cb(&b, ud))
+            break;
+    }
+    sqlite3_finalize(q);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? VG_OK : VG_EIO;
+}
+
 int vg_store_block_active(struct vg_store *st, const char *phone, int64_t now_us,
                           struct vg_block_row *out)
 {
@@ -504,14 +535,8 @@ int vg_store_block_active(struct vg_store *st, const char *phone, int64_t now_us
     if (!q)
         return VG_EIO;
     int rc = sqlite3_step(q);
-    if (rc == SQLITE_ROW) {
-        out->id = sqlite3_column_int64(q, 0);
-        out->created_us = sqlite3_column_int64(q, 1);
-        out->expires_us = sqlite3_column_int64(q, 2);
-        vg_sql_text(q, 3, out->phone, sizeof out->phone);
-        vg_sql_text(q, 4, out->reason, sizeof out->reason);
-        vg_sql_text(q, 5, out->created_by, sizeof out->created_by);
-    }
+    if (rc == SQLITE_ROW)
+        block_from(q, out);
     sqlite3_finalize(q);
     return rc == SQLITE_ROW ? VG_OK : rc == SQLITE_DONE ? VG_ENOENT : VG_EIO;
 }

@@ -157,6 +157,9 @@ int vg_store_block_add(struct vg_store *st, const char *phone, const char *reaso
 /* Lifts every active block of phone. VG_ENOENT when none was active. */
 int vg_store_block_lift(struct vg_store *st, const char *phone, const char *by, const char *reason,
                         int64_t now_us);
+/* The blocks in force (unexpired, unlifted) at now_us, newest first, at most limit. */
+int vg_store_block_list(struct vg_store *st, int64_t now_us, int limit,
+                        int (*cb)(const struct vg_block_row *b, void *ud), void *ud);
 /* VG_OK and *out filled when phone has an unexpired, unlifted block. */
 int vg_store_block_active(struct vg_store *st, const char *phone, int64_t now_us,
                           struct vg_block_row *out);

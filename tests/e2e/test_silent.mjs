@@ -2,7 +2,7 @@
 // citizen's page receives no audio packet and never holds an <audio> or unmuted
 // <video> element (checked every 200 ms and by a MutationObserver from the first
 // byte of the page); chat both ways. Voice: sound both ways, no picture.
-import { check, citizen, login, mediaStats, run, shot, sleep, until } from './harness.mjs';
+import { a11yProblems, check, citizen, login, mediaStats, run, shot, sleep, until } from './harness.mjs';
 
 const chatHas = (page, text) => page.waitForFunction(
   (t) => [...document.querySelectorAll('#chat li')].some((li) => li.textContent.includes(t)), text,
@@ -219,10 +219,31 @@ async function owed(v, browser, con) {
   await two.context().close();
 }
 
-run('e2e_silent', { accounts: [['bob', 'call_taker']] }, async (v, browser) => {
+// The block bob made is on the supervisor's list of blocked callers, and she lifts it
+// there (a reason required).
+async function blocks(v, browser) {
+  const sue = await login(browser, v, 'sue');
+  const item = '#blocks li[data-phone="+8613800005003"]';
+  const row = await until(() => sue.textContent(item).catch(() => ''), 5000);
+  check(/e2e test block/.test(row) && /by bob/.test(row), `the supervisor sees bob's block: "${row}"`);
+  await sue.click(`${item} button`);
+  const asked = await until(() => sue.textContent(`${item} [role=status]`).then((x) => /reason/.test(x) && x), 3000);
+  check(asked, `lifting it without a reason asks for one: "${asked}"`);
+  await sue.fill(`${item} input`, 'e2e: lifted');
+  await sue.click(`${item} button`);
+  const gone = await until(() => sue.$(item).then((x) => !x), 5000);
+  const logged = /caller .* unblocked by supervisor sue: e2e: lifted/.test(v.stderr());
+  check(gone && logged, `with a reason it is lifted and leaves the list (${logged ? 'logged' : 'not logged'})`);
+  const bad = await a11yProblems(sue);
+  check(bad.length === 0, `the supervisor's console with the list: ${bad.join(', ') || 'no problem'}`);
+  check(!sue.errors.length, `no script errors on the supervisor's console (${sue.errors.join('; ')})`);
+}
+
+run('e2e_silent', { accounts: [['bob', 'call_taker'], ['sue', 'supervisor']] }, async (v, browser) => {
   const con = await login(browser, v, 'bob');
   await silent(v, browser, con);
   await voice(v, browser, con);
   await owed(v, browser, con);
   check(!con.errors.length, `no script errors on the console (${con.errors.join('; ')})`);
+  await blocks(v, browser);
 });

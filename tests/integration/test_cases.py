@@ -507,6 +507,14 @@ def test_service_area(v, sue):
 def test_soft_block_and_alerts(v, ann, sue):
     r = ann.request("block", phone="+86 138 0000 0009", reason="prank calls", expires_in_s=3600)
     check(r.get("type") == "blocked", f"call-taker blocks a number: {r}")
+    bc = sue.wait_type("block_changed", timeout=2, phone="+8613800000009")
+    check(bc and bc["action"] == "blocked" and bc["by"] == "ann" and bc["reason"] == "prank calls",
+          f"the supervisors are told of the block: {bc}")
+    r = sue.request("blocks")
+    mine = [b for b in r.get("blocks", []) if b["phone"] == "+8613800000009"]
+    check(len(mine) == 1 and mine[0]["by"] == "ann" and mine[0]["expires_at"] > time.time() * 1000,
+          f"and see it in the list of blocks in force: {mine}")
+    check(ann.request("blocks").get("code") == "forbidden", "a call-taker may not list blocks")
     # Written the national way ([service_area] country_code = 86): the same caller.
     c, r = citizen(v.port, "video", "138 0000 0009", name="blocked")
     check(r.get("type") == "alarm_started", "soft block: the alarm still arrives")
@@ -530,6 +538,11 @@ def test_soft_block_and_alerts(v, ann, sue):
     check(r.get("code") == "forbidden", "a call-taker may not unblock")
     r = sue.request("unblock", phone="+86 138 0000 0009", reason="apologised")
     check(r.get("type") == "unblocked", "supervisor unblocks")
+    bc = sue.wait_type("block_changed", timeout=2, action="unblocked")
+    check(bc and bc["phone"] == "+8613800000009" and bc["reason"] == "apologised",
+          "the lift is told too")
+    check(not [b for b in sue.request("blocks")["blocks"] if b["phone"] == "+8613800000009"],
+          "and the number is off the list")
     c.request("hangup")
     c.close()
     # The blocked caller who hung up while waiting is owed a call back, by supervisors.
@@ -624,7 +637,9 @@ def test_hard_block(d):
     check("blocked caller" in v.stderr(), "the refusal is logged")
     a = sue.wait_type("alert", kind="alarm_refused")
     check(a and a["detail"].get("reason") == "blocked" and a["detail"].get("block_reason") ==
-          "threats", f"and the supervisor alerted (a real emergency must not vanish): {a}")
+          "threats" and a["detail"].get("lat") == INSIDE["lat"],
+          f"and the supervisor alerted, with where the caller is (a real emergency must not "
+          f"vanish): {a}")
     con = db(v)
     check(con.execute("SELECT count(*) FROM alerts WHERE kind = 'alarm_refused' AND case_id IS "
                       "NULL").fetchone()[0] == 1, "the alert is stored, with no case")

@@ -68,12 +68,16 @@ function signedIn(r) {
   $('desk').hidden = false;
   $('top-actions').hidden = false;
   $('board-box').hidden = s.role !== 'supervisor';
+  $('blocks-box').hidden = s.role !== 'supervisor';
   renderCallbacks();
   renderQuick(r.quick_messages || []);
   document.body.classList.toggle('supervisor', s.role === 'supervisor');
   if (!s.map) s.map = new TrackMap($('map'), s.tileUrl);
   s.map.tileUrl = s.tileUrl;
-  if (s.role === 'supervisor') gw.request('board').then((b) => { if (b.cases) setBoard(b.cases); });
+  if (s.role === 'supervisor') {
+    gw.request('board').then((b) => { if (b.cases) setBoard(b.cases); });
+    loadBlocks();
+  }
   renderWho();
   renderQueue();
 }
@@ -730,6 +734,28 @@ function renderBoard() {
   }
 }
 
+// ---- blocked callers (supervisors) -------------------------------------------------
+
+async function loadBlocks() {
+  const r = await gw.request('blocks');
+  if (r.type !== 'blocks') return;
+  $('blocks-count').textContent = `(${r.blocks.length})`;
+  $('blocks').replaceChildren(...r.blocks.map((b) => {
+    const why = el('input', { type: 'text', maxlength: 200, 'aria-label': `Reason to unblock ${b.phone}`,
+                              placeholder: 'reason to unblock' });
+    const note = el('span', { class: 'small', role: 'status' });
+    const go = el('button', { type: 'button', onclick: async () => {
+      if (!why.value.trim()) { note.textContent = ' Give a reason first.'; why.focus(); return; }
+      const u = await gw.request('unblock', { phone: b.phone, reason: why.value.trim() });
+      if (u.type === 'unblocked' || u.code === 'not_found') loadBlocks();
+      else note.textContent = ` Not lifted: ${u.message || u.code}`;
+    } }, 'Unblock');
+    return el('li', { 'data-phone': b.phone },
+              el('strong', {}, b.phone), ` · ${b.reason} · by ${b.by}, ${fmtTime(b.at)}; until ${new Date(b.expires_at).toLocaleDateString()} `,
+              why, ' ', go, note);
+  }));
+}
+
 // A supervisor listens in (nobody hears them), and may then barge in.
 async function monitor(caseId) {
   const r = await gw.request('monitor', { case_id: caseId });
@@ -980,6 +1006,7 @@ gw.on('alerts', (m) => {
   for (const a of m.alerts || []) addAlert(a, true);
 });
 gw.on('alert_acked', (m) => dropAlert(m.alert_id));
+gw.on('block_changed', () => { if (s.role === 'supervisor') loadBlocks(); });
 // The account was disabled while signed in: the gateway closes the connection and the
 // session will not resume; the sign-in form says why.
 gw.on('signed_out', (m) => {
