@@ -570,6 +570,8 @@ static void leg_metrics(GString *s, const struct leg_snapshot *p, uint64_t id)
                            (unsigned long long)p->dropped_foreign);
     g_string_append_printf(s, "vigil_media_dropped_total{%s,reason=\"rate\"} %llu\n", lab,
                            (unsigned long long)p->dropped_rate);
+    g_string_append_printf(s, "vigil_media_dropped_total{%s,reason=\"kernel\"} %llu\n", lab,
+                           (unsigned long long)p->dropped_kernel);
 }
 
 void vg_media_write_metrics(struct vg_media *m, GString *s)

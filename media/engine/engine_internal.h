@@ -107,8 +107,9 @@ struct leg_snapshot {
     uint64_t in_packets[2], in_bytes[2], in_lost[2], out_packets[2], out_bytes[2];
     uint64_t nacks_sent, nacks_received, retransmits, nacks_unserved, plis_sent, plis_received;
     uint64_t dropped_unknown, dropped_srtp, dropped_simulated, dropped_foreign, dropped_rate;
-    int64_t rtt_us;      /* -1: not measured yet */
-    uint64_t hist_bytes; /* the video NACK history's ring; 0: none yet */
+    uint64_t dropped_kernel; /* at the leg's receive socket: not from its peer, or queue full */
+    int64_t rtt_us;          /* -1: not measured yet */
+    uint64_t hist_bytes;     /* the video NACK history's ring; 0: none yet */
     unsigned hist_grows;
 };
 
@@ -143,6 +144,10 @@ struct leg {
     struct leg *recv[MAX_RECEIVERS];
     unsigned recv_kinds[MAX_RECEIVERS];
     uint64_t srtp_drops, unknown_drops, simulated_drops, rate_drops;
+    /* Dropped datagrams are told in the log at most once a minute a leg (a flood
+     * would otherwise write a line per datagram): the time and count of the last. */
+    int64_t drops_told_us;
+    uint64_t drops_told;
     /* What a peer may send us (IN_RATE bytes a second): a peer flooding its leg would
      * otherwise fill the recording ring its worker's other cases share, cutting their
      * recordings, and take the worker's CPU in decryption. */

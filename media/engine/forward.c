@@ -539,6 +539,27 @@ static void report_to_receiver(struct leg *l)
     }
 }
 
+/* Bad or foreign datagrams at a leg are counted (metrics) and told in the log: the
+ * first at once, then at most a line a minute with what came since (rate drops say
+ * so themselves, once; simulated ones are the test's own). */
+static void tell_drops(struct leg *l, const struct leg_snapshot *s)
+{
+    uint64_t all = s->dropped_unknown + s->dropped_srtp + s->dropped_foreign + s->dropped_kernel;
+    int64_t now = engine_now_us();
+    if (all == l->drops_told || (l->drops_told_us && now - l->drops_told_us < 60 * 1000000))
+        return;
+    uint64_t n = all - l->drops_told; /* a few are usual (a probe, a retransmitted record) */
+    vg_log(n >= 100 ? VG_LOG_WARN : VG_LOG_INFO, l->case_key, l->name,
+           "media: %llu datagrams dropped%s (totals: %llu not media or not negotiated, %llu "
+           "failing SRTP, %llu from another address, %llu at the socket: another address "
+           "or its queue full)",
+           (unsigned long long)n, l->drops_told_us ? " in the last minute or so" : "",
+           (unsigned long long)s->dropped_unknown, (unsigned long long)s->dropped_srtp,
+           (unsigned long long)s->dropped_foreign, (unsigned long long)s->dropped_kernel);
+    l->drops_told = all;
+    l->drops_told_us = now;
+}
+
 static void snapshot(struct leg *l)
 {
     struct leg_snapshot s = {.rtt_us = -1};
@@ -553,7 +574,9 @@ static void snapshot(struct leg *l)
         struct vg_ice_stats is;
         vg_ice_get_stats(l->ice, &is);
         s.dropped_foreign = is.rx_dropped;
+        s.dropped_kernel = is.rx_kernel_drops;
     }
+    tell_drops(l, &s);
     if (l->in[K_VIDEO].hist) {
         s.hist_bytes = l->in[K_VIDEO].hist->cap;
         s.hist_grows = l->in[K_VIDEO].hist->grows;

@@ -28,6 +28,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <linux/filter.h>
+#include <linux/sock_diag.h> /* SK_MEMINFO_* */
 #include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -75,8 +76,9 @@ struct vg_ice {
     /* Receiving past libnice (see rx_open()): our socket beside libnice's selected
      * one, and the libnice fd it shadows; -1, -1 while libnice reads. */
     int rx_fd, rx_for;
-    guint scan_from; /* first source id of sock_ctx() not yet looked at: see
-                      * let_recurse() */
+    uint64_t rx_drops_before; /* the kernel's drops at our sockets closed before */
+    guint scan_from;          /* first source id of sock_ctx() not yet looked at: see
+                               * let_recurse() */
     /* The agent's own "idle-timeout", back for an ICE restart (quiet_when_ready()). */
     guint idle_timeout_ms;
     struct vg_ice_stats stats;
@@ -453,17 +455,25 @@ static int check_config(const struct vg_ice_config *cfg)
     return 0;
 }
 
-/* Properties that libnice only takes at construction go in as flags. */
+/* Properties that libnice only takes at construction go in as flags.
+ *
+ * Consent: libnice 0.1.21's RFC 7675 mode sends one check every 4-6 s, never
+ * retransmitted, and fails the pair 10 s after the last answer, so one lost answer
+ * (a weak mobile network, or a flood filling the socket's queue) killed a working
+ * leg about half the time, with no way back but an ICE restart its peer never
+ * asks for. Instead its keepalive checks: the same checks, every 4-6 s, answered
+ * or not; the pair fails 50 s after the last answer (libnice's fixed keepalive
+ * timeout, past RFC 7675's 30 s: there is no setting in between). */
 static NiceAgent *make_agent(GMainContext *ctx, const struct vg_ice_config *cfg)
 {
-    NiceAgentOption flags = NICE_AGENT_OPTION_ICE_TRICKLE | NICE_AGENT_OPTION_CONSENT_FRESHNESS;
+    NiceAgentOption flags = NICE_AGENT_OPTION_ICE_TRICKLE;
     if (cfg->nomination == VG_ICE_NOMINATION_REGULAR)
         flags |= NICE_AGENT_OPTION_REGULAR_NOMINATION;
     NiceAgent *agent = nice_agent_new_full(ctx, NICE_COMPATIBILITY_RFC5245, flags);
     if (!agent)
         return NULL;
     g_object_set(agent, "controlling-mode", cfg->role == VG_ICE_CONTROLLING, "ice-udp", TRUE,
-                 "ice-tcp", (gboolean)cfg->ice_tcp, NULL);
+                 "ice-tcp", (gboolean)cfg->ice_tcp, "keepalive-conncheck", TRUE, NULL);
     if (cfg->check_pacing_ms)
         g_object_set(agent, "stun-pacing-timer", (guint)cfg->check_pacing_ms, NULL);
     /* The property only exists when libnice is built with gupnp-igd (Debian's is). */
@@ -573,6 +583,67 @@ static int rx_open(int nice_fd)
     return fd;
 }
 
+/* Only the selected pair's remote gets into our socket's queue: the kernel drops a
+ * datagram from anyone else before it takes a place there, where a flood of them
+ * pushed out the peer's own media whenever the worker fell behind
+ * (tests/media/test_hostile.py). A classic BPF socket filter: for a UDP socket
+ * offset 0 is the UDP header (source port first), and the IP header is at
+ * SKF_NET_OFF (an IPv4-mapped remote arrives as IPv4). BPF loads are big-endian,
+ * read as host numbers. What it drops is counted in the socket's drops
+ * (SO_MEMINFO, vg_ice_get_stats()). Returns 0, or -1 (then only the check in
+ * ice_rx_datagram() holds). */
+static int rx_filter(int fd, const struct sockaddr_storage *to)
+{
+    struct sock_filter f[12];
+    unsigned n = 0, jumps[6], nj = 0;
+    uint32_t words[4];
+    unsigned nw = 0, at = 0;
+    in_port_t port;
+    if (to->ss_family == AF_INET) {
+        const struct sockaddr_in *a = (const void *)to;
+        words[nw++] = ntohl(a->sin_addr.s_addr);
+        at = 12; /* IPv4 source address */
+        port = a->sin_port;
+    } else if (to->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const void *)to;
+        const uint8_t *b = a->sin6_addr.s6_addr;
+        bool mapped = IN6_IS_ADDR_V4MAPPED(&a->sin6_addr);
+        for (unsigned i = mapped ? 3 : 0; i < 4; i++)
+            words[nw++] = (uint32_t)b[4 * i] << 24 | (uint32_t)b[4 * i + 1] << 16 |
+                          (uint32_t)b[4 * i + 2] << 8 | b[4 * i + 3];
+        at = mapped ? 12 : 8; /* IPv6 source address */
+        port = a->sin6_port;
+    } else {
+        return -1;
+    }
+    for (unsigned i = 0; i < nw; i++) {
+        f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SKF_NET_OFF + at + 4 * i);
+        jumps[nj++] = n;
+        f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, words[i], 0, 0);
+    }
+    f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 0); /* UDP source port */
+    jumps[nj++] = n;
+    f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ntohs(port), 0, 0);
+    f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, 0xffffffffu); /* keep it whole */
+    unsigned drop = n;
+    f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, 0);
+    for (unsigned i = 0; i < nj; i++)
+        f[jumps[i]].jf = (uint8_t)(drop - jumps[i] - 1);
+    struct sock_fprog prog = {.len = (unsigned short)n, .filter = f};
+    return setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog);
+}
+
+/* The drops the kernel counted at our socket: the filter's, and a full queue's. */
+static uint64_t rx_kernel_drops(int fd)
+{
+    uint32_t mem[SK_MEMINFO_VARS] = {0};
+    socklen_t len = sizeof mem;
+    if (fd < 0 || getsockopt(fd, SOL_SOCKET, SO_MEMINFO, mem, &len) != 0 ||
+        len <= SK_MEMINFO_DROPS * sizeof mem[0])
+        return 0;
+    return mem[SK_MEMINFO_DROPS];
+}
+
 /* Datagrams still queued on our socket are lost: this happens only when the pair
  * moves to another local socket, consent is lost, or the transport goes. */
 static void rx_close(struct vg_ice *t)
@@ -580,6 +651,7 @@ static void rx_close(struct vg_ice *t)
     if (t->rx_fd < 0)
         return;
     ice_loop_del_rx(t->loop, t->rx_fd);
+    t->rx_drops_before += rx_kernel_drops(t->rx_fd);
     close(t->rx_fd);
     vg_debug(id_or_null(t->case_id), id_or_null(t->leg_id), "ice: receiving through libnice");
     t->rx_fd = t->rx_for = -1;
@@ -989,6 +1061,13 @@ static void find_direct(struct vg_ice *t)
     if (t->state == VG_ICE_CONNECTED || t->state == VG_ICE_READY)
         t->direct_fd = fd;
     rx_follow(t, t->direct_fd);
+    if (t->rx_fd >= 0 && rx_filter(t->rx_fd, &t->direct_to) != 0) {
+        static gint said;
+        vg_log(warn_once(&said), id_or_null(t->case_id), id_or_null(t->leg_id),
+               "ice: no source filter on the receive socket (%s): others' datagrams share "
+               "its queue",
+               g_strerror(errno));
+    }
 }
 
 void ice_note_sent(struct vg_ice *t, size_t len, int err)
@@ -1075,6 +1154,7 @@ enum vg_ice_state vg_ice_get_state(const struct vg_ice *t)
 void vg_ice_get_stats(const struct vg_ice *t, struct vg_ice_stats *out)
 {
     *out = t->stats;
+    out->rx_kernel_drops = t->rx_drops_before + rx_kernel_drops(t->rx_fd);
 }
 
 const char *vg_ice_state_name(enum vg_ice_state s)

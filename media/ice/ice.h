@@ -137,6 +137,9 @@ struct vg_ice_stats {
     uint64_t datagrams_rx_direct; /* of datagrams_in: read past libnice (see on_recv) */
     uint64_t rx_dropped;          /* read past libnice and dropped: from an address other than
                                    * the selected pair's, truncated, or STUN (libnice's) */
+    uint64_t rx_kernel_drops;     /* dropped by the kernel at our receive socket: not from
+                                   * the selected pair's remote (its filter), or the queue
+                                   * full; the owning thread's call only */
     uint64_t send_failures;       /* every vg_ice_send() that did not send, for any reason */
     uint64_t send_would_block;    /* of those: the socket buffer was full (a drop) */
     uint64_t gso_refused;         /* 1 once a UDP GSO send was refused: one by one since */

@@ -592,7 +592,8 @@ static bool a_failed(void *arg)
     return ((struct peer *)arg)->last == VG_ICE_FAILED;
 }
 
-/* b goes away without a word (its sockets close): consent freshness (RFC 7675) makes
+/* b goes away without a word (its sockets close): libnice's keepalive checks, unanswered
+ * for its 50 s timeout (ice.c, make_agent(), says why not its 10 s consent mode), make
  * a notice and fail, so the engine can end the leg or restart. */
 static void test_peer_vanishes(void)
 {
@@ -603,8 +604,10 @@ static void test_peer_vanishes(void)
     vg_ice_free(b.t);
     b.freed = true;
     int64_t t0 = vg_now_us();
-    VT_CHECK(run_until(a_failed, &a, 30000));
-    printf("ice: peer gone: failed after %.1f s\n", (vg_now_us() - t0) / 1e6);
+    VT_CHECK(run_until(a_failed, &a, 70000));
+    double took = (vg_now_us() - t0) / 1e6;
+    printf("ice: peer gone: failed after %.1f s\n", took);
+    VT_CHECK(took > 40); /* not sooner: a lost answer or two must not end a call */
     VT_EQ_INT(a.last, VG_ICE_FAILED);
     VT_EQ_STR(a.pair, "");
     VT_EQ_INT(vg_ice_send(a.t, buf, sizeof buf), VG_EPERM);
@@ -613,9 +616,10 @@ static void test_peer_vanishes(void)
     VT_CHECK(run_until(none_live, NULL, 2000));
 }
 
-/* Consent (RFC 7675) outlives the receiving past libnice: the kernel must keep
- * steering STUN to libnice's socket, or libnice, seeing no responses to its consent
- * checks, fails the pair after its timeout (10 s, test_peer_vanishes). Datagrams
+/* The keepalive checks outlive the receiving past libnice: the kernel must keep
+ * steering STUN to libnice's socket, or libnice, seeing no responses to its checks,
+ * fails the pair after its timeout (50 s, test_peer_vanishes); a response steered to
+ * ours instead is counted in rx_dropped, checked 0 below over ~3 checks a side. Datagrams
  * trickle both ways for 15 s; the pair stays ready and every one arrives, read past
  * libnice. */
 static void test_consent_kept(void)
@@ -680,9 +684,10 @@ static bool a_got_one(void *arg)
     return ((struct peer *)arg)->n_recv + ((struct peer *)arg)->n_bad >= 1;
 }
 
-/* Read past libnice, a datagram is handed up only when it comes from the selected
- * pair's remote: one from anywhere else on the host (same port, a third socket) is
- * dropped and counted, and the peer's next one still arrives. */
+/* Read past libnice, a datagram gets in only when it comes from the selected pair's
+ * remote: one from anywhere else on the host (same port, a third socket) is dropped
+ * by the kernel before it takes a place in the socket's queue (the socket's filter)
+ * and counted, and the peer's next one still arrives. */
 static void test_foreign_source(void)
 {
     struct peer a, b;
@@ -710,7 +715,8 @@ static void test_foreign_source(void)
     VT_EQ_INT(a.n_recv, 2); /* 0 and 2, from b */
     VT_CHECK(!a.seen[1]);
     VT_EQ_INT(a.n_bad, 0);
-    VT_EQ_INT(sa.rx_dropped, 1);
+    VT_EQ_INT(sa.rx_kernel_drops, 1);
+    VT_EQ_INT(sa.rx_dropped, 0); /* it never reached us */
     VT_EQ_INT(sa.datagrams_rx_direct, 2);
     free_all(&a, &b);
 }
