@@ -808,9 +808,10 @@ void cases_session_closed(struct vg_hub *h, struct session *s)
          * handled, and whoever claims it can call back. */
         if (unclaimed(lc) && !lc->row.answered_us)
             arm_abandon(h, lc);
-        else
-            hub_send(lc->holder, json_pack("{s:s, s:s, s:b}", "type", "citizen_connection",
-                                           "case_id", lc->row.id, "connected", 0));
+        else /* the holder and the specialists on the call alike */
+            cases_to_people(h, lc,
+                            json_pack("{s:s, s:s, s:b}", "type", "citizen_connection", "case_id",
+                                      lc->row.id, "connected", 0));
     } else if (lc->holder == s) {
         lc->holder = NULL;
         evidence_note(lc, "participant",
@@ -1130,9 +1131,9 @@ void case_resume(struct vg_hub *h, struct session *s, const struct vg_proto_msg 
                         row.id, "state", lc->row.state, "held_by",
                         lc->row.held_by[0] ? lc->row.held_by : NULL, "chat", chat, "chat_omitted",
                         omitted, "uploads", uploads_of_case(h, row.id)));
-    if (lc->holder)
-        hub_send(lc->holder, json_pack("{s:s, s:s, s:b}", "type", "citizen_connection", "case_id",
-                                       row.id, "connected", 1));
+    cases_to_people(h, lc,
+                    json_pack("{s:s, s:s, s:b}", "type", "citizen_connection", "case_id", row.id,
+                              "connected", 1));
     announce_positions(h);
 }
 
@@ -1155,6 +1156,17 @@ void cases_to_staff(struct vg_hub *h, struct live_case *lc, json_t *msg,
                     const struct session *except)
 {
     to_case_staff(h, lc, msg, except);
+}
+
+void cases_to_people(struct vg_hub *h, struct live_case *lc, json_t *msg)
+{
+    for (guint i = 0; i < h->sessions->len; i++) {
+        struct session *s = g_ptr_array_index(h->sessions, i);
+        if (s == lc->holder || ((s->role & R_STAFF) && strcmp(s->case_id, lc->row.id) == 0 &&
+                                team_party(lc, s->account)))
+            hub_send(s, json_incref(msg));
+    }
+    json_decref(msg);
 }
 
 /* The first fix of an alarm that started without one: what alarm_start would have

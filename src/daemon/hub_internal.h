@@ -171,6 +171,8 @@ void case_alert_ack(struct vg_hub *h, struct session *s, const struct vg_proto_m
 void case_blocks(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
 struct live_case *cases_live(struct vg_hub *h, const char *id);
 json_t *cases_full(struct vg_hub *h, const char *type, const struct live_case *lc);
+/* Sends msg to the people on the case: its holder and its parties. Takes msg. */
+void cases_to_people(struct vg_hub *h, struct live_case *lc, json_t *msg);
 void cases_to_staff(struct vg_hub *h, struct live_case *lc, json_t *msg,
                     const struct session *except); /* steals msg */
 void cases_board_update(struct vg_hub *h);

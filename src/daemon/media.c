@@ -139,10 +139,10 @@ static void on_state(uint64_t leg, enum vg_leg_state st, const char *detail, voi
     hub_send(s, msg);
     if (r->peer[0])
         return;
-    if (lc && lc->holder && r->citizen)
-        hub_send(lc->holder,
-                 json_pack("{s:s, s:s, s:s, s:s}", "type", "media_state", "case_id", r->case_id,
-                           "party", "citizen", "state", vg_leg_state_name(st)));
+    if (lc && r->citizen) /* everyone on the call sees the citizen's media state */
+        cases_to_people(h, lc,
+                        json_pack("{s:s, s:s, s:s, s:s}", "type", "media_state", "case_id",
+                                  r->case_id, "party", "citizen", "state", vg_leg_state_name(st)));
 }
 
 /* Start and stop ------------------------------------------------------------------------ */

@@ -201,18 +201,22 @@ static int ring_member(const char *group, const char *account, void *ud)
     return 0;
 }
 
-static void ring(struct vg_hub *h, struct invite *iv)
+static void ring_one(struct vg_hub *h, struct invite *iv, struct session *s)
 {
     struct live_case *lc = iv->lc;
-    for (unsigned i = 0; i < iv->n_rung; i++) {
-        json_t *msg = cases_full(h, "invited", lc);
-        json_object_set_new(msg, "invite_id", json_string(iv->id));
-        json_object_set_new(msg, "from", json_string(iv->from));
-        json_object_set_new(msg, "transfer", json_boolean(iv->blind));
-        json_object_set_new(msg, "running_s",
-                            json_integer((vg_wall_us() - lc->row.created_us) / 1000000));
-        hub_send(hub_staff_session(h, iv->rung[i]), msg);
-    }
+    json_t *msg = cases_full(h, "invited", lc);
+    json_object_set_new(msg, "invite_id", json_string(iv->id));
+    json_object_set_new(msg, "from", json_string(iv->from));
+    json_object_set_new(msg, "transfer", json_boolean(iv->blind));
+    json_object_set_new(msg, "running_s",
+                        json_integer((vg_wall_us() - lc->row.created_us) / 1000000));
+    hub_send(s, msg);
+}
+
+static void ring(struct vg_hub *h, struct invite *iv)
+{
+    for (unsigned i = 0; i < iv->n_rung; i++)
+        ring_one(h, iv, hub_staff_session(h, iv->rung[i]));
 }
 
 /* Starts an invitation from the holder s; replies invite_sent, or invite_declined
@@ -318,6 +322,23 @@ void team_invite_cancel(struct vg_hub *h, struct session *s, const struct vg_pro
     invite_free(iv);
 }
 
+/* An invitation still ringing when the case changes hands was the old holder's: the
+ * new holder did not ask for it (accepted, a blind one would take the case from
+ * them). It stops, the rung and the old holder are told, and it is a case event. */
+static void drop_invite(struct vg_hub *h, struct live_case *lc, struct session *told,
+                        const char *reason)
+{
+    struct invite *iv = lc->invite;
+    if (!iv)
+        return;
+    tell_rung(h, iv, NULL, reason);
+    event(h, lc, "invite_cancelled", NULL,
+          json_pack("{s:s, s:s}", "invite_id", iv->id, "reason", reason));
+    hub_send(told, json_pack("{s:s, s:s, s:s, s:s}", "type", "invite_cancelled", "invite_id",
+                             iv->id, "case_id", lc->row.id, "reason", reason));
+    invite_free(iv);
+}
+
 /* The invitation the request names, if s was rung for it. */
 static struct invite *rung_invite(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m,
                                   unsigned *idx)
@@ -348,6 +369,7 @@ static int move_case(struct vg_hub *h, struct live_case *lc, struct session *to,
     free(text);
     if (rc)
         return rc;
+    drop_invite(h, lc, from, "transferred");
     evidence_note(lc, "transfer",
                   json_pack("{s:s, s:s, s:s}", "from", from_name, "to", to->account, "kind", how));
     struct party *p = team_party(lc, to->account);
@@ -677,8 +699,17 @@ static int restore_event(const char *kind, const char *actor, const char *data, 
         who = actor;
     struct party *p = who ? team_party(lc, who) : NULL;
     bool adds = strcmp(kind, "join") == 0 || strcmp(kind, "barge") == 0;
+    if (strcmp(kind, "transfer") == 0) {
+        /* who may be handed it back, as move_case() and team_holder_lost() left it */
+        const char *from = json_string_value(json_object_get(d, "from"));
+        const char *how = json_string_value(json_object_get(d, "kind"));
+        snprintf(lc->prev_holder, sizeof lc->prev_holder, "%s",
+                 from && strlen(from) <= VG_NAME_MAX && !(how && !strcmp(how, "holder_lost")) ? from
+                                                                                              : "");
+    }
     if (strcmp(kind, "requeued") == 0) {
         lc->n_parties = 0;
+        lc->prev_holder[0] = '\0';
     } else if (adds && who && *who && strlen(who) <= VG_NAME_MAX) {
         if (!p && lc->n_parties < MAX_PARTIES) {
             p = &lc->parties[lc->n_parties++];
@@ -696,6 +727,14 @@ static int restore_event(const char *kind, const char *actor, const char *data, 
 
 void team_restore(struct vg_hub *h, struct live_case *lc)
 {
+    /* An invitation that rang when vigild stopped is not rung again: its end is
+     * recorded, as any other's. */
+    char open_id[64];
+    if (vg_store_case_open_invite(h->store, lc->row.id, open_id, sizeof open_id) == VG_OK) {
+        event(h, lc, "invite_cancelled", NULL,
+              json_pack("{s:s, s:s}", "invite_id", open_id, "reason", "restart"));
+        vg_info(lc->row.id, NULL, "invitation %s ended by the restart", open_id);
+    }
     vg_store_case_team_events(h->store, lc->row.id, restore_event, lc);
     if (team_party(lc, lc->row.held_by)) /* the holder is never a party of their own case */
         remove_party(lc, team_party(lc, lc->row.held_by));
@@ -735,6 +774,11 @@ void team_staff_ready(struct vg_hub *h, struct session *s)
     g_hash_table_iter_init(&it, h->cases);
     while (g_hash_table_iter_next(&it, &k, &v)) {
         struct live_case *lc = v;
+        /* An invitation still ringing for them: a console back from a drop (which
+         * forgets what rang before) rings again. */
+        for (unsigned i = 0; lc->invite && i < lc->invite->n_rung; i++)
+            if (strcmp(lc->invite->rung[i], s->account) == 0)
+                ring_one(h, lc->invite, s);
         struct party *p = team_party(lc, s->account);
         if (p && !p->s && !s->case_id[0]) {
             p->s = s;

@@ -4,6 +4,8 @@
 #include "store_sql.h"
 #include "vg_err.h"
 
+#include <string.h>
+
 int vg_store_group_add_member(struct vg_store *st, const char *group, const char *account,
                               int64_t now_us)
 {
@@ -89,6 +91,28 @@ int vg_store_case_transfer(struct vg_store *st, const char *id, const char *from
         return rc;
     }
     return vg_sql_commit(st);
+}
+
+int vg_store_case_open_invite(struct vg_store *st, const char *id, char *invite_id, size_t n)
+{
+    /* An accepted one ends in a join (with its id) or a blind transfer. */
+    sqlite3_stmt *q = vg_sql_prepare(
+        st,
+        "SELECT kind, coalesce(json_extract(data, '$.invite_id'), '') FROM case_events"
+        " WHERE case_id = ?1 AND (kind IN ('invite', 'invite_declined', 'invite_cancelled')"
+        " OR (kind = 'join' AND json_extract(data, '$.invite_id') IS NOT NULL)"
+        " OR (kind = 'transfer' AND json_extract(data, '$.kind') = 'blind'))"
+        " ORDER BY seq DESC LIMIT 1",
+        "s", id);
+    if (!q)
+        return VG_EIO;
+    int rc = sqlite3_step(q), found = VG_ENOENT;
+    if (rc == SQLITE_ROW && strcmp((const char *)sqlite3_column_text(q, 0), "invite") == 0) {
+        vg_sql_text(q, 1, invite_id, n);
+        found = VG_OK;
+    }
+    sqlite3_finalize(q);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? found : VG_EIO;
 }
 
 int vg_store_case_team_events(struct vg_store *st, const char *id,

@@ -34,6 +34,9 @@ int vg_store_case_transfer(struct vg_store *st, const char *id, const char *from
 /* Calls cb, in order, for the events of case id that change who is on it besides its
  * holder: join, barge, leave, transfer, requeued (kind, actor or "", data JSON or
  * ""). cb returning non-zero stops. For rebuilding a live case's parties at start. */
+/* VG_OK and its id when the case's last invitation has no recorded end (it was ringing
+ * when vigild stopped); VG_ENOENT otherwise. */
+int vg_store_case_open_invite(struct vg_store *st, const char *id, char *invite_id, size_t n);
 int vg_store_case_team_events(struct vg_store *st, const char *id,
                               int (*cb)(const char *kind, const char *actor, const char *data,
                                         void *ud),

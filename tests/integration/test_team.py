@@ -2,6 +2,7 @@
 invite by group and by account, accept, decline, timeout, attended and blind
 transfer, hand back, leave, supervisor monitor and barge, and the case events
 that record each, with who and when. The citizen notices none of it."""
+import json
 import os
 import sqlite3
 import subprocess
@@ -63,6 +64,7 @@ def main():
     v.start()
     try:
         run(v, pw)
+        v = moved_and_restarted(v, pw, conf)
     finally:
         rc, _ = v.stop()
         check(rc == 0, f"vigild exits 0 ({rc})")
@@ -228,6 +230,63 @@ def run(v, pw):
     check(all(at > 0 for *_, at in ev), "every event has its time")
     for c in (ann, bob, carl, dora, sue, cit):
         c.close()
+
+
+def moved_and_restarted(v, pw, conf):
+    """A specialist on the call hears the citizen's connection drop and come back; an
+    invitation still ringing when the case changes hands is stopped (a blind one,
+    accepted, took the case from the new holder); across a restart the case can still
+    be handed back, and an invitation ringing when vigild stopped is recorded as
+    ended."""
+    ann, bob, carl = (staff(v.port, n, pw[n]) for n in ("ann", "bob", "carl"))
+    cit = Client(v.port, "citizen2")
+    r = cit.request("alarm_start", mode="video", phone="+86 138 0000 2009", location=HERE)
+    cid, token = r["case_id"], r["token"]
+    claim(ann, cid)
+    ann.request("invite", case_id=cid, account="bob")
+    bob.request("invite_accept", invite_id=bob.wait_type("invited")["invite_id"])
+    cit.close()
+    m = bob.wait_type("citizen_connection", timeout=5, case_id=cid)
+    check(m is not None and m["connected"] is False,
+          "the specialist on the call is told the citizen's connection dropped")
+    cit = Client(v.port, "citizen2-back")
+    check(cit.request("case_resume", token=token).get("type") == "case_resumed", "it resumes")
+    check(bob.wait_type("citizen_connection", timeout=5, case_id=cid, connected=True) is not None,
+          "and is told it is back")
+
+    r = ann.request("invite", case_id=cid, account="carl", transfer=True)
+    inv = carl.wait_type("invited")
+    check(ann.request("transfer", case_id=cid, to="bob").get("type") == "transfer_ok",
+          "ann hands the case to bob while her blind invitation to carl rings")
+    c = carl.wait_type("invite_cancelled", timeout=3)
+    check(c is not None and c["reason"] == "transferred", f"carl's ringing stops: {c}")
+    r = carl.request("invite_accept", invite_id=inv["invite_id"])
+    check(r.get("code") == "not_found", f"a late accept cannot take it from bob: {r.get('code')}")
+    check(bob.request("case_get", case_id=cid)["case"]["held_by"] == "bob", "bob still holds it")
+
+    r = bob.request("invite", case_id=cid, account="carl")
+    check(carl.wait_type("invited", timeout=3) is not None, "bob rings carl")
+    rc, _ = v.stop()
+    check(rc == 0, "vigild stopped while carl's console rings")
+    v = Vigild(data_dir=v.data_dir, port=v.port, config=conf).start()
+    ev = events(os.path.join(v.data_dir, "vigil.db"), cid)
+    ended = [json.loads(dt) for k, _, dt, _ in ev if k == "invite_cancelled"]
+    check(any(e.get("reason") == "restart" for e in ended),
+          f"the invitation ringing at the stop is recorded as ended by it: {ended}")
+    bob = staff(v.port, "bob", pw["bob"])
+    check(bob.wait_type("claimed", timeout=5)["case"]["held_by"] == "bob", "bob gets it back")
+    ann = staff(v.port, "ann", pw["ann"])
+    r = bob.request("hand_back", case_id=cid)
+    check(r.get("type") == "invite_sent" and r["rung"] == ["ann"],
+          f"after the restart bob can still hand it back to ann: {r.get('type')} "
+          f"{r.get('message', '')}")
+    inv = ann.wait_type("invited")
+    ann.request("invite_decline", invite_id=inv["invite_id"])
+    check(bob.request("end", case_id=cid, disposition="resolved").get("type") == "ended",
+          "the case ends")
+    for c in (ann, bob, carl, cit):
+        c.close()
+    return v
 
 
 main()
