@@ -32,6 +32,18 @@ run('e2e_team', { accounts: [['ann', 'call_taker'], ['bob', 'specialist'], ['sue
   await ann.click('#queue button.answer');
   await until(async () => (await mediaStats(ann)).framesDecoded > 20, 10000);
 
+  // Rung by mistake: the call-taker stops the ringing, and bob's console lets it go.
+  await ann.fill('#invite-who', 'bob');
+  await ann.click('#invite-form button[type=submit]');
+  await until(() => bob.textContent('#invites').then((x) => /ann asks for help/.test(x)), 5000);
+  const ringsBob = await bob.evaluate(() => [document.title, document.getElementById('ring-state').textContent]);
+  check(/Asked to help/.test(ringsBob[0]) && /Ringing/.test(ringsBob[1]),
+        `an invitation rings on the specialist's console and shows in its tab: ${JSON.stringify(ringsBob)}`);
+  await ann.click('#invite-cancel');
+  const stopped = await until(() => bob.isHidden('#invites-box'), 5000);
+  const said = await ann.textContent('#invite-result');
+  check(stopped && /Stopped ringing/.test(said), `"Stop ringing them" takes it off bob's console ("${said}")`);
+
   let t = Date.now();
   await ann.fill('#invite-who', 'bob');
   await ann.click('#invite-form button[type=submit]');

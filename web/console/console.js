@@ -69,6 +69,10 @@ function signedIn(r) {
   $('top-actions').hidden = false;
   $('board-box').hidden = s.role !== 'supervisor';
   $('blocks-box').hidden = s.role !== 'supervisor';
+  // What rang before a drop may have ended meanwhile: the gateway rings again those
+  // still ringing for this account.
+  s.invites.clear();
+  renderInvites();
   renderCallbacks();
   renderQuick(r.quick_messages || []);
   document.body.classList.toggle('supervisor', s.role === 'supervisor');
@@ -154,11 +158,13 @@ function renderQueue() {
   // the escalated and the blocked callers' alarms).
   // Away is not rung either: what was offered before stays listed, to answer by choice.
   const away = s.status === 'away';
-  const ringing = items.length > 0 && !away && !(s.active && !s.active.ended && s.active.role !== 'monitor');
+  // An invitation to help rings as an alarm does (a specialist has no queue of their own).
+  const asked = s.invites.size;
+  const ringing = (items.length > 0 || asked > 0) && !away && !(s.active && !s.active.ended && s.active.role !== 'monitor');
   // A browser lets a page make sound only after a click or key press on it; a console
   // signed back in by a reload has had none, and would ring without a sound.
   const muted = s.audio && s.audio.state === 'suspended' ? ' Sound blocked by the browser: click anywhere on the page to hear the ring.' : '';
-  setText($('ring-state'), items.length === 0 ? 'No alarm waiting.'
+  setText($('ring-state'), items.length === 0 ? (asked && ringing ? `Ringing: asked to help.${muted}` : 'No alarm waiting.')
     : ringing ? `Ringing: ${items.length} alarm${items.length > 1 ? 's' : ''} waiting.${muted}`
       : away ? `${items.length} waiting (not ringing while you are away).`
         : `${items.length} waiting (not ringing while you handle a case).`);
@@ -173,7 +179,9 @@ function renderQueue() {
 function updateTitle() {
   const n = s.waitingCount || 0;
   const open = s.role === 'supervisor' ? s.alerts.filter((x) => x.alert_id).length : 0;
-  const parts = [n ? `(${n}) Alarm waiting` : '', open ? `${open} alert${open > 1 ? 's' : ''}` : ''];
+  const asked = s.invites.size;
+  const parts = [n ? `(${n}) Alarm waiting` : '', asked ? 'Asked to help' : '',
+                 open ? `${open} alert${open > 1 ? 's' : ''}` : ''];
   document.title = [...parts.filter(Boolean), 'Vigil console'].join(' · ');
 }
 
@@ -357,6 +365,7 @@ function openCase(r) {
   $('files').replaceChildren();
   $('block-result').textContent = '';
   $('invite-result').textContent = '';
+  $('invite-cancel').hidden = true;
   // Only a video alarm has a picture; the others say what the call-taker gets.
   $('media-box').className = 'mode-' + card.mode;
   $('media-note').textContent = { silent: 'Silent alarm: you hear the citizen; nothing plays on their phone. Write in the chat.',
@@ -408,7 +417,10 @@ function roleControls() {
   const role = s.active.role;
   const party = role !== 'holder';
   $('end-form').querySelector('label').hidden = party;
-  $('block-form').hidden = $('invite-form').hidden = party;
+  $('invite-form').hidden = party;
+  // A specialist who took a case over holds it, but blocking is for call-takers and
+  // supervisors: the form would only be refused.
+  $('block-form').hidden = party || s.role === 'specialist';
   $('end-btn').textContent = { specialist: 'Leave the case', monitor: 'Stop monitoring', barged: 'Leave the case' }[role] || 'End case';
   $('barge-btn').hidden = role !== 'monitor';
   $('handback-btn').hidden = !(role === 'holder' && s.active.handBackTo);
@@ -840,9 +852,16 @@ gw.on('invited', (m) => {
   s.invites.set(m.invite_id, m);
   renderInvites();
 });
-gw.on('invite_cancelled', (m) => { s.invites.delete(m.invite_id); renderInvites(); });
-gw.on('invite_accepted', (m) => { $('invite-result').textContent = `${m.by} accepted and joins the case.`; });
+gw.on('invite_cancelled', (m) => {
+  s.invites.delete(m.invite_id);
+  renderInvites();
+  if (m.reason === 'transferred' && s.active && s.active.card.case_id === m.case_id) {
+    $('invite-cancel').hidden = true; // the one rung for this holder's case: stopped by the handover
+  }
+});
+gw.on('invite_accepted', (m) => { $('invite-cancel').hidden = true; $('invite-result').textContent = `${m.by} accepted and joins the case.`; });
 gw.on('invite_declined', (m) => {
+  $('invite-cancel').hidden = true;
   const why = { declined: 'declined', timeout: 'did not answer in time', unavailable: 'nobody is free' }[m.reason] || m.reason;
   $('invite-result').textContent = `${m.target} ${why}; you still hold the case.`;
 });
@@ -912,6 +931,7 @@ function renderInvites() {
               ` · ${MODE[iv.case.mode] || iv.case.mode} ${iv.case.phone} · running ${fmtDuration(iv.running_s || 0)} `, join, ' ', no);
   }));
   $('invites-box').hidden = s.invites.size === 0;
+  renderQueue(); // rings while one is open
 }
 
 async function invite() {
@@ -924,6 +944,16 @@ async function invite() {
   const r = await gw.request('invite', f);
   $('invite-result').textContent = r.type === 'invite_sent'
     ? `Ringing ${(r.rung || []).join(', ') || who}…` : `Not sent: ${r.message || r.code}`;
+  $('invite-cancel').hidden = r.type !== 'invite_sent';
+}
+
+async function cancelInvite() {
+  const a = s.active;
+  if (!a) return;
+  const r = await gw.request('invite_cancel', { case_id: a.card.case_id });
+  $('invite-cancel').hidden = true;
+  $('invite-result').textContent = r.type === 'invite_cancelled' || r.code === 'not_found'
+    ? 'Stopped ringing; you still hold the case.' : `Not stopped: ${r.message || r.code}`;
 }
 // A case held before a dropped connection comes back as claimed after resume.
 gw.on('claimed', (m) => {
@@ -1129,6 +1159,7 @@ $('end-form').addEventListener('submit', (e) => { e.preventDefault(); endCase();
 $('block-form').addEventListener('submit', (e) => { e.preventDefault(); block(); });
 $('handback-btn').addEventListener('click', handBack);
 $('invite-form').addEventListener('submit', (e) => { e.preventDefault(); invite(); });
+$('invite-cancel').addEventListener('click', cancelInvite);
 $('barge-btn').addEventListener('click', barge);
 
 // Waiting times and ages tick.
