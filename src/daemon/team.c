@@ -654,12 +654,7 @@ static struct session *successor(const struct live_case *lc)
 
 bool team_holder_lost(struct vg_hub *h, struct live_case *lc)
 {
-    if (lc->invite) {
-        tell_rung(h, lc->invite, NULL, "holder_lost");
-        event(h, lc, "invite_cancelled", NULL,
-              json_pack("{s:s, s:s}", "invite_id", lc->invite->id, "reason", "holder_lost"));
-        invite_free(lc->invite);
-    }
+    drop_invite(h, lc, NULL, "holder_lost"); /* the holder who rang it is gone */
     struct session *to = successor(lc);
     if (to && move_case(h, lc, to, "holder_lost") == 0) {
         lc->prev_holder[0] = '\0'; /* nobody to hand it back to */
