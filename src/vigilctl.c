@@ -5,8 +5,10 @@
  * passwords are printed once and stored only as scrypt hashes. */
 #include "accounts.h"
 #include "audit.h"
+#include "case_store.h"
 #include "evkey.h"
 #include "log.h"
+#include "msg.h"
 #include "store.h"
 #include "team_store.h"
 #include "vg_err.h"
@@ -28,6 +30,8 @@ static void usage(FILE *f)
                "       vigilctl --data-dir DIR account reset-password NAME\n"
                "       vigilctl --data-dir DIR group add|remove GROUP ACCOUNT\n"
                "       vigilctl --data-dir DIR group list [GROUP]\n"
+               "       vigilctl --data-dir DIR block list\n"
+               "       vigilctl --data-dir DIR block lift PHONE --reason TEXT --actor NAME\n"
                "       vigilctl --data-dir DIR evidence-key   (prints the public key, PEM)\n"
                "       vigilctl --data-dir DIR evidence-audit ACTION CASE_ID --actor NAME\n"
                "                [--evidence-dir EVDIR]   (the recordings' dir when [evidence] dir\n"
@@ -137,6 +141,47 @@ static int run_group(struct vg_store *st, int argc, char **argv)
     return 0;
 }
 
+/* Blocked callers: the blocks in force, and lifting one (as a supervisor's console
+ * does; who and why go in the block's row and the log). PHONE as the list prints it. */
+static int print_block(const struct vg_block_row *b, void *ud)
+{
+    (void)ud;
+    char at[32], until[32];
+    vg_rfc3339(b->created_us, at, sizeof at);
+    vg_rfc3339(b->expires_us, until, sizeof until);
+    printf("%-18s %-24s until %-24s by %-16s %s\n", b->phone, at, until, b->created_by, b->reason);
+    return 0;
+}
+
+static int run_block(struct vg_store *st, int argc, char **argv, const char *reason,
+                     const char *actor)
+{
+    if (argc == 1 && strcmp(argv[0], "list") == 0) {
+        int rc = vg_store_block_list(st, vg_wall_us(), 100000, print_block, NULL);
+        return rc ? fail("cannot list blocks", NULL, rc) : 0;
+    }
+    if (argc != 2 || strcmp(argv[0], "lift") != 0) {
+        usage(stderr);
+        return 2;
+    }
+    char phone[VG_PHONE_MAX + 1];
+    if (!reason || !*reason || strlen(reason) > 200 || !actor || !*actor || strlen(actor) > 64) {
+        fprintf(stderr, "vigilctl: block lift needs --reason TEXT and --actor NAME\n");
+        return 2;
+    }
+    if (vg_phone_normalize(argv[1], phone, sizeof phone))
+        return fail("not a phone number:", argv[1], VG_EINVAL);
+    int rc = vg_store_block_lift(st, phone, actor, reason, vg_wall_us());
+    if (rc == VG_ENOENT) {
+        fprintf(stderr, "vigilctl: %s is not blocked (write it as block list prints it)\n", phone);
+        return 1;
+    }
+    if (rc)
+        return fail("cannot lift the block of", phone, rc);
+    printf("block of %s lifted by %s: %s\n", phone, actor, reason);
+    return 0;
+}
+
 /* The public half of the centre's evidence key, for whoever verifies recordings
  * (vigil-verify --key). vigild writes it at its first start. */
 static int print_evidence_key(const char *dir)
@@ -198,17 +243,22 @@ static int evidence_audit(const char *dir, const char *evdir, const char *action
 
 int main(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"data-dir", required_argument, 0, 'd'}, {"role", required_argument, 0, 'r'},
-        {"actor", required_argument, 0, 'a'},    {"evidence-dir", required_argument, 0, 'e'},
-        {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
-    const char *dir = NULL, *role = "call_taker", *actor = NULL, *evdir = NULL;
+    static const struct option opts[] = {{"data-dir", required_argument, 0, 'd'},
+                                         {"role", required_argument, 0, 'r'},
+                                         {"actor", required_argument, 0, 'a'},
+                                         {"evidence-dir", required_argument, 0, 'e'},
+                                         {"reason", required_argument, 0, 'R'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    const char *dir = NULL, *role = "call_taker", *actor = NULL, *evdir = NULL, *reason = NULL;
     int o;
     /* GNU getopt permutes, so options may also follow the subcommand
      * ("account add bob --role supervisor"). */
-    while ((o = getopt_long(argc, argv, "d:r:a:e:h", opts, NULL)) != -1) {
+    while ((o = getopt_long(argc, argv, "d:r:a:e:R:h", opts, NULL)) != -1) {
         if (o == 'd')
             dir = optarg;
+        else if (o == 'R')
+            reason = optarg;
         else if (o == 'a')
             actor = optarg;
         else if (o == 'e')
@@ -230,7 +280,8 @@ int main(int argc, char **argv)
         return evidence_audit(dir, evdir, argv[optind + 1], argv[optind + 2], actor);
     }
     bool group = optind < argc && strcmp(argv[optind], "group") == 0;
-    if (!dir || optind + 2 > argc || (strcmp(argv[optind], "account") != 0 && !group)) {
+    bool block = optind < argc && strcmp(argv[optind], "block") == 0;
+    if (!dir || optind + 2 > argc || (strcmp(argv[optind], "account") != 0 && !group && !block)) {
         usage(stderr);
         return 2;
     }
@@ -242,8 +293,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "vigilctl: %s\n", err);
         return 1;
     }
-    int rc = group ? run_group(st, argc - optind - 1, argv + optind + 1)
-                   : run(st, argc - optind - 1, argv + optind + 1, role);
+    int rc = group   ? run_group(st, argc - optind - 1, argv + optind + 1)
+             : block ? run_block(st, argc - optind - 1, argv + optind + 1, reason, actor)
+                     : run(st, argc - optind - 1, argv + optind + 1, role);
     vg_store_close(st);
     return rc;
 }

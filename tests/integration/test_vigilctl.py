@@ -61,6 +61,24 @@ check(rc == 0 and "new password: " in out and stored("ann")[2] != old, "reset-pa
 rc, _, err = ctl("account", "reset-password", "ghost")
 check(rc == 1, "reset of a missing account fails")
 
+# Blocked callers, as the supervisors' console shows and lifts them.
+con = sqlite3.connect(os.path.join(d, "vigil.db"))
+con.execute("INSERT INTO blocks (phone, reason, created_by, created_us, expires_us) VALUES "
+            "('+8613800000009', 'prank calls', 'ann', 1, 32503680000000000)")
+con.commit()
+con.close()
+rc, out, _ = ctl("block", "list")
+check(rc == 0 and "+8613800000009" in out and "prank calls" in out and "by ann" in out,
+      f"block list: {out.strip()}")
+rc, _, err = ctl("block", "lift", "+86 138 0000 0009")
+check(rc == 2 and "--reason" in err, f"a lift needs a reason and an actor: {err.strip()}")
+rc, out, _ = ctl("block", "lift", "+86 138 0000 0009", "--reason", "apologised", "--actor", "sue")
+check(rc == 0 and "lifted by sue" in out, f"block lift: {out.strip()}")
+rc, out, _ = ctl("block", "list")
+check(rc == 0 and "+8613800000009" not in out, "and it is off the list")
+rc, _, err = ctl("block", "lift", "+8613800000009", "--reason", "again", "--actor", "sue")
+check(rc == 1 and "is not blocked" in err, f"lifting it again: {err.strip()}")
+
 rc, _, err = ctl("account")
 check(rc == 2 and "usage" in err, "missing verb prints usage")
 p = subprocess.run([VIGILCTL, "account", "list"], capture_output=True, text=True)
