@@ -288,11 +288,19 @@ int main(int argc, char **argv)
     vg_log_set_level(VG_LOG_WARN);
     char path[PATH_MAX + 16], err[512];
     snprintf(path, sizeof path, "%s/vigil.db", dir);
+    bool fresh = access(path, F_OK) != 0;
     struct vg_store *st;
     if (vg_store_open(path, &st, err, sizeof err)) {
         fprintf(stderr, "vigilctl: %s\n", err);
         return 1;
     }
+    /* Accounts may be made before vigild's first start; but a mistyped --data-dir
+     * would make a store nobody reads, and a login that mysteriously fails. */
+    if (fresh)
+        fprintf(stderr,
+                "vigilctl: there was no store in %s: a new one was made (vigild must "
+                "use this --data-dir)\n",
+                dir);
     int rc = group   ? run_group(st, argc - optind - 1, argv + optind + 1)
              : block ? run_block(st, argc - optind - 1, argv + optind + 1, reason, actor)
                      : run(st, argc - optind - 1, argv + optind + 1, role);

@@ -20,7 +20,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 struct app {
     struct vg_config cfg;
@@ -32,6 +35,7 @@ struct app {
     GMainLoop *loop;
     int64_t started_us;
     int64_t ws_open;
+    int lock_fd; /* the data dir's vigild.lock, held while we run */
 };
 
 struct flags {
@@ -381,6 +385,24 @@ static void log_fd_limit(unsigned long long lim, unsigned long long was)
         vg_info(NULL, NULL, "open files: up to %llu (was %llu)", lim, was);
 }
 
+/* The store holds callers' numbers and locations and the staff's password hashes:
+ * the data dir is the service's alone (a dir made beforehand, as `mkdir -p` does, is
+ * 0755), and everything created in it is too (umask, set in vg_app_main()). */
+static int private_data_dir(const char *dir, char *err, size_t n)
+{
+    struct stat st;
+    if (stat(dir, &st) != 0 || (st.st_mode & 077) == 0)
+        return VG_OK;
+    if (chmod(dir, st.st_mode & 0700) != 0) {
+        snprintf(err, n, "data dir %.900s: others may read it (mode %o), not made 0700: %s", dir,
+                 (unsigned)(st.st_mode & 0777), strerror(errno));
+        return VG_EPERM;
+    }
+    vg_warn(NULL, NULL, "data dir %s: others could read it (mode %o): made 0700", dir,
+            (unsigned)(st.st_mode & 0777));
+    return VG_OK;
+}
+
 static int start(struct app *a, char *err, size_t n)
 {
     char cert[PATH_MAX], key[PATH_MAX], fp[100];
@@ -388,6 +410,8 @@ static int start(struct app *a, char *err, size_t n)
     /* The port first: a busy port must not leave a half-made data dir behind. */
     int rc = vg_http_server_probe(a->cfg.listen_addr, a->cfg.listen_port, err, n);
     if (rc || (rc = vg_datadir_prepare(a->cfg.data_dir, err, n)) ||
+        (rc = vg_datadir_lock(a->cfg.data_dir, &a->lock_fd, err, n)) ||
+        (rc = private_data_dir(a->cfg.data_dir, err, n)) ||
         (rc = vg_tls_ensure(&a->cfg, cert, key, sizeof cert, fp, sizeof fp, err, n)) ||
         (rc = open_store(a, err, n)))
         return rc;
@@ -437,7 +461,8 @@ int vg_app_main(int argc, char **argv)
     int status = parse_flags(argc, argv, &f);
     if (status >= 0)
         return status;
-    struct app a = {.config_path = f.config, .started_us = vg_now_us()};
+    struct app a = {.config_path = f.config, .started_us = vg_now_us(), .lock_fd = -1};
+    umask(077); /* what vigild creates (store, keys, recordings) is the service's alone */
     char err[1024];
     if (load_config(&a.cfg, &f, err, sizeof err)) {
         fprintf(stderr, "vigild: %s\n", err);
@@ -468,6 +493,8 @@ int vg_app_main(int argc, char **argv)
     vg_hub_free(a.hub);
     vg_policy_free(a.policy);
     vg_store_close(a.store);
+    if (a.lock_fd >= 0)
+        close(a.lock_fd); /* after the store: the next vigild may start now */
     g_main_loop_unref(a.loop);
     if (status == 0)
         vg_info(NULL, NULL, "stopped cleanly");

@@ -7,6 +7,7 @@
 #include <glib.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -32,6 +33,36 @@ int vg_datadir_prepare(const char *dir, char *err, size_t errlen)
     }
     close(fd);
     unlink(probe);
+    return VG_OK;
+}
+
+int vg_datadir_lock(const char *dir, int *fd, char *err, size_t errlen)
+{
+    char path[4096], pid[32] = "";
+    snprintf(path, sizeof path, "%s/vigild.lock", dir);
+    int f = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (f < 0) {
+        snprintf(err, errlen, "data dir %s: cannot open vigild.lock: %s", dir, strerror(errno));
+        return VG_EIO;
+    }
+    if (flock(f, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        ssize_t n = pread(f, pid, sizeof pid - 1, 0);
+        pid[n > 0 ? n : 0] = '\0';
+        pid[strcspn(pid, "\n")] = '\0';
+        close(f);
+        if (e == EWOULDBLOCK)
+            snprintf(err, errlen, "data dir %s: in use by vigild pid %s (one vigild per data dir)",
+                     dir, pid[0] ? pid : "?");
+        else
+            snprintf(err, errlen, "data dir %s: cannot lock vigild.lock: %s", dir, strerror(e));
+        return VG_ESTATE;
+    }
+    int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    if (ftruncate(f, 0) != 0 || pwrite(f, pid, (size_t)n, 0) != n) {
+        /* the lock holds all the same; the pid is only for the message */
+    }
+    *fd = f;
     return VG_OK;
 }
 

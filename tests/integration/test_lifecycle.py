@@ -206,7 +206,32 @@ def test_vigilctl_beside_running_daemon():
     v.stop()
 
 
+def test_one_private_data_dir():
+    """A data dir made beforehand (mkdir -p: 0755) is made the service's alone, and so
+    is what vigild creates in it; a second vigild on it is refused while the first
+    runs (it would restore the same live cases and seal the first one's recordings
+    as a crash's), and starts once the first has stopped."""
+    d = os.path.join(tempfile.mkdtemp(), "vigil-data")
+    os.makedirs(d)
+    os.chmod(d, 0o755)
+    v = Vigild(data_dir=d).start()
+    mode = os.stat(d).st_mode & 0o777
+    db = os.stat(os.path.join(d, "vigil.db")).st_mode & 0o777
+    check(mode == 0o700 and db & 0o077 == 0,
+          f"the data dir is made 0700 ({mode:o}) and the store is not readable by others ({db:o})")
+    check("others could read it (mode 755): made 0700" in v.stderr(), "and the log says so")
+    second = Vigild(data_dir=d)
+    expect_start_failure(second, f"data dir {d}: in use by vigild pid {v.proc.pid}",
+                         "a second vigild on the same data dir")
+    rc, _ = v.stop()
+    check(rc == 0, "the first stops")
+    v2 = Vigild(data_dir=d).start()
+    check(v2.proc.poll() is None, "then another may start on it")
+    v2.stop()
+
+
 test_first_start_and_restart()
+test_one_private_data_dir()
 test_sigint()
 test_open_files_raised()
 test_busy_port()

@@ -26,6 +26,9 @@ def stored(name):
 
 rc, out, err = ctl("account", "add", "ann")
 check(rc == 0 and "password: " in out, f"add prints a password: {out!r} {err!r}")
+check("no store in" in err and "a new one was made" in err,
+      f"the first use in a dir with no store says it made one (a mistyped dir): {err.strip()}")
+check("no store" not in ctl("account", "list")[2], "later uses do not")
 pw = out.split("password: ")[-1].strip()
 check(len(pw) == 20, "generated password has 20 characters")
 role, disabled, h = stored("ann")
