@@ -62,10 +62,28 @@ static void job_free(struct job *j)
     g_free(j);
 }
 
+/* What the log may say of a hook: its URL without query or user (an SMS gateway's
+ * key often rides in them), or its program without arguments. */
+static void hook_name(const struct job *j, char *out, size_t n)
+{
+    GUri *uri = j->url ? g_uri_parse(j->url, G_URI_FLAGS_NONE, NULL) : NULL;
+    if (uri) {
+        int port = g_uri_get_port(uri);
+        snprintf(out, n, "http://%s%s%.0d%s", g_uri_get_host(uri), port > 0 ? ":" : "",
+                 port > 0 ? port : 0, g_uri_get_path(uri));
+        g_uri_unref(uri);
+    } else if (j->url) {
+        snprintf(out, n, "(an unparsable URL)");
+    } else {
+        snprintf(out, n, "%.*s", (int)strcspn(j->command, " \t"), j->command);
+    }
+}
+
 /* One attempt finished: succeed, retry later, or give up. */
 static void job_result(struct job *j, bool ok, const char *why)
 {
-    const char *what = j->url ? j->url : j->command;
+    char what[300];
+    hook_name(j, what, sizeof what);
     g_clear_object(&j->conn);
     g_clear_object(&j->client);
     if (ok) {
@@ -136,17 +154,34 @@ static void http_connected_cb(GObject *src, GAsyncResult *res, gpointer ud)
 
 static void http_try(struct job *j)
 {
-    GUri *uri = g_uri_parse(j->url, G_URI_FLAGS_NONE, NULL);
+    GUri *uri = g_uri_parse(j->url, G_URI_FLAGS_HAS_PASSWORD, NULL);
     if (!uri) {
         job_result(j, false, "bad URL");
         return;
     }
-    const char *path = g_uri_get_path(uri);
+    /* The whole target, query included (a gateway's key or recipient often rides
+     * there), and a user:password in the URL as Basic authorization. */
+    const char *path = g_uri_get_path(uri), *query = g_uri_get_query(uri);
+    const char *user = g_uri_get_user(uri), *pass = g_uri_get_password(uri);
+    int port = g_uri_get_port(uri);
+    char *auth = NULL;
+    if (user && *user) {
+        char *pair = g_strdup_printf("%s:%s", user, pass ? pass : "");
+        char *b64 = g_base64_encode((const guchar *)pair, strlen(pair));
+        auth = g_strdup_printf("Authorization: Basic %s\r\n", b64);
+        g_free(b64);
+        g_free(pair);
+    }
+    char hostport[300];
+    snprintf(hostport, sizeof hostport, "%s%s%.0d", g_uri_get_host(uri),
+             port > 0 && port != 80 ? ":" : "", port > 0 && port != 80 ? port : 0);
     g_free(j->request);
-    j->request =
-        g_strdup_printf("POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json"
-                        "\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%s",
-                        path && *path ? path : "/", g_uri_get_host(uri), strlen(j->body), j->body);
+    j->request = g_strdup_printf("POST %s%s%s HTTP/1.1\r\nHost: %s\r\n%sContent-Type: "
+                                 "application/json\r\nContent-Length: %zu\r\nConnection: "
+                                 "close\r\n\r\n%s",
+                                 path && *path ? path : "/", query ? "?" : "", query ? query : "",
+                                 hostport, auth ? auth : "", strlen(j->body), j->body);
+    g_free(auth);
     g_uri_unref(uri);
     j->client = g_socket_client_new();
     g_socket_client_set_timeout(j->client, HTTP_TIMEOUT_S);

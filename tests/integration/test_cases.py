@@ -3,6 +3,7 @@ queue, offer, claim race, answer, end; priority; escalation; abandon and resume;
 live location; chat with receipts; service area; soft and hard blocks; repeat
 caller and key person alerts to a local HTTP receiver; bad input refused while
 another case runs undisturbed; a restart keeps every case and its history."""
+import base64
 import http.server
 import json
 import os
@@ -26,10 +27,12 @@ KEY_PLACE = {"lat": 30.51, "lon": 114.31, "accuracy": 5.0}
 
 class Hooks(http.server.BaseHTTPRequestHandler):
     received = []
+    paths = []
 
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         Hooks.received.append(json.loads(body))
+        Hooks.paths.append((self.path, self.headers.get("Authorization")))
         self.send_response(200)
         self.end_headers()
 
@@ -81,7 +84,7 @@ repeat_count = 3
 repeat_window_min = 10
 key_persons = +86 139 0000 0099
 key_places_file = {places}
-hook_url = http://127.0.0.1:{HOOK_PORT}/alerts
+hook_url = http://sms:{HOOK_SECRET}@127.0.0.1:{HOOK_PORT}/alerts?key={HOOK_SECRET}
 [console]
 quick_messages = Sind Sie in Sicherheit?|Antworten Sie mit Ja oder Nein.
 [signaling]
@@ -570,6 +573,12 @@ def test_soft_block_and_alerts(v, ann, sue):
     check(al["detail"]["place"] == "Railway station", "key place alert names the place")
     h = wait_hook("key_person", "+8613900000099")
     check(h is not None and h.get("mode") == "video", f"key person hook POSTed: {h}")
+    path, auth = Hooks.paths[-1]
+    check(path == f"/alerts?key={HOOK_SECRET}" and auth == "Basic " +
+          base64.b64encode(f"sms:{HOOK_SECRET}".encode()).decode(),
+          f"the hook's query and user reach the receiver: {path}, {auth}")
+    check(HOOK_SECRET not in v.stderr() and "alert hook http://127.0.0.1:" in v.stderr(),
+          "and the log names the hook without its query or user")
     ck.request("hangup")
     ck.close()
 
@@ -706,6 +715,7 @@ def test_restart(v, cid, conf):
 
 
 HOOK_PORT = hook_server()
+HOOK_SECRET = "s3cr3t-api-key"
 # The operator lookup stand-in: genuine numbers end in 1.
 VERIFY = os.path.join(tempfile.mkdtemp(), "verify.sh")
 with open(VERIFY, "w") as f:
