@@ -601,3 +601,13 @@ void vg_media_write_metrics(struct vg_media *m, GString *s)
     g_string_append(s, per->str);
     g_string_free(per, TRUE);
 }
+
+int vg_media_check_server(const char *server)
+{
+    return vg_ice_check_server(server);
+}
+
+int vg_media_check_address(const char *addr)
+{
+    return vg_ice_check_address(addr);
+}

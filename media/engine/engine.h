@@ -62,6 +62,12 @@ struct vg_media_events {
 };
 
 /* Starts the workers. ev and ud are kept; owner must be iterated by the caller. */
+/* For a start-up check that can name the setting (vg_media_new() takes them as they
+ * are, and a bad one fails every leg later): a STUN or TURN server "IP[:port]" (an IP
+ * literal: names are not resolved), a local address (an IP literal). 0, or VG_EINVAL. */
+int vg_media_check_server(const char *server);
+int vg_media_check_address(const char *addr);
+
 int vg_media_new(const struct vg_media_config *cfg, const struct vg_media_events *ev, void *ud,
                  GMainContext *owner, struct vg_media **out);
 

@@ -425,6 +425,19 @@ static int parse_server(const char *s, char *ip, size_t n, guint *port)
     return nice_address_set_from_string(&a, ip) ? 0 : VG_EINVAL;
 }
 
+int vg_ice_check_server(const char *server)
+{
+    char ip[64];
+    guint port;
+    return server && parse_server(server, ip, sizeof ip, &port) == 0 ? 0 : VG_EINVAL;
+}
+
+int vg_ice_check_address(const char *addr)
+{
+    NiceAddress a;
+    return addr && nice_address_set_from_string(&a, addr) ? 0 : VG_EINVAL;
+}
+
 static int check_config(const struct vg_ice_config *cfg)
 {
     char ip[64];

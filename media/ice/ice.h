@@ -152,6 +152,12 @@ struct vg_ice_stats {
  * the caller: vg_ice_free() it. VG_EINVAL for a bad config (an address that is not an
  * IP literal, too many addresses, half a TURN setting, a bad port range), VG_EIO if
  * libnice refuses. On failure no callback ever fires. */
+/* The checks vg_ice_new() makes, for a start-up check that can name the setting: a
+ * STUN or TURN server "IP[:port]" (an IP literal: names are not resolved), a local
+ * address (an IP literal). 0, or VG_EINVAL. */
+int vg_ice_check_server(const char *server);
+int vg_ice_check_address(const char *addr);
+
 int vg_ice_new(GMainContext *ctx, const struct vg_ice_config *cfg,
                const struct vg_ice_callbacks *cb, void *ud, struct vg_ice **out);
 

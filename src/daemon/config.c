@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include "engine.h"
 #include "vg_err.h"
 
 #include <arpa/inet.h>
@@ -381,6 +382,26 @@ int vg_config_check(const struct vg_config *c, char *err, size_t errlen)
         snprintf(err, errlen, "[media] turn_server, turn_username and turn_password go together");
         return VG_EINVAL;
     }
+    /* Checked here, not at the first call: a bad one made every call's media fail. */
+    const char *servers[][2] = {{"stun_server", c->stun_server}, {"turn_server", c->turn_server}};
+    for (size_t i = 0; i < 2; i++)
+        if (servers[i][1][0] && vg_media_check_server(servers[i][1])) {
+            snprintf(err, errlen,
+                     "[media] %s \"%s\": an IP address and port (IP:PORT or [IPv6]:PORT); "
+                     "names are not resolved",
+                     servers[i][0], servers[i][1]);
+            return VG_EINVAL;
+        }
+    gchar **addrs = g_strsplit(c->media_addresses, ",", -1);
+    int bad = -1;
+    for (int i = 0; addrs[i] && bad < 0; i++)
+        if (*g_strstrip(addrs[i]) && vg_media_check_address(addrs[i]))
+            bad = i;
+    if (bad >= 0)
+        snprintf(err, errlen, "[media] addresses: \"%s\" is not an IP address", addrs[bad]);
+    g_strfreev(addrs);
+    if (bad >= 0)
+        return VG_EINVAL;
     if (c->tile_url[0] && strncmp(c->tile_url, "https://", 8) != 0 &&
         strncmp(c->tile_url, "http://", 7) != 0 && c->tile_url[0] != '/') {
         snprintf(err, errlen,

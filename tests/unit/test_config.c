@@ -120,6 +120,23 @@ static void test_values(void)
               VG_OK);
     VT_EQ_INT(vg_config_check(&c, err, sizeof err), VG_EINVAL);
     VT_CONTAINS(err, "[signaling] dead_after_s (20) must be more than ping_after_s (20)");
+    /* Media servers and addresses: checked at start, not at every call's media. */
+    VT_EQ_INT(load("[media]\nstun_server = stun.example.org:3478\n", &c, err, sizeof err), VG_OK);
+    VT_EQ_INT(vg_config_check(&c, err, sizeof err), VG_EINVAL);
+    VT_CONTAINS(err, "[media] stun_server \"stun.example.org:3478\"");
+    VT_EQ_INT(load("[media]\nstun_server = 192.0.2.7:3478\naddresses = 127.0.0.1, ::1\n", &c, err,
+                   sizeof err),
+              VG_OK);
+    VT_EQ_INT(vg_config_check(&c, err, sizeof err), VG_OK);
+    VT_EQ_INT(load("[media]\naddresses = 127.0.0.1, not-an-ip\n", &c, err, sizeof err), VG_OK);
+    VT_EQ_INT(vg_config_check(&c, err, sizeof err), VG_EINVAL);
+    VT_CONTAINS(err, "[media] addresses: \"not-an-ip\"");
+    VT_EQ_INT(load("[media]\nturn_server = turn.example.org\nturn_username = u\n"
+                   "turn_password = p\n",
+                   &c, err, sizeof err),
+              VG_OK);
+    VT_EQ_INT(vg_config_check(&c, err, sizeof err), VG_EINVAL);
+    VT_CONTAINS(err, "[media] turn_server");
 }
 
 static void test_listen(void)
