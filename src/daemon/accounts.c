@@ -1,5 +1,6 @@
 #include "accounts.h"
 
+#include "case_store.h"
 #include "password.h"
 #include "vg_err.h"
 
@@ -31,6 +32,10 @@ int vg_accounts_reset(struct vg_store *st, const char *name, char *password, siz
     int rc = new_hash(password, n, hash);
     if (rc == VG_OK)
         rc = vg_store_account_set_password(st, name, hash);
+    /* A reset is how a compromised account is taken back: its sessions end too (a
+     * console signed in is signed out by vigild within seconds: hub.c). */
+    if (rc == VG_OK)
+        rc = vg_store_session_delete_account(st, name);
     if (rc)
         OPENSSL_cleanse(password, n);
     return rc;

@@ -332,11 +332,12 @@ static void do_logout(struct vg_hub *h, struct session *s, const struct vg_proto
     vg_ws_close(s->conn);
 }
 
-/* An account disabled or removed with vigilctl while its console is open: vigilctl
- * writes only the store, so the hub looks every few seconds. The console is told and
- * closed; a case it held goes the way of any lost console ([queue] holder_grace_s,
- * then back in the queue with the supervisors alerted), and its session no longer
- * resumes (vg_store_session_get refuses a disabled account). */
+/* An account disabled or removed with vigilctl, or its password reset (which ends its
+ * sessions), while its console is open: vigilctl writes only the store, so the hub
+ * looks every few seconds. The console is told and closed; a case it held goes the
+ * way of any lost console ([queue] holder_grace_s, then back in the queue with the
+ * supervisors alerted), and its session no longer resumes. (A session past its TTL
+ * is not ended here: nobody is cut off mid-call by the clock.) */
 #define ACCOUNT_CHECK_S 5
 
 static gboolean check_accounts(gpointer ud)
@@ -344,20 +345,25 @@ static gboolean check_accounts(gpointer ud)
     struct vg_hub *h = ud;
     for (guint i = 0; i < h->sessions->len; i++) {
         struct session *s = g_ptr_array_index(h->sessions, i);
-        struct vg_account a;
+        char account[VG_NAME_MAX + 1], role[16];
         if (!(s->role & (R_STAFF | R_EVIDENCE)) || s->signed_out)
             continue;
-        int rc = vg_store_account_get(h->store, s->account, &a, NULL, 0);
-        if (rc == VG_EIO || (rc == VG_OK && !a.disabled))
+        /* now = 0: any row, expired or not, of an account still enabled */
+        int rc = vg_store_session_get(h->store, s->token_hash, 0, account, sizeof account, role,
+                                      sizeof role);
+        if (rc != VG_ENOENT)
             continue; /* a store that cannot answer now is asked again next time */
         s->signed_out = true;
         s->available = false;
         vg_warn(s->case_id[0] ? s->case_id : NULL, NULL,
-                "conn=%llu: %s %s signed out: the account was %s", (unsigned long long)s->conn_id,
-                hub_role_name(s->role), s->account, rc == VG_ENOENT ? "removed" : "disabled");
+                "conn=%llu: %s %s signed out: the account was disabled or removed, or its "
+                "password reset",
+                (unsigned long long)s->conn_id, hub_role_name(s->role), s->account);
         vg_store_session_delete(h->store, s->token_hash);
-        hub_send(s, json_pack("{s:s, s:s, s:s}", "type", "signed_out", "reason", "disabled",
-                              "message", "This account was disabled by an administrator."));
+        hub_send(s,
+                 json_pack("{s:s, s:s, s:s}", "type", "signed_out", "reason", "revoked", "message",
+                           "An administrator ended this session (account disabled or "
+                           "password reset). Sign in again if you may."));
         vg_ws_close(s->conn);
     }
     return G_SOURCE_CONTINUE;

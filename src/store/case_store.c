@@ -578,6 +578,11 @@ int vg_store_session_delete(struct vg_store *st, const char *token_hash)
                        token_hash);
 }
 
+int vg_store_session_delete_account(struct vg_store *st, const char *account)
+{
+    return vg_sql_exec(st, NULL, "DELETE FROM staff_sessions WHERE account = ?1", "s", account);
+}
+
 /* Alerts ---------------------------------------------------------------------- */
 
 int vg_store_alert_add(struct vg_store *st, const char *case_id, const char *kind, int64_t at_us,

@@ -172,6 +172,8 @@ int vg_store_session_add(struct vg_store *st, const char *token_hash, const char
 int vg_store_session_get(struct vg_store *st, const char *token_hash, int64_t now_us, char *account,
                          size_t alen, char *role, size_t rlen);
 int vg_store_session_delete(struct vg_store *st, const char *token_hash);
+/* Ends every session of the account (a password reset: whoever had one is out). */
+int vg_store_session_delete_account(struct vg_store *st, const char *account);
 
 /* Alerts ---------------------------------------------------------------------- */
 

@@ -367,7 +367,7 @@ def test_disabled(v, pw):
         for c in (sue, cit):
             c.drain(0.05)
     out = take(dan, "signed_out")
-    check(out is not None and out.get("reason") == "disabled",
+    check(out is not None and out.get("reason") == "revoked",
           f"dan's console is told it is signed out {time.monotonic() - t0:.1f} s later: {out}")
     check(closed, "and its connection closed")
     again = Client(v.port, "dan-again")
@@ -381,6 +381,24 @@ def test_disabled(v, pw):
     cit.request("hangup")
     for c in (sue, cit, again):
         c.close()
+    # A password reset is how a compromised account is taken back: its sessions end.
+    eve_pw = add_account(v.data_dir, "eve", "call_taker")
+    eve = staff(v.port, "eve", eve_pw)
+    p = subprocess.run([os.environ.get("VIGILCTL", "vigilctl"), "--data-dir", v.data_dir,
+                        "account", "reset-password", "eve"], capture_output=True, text=True)
+    check(p.returncode == 0, "vigilctl account reset-password eve")
+    closed, deadline = False, time.monotonic() + 10
+    while not closed and time.monotonic() < deadline:
+        try:
+            eve.drain(0.1)
+        except ConnectionError:
+            closed = True
+    check(closed and take(eve, "signed_out") is not None,
+          "after a password reset the open console is signed out")
+    again = Client(v.port, "eve-again")
+    r = again.request("resume", token=eve.token)
+    check(r.get("code") == "login_failed", f"and its session does not resume: {r.get('code')}")
+    again.close()
 
 
 d = tempfile.mkdtemp(prefix="vigil-live-")
