@@ -579,9 +579,12 @@ static int http_request(struct vg_http_server *srv, struct lws *wsi, struct http
         pss->close_after = content_length_of(wsi) > 0;
         return http_respond(wsi, pss, 405, "text/plain", strdup("only GET is served here\n"));
     }
-    if (strcmp(uri, "/healthz") == 0)
-        return http_respond(wsi, pss, srv->h.healthz ? 200 : 404, "application/json",
-                            srv->h.healthz ? srv->h.healthz(srv->h.ud) : NULL);
+    if (strcmp(uri, "/healthz") == 0) {
+        int status = 200;
+        char *body = srv->h.healthz ? srv->h.healthz(srv->h.ud, &status) : NULL;
+        return http_respond(wsi, pss, srv->h.healthz ? (unsigned)status : 404, "application/json",
+                            body);
+    }
     if (strcmp(uri, "/metrics") == 0)
         return http_respond(wsi, pss, srv->h.metrics ? 200 : 404, "text/plain; version=0.0.4",
                             srv->h.metrics ? srv->h.metrics(srv->h.ud) : NULL);

@@ -60,7 +60,7 @@ struct vg_http_request {
 struct vg_http_handlers {
     /* Bodies for /healthz (JSON) and /metrics (Prometheus text): malloc'd strings
      * the server frees, or NULL for a 500. */
-    char *(*healthz)(void *ud);
+    char *(*healthz)(void *ud, int *status); /* *status: 200 (set before), or 503 */
     char *(*metrics)(void *ud);
     void (*ws_open)(struct vg_ws_conn *c, void *ud);
     void (*ws_message)(struct vg_ws_conn *c, const char *text, size_t len, void *ud);

@@ -115,16 +115,26 @@ static int load_config(struct vg_config *c, const struct flags *f, char *err, si
 
 /* HTTP and WebSocket handlers ------------------------------------------------ */
 
-static char *healthz(void *ud)
+/* 503 while the store cannot write (a full disk: every alarm would be refused) or
+ * cannot be read: a monitoring system must not see "ok" then. */
+static char *healthz(void *ud, int *status)
 {
     struct app *a = ud;
     int64_t active = -1;
-    vg_store_cases_active(a->store, &active);
-    return g_strdup_printf("{\"status\":\"ok\",\"version\":\"%s\",\"uptime_s\":%lld,"
+    bool read_ok = vg_store_cases_active(a->store, &active) == VG_OK;
+    bool write_failing = vg_store_writes_failing(a->store, NULL);
+    const char *problem = !read_ok ? "the store cannot be read"
+                          : write_failing
+                              ? "the store cannot write (disk full?): alarms are refused"
+                              : NULL;
+    if (problem)
+        *status = 503;
+    return g_strdup_printf("{\"status\":\"%s\",%s%s%s\"version\":\"%s\",\"uptime_s\":%lld,"
                            "\"cases_active\":%lld,\"schema_version\":%d,\"ws_connections\":%lld}",
-                           VG_VERSION, (long long)((vg_now_us() - a->started_us) / 1000000),
-                           (long long)active, vg_store_schema_version(a->store),
-                           (long long)a->ws_open);
+                           problem ? "failing" : "ok", problem ? "\"problem\":\"" : "",
+                           problem ? problem : "", problem ? "\"," : "", VG_VERSION,
+                           (long long)((vg_now_us() - a->started_us) / 1000000), (long long)active,
+                           vg_store_schema_version(a->store), (long long)a->ws_open);
 }
 
 static void metric(GString *s, const char *name, const char *type, const char *help,
@@ -213,6 +223,12 @@ static char *metrics(void *ud)
            "[signaling] dead_after_s.",
            hs.ws_silent);
     hub_metrics(s, a->hub);
+    uint64_t store_errors = 0;
+    vg_store_writes_failing(a->store, &store_errors);
+    metric(s, "vigil_store_write_errors_total", "counter",
+           "Store writes that failed (a full or failing disk); /healthz is 503 while the last "
+           "one failed.",
+           store_errors);
     vg_hub_media_metrics(a->hub, s);
     return g_string_free(s, FALSE);
 }

@@ -171,11 +171,15 @@ static int step_write(struct vg_store *st, sqlite3_stmt *q)
     int rc = sqlite3_step(q);
     int ext = sqlite3_extended_errcode(st->db);
     sqlite3_finalize(q);
-    if (rc == SQLITE_DONE)
+    if (rc == SQLITE_DONE) {
+        st->last_write_failed = false;
         return VG_OK;
+    }
     if (ext == SQLITE_CONSTRAINT_UNIQUE || ext == SQLITE_CONSTRAINT_PRIMARYKEY)
         return VG_EEXIST;
     vg_error(NULL, NULL, "store: write failed: %s", sqlite3_errmsg(st->db));
+    st->write_errors++;
+    st->last_write_failed = true;
     return VG_EIO;
 }
 
@@ -370,10 +374,25 @@ int vg_sql_begin(struct vg_store *st)
 
 int vg_sql_commit(struct vg_store *st)
 {
-    int rc = exec_sql(st, "COMMIT", NULL, 0);
-    if (rc)
+    char err[256];
+    int rc = exec_sql(st, "COMMIT", err, sizeof err);
+    if (rc) {
+        /* What a full disk looks like: every alarm refused. Said loudly. */
+        vg_error(NULL, NULL, "store: a transaction could not be committed: %s", err);
+        st->write_errors++;
+        st->last_write_failed = true;
         vg_sql_rollback(st);
+    } else {
+        st->last_write_failed = false;
+    }
     return rc;
+}
+
+bool vg_store_writes_failing(const struct vg_store *st, uint64_t *errors)
+{
+    if (errors)
+        *errors = st->write_errors;
+    return st->last_write_failed;
 }
 
 void vg_sql_rollback(struct vg_store *st)

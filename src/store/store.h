@@ -26,6 +26,10 @@ void vg_store_close(struct vg_store *st);
 /* Highest migration applied. */
 int vg_store_schema_version(struct vg_store *st);
 
+/* Whether the store's last write failed (a full or failing disk), and how many have
+ * since it opened: for the health check and metrics. */
+bool vg_store_writes_failing(const struct vg_store *st, uint64_t *errors);
+
 /* Moves the WAL's content into the main file (on shutdown, and on request). */
 int vg_store_checkpoint(struct vg_store *st);
 

@@ -4,11 +4,16 @@
 #define VG_STORE_SQL_H
 
 #include <sqlite3.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 struct vg_store {
     sqlite3 *db;
     int schema_version;
+    /* Writes that failed (a full or failing disk): counted, and whether the last
+     * write failed, for the health check. */
+    uint64_t write_errors;
+    bool last_write_failed;
 };
 
 /* Binds parameters by a format string, one letter each:

@@ -230,8 +230,65 @@ def test_one_private_data_dir():
     v2.stop()
 
 
+def test_full_disk():
+    """The data dir's disk fills up (a tmpfs of vigild's own, in a mount namespace of
+    its own): the alarms it cannot record are refused (the citizen told to call 110),
+    the log says why at error, /healthz turns 503 and the metrics count it; once space
+    is back, alarms are taken and /healthz is ok again."""
+    from vigil_harness import VIGILD, Client, free_port, https
+    d, port = tempfile.mkdtemp(prefix="vigil-full-"), free_port()
+    err_path = os.path.join(tempfile.mkdtemp(), "vigild.err")
+    out_path = err_path + ".out"
+    with open(err_path, "w") as err, open(out_path, "w") as out:
+        p = subprocess.Popen(["unshare", "-m", "--propagation", "private", "sh", "-c",
+                              f"mount -t tmpfs -o size=8m tmpfs {d} && exec {VIGILD} "
+                              f"--data-dir {d}/data --listen 127.0.0.1:{port}"],
+                             stdout=out, stderr=err)
+    try:
+        deadline = time.monotonic() + 20
+        while "listening on" not in open(out_path).read() and time.monotonic() < deadline:
+            check(p.poll() is None, f"vigild runs on its tmpfs: {open(err_path).read()[-300:]}")
+            time.sleep(0.1)
+        c = Client(port, "full")
+        check(c.request("alarm_start", mode="voice", phone="+8613800000301").get("type") ==
+              "alarm_started", "an alarm is taken while there is room")
+        subprocess.run(["nsenter", "-t", str(p.pid), "-m", "dd", "if=/dev/zero",
+                        f"of={d}/fill", "bs=64k"], capture_output=True)
+        refused = None
+        for i in range(30):  # SQLite may fit a few in pages it already has
+            r = Client(port, f"full{i}").request("alarm_start", mode="voice",
+                                                 phone=f"+86138000004{i:02d}")
+            if r.get("type") == "error":
+                refused = r
+                break
+        check(refused is not None and refused.get("code") == "internal" and
+              "call 110" in refused.get("message", ""),
+              f"with the disk full an alarm is refused, the citizen told to call 110: {refused}")
+        status, _, body, _ = https(port, "/healthz")
+        check(status == 503 and b'"status":"failing"' in body,
+              f"/healthz says so (503): {body[:160]!r}")
+        metrics = https(port, "/metrics")[2].decode()
+        check(any(line.startswith("vigil_store_write_errors_total ") and
+                  int(line.split()[1]) > 0 for line in metrics.splitlines()),
+              "and the metrics count the failed writes")
+        said = [x for x in open(err_path).read().splitlines() if " error " in x and
+                ("store: a transaction could not be committed" in x or "store: write failed" in x)]
+        check(said, f"the log says why, at error: {said[:1]}")
+        subprocess.run(["nsenter", "-t", str(p.pid), "-m", "rm", f"{d}/fill"], check=True)
+        r = Client(port, "full-back").request("alarm_start", mode="voice", phone="+8613800000399")
+        check(r.get("type") == "alarm_started", f"with room again alarms are taken: {r.get('type')}")
+        check(https(port, "/healthz")[0] == 200, "and /healthz is ok again")
+    finally:
+        p.send_signal(signal.SIGTERM)
+        try:
+            p.wait(10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+
+
 test_first_start_and_restart()
 test_one_private_data_dir()
+test_full_disk()
 test_sigint()
 test_open_files_raised()
 test_busy_port()
