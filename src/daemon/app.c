@@ -25,6 +25,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+struct flags;
+
 struct app {
     struct vg_config cfg;
     const char *config_path;
@@ -35,7 +37,8 @@ struct app {
     GMainLoop *loop;
     int64_t started_us;
     int64_t ws_open;
-    int lock_fd; /* the data dir's vigild.lock, held while we run */
+    int lock_fd;               /* the data dir's vigild.lock, held while we run */
+    const struct flags *flags; /* the command line's, applied again over a reload */
 };
 
 struct flags {
@@ -328,9 +331,9 @@ static gboolean on_reload(gpointer ud)
     }
     struct vg_config next;
     char err[512];
-    vg_config_defaults(&next);
-    if (vg_config_load(&next, a->config_path, err, sizeof err) ||
-        vg_config_check(&next, err, sizeof err)) {
+    /* The file again, and the command line over it as at start (a --log-level given
+     * there is not lost to the file's). */
+    if (load_config(&next, a->flags, err, sizeof err)) {
         vg_error(NULL, NULL, "reload refused, keeping the running config: %s", err);
         return G_SOURCE_CONTINUE;
     }
@@ -477,7 +480,7 @@ int vg_app_main(int argc, char **argv)
     int status = parse_flags(argc, argv, &f);
     if (status >= 0)
         return status;
-    struct app a = {.config_path = f.config, .started_us = vg_now_us(), .lock_fd = -1};
+    struct app a = {.config_path = f.config, .started_us = vg_now_us(), .lock_fd = -1, .flags = &f};
     umask(077); /* what vigild creates (store, keys, recordings) is the service's alone */
     char err[1024];
     if (load_config(&a.cfg, &f, err, sizeof err)) {

@@ -195,6 +195,18 @@ def test_reload():
     check(h.get("status") == "ok", "still serving after a refused reload")
     rc, _ = v.stop()
     check(rc == 0, "exit 0 after reloads")
+    # The command line stands over a reload: --log-level debug is not lost to the file's
+    # info, and a file that changed nothing asks for no restart.
+    write(conf, "[log]\nlevel = info\n")
+    v = Vigild(config=conf, args=["--log-level", "debug"]).start()
+    v.send_signal(signal.SIGHUP)
+    check(wait_for(lambda: "reload: config" in v.stderr()), "reloaded")
+    WebSocket(v.port).close()
+    check(wait_for(lambda: "ws conn=1: open" in v.stderr()),
+          "--log-level debug still applies after a reload of a file that says info")
+    check("take effect after a restart" not in v.stderr(),
+          "an unchanged file is not said to need a restart")
+    v.stop()
 
 
 def test_vigilctl_beside_running_daemon():
