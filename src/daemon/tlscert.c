@@ -48,6 +48,18 @@ static EVP_PKEY *read_key(const char *path)
 }
 
 /* Checks a pair: both readable PEM, and the key belongs to the certificate. */
+/* Whole days until the certificate's notAfter (negative once past it); *early when it
+ * is not valid yet. False for a certificate that cannot be read. */
+static bool days_left(X509 *x, int *days, bool *early)
+{
+    int d = 0, secs = 0;
+    if (!x || !ASN1_TIME_diff(&d, &secs, NULL, X509_get0_notAfter(x)))
+        return false;
+    *days = d - (d == 0 && secs < 0); /* past by less than a day: -1 */
+    *early = X509_cmp_current_time(X509_get0_notBefore(x)) > 0;
+    return true;
+}
+
 static int check_pair(const char *cert, const char *key, const char *what, char *fp, size_t fplen,
                       char *err, size_t errlen)
 {
@@ -62,6 +74,16 @@ static int check_pair(const char *cert, const char *key, const char *what, char 
         snprintf(err, errlen, "%skey %s does not match certificate %s", what, key, cert);
     if (!x || !k || X509_check_private_key(x, k) != 1)
         rc = VG_EINVAL;
+    /* An expired certificate would start a service no browser connects to. */
+    int days = 0;
+    bool early = false;
+    if (rc == VG_OK && days_left(x, &days, &early) && (days < 0 || early)) {
+        snprintf(err, errlen, "%scertificate %s is %s", what, cert,
+                 early ? "not valid yet" : "expired");
+        rc = VG_EINVAL;
+    } else if (rc == VG_OK && days < 30) {
+        vg_warn(NULL, NULL, "tls: %scertificate %s expires in %d days: renew it", what, cert, days);
+    }
     if (rc == VG_OK)
         rc = fingerprint_of(x, fp, fplen);
     X509_free(x);
@@ -167,6 +189,24 @@ int vg_tls_ensure(const struct vg_config *c, char *cert, char *key, size_t pathl
                  dir);
         return VG_EINVAL;
     }
+    /* The generated one is renewed when it has expired or is about to (825 days):
+     * the old pair is kept beside it, and the fingerprint changes. */
+    X509 *old = have_cert ? read_cert(cert) : NULL;
+    int days = 0;
+    bool early = false;
+    if (old && days_left(old, &days, &early) && days < 7) {
+        char was[PATH_MAX + 16];
+        snprintf(was, sizeof was, "%s.expired", cert);
+        rename(cert, was);
+        snprintf(was, sizeof was, "%s.expired", key);
+        rename(key, was);
+        have_cert = false;
+        vg_warn(NULL, NULL,
+                "tls: the generated certificate %s %s: a new one is made (its fingerprint "
+                "changes; the old pair is kept as *.expired)",
+                cert, days < 0 ? "has expired" : "expires within a week");
+    }
+    X509_free(old);
     if (!have_cert) {
         if ((rc = generate(c, cert, key, err, errlen)))
             return rc;

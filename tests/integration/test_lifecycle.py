@@ -2,6 +2,7 @@
 start-up can fail (each a one-line error naming what is wrong)."""
 import json
 import os
+import shutil
 import signal
 import socket
 import sqlite3
@@ -161,6 +162,44 @@ def test_configured_certificate():
                     "ec_paramgen_curve:P-256", "-out", other], check=True, capture_output=True)
     conf = write(os.path.join(d, "v2.conf"), f"[tls]\ncertificate = {cert}\nkey = {other}\n")
     expect_start_failure(Vigild(config=conf), f"key {other} does not match", "mismatched key")
+    # An expired certificate: refused at start (no browser would connect); a generated
+    # one that expired is made anew, the old pair kept beside it.
+    old_cert, old_key = expired_pair(d)
+    conf = write(os.path.join(d, "v3.conf"), f"[tls]\ncertificate = {old_cert}\nkey = {old_key}\n")
+    expect_start_failure(Vigild(config=conf), f"certificate {old_cert} is expired",
+                         "expired certificate")
+    data = os.path.join(d, "gen")
+    os.makedirs(os.path.join(data, "tls"), mode=0o700)
+    shutil.copy(old_cert, os.path.join(data, "tls", "cert.pem"))
+    shutil.copy(old_key, os.path.join(data, "tls", "key.pem"))
+    v = Vigild(data_dir=data).start()
+    der = subprocess.run(["openssl", "x509", "-in", os.path.join(data, "tls", "cert.pem"),
+                          "-outform", "DER"], capture_output=True).stdout
+    check(https(v.port, "/healthz")[3] == der and
+          os.path.exists(os.path.join(data, "tls", "cert.pem.expired")) and
+          "a new one is made" in v.stderr(),
+          "an expired generated certificate is replaced (the old kept as .expired), and logged")
+    v.stop()
+
+
+def expired_pair(d):
+    """A certificate valid only on 1 January 2020, made with openssl ca (req cannot
+    back-date)."""
+    ca = os.path.join(d, "ca")
+    os.makedirs(ca)
+    write(os.path.join(ca, "index.txt"), "")
+    write(os.path.join(ca, "serial"), "01\n")
+    cnf = write(os.path.join(ca, "ca.cnf"), f"[ca]\ndefault_ca = d\n[d]\ndatabase = {ca}/index.txt\n"
+                f"new_certs_dir = {ca}\nserial = {ca}/serial\npolicy = p\ndefault_md = sha256\n"
+                "[p]\ncommonName = supplied\n")
+    key, csr, cert = (os.path.join(ca, n) for n in ("k.pem", "csr.pem", "c.pem"))
+    subprocess.run(["openssl", "req", "-new", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", csr, "-subj",
+                    "/CN=old.test"], check=True, capture_output=True)
+    subprocess.run(["openssl", "ca", "-batch", "-selfsign", "-keyfile", key, "-in", csr, "-out",
+                    cert, "-startdate", "20200101000000Z", "-enddate", "20200102000000Z",
+                    "-config", cnf, "-notext"], check=True, capture_output=True)
+    return cert, key
 
 
 def wait_for(pred, timeout=5):
