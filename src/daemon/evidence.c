@@ -43,9 +43,25 @@ static gboolean sweep_cb(gpointer ud)
                     "{\"error\":\"the clock jumped forward: the retention sweep is held\"}");
         return G_SOURCE_CONTINUE;
     }
+    /* A clock already wrong at start (far ahead) is not seen above: the sweep also
+     * never reaches past the latest case event the store holds, as that event was
+     * recorded, so it cannot delete every recording at once; a centre with no alarm
+     * for the whole retention period keeps its recordings until the next one. */
+    int64_t now = vg_wall_us(), latest = vg_store_latest_event_us(h->store);
+    if (latest && now > latest + CLOCK_AHEAD_MAX_US) {
+        if (!h->sweep_held)
+            vg_warn(NULL, NULL,
+                    "evidence: the clock reads %lld s past the latest case event: the retention "
+                    "sweep counts from that event, not from now",
+                    (long long)((now - latest) / 1000000));
+        h->sweep_held = true;
+        now = latest + CLOCK_AHEAD_MAX_US;
+    } else {
+        h->sweep_held = false;
+    }
     /* on the sealer's thread: deleting recordings is slow IO, and it must not race a
      * reseal of the same case */
-    vg_evidence_sweep_later(h->evidence, vg_wall_us(), (unsigned)h->cfg->evidence_retention_days);
+    vg_evidence_sweep_later(h->evidence, now, (unsigned)h->cfg->evidence_retention_days);
     return G_SOURCE_CONTINUE;
 }
 

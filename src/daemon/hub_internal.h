@@ -126,6 +126,7 @@ struct vg_hub {
     struct vg_evidence *evidence; /* NULL: recording off */
     guint sweep_timer;
     int64_t sweep_wall0, sweep_boot0; /* the clocks at start: a wall clock jump is seen */
+    bool sweep_held;                  /* the sweep counts from the latest event: said once */
     GHashTable *uploads; /* upload id -> struct upload_live* (uploads.c), open ones in use */
     guint upload_sweep;
     struct upload_io *upload_io; /* the chunks' disk work, off this loop (uploads.c) */

@@ -282,6 +282,19 @@ int vg_store_account_set_password(struct vg_store *st, const char *name, const c
 
 /* Cases --------------------------------------------------------------------- */
 
+int64_t vg_store_latest_event_us(struct vg_store *st)
+{
+    int64_t at = 0;
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(st->db, "SELECT coalesce(max(at_us), 0) FROM case_events", -1, &q,
+                           NULL) != SQLITE_OK)
+        return 0;
+    if (sqlite3_step(q) == SQLITE_ROW)
+        at = sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    return at;
+}
+
 int vg_store_cases_active(struct vg_store *st, int64_t *count)
 {
     return count_query(st, "SELECT count(*) FROM cases WHERE state NOT IN ('ended','abandoned')",

@@ -68,4 +68,7 @@ int vg_store_account_set_password(struct vg_store *st, const char *name, const c
 /* Cases neither ended nor abandoned. */
 int vg_store_cases_active(struct vg_store *st, int64_t *count);
 
+/* When the latest case event happened (wall clock us, as it was recorded); 0 for none. */
+int64_t vg_store_latest_event_us(struct vg_store *st);
+
 #endif
