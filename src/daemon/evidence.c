@@ -376,12 +376,18 @@ void evidence_metrics(struct vg_hub *h, GString *out)
     struct vg_evidence_stats st;
     vg_evidence_get_stats(h->evidence, &st);
     g_string_append_printf(out,
+                           "# HELP vigil_evidence_packets_total Media packets recorded.\n"
                            "# TYPE vigil_evidence_packets_total counter\n"
                            "vigil_evidence_packets_total %llu\n"
+                           "# HELP vigil_evidence_dropped_total Media packets not recorded (a "
+                           "full queue: a gap in a recording, alerted).\n"
                            "# TYPE vigil_evidence_dropped_total counter\n"
                            "vigil_evidence_dropped_total %llu\n"
+                           "# HELP vigil_evidence_events_total Case events recorded.\n"
                            "# TYPE vigil_evidence_events_total counter\n"
                            "vigil_evidence_events_total %llu\n"
+                           "# HELP vigil_evidence_write_errors_total Recording writes that "
+                           "failed (a full or failing disk, alerted).\n"
                            "# TYPE vigil_evidence_write_errors_total counter\n"
                            "vigil_evidence_write_errors_total %llu\n",
                            (unsigned long long)st.packets, (unsigned long long)st.dropped,
