@@ -343,6 +343,25 @@ def test_restart_keeps_parties(v, pw, conf):
     return v2
 
 
+def vigilctl(v, *args):
+    p = subprocess.run([os.environ.get("VIGILCTL", "vigilctl"), "--data-dir", v.data_dir, *args],
+                       capture_output=True, text=True)
+    check(p.returncode == 0, "vigilctl " + " ".join(args))
+
+
+def until_closed(c, others, timeout=10):
+    """Reads c (and keeps others read) until the server closes it: True, or False."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            c.drain(0.1)
+        except ConnectionError:
+            return True
+        for o in others:
+            o.drain(0.05)
+    return False
+
+
 def test_disabled(v, pw):
     """An account disabled with vigilctl while its console is open is signed out within
     seconds (it could go on blocking callers and claiming cases until its socket
@@ -355,17 +374,8 @@ def test_disabled(v, pw):
     dan.wait(lambda m: m.get("type") == "offer" and m["case"]["case_id"] == cid)
     check(dan.request("claim", case_id=cid).get("type") == "claimed", "dan answers")
     t0 = time.monotonic()
-    p = subprocess.run([os.environ.get("VIGILCTL", "vigilctl"), "--data-dir", v.data_dir,
-                        "account", "disable", "dan"], capture_output=True, text=True)
-    check(p.returncode == 0, "vigilctl account disable dan")
-    closed, deadline = False, time.monotonic() + 10
-    while not closed and time.monotonic() < deadline:
-        try:
-            dan.drain(0.1)
-        except ConnectionError:
-            closed = True
-        for c in (sue, cit):
-            c.drain(0.05)
+    vigilctl(v, "account", "disable", "dan")
+    closed = until_closed(dan, (sue, cit))
     out = take(dan, "signed_out")
     check(out is not None and out.get("reason") == "revoked",
           f"dan's console is told it is signed out {time.monotonic() - t0:.1f} s later: {out}")
@@ -384,16 +394,8 @@ def test_disabled(v, pw):
     # A password reset is how a compromised account is taken back: its sessions end.
     eve_pw = add_account(v.data_dir, "eve", "call_taker")
     eve = staff(v.port, "eve", eve_pw)
-    p = subprocess.run([os.environ.get("VIGILCTL", "vigilctl"), "--data-dir", v.data_dir,
-                        "account", "reset-password", "eve"], capture_output=True, text=True)
-    check(p.returncode == 0, "vigilctl account reset-password eve")
-    closed, deadline = False, time.monotonic() + 10
-    while not closed and time.monotonic() < deadline:
-        try:
-            eve.drain(0.1)
-        except ConnectionError:
-            closed = True
-    check(closed and take(eve, "signed_out") is not None,
+    vigilctl(v, "account", "reset-password", "eve")
+    check(until_closed(eve, ()) and take(eve, "signed_out") is not None,
           "after a password reset the open console is signed out")
     again = Client(v.port, "eve-again")
     r = again.request("resume", token=eve.token)
