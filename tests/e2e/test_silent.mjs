@@ -229,6 +229,22 @@ async function blocks(v, browser) {
   await sue.click(`${item} button`);
   const asked = await until(() => sue.textContent(`${item} [role=status]`).then((x) => /reason/.test(x) && x), 3000);
   check(asked, `lifting it without a reason asks for one: "${asked}"`);
+  // Another block made while she types a reason: her list is not rebuilt under her.
+  await sue.fill(`${item} input`, 'e2e: lif');
+  // bob blocks another number from a connection of his own (opened in sue's page).
+  const other = await sue.evaluate((pw) => new Promise((resolve) => {
+    const ws = new WebSocket('wss://' + location.host + '/ws', 'vigil.v1');
+    ws.onopen = () => ws.send(JSON.stringify({ type: 'login', id: 'l', name: 'bob', password: pw }));
+    ws.onmessage = (e) => {
+      const m = JSON.parse(e.data);
+      if (m.id === 'l') ws.send(JSON.stringify({ type: 'block', id: 'b', phone: '+86 138 0000 5099', reason: 'e2e other', expires_in_s: 3600 }));
+      if (m.id === 'b') { ws.close(); resolve(m); }
+    };
+    setTimeout(() => resolve({ type: 'timeout' }), 8000);
+  }), v.accounts.bob);
+  await sleep(500);
+  const kept = await sue.inputValue(`${item} input`).catch(() => '');
+  check(/blocked/.test(other.type) && kept === 'e2e: lif', `a reason being typed survives another block (${other.type}, "${kept}")`);
   await sue.fill(`${item} input`, 'e2e: lifted');
   await sue.click(`${item} button`);
   const gone = await until(() => sue.$(item).then((x) => !x), 5000);

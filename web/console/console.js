@@ -749,6 +749,7 @@ function renderBoard() {
 // ---- blocked callers (supervisors) -------------------------------------------------
 
 async function loadBlocks() {
+  s.blocksStale = false;
   const r = await gw.request('blocks');
   if (r.type !== 'blocks') return;
   $('blocks-count').textContent = `(${r.blocks.length})`;
@@ -1036,7 +1037,16 @@ gw.on('alerts', (m) => {
   for (const a of m.alerts || []) addAlert(a, true);
 });
 gw.on('alert_acked', (m) => dropAlert(m.alert_id));
-gw.on('block_changed', () => { if (s.role === 'supervisor') loadBlocks(); });
+// Another's block or lift rebuilds the list, but not under a reason being typed there:
+// then once focus leaves the list.
+gw.on('block_changed', () => {
+  if (s.role !== 'supervisor') return;
+  if ($('blocks').contains(document.activeElement)) s.blocksStale = true;
+  else loadBlocks();
+});
+$('blocks').addEventListener('focusout', (e) => {
+  if (s.blocksStale && !$('blocks').contains(e.relatedTarget)) { s.blocksStale = false; loadBlocks(); }
+});
 // The account was disabled while signed in: the gateway closes the connection and the
 // session will not resume; the sign-in form says why.
 gw.on('signed_out', (m) => {
