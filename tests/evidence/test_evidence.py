@@ -20,7 +20,7 @@ import types
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "media"))
 from media_harness import (E2E, Browser, add_account, check, citizen, console,  # noqa: E402
-                           pump_until, start_vigild, staff)
+                           pump_until, start_vigild, staff, wait_closed)
 from vigil_harness import SOURCE_ROOT, Vigild, finish  # noqa: E402
 
 import gi  # noqa: E402
@@ -36,15 +36,6 @@ EXPORT = os.path.join(SOURCE_ROOT, "tools", "vigil-export")
 def verify(case_dir, key):
     p = subprocess.run([VERIFY, case_dir, "--key", key], capture_output=True, text=True)
     return p.returncode, p.stdout + p.stderr
-
-
-def wait_closed(case_dir, secs=15):
-    deadline = time.monotonic() + secs
-    while time.monotonic() < deadline:
-        if os.path.exists(os.path.join(case_dir, "manifest.sig")):
-            return True
-        time.sleep(0.2)
-    return False
 
 
 def luma_halves(sink, b):

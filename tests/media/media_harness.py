@@ -70,6 +70,16 @@ class Side:
             p.close()
 
 
+def wait_closed(case_dir, secs=15):
+    """True once the case's recording is sealed (its manifest signed)."""
+    deadline = time.monotonic() + secs
+    while time.monotonic() < deadline:
+        if os.path.exists(os.path.join(case_dir, "manifest.sig")):
+            return True
+        time.sleep(0.2)
+    return False
+
+
 def pump_until(sides, pred, timeout):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

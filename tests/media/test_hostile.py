@@ -272,7 +272,7 @@ if __name__ == "__main__" and sys.argv[1:2] == ["--flood"]:
 # ---- the test ---------------------------------------------------------------------------
 
 from media_harness import (Client, Peer, check, console, citizen, https, pump_until,  # noqa: E402
-                           start_vigild)
+                           start_vigild, wait_closed)
 from vigil_harness import finish  # noqa: E402
 from webrtc_peer import Gst, GstAudio, GstRtp, GstWebRTC  # noqa: E402
 
@@ -453,15 +453,6 @@ def a_lost(v, cid):
     reports' count, refreshed each second)."""
     _, text = metrics(v)
     return sum(leg_values(text, "vigil_media_packets_lost_total", {"A": cid}).values())
-
-
-def wait_closed(case_dir, secs=15):
-    deadline = time.monotonic() + secs
-    while time.monotonic() < deadline:
-        if os.path.exists(os.path.join(case_dir, "manifest.sig")):
-            return True
-        time.sleep(0.2)
-    return False
 
 
 def verify(v, case_id, what):
