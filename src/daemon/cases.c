@@ -1139,14 +1139,20 @@ void case_resume(struct vg_hub *h, struct session *s, const struct vg_proto_msg 
 
 /* Sends msg to every staff session following the case: its holder, supervisors, and
  * (while it waits) every console it rings on. Takes msg; skips `except`. */
+/* This connection is on the call: its holder's, or a party's (a specialist, a
+ * monitoring or barged supervisor). Not on_case(), which is who may act on it. */
+static bool in_call(const struct session *s, struct live_case *lc)
+{
+    return s == lc->holder || ((s->role & R_STAFF) && strcmp(s->case_id, lc->row.id) == 0 &&
+                               team_party(lc, s->account));
+}
+
 static void to_case_staff(struct vg_hub *h, struct live_case *lc, json_t *msg,
                           const struct session *except)
 {
     for (guint i = 0; i < h->sessions->len; i++) {
         struct session *s = g_ptr_array_index(h->sessions, i);
-        if (s != except && (s == lc->holder || s->role == R_SUPERVISOR || staff_sees(s, lc) ||
-                            ((s->role & R_STAFF) && strcmp(s->case_id, lc->row.id) == 0 &&
-                             team_party(lc, s->account))))
+        if (s != except && (in_call(s, lc) || s->role == R_SUPERVISOR || staff_sees(s, lc)))
             hub_send(s, json_incref(msg));
     }
     json_decref(msg);
@@ -1162,8 +1168,7 @@ void cases_to_people(struct vg_hub *h, struct live_case *lc, json_t *msg)
 {
     for (guint i = 0; i < h->sessions->len; i++) {
         struct session *s = g_ptr_array_index(h->sessions, i);
-        if (s == lc->holder || ((s->role & R_STAFF) && strcmp(s->case_id, lc->row.id) == 0 &&
-                                team_party(lc, s->account)))
+        if (in_call(s, lc))
             hub_send(s, json_incref(msg));
     }
     json_decref(msg);
