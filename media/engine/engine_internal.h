@@ -11,6 +11,7 @@
 #include "srtp.h"
 
 #include <glib.h>
+#include <stdatomic.h>
 
 #define MTU 1500
 /* NACK history, per video source (media/core/history.h): it starts at HIST_MIN_BYTES
@@ -189,9 +190,9 @@ struct vg_media {
     char **local_addrs;
     size_t n_local_addrs;
     char *stun, *turn, *turn_user, *turn_pass;
-    unsigned loss_permille; /* simulated RTP loss, each way (drills and tests only) */
-    bool nack;              /* serve and send NACKs */
-    gint next_id;
+    unsigned loss_permille;       /* simulated RTP loss, each way (drills and tests only) */
+    bool nack;                    /* serve and send NACKs */
+    atomic_uint_fast64_t next_id; /* new_id() */
 };
 
 /* engine.c */
