@@ -13,9 +13,10 @@
  *
  * A full queue drops RTP (never events), records the gap as an event, and raises
  * an alert through the owner's callback; a write error is handled the same way.
- * At start, a recording left open by a crash is closed as incomplete: each
- * segment truncated to its last complete record, and a signed manifest saying when
- * the recording stopped.
+ * At start, a recording left open by a crash (or a stop) is resumed if its case
+ * is still live (config `live`), else closed as incomplete: each segment truncated
+ * to its last complete record, and a signed manifest saying when the recording
+ * stopped.
  *
  * Layout: DATA/evidence/<case_id>/{events-NNNNNN.vgs, leg-<id>-NNNNNN.vgs,
  * uploads/..., manifest.json, manifest.sig}, DATA/evidence/audit.log, and the key
@@ -47,6 +48,12 @@ struct vg_evidence_config {
     /* Rings made (and touched) at open, one per thread expected to record RTP (the
      * media workers); a further thread gets one made at its first packet. */
     unsigned producers;
+    /* Whether a case is still live (called at open, with ud). When set, a recording
+     * that a crash or a stop left open, of a case still live, is not sealed at open:
+     * vg_recording_start resumes it; and vg_evidence_close pauses the recordings
+     * still open (synced, not sealed) for the next start to resume. NULL: each is
+     * sealed as incomplete, at open or at close. */
+    bool (*live)(const char *case_id, void *ud);
 };
 
 /* Loads (or creates, 0600) the key, closes recordings a crash left open, and
@@ -62,8 +69,16 @@ void vg_evidence_close(struct vg_evidence *ev);
 unsigned vg_evidence_recovered(const struct vg_evidence *ev);
 
 /* Starts recording a case. Returns a reference the caller owns (release with
- * vg_recording_finish), or NULL when the case directory cannot be made. */
+ * vg_recording_finish), or NULL when the case directory cannot be made. A recording
+ * left open at the last stop or crash (config `live`) is resumed: its last segments
+ * cut at their last whole record, its events log continued, a recording_resumed
+ * event saying since when nothing was recorded; its manifest will say incomplete,
+ * with that time as a gap. Owner's thread. */
 struct vg_recording *vg_recording_start(struct vg_evidence *ev, const char *case_id);
+
+/* After the owner has started every live case: a recording left open for a case it
+ * did not resume is sealed as incomplete. Owner's thread. */
+void vg_evidence_seal_unresumed(struct vg_evidence *ev);
 
 /* One case event (a JSON object; "at" in microseconds is added). Any thread. */
 void vg_recording_event(struct vg_recording *r, int64_t at_us, const char *json);

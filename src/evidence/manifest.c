@@ -54,8 +54,23 @@ static GPtrArray *list_files(const char *dir, const char *prefix)
     return a;
 }
 
+/* A recording resumed after a restart (recorder.c): the time vigild was down is a
+ * gap of every leg, and what the resume cut off the segments a crash left torn is
+ * listed as a crash's cut is. */
+static void read_resumed(json_t *e, json_t *gaps, json_t *truncated)
+{
+    json_t *cut = json_object_get(e, "truncated");
+    if (truncated && json_is_array(cut))
+        json_array_extend(truncated, cut);
+    json_array_append_new(gaps, json_pack("{s:s, s:s, s:O?, s:O?, s:s}", "type", "gap", "leg",
+                                          "all", "from_us", json_object_get(e, "stopped_us"),
+                                          "to_us", json_object_get(e, "resumed_us"), "reason",
+                                          "vigild_restarted"));
+}
+
 /* Participants and gaps, from the events log's records. */
-static void read_events(const uint8_t *buf, size_t len, json_t *parties, json_t *gaps)
+static void read_events(const uint8_t *buf, size_t len, json_t *parties, json_t *gaps,
+                        json_t *truncated)
 {
     size_t off = VG_EV_HDR_LEN;
     struct vg_ev_record r;
@@ -70,6 +85,8 @@ static void read_events(const uint8_t *buf, size_t len, json_t *parties, json_t 
             json_object_set_new(parties, leg, json_string(party));
         else if (type && strcmp(type, "gap") == 0)
             json_array_append(gaps, e);
+        else if (type && strcmp(type, "recording_resumed") == 0)
+            read_resumed(e, gaps, truncated);
         json_decref(e);
     }
 }
@@ -147,7 +164,7 @@ static int add_segment(struct build *b, const char *dir, const char *name, bool 
     vg_ev_hex(sc.hdr.prev, 32, prev);
     snprintf(stream, sizeof stream, "%llu", (unsigned long long)sc.hdr.stream);
     if (sc.hdr.stream == 0)
-        read_events((const uint8_t *)buf, len, b->parties, b->gaps);
+        read_events((const uint8_t *)buf, len, b->parties, b->gaps, b->truncated);
     json_t *f = json_pack(
         "{s:s, s:s, s:I, s:s, s:s, s:I, s:s, s:I, s:I, s:I}", "path", name, "sha256", hash, "size",
         (json_int_t)len, "type", sc.hdr.stream ? "media" : "events", "stream", stream, "seq",
@@ -230,6 +247,67 @@ static int collect(struct build *b, const char *dir, bool cut, char *err, size_t
         }
     g_ptr_array_free(ups, TRUE);
     g_free(up);
+    return rc;
+}
+
+/* The stream a segment's name belongs to: the name without "-NNNNNN.vgs". */
+static size_t stream_prefix(const char *name)
+{
+    const char *dash = strrchr(name, '-');
+    return dash ? (size_t)(dash - name) : strlen(name);
+}
+
+int vg_manifest_cut_open(const char *dir, json_t *truncated, int64_t *stopped_us,
+                         uint32_t *events_seq, uint8_t events_sha[32], char *err, size_t errlen)
+{
+    struct build b = {json_array(), json_array(), json_object(), json_array(), 0, 0};
+    GPtrArray *names = list_files(dir, "");
+    int rc = VG_OK;
+    /* Sorted, and the sequence numbers zero-padded: a stream's last segment is the
+     * last of its names. Only those can be torn (a segment is synced and whole
+     * before the next one opens). */
+    for (guint i = 0; i < names->len && rc == VG_OK; i++) {
+        const char *n = names->pdata[i], *next = i + 1 < names->len ? names->pdata[i + 1] : "";
+        size_t k = stream_prefix(n);
+        bool last = !is_segment(next) || stream_prefix(next) != k || strncmp(n, next, k) != 0;
+        if (is_segment(n) && last)
+            rc = add_segment(&b, dir, n, true, err, errlen);
+    }
+    g_ptr_array_free(names, TRUE);
+    *stopped_us = b.last_us;
+    json_array_extend(truncated, b.truncated);
+    json_decref(b.files);
+    json_decref(b.gaps);
+    json_decref(b.parties);
+    json_decref(b.truncated);
+    /* the events log's last whole segment, which the resumed log chains to (one cut
+     * to nothing was removed: the one before it is then the last) */
+    *events_seq = 0;
+    memset(events_sha, 0, 32);
+    names = list_files(dir, "");
+    for (guint i = 0; i < names->len; i++) {
+        const char *n = names->pdata[i];
+        unsigned seq;
+        if (g_str_has_prefix(n, "events-") && is_segment(n) &&
+            sscanf(n, "events-%u.vgs", &seq) == 1)
+            *events_seq = seq;
+    }
+    if (*events_seq && rc == VG_OK) {
+        char name[32];
+        snprintf(name, sizeof name, "events-%06u.vgs", *events_seq);
+        char *path = g_build_filename(dir, name, NULL);
+        gchar *buf = NULL;
+        gsize len = 0;
+        unsigned mdn = 0;
+        if (!g_file_get_contents(path, &buf, &len, NULL) ||
+            EVP_Digest(buf, len, events_sha, &mdn, EVP_sha256(), NULL) != 1) {
+            snprintf(err, errlen, "%s: cannot read", path);
+            rc = VG_EIO;
+        }
+        g_free(buf);
+        g_free(path);
+    }
+    g_ptr_array_free(names, TRUE);
     return rc;
 }
 

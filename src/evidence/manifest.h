@@ -5,6 +5,7 @@
 #ifndef VG_MANIFEST_H
 #define VG_MANIFEST_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -20,6 +21,14 @@ typedef struct evp_pkey_st EVP_PKEY;
  * complete record, and the manifest records what was cut. */
 int vg_manifest_write(const char *case_dir, const char *case_id, EVP_PKEY *key, bool complete,
                       const char *reason, int64_t closed_us, char *err, size_t errlen);
+
+/* A recording left open by a crash or a stop, to be resumed (recorder.c): the last
+ * segment of each stream cut at its last whole record (what was cut appended to
+ * truncated, as the manifest lists it), *stopped_us the time of the last record
+ * kept, and the events log's last segment, which the resumed log chains to
+ * (*events_seq 0: there is none). */
+int vg_manifest_cut_open(const char *case_dir, json_t *truncated, int64_t *stopped_us,
+                         uint32_t *events_seq, uint8_t events_sha[32], char *err, size_t errlen);
 
 struct vg_manifest_summary {
     char case_id[48];

@@ -48,6 +48,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #define WAKE_MS 100
@@ -153,6 +154,8 @@ struct vg_recording {
     char io_error[96];   /* the first write or sync that failed, for the manifest */
     bool err_since_sync; /* a write or sync failed since the last sync pass */
     char reason[128];
+    /* resumed after a restart (vg_recording_start): the manifest says what it lacks */
+    char resumed[200];
 };
 
 struct vg_evidence {
@@ -179,6 +182,7 @@ struct vg_evidence {
     atomic_uint_fast64_t dropped;
     struct vg_sealer *sealer; /* manifests, reseals, appends, the sweep (seal.h) */
     GMutex audit_lock;        /* the writer, the sealer and the owner append to one log */
+    json_t *resumable;        /* owner: case ids left open at start to be resumed */
 };
 
 static int64_t mono_us(void)
@@ -445,10 +449,69 @@ void vg_evidence_stall(struct vg_evidence *ev, unsigned ms)
         g_usleep(1000);
 }
 
+/* A wall-clock time in microseconds as UTC, to the millisecond: for a reason a
+ * person reads. */
+static const char *utc(int64_t us, char *out, size_t n)
+{
+    time_t t = (time_t)(us / 1000000);
+    struct tm tm;
+    char s[24];
+    if (!gmtime_r(&t, &tm) || !strftime(s, sizeof s, "%Y-%m-%dT%H:%M:%S", &tm))
+        snprintf(out, n, "%lld us", (long long)us);
+    else
+        snprintf(out, n, "%s.%03dZ", s, (int)(us % 1000000 / 1000));
+    return out;
+}
+
+/* A recording left open at the last stop or crash, its case live again: the last
+ * segments cut at their last whole record, the events log continued from its last
+ * segment (the chain unbroken), and a recording_resumed event first, saying since
+ * when nothing was recorded and what the cut removed. New legs have new ids, so
+ * their files are new streams. */
+static bool resume(struct vg_recording *r)
+{
+    json_t *cut = json_array();
+    int64_t stopped = 0, now = g_get_real_time();
+    uint32_t seq = 0;
+    uint8_t sha[32];
+    char err[300];
+    if (vg_manifest_cut_open(r->dir, cut, &stopped, &seq, sha, err, sizeof err) != VG_OK) {
+        vg_error(r->case_id, NULL, "evidence: the recording cannot be resumed: %s", err);
+        json_decref(cut);
+        return false;
+    }
+    struct stream *log = &r->streams[r->n_streams++];
+    *log = (struct stream){.rec = r, .id = 0, .fd = -1, .seq = seq};
+    memcpy(log->prev, sha, 32);
+    char *paused = vg_seal_paused(r->dir);
+    const char *why = paused ? paused : "vigild stopped unexpectedly";
+    json_t *e = json_pack("{s:s, s:s, s:I, s:I, s:o}", "type", "recording_resumed", "after", why,
+                          "stopped_us", (json_int_t)stopped, "resumed_us", (json_int_t)now,
+                          "truncated", cut);
+    char *text = json_dumps(e, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    if (text)
+        vg_recording_event(r, now, text);
+    vg_warn(r->case_id, NULL,
+            "evidence: recording resumed after a restart (%s): nothing "
+            "recorded for %.1f s",
+            why, stopped ? (double)(now - stopped) / 1e6 : 0.0);
+    char from[40], to[40];
+    snprintf(r->resumed, sizeof r->resumed,
+             "resumed after a restart (%.80s): not recorded from %s to %s", why,
+             utc(stopped, from, sizeof from), utc(now, to, sizeof to));
+    vg_evidence_audit(r->ev, "vigild", "system", "recording_resumed", r->case_id, "done", text);
+    free(text);
+    g_free(paused);
+    json_decref(e);
+    return true;
+}
+
 struct vg_recording *vg_recording_start(struct vg_evidence *ev, const char *case_id)
 {
     if (strlen(case_id) > VG_EV_CASE_MAX || strchr(case_id, '/') || case_id[0] == '.')
         return NULL;
+    bool resuming = json_object_get(ev->resumable, case_id) != NULL;
+    json_object_del(ev->resumable, case_id);
     char *dir = g_build_filename(ev->dir, case_id, NULL);
     char *sig = g_build_filename(dir, "manifest.sig", NULL);
     bool done = g_file_test(sig, G_FILE_TEST_EXISTS);
@@ -466,8 +529,37 @@ struct vg_recording *vg_recording_start(struct vg_evidence *ev, const char *case
     snprintf(r->case_id, sizeof r->case_id, "%s", case_id);
     for (int i = 0; i < MAX_STREAMS; i++)
         r->streams[i].fd = -1;
+    if (resuming && !resume(r)) { /* sealed as it is, and not recorded again */
+        char *paused = vg_seal_paused(dir);
+        char *why = g_strdup_printf("%s; the recording could not be resumed",
+                                    paused ? paused : "vigild stopped unexpectedly");
+        vg_sealer_close(ev->sealer, case_id, false, why, g_get_real_time());
+        g_free(why);
+        g_free(paused);
+        g_free(r->dir);
+        g_aligned_free(r);
+        return NULL;
+    }
     /* The writer learns of it with its first item (open list kept writer-side). */
     return r;
+}
+
+void vg_evidence_seal_unresumed(struct vg_evidence *ev)
+{
+    const char *id;
+    json_t *v;
+    json_object_foreach(ev->resumable, id, v)
+    {
+        char *dir = g_build_filename(ev->dir, id, NULL), *why = vg_seal_paused(dir);
+        char *reason = g_strdup_printf("%s; its case was not restored at the next start",
+                                       why ? why : "vigild stopped unexpectedly");
+        vg_warn(id, NULL, "evidence: a recording left open is closed: %s", reason);
+        vg_sealer_close(ev->sealer, id, false, reason, g_get_real_time());
+        g_free(reason);
+        g_free(why);
+        g_free(dir);
+    }
+    json_object_clear(ev->resumable);
 }
 
 /* The writer: streams --------------------------------------------------------------------- */
@@ -1017,7 +1109,12 @@ static void close_recording(struct vg_recording *r, bool complete, const char *r
         if (r->streams[i].id)
             stream_close(r, &r->streams[i], false);
     sync_dir_if_created(r); /* the media files' names before the event that vouches for them */
-    char why[400];
+    char why[520], why0[360];
+    if (r->resumed[0]) { /* what was not recorded while vigild was down */
+        complete = false;
+        snprintf(why0, sizeof why0, "%s; %s", reason, r->resumed);
+        reason = why0;
+    }
     if (r->io_lost || r->io_error[0]) { /* the files do not hold all that was recorded */
         complete = false;
         snprintf(why, sizeof why, "%s; %llu records not written (%s)", reason,
@@ -1048,9 +1145,44 @@ static void close_recording(struct vg_recording *r, bool complete, const char *r
     g_ptr_array_remove(r->ev->open, r);
 }
 
+/* vigild stops while the case is live, and will resume its recording at the next
+ * start (the owner's `live`): every file synced, then recording_paused last in the
+ * events log, which tells the next start that nothing was lost here (and why the
+ * recording stopped, if its case is not restored and it is sealed then). Not
+ * sealed. */
+static void pause_recording(struct vg_recording *r, const char *reason)
+{
+    if (r->closed)
+        return;
+    for (unsigned i = 0; i < r->n_streams; i++)
+        if (r->streams[i].id)
+            stream_close(r, &r->streams[i], false);
+    sync_dir_if_created(r);
+    json_t *e = json_pack("{s:s, s:s, s:I}", "type", "recording_paused", "reason", reason, "at_us",
+                          (json_int_t)g_get_real_time());
+    record_event(r, e);
+    json_decref(e);
+    struct stream *log = stream_of(r, 0);
+    if (log)
+        stream_close(r, log, false);
+    sync_dir_if_created(r);
+    vg_info(r->case_id, NULL, "evidence: recording paused (%s): resumed at the next start", reason);
+    r->closed = true;
+    g_ptr_array_remove(r->ev->open, r);
+}
+
+static void stop_recording(struct vg_recording *r)
+{
+    const char *why = "vigild stopped while the case was open";
+    if (r->ev->cfg.live)
+        pause_recording(r, why);
+    else
+        close_recording(r, false, why);
+}
+
 static void free_recording(struct vg_recording *r)
 {
-    close_recording(r, false, "vigild stopped while the case was open");
+    stop_recording(r);
     for (unsigned i = 0; i < r->n_streams; i++) {
         g_free(r->streams[i].iov);
         g_free(r->streams[i].tail);
@@ -1244,6 +1376,12 @@ static void seal_alert(void *ud, const char *case_id, const char *kind, json_t *
     alert_later(ud, case_id, kind, detail);
 }
 
+static bool seal_resume(void *ud, const char *case_id)
+{
+    struct vg_evidence *ev = ud;
+    return ev->cfg.live && ev->cfg.live(case_id, ev->cfg.ud);
+}
+
 int vg_evidence_open(const struct vg_evidence_config *cfg, struct vg_evidence **out, char *err,
                      size_t errlen)
 {
@@ -1277,8 +1415,10 @@ int vg_evidence_open(const struct vg_evidence_config *cfg, struct vg_evidence **
         return rc;
     }
     g_mutex_init(&ev->audit_lock);
-    ev->recovered =
-        vg_seal_recover(&(struct vg_seal_env){ev->dir, ev->key, seal_audit, seal_alert, ev, NULL});
+    ev->resumable = json_object();
+    ev->recovered = vg_seal_recover(
+        &(struct vg_seal_env){ev->dir, ev->key, seal_audit, seal_alert, ev, NULL, seal_resume},
+        ev->resumable);
     ev->open = g_ptr_array_new();
     ev->dirty = g_ptr_array_new();
     ev->serial = atomic_fetch_add(&next_serial, 1);
@@ -1288,8 +1428,8 @@ int vg_evidence_open(const struct vg_evidence_config *cfg, struct vg_evidence **
     atomic_store(&ev->n_rings, n);
     g_mutex_init(&ev->lock);
     g_cond_init(&ev->cond);
-    ev->sealer =
-        vg_sealer_start(&(struct vg_seal_env){ev->dir, ev->key, seal_audit, seal_alert, ev, NULL});
+    ev->sealer = vg_sealer_start(
+        &(struct vg_seal_env){ev->dir, ev->key, seal_audit, seal_alert, ev, NULL, NULL});
     ev->thread = g_thread_new("vigil-evidence", writer_main, ev);
     *out = ev;
     return VG_OK;
@@ -1305,7 +1445,7 @@ void vg_evidence_close(struct vg_evidence *ev)
     g_mutex_unlock(&ev->lock);
     g_thread_join(ev->thread);
     while (ev->open->len) /* still referenced: the caller broke the contract */
-        close_recording(ev->open->pdata[0], false, "vigild stopped while the case was open");
+        stop_recording(ev->open->pdata[0]);
     vg_sealer_stop(ev->sealer); /* every seal queued is done before we return */
     g_ptr_array_free(ev->open, TRUE);
     g_ptr_array_free(ev->dirty, TRUE);
@@ -1313,6 +1453,7 @@ void vg_evidence_close(struct vg_evidence *ev)
         vg_ring_free(ev->rings[i]);
     g_mutex_clear(&ev->lock);
     g_cond_clear(&ev->cond);
+    json_decref(ev->resumable);
     vg_audit_free(ev->audit);
     g_mutex_clear(&ev->audit_lock);
     EVP_PKEY_free(ev->key);
@@ -1355,8 +1496,9 @@ void vg_evidence_get_stats(struct vg_evidence *ev, struct vg_evidence_stats *out
 
 int vg_evidence_sweep(struct vg_evidence *ev, int64_t now_us, unsigned days)
 {
-    return vg_seal_sweep(&(struct vg_seal_env){ev->dir, ev->key, seal_audit, seal_alert, ev, NULL},
-                         now_us, days);
+    return vg_seal_sweep(
+        &(struct vg_seal_env){ev->dir, ev->key, seal_audit, seal_alert, ev, NULL, NULL}, now_us,
+        days);
 }
 
 void vg_evidence_sweep_later(struct vg_evidence *ev, int64_t now_us, unsigned days)

@@ -961,10 +961,9 @@ static bool segments_whole(const char *dir, const char *last_log, char **last)
     return whole;
 }
 
-/* The recording_closed event a recording ends with when the writer closed it and a
- * crash came before its seal (the writer writes it after every other file was
- * closed and synced), with every segment whole; else NULL. */
-static json_t *closed_before_crash(const char *dir)
+/* The last event of dir's events log if it is of that type and every segment is
+ * whole; else NULL. */
+static json_t *last_event(const char *dir, const char *type)
 {
     GDir *d = g_dir_open(dir, 0, NULL);
     const char *n;
@@ -979,13 +978,32 @@ static json_t *closed_before_crash(const char *dir)
     json_t *e = seq && segments_whole(dir, name, &last) && last ? json_loads(last, 0, NULL) : NULL;
     g_free(last);
     const char *t = json_string_value(json_object_get(e, "type"));
-    if (!t || strcmp(t, "recording_closed") != 0 ||
-        !json_is_boolean(json_object_get(e, "complete")) ||
-        !json_is_string(json_object_get(e, "reason"))) {
+    if (!t || strcmp(t, type) != 0 || !json_is_string(json_object_get(e, "reason"))) {
         json_decref(e);
         return NULL;
     }
     return e;
+}
+
+/* The recording_closed event a recording ends with when the writer closed it and a
+ * crash came before its seal (the writer writes it after every other file was
+ * closed and synced), with every segment whole; else NULL. */
+static json_t *closed_before_crash(const char *dir)
+{
+    json_t *e = last_event(dir, "recording_closed");
+    if (e && !json_is_boolean(json_object_get(e, "complete"))) {
+        json_decref(e);
+        return NULL;
+    }
+    return e;
+}
+
+char *vg_seal_paused(const char *dir)
+{
+    json_t *e = last_event(dir, "recording_paused"); /* a stop: every file synced before it */
+    char *why = e ? g_strdup(json_string_value(json_object_get(e, "reason"))) : NULL;
+    json_decref(e);
+    return why;
 }
 
 /* A recording the writer closed but did not see sealed: signed as the writer meant. */
@@ -1021,7 +1039,7 @@ static void drop_temps(const char *dir)
     }
 }
 
-unsigned vg_seal_recover(const struct vg_seal_env *env)
+unsigned vg_seal_recover(const struct vg_seal_env *env, json_t *resumable)
 {
     unsigned closed = 0;
     GDir *d = g_dir_open(env->dir, 0, NULL);
@@ -1053,9 +1071,19 @@ unsigned vg_seal_recover(const struct vg_seal_env *env)
             drop_temps(dir);
             if (seal_at_restart(env, dir, n)) {
                 closed++;
+            } else if (resumable && env->resume && env->resume(env->ud, n)) {
+                /* its case is live: left open, to be resumed (vg_recording_start) */
+                json_object_set_new(resumable, n, json_true());
+                vg_info(n, NULL,
+                        "evidence: the recording of a case still live is left open to "
+                        "be resumed");
             } else {
                 char err[300];
-                const char *why = "vigild stopped unexpectedly; closed as incomplete at restart";
+                char *paused = vg_seal_paused(dir);
+                char *why = paused ? g_strdup_printf("%s; sealed at restart", paused)
+                                   : g_strdup("vigild stopped unexpectedly; closed as "
+                                              "incomplete at restart");
+                g_free(paused);
                 if (vg_manifest_write(dir, n, env->key, false, why, g_get_real_time(), err,
                                       sizeof err)) {
                     vg_error(n, NULL, "evidence: could not close the crashed recording: %s", err);
@@ -1066,6 +1094,7 @@ unsigned vg_seal_recover(const struct vg_seal_env *env)
                     audit_manifest(env, dir, n, "recording_recovered",
                                    json_pack("{s:b}", "complete", 0));
                 }
+                g_free(why);
             }
         }
         g_free(pending);

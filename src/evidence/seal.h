@@ -45,6 +45,9 @@ struct vg_seal_env {
     /* Which manifest the audit log names last per case, kept by the one thread that
      * uses this env (the sealer makes its own); NULL: the log is read per question. */
     struct vg_audit_index *seals;
+    /* vg_seal_recover: whether a recording left open belongs to a case that is still
+     * live, to be resumed instead of sealed. NULL: none is. */
+    bool (*resume)(void *ud, const char *case_id);
 };
 
 struct vg_sealer;
@@ -80,10 +83,14 @@ uint64_t vg_sealer_manifests(struct vg_sealer *s);
 
 /* At start, before any thread: finishes or undoes an interrupted reseal; signs a
  * recording the writer had closed before a crash as it meant (its events log ends
- * with recording_closed, every segment whole); closes every other recording without
- * a manifest as incomplete, cut at its last whole record. Returns how many it
- * closed or signed. */
-unsigned vg_seal_recover(const struct vg_seal_env *env);
+ * with recording_closed, every segment whole); leaves open each other recording
+ * without a manifest whose case env->resume says is live (its id set in the object
+ * resumable, when not NULL); closes the rest as incomplete, cut at their last whole
+ * record. Returns how many it closed or signed. */
+unsigned vg_seal_recover(const struct vg_seal_env *env, json_t *resumable);
+/* A recording left open by a stop (its log ends with recording_paused, every segment
+ * whole): the reason the stop gave (g_free() it); NULL: a crash left it open. */
+char *vg_seal_paused(const char *case_dir);
 /* The sweep, synchronously. Returns how many recordings it deleted. */
 int vg_seal_sweep(const struct vg_seal_env *env, int64_t now_us, unsigned days);
 

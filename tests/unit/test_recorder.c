@@ -47,18 +47,30 @@ static void report(const char *file, const char *what, void *ud)
     snprintf(problems + n, sizeof problems - n, "%s: %s\n", file, what);
 }
 
-static struct vg_evidence *open_ev(unsigned queue_kb)
+/* The owner's store, for the resume tests: cases named c-unit-live-* are live. */
+static bool is_live(const char *case_id, void *ud)
+{
+    (void)ud;
+    return g_str_has_prefix(case_id, "c-unit-live-");
+}
+
+static struct vg_evidence *open_ev_with(unsigned queue_kb, bool (*live)(const char *, void *))
 {
     char dir[300], key[300], err[300] = "";
     snprintf(dir, sizeof dir, "%s/evidence", root);
     snprintf(key, sizeof key, "%s/evidence-key.pem", root);
-    struct vg_evidence_config c = {dir, key, queue_kb, 60, 64, on_alert, NULL, NULL, 1};
+    struct vg_evidence_config c = {dir, key, queue_kb, 60, 64, on_alert, NULL, NULL, 1, live};
     struct vg_evidence *ev = NULL;
     int rc = vg_evidence_open(&c, &ev, err, sizeof err);
     if (rc)
         printf("open: %s\n", err);
     VT_EQ_INT(rc, VG_OK);
     return ev;
+}
+
+static struct vg_evidence *open_ev(unsigned queue_kb)
+{
+    return open_ev_with(queue_kb, NULL);
 }
 
 static int verify(const char *case_id)
@@ -1058,6 +1070,113 @@ static void test_tombstone(void)
     g_free(log);
 }
 
+/* The manifest's gap for the time vigild was down, or NULL. */
+static json_t *restart_gap(json_t *m)
+{
+    size_t i;
+    json_t *g;
+    json_array_foreach(json_object_get(m, "gaps"), i, g)
+    {
+        const char *why = json_string_value(json_object_get(g, "reason"));
+        if (why && strcmp(why, "vigild_restarted") == 0)
+            return g;
+    }
+    return NULL;
+}
+
+/* A case live across a restart goes on being recorded in the same recording. A stop
+ * pauses it (every file synced, recording_paused last, no manifest); a crash leaves
+ * a torn segment. At the next start both are resumed: the torn segment cut and
+ * listed, the events log continued (its chain unbroken), the new legs' files beside
+ * the old ones; the one manifest, at the case's end, lists every file, says
+ * incomplete, and gives the time vigild was down as a gap. A recording left open
+ * whose case is not live is sealed at start as before; one of a live case that the
+ * owner did not restart is sealed by vg_evidence_seal_unresumed. */
+static void test_resume(void)
+{
+    struct vg_evidence *ev = open_ev_with(0, is_live);
+    struct vg_recording *r = vg_recording_start(ev, "c-unit-live-stop");
+    vg_recording_event(r, 1000, "{\"type\":\"leg\",\"leg\":\"5\",\"party\":\"citizen\"}");
+    struct vg_recording_tap *t = vg_recording_tap_new(r, 5);
+    rtp_burst(t, 30, 2000);
+    vg_recording_tap_free(t);
+    struct vg_recording *gone = vg_recording_start(ev, "c-unit-live-gone");
+    vg_recording_event(gone, 1500, "{\"type\":\"state\",\"state\":\"queued\"}");
+    vg_recording_unref(gone);
+    vg_recording_unref(r); /* vigild stops with the cases live */
+    vg_evidence_close(ev);
+    VT_CHECK(!case_file("c-unit-live-stop", "manifest.json"));
+    VT_CHECK(case_file("c-unit-live-stop", "events-000001.vgs"));
+    char dir[300], path[400];
+    uint8_t buf[VG_EV_HDR_LEN + 3 * 116];
+    size_t off = crashed_segment("c-unit-live-crash", 768, buf, sizeof buf, dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/leg-768-000001.vgs", dir);
+    g_file_set_contents(path, (const char *)buf, (gssize)(off - 30), NULL);
+    crashed_segment("c-unit-dead-crash", 768, buf, sizeof buf, dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/leg-768-000001.vgs", dir);
+    g_file_set_contents(path, (const char *)buf, (gssize)(off - 30), NULL);
+
+    ev = open_ev_with(0, is_live);
+    VT_EQ_INT(vg_evidence_recovered(ev), 1); /* the dead case's only */
+    VT_CHECK(case_file("c-unit-dead-crash", "manifest.sig"));
+    VT_CHECK(!case_file("c-unit-live-crash", "manifest.json"));
+    const char *ids[] = {"c-unit-live-stop", "c-unit-live-crash"};
+    for (int i = 0; i < 2; i++) {
+        r = vg_recording_start(ev, ids[i]);
+        VT_CHECK(r != NULL);
+        vg_recording_event(r, g_get_real_time(),
+                           "{\"type\":\"leg\",\"leg\":\"9\",\"party\":\"citizen\"}");
+        t = vg_recording_tap_new(r, 9);
+        rtp_burst(t, 20, g_get_real_time());
+        vg_recording_tap_free(t);
+        vg_recording_finish(r, "citizen hung up");
+    }
+    vg_evidence_seal_unresumed(ev); /* c-unit-live-gone was not started again */
+    vg_evidence_close(ev);
+
+    for (int i = 0; i < 2; i++) {
+        VT_EQ_INT(verify(ids[i]), 0);
+        if (problems[0])
+            printf("%s", problems);
+        json_t *m = manifest_of(ids[i]);
+        VT_CHECK(json_is_false(json_object_get(m, "complete")));
+        const char *why = json_string_value(json_object_get(m, "reason"));
+        printf("%s: %s\n", ids[i], why);
+        VT_CONTAINS(why, "citizen hung up; resumed after a restart (");
+        VT_CONTAINS(why, i == 0 ? "(vigild stopped while the case was open)"
+                                : "(vigild stopped unexpectedly)");
+        json_t *g = restart_gap(m);
+        VT_CHECK(g != NULL);
+        VT_CHECK(json_integer_value(json_object_get(g, "to_us")) >
+                 json_integer_value(json_object_get(g, "from_us")));
+        json_int_t from = json_integer_value(json_object_get(g, "from_us"));
+        if (i == 0) /* the pause, last in the log */
+            VT_CHECK(from > 2029000 && from <= json_integer_value(json_object_get(g, "to_us")));
+        else /* the last whole record */
+            VT_EQ_INT(from, 7020000);
+        VT_CHECK(case_file(ids[i], "leg-9-000001.vgs"));
+        VT_CHECK(case_file(ids[i], i == 0 ? "leg-5-000001.vgs" : "leg-768-000001.vgs"));
+        VT_CHECK(case_file(ids[i], i == 0 ? "events-000002.vgs" : "events-000001.vgs"));
+        json_t *cut = json_object_get(m, "truncated");
+        VT_EQ_INT(json_array_size(cut), i == 0 ? 0 : 1);
+        if (i == 1)
+            VT_EQ_INT(json_integer_value(json_object_get(json_array_get(cut, 0), "to_size")),
+                      (long long)(off - 116));
+        json_decref(m);
+    }
+    VT_EQ_INT(verify("c-unit-live-gone"), 0);
+    json_t *m = manifest_of("c-unit-live-gone");
+    VT_CHECK(json_is_false(json_object_get(m, "complete")));
+    VT_EQ_STR(json_string_value(json_object_get(m, "reason")),
+              "vigild stopped while the case was open; its case was not restored at the next "
+              "start");
+    json_decref(m);
+    m = manifest_of("c-unit-dead-crash");
+    VT_EQ_STR(json_string_value(json_object_get(m, "reason")),
+              "vigild stopped unexpectedly; closed as incomplete at restart");
+    json_decref(m);
+}
+
 int main(void)
 {
     snprintf(root, sizeof root, "%s/vigil-recorder-XXXXXX", g_get_tmp_dir());
@@ -1084,6 +1203,7 @@ int main(void)
     test_crash_in_append();
     test_upload_reseal();
     test_tombstone();
+    test_resume();
     if (full_dir[0])
         umount2(full_dir, MNT_DETACH);
     char cmd[300];
