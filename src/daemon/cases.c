@@ -713,6 +713,9 @@ static int load_one(const struct vg_case_row *row, void *ud)
 {
     struct vg_hub *h = ud;
     struct live_case *lc = live_add(h, row);
+    evidence_case_start(h, lc); /* its recording resumed: what follows is recorded too */
+    evidence_note(lc, "state",
+                  json_pack("{s:s, s:s}", "state", row->state, "why", "restored after a restart"));
     vg_store_phone_history(h->store, row->phone, row->created_us,
                            row->created_us - (int64_t)h->cfg->repeat_window_min * 60000000,
                            &lc->history);
@@ -735,6 +738,8 @@ static int load_one(const struct vg_case_row *row, void *ud)
 void cases_load(struct vg_hub *h)
 {
     vg_store_case_list_live(h->store, load_one, h);
+    if (h->evidence)
+        vg_evidence_seal_unresumed(h->evidence); /* left open for a case not restored */
     if (g_hash_table_size(h->cases))
         vg_info(NULL, NULL, "restored %u live cases from the store", g_hash_table_size(h->cases));
 }

@@ -65,6 +65,17 @@ static gboolean sweep_cb(gpointer ud)
     return G_SOURCE_CONTINUE;
 }
 
+/* A case the store holds as live is restored at start (cases_load): its recording,
+ * left open by the stop or crash, is resumed rather than sealed. */
+static bool case_live(const char *case_id, void *ud)
+{
+    struct vg_hub *h = ud;
+    struct vg_case_row row;
+    return vg_store_case_get(h->store, case_id, &row) == VG_OK &&
+           (strcmp(row.state, "queued") == 0 || strcmp(row.state, "offered") == 0 ||
+            strcmp(row.state, "answered") == 0);
+}
+
 int evidence_start(struct vg_hub *h, char *err, size_t n)
 {
     const struct vg_config *c = h->cfg;
@@ -83,7 +94,8 @@ int evidence_start(struct vg_hub *h, char *err, size_t n)
                                     on_alert,
                                     h,
                                     NULL,
-                                    workers};
+                                    workers,
+                                    case_live};
     int rc = vg_evidence_open(&ec, &h->evidence, err, n);
     g_free(dir);
     g_free(key);
