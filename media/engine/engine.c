@@ -253,12 +253,13 @@ static void post(struct worker *w, struct op *o)
     g_main_context_invoke_full(w->ctx, G_PRIORITY_DEFAULT, op_run, o, op_free);
 }
 
-/* Leg ids are never used again, across restarts too: a case's recording goes on
- * after a restart (src/evidence), and a leg's id names its files and its stream in
- * the manifest. So the count starts from the wall clock's seconds times 4096 (a
- * later start begins past every id of an earlier one unless that one made more than
- * 4096 legs a second on average), and the ids stay below 2^53 (exact as JSON
- * numbers) until the year 2242. The low 8 bits are the worker. */
+/* Leg ids are not used again across restarts: a case's recording goes on after a
+ * restart (src/evidence), and a leg's id names its files and its stream in the
+ * manifest. So the count starts from the wall clock in microseconds: a later start
+ * begins past every id of an earlier one unless that one made more than a leg per
+ * microsecond on average or the clock was set back (then a leg whose file name is
+ * taken loses its recording, alerted). The low 8 bits are the worker; ids are
+ * written as strings (evidence), and fit 64 bits until the year 4200. */
 static uint64_t new_id(struct vg_media *m, const char *case_key)
 {
     unsigned widx = g_str_hash(case_key) % m->n_workers;
@@ -464,7 +465,7 @@ int vg_media_new(const struct vg_media_config *cfg, const struct vg_media_events
                 "libsrtp2's own (NSS) does that part: ~1 ms per SRTP session, ~4 us "
                 "per AES_CM packet");
     struct vg_media *m = g_new0(struct vg_media, 1);
-    atomic_init(&m->next_id, (uint64_t)(g_get_real_time() / 1000000) << 12);
+    atomic_init(&m->next_id, (uint64_t)g_get_real_time());
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     if (vg_dtls_cert_new((int64_t)ts.tv_sec * 1000000, &m->cert) || copy_config(m, cfg)) {

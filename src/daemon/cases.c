@@ -713,7 +713,7 @@ static int load_one(const struct vg_case_row *row, void *ud)
 {
     struct vg_hub *h = ud;
     struct live_case *lc = live_add(h, row);
-    evidence_case_start(h, lc); /* its recording resumed: what follows is recorded too */
+    evidence_case_restore(h, lc); /* its recording resumed: what follows is recorded too */
     evidence_note(lc, "state",
                   json_pack("{s:s, s:s}", "state", row->state, "why", "restored after a restart"));
     vg_store_phone_history(h->store, row->phone, row->created_us,

@@ -71,9 +71,11 @@ static bool case_live(const char *case_id, void *ud)
 {
     struct vg_hub *h = ud;
     struct vg_case_row row;
-    return vg_store_case_get(h->store, case_id, &row) == VG_OK &&
-           (strcmp(row.state, "queued") == 0 || strcmp(row.state, "offered") == 0 ||
-            strcmp(row.state, "answered") == 0);
+    int rc = vg_store_case_get(h->store, case_id, &row);
+    if (rc != VG_OK) /* unreadable: left open; sealed after the load if not restored */
+        return rc != VG_ENOENT;
+    return strcmp(row.state, "queued") == 0 || strcmp(row.state, "offered") == 0 ||
+           strcmp(row.state, "answered") == 0;
 }
 
 int evidence_start(struct vg_hub *h, char *err, size_t n)
@@ -102,7 +104,9 @@ int evidence_start(struct vg_hub *h, char *err, size_t n)
     if (rc)
         return rc;
     if (vg_evidence_recovered(h->evidence))
-        vg_warn(NULL, NULL, "evidence: %u recordings left open by a crash closed at start",
+        vg_warn(NULL, NULL,
+                "evidence: %u recordings left open by a crash or stop (their cases no longer "
+                "live) closed at start",
                 vg_evidence_recovered(h->evidence));
     h->sweep_wall0 = vg_wall_us();
     h->sweep_boot0 = vg_boot_us();
@@ -125,6 +129,12 @@ void evidence_case_start(struct vg_hub *h, struct live_case *lc)
 {
     if (h->evidence && !lc->rec)
         lc->rec = vg_recording_start(h->evidence, lc->row.id);
+}
+
+void evidence_case_restore(struct vg_hub *h, struct live_case *lc)
+{
+    if (h->evidence && !lc->rec)
+        lc->rec = vg_recording_restore(h->evidence, lc->row.id);
 }
 
 void evidence_note(struct live_case *lc, const char *type, json_t *e)
@@ -170,8 +180,8 @@ void evidence_upload(struct vg_hub *h, struct live_case *lc, const char *case_id
     }
     if (!h->evidence)
         return;
-    /* The case ended, or is live across a restart: its recording was closed then
-     * (a recording is not resumed), so the file joins that closed recording. */
+    /* The case ended (or its recording could not be resumed after a restart): its
+     * recording was closed then, so the file joins that closed recording. */
     const char *id = json_string_value(json_object_get(upload, "upload_id"));
     const char *type = json_string_value(json_object_get(upload, "type"));
     const char *hex = json_string_value(json_object_get(upload, "sha256"));
@@ -207,7 +217,7 @@ void evidence_case_end(struct live_case *lc, const char *reason)
 
 void evidence_case_drop(struct live_case *lc)
 {
-    vg_recording_unref(lc->rec); /* vigild stops: closed as incomplete by the writer */
+    vg_recording_unref(lc->rec); /* vigild stops: paused by the writer, resumed at start */
     lc->rec = NULL;
 }
 

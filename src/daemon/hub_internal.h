@@ -234,6 +234,8 @@ void media_case_closed(struct vg_hub *h, struct live_case *lc);
 int evidence_start(struct vg_hub *h, char *err, size_t n);
 void evidence_stop(struct vg_hub *h);
 void evidence_case_start(struct vg_hub *h, struct live_case *lc);
+/* The same for a case restored at start: its recording resumed (src/evidence). */
+void evidence_case_restore(struct vg_hub *h, struct live_case *lc);
 void evidence_note(struct live_case *lc, const char *type, json_t *e); /* steals e */
 /* A citizen's upload completed: an event of the live case's recording, or, after
  * the case ended, its manifest resealed (and audited). upload is borrowed. */

@@ -475,3 +475,53 @@ int vg_audit_last_seal(const char *path, EVP_PKEY *pub, const char *case_id, cha
     *line = w.line;
     return *line ? VG_OK : VG_ENOENT;
 }
+
+/* The last verified entry of one action for one case (the slow way: every line). */
+struct last_action {
+    EVP_PKEY *pub;
+    const char *case_id, *action;
+    int64_t line;
+    json_t *entry;
+};
+
+static void action_line(void *ud, const char *p, size_t len, off_t off, int64_t line)
+{
+    struct last_action *w = ud;
+    char c[128];
+    const char *json;
+    size_t jlen;
+    uint8_t sig[64];
+    (void)off;
+    if (!case_of(p, len, c, sizeof c) || strcmp(c, w->case_id) != 0 ||
+        vg_ev_audit_split(p, len, &json, &jlen, sig) != VG_OK)
+        return;
+    json_t *e = json_loadb(json, jlen, 0, NULL);
+    const char *a = json_string_value(json_object_get(e, "action"));
+    const char *ec = json_string_value(json_object_get(e, "case_id"));
+    if (a && ec && strcmp(a, w->action) == 0 && strcmp(ec, w->case_id) == 0 &&
+        vg_evkey_verify(w->pub, (const uint8_t *)json, jlen, sig) == VG_OK) {
+        json_decref(w->entry);
+        w->entry = e;
+        w->line = line;
+        return;
+    }
+    json_decref(e);
+}
+
+int vg_audit_last_action(const char *path, EVP_PKEY *pub, const char *case_id, const char *action,
+                         int64_t *line, json_t **entry)
+{
+    *line = 0;
+    *entry = NULL;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return VG_ENOENT;
+    struct last_action w = {pub, case_id, action, 0, NULL};
+    off_t from = 0;
+    int64_t n = 0;
+    scan_lines(fd, &from, &n, action_line, &w);
+    close(fd);
+    *line = w.line;
+    *entry = w.entry;
+    return w.entry ? VG_OK : VG_ENOENT;
+}

@@ -7,6 +7,7 @@
 #define VG_AUDIT_H
 
 #include <stddef.h>
+#include <jansson.h>
 #include <stdint.h>
 
 typedef struct evp_pkey_st EVP_PKEY;
@@ -33,6 +34,12 @@ int vg_audit_check_line(const char *line, size_t len, const char *prev_hex, int6
  * VG_OK, or VG_ENOENT when the log names none (or is missing). */
 int vg_audit_last_seal(const char *path, EVP_PKEY *pub, const char *case_id, char sha_hex[65],
                        int64_t *line);
+
+/* The last entry of that action for case_id whose signature verifies with pub (the
+ * whole entry, without its signature: json_decref it), and its line number. VG_OK,
+ * or VG_ENOENT. Reads the whole log. */
+int vg_audit_last_action(const char *path, EVP_PKEY *pub, const char *case_id, const char *action,
+                         int64_t *line, json_t **entry);
 
 /* The same question asked again and again (the sealer: once per seal) without reading
  * the whole log each time: an index of the lines that name a manifest, by case, kept

@@ -50,31 +50,38 @@ struct vg_evidence_config {
     unsigned producers;
     /* Whether a case is still live (called at open, with ud). When set, a recording
      * that a crash or a stop left open, of a case still live, is not sealed at open:
-     * vg_recording_start resumes it; and vg_evidence_close pauses the recordings
+     * vg_recording_restore resumes it; and vg_evidence_close pauses the recordings
      * still open (synced, not sealed) for the next start to resume. NULL: each is
      * sealed as incomplete, at open or at close. */
     bool (*live)(const char *case_id, void *ud);
 };
 
-/* Loads (or creates, 0600) the key, closes recordings a crash left open, and
- * starts the writer. On failure writes a one-line reason into err. */
+/* Loads (or creates, 0600) the key, closes recordings a crash or a stop left open
+ * (but those of live cases, with config `live`: to be resumed), and starts the
+ * writer. On failure writes a one-line reason into err. */
 int vg_evidence_open(const struct vg_evidence_config *cfg, struct vg_evidence **out, char *err,
                      size_t errlen);
 
-/* Finishes what is queued (open recordings are closed as incomplete: the daemon
- * stops while they run) and joins the writer. NULL allowed. */
+/* Finishes what is queued (open recordings are closed as incomplete, or with
+ * config `live` paused for the next start: the daemon stops while they run) and
+ * joins the writer. NULL allowed. */
 void vg_evidence_close(struct vg_evidence *ev);
 
 /* How many recordings a crash had left open, closed at the last open. */
 unsigned vg_evidence_recovered(const struct vg_evidence *ev);
 
 /* Starts recording a case. Returns a reference the caller owns (release with
- * vg_recording_finish), or NULL when the case directory cannot be made. A recording
- * left open at the last stop or crash (config `live`) is resumed: its last segments
- * cut at their last whole record, its events log continued, a recording_resumed
- * event saying since when nothing was recorded; its manifest will say incomplete,
- * with that time as a gap. Owner's thread. */
+ * vg_recording_finish), or NULL when the case directory cannot be made. */
 struct vg_recording *vg_recording_start(struct vg_evidence *ev, const char *case_id);
+
+/* The same for a case restored at start (owner's thread): its recording left open at
+ * the last stop or crash (config `live`) is resumed: its last segments cut at their
+ * last whole record, what a stop's audit entry says checked, its events log
+ * continued, a recording_resumed event saying since when nothing was recorded; its
+ * manifest will say incomplete, with that time as a gap. With no such recording, a
+ * new one, whose manifest will say it began only at the restart; NULL if the
+ * directory holds anything else. */
+struct vg_recording *vg_recording_restore(struct vg_evidence *ev, const char *case_id);
 
 /* After the owner has started every live case: a recording left open for a case it
  * did not resume is sealed as incomplete. Owner's thread. */

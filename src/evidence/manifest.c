@@ -135,9 +135,9 @@ static int add_segment(struct build *b, const char *dir, const char *name, bool 
         /* no header at all (a crash right after creating it): nothing to keep */
         if (cut && len < VG_EV_HDR_LEN) {
             unlink(path);
-            json_array_append_new(b->truncated,
-                                  json_pack("{s:s, s:I, s:I}", "path", name, "from_size",
-                                            (json_int_t)len, "to_size", (json_int_t)0));
+            json_array_append_new(b->truncated, json_pack("{s:s, s:I, s:I, s:b}", "path", name,
+                                                          "from_size", (json_int_t)len, "to_size",
+                                                          (json_int_t)0, "removed", 1));
         } else {
             snprintf(err, errlen, "%s: not a segment", path);
             rc = VG_EINVAL;
@@ -273,6 +273,15 @@ int vg_manifest_cut_open(const char *dir, json_t *truncated, int64_t *stopped_us
         if (is_segment(n) && last)
             rc = add_segment(&b, dir, n, true, err, errlen);
     }
+    /* No record in any last segment (each just opened, or its only record torn):
+     * the time of the last record is in a segment before them. */
+    if (!b.last_us) {
+        g_ptr_array_free(names, TRUE);
+        names = list_files(dir, ""); /* without any the cut removed */
+    }
+    for (guint i = 0; i < names->len && rc == VG_OK && !b.last_us; i++)
+        if (is_segment(names->pdata[i]))
+            rc = add_segment(&b, dir, names->pdata[i], false, err, errlen);
     g_ptr_array_free(names, TRUE);
     *stopped_us = b.last_us;
     json_array_extend(truncated, b.truncated);

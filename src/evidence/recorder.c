@@ -155,7 +155,7 @@ struct vg_recording {
     bool err_since_sync; /* a write or sync failed since the last sync pass */
     char reason[128];
     /* resumed after a restart (vg_recording_start): the manifest says what it lacks */
-    char resumed[200];
+    char resumed[400];
 };
 
 struct vg_evidence {
@@ -463,6 +463,50 @@ static const char *utc(int64_t us, char *out, size_t n)
     return out;
 }
 
+static void file_sha(const char *path, uint8_t out[32]);
+static void alert_later(struct vg_evidence *ev, const char *case_id, const char *kind,
+                        json_t *detail);
+
+/* A paused recording whose stop is not followed by a resume in the audit log: each
+ * file its recording_paused entry names must still be there with that SHA-256. What
+ * is not (or a pause the events log shows with no entry) is returned, a JSON array
+ * of {path, expected, found} (found null: removed). */
+static json_t *check_paused(struct vg_recording *r)
+{
+    char *log = g_build_filename(r->ev->dir, "audit.log", NULL), *paused = vg_seal_paused(r->dir);
+    int64_t pl = 0, rl = 0;
+    json_t *pe = NULL, *re = NULL, *out = json_array();
+    vg_audit_last_action(log, r->ev->key, r->case_id, "recording_paused", &pl, &pe);
+    vg_audit_last_action(log, r->ev->key, r->case_id, "recording_resumed", &rl, &re);
+    if (pe && pl > rl) {
+        const char *name;
+        json_t *want;
+        json_object_foreach(json_object_get(json_object_get(pe, "detail"), "files"), name, want)
+        {
+            char *path = g_build_filename(r->dir, name, NULL), hex[65] = "";
+            uint8_t sha[32];
+            bool there = !strchr(name, '/') && g_file_test(path, G_FILE_TEST_IS_REGULAR);
+            if (there) {
+                file_sha(path, sha);
+                vg_ev_hex(sha, 32, hex);
+            }
+            if (!there || !json_is_string(want) || strcmp(hex, json_string_value(want)) != 0)
+                json_array_append_new(out, json_pack("{s:s, s:O, s:s?}", "path", name, "expected",
+                                                     want, "found", there ? hex : NULL));
+            g_free(path);
+        }
+    } else if (paused) {
+        json_array_append_new(out, json_pack("{s:s, s:s}", "path", "audit.log", "problem",
+                                             "the events log ends with recording_paused, and the "
+                                             "audit log has no entry for that stop"));
+    }
+    json_decref(pe);
+    json_decref(re);
+    g_free(paused);
+    g_free(log);
+    return out;
+}
+
 /* A recording left open at the last stop or crash, its case live again: the last
  * segments cut at their last whole record, the events log continued from its last
  * segment (the chain unbroken), and a recording_resumed event first, saying since
@@ -475,43 +519,64 @@ static bool resume(struct vg_recording *r)
     uint32_t seq = 0;
     uint8_t sha[32];
     char err[300];
-    if (vg_manifest_cut_open(r->dir, cut, &stopped, &seq, sha, err, sizeof err) != VG_OK) {
-        vg_error(r->case_id, NULL, "evidence: the recording cannot be resumed: %s", err);
+    int rc = vg_manifest_cut_open(r->dir, cut, &stopped, &seq, sha, err, sizeof err);
+    if (rc != VG_OK) { /* what was cut goes into the reason of the seal that follows */
+        char *t = json_dumps(cut, JSON_COMPACT);
+        vg_error(r->case_id, NULL, "evidence: the recording cannot be resumed: %s (cut: %s)", err,
+                 t ? t : "?");
+        snprintf(r->reason, sizeof r->reason, "cut at the restart: %.100s", t ? t : "?");
+        free(t);
         json_decref(cut);
         return false;
     }
     struct stream *log = &r->streams[r->n_streams++];
     *log = (struct stream){.rec = r, .id = 0, .fd = -1, .seq = seq};
     memcpy(log->prev, sha, 32);
+    json_t *altered = check_paused(r);
     char *paused = vg_seal_paused(r->dir);
     const char *why = paused ? paused : "vigild stopped unexpectedly";
-    json_t *e = json_pack("{s:s, s:s, s:I, s:I, s:o}", "type", "recording_resumed", "after", why,
-                          "stopped_us", (json_int_t)stopped, "resumed_us", (json_int_t)now,
-                          "truncated", cut);
+    char from[40], to[40], changed[100] = "";
+    if (json_array_size(altered))
+        snprintf(changed, sizeof changed,
+                 "; %zu files CHANGED OR REMOVED while vigild was down (recording_resumed)",
+                 json_array_size(altered));
+    /* before the event publishes r to the writer */
+    snprintf(r->resumed, sizeof r->resumed,
+             "resumed after a restart (%.200s): not recorded from %s to %s%s; every restart is "
+             "a gap",
+             why, stopped ? utc(stopped, from, sizeof from) : "an unknown time",
+             utc(now, to, sizeof to), changed);
+    json_t *e = json_pack("{s:s, s:s, s:I, s:I, s:o, s:O}", "type", "recording_resumed", "after",
+                          why, "stopped_us", (json_int_t)stopped, "resumed_us", (json_int_t)now,
+                          "truncated", cut, "altered", altered);
+    if (!stopped)
+        json_object_del(e, "stopped_us");
     char *text = json_dumps(e, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    vg_evidence_audit(r->ev, "vigild", "system", "recording_resumed", r->case_id, "done", text);
     if (text)
         vg_recording_event(r, now, text);
-    vg_warn(r->case_id, NULL,
-            "evidence: recording resumed after a restart (%s): nothing "
-            "recorded for %.1f s",
-            why, stopped ? (double)(now - stopped) / 1e6 : 0.0);
-    char from[40], to[40];
-    snprintf(r->resumed, sizeof r->resumed,
-             "resumed after a restart (%.80s): not recorded from %s to %s", why,
-             utc(stopped, from, sizeof from), utc(now, to, sizeof to));
-    vg_evidence_audit(r->ev, "vigild", "system", "recording_resumed", r->case_id, "done", text);
+    vg_warn(r->case_id, NULL, "evidence: recording resumed after a restart (%s)%s", why, changed);
+    if (json_array_size(altered)) {
+        vg_error(r->case_id, NULL,
+                 "evidence: files of the paused recording changed while vigild was down: %s",
+                 text ? text : "?");
+        alert_later(r->ev, r->case_id, "recording_error",
+                    json_pack("{s:s, s:O}", "error",
+                              "files of the paused recording changed while vigild was down",
+                              "altered", altered));
+    }
     free(text);
     g_free(paused);
+    json_decref(altered);
     json_decref(e);
     return true;
 }
 
-struct vg_recording *vg_recording_start(struct vg_evidence *ev, const char *case_id)
+/* A new recording, or NULL (its directory sealed already, or not to be had). */
+static struct vg_recording *new_recording(struct vg_evidence *ev, const char *case_id)
 {
     if (strlen(case_id) > VG_EV_CASE_MAX || strchr(case_id, '/') || case_id[0] == '.')
         return NULL;
-    bool resuming = json_object_get(ev->resumable, case_id) != NULL;
-    json_object_del(ev->resumable, case_id);
     char *dir = g_build_filename(ev->dir, case_id, NULL);
     char *sig = g_build_filename(dir, "manifest.sig", NULL);
     bool done = g_file_test(sig, G_FILE_TEST_EXISTS);
@@ -529,10 +594,53 @@ struct vg_recording *vg_recording_start(struct vg_evidence *ev, const char *case
     snprintf(r->case_id, sizeof r->case_id, "%s", case_id);
     for (int i = 0; i < MAX_STREAMS; i++)
         r->streams[i].fd = -1;
-    if (resuming && !resume(r)) { /* sealed as it is, and not recorded again */
-        char *paused = vg_seal_paused(dir);
-        char *why = g_strdup_printf("%s; the recording could not be resumed",
-                                    paused ? paused : "vigild stopped unexpectedly");
+    /* The writer learns of it with its first item (open list kept writer-side). */
+    return r;
+}
+
+struct vg_recording *vg_recording_start(struct vg_evidence *ev, const char *case_id)
+{
+    return new_recording(ev, case_id);
+}
+
+/* Whether dir holds any file: a directory that is neither resumable nor sealed (left
+ * for a person at start, say) is not recorded into. */
+static bool has_files(const char *dir)
+{
+    GDir *d = g_dir_open(dir, 0, NULL);
+    bool any = d && g_dir_read_name(d) != NULL;
+    if (d)
+        g_dir_close(d);
+    return any;
+}
+
+struct vg_recording *vg_recording_restore(struct vg_evidence *ev, const char *case_id)
+{
+    bool resuming = json_object_get(ev->resumable, case_id) != NULL;
+    json_object_del(ev->resumable, case_id);
+    char *dir = g_build_filename(ev->dir, case_id, NULL),
+         *sig = g_build_filename(dir, "manifest.sig", NULL);
+    bool occupied = !resuming && !g_file_test(sig, G_FILE_TEST_EXISTS) && has_files(dir);
+    g_free(sig);
+    g_free(dir);
+    if (occupied) {
+        vg_error(case_id, NULL,
+                 "evidence: the restored case's directory holds files that are not a recording "
+                 "left open to resume: not recorded into, left for a person");
+        return NULL;
+    }
+    struct vg_recording *r = new_recording(ev, case_id);
+    if (!r || !resuming) { /* nothing of it was recorded before the restart */
+        if (r)
+            snprintf(r->resumed, sizeof r->resumed,
+                     "recorded only from a restart on (nothing was left of the recording before "
+                     "it)");
+        return r;
+    }
+    if (!resume(r)) { /* sealed as it is, and not recorded again */
+        char *paused = vg_seal_paused(r->dir);
+        char *why = g_strdup_printf("%s; the recording could not be resumed; %s",
+                                    paused ? paused : "vigild stopped unexpectedly", r->reason);
         vg_sealer_close(ev->sealer, case_id, false, why, g_get_real_time());
         g_free(why);
         g_free(paused);
@@ -540,7 +648,6 @@ struct vg_recording *vg_recording_start(struct vg_evidence *ev, const char *case
         g_aligned_free(r);
         return NULL;
     }
-    /* The writer learns of it with its first item (open list kept writer-side). */
     return r;
 }
 
@@ -1109,7 +1216,7 @@ static void close_recording(struct vg_recording *r, bool complete, const char *r
         if (r->streams[i].id)
             stream_close(r, &r->streams[i], false);
     sync_dir_if_created(r); /* the media files' names before the event that vouches for them */
-    char why[520], why0[360];
+    char why[720], why0[540];
     if (r->resumed[0]) { /* what was not recorded while vigild was down */
         complete = false;
         snprintf(why0, sizeof why0, "%s; %s", reason, r->resumed);
@@ -1145,6 +1252,34 @@ static void close_recording(struct vg_recording *r, bool complete, const char *r
     g_ptr_array_remove(r->ev->open, r);
 }
 
+/* The files a paused recording leaves open: the last segment of each stream (the
+ * ones before are chained into them) with its SHA-256, in a signed audit entry. Until
+ * the next start nothing vouches for them otherwise; the resume checks them against
+ * this entry, so a file changed or removed while vigild was down is named. */
+static void audit_paused(struct vg_recording *r)
+{
+    json_t *files = json_object();
+    for (unsigned i = 0; i < r->n_streams; i++) {
+        struct stream *s = &r->streams[i];
+        if (!s->seq)
+            continue;
+        char *path = stream_path(r, s, s->seq), *name = g_path_get_basename(path), hex[65];
+        uint8_t sha[32];
+        file_sha(path, sha);
+        vg_ev_hex(sha, 32, hex);
+        json_object_set_new(files, name, json_string(hex));
+        g_free(name);
+        g_free(path);
+    }
+    json_t *d = json_pack("{s:o}", "files", files);
+    char *text = json_dumps(d, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    if (!text || vg_evidence_audit(r->ev, "vigild", "system", "recording_paused", r->case_id,
+                                   "done", text) != VG_OK)
+        vg_error(r->case_id, NULL, "evidence: the paused recording's files could not be audited");
+    free(text);
+    json_decref(d);
+}
+
 /* vigild stops while the case is live, and will resume its recording at the next
  * start (the owner's `live`): every file synced, then recording_paused last in the
  * events log, which tells the next start that nothing was lost here (and why the
@@ -1158,6 +1293,13 @@ static void pause_recording(struct vg_recording *r, const char *reason)
         if (r->streams[i].id)
             stream_close(r, &r->streams[i], false);
     sync_dir_if_created(r);
+    char why[300];
+    if (r->io_lost || r->io_error[0]) { /* what the resume or the seal must still say */
+        snprintf(why, sizeof why, "%s; %llu records not written (%s)", reason,
+                 (unsigned long long)r->io_lost,
+                 r->io_error[0] ? r->io_error : "more streams than a case may record");
+        reason = why;
+    }
     json_t *e = json_pack("{s:s, s:s, s:I}", "type", "recording_paused", "reason", reason, "at_us",
                           (json_int_t)g_get_real_time());
     record_event(r, e);
@@ -1166,6 +1308,7 @@ static void pause_recording(struct vg_recording *r, const char *reason)
     if (log)
         stream_close(r, log, false);
     sync_dir_if_created(r);
+    audit_paused(r);
     vg_info(r->case_id, NULL, "evidence: recording paused (%s): resumed at the next start", reason);
     r->closed = true;
     g_ptr_array_remove(r->ev->open, r);

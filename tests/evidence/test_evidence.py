@@ -425,6 +425,15 @@ def across_restart(v, ann, how, phone):
           gaps[0]["from_us"] < gaps[0]["to_us"] <= (t_back + 1) * 1e6,
           f"{how}: recorded up to at most 1 s before vigild stopped ({lost * 1000:.0f} ms), "
           f"and again from the restart")
+    audit = [json.loads(l.split("\t")[0]) for l in
+             open(os.path.join(v.data_dir, "evidence", "audit.log")).read().splitlines()]
+    mine = [e["action"] for e in audit if e.get("case_id") == cid and
+            e["action"] in ("recording_paused", "recording_resumed")]
+    paused = [e for e in audit if e.get("case_id") == cid and e["action"] == "recording_paused"]
+    check(mine == (["recording_paused", "recording_resumed"] if how == "term"
+                   else ["recording_resumed"]) and
+          (how == "kill" or len(paused[0]["detail"]["files"]) >= 3),
+          f"{how}: the audit log has the stop (the open files' hashes) and the resume: {mine}")
     legs = [f for f in man["files"] if f["type"] == "media"]
     after = [f for f in legs if f["path"] not in before]
     check({f["path"] for f in legs} >= before and

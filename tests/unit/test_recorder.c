@@ -1104,7 +1104,28 @@ static void test_resume(void)
     vg_recording_event(gone, 1500, "{\"type\":\"state\",\"state\":\"queued\"}");
     vg_recording_unref(gone);
     vg_recording_unref(r); /* vigild stops with the cases live */
+    r = vg_recording_start(ev, "c-unit-live-tamper");
+    vg_recording_event(r, 1000, "{\"type\":\"chat\",\"text\":\"he has a knife\"}");
+    t = vg_recording_tap_new(r, 6);
+    rtp_burst(t, 30, 2000);
+    vg_recording_tap_free(t);
+    vg_recording_unref(r);
     vg_evidence_close(ev);
+    /* while vigild is down, someone edits the paused recording: the chat goes, and a
+     * media file */
+    char tpath[400];
+    snprintf(tpath, sizeof tpath, "%s/evidence/c-unit-live-tamper/events-000001.vgs", root);
+    gchar *tb = NULL;
+    gsize tlen = 0;
+    VT_CHECK(g_file_get_contents(tpath, &tb, &tlen, NULL));
+    char *knife = memmem(tb, tlen, "knife", 5);
+    VT_CHECK(knife != NULL);
+    if (knife)
+        memcpy(knife, "spoon", 5);
+    VT_CHECK(g_file_set_contents(tpath, tb, (gssize)tlen, NULL));
+    g_free(tb);
+    snprintf(tpath, sizeof tpath, "%s/evidence/c-unit-live-tamper/leg-6-000001.vgs", root);
+    VT_EQ_INT(g_unlink(tpath), 0);
     VT_CHECK(!case_file("c-unit-live-stop", "manifest.json"));
     VT_CHECK(case_file("c-unit-live-stop", "events-000001.vgs"));
     char dir[300], path[400];
@@ -1120,9 +1141,11 @@ static void test_resume(void)
     VT_EQ_INT(vg_evidence_recovered(ev), 1); /* the dead case's only */
     VT_CHECK(case_file("c-unit-dead-crash", "manifest.sig"));
     VT_CHECK(!case_file("c-unit-live-crash", "manifest.json"));
-    const char *ids[] = {"c-unit-live-stop", "c-unit-live-crash"};
-    for (int i = 0; i < 2; i++) {
-        r = vg_recording_start(ev, ids[i]);
+    const char *ids[] = {"c-unit-live-stop", "c-unit-live-crash", "c-unit-live-tamper",
+                         "c-unit-live-new"};
+    int alerts0 = alerts;
+    for (int i = 0; i < 4; i++) {
+        r = vg_recording_restore(ev, ids[i]);
         VT_CHECK(r != NULL);
         vg_recording_event(r, g_get_real_time(),
                            "{\"type\":\"leg\",\"leg\":\"9\",\"party\":\"citizen\"}");
@@ -1133,6 +1156,20 @@ static void test_resume(void)
     }
     vg_evidence_seal_unresumed(ev); /* c-unit-live-gone was not started again */
     vg_evidence_close(ev);
+    while (g_main_context_iteration(NULL, FALSE))
+        ;
+    VT_EQ_INT(alerts - alerts0, 1); /* the tampered one */
+    json_t *mt = manifest_of("c-unit-live-tamper");
+    const char *tw = json_string_value(json_object_get(mt, "reason"));
+    printf("c-unit-live-tamper: %s\n", tw);
+    VT_CONTAINS(tw, "2 files CHANGED OR REMOVED while vigild was down");
+    VT_CHECK(json_is_false(json_object_get(mt, "complete")));
+    json_decref(mt);
+    mt = manifest_of("c-unit-live-new"); /* restored with nothing left of it: begun anew */
+    VT_CHECK(json_is_false(json_object_get(mt, "complete")));
+    VT_CONTAINS(json_string_value(json_object_get(mt, "reason")),
+                "recorded only from a restart on");
+    json_decref(mt);
 
     for (int i = 0; i < 2; i++) {
         VT_EQ_INT(verify(ids[i]), 0);
