@@ -227,7 +227,7 @@ function newPc() {
 }
 
 async function startMedia() {
-  if (!c.local) return;
+  if (!c.local || c.pc) return; // none yet, or started already (late media, a resume)
   const pc = c.pc = newPc();
   for (const t of c.local.getTracks()) {
     // Silent: send the microphone and camera, receive nothing (the gateway answers recvonly).
@@ -336,7 +336,9 @@ function pending(text) {
 }
 
 async function sendChat(text, li = null) {
-  if (!c.caseId) return;
+  // Typed before the alarm is confirmed (a silent caller's first words): kept, and
+  // sent once the case exists (flushOutbox after alarm_started), never dropped.
+  if (!c.caseId) { if (li) c.outbox.push({ text, li }); else pending(text); return; }
   if (!gw.open) { if (li) c.outbox.push({ text, li }); else pending(text); return; }
   const r = await gw.request('chat', { case_id: c.caseId, text });
   if (r.type === 'chat_sent') {
@@ -442,9 +444,15 @@ async function raise(mode, extra) {
     if (c.gen === gen) stopMedia();
     else if (local) local.getTracks().forEach((t) => t.stop());
   };
-  const [local, fix] = await Promise.all([getMedia(mode), firstFix(4000)]);
+  // The camera and microphone prompt may never be answered (a caller who pockets
+  // the phone, or freezes): the alarm does not wait for it past the first fix and a
+  // moment more. Media that comes later is offered then (lateMedia).
+  const mediaP = getMedia(mode);
+  const fix = await firstFix(4000);
+  const local = await Promise.race([mediaP, new Promise((res) => setTimeout(() => res(undefined), MEDIA_WAIT_MS))]);
+  if (local === undefined) lateMedia(mediaP, gen);
   if (cancelled()) { if (local) local.getTracks().forEach((t) => t.stop()); return; }
-  c.local = local;
+  c.local = local || null;
   buildMediaView();
   if (mode === 'video' || mode === 'voice') keepAwake(true);
   setCaseState('connecting');
@@ -488,8 +496,29 @@ async function raise(mode, extra) {
   if (extra.text) await sendChat(extra.text);
   if (mode === 'report') $('uploads').hidden = false;
   if (extra.files && extra.files.length) startUploads(extra.files);
+  if (c.outbox.length) await flushOutbox([]); // what was typed while it started
   await startMedia().catch((e) => { $('media-state').textContent = 'Media failed: ' + e.message; });
   $('chat-text').focus({ preventScroll: true });
+}
+
+// How long the alarm waits for the camera and microphone once the first fix is in.
+const MEDIA_WAIT_MS = 1500;
+
+// The alarm goes out before the camera and microphone are allowed: they join the
+// case when (if) the prompt is answered, unless the alarm has ended, was refused or
+// was replaced by another meanwhile (then they are stopped at once).
+function lateMedia(mediaP, gen) {
+  $('media-state').textContent = 'Allow the camera and microphone so the police can see and hear.';
+  mediaP.then(async (l) => {
+    if (!l) return;
+    if (c.gen !== gen || c.state === 'ended' || c.state === 'idle') { l.getTracks().forEach((t) => t.stop()); return; }
+    c.local = l;
+    if (!$('media-state').textContent.startsWith('Camera')) $('media-state').textContent = '';
+    const self = $('media').querySelector('video.self');
+    if (self) self.srcObject = l;
+    // Before the case exists raise() starts the media itself once it does.
+    if (c.caseId) await startMedia().catch((e) => { $('media-state').textContent = 'Media failed: ' + e.message; });
+  });
 }
 
 function refused(r) {
