@@ -592,6 +592,24 @@ void case_alert_ack(struct vg_hub *h, struct session *s, const struct vg_proto_m
     hub_reply(s, m, msg);
 }
 
+/* A silent alarm and a report wait for a call-taker whether or not their citizen is
+ * still connected: a silent caller's phone may lock or lose the network at any
+ * moment (and a call back could ring it), and a report is a message, read whenever
+ * it is read. Only video and voice alarms are abandoned when their citizen leaves
+ * unanswered; these stay queued, shown offline, until a call-taker ends them. */
+static bool waits_without_citizen(const struct live_case *lc)
+{
+    return strcmp(lc->row.mode, "silent") == 0 || strcmp(lc->row.mode, "report") == 0;
+}
+
+/* The consoles that listed the case see whether its citizen is connected. */
+static void citizen_presence_changed(struct vg_hub *h, struct live_case *lc)
+{
+    if (unclaimed(lc))
+        offer_case(h, lc);
+    board_update(h);
+}
+
 static void close_waiting(struct vg_hub *h, struct live_case *lc, const char *reason)
 {
     /* The store flagged it for a call back if the citizen allowed one. */
@@ -726,7 +744,7 @@ static int load_one(const struct vg_case_row *row, void *ud)
         (lc->requeued_us = vg_store_case_event_last(h->store, row->id, "requeued")) &&
         vg_store_alert_last(h->store, row->id, "unanswered") < lc->requeued_us)
         arm_requeued_unanswered(h, lc);
-    if (unclaimed(lc) && !lc->row.answered_us)
+    if (unclaimed(lc) && !lc->row.answered_us && !waits_without_citizen(lc))
         arm_abandon(h, lc); /* its citizen must reconnect within the grace time */
     else if (!unclaimed(lc))
         arm_holder_lost(h, lc); /* and its holder too */
@@ -811,8 +829,10 @@ void cases_session_closed(struct vg_hub *h, struct session *s)
         vg_info(lc->row.id, NULL, "citizen connection lost");
         /* Abandoned only if nobody ever answered: a requeued alarm was being
          * handled, and whoever claims it can call back. */
-        if (unclaimed(lc) && !lc->row.answered_us)
+        if (unclaimed(lc) && !lc->row.answered_us && !waits_without_citizen(lc))
             arm_abandon(h, lc);
+        else if (unclaimed(lc))
+            citizen_presence_changed(h, lc);
         else /* the holder and the specialists on the call alike */
             cases_to_people(h, lc,
                             json_pack("{s:s, s:s, s:b}", "type", "citizen_connection", "case_id",
@@ -1139,6 +1159,8 @@ void case_resume(struct vg_hub *h, struct session *s, const struct vg_proto_msg 
     cases_to_people(h, lc,
                     json_pack("{s:s, s:s, s:b}", "type", "citizen_connection", "case_id", row.id,
                               "connected", 1));
+    if (unclaimed(lc) && waits_without_citizen(lc))
+        citizen_presence_changed(h, lc); /* shown offline while it was away */
     announce_positions(h);
 }
 
@@ -1245,6 +1267,19 @@ void case_hangup(struct vg_hub *h, struct session *s, const struct vg_proto_msg 
     if (!lc)
         return hub_error(s, m->id, "state", "no open alarm on this connection");
     int64_t now = vg_wall_us();
+    if (unclaimed(lc) && strcmp(lc->row.mode, "report") == 0) {
+        /* Closing the page of a report sent is not withdrawing it: it stays queued
+         * for a call-taker; the connection is free for another alarm. */
+        lc->citizen = NULL;
+        s->case_id[0] = '\0';
+        evidence_note(lc, "participant",
+                      json_pack("{s:s, s:s}", "action", "leave", "who", "citizen"));
+        vg_info(lc->row.id, NULL, "citizen closed the report's page; the report stays queued");
+        hub_reply(s, m,
+                  json_pack("{s:s, s:s, s:s}", "type", "ended", "case_id", lc->row.id, "state",
+                            lc->row.state));
+        return citizen_presence_changed(h, lc);
+    }
     if (unclaimed(lc)) {
         if (vg_store_case_abandon(h->store, lc->row.id, now))
             return hub_error(s, m->id, "internal", "could not record the hang-up");

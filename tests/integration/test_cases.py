@@ -232,6 +232,47 @@ def test_abandon_and_resume(v, ann, bob):
     return rd["case_id"]
 
 
+def test_kept_waiting(v, ann, bob):
+    """A silent alarm whose citizen's connection goes (the phone locked, no network)
+    and a report whose page is closed stay queued past abandon_grace_s, shown
+    offline to the consoles they ring; a silent citizen who comes back is shown
+    online again. Before, both were abandoned, the report with no call back owed
+    lost to everyone."""
+    ann.request("set_status", status="away")
+    cs, rs = citizen(v.port, "silent", "+86 138 0000 0006", name="quiet")
+    bob.wait(lambda m: m.get("type") == "offer" and m["case"]["case_id"] == rs["case_id"], 5,
+             "silent offer")
+    cs.sock.close()
+    off = bob.wait(lambda m: m.get("type") == "offer" and m["case"]["case_id"] == rs["case_id"] and
+                   m["case"]["citizen_connected"] is False, 5, "offer: caller offline")
+    check(off["case"]["mode"] == "silent", "the console sees the silent caller go offline")
+    cr, rr = citizen(v.port, "report", "+86 138 0000 0007", name="reporter",
+                     callback_allowed=False)
+    r = cr.request("hangup")
+    check(r.get("type") == "ended" and r.get("state") in ("queued", "offered"),
+          f"closing a report's page does not withdraw it: {r}")
+    time.sleep(2.0)  # past abandon_grace_s (1 s)
+    con = db(v)
+    states = [con.execute("SELECT state FROM cases WHERE id=?", (x["case_id"],)).fetchone()[0]
+              for x in (rs, rr)]
+    con.close()
+    check(all(s in ("queued", "offered") for s in states),
+          f"both still wait for a call-taker past the grace time: {states}")
+    cs2 = Client(v.port, "quiet2")
+    r = cs2.request("case_resume", token=rs["token"])
+    back = bob.wait(lambda m: m.get("type") == "offer" and m["case"]["case_id"] == rs["case_id"] and
+                    m["case"]["citizen_connected"] is True, 5, "offer: caller back")
+    check(r.get("type") == "case_resumed" and back, "the silent caller back: shown online again")
+    for x in (rs, rr):
+        r = bob.request("claim", case_id=x["case_id"])
+        check(r.get("type") == "claimed", f"a call-taker takes the {r.get('case', {}).get('mode')} "
+                                          f"case: {r.get('type')}")
+        bob.request("end", case_id=x["case_id"], disposition="handled")
+    cs2.close()
+    cr.close()
+    ann.request("set_status", status="available")
+
+
 def test_callbacks(v, ann, bob, cid):
     """The citizen who dropped while waiting allowed a call back: call-takers see the
     case in their call-back list (pushed, and on request) until one says they called."""
@@ -738,6 +779,7 @@ check(ann.login_reply.get("quick_messages") ==
 test_claim_race(v, ann, bob, sue)
 test_priority_and_escalation(v, ann, bob, sue)
 dropped = test_abandon_and_resume(v, ann, bob)
+test_kept_waiting(v, ann, bob)
 test_callbacks(v, ann, bob, dropped)
 out_cid, saved = test_outcome_after_hangup(v, ann, bob)
 live, cid = test_location_and_chat(v, ann, sue)

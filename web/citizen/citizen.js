@@ -554,7 +554,8 @@ async function hangup() {
   if (!c.caseId) { endLocal('Ended.'); return; }
   const token = c.token;
   c.hangupPending = token;
-  endLocal('You ended the alarm.');
+  const report = c.mode === 'report' && c.state !== 'answered';
+  endLocal(report ? 'Your report stays with the police: a call-taker will read it.' : 'You ended the alarm.');
   const r = await gw.request('hangup', {}, 5000);
   if (r.code === 'disconnected' || r.code === 'timeout') return;
   if (c.hangupPending === token) c.hangupPending = null;
@@ -613,7 +614,12 @@ async function resumeCase() {
     }
     return;
   }
-  if (r.state === 'ended' || r.state === 'abandoned') { endLocal('The alarm has ended.'); return; }
+  if (r.state === 'abandoned') {
+    endLocal('Your alarm was closed while you were offline, before a call-taker answered. ' +
+             'If you still need help, go back to the start and raise it again, or call 110.');
+    return;
+  }
+  if (r.state === 'ended') { endLocal('The alarm has ended.'); return; }
   c.resumes = (c.resumes || 0) + 1;
   const todo = flushOutbox(r.chat);
   for (const m of r.chat || []) addChat(m);

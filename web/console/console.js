@@ -121,6 +121,9 @@ function queueItem(card, at, sig) {
                el('span', { class: 'q-wait' }, 'waiting ' + fmtDuration(waited(card, at))),
                el('span', { class: 'q-loc' }, loc),
                flags ? el('span', { class: 'q-flags' }, flags) : null,
+               // A silent alarm or a report waits even when its caller's connection is
+               // gone (the phone locked, no network): the call-taker still answers it.
+               card.citizen_connected === false ? el('span', { class: 'q-off' }, 'caller offline') : null,
                el('span', { class: 'q-go' }, 'Answer'));
   b.addEventListener('click', () => claim(card.case_id));
   return el('li', { class: card.escalated ? 'escalated' : '', 'data-sig': sig }, b);
@@ -130,7 +133,8 @@ function renderQueue() {
   const items = sortedQueue();
   $('queue-count').textContent = `(${items.length})`;
   // Rebuilt only when the queue changes, so a click in progress is never lost.
-  const key = items.map(({ card }) => card.case_id + (card.escalated ? '!' : '') + (card.flags || []).join()).join(' ');
+  const key = items.map(({ card }) => card.case_id + (card.escalated ? '!' : '') + (card.citizen_connected === false ? '~' : '') +
+    (card.flags || []).join()).join(' ');
   if (key === s.queueKey) {
     for (const li of $('queue').querySelectorAll('button.answer')) {
       const q = s.queue.get(li.dataset.case);
@@ -143,7 +147,7 @@ function renderQueue() {
     s.queueKey = key;
     const box = $('queue');
     const sigs = items.map(({ card }) => JSON.stringify([card.case_id, card.mode, card.phone, card.escalated,
-      card.flags, card.location && Math.round(card.location.accuracy)]));
+      card.flags, card.location && Math.round(card.location.accuracy), card.citizen_connected]));
     const wanted = new Set(sigs);
     for (const li of [...box.children]) if (!wanted.has(li.dataset.sig)) li.remove();
     const keep = new Map([...box.children].map((li) => [li.dataset.sig, li]));
