@@ -270,13 +270,13 @@ void evidence_leg_sdp(struct live_case *lc, uint64_t leg, const char *party, con
 
 /* Access -------------------------------------------------------------------------------- */
 
-static bool may_access(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m,
-                       const char *action, const char *case_id)
+static bool may_access_detail(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m,
+                              const char *action, const char *case_id, const char *detail)
 {
     bool ok = s->role == R_SUPERVISOR || s->role == R_EVIDENCE;
     if (h->evidence)
         vg_evidence_audit(h->evidence, s->account, hub_role_name(s->role), action,
-                          case_id ? case_id : "", ok ? "allowed" : "refused", NULL);
+                          case_id ? case_id : "", ok ? "allowed" : "refused", detail);
     if (!ok) {
         h->stats.forbidden++;
         vg_warn(case_id, NULL, "conn=%llu %s %s tried %s: refused and audited",
@@ -288,6 +288,12 @@ static bool may_access(struct vg_hub *h, struct session *s, const struct vg_prot
         ok = false;
     }
     return ok;
+}
+
+static bool may_access(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m,
+                       const char *action, const char *case_id)
+{
+    return may_access_detail(h, s, m, action, case_id, NULL);
 }
 
 static json_t *load_manifest(struct vg_hub *h, const char *case_id)
@@ -323,34 +329,58 @@ void evidence_list(struct vg_hub *h, struct session *s, const struct vg_proto_ms
     hub_reply(s, m, json_pack("{s:s, s:o}", "type", "evidence_list", "recordings", out));
 }
 
-/* Is path one of the recording's files (or its manifest)? */
-static bool listed(json_t *man, const char *path)
+/* A path inside a case directory as the recorder names files: "name" or
+ * "uploads/name" of [A-Za-z0-9._-], never "..". The manifest is read before its
+ * signature is checked (vigil-verify's work), so a manifest someone wrote must not
+ * make vigild serve a file outside the case (the centre's key, say). */
+static bool safe_path(const char *p)
 {
+    const char *name = g_str_has_prefix(p, "uploads/") ? p + 8 : p;
+    if (!name[0] || name[0] == '.' || strlen(p) > 200)
+        return false;
+    for (const char *c = name; *c; c++)
+        if (!g_ascii_isalnum(*c) && *c != '.' && *c != '_' && *c != '-')
+            return false;
+    return true;
+}
+
+/* Is path one of the recording's files (or its manifest)? *sha: the SHA-256 the
+ * manifest gives it (NULL for the manifest itself). */
+static bool listed(json_t *man, const char *path, const char **sha)
+{
+    *sha = NULL;
+    if (!safe_path(path))
+        return false;
     if (!strcmp(path, "manifest.json") || !strcmp(path, "manifest.sig"))
         return true;
     size_t i;
     json_t *f;
     json_array_foreach(json_object_get(man, "files"), i, f)
     {
-        if (!g_strcmp0(json_string_value(json_object_get(f, "path")), path))
+        if (!g_strcmp0(json_string_value(json_object_get(f, "path")), path)) {
+            *sha = json_string_value(json_object_get(f, "sha256"));
             return true;
+        }
     }
     return false;
 }
 
-static void send_chunk(struct session *s, const struct vg_proto_msg *m, const char *dir,
-                       const char *case_id, const char *path, json_int_t off)
+static int64_t send_chunk(struct session *s, const struct vg_proto_msg *m, const char *dir,
+                          const char *case_id, const char *path, json_int_t off)
 {
     char *full = g_build_filename(dir, case_id, path, NULL);
     FILE *f = fopen(full, "rb");
     g_free(full);
-    if (!f)
-        return hub_error(s, m->id, "not_found", "%s is missing", path);
+    if (!f) {
+        hub_error(s, m->id, "not_found", "%s is missing", path);
+        return -1;
+    }
     fseek(f, 0, SEEK_END);
     long size = ftell(f);
     if (off > size) {
         fclose(f);
-        return hub_error(s, m->id, VG_PROTO_E_INVALID, "offset beyond the file's %ld bytes", size);
+        hub_error(s, m->id, VG_PROTO_E_INVALID, "offset beyond the file's %ld bytes", size);
+        return -1;
     }
     fseek(f, (long)off, SEEK_SET);
     unsigned char *buf = g_malloc(CHUNK_MAX);
@@ -363,10 +393,14 @@ static void send_chunk(struct session *s, const struct vg_proto_msg *m, const ch
                         case_id, "path", path, "offset", off, "size", (json_int_t)size, "data", b64,
                         "eof", off + (json_int_t)n >= size));
     g_free(b64);
+    return off + (int64_t)n;
 }
 
-/* {"case_id", "path", "offset"}: one chunk of one file of a closed recording. The
- * first chunk of each file is audited as a download. */
+/* {"case_id", "path", "offset"}: one chunk of one file of a closed recording. A
+ * chunk that does not continue the connection's last one of the same file (its first
+ * chunk, or one from elsewhere in it) is audited as a download, naming the file, the
+ * offset and the SHA-256 the manifest gives it: the audit log says which version of
+ * which file who took, whole or from where. */
 void evidence_get(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m)
 {
     const char *id = json_string_value(json_object_get(m->body, "case_id"));
@@ -377,18 +411,32 @@ void evidence_get(struct vg_hub *h, struct session *s, const struct vg_proto_msg
         (o && !json_is_integer(o)) || off < 0)
         return hub_error(s, m->id, VG_PROTO_E_INVALID,
                          "\"case_id\" and \"path\" are required, \"offset\" >= 0");
-    if (off == 0 && !may_access(h, s, m, "download", id))
-        return;
-    if (off != 0 && s->role != R_SUPERVISOR && s->role != R_EVIDENCE)
+    if (s->role != R_SUPERVISOR && s->role != R_EVIDENCE)
         return (void)may_access(h, s, m, "download", id);
-    json_t *man = load_manifest(h, id);
-    if (!man || !listed(man, path)) {
+    json_t *man = h->evidence ? load_manifest(h, id) : NULL;
+    const char *sha = NULL;
+    if (h->evidence && (!man || !listed(man, path, &sha))) {
         json_decref(man);
         return hub_error(s, m->id, "not_found", "no closed recording of %s with a file %s", id,
                          path);
     }
+    char file[sizeof s->ev_file];
+    snprintf(file, sizeof file, "%s/%s", id, path);
+    if (!h->evidence || strcmp(file, s->ev_file) != 0 || off != s->ev_next) {
+        json_t *d = json_pack("{s:s, s:I, s:s?}", "path", path, "offset", off, "sha256", sha);
+        char *detail = json_dumps(d, JSON_COMPACT);
+        bool ok = may_access_detail(h, s, m, "download", id, detail);
+        free(detail);
+        json_decref(d);
+        if (!ok) {
+            json_decref(man);
+            return;
+        }
+    }
     json_decref(man);
-    send_chunk(s, m, vg_evidence_dir(h->evidence), id, path, off);
+    int64_t next = send_chunk(s, m, vg_evidence_dir(h->evidence), id, path, off);
+    snprintf(s->ev_file, sizeof s->ev_file, "%s", next >= 0 ? file : "");
+    s->ev_next = next;
 }
 
 void evidence_metrics(struct vg_hub *h, GString *out)

@@ -44,6 +44,10 @@ struct session {
     guint resume_timer;
     bool login_pending;
     bool signed_out; /* its account was disabled: closing */
+    /* evidence_get: the file this connection downloads and the offset its next chunk
+     * continues at; any other chunk is audited as a download of its own */
+    char ev_file[VG_CASE_ID_MAX + 80];
+    int64_t ev_next;
 };
 
 /* A member of staff on a case who does not hold it (DOMAIN.md): an invited

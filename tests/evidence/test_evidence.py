@@ -345,8 +345,20 @@ def access(v, ann, sup, cid, case_dir):
     data = base64.b64decode(r.get("data", ""))
     check(data == open(os.path.join(case_dir, "manifest.json"), "rb").read() and r.get("eof"),
           "a supervisor downloads the manifest, byte for byte")
+    r = sup.request("evidence_get", case_id=cid, path="../../evidence-key.pem")
+    check(r.get("code") == "not_found", f"a path out of the case is refused ({r.get('code')})")
+    seg = [f for f in json.load(open(os.path.join(case_dir, "manifest.json")))["files"]
+           if f["type"] == "media"][0]
+    r = sup.request("evidence_get", case_id=cid, path=seg["path"], offset=1)
+    check(r.get("type") == "evidence_data", f"a download from offset 1 is served ({r.get('type')})")
     lines = open(os.path.join(v.data_dir, "evidence", "audit.log")).read().splitlines()
     entries = [json.loads(l.split("\t")[0]) for l in lines]
+    mid = [e for e in entries if e["action"] == "download" and e["actor"] == "sue" and
+           (e.get("detail") or {}).get("offset") == 1]
+    check(mid and mid[-1]["detail"]["path"] == seg["path"] and
+          mid[-1]["detail"]["sha256"] == seg["sha256"],
+          f"a download that starts past the first byte is audited too, with the file and the "
+          f"SHA-256 the manifest gives it: {mid[-1]['detail'] if mid else None}")
     refused = [e for e in entries if e["actor"] == "ann" and e["result"] == "refused"
                and e["action"] == "download" and e["case_id"] == cid]
     allowed = [e for e in entries if e["actor"] == "sue" and e["result"] == "allowed"
