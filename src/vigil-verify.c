@@ -11,17 +11,20 @@
 #include <glib.h>
 #include <jansson.h>
 #include <stdio.h>
+#include <time.h>
 #include <string.h>
 
 static void usage(FILE *f)
 {
-    fprintf(
-        f, "usage: vigil-verify CASE_DIR [--key PUB] [--expect-key ID] [--audit LOG | --no-audit]\n"
-           "       vigil-verify --audit LOG [--key PUB] [--expect-key ID]\n"
-           "ID: the SHA-256 fingerprint of the centre's key, known from elsewhere (a key\n"
-           "beside the evidence could have been replaced along with it).\n"
-           "PUB defaults to CASE_DIR/../../evidence-key.pub; LOG to CASE_DIR/../audit.log\n"
-           "(checked when present). Exit 0: verified; 1: a problem named on stdout; 2: usage.\n");
+    fprintf(f,
+            "usage: vigil-verify CASE_DIR [--case CASE_ID] [--key PUB] [--expect-key ID]\n"
+            "                    [--audit LOG | --no-audit]\n"
+            "       vigil-verify --audit LOG [--key PUB] [--expect-key ID]\n"
+            "ID: the SHA-256 fingerprint of the centre's key, known from elsewhere (a key\n"
+            "beside the evidence could have been replaced along with it).\n"
+            "CASE_ID: the case the recording must be of (a folder can be renamed).\n"
+            "PUB defaults to CASE_DIR/../../evidence-key.pub; LOG to CASE_DIR/../audit.log\n"
+            "(checked when present). Exit 0: verified; 1: a problem named on stdout; 2: usage.\n");
 }
 
 static void report(const char *file, const char *what, void *ud)
@@ -67,6 +70,37 @@ static int check_anchor(const char *dir, const char *case_id, const char *log, E
     return bad;
 }
 
+/* A wall-clock time in microseconds as UTC to the millisecond; "?" for none. */
+static const char *utc(json_int_t us, char *out, size_t n)
+{
+    time_t t = (time_t)(us / 1000000);
+    struct tm tm;
+    char s[24];
+    if (us <= 0 || !gmtime_r(&t, &tm) || !strftime(s, sizeof s, "%Y-%m-%dT%H:%M:%S", &tm))
+        snprintf(out, n, "?");
+    else
+        snprintf(out, n, "%s.%03dZ", s, (int)(us % 1000000 / 1000));
+    return out;
+}
+
+/* One gap in words: which leg, from when to when (UTC), how long, why. */
+static void print_gap(json_t *g)
+{
+    json_int_t from = json_integer_value(json_object_get(g, "from_us"));
+    json_int_t to = json_integer_value(json_object_get(g, "to_us"));
+    const char *leg = json_string_value(json_object_get(g, "leg"));
+    const char *why = json_string_value(json_object_get(g, "reason"));
+    char a[40], b[40], *t = json_dumps(g, JSON_COMPACT);
+    printf("  gap: %s from %s to %s (%.1f s): %s%s%s\n",
+           leg && strcmp(leg, "all") ? leg : "every leg", utc(from, a, sizeof a),
+           utc(to, b, sizeof b), from > 0 && to >= from ? (double)(to - from) / 1e6 : 0.0,
+           why && strcmp(why, "vigild_restarted") == 0 ? "vigild was not running (restarted)"
+           : why && strcmp(why, "queue_full") == 0     ? "the recorder's queue was full"
+                                                       : (why ? why : "?"),
+           t ? "; " : "", t ? t : "");
+    free(t);
+}
+
 /* What a reviewer must be able to tell a court beyond OK: why the recording ended
  * (or stopped early), what was cut at a crash, where packets were lost, what joined
  * it after it closed. From the manifest just verified. */
@@ -88,12 +122,7 @@ static void details(const char *dir)
         printf("  cut at a crash: %s\n", t ? t : "?");
         free(t);
     }
-    json_array_foreach(json_object_get(m, "gaps"), i, x)
-    {
-        char *t = json_dumps(x, JSON_COMPACT);
-        printf("  gap: %s\n", t ? t : "?");
-        free(t);
-    }
+    json_array_foreach(json_object_get(m, "gaps"), i, x) print_gap(x);
     const char *kid = json_string_value(json_object_get(m, "key_id"));
     if (kid)
         printf("  signed by key %s\n", kid);
@@ -102,15 +131,19 @@ static void details(const char *dir)
 
 int main(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"key", required_argument, 0, 'k'}, {"audit", required_argument, 0, 'a'},
-        {"no-audit", no_argument, 0, 'n'},  {"expect-key", required_argument, 0, 'e'},
-        {"help", no_argument, 0, 'h'},      {0, 0, 0, 0}};
-    const char *key = NULL, *audit = NULL, *expect = NULL;
+    static const struct option opts[] = {{"key", required_argument, 0, 'k'},
+                                         {"audit", required_argument, 0, 'a'},
+                                         {"no-audit", no_argument, 0, 'n'},
+                                         {"expect-key", required_argument, 0, 'e'},
+                                         {"case", required_argument, 0, 'c'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    const char *key = NULL, *audit = NULL, *expect = NULL, *want_case = NULL;
     bool no_audit = false;
     int o;
-    while ((o = getopt_long(argc, argv, "k:a:ne:h", opts, NULL)) != -1) {
+    while ((o = getopt_long(argc, argv, "k:a:ne:c:h", opts, NULL)) != -1) {
         switch (o) {
+        case 'c': want_case = optarg; break;
         case 'k': key = optarg; break;
         case 'a': audit = optarg; break;
         case 'n': no_audit = true; break;
@@ -157,10 +190,20 @@ int main(int argc, char **argv)
         char *prefix = g_strconcat(dir, "/", NULL);
         bad += vg_manifest_verify(dir, pub, report, prefix, &s);
         g_free(prefix);
+        char *folder = g_path_get_basename(dir);
+        if (!bad && want_case && strcmp(want_case, s.case_id) != 0) {
+            printf("FAIL %s: a recording of case %s, not of %s\n", dir, s.case_id, want_case);
+            bad++;
+        } else if (!bad && strcmp(folder, s.case_id) != 0) {
+            printf("NOTE the folder is named %s; the recording is of case %s\n", folder, s.case_id);
+        }
+        g_free(folder);
         if (!bad) {
-            printf("OK case %s: %s, %u files, %u gaps, media from %lld to %lld (us, wall clock)"
+            char a[40], b[40];
+            printf("OK case %s: %s, %u files, %u gaps, media from %s to %s (UTC; %lld to %lld us)"
                    "%s\n",
                    s.case_id, s.complete ? "complete" : "INCOMPLETE", s.files, s.gaps,
+                   utc(s.started_us, a, sizeof a), utc(s.stopped_us, b, sizeof b),
                    (long long)s.started_us, (long long)s.stopped_us,
                    s.complete ? "" : ": not everything was recorded (the reason below)");
             details(dir);

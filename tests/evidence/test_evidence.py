@@ -12,6 +12,7 @@ import importlib.machinery
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -329,6 +330,17 @@ def links_and_copies(case_dir, key, audit):
                         capture_output=True, text=True)
     check(p.returncode == 0 and p2.returncode == 1 and "not the one expected" in p2.stdout,
           f"--expect-key: the centre's fingerprint passes, another fails ({kid[:16]}...)")
+    cid = os.path.basename(case_dir)
+    p = subprocess.run([VERIFY, alone, "--key", key], capture_output=True, text=True)
+    p2 = subprocess.run([VERIFY, alone, "--key", key, "--case", "c-000000000000"],
+                        capture_output=True, text=True)
+    p3 = subprocess.run([VERIFY, alone, "--key", key, "--case", cid], capture_output=True,
+                        text=True)
+    check(f"the recording is of case {cid}" in p.stdout and p2.returncode == 1 and
+          "not of c-000000000000" in p2.stdout and p3.returncode == 0,
+          "a folder named otherwise is noted; --case fails a recording of another case")
+    check(re.search(r"media from \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z to ", p.stdout),
+          "the media's times are given in UTC")
     shutil.rmtree(tmp)
 
 
