@@ -8,6 +8,7 @@ a second before a kill) and exports with the resume marked; a call-taker's downl
 is refused and audited."""
 import base64
 import glob
+import hashlib
 import importlib.machinery
 import json
 import os
@@ -175,6 +176,11 @@ def export_and_check(case_dir, chats):
               f"audio {ld.get('audio', 0):.2f} s")
         check(ld.get("video", 0) >= 9, f"{os.path.basename(leg)}: >= 9 s of that side's video")
     meta = json.load(open(os.path.splitext(out)[0] + ".export.json"))
+    rec = meta.get("recording", {})
+    check(rec.get("verified") is True and rec.get("case_id") == os.path.basename(case_dir) and
+          rec.get("manifest_sha256") == hashlib.sha256(
+              open(os.path.join(case_dir, "manifest.json"), "rb").read()).hexdigest(),
+          f"the export names the case and the manifest it was made of, verified: {rec}")
     t0 = meta["t0_us"] / 1e6
     for sent, text in chats:
         found = [pts for pts, s in d["text"] if text in s]
@@ -309,6 +315,11 @@ def links_and_copies(case_dir, key, audit):
     print(p.stdout.strip().splitlines()[:3])
     check(p.returncode == 1 and "events-000099.vgs: a symbolic link" in p.stdout,
           "a segment linked in from outside fails verification, named")
+    bad_out = os.path.join(tmp, "bad.mkv")
+    p = subprocess.run([EXPORT, copy, "-o", bad_out, "--copy", "--key", key],
+                       capture_output=True, text=True)
+    check(p.returncode != 0 and "does not verify" in p.stderr and not os.path.exists(bad_out),
+          f"vigil-export refuses a recording that does not verify: {p.stderr.strip()[-120:]}")
     # The exporter's own reader: the export reads the case through it.
     loader = importlib.machinery.SourceFileLoader("vigil_export", EXPORT)
     ve = types.ModuleType(loader.name)
