@@ -2,6 +2,7 @@
 // phone already in a pocket): the alarm reaches the call-taker anyway, with the
 // words typed before it was confirmed; once the prompt is answered the media
 // joins the case. Before, the page waited for the prompt and no alarm went out.
+// A phone number the gateway would refuse is caught on the page first.
 import { check, citizen, login, mediaStats, run, sleep, until } from './harness.mjs';
 
 const chatHas = (page, text) => page.waitForFunction(
@@ -11,6 +12,17 @@ const chatHas = (page, text) => page.waitForFunction(
 run('e2e_citizen_prompt', { accounts: [['ann', 'call_taker']] }, async (v, browser) => {
   const con = await login(browser, v, 'ann');
   const cit = await citizen(browser, v, [30.59, 114.3, 15], '+86 138 0000 5301', 'prompt');
+  // A number the gateway would refuse is put right on the page, before any alarm
+  // (it used to fail the alarm with "phone must be a phone number").
+  for (const [bad, says] of [['138 0000 5301 ext 12', 'digits only'], ['+86 138 0000 5301 5301', '3 to 15 digits']]) {
+    await cit.fill('#phone', bad);
+    await cit.click('button.choice.video');
+    const err = await cit.evaluate(() => !document.querySelector('#phone-error').hidden &&
+                                   document.querySelector('#phone-error').textContent);
+    const st = await cit.evaluate(() => window.vigilCitizen.state());
+    check(err && err.includes(says) && st === 'idle', `"${bad}": the page says "${err}" and raises no alarm (${st})`);
+  }
+  await cit.fill('#phone', '+86 138 0000 5301');
   // The prompt held open: getUserMedia answers only when the test says so.
   await cit.evaluate(() => {
     const real = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);

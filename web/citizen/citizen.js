@@ -366,8 +366,25 @@ async function flushOutbox(resumedChat) {
 
 function phone() { return $('phone').value.trim(); }
 
+// The gateway's rule (vg_phone_normalize): an optional + first, then 3 to 15 digits,
+// with spaces, dashes, dots and brackets allowed between them ("+86 (0)138..." too).
+// Checked here as well, so a number the gateway would refuse is put right before the
+// alarm, not after it failed with a message about the field.
+function phoneProblem(p) {
+  let s = p.trim();
+  if (s.startsWith('+')) s = s.replace(/\(0\)/, '');
+  s = s.replace(/[\s\-.()]/g, '');
+  if (!s.replace(/\D/g, '').length) return 'Enter your phone number first, so the police can call you back.';
+  if (!/^\+?\d+$/.test(s)) return 'Write the phone number with digits only (a + may come first).';
+  const n = s.replace(/\D/g, '').length;
+  if (n < 3 || n > 15) return `A phone number has 3 to 15 digits; this one has ${n}.`;
+  return '';
+}
+
 async function choose(mode) {
-  if (phone().replace(/\D/g, '').length < 3) {
+  const problem = phoneProblem(phone());
+  if (problem) {
+    $('phone-error').textContent = problem;
     $('phone-error').hidden = false;
     $('phone').focus();
     return;
