@@ -1136,11 +1136,16 @@ int vg_seal_sweep(const struct vg_seal_env *env, int64_t now_us, unsigned days)
              * leaves a tombstone the next start finishes, not a sealed recording with
              * its signature gone (which recovery would refuse as tampered with). */
             char *tomb = g_strdup_printf("%s/" TOMB "%s", env->dir, n);
+            char sha[65] = ""; /* which version was destroyed, for the log */
+            if (vg_manifest_sha256(dir, sha) != VG_OK)
+                sha[0] = '\0';
             if (rename(dir, tomb) == 0) {
                 fsync_dir(env->dir);
-                char detail[120];
-                snprintf(detail, sizeof detail, "{\"retention_days\":%u,\"closed_us\":%lld}", days,
-                         (long long)closed);
+                char detail[200];
+                snprintf(
+                    detail, sizeof detail,
+                    "{\"retention_days\":%u,\"closed_us\":%lld,\"deleted_manifest_sha256\":\"%s\"}",
+                    days, (long long)closed, sha);
                 remove_tree(tomb);
                 env->audit(env->ud, "delete_expired", n, "done", detail);
                 vg_info(n, NULL, "evidence: recording deleted after %u days", days);

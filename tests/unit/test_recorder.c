@@ -435,6 +435,10 @@ static void test_audit_and_retention(void)
         seals++;
     for (const char *p = all; (p = strstr(p, "\"delete_expired\"")); p++)
         deletions++;
+    unsigned named = 0; /* each deletion names the manifest it destroyed */
+    for (const char *p = all; (p = strstr(p, "\"deleted_manifest_sha256\":\"")); p++)
+        named += strspn(p + 27, "0123456789abcdef") == 64;
+    VT_EQ_INT(named, deletions);
     g_free(all);
     printf("audit log: %u entries, %u naming a signed manifest, %u deletions\n", entries, seals,
            deletions);
