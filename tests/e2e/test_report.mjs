@@ -4,7 +4,7 @@
 // connection would) and the WebSocket is dropped too: the upload resumes from
 // the server's offset and everything arrives. The citizen sees what was
 // received; the console answers the report and shows the photos, and one more
-// photo sent after the answer reaches it live.
+// photo sent after the answer reaches it live. A reload keeps the list of files sent.
 import { check, citizen, login, run, shot, until } from './harness.mjs';
 
 // Test pictures drawn in the page: a labelled gradient with noise, so the PNG
@@ -66,6 +66,14 @@ run('e2e_report', { accounts: [['ann', 'call_taker']] }, async (v, browser) => {
               `(${cut - 1} later chunk requests went through): ${done && done.map((x) => x[1]).join(' | ')}`);
   const resumed = await until(() => cit.evaluate(() => window.vigilCitizen.resumes() >= 1), 8000);
   check(resumed, 'and the page resumed its case after the dropped WebSocket');
+  // A reload: the page comes back to the report with the files it sent listed.
+  await cit.reload();
+  const listed = await until(async () => {
+    const st = await uploadStates(cit).catch(() => []);
+    const shown = await cit.evaluate(() => !document.querySelector('#uploads').hidden);
+    return shown && st.length === 2 && st.every(([s]) => s === 'received') && st;
+  }, 10000);
+  check(listed, `after a reload the page lists the files the police received: ${listed && listed.map((x) => x[1]).join(' | ')}`);
 
   await con.click('#status-btn'); // available again
   await con.waitForSelector('#queue button.answer', { timeout: 5000 });

@@ -400,7 +400,7 @@ function resetCase(mode) {
   // Nothing of the case before carries over: its last fix sent as this alarm's place
   // after a reconnect could send the police to the wrong address.
   Object.assign(c, { mode, caseId: null, token: null, position: null, waiting: 0, heldBy: null,
-                     chatSeen: new Set(), unread: new Set(), outbox: [], uploader: null, stars: 0,
+                     chatSeen: new Set(), unread: new Set(), outbox: [], uploader: null, sentFiles: [], stars: 0,
                      lastFix: null, fixUnsent: false, escalated: false, staffNote: false });
   // A silent alarm's page is never read aloud: a screen reader speaks live regions.
   for (const id of ['state', 'chat', 'media-state', 'loc-state']) {
@@ -638,6 +638,7 @@ async function resumeCase() {
   }
   if (r.state === 'ended') { endLocal('The alarm has ended.'); return; }
   c.resumes = (c.resumes || 0) + 1;
+  showSentFiles(r.uploads);
   const todo = flushOutbox(r.chat);
   for (const m of r.chat || []) addChat(m);
   await todo;
@@ -673,7 +674,8 @@ function tooMany(files) {
   return '';
 }
 
-function renderUploads(items) {
+function renderUploads(mine) {
+  const items = [...(c.sentFiles || []), ...mine]; // what was sent before a reload, then this page's
   const words = { waiting: 'waiting', sending: 'sending', retrying: 'connection lost, will resume',
                   sent: 'sent, checking', received: 'received by the police', failed: 'not sent' };
   const rows = () => items.map((it) => {
@@ -687,6 +689,17 @@ function renderUploads(items) {
     $('ended-upload-list').replaceChildren(...rows());
     if (c.uploader && !c.uploader.busy()) $('ended-uploads').hidden = true;
   }
+}
+
+// After a reload (no uploader on this page yet): the files the gateway has of the
+// case, and those a reload cut, to choose again; and the way to add more.
+function showSentFiles(list) {
+  if (c.uploader || (c.mode !== 'report' && !(list || []).length)) return;
+  $('uploads').hidden = false;
+  c.sentFiles = (list || []).map((u) => ({
+    name: u.name, size: u.size, offset: u.at ? u.size : 0, state: u.at ? 'received' : 'failed',
+    error: u.at ? '' : 'cut off by the reload: choose it again below' }));
+  renderUploads([]);
 }
 
 function reportFiles() {
