@@ -3,6 +3,7 @@
  * structure and hash chain, that nothing was added; and the audit log's signatures
  * and chain. Prints OK, or one line per missing or altered file; exits 1 then. */
 #include "audit.h"
+#include "evfmt.h"
 #include "evkey.h"
 #include "manifest.h"
 #include "vg_err.h"
@@ -11,7 +12,6 @@
 #include <glib.h>
 #include <jansson.h>
 #include <stdio.h>
-#include <time.h>
 #include <string.h>
 
 static void usage(FILE *f)
@@ -70,19 +70,6 @@ static int check_anchor(const char *dir, const char *case_id, const char *log, E
     return bad;
 }
 
-/* A wall-clock time in microseconds as UTC to the millisecond; "?" for none. */
-static const char *utc(json_int_t us, char *out, size_t n)
-{
-    time_t t = (time_t)(us / 1000000);
-    struct tm tm;
-    char s[24];
-    if (us <= 0 || !gmtime_r(&t, &tm) || !strftime(s, sizeof s, "%Y-%m-%dT%H:%M:%S", &tm))
-        snprintf(out, n, "?");
-    else
-        snprintf(out, n, "%s.%03dZ", s, (int)(us % 1000000 / 1000));
-    return out;
-}
-
 /* One gap in words: which leg, from when to when (UTC), how long, why. */
 static void print_gap(json_t *g)
 {
@@ -92,8 +79,8 @@ static void print_gap(json_t *g)
     const char *why = json_string_value(json_object_get(g, "reason"));
     char a[40], b[40], *t = json_dumps(g, JSON_COMPACT);
     printf("  gap: %s from %s to %s (%.1f s): %s%s%s\n",
-           leg && strcmp(leg, "all") ? leg : "every leg", utc(from, a, sizeof a),
-           utc(to, b, sizeof b), from > 0 && to >= from ? (double)(to - from) / 1e6 : 0.0,
+           leg && strcmp(leg, "all") ? leg : "every leg", vg_ev_utc(from, a, sizeof a),
+           vg_ev_utc(to, b, sizeof b), from > 0 && to >= from ? (double)(to - from) / 1e6 : 0.0,
            why && strcmp(why, "vigild_restarted") == 0 ? "vigild was not running (restarted)"
            : why && strcmp(why, "queue_full") == 0     ? "the recorder's queue was full"
                                                        : (why ? why : "?"),
@@ -203,7 +190,7 @@ int main(int argc, char **argv)
             printf("OK case %s: %s, %u files, %u gaps, media from %s to %s (UTC; %lld to %lld us)"
                    "%s\n",
                    s.case_id, s.complete ? "complete" : "INCOMPLETE", s.files, s.gaps,
-                   utc(s.started_us, a, sizeof a), utc(s.stopped_us, b, sizeof b),
+                   vg_ev_utc(s.started_us, a, sizeof a), vg_ev_utc(s.stopped_us, b, sizeof b),
                    (long long)s.started_us, (long long)s.stopped_us,
                    s.complete ? "" : ": not everything was recorded (the reason below)");
             details(dir);

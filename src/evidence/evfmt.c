@@ -4,7 +4,9 @@
 #include "vg_err.h"
 
 #include <openssl/evp.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 static void put32(uint8_t *p, uint32_t v)
 {
@@ -206,4 +208,16 @@ int vg_ev_unhex(const char *hex, uint8_t *b, size_t n)
         b[i] = (uint8_t)(hi << 4 | lo);
     }
     return hex[2 * n] == '\0' ? VG_OK : VG_EINVAL;
+}
+
+const char *vg_ev_utc(int64_t us, char *out, size_t n)
+{
+    time_t t = (time_t)(us / 1000000);
+    struct tm tm;
+    char s[24];
+    if (us <= 0 || !gmtime_r(&t, &tm) || !strftime(s, sizeof s, "%Y-%m-%dT%H:%M:%S", &tm))
+        snprintf(out, n, "?");
+    else
+        snprintf(out, n, "%s.%03dZ", s, (int)(us % 1000000 / 1000));
+    return out;
 }

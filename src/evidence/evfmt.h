@@ -91,6 +91,10 @@ int vg_ev_audit_split(const char *line, size_t len, const char **json, size_t *j
 
 /* Lower-case hex of n bytes into out (2n+1). */
 void vg_ev_hex(const uint8_t *b, size_t n, char *out);
+/* A wall-clock time in microseconds as UTC to the millisecond
+ * ("2026-12-07T16:49:47.129Z"), for what a person reads; "?" for none (<= 0).
+ * Returns out. */
+const char *vg_ev_utc(int64_t us, char *out, size_t n);
 /* Parses 2n hex characters into b. VG_OK or VG_EINVAL. */
 int vg_ev_unhex(const char *hex, uint8_t *b, size_t n);
 

@@ -48,7 +48,6 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/uio.h>
-#include <time.h>
 #include <unistd.h>
 
 #define WAKE_MS 100
@@ -449,20 +448,6 @@ void vg_evidence_stall(struct vg_evidence *ev, unsigned ms)
         g_usleep(1000);
 }
 
-/* A wall-clock time in microseconds as UTC, to the millisecond: for a reason a
- * person reads. */
-static const char *utc(int64_t us, char *out, size_t n)
-{
-    time_t t = (time_t)(us / 1000000);
-    struct tm tm;
-    char s[24];
-    if (!gmtime_r(&t, &tm) || !strftime(s, sizeof s, "%Y-%m-%dT%H:%M:%S", &tm))
-        snprintf(out, n, "%lld us", (long long)us);
-    else
-        snprintf(out, n, "%s.%03dZ", s, (int)(us % 1000000 / 1000));
-    return out;
-}
-
 static void file_sha(const char *path, uint8_t out[32]);
 static void alert_later(struct vg_evidence *ev, const char *case_id, const char *kind,
                         json_t *detail);
@@ -544,8 +529,8 @@ static bool resume(struct vg_recording *r)
     snprintf(r->resumed, sizeof r->resumed,
              "resumed after a restart (%.200s): not recorded from %s to %s%s; every restart is "
              "a gap",
-             why, stopped ? utc(stopped, from, sizeof from) : "an unknown time",
-             utc(now, to, sizeof to), changed);
+             why, stopped ? vg_ev_utc(stopped, from, sizeof from) : "an unknown time",
+             vg_ev_utc(now, to, sizeof to), changed);
     json_t *e = json_pack("{s:s, s:s, s:I, s:I, s:o, s:O}", "type", "recording_resumed", "after",
                           why, "stopped_us", (json_int_t)stopped, "resumed_us", (json_int_t)now,
                           "truncated", cut, "altered", altered);
@@ -572,8 +557,7 @@ static bool resume(struct vg_recording *r)
     return true;
 }
 
-/* A new recording, or NULL (its directory sealed already, or not to be had). */
-static struct vg_recording *new_recording(struct vg_evidence *ev, const char *case_id)
+struct vg_recording *vg_recording_start(struct vg_evidence *ev, const char *case_id)
 {
     if (strlen(case_id) > VG_EV_CASE_MAX || strchr(case_id, '/') || case_id[0] == '.')
         return NULL;
@@ -596,11 +580,6 @@ static struct vg_recording *new_recording(struct vg_evidence *ev, const char *ca
         r->streams[i].fd = -1;
     /* The writer learns of it with its first item (open list kept writer-side). */
     return r;
-}
-
-struct vg_recording *vg_recording_start(struct vg_evidence *ev, const char *case_id)
-{
-    return new_recording(ev, case_id);
 }
 
 /* Whether dir holds any file: a directory that is neither resumable nor sealed (left
@@ -629,7 +608,7 @@ struct vg_recording *vg_recording_restore(struct vg_evidence *ev, const char *ca
                  "left open to resume: not recorded into, left for a person");
         return NULL;
     }
-    struct vg_recording *r = new_recording(ev, case_id);
+    struct vg_recording *r = vg_recording_start(ev, case_id);
     if (!r || !resuming) { /* nothing of it was recorded before the restart */
         if (r)
             snprintf(r->resumed, sizeof r->resumed,
