@@ -65,6 +65,35 @@ async function silent(v, browser, con) {
   check(dirs.length > 0 && dirs.every((d) => d === 'a=recvonly' || d === 'a=inactive'),
         `the gateway's answer sends nothing to the phone: ${dirs.join(' ')}`);
 
+  // The page stays dark with a notice on it (the one shown when the location is not
+  // shared, or outside the area) and an error, and both read at 4.5:1 or better.
+  await cit.evaluate(() => {
+    const n = document.querySelector('#loc-state');
+    n.textContent = 'Your location is not shared: write where you are.';
+    n.hidden = false;
+  });
+  const dark = await cit.evaluate(() => {
+    const rgb = (s) => (s.match(/[\d.]+/g) || []).map(Number);
+    const lum = ([r, g, b]) => [r, g, b].map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; })
+      .reduce((a, v, i) => a + v * [0.2126, 0.7152, 0.0722][i], 0);
+    const ratio = (a, b) => (Math.max(lum(a), lum(b)) + 0.05) / (Math.min(lum(a), lum(b)) + 0.05);
+    const visible = [...document.querySelectorAll('body *')].filter((x) => x.offsetParent !== null || x === document.body);
+    const bright = visible.filter((x) => { const c = rgb(getComputedStyle(x).backgroundColor); return (c[3] ?? 1) > 0 && lum(c) > 0.35; })
+      .map((x) => x.id || x.className || x.tagName);
+    const note = document.querySelector('#loc-state');
+    const noteRatio = ratio(rgb(getComputedStyle(note).color), rgb(getComputedStyle(note).backgroundColor));
+    const err = document.createElement('p');
+    err.className = 'error';
+    document.querySelector('#chat').after(err);
+    const errRatio = ratio(rgb(getComputedStyle(err).color), rgb(getComputedStyle(document.body).backgroundColor));
+    err.remove();
+    note.hidden = true;
+    return { bright, noteRatio, errRatio };
+  });
+  check(!dark.bright.length && dark.noteRatio >= 4.5 && dark.errRatio >= 4.5,
+        `the silent page stays dark with a notice on it (bright: ${dark.bright.join(', ') || 'none'}); ` +
+        `the notice reads at ${dark.noteRatio.toFixed(1)}:1, an error at ${dark.errRatio.toFixed(1)}:1`);
+
   let t = Date.now();
   await cit.fill('#chat-text', 'man with knife downstairs');
   await cit.press('#chat-text', 'Enter');
