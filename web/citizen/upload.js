@@ -6,6 +6,14 @@
 // complete (with its sha256) and again when upload_received arrives on the socket.
 
 const CALL_MS = 60000; // one chunk of 256 KiB at 35 kbit/s
+// A chunk counts only when all of it arrived: on an uplink slower than a whole chunk
+// per CALL_MS, full chunks would time out for ever. So a chunk that times out is
+// halved for the next try (down to MIN_CHUNK: 16 KiB in 60 s is ~2 kbit/s), and a
+// chunk sent in under a quarter of the time lets the next one double, up to the
+// server's chunk_max.
+const MIN_CHUNK = 16384;
+// For tests and drills: a shorter call time (the page sets it; never in use).
+const callMs = () => globalThis.vigilUploadCallMs || CALL_MS;
 
 export class Uploader {
   constructor(caseId, token, onchange) {
@@ -20,7 +28,7 @@ export class Uploader {
 
   add(file) {
     this.items.push({ file, name: file.name || 'file', size: file.size, id: null, offset: 0,
-                      chunk: 262144, state: 'waiting', error: '', sha256: null });
+                      chunk: 262144, chunkMax: 262144, state: 'waiting', error: '', sha256: null });
     this.changed();
   }
 
@@ -50,7 +58,7 @@ export class Uploader {
     const headers = { Authorization: 'Bearer ' + this.token };
     if (type) headers['Content-Type'] = type;
     const ctl = new AbortController();
-    const t = setTimeout(() => ctl.abort(), CALL_MS);
+    const t = setTimeout(() => ctl.abort(), callMs());
     try {
       const r = await fetch(path, { method, headers, body, signal: ctl.signal });
       let j = {};
@@ -122,13 +130,22 @@ export class Uploader {
       if (r.status !== 201) { this.fail(it, r); return; }
       it.id = r.body.upload_id;
       it.offset = r.body.offset || 0;
-      it.chunk = r.body.chunk_max || it.chunk;
+      it.chunkMax = r.body.chunk_max || it.chunkMax;
+      it.chunk = Math.min(it.chunk, it.chunkMax);
     }
     it.state = 'sending';
     this.changed();
     const end = Math.min(it.offset + it.chunk, it.size);
-    const r = await this.call('POST', `/api/uploads/${encodeURIComponent(it.id)}?offset=${it.offset}`,
-                              it.file.slice(it.offset, end), 'application/octet-stream');
+    const t0 = Date.now();
+    let r;
+    try {
+      r = await this.call('POST', `/api/uploads/${encodeURIComponent(it.id)}?offset=${it.offset}`,
+                          it.file.slice(it.offset, end), 'application/octet-stream');
+    } catch (e) {
+      if (e && e.name === 'AbortError') it.chunk = Math.max(MIN_CHUNK, Math.floor(it.chunk / 2));
+      throw e;
+    }
+    if (r.status === 200 && Date.now() - t0 < callMs() / 4) it.chunk = Math.min(it.chunkMax, it.chunk * 2);
     if (r.status === 200) {
       it.offset = r.body.offset;
       if (r.body.complete) {
