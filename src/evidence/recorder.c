@@ -455,10 +455,11 @@ static void alert_later(struct vg_evidence *ev, const char *case_id, const char 
 /* A paused recording whose stop is not followed by a resume in the audit log: each
  * file its recording_paused entry names must still be there with that SHA-256. What
  * is not (or a pause the events log shows with no entry) is returned, a JSON array
- * of {path, expected, found} (found null: removed). */
-static json_t *check_paused(struct vg_recording *r)
+ * of {path, expected, found} (found null: removed). paused: vg_seal_paused() of the
+ * directory (read once by the caller: it reads every segment). */
+static json_t *check_paused(struct vg_recording *r, const char *paused)
 {
-    char *log = g_build_filename(r->ev->dir, "audit.log", NULL), *paused = vg_seal_paused(r->dir);
+    char *log = g_build_filename(r->ev->dir, "audit.log", NULL);
     int64_t pl = 0, rl = 0;
     json_t *pe = NULL, *re = NULL, *out = json_array();
     vg_audit_last_action(log, r->ev->key, r->case_id, "recording_paused", &pl, &pe);
@@ -487,7 +488,6 @@ static json_t *check_paused(struct vg_recording *r)
     }
     json_decref(pe);
     json_decref(re);
-    g_free(paused);
     g_free(log);
     return out;
 }
@@ -517,8 +517,8 @@ static bool resume(struct vg_recording *r)
     struct stream *log = &r->streams[r->n_streams++];
     *log = (struct stream){.rec = r, .id = 0, .fd = -1, .seq = seq};
     memcpy(log->prev, sha, 32);
-    json_t *altered = check_paused(r);
     char *paused = vg_seal_paused(r->dir);
+    json_t *altered = check_paused(r, paused);
     const char *why = paused ? paused : "vigild stopped unexpectedly";
     char from[40], to[40], changed[100] = "";
     if (json_array_size(altered))
