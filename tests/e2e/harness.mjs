@@ -125,6 +125,9 @@ export async function openPage(browser, url, opts = {}) {
     hasTouch: !!opts.mobile,
     permissions: ['geolocation', 'camera', 'microphone'],
     geolocation: opts.geolocation,
+    // navigator.languages and Accept-Language: English unless a test says otherwise,
+    // whatever the machine's own language (the citizen page follows it).
+    locale: opts.locale || 'en-US',
   });
   await ctx.addInitScript(INIT);
   ctx.on('request', (r) => requests.push(r.url()));
@@ -180,9 +183,10 @@ export async function login(browser, v, name, opts = {}) {
 }
 
 // A citizen page on a phone-sized screen, with the number filled in.
-export async function citizen(browser, v, pos, phone, name = 'citizen') {
+export async function citizen(browser, v, pos, phone, name = 'citizen', locale = undefined) {
   const geolocation = pos ? { latitude: pos[0], longitude: pos[1], accuracy: pos[2] || 12 } : undefined;
-  const page = await openPage(browser, v.url + '/citizen/', { name, viewport: PHONE_VIEWPORT, mobile: true, geolocation });
+  const page = await openPage(browser, v.url + '/citizen/',
+                              { name, viewport: PHONE_VIEWPORT, mobile: true, geolocation, locale });
   await page.fill('#phone', phone);
   return page;
 }

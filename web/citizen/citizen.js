@@ -3,8 +3,9 @@
 // page reconnects, sends case_resume with the case token and restarts ICE with a
 // new media_offer (docs/protocol.md). A silent alarm never puts an <audio> or an
 // unmuted <video> element into the page and receives nothing from the gateway.
-import { ExtraLegs, Gateway, addCandidate, appendFollowing, el, fmtDuration, fmtTime, setText } from '/common/vigil.js';
+import { ExtraLegs, Gateway, addCandidate, appendFollowing, el, fmtTime, setText } from '/common/vigil.js';
 import { Uploader } from '/citizen/upload.js';
+import { N_, applyStatic, langTag, serverText, switchLang, t } from '/citizen/i18n.js';
 
 const $ = (id) => document.getElementById(id);
 const gw = new Gateway();
@@ -68,32 +69,51 @@ function banner(text) {
   $('banner').hidden = !text;
 }
 
-const MODE_NAME = { video: 'Video call', silent: 'Chat', voice: 'Voice call', report: 'Report' };
+// Why a request failed, in the page's language: the gateway's words when they are
+// in its script, else the words for a lost connection, else the code.
+function why(r) {
+  if (r.code === 'disconnected') return t('not connected');
+  if (r.code === 'timeout') return t('no answer');
+  return serverText(r.message) || r.code;
+}
+
+// A wait in minutes and seconds, in the page's language.
+function fmtWait(secs) {
+  const s = Math.max(0, Math.round(secs));
+  const m = Math.floor(s / 60);
+  return m ? t('{m} min {s} s', { m, s: s % 60 }) : t('{s} s', { s });
+}
 
 function renderState() {
   const silent = c.mode === 'silent';
-  let t = '';
+  let s = '';
   let time = '';
   switch (c.state) {
-    case 'starting': t = silent ? 'Opening…' : 'Starting: allow the access your phone asks for.'; break;
-    case 'connecting': t = silent ? 'Connecting…' : 'Connecting to the police…'; break;
-    case 'reconnecting': t = silent ? 'Reconnecting…' : 'Connection lost: reconnecting, your alarm stays open…'; break;
-    case 'queued':
-      if (c.mode === 'report') { t = `Report sent: number ${c.position ?? '…'} in the queue.`; break; }
-      if (silent) { t = `Waiting (${c.position ?? '…'})${c.escalated ? ' · still trying' : ''}`; break; }
-      t = `Waiting for a call-taker: you are number ${c.position ?? '…'} in the queue.`;
-      time = `Waiting ${fmtDuration(c.waiting)}.`;
+    case 'starting': s = silent ? t('Opening…') : t('Starting: allow the access your phone asks for.'); break;
+    case 'connecting': s = silent ? t('Connecting…') : t('Connecting to the police…'); break;
+    case 'reconnecting': s = silent ? t('Reconnecting…') : t('Connection lost: reconnecting, your alarm stays open…'); break;
+    case 'queued': {
+      const n = c.position ?? '…';
+      if (c.mode === 'report') { s = t('Report sent: number {n} in the queue.', { n }); break; }
+      if (silent) { s = t('Waiting ({n})', { n }) + (c.escalated ? t(' · still trying') : ''); break; }
+      s = t('Waiting for a call-taker: you are number {n} in the queue.', { n });
+      time = t('Waiting {t}.', { t: fmtWait(c.waiting) });
       break;
-    case 'answered':
-      if (c.mode === 'report') { t = `A call-taker${c.heldBy ? ' (' + c.heldBy + ')' : ''} has your report.`; break; }
-      t = silent ? 'Connected' : `Connected to the police${c.heldBy ? ' (' + c.heldBy + ')' : ''}.`;
+    }
+    case 'answered': {
+      const name = c.heldBy;
+      if (c.mode === 'report') {
+        s = name ? t('A call-taker ({name}) has your report.', { name }) : t('A call-taker has your report.');
+      } else if (silent) s = t('Connected');
+      else s = name ? t('Connected to the police ({name}).', { name }) : t('Connected to the police.');
       break;
-    case 'ended': t = 'Ended.'; break;
-    default: t = 'Choose how to reach the police.';
+    }
+    case 'ended': s = t('Ended.'); break;
+    default: s = t('Choose how to reach the police.');
   }
-  setState(t, time);
+  setState(s, time);
   $('hangup').hidden = !['starting', 'connecting', 'reconnecting', 'queued', 'answered'].includes(c.state);
-  $('hangup').textContent = c.mode === 'report' ? 'Close report' : (silent ? 'End' : 'Hang up');
+  $('hangup').textContent = c.mode === 'report' ? t('Close report') : (silent ? t('End') : t('Hang up'));
 }
 
 function setCaseState(s) { c.state = s; renderState(); }
@@ -138,8 +158,8 @@ function watchLocation() {
     // The police must know they do not know where the caller is, and the caller that
     // writing the place helps; shown as text, never spoken or sounded.
     if (!c.lastFix) {
-      locNote(e && e.code === 1 ? 'Your location is not shared: write where you are.'
-        : 'Your location is not found yet: write where you are.');
+      locNote(e && e.code === 1 ? t('Your location is not shared: write where you are.')
+        : t('Your location is not found yet: write where you are.'));
     }
   }, { enableHighAccuracy: true, maximumAge: 5000 });
 }
@@ -169,12 +189,12 @@ async function getMedia(mode) {
     if (mode === 'video' || mode === 'silent') {
       try {
         const audio = await navigator.mediaDevices.getUserMedia({ audio: true });
-        if (mode === 'video') $('media-state').textContent = 'Camera not allowed: the police can hear you, and you can write below.';
+        if (mode === 'video') mediaNote(t('Camera not allowed: the police can hear you, and you can write below.'), true);
         return audio;
       } catch (e2) { /* neither: as below */ }
     }
-    $('media-state').textContent = mode === 'silent' ? 'Microphone not available.'
-      : 'Camera or microphone not allowed: you can still write in the chat below.';
+    mediaNote(mode === 'silent' ? t('Microphone not available.')
+      : t('Camera or microphone not allowed: you can still write in the chat below.'), true);
     return null;
   }
 }
@@ -184,19 +204,33 @@ function buildMediaView() {
   box.replaceChildren();
   if (c.mode === 'video') {
     const remote = el('video', { class: 'remote', autoplay: true, playsinline: true,
-                                  'aria-label': "The call-taker's picture" });
+                                  'aria-label': t("The call-taker's picture") });
     const self = el('video', { class: 'self', autoplay: true, playsinline: true,
-                                'aria-label': 'Your own picture' });
+                                'aria-label': t('Your own picture') });
     self.muted = true;
     if (c.local) self.srcObject = c.local;
     box.append(el('div', { class: 'stage' }, remote, self,
-                  el('p', { class: 'remote-note' }, 'The call-taker\'s picture will appear here.')),
+                  el('p', { class: 'remote-note' }, t("The call-taker's picture will appear here."))),
                el('div', { class: 'peers' }));
   } else if (c.mode === 'voice') {
-    box.append(el('p', { class: 'voice-badge' }, 'Voice call: speak normally. The police hear you.'),
+    box.append(el('p', { class: 'voice-badge' }, t('Voice call: speak normally. The police hear you.')),
                el('audio', { class: 'remote', autoplay: true }));
   }
   // silent and report: no media element at all.
+}
+
+const ICE_WORDS = { checking: N_('Connecting sound and picture…'), connected: N_('Sound and picture connected.'),
+                    completed: N_('Sound and picture connected.'), disconnected: N_('Connection unstable…'),
+                    failed: N_('Sound and picture lost: trying again…') };
+const ICE_WORDS_VOICE = { checking: N_('Connecting sound…'), connected: N_('Sound connected.'),
+                          completed: N_('Sound connected.'), disconnected: N_('Connection unstable…'),
+                          failed: N_('Sound lost: trying again…') };
+
+// The line under the media: `sticky` marks a note about the camera or microphone
+// that a later media start must not wipe.
+function mediaNote(text, sticky = false) {
+  $('media-state').textContent = text;
+  c.mediaNoteSticky = sticky && !!text;
 }
 
 function newPc() {
@@ -217,10 +251,8 @@ function newPc() {
     const s = pc.iceConnectionState;
     if (s === 'failed') restartIce();
     if (c.mode !== 'silent') {
-      const words = { checking: 'Connecting sound and picture…', connected: 'Sound and picture connected.',
-                      completed: 'Sound and picture connected.', disconnected: 'Connection unstable…',
-                      failed: 'Sound and picture lost: trying again…' };
-      if (words[s]) $('media-state').textContent = c.mode === 'voice' ? words[s].replace(' and picture', '') : words[s];
+      const words = c.mode === 'voice' ? ICE_WORDS_VOICE : ICE_WORDS;
+      if (words[s]) mediaNote(t(words[s]));
     }
   };
   return pc;
@@ -272,7 +304,7 @@ const extra = new ExtraLegs(gw, (peer, track) => {
   let tile = $('media').querySelector(`[data-peer="${CSS.escape(peer)}"]`);
   if (!tile) {
     tile = c.mode === 'video'
-      ? el('video', { class: 'peer', 'data-peer': peer, autoplay: true, playsinline: true, 'aria-label': 'Another officer' })
+      ? el('video', { class: 'peer', 'data-peer': peer, autoplay: true, playsinline: true, 'aria-label': t('Another officer') })
       : el('audio', { class: 'peer', 'data-peer': peer, autoplay: true });
     tile.srcObject = new MediaStream();
     ($('media').querySelector('.peers') || $('media')).append(tile);
@@ -301,7 +333,7 @@ function addChat(m) {
     c.chatSeen.add(m.seq);
   }
   const mine = m.from === 'citizen';
-  const who = mine ? 'You' : (c.mode === 'silent' ? '' : 'Police');
+  const who = mine ? t('You') : (c.mode === 'silent' ? '' : t('Police'));
   const li = el('li', { class: mine ? 'mine' : 'theirs' },
                 el('span', { class: 'meta' }, [who, m.at ? fmtTime(m.at) : ''].filter(Boolean).join(' · ')),
                 m.text);
@@ -330,7 +362,7 @@ document.addEventListener('visibilitychange', () => {
 // case resumes it is sent again unless the server's copy of the chat shows it
 // already arrived (so nothing is lost and nothing appears twice).
 function pending(text) {
-  const li = el('li', { class: 'mine pending' }, el('span', { class: 'meta' }, 'You · waiting for connection'), text);
+  const li = el('li', { class: 'mine pending' }, el('span', { class: 'meta' }, `${t('You')} · ${t('waiting for connection')}`), text);
   $('chat').append(li);
   c.outbox.push({ text, li });
 }
@@ -348,7 +380,7 @@ async function sendChat(text, li = null) {
     if (li) c.outbox.push({ text, li }); else pending(text);
   } else {
     if (li) li.remove();
-    addChat({ from: 'citizen', text: `${text} (not sent: ${r.message || r.code})` });
+    addChat({ from: 'citizen', text: t('{text} (not sent: {why})', { text, why: why(r) }) });
   }
 }
 
@@ -374,10 +406,10 @@ function phoneProblem(p) {
   let s = p.trim();
   if (s.startsWith('+')) s = s.replace(/\(0\)/, '');
   s = s.replace(/[\s\-.()]/g, '');
-  if (!s.replace(/\D/g, '').length) return 'Enter your phone number first, so the police can call you back.';
-  if (!/^\+?\d+$/.test(s)) return 'Write the phone number with digits only (a + may come first).';
+  if (!s.replace(/\D/g, '').length) return t('Enter your phone number first, so the police can call you back.');
+  if (!/^\+?\d+$/.test(s)) return t('Write the phone number with digits only (a + may come first).');
   const n = s.replace(/\D/g, '').length;
-  if (n < 3 || n > 15) return `A phone number has 3 to 15 digits; this one has ${n}.`;
+  if (n < 3 || n > 15) return t('A phone number has 3 to 15 digits; this one has {n}.', { n });
   return '';
 }
 
@@ -408,15 +440,15 @@ function resetCase(mode) {
   }
   locNote('');
   document.body.classList.toggle('mode-silent', mode === 'silent');
-  document.title = mode === 'silent' ? 'Notes' : 'Emergency 110';
+  document.title = mode === 'silent' ? t('Notes') : t('Emergency 110');
   $('chat').replaceChildren();
   $('upload-list').replaceChildren();
   $('ended-upload-list').replaceChildren();
   $('ended-uploads').hidden = true;
   $('uploads').hidden = true;
   $('quick').hidden = mode === 'report'; /* a report has no one asking questions live */
-  $('media-state').textContent = '';
-  $('chat-text').placeholder = mode === 'silent' ? 'Write here' : 'Write a message';
+  mediaNote('');
+  $('chat-text').placeholder = mode === 'silent' ? t('Write here') : t('Write a message');
   banner('');
 }
 
@@ -484,7 +516,10 @@ async function raise(mode, extra) {
     // A silent alarm abandoned on a weak network is still listed to follow up: the
     // console's call-back list warns that a ringing phone may put the caller in
     // danger, and leaves the judgement to the call-taker, rather than lose it.
-    const req = { mode, phone: phone(), client_ref: newRef(), callback_allowed: extra.callback !== false };
+    // The page's language goes on the caller card: the call-taker sees whom to
+    // answer in which language (a visitor's page is in English).
+    const req = { mode, phone: phone(), client_ref: newRef(), callback_allowed: extra.callback !== false,
+                  caller: { language: langTag() } };
     if (fix) { req.location = fix; c.lastFix = fix; }
     r = await startAlarm(req, cancelled);
     if (cancelled()) {
@@ -514,7 +549,7 @@ async function raise(mode, extra) {
   if (mode === 'report') $('uploads').hidden = false;
   if (extra.files && extra.files.length) startUploads(extra.files);
   if (c.outbox.length) await flushOutbox([]); // what was typed while it started
-  await startMedia().catch((e) => { $('media-state').textContent = 'Media failed: ' + e.message; });
+  await startMedia().catch((e) => mediaNote(t('Media failed: {e}', { e: e.message })));
   $('chat-text').focus({ preventScroll: true });
 }
 
@@ -525,34 +560,36 @@ const MEDIA_WAIT_MS = 1500;
 // case when (if) the prompt is answered, unless the alarm has ended, was refused or
 // was replaced by another meanwhile (then they are stopped at once).
 function lateMedia(mediaP, gen) {
-  $('media-state').textContent = 'Allow the camera and microphone so the police can see and hear.';
+  mediaNote(t('Allow the camera and microphone so the police can see and hear.'));
   mediaP.then(async (l) => {
     if (!l) return;
     if (c.gen !== gen || c.state === 'ended' || c.state === 'idle') { l.getTracks().forEach((t) => t.stop()); return; }
     c.local = l;
-    if (!$('media-state').textContent.startsWith('Camera')) $('media-state').textContent = '';
+    if (!c.mediaNoteSticky) mediaNote('');
     const self = $('media').querySelector('video.self');
     if (self) self.srcObject = l;
     // Before the case exists raise() starts the media itself once it does.
-    if (c.caseId) await startMedia().catch((e) => { $('media-state').textContent = 'Media failed: ' + e.message; });
+    if (c.caseId) await startMedia().catch((e) => mediaNote(t('Media failed: {e}', { e: e.message })));
   });
 }
 
 function refused(r) {
   stopMedia();
   setCaseState('idle');
-  const text = r.message || 'The alarm could not be sent.';
-  $('outside-title').textContent = r.code === 'outside_service_area' ? 'You are outside our service area'
-    : 'Your alarm could not be sent';
-  $('outside-text').textContent = /110/.test(text) ? text : text + ' Please call 110.';
+  const area = r.code === 'outside_service_area';
+  const text = r.code === 'network' ? t('The alarm could not be sent: no connection to the police. Please call 110.')
+    : serverText(r.message, area ? N_('You are outside the area this service covers. Please call 110.')
+      : N_('This service cannot take your alarm. In an emergency, call 110.'));
+  $('outside-title').textContent = r.code === 'network' ? t('No connection')
+    : (area ? t('You are outside our service area') : t('Your alarm could not be sent'));
+  $('outside-text').textContent = /110/.test(text) ? text : text + t(' Please call 110.');
   show('outside');
-  setState('Not sent: call 110.');
+  setState(t('Not sent: call 110.'));
 }
 
 // The alarm could not reach the gateway at all: say so, and how to get help.
 function netFailed() {
-  refused({ code: 'network', message: 'The alarm could not be sent: no connection to the police. Please call 110.' });
-  $('outside-title').textContent = 'No connection';
+  refused({ code: 'network' });
 }
 
 function waitOpen(ms) {
@@ -568,16 +605,16 @@ function waitOpen(ms) {
 // is kept and delivered when a connection is back (deliverHangup): otherwise the
 // call-taker would hold a case the citizen believes ended.
 async function hangup() {
-  if (!c.caseId) { endLocal('Ended.'); return; }
+  if (!c.caseId) { endLocal(t('Ended.')); return; }
   const token = c.token;
   c.hangupPending = token;
   const report = c.mode === 'report' && c.state !== 'answered';
-  endLocal(report ? 'Your report stays with the police: a call-taker will read it.' : 'You ended the alarm.');
+  endLocal(report ? t('Your report stays with the police: a call-taker will read it.') : t('You ended the alarm.'));
   const r = await gw.request('hangup', {}, 5000);
   if (r.code === 'disconnected' || r.code === 'timeout') return;
   if (c.hangupPending === token) c.hangupPending = null;
   if (r.state === 'abandoned' && c.token === token) {
-    $('ended-text').textContent = 'You ended the alarm before a call-taker answered.';
+    $('ended-text').textContent = t('You ended the alarm before a call-taker answered.');
   }
 }
 
@@ -612,7 +649,7 @@ function endLocal(text) {
   if (sending) renderUploads(c.uploader.items);
   // A silent alarm's page stays dark and quiet to the end: no bright screen titled
   // "Emergency 110" on a phone someone is hiding.
-  if (c.mode !== 'silent') document.title = 'Emergency 110';
+  if (c.mode !== 'silent') document.title = t('Emergency 110');
   $('ended-text').textContent = text;
   $('rated').textContent = '';
   $('rate').hidden = !c.caseId;
@@ -627,16 +664,15 @@ async function resumeCase() {
   if (r.type !== 'case_resumed') {
     // disconnected or timeout: the next connection tries again.
     if (r.type === 'error' && r.code !== 'disconnected' && r.code !== 'timeout') {
-      endLocal('The alarm was closed while the connection was down.');
+      endLocal(t('The alarm was closed while the connection was down.'));
     }
     return;
   }
   if (r.state === 'abandoned') {
-    endLocal('Your alarm was closed while you were offline, before a call-taker answered. ' +
-             'If you still need help, go back to the start and raise it again, or call 110.');
+    endLocal(t('Your alarm was closed while you were offline, before a call-taker answered. If you still need help, go back to the start and raise it again, or call 110.'));
     return;
   }
-  if (r.state === 'ended') { endLocal('The alarm has ended.'); return; }
+  if (r.state === 'ended') { endLocal(t('The alarm has ended.')); return; }
   c.resumes = (c.resumes || 0) + 1;
   showSentFiles(r.uploads);
   const todo = flushOutbox(r.chat);
@@ -669,19 +705,20 @@ function tooMany(files) {
   const have = c.uploader ? c.uploader.items.filter((i) => i.state !== 'failed').map((i) => i.file) : [];
   const all = [...have, ...files];
   const videos = all.filter((f) => String(f.type).startsWith('video/')).length;
-  if (all.length - videos > 9) return 'At most 9 photos.';
-  if (videos > 3) return 'At most 3 videos.';
+  if (all.length - videos > 9) return t('At most 9 photos.');
+  if (videos > 3) return t('At most 3 videos.');
   return '';
 }
 
 function renderUploads(mine) {
   const items = [...(c.sentFiles || []), ...mine]; // what was sent before a reload, then this page's
-  const words = { waiting: 'waiting', sending: 'sending', retrying: 'connection lost, will resume',
-                  sent: 'sent, checking', received: 'received by the police', failed: 'not sent' };
+  const words = { waiting: N_('waiting'), retrying: N_('connection lost, will resume'), sent: N_('sent, checking'),
+                  received: N_('received by the police'), failed: N_('not sent') };
   const rows = () => items.map((it) => {
     const pct = it.size ? Math.floor((100 * it.offset) / it.size) : 0;
-    const what = it.state === 'sending' ? `sending ${pct}%` : words[it.state];
-    return el('li', { 'data-state': it.state }, `${it.name}: ${what}${it.error ? ' (' + it.error + ')' : ''}`);
+    const what = it.state === 'sending' ? t('sending {pct}%', { pct }) : t(words[it.state]);
+    const err = it.error && serverText(it.error);
+    return el('li', { 'data-state': it.state }, `${it.name}: ${what}${err ? ' (' + err + ')' : ''}`);
   });
   $('upload-list').replaceChildren(...rows());
   // After the end, on the last screen too, until every file is through.
@@ -698,7 +735,7 @@ function showSentFiles(list) {
   $('uploads').hidden = false;
   c.sentFiles = (list || []).map((u) => ({
     name: u.name, size: u.size, offset: u.at ? u.size : 0, state: u.at ? 'received' : 'failed',
-    error: u.at ? '' : 'cut off by the reload: choose it again below' }));
+    error: u.at ? '' : t('cut off by the reload: choose it again below') }));
   renderUploads([]);
 }
 
@@ -724,14 +761,14 @@ gw.on('queue', (m) => {
 gw.on('requeued', (m) => {
   if (!live(m)) return;
   c.heldBy = null;
-  staffNote(c.mode === 'report' ? 'The call-taker was cut off: your report goes to another.'
-    : 'The call-taker was cut off: putting you through to another.');
+  staffNote(c.mode === 'report' ? t('The call-taker was cut off: your report goes to another.')
+    : t('The call-taker was cut off: putting you through to another.'));
   setCaseState('queued');
 });
 // A note on the call-taker's connection; it goes once someone has the case again.
 function staffNote(text) {
   if (c.mode === 'silent') return;
-  $('media-state').textContent = text;
+  mediaNote(text);
   c.staffNote = !!text;
 }
 gw.on('answered', (m) => {
@@ -747,22 +784,23 @@ gw.on('answered', (m) => {
 gw.on('escalated', (m) => {
   if (!live(m)) return;
   if (c.mode === 'silent') { c.escalated = true; renderState(); return; }
-  banner(m.message || 'No call-taker has answered yet. Please also call 110.');
+  banner(serverText(m.message, N_('No call-taker has answered yet. Please also call 110.')));
 });
 // The first location of an alarm that started without one lies outside the area
 // served: the alarm goes on (the call-taker sees it), and the citizen learns that the
 // ordinary line serves them; a silent alarm's page shows it as quiet text.
 gw.on('outside_area', (m) => {
   if (!live(m)) return;
-  if (c.mode === 'silent') locNote(m.message);
-  else banner(m.message);
+  const text = serverText(m.message, N_('You are outside the area this service covers. Please call 110.'));
+  if (c.mode === 'silent') locNote(text);
+  else banner(text);
 });
 gw.on('ended', (m) => {
-  if (m.case_id === c.caseId && c.state !== 'ended') endLocal('The police ended the alarm.');
+  if (m.case_id === c.caseId && c.state !== 'ended') endLocal(t('The police ended the alarm.'));
 });
 gw.on('chat', (m) => { if (m.case_id === c.caseId) addChat(m); });
 gw.on('staff_connection', (m) => {
-  staffNote(m.connected ? 'The call-taker is back.' : 'The call-taker lost the connection; stay on.');
+  staffNote(m.connected ? t('The call-taker is back.') : t('The call-taker lost the connection; stay on.'));
 });
 gw.on('media_answer', async (m) => {
   if (!c.pc || c.pc.signalingState !== 'have-local-offer') return;
@@ -774,7 +812,7 @@ gw.on('media_offer', (m) => {
 gw.on('ice', (m) => (m.peer ? extra.ice(m) : addCandidate(c.pc, m.candidate)));
 gw.on('media_state', (m) => {
   if (m.peer) { if (m.state === 'closed') extra.close(m.peer); return; }
-  if (m.state === 'failed' && c.mode !== 'silent') $('media-state').textContent = 'Sound and picture failed: ' + (m.detail || '');
+  if (m.state === 'failed' && c.mode !== 'silent') mediaNote(t('Sound and picture failed: {d}', { d: serverText(m.detail) }));
 });
 gw.on('upload_received', (m) => { if (c.uploader) c.uploader.received(m); });
 
@@ -810,7 +848,7 @@ $('chat-form').addEventListener('submit', (e) => {
   const t = $('chat-text').value.trim();
   if (!t) return;
   if (bytes(t) > CHAT_MAX) { // kept in the box, to shorten or send in parts
-    $('chat-error').textContent = 'Too long for one message: please shorten it or send it in parts.';
+    $('chat-error').textContent = t('Too long for one message: please shorten it or send it in parts.');
     $('chat-error').hidden = false;
     return;
   }
@@ -827,9 +865,9 @@ $('report').addEventListener('submit', (e) => {
   if (typeof files === 'string') { $('report-error').textContent = files; $('report-error').hidden = false; return; }
   $('report-error').hidden = true;
   const place = $('report-place').value.trim();
-  const text = $('report-text').value.trim() + (place ? `\nPlace: ${place}` : '');
+  const text = $('report-text').value.trim() + (place ? '\n' + t('Place: {p}', { p: place }) : '');
   if (bytes(text) > CHAT_MAX) {
-    $('report-error').textContent = 'The text is too long: please shorten it.';
+    $('report-error').textContent = t('The text is too long: please shorten it.');
     $('report-error').hidden = false;
     return;
   }
@@ -839,14 +877,14 @@ $('more-files').addEventListener('change', () => {
   const files = [...$('more-files').files];
   $('more-files').value = '';
   const err = tooMany(files);
-  if (err) { $('media-state').textContent = err; return; }
+  if (err) { mediaNote(err); return; }
   if (files.length) startUploads(files);
 });
 $('report-cancel').addEventListener('click', () => show('home'));
 for (const b of document.querySelectorAll('.back')) {
   b.addEventListener('click', () => {
     document.body.classList.remove('mode-silent');
-    document.title = 'Emergency 110';
+    document.title = t('Emergency 110');
     setCaseState('idle');
     show('home');
   });
@@ -862,7 +900,8 @@ $('rate').addEventListener('submit', async (e) => {
   e.preventDefault();
   const comment = $('rate-comment').value.trim();
   const r = await gw.request('rate', Object.assign({ case_id: c.caseId, stars: c.stars }, comment ? { comment } : {}));
-  $('rated').textContent = r.type === 'rated' ? `Thank you: you gave ${c.stars} of 5.` : `Rating not sent: ${r.message || r.code}`;
+  $('rated').textContent = r.type === 'rated' ? t('Thank you: you gave {n} of 5.', { n: c.stars })
+    : t('Rating not sent: {why}', { why: why(r) });
   if (r.type === 'rated') $('rate').hidden = true;
 });
 
@@ -880,6 +919,8 @@ if (saved && saved.token) {
     watchLocation();
   });
 }
+$('lang-switch').addEventListener('click', () => { switchLang(); renderState(); });
+applyStatic();
 gw.connect();
 renderState();
 // For tests and for support: read-only facts about the page, and a way to cut

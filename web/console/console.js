@@ -450,7 +450,11 @@ function renderCard() {
   ];
   const parties = (c.parties || []).map((p) => `${p.account} (${p.role}${p.connected === false ? ', away' : ''})`);
   if (c.held_by || parties.length) rows.push(['On the case', [c.held_by ? `${c.held_by} (holder)` : '', ...parties].filter(Boolean).join(', ')]);
-  if (c.caller) for (const [k, v] of Object.entries(c.caller)) rows.push([k ? k[0].toUpperCase() + k.slice(1) : '(unnamed)', String(v)]);
+  if (c.caller) {
+    for (const [k, v] of Object.entries(c.caller)) {
+      rows.push([k ? k[0].toUpperCase() + k.slice(1) : '(unnamed)', k === 'language' ? languageName(v) : String(v)]);
+    }
+  }
   // renderCard runs every second for the clock below: the rows are rebuilt only when
   // they change, so a call-taker's selection (a phone number to copy) stays put.
   const key = JSON.stringify([c.case_id, rows]);
@@ -463,6 +467,17 @@ function renderCard() {
   // (a screen reader would otherwise read the state out every second over the chat).
   setText($('case-state'), a.ended ? a.endedText : `Handling: ${STATE[c.state] || c.state}.`);
   setText($('case-clock'), a.ended ? '' : `Open ${fmtDuration((Date.now() - c.created_at) / 1000)}.`);
+}
+
+// The language of the caller's page (a BCP 47 tag, "zh-CN"), in words and as sent:
+// a visitor's page is in English, and the call-taker writes back in it.
+function languageName(tag) {
+  try {
+    const name = new Intl.DisplayNames(['en'], { type: 'language' }).of(String(tag));
+    return name && name !== tag ? `${name} (${tag})` : String(tag);
+  } catch (e) {
+    return String(tag); // not a language tag: shown as sent
+  }
 }
 
 // The coordinates and the rest in two spans, each written only when its text changes:
