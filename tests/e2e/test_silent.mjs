@@ -161,6 +161,35 @@ async function silent(v, browser, con) {
         `every mutation observed, ${early.audio + during.audio + after.audio} <audio>, ` +
         `${early.loud + during.loud + after.loud} unmuted <video>, ${seen} observer hits`);
 
+  // The phone takes the camera away (the screen locked, another app): the track ends
+  // and the police's picture freezes. Once the page is in view again it asks for the
+  // camera again, quietly, and the call-taker's picture moves on (no new offer).
+  await setVisible(false);
+  const f0 = (await mediaStats(con)).framesDecoded;
+  await cit.evaluate(() => {
+    const s = window.__pcs[0].getSenders().find((x) => x.track && x.track.kind === 'video');
+    s.track.stop();
+    s.track.dispatchEvent(new Event('ended')); // what the phone's own ending fires
+  });
+  await sleep(1500);
+  const f1 = (await mediaStats(con)).framesDecoded;
+  const hiddenAsk = await cit.evaluate(() => window.__gum.length);
+  await setVisible(true);
+  const back = await until(async () => (await mediaStats(con)).framesDecoded > f1 + 20, 10000);
+  const f2 = (await mediaStats(con)).framesDecoded;
+  const after2 = await cit.evaluate(() => ({
+    re: window.vigilCitizen.reacquired(), gum: window.__gum.slice(1),
+    live: window.__pcs[0].getSenders().filter((x) => x.track && x.track.readyState === 'live').map((x) => x.track.kind).sort().join(','),
+    pcs: window.__pcs.length, media: document.querySelectorAll('video, audio').length, sounding: window.__sounding.length }));
+  check(f1 - f0 < 15 && hiddenAsk === 1, `the camera taken away, the call-taker's picture stops (${f1 - f0} frames in 1.5 s) ` +
+        `and nothing is asked while the page is out of view (${hiddenAsk - 1} asks)`);
+  check(back && after2.re === 1 && after2.live === 'audio,video' && after2.pcs === 1 && after2.gum.length === 1 &&
+        after2.gum[0].video && !after2.gum[0].audio,
+        `in view again, the page asks for the camera alone (${JSON.stringify(after2.gum)}) and the picture moves on ` +
+        `(${f2 - f1} frames; senders live: ${after2.live}; ${after2.pcs} peer connection)`);
+  check(after2.media === 0 && after2.sounding === 0,
+        `and the silent page stays silent (${after2.media} media elements, ${after2.sounding} observer hits)`);
+
   await con.selectOption('#disposition', 'dispatched');
   await con.click('#end-btn');
   const ended = await until(() => cit.isVisible('#rating'), 5000);

@@ -261,6 +261,7 @@ function newPc() {
 async function startMedia() {
   if (!c.local || c.pc) return; // none yet, or started already (late media, a resume)
   const pc = c.pc = newPc();
+  watchTracks(c.local);
   for (const t of c.local.getTracks()) {
     // Silent: send the microphone and camera, receive nothing (the gateway answers recvonly).
     if (c.mode === 'silent') pc.addTransceiver(t, { direction: 'sendonly', streams: [c.local] });
@@ -269,6 +270,47 @@ async function startMedia() {
   await pc.setLocalDescription(await pc.createOffer());
   gw.send({ type: 'media_offer', id: 'mo', sdp: pc.localDescription.sdp });
 }
+
+// A camera or microphone the phone takes away while the alarm is open (the screen
+// locked, a phone call, another app took the camera) ends its track, and the police
+// would see a frozen picture to the end. It is asked for again as soon as the page
+// is in view, and put on the same sender (replaceTrack: no new offer), so picture and
+// sound come back by themselves; a silent page stays silent and dark meanwhile.
+function watchTracks(local) {
+  for (const tr of local.getTracks()) tr.addEventListener('ended', () => reacquire(), { once: true });
+}
+
+let reacquiring = false;
+async function reacquire() {
+  const pc = c.pc;
+  if (reacquiring || !pc || !c.local || c.state === 'ended' || document.visibilityState !== 'visible') return;
+  const dead = c.local.getTracks().filter((tr) => tr.readyState === 'ended');
+  if (!dead.length) return;
+  reacquiring = true;
+  try {
+    const want = {};
+    for (const tr of dead) want[tr.kind] = tr.kind === 'video' ? { facingMode: 'user' } : true;
+    const fresh = await navigator.mediaDevices.getUserMedia(want);
+    if (c.pc !== pc || c.state === 'ended') { fresh.getTracks().forEach((tr) => tr.stop()); return; }
+    for (const tr of fresh.getTracks()) {
+      const old = dead.find((d) => d.kind === tr.kind);
+      const sender = pc.getSenders().find((x) => x.track === old);
+      if (sender) await sender.replaceTrack(tr);
+      c.local.removeTrack(old);
+      c.local.addTrack(tr);
+      tr.addEventListener('ended', () => reacquire(), { once: true });
+    }
+    c.reacquired = (c.reacquired || 0) + 1;
+    if (c.mediaNoteSticky) mediaNote('');
+  } catch (e) {
+    // Not allowed any more, or the camera is busy: said on a page that may speak,
+    // and tried again the next time the page comes into view.
+    if (c.mode !== 'silent') mediaNote(t('Camera or microphone lost: the police may not see or hear you. You can write below.'), true);
+  } finally {
+    reacquiring = false;
+  }
+}
+document.addEventListener('visibilitychange', () => reacquire());
 
 let restarting = false;
 async function restartIce() {
@@ -927,4 +969,5 @@ renderState();
 // the connection as a network change would.
 window.vigilCitizen = { state: () => c.state, caseId: () => c.caseId, drop: () => gw.drop(),
                         resumes: () => c.resumes || 0, iceRestarts: () => c.iceRestarts || 0,
+                        reacquired: () => c.reacquired || 0,
                         ice: () => (c.pc ? c.pc.iceConnectionState : 'none'), chat: (text) => sendChat(text) };

@@ -102,6 +102,8 @@ const ZH = {
   'Media failed: {e}': '音视频未能启动：{e}',
   'Allow the camera and microphone so the police can see and hear.': '请允许使用摄像头和麦克风，以便警方看到和听到。',
   'Sound and picture failed: {d}': '声音和画面失败：{d}',
+  'Camera or microphone lost: the police may not see or hear you. You can write below.':
+    '摄像头或麦克风中断：警方可能看不到或听不到您。您可以在下方打字。',
   // chat
   'You': '我',
   'Police': '警方',
