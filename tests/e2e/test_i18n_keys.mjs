@@ -1,14 +1,15 @@
-// Every text of the citizen page has its Chinese (web/citizen/i18n.js): the texts
-// citizen.js passes to t() or marks with N_(), and those index.html marks with
-// data-i18n (an element's text) or data-i18n-attr (its attributes). Each
-// translation keeps the key's {placeholders}, and the dictionary holds no text the
-// page no longer uses. No browser: the sources are read as text.
-import { readFileSync } from 'node:fs';
+// Every text of the pages has its Chinese in the page's table (web/citizen/zh.js,
+// web/console/zh.js): the texts the page's scripts pass to t() or mark with N_(),
+// and those its index.html marks with data-i18n (an element's text) or
+// data-i18n-attr (its attributes). Each translation keeps the key's {placeholders}
+// and is in Chinese, and a table holds no text its page no longer uses. No browser:
+// the sources are read as text.
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const web = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'web', 'citizen');
-const { DICTS, pickLang, t } = await import(join(web, 'i18n.js'));
+const web = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'web');
+const { pickLang, t } = await import(join(web, 'common', 'i18n.js'));
 let failed = 0;
 let passed = 0;
 function check(cond, what) {
@@ -19,41 +20,55 @@ function check(cond, what) {
 // A JS string literal's value ('…' or "…", with \' \" \\ escapes).
 const unquote = (lit) => lit.slice(1, -1).replace(/\\(['"\\])/g, '$1');
 const LIT = String.raw`'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*"`;
-
-const js = readFileSync(join(web, 'citizen.js'), 'utf8') + readFileSync(join(web, 'upload.js'), 'utf8');
-const used = new Map(); // key -> where
-for (const m of js.matchAll(new RegExp(String.raw`\b(t|N_)\(\s*(${LIT})`, 'g'))) {
-  used.set(unquote(m[2]), 'citizen.js');
-}
-// t() with anything but a literal or a table's entry would escape this check.
-const calls = [...js.matchAll(/\bt\(\s*([^'"\s)][^,)]*)/g)].map((m) => m[1]).filter((a) => !/^words\[/.test(a));
-check(calls.length === 0, `citizen.js calls t() with literals only (${calls.join('; ') || 'all literal'})`);
-
-const html = readFileSync(join(web, 'index.html'), 'utf8');
 const norm = (s) => s.trim().replace(/\s+/g, ' ').replace(/&quot;/g, '"').replace(/&amp;/g, '&');
-for (const m of html.matchAll(/<(\w+)\b([^>]*)\sdata-i18n(?:\s[^>]*)?>([^<]*)</g)) used.set(norm(m[3]), 'index.html');
-for (const m of html.matchAll(/<\w+\b[^>]*>/g)) {
-  const tag = m[0];
-  const attrs = /data-i18n-attr="([^"]*)"/.exec(tag);
-  if (!attrs) continue;
-  for (const a of attrs[1].split(',')) {
-    const v = new RegExp(`\\s${a}="([^"]*)"`).exec(tag);
-    check(!!v, `index.html: ${a} to translate is present in ${tag.slice(0, 60)}`);
-    if (v) used.set(norm(v[1]), 'index.html');
-  }
-}
-check(used.size > 100, `${used.size} texts found in the page's sources`);
 
-const zh = DICTS.zh;
-const missing = [...used.keys()].filter((k) => !(k in zh));
-check(missing.length === 0, `every text has its Chinese (${missing.length} missing${missing.length ? ': ' + missing.map((k) => JSON.stringify(k)).join(', ') : ''})`);
-const stale = Object.keys(zh).filter((k) => !used.has(k));
-check(stale.length === 0, `no translation of a text the page no longer has (${stale.map((k) => JSON.stringify(k)).join(', ') || 'none'})`);
-const vars = (s) => [...s.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort().join(',');
-const badVars = Object.entries(zh).filter(([k, v]) => vars(k) !== vars(v)).map(([k]) => k);
-check(badVars.length === 0, `translations keep their placeholders (${badVars.join('; ') || 'all'})`);
-const latin = Object.entries(zh).filter(([, v]) => !/[\u3400-\u9fff]/.test(v)).map(([k]) => k);
-check(latin.length === 0, `every translation is in Chinese (${latin.join('; ') || 'all'})`);
+// A page's table, as its zh.js gives it to addWords (its import line dropped).
+function table(file) {
+  const words = {};
+  const src = readFileSync(file, 'utf8').replace(/^import .*$/gm, '');
+  new Function('addWords', src)((lang, w) => Object.assign(words, w)); // eslint-disable-line no-new-func
+  return words;
+}
+
+function page(name, scripts, minTexts) {
+  const dir = join(web, name);
+  const used = new Map(); // key -> file
+  for (const f of scripts) {
+    const js = readFileSync(join(dir, f), 'utf8');
+    for (const m of js.matchAll(new RegExp(String.raw`\b(t|N_)\(\s*(${LIT})`, 'g'))) used.set(unquote(m[2]), f);
+    // t() with anything but a literal or a table's entry would escape this check.
+    const calls = [...js.matchAll(/\bt\(\s*([^'"\s)][^,)]*)/g)].map((m) => m[1]).filter((a) => !/^[A-Za-z_]+\[/.test(a));
+    check(calls.length === 0, `${name}/${f} calls t() with literals only (${calls.join('; ') || 'all literal'})`);
+  }
+  const html = readFileSync(join(dir, 'index.html'), 'utf8');
+  for (const m of html.matchAll(/<(\w+)\b([^>]*)\sdata-i18n(?:\s[^>]*)?>([^<]*)</g)) used.set(norm(m[3]), 'index.html');
+  for (const m of html.matchAll(/<\w+\b[^>]*>/g)) {
+    const tag = m[0];
+    const attrs = /data-i18n-attr="([^"]*)"/.exec(tag);
+    if (!attrs) continue;
+    for (const a of attrs[1].split(',')) {
+      const v = new RegExp(`\\s${a}="([^"]*)"`).exec(tag);
+      check(!!v, `${name}/index.html: ${a} to translate is present in ${tag.slice(0, 60)}`);
+      if (v) used.set(norm(v[1]), 'index.html');
+    }
+  }
+  check(used.size >= minTexts, `${name}: ${used.size} texts found in the page's sources (at least ${minTexts})`);
+
+  const zh = table(join(dir, 'zh.js'));
+  const missing = [...used.keys()].filter((k) => !(k in zh));
+  check(missing.length === 0, `${name}: every text has its Chinese (${missing.length} missing` +
+        `${missing.length ? ': ' + missing.map((k) => `${JSON.stringify(k)} (${used.get(k)})`).join(', ') : ''})`);
+  const stale = Object.keys(zh).filter((k) => !used.has(k));
+  check(stale.length === 0, `${name}: no translation of a text the page no longer has (${stale.map((k) => JSON.stringify(k)).join(', ') || 'none'})`);
+  const vars = (s) => [...s.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort().join(',');
+  const badVars = Object.entries(zh).filter(([k, v]) => vars(k) !== vars(v)).map(([k]) => k);
+  check(badVars.length === 0, `${name}: translations keep their placeholders (${badVars.join('; ') || 'all'})`);
+  const latin = Object.entries(zh).filter(([, v]) => !/[\u3400-\u9fff]/.test(v)).map(([k]) => k);
+  check(latin.length === 0, `${name}: every translation is in Chinese (${latin.join('; ') || 'all'})`);
+}
+
+page('citizen', ['citizen.js', 'upload.js'], 100);
+if (existsSync(join(web, 'console', 'zh.js'))) page('console', ['console.js', 'map.js'], 150);
 
 // The language chosen from the phone's list.
 check(pickLang(null, ['zh-CN', 'en']) === 'zh' && pickLang(null, ['zh-TW']) === 'zh', 'a phone in Chinese gets Chinese');

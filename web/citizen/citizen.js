@@ -5,7 +5,8 @@
 // unmuted <video> element into the page and receives nothing from the gateway.
 import { ExtraLegs, Gateway, addCandidate, appendFollowing, el, fmtTime, setText } from '/common/vigil.js';
 import { Uploader } from '/citizen/upload.js';
-import { N_, applyStatic, langTag, serverText, switchLang, t } from '/citizen/i18n.js';
+import { N_, applyStatic, langTag, serverText, switchLang, t } from '/common/i18n.js';
+import '/citizen/zh.js';
 
 const $ = (id) => document.getElementById(id);
 const gw = new Gateway();

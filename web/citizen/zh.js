@@ -1,15 +1,8 @@
-// The citizen page's words in the caller's language. The centres this serves are
-// Chinese police "110" centres, and a caller may be a visitor: the page speaks
-// Simplified Chinese or English, chosen from the phone's languages, and a button on
-// the first screen (named in the other language's own script) switches it.
-//
-// The English text is the key: citizen.js and index.html stay readable, and a text
-// with no translation shows in English rather than as a key. tests/e2e/
-// test_i18n_keys.mjs fails for any text of the page that has no Chinese here.
-// Messages the centre configures (vigil.conf) are shown as written when they are in
-// the page's script, else the page's own words for them (serverText).
+// The citizen page's Simplified Chinese, keyed by the English text (web/common/i18n.js).
+// tests/e2e/test_i18n_keys.mjs fails for any text of the page that has none here.
+import { addWords } from '/common/i18n.js';
 
-const ZH = {
+addWords('zh', {
   // index.html
   'Emergency 110': '110 紧急报警',
   'Choose how to reach the police.': '请选择报警方式。',
@@ -155,82 +148,4 @@ const ZH = {
   // rating
   'Thank you: you gave {n} of 5.': '谢谢：您给了 {n} 分（满分 5 分）。',
   'Rating not sent: {why}': '评价未发送：{why}',
-};
-
-export const DICTS = { en: {}, zh: ZH };
-// What the <html lang> says, for screen readers and fonts.
-const TAGS = { en: 'en', zh: 'zh-CN' };
-// The switch names the other language in its own script.
-const SWITCH = { en: { to: 'zh', label: '中文' }, zh: { to: 'en', label: 'English' } };
-const KEY = 'vigil.lang';
-
-// The first of the phone's languages the page speaks; English for any other (a
-// visitor reads it more likely than Chinese; the switch is one tap away).
-export function pickLang(chosen, langs) {
-  if (chosen && DICTS[chosen]) return chosen;
-  for (const l of langs || []) {
-    const p = String(l).toLowerCase().split('-')[0];
-    if (DICTS[p]) return p;
-  }
-  return 'en';
-}
-
-function chosen() {
-  try { return globalThis.localStorage.getItem(KEY); } catch (e) { return null; }
-}
-
-const nav = typeof navigator === 'undefined' ? {} : navigator; // node, in tests/e2e/test_i18n_keys.mjs
-export let lang = pickLang(chosen(), nav.languages || [nav.language]);
-
-// Marks a text to translate where it is written (a table of texts), for the key
-// check; t() translates it where it is shown.
-export const N_ = (key) => key;
-
-export function t(key, vars) {
-  let s = DICTS[lang][key] || key;
-  if (vars) s = s.replace(/\{(\w+)\}/g, (m, k) => (k in vars ? String(vars[k]) : m));
-  return s;
-}
-
-// Han characters: a configured message written in Chinese.
-const HAN = /[\u3400-\u9fff]/;
-
-// A text from the gateway (vigil.conf's messages, error details): as written when it
-// is in the page's script, else the page's own words for it (or nothing).
-export function serverText(msg, fallbackKey) {
-  if (msg && HAN.test(msg) === (lang === 'zh')) return msg;
-  return fallbackKey ? t(fallbackKey) : '';
-}
-
-// The page's fixed text: an element with data-i18n has its English text as the
-// key (kept in the attribute the first time); data-i18n-attr names attributes to
-// translate the same way (their English kept in data-en-<name>).
-export function applyStatic(root = document) {
-  document.documentElement.lang = TAGS[lang];
-  for (const e of root.querySelectorAll('[data-i18n]')) {
-    if (!e.dataset.i18n) e.dataset.i18n = e.textContent.trim().replace(/\s+/g, ' ');
-    e.textContent = t(e.dataset.i18n);
-  }
-  for (const e of root.querySelectorAll('[data-i18n-attr]')) {
-    for (const a of e.dataset.i18nAttr.split(',')) {
-      const keep = 'data-en-' + a;
-      if (!e.hasAttribute(keep)) e.setAttribute(keep, e.getAttribute(a) || '');
-      e.setAttribute(a, t(e.getAttribute(keep)));
-    }
-  }
-  const sw = document.getElementById('lang-switch');
-  if (sw) {
-    sw.textContent = SWITCH[lang].label;
-    sw.lang = TAGS[SWITCH[lang].to];
-  }
-}
-
-// The switch: kept on the phone, so the next alarm opens in it.
-export function switchLang() {
-  lang = SWITCH[lang].to;
-  try { localStorage.setItem(KEY, lang); } catch (e) { /* not kept */ }
-  applyStatic();
-}
-
-// The caller's language as a BCP 47 tag, for the call-taker's caller card.
-export function langTag() { return TAGS[lang]; }
+});
