@@ -1,10 +1,14 @@
 /* vigil-verify: checks a case's recording offline, with only the centre's public
  * key: the manifest's signature, every file's size and SHA-256, every segment's
  * structure and hash chain, that nothing was added; and the audit log's signatures
- * and chain. Prints OK, or one line per missing or altered file; exits 1 then. */
+ * and chain. Given the log alone, also the folder beside it against the log: every
+ * recording the log says was sealed is there as signed last, or its deletion under
+ * retention is in the log. Prints OK, or one line per missing or altered file;
+ * exits 1 then. */
 #include "audit.h"
 #include "evfmt.h"
 #include "evkey.h"
+#include "inventory.h"
 #include "manifest.h"
 #include "vg_err.h"
 
@@ -19,12 +23,17 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: vigil-verify CASE_DIR [--case CASE_ID] [--key PUB] [--expect-key ID]\n"
             "                    [--audit LOG | --no-audit]\n"
-            "       vigil-verify --audit LOG [--key PUB] [--expect-key ID]\n"
+            "       vigil-verify --audit LOG [--key PUB] [--expect-key ID] [--all | --log-only]\n"
             "ID: the SHA-256 fingerprint of the centre's key, known from elsewhere (a key\n"
             "beside the evidence could have been replaced along with it).\n"
             "CASE_ID: the case the recording must be of (a folder can be renamed).\n"
             "PUB defaults to CASE_DIR/../../evidence-key.pub; LOG to CASE_DIR/../audit.log\n"
-            "(checked when present). Exit 0: verified; 1: a problem named on stdout; 2: usage.\n");
+            "(checked when present).\n"
+            "With LOG alone: the log, and the evidence folder it is in against it (every\n"
+            "recording the log says was sealed is there as signed last, or its deletion is\n"
+            "in the log); --all verifies each recording there whole too; --log-only checks\n"
+            "the log alone (a copy of it away from the folder).\n"
+            "Exit 0: verified; 1: a problem named on stdout; 2: usage.\n");
 }
 
 static void report(const char *file, const char *what, void *ud)
@@ -40,6 +49,28 @@ static int verify_audit(const char *log, EVP_PKEY *pub)
     if (!bad)
         printf("OK audit log %s: %u entries, signatures and chain verified\n", log, entries);
     return bad;
+}
+
+static void say(const char *level, const char *case_id, const char *what, void *ud)
+{
+    (void)ud;
+    printf("%s %s: %s\n", level, case_id, what);
+}
+
+/* The folder the log is in, against the log: what a reviewer shows to prove that
+ * no recording was removed, or put back in an older version, behind the log's back. */
+static int inventory(const char *log, EVP_PKEY *pub, bool all)
+{
+    char *dir = g_path_get_dirname(log);
+    struct vg_inventory inv;
+    unsigned bad = vg_inventory_check(dir, log, pub, all, say, NULL, &inv);
+    printf("%s inventory of %s: %u recordings named in the audit log: %u there as signed last, "
+           "%u deleted under retention, %u problems; %u recordings there the log does not "
+           "name\n",
+           bad ? "FAIL" : "OK", dir, inv.named, inv.present, inv.deleted, inv.problems,
+           inv.unnamed);
+    g_free(dir);
+    return bad ? 1 : 0;
 }
 
 /* The manifest must be the one the audit log last says the centre signed for the
@@ -123,13 +154,17 @@ int main(int argc, char **argv)
                                          {"no-audit", no_argument, 0, 'n'},
                                          {"expect-key", required_argument, 0, 'e'},
                                          {"case", required_argument, 0, 'c'},
+                                         {"all", no_argument, 0, 'A'},
+                                         {"log-only", no_argument, 0, 'L'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     const char *key = NULL, *audit = NULL, *expect = NULL, *want_case = NULL;
-    bool no_audit = false;
+    bool no_audit = false, all = false, log_only = false;
     int o;
     while ((o = getopt_long(argc, argv, "k:a:ne:c:h", opts, NULL)) != -1) {
         switch (o) {
+        case 'A': all = true; break;
+        case 'L': log_only = true; break;
         case 'c': want_case = optarg; break;
         case 'k': key = optarg; break;
         case 'a': audit = optarg; break;
@@ -140,7 +175,8 @@ int main(int argc, char **argv)
         }
     }
     const char *dir = optind < argc ? argv[optind] : NULL;
-    if ((!dir && !audit) || optind + (dir ? 1 : 0) != argc) {
+    if ((!dir && !audit) || optind + (dir ? 1 : 0) != argc || (dir && (all || log_only)) ||
+        (all && log_only)) {
         usage(stderr);
         return 2;
     }
@@ -202,6 +238,8 @@ int main(int argc, char **argv)
         bad += verify_audit(log, pub);
         if (dir && s.case_id[0]) /* the manifest's id, not the folder's */
             bad += check_anchor(dir, s.case_id, log, pub);
+        if (!dir && !log_only)
+            bad += inventory(log, pub, all);
     } else if (dir && !no_audit) {
         /* a copy of a case alone has none; said, so an OK is not read as more */
         printf("NOTE no audit log at %s: not checked that this manifest is the one the centre "

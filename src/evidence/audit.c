@@ -525,3 +525,89 @@ int vg_audit_last_action(const char *path, EVP_PKEY *pub, const char *case_id, c
     *entry = w.entry;
     return w.entry ? VG_OK : VG_ENOENT;
 }
+
+/* Every case's seal and deletion (vg_audit_cases). */
+struct cases_walk {
+    EVP_PKEY *pub;
+    GHashTable *by_id; /* case id -> struct vg_audit_case, owned */
+    GPtrArray *order;
+};
+
+static void case_entry(struct cases_walk *w, json_t *e, int64_t line)
+{
+    const char *c = json_string_value(json_object_get(e, "case_id"));
+    const char *action = json_string_value(json_object_get(e, "action"));
+    const char *result = json_string_value(json_object_get(e, "result"));
+    json_t *d = json_object_get(e, "detail");
+    const char *seal = json_string_value(json_object_get(d, "manifest_sha256"));
+    const char *gone = json_string_value(json_object_get(d, "deleted_manifest_sha256"));
+    bool deleted =
+        action && result && strcmp(action, "delete_expired") == 0 && strcmp(result, "done") == 0;
+    if (!c || !c[0] || (!(seal && strlen(seal) == 64) && !deleted))
+        return;
+    struct vg_audit_case *k = g_hash_table_lookup(w->by_id, c);
+    if (!k) {
+        k = g_new0(struct vg_audit_case, 1);
+        k->case_id = g_strdup(c);
+        g_hash_table_insert(w->by_id, (char *)k->case_id, k);
+        g_ptr_array_add(w->order, k);
+    }
+    int64_t at = json_integer_value(json_object_get(e, "at_us"));
+    if (seal && strlen(seal) == 64) {
+        memcpy(k->seal_sha, seal, 65);
+        k->seal_line = line;
+        k->seal_at_us = at;
+    }
+    if (deleted) {
+        snprintf(k->deleted_sha, sizeof k->deleted_sha, "%s", gone ? gone : "");
+        k->deleted_line = line;
+        k->deleted_at_us = at;
+        k->retention_days = (int)json_integer_value(json_object_get(d, "retention_days"));
+    }
+}
+
+static void cases_line(void *ud, const char *p, size_t len, off_t off, int64_t line)
+{
+    struct cases_walk *w = ud;
+    static const char del[] = "\"delete_expired\"";
+    char c[128];
+    const char *json;
+    size_t jlen;
+    uint8_t sig[64];
+    (void)off;
+    if (!names_seal(p, len, c, sizeof c) && !memmem(p, len, del, sizeof del - 1))
+        return; /* the rest (downloads, refusals) says nothing of what exists */
+    if (vg_ev_audit_split(p, len, &json, &jlen, sig) != VG_OK ||
+        vg_evkey_verify(w->pub, (const uint8_t *)json, jlen, sig) != VG_OK)
+        return;
+    json_t *e = json_loadb(json, jlen, 0, NULL);
+    if (e)
+        case_entry(w, e, line);
+    json_decref(e);
+}
+
+static void free_case(gpointer p)
+{
+    struct vg_audit_case *k = p;
+    g_free((char *)k->case_id);
+    g_free(k);
+}
+
+int vg_audit_cases(const char *path, EVP_PKEY *pub,
+                   void (*fn)(const struct vg_audit_case *c, void *ud), void *ud)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return VG_ENOENT;
+    struct cases_walk w = {pub, g_hash_table_new(g_str_hash, g_str_equal),
+                           g_ptr_array_new_with_free_func(free_case)};
+    off_t from = 0;
+    int64_t n = 0;
+    int rc = scan_lines(fd, &from, &n, cases_line, &w);
+    close(fd);
+    for (guint i = 0; rc == VG_OK && i < w.order->len; i++)
+        fn(g_ptr_array_index(w.order, i), ud);
+    g_hash_table_destroy(w.by_id);
+    g_ptr_array_free(w.order, TRUE);
+    return rc;
+}

@@ -52,6 +52,25 @@ void vg_audit_index_free(struct vg_audit_index *x);
 int vg_audit_index_last_seal(struct vg_audit_index *x, const char *case_id, char sha_hex[65],
                              int64_t *line);
 
+/* What the log says of one case's recording: the manifest signed last (every seal
+ * and reseal names it; seal_line 0: none) and its deletion under retention, if any
+ * (deleted_line 0: none). Lines count from 1; times are the entries' own. */
+struct vg_audit_case {
+    const char *case_id;
+    char seal_sha[65];
+    int64_t seal_line, seal_at_us;
+    char deleted_sha[65];
+    int64_t deleted_line, deleted_at_us;
+    int retention_days;
+};
+
+/* Calls fn once per case the log names a seal or a deletion of, in the order it
+ * first names them, with what its entries whose signature verifies with pub say (the
+ * chain is vg_audit_verify's). VG_OK, VG_ENOENT (no log) or VG_EIO. For vigil-verify's
+ * inventory (inventory.h): the whole log in memory, a hundred bytes or so per case. */
+int vg_audit_cases(const char *path, EVP_PKEY *pub,
+                   void (*fn)(const struct vg_audit_case *c, void *ud), void *ud);
+
 /* Verifies the whole log: calls report once per bad line ("audit.log line N").
  * Returns the number of problems; *entries receives the number of lines. */
 int vg_audit_verify(const char *path, EVP_PKEY *pub,

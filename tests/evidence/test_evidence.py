@@ -397,7 +397,20 @@ def access(v, ann, sup, cid, case_dir):
                         "--key", os.path.join(v.data_dir, "evidence-key.pub")],
                        capture_output=True, text=True)
     print(p.stdout.strip())
-    check(p.returncode == 0, "the audit log verifies")
+    check(p.returncode == 0 and "OK inventory of" in p.stdout,
+          "the audit log verifies, and every recording it names is in the folder as signed last")
+    # A recording moved out of the folder behind the log's back: named MISSING.
+    moved = case_dir + ".moved"
+    os.rename(case_dir, moved)
+    try:
+        p = subprocess.run([VERIFY, "--audit", os.path.join(v.data_dir, "evidence", "audit.log"),
+                            "--key", os.path.join(v.data_dir, "evidence-key.pub")],
+                           capture_output=True, text=True)
+    finally:
+        os.rename(moved, case_dir)
+    print(p.stdout.strip())
+    check(p.returncode == 1 and f"FAIL {cid}: MISSING" in p.stdout,
+          "a recording gone from the folder with no deletion in the log is named MISSING")
 
 
 def across_restart(v, ann, how, phone):

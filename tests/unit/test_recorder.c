@@ -6,11 +6,12 @@
  * earlier write began, a crashed recording
  * (torn last record) closed as incomplete at the next open, a disk that fills up
  * mid-recording (the recording closed as incomplete, every packet accounted
- * for), the audit log's chain, retention. */
+ * for), the audit log's chain, retention, the folder held against the log. */
 #include "audit.h"
 #include "evfmt.h"
 #include "evidence.h"
 #include "evkey.h"
+#include "inventory.h"
 #include "manifest.h"
 #include "vg_err.h"
 #include "vt.h"
@@ -1218,6 +1219,102 @@ static void test_resume(void)
     json_decref(m);
 }
 
+static char said[4096];
+
+static void say_line(const char *level, const char *case_id, const char *what, void *ud)
+{
+    (void)ud;
+    size_t n = strlen(said);
+    snprintf(said + n, sizeof said - n, "%s %s: %s\n", level, case_id, what);
+}
+
+static void short_recording(const char *case_id)
+{
+    struct vg_evidence *ev = open_ev(0);
+    struct vg_recording *r = vg_recording_start(ev, case_id);
+    VT_CHECK(r != NULL);
+    struct vg_recording_tap *t = vg_recording_tap_new(r, 512);
+    rtp_burst(t, 20, 2000);
+    vg_recording_tap_free(t);
+    vg_recording_finish(r, "case ended");
+    vg_evidence_close(ev);
+}
+
+static unsigned inventory(bool whole, struct vg_inventory *inv)
+{
+    char dir[300], log[300], pub[300];
+    snprintf(dir, sizeof dir, "%s/evidence", root);
+    snprintf(log, sizeof log, "%s/evidence/audit.log", root);
+    snprintf(pub, sizeof pub, "%s/evidence-key.pub", root);
+    EVP_PKEY *k = NULL;
+    VT_EQ_INT(vg_evkey_load_public(pub, &k), VG_OK);
+    said[0] = '\0';
+    unsigned bad = vg_inventory_check(dir, log, k, whole, say_line, NULL, inv);
+    printf("inventory: named %u present %u deleted %u problems %u unnamed %u\n%s", inv->named,
+           inv->present, inv->deleted, inv->problems, inv->unnamed, said);
+    vg_evkey_free(k);
+    return bad;
+}
+
+/* The folder against its log (vigil-verify --audit): a recording deleted under
+ * retention is accounted for by its deletion entry, one moved away is named MISSING,
+ * one whose manifest changed is named as not the one signed last, and a changed
+ * segment only when each recording is verified whole. In a root of its own. */
+static void test_inventory(void)
+{
+    char saved[sizeof root], a[400], b[400];
+    memcpy(saved, root, sizeof root);
+    g_snprintf(root, sizeof root, "%s/inv", saved);
+    VT_EQ_INT(g_mkdir(root, 0700), 0);
+    short_recording("c-inv-old");
+    struct vg_evidence *ev = open_ev(0);
+    VT_EQ_INT(vg_evidence_sweep(ev, g_get_real_time() + 2LL * 86400 * 1000000, 1), 1);
+    vg_evidence_close(ev);
+    short_recording("c-inv-a");
+    short_recording("c-inv-b");
+    struct vg_inventory inv;
+    VT_EQ_INT(inventory(true, &inv), 0);
+    VT_EQ_INT(inv.named, 3);
+    VT_EQ_INT(inv.present, 2);
+    VT_EQ_INT(inv.deleted, 1);
+    VT_EQ_INT(inv.unnamed, 0);
+    VT_CONTAINS(said, "OK c-inv-old: deleted under retention (kept 1 days)");
+
+    /* moved out of its name: missing, and the folder it is in now is not named */
+    snprintf(a, sizeof a, "%s/evidence/c-inv-a", root);
+    snprintf(b, sizeof b, "%s/evidence/c-inv-a-copy", root);
+    VT_EQ_INT(rename(a, b), 0);
+    VT_EQ_INT(inventory(false, &inv), 1);
+    VT_CONTAINS(said, "FAIL c-inv-a: MISSING: its recording was sealed at");
+    VT_EQ_INT(inv.unnamed, 1);
+    VT_CONTAINS(said, "NOTE c-inv-a-copy:");
+    VT_EQ_INT(rename(b, a), 0);
+
+    /* its manifest changed (a space added): not the one signed last */
+    snprintf(a, sizeof a, "%s/evidence/c-inv-b/manifest.json", root);
+    gchar *text = NULL;
+    gsize len = 0;
+    VT_CHECK(g_file_get_contents(a, &text, &len, NULL));
+    gchar *more = g_strconcat(text, " ", NULL);
+    VT_CHECK(g_file_set_contents(a, more, -1, NULL));
+    VT_EQ_INT(inventory(false, &inv), 1);
+    VT_CONTAINS(said, "FAIL c-inv-b: not the manifest the centre last signed");
+    VT_CHECK(g_file_set_contents(a, text, (gssize)len, NULL));
+    g_free(more);
+    g_free(text);
+
+    /* a segment's byte changed: only the whole check sees it */
+    snprintf(a, sizeof a, "%s/evidence/c-inv-a/leg-512-000001.vgs", root);
+    VT_CHECK(g_file_get_contents(a, &text, &len, NULL));
+    text[len / 2] ^= 1;
+    VT_CHECK(g_file_set_contents(a, text, (gssize)len, NULL));
+    g_free(text);
+    VT_EQ_INT(inventory(false, &inv), 0);
+    VT_EQ_INT(inventory(true, &inv) > 0, 1);
+    VT_CONTAINS(said, "FAIL c-inv-a: leg-512-000001.vgs: altered");
+    memcpy(root, saved, sizeof root);
+}
+
 int main(void)
 {
     snprintf(root, sizeof root, "%s/vigil-recorder-XXXXXX", g_get_tmp_dir());
@@ -1245,6 +1342,7 @@ int main(void)
     test_upload_reseal();
     test_tombstone();
     test_resume();
+    test_inventory();
     if (full_dir[0])
         umount2(full_dir, MNT_DETACH);
     char cmd[300];
