@@ -81,10 +81,12 @@ char *vg_proto_error(const char *id, const char *code, const char *message)
     return dump_and_free(o);
 }
 
-char *vg_proto_hello_reply(const char *id, const char *server_version)
+char *vg_proto_hello_reply(const char *id, const char *server_version, const char *sms_number)
 {
     json_t *o = json_pack("{s:s, s:s, s:s, s:i}", "type", "hello", "server", "vigil", "version",
                           server_version, "protocol", VG_PROTO_VERSION);
+    if (o && sms_number && *sms_number)
+        json_object_set_new(o, "sms_alarm", json_string(sms_number));
     if (o && id && *id)
         json_object_set_new(o, "id", json_string(id));
     return dump_and_free(o);

@@ -43,6 +43,8 @@ void vg_proto_msg_free(struct vg_proto_msg *msg);
 char *vg_proto_error(const char *id, const char *code, const char *message);
 
 /* Builds the reply to "hello": server name, version and protocol version. */
-char *vg_proto_hello_reply(const char *id, const char *server_version);
+/* sms_number: where text alarms go by SMS ([service_area] sms_number), for a
+ * citizen's page to offer when the alarm cannot be sent; NULL or "": none. */
+char *vg_proto_hello_reply(const char *id, const char *server_version, const char *sms_number);
 
 #endif

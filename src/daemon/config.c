@@ -47,6 +47,7 @@ static const struct key keys[] = {
     {"service_area", "file", K_PATH, F(service_area_file), 0, 0},
     {"service_area", "message", K_TEXT, F(outside_area_message), 1, 255},
     {"service_area", "country_code", K_TEXT, F(country_code), 0, 4},
+    {"service_area", "sms_number", K_TEXT, F(sms_number), 0, 15},
     {"blacklist", "mode", K_CHOICE, F(blacklist_hard), 0, 1},
     {"blacklist", "refused_message", K_TEXT, F(refused_message), 1, 255},
     {"alerts", "repeat_count", K_INT, F(repeat_count), 2, 1000},

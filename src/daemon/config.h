@@ -41,6 +41,7 @@ struct vg_config {
     char service_area_file[PATH_MAX];
     char outside_area_message[256];
     char country_code[5]; /* [service_area] country_code: "" = numbers kept as written */
+    char sms_number[16];  /* [service_area] sms_number: where text alarms go by SMS; "" = none */
     /* blacklist */
     int blacklist_hard; /* 0 soft, 1 hard */
     char refused_message[256];

@@ -371,8 +371,7 @@ static gboolean check_accounts(gpointer ud)
 
 static void do_hello(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m)
 {
-    (void)h;
-    char *r = vg_proto_hello_reply(m->id, VG_VERSION);
+    char *r = vg_proto_hello_reply(m->id, VG_VERSION, h->cfg->sms_number);
     if (r)
         vg_ws_send(s->conn, r, strlen(r));
     free(r);

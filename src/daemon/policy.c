@@ -180,6 +180,11 @@ int vg_policy_load(const struct vg_config *c, struct vg_policy **out, char *err,
                  c->country_code);
         return VG_EINVAL;
     }
+    size_t sms = strlen(c->sms_number);
+    if (sms && (sms < 3 || strspn(c->sms_number, "0123456789") != sms)) {
+        snprintf(err, n, "[service_area] sms_number \"%s\": 3 to 15 digits", c->sms_number);
+        return VG_EINVAL;
+    }
     struct vg_policy *p = g_new0(struct vg_policy, 1);
     char why[600];
     int rc = load_key_persons(p, c->key_persons, err, n);

@@ -21,6 +21,7 @@ escalation_message = Still waiting: please also call 110.
 [service_area]
 file = ${area}
 message = Outside our county: call 110.
+sms_number = 12110
 `;
 
 const rowText = (page, caseId) => page.evaluate((id) => {
@@ -45,7 +46,28 @@ run('e2e_area', { config, accounts: [['sue', 'supervisor']] }, async (v, browser
   check(call === 'tel:110' && await out.isVisible('#outside a.call110'), `with a "Call 110" link (${call})`);
   const media = await out.evaluate(() => window.__pcs.length + document.querySelectorAll('video, audio').length);
   check(media === 0, `and no media left running (${media} peer connections or media elements)`);
+  // And a text to the centre's SMS alarm number, after "Call 110", with the place
+  // and the number written in.
+  const sms = (page) => page.evaluate(() => {
+    const a = document.querySelector('#outside-sms');
+    const links = [...document.querySelectorAll('#outside a')].filter((x) => !x.hidden).map((x) => x.className);
+    return { shown: !a.hidden && !!a.offsetHeight, href: a.getAttribute('href') || '', text: a.textContent, links };
+  });
+  let s = await sms(out);
+  let body = decodeURIComponent(s.href.replace(/^sms:12110[?&]body=/, ''));
+  check(s.shown && s.href.startsWith('sms:12110?body=') && s.links.join() === 'call110,sms110' &&
+        /I need the police/.test(body) && /39\.90000, 116\.40000/.test(body) && /\+86 138 0000 5004/.test(body),
+        `outside the area it also offers "${s.text}", after "Call 110" (${s.links}), the text: ${JSON.stringify(body)}`);
   await shot(out, 'citizen-outside');
+  // A silent caller cannot phone: the text comes first, and says so.
+  await out.click('#outside button.back');
+  await out.click('button.choice.silent');
+  await until(() => out.isVisible('#outside'), 8000);
+  s = await sms(out);
+  body = decodeURIComponent(s.href.replace(/^sms:12110[?&]body=/, ''));
+  check(s.shown && s.links.join() === 'sms110,call110' && /Silent alarm: I cannot speak/.test(body),
+        `a silent alarm outside the area is offered the text first (${s.links}): ${JSON.stringify(body)}`);
+  await shot(out, 'citizen-outside-silent');
   await out.reload();
   const kept = await out.inputValue('#phone');
   check(kept === '+86 138 0000 5004', `the phone number is remembered on the device ("${kept}")`);

@@ -60,9 +60,13 @@ static void test_replies(void)
     e = vg_proto_error(NULL, VG_PROTO_E_TOO_LARGE, "x");
     VT_CHECK(strstr(e, "\"id\"") == NULL);
     free(e);
-    char *h = vg_proto_hello_reply("1", "9.9.9");
+    char *h = vg_proto_hello_reply("1", "9.9.9", "");
     VT_CONTAINS(h, "\"protocol\":1");
     VT_CONTAINS(h, "\"version\":\"9.9.9\"");
+    VT_CHECK(strstr(h, "sms_alarm") == NULL); /* none configured: none offered */
+    free(h);
+    h = vg_proto_hello_reply("1", "9.9.9", "12110");
+    VT_CONTAINS(h, "\"sms_alarm\":\"12110\"");
     free(h);
 }
 

@@ -11,6 +11,7 @@ import '/citizen/zh.js';
 const $ = (id) => document.getElementById(id);
 const gw = new Gateway();
 const PHONE_KEY = 'vigil.phone';
+const SMS_KEY = 'vigil.sms'; // the centre's SMS alarm number, from its hello
 
 // Storage the browser may refuse (site data blocked): the page works without it,
 // it only forgets the number and cannot come back to a case after a reload.
@@ -626,8 +627,33 @@ function refused(r) {
   $('outside-title').textContent = r.code === 'network' ? t('No connection')
     : (area ? t('You are outside our service area') : t('Your alarm could not be sent'));
   $('outside-text').textContent = /110/.test(text) ? text : text + t(' Please call 110.');
+  smsOffer();
   show('outside');
   setState(t('Not sent: call 110.'));
+}
+
+// A text message to the centre's SMS alarm number ([service_area] sms_number, kept
+// from the gateway's hello, so it is there when the connection is not), with where
+// the caller is and their number written in: sent from the phone's own messaging,
+// it needs no data connection and makes no sound. A silent caller, who cannot
+// phone 110, gets it first.
+function smsOffer() {
+  const num = stored('localStorage', SMS_KEY);
+  const a = $('outside-sms');
+  a.hidden = !num;
+  if (!num) return;
+  const f = c.lastFix;
+  const lines = [c.mode === 'silent' ? t('Silent alarm: I cannot speak. Please send help.') : t('I need the police.')];
+  if (f) {
+    lines.push(t('My position: {lat}, {lon} (within {acc} m)',
+                 { lat: f.lat.toFixed(5), lon: f.lon.toFixed(5), acc: Math.round(f.accuracy) }));
+  }
+  if (phone()) lines.push(t('My number: {p}', { p: phone() }));
+  const sep = /iPhone|iPad|iPod/.test(navigator.userAgent) ? '&' : '?'; // iOS reads sms:N&body=
+  a.href = `sms:${num}${sep}body=${encodeURIComponent(lines.join('\n'))}`;
+  a.textContent = t('Send a text message to {n}', { n: num });
+  const call = $('outside').querySelector('a.call110');
+  if (c.mode === 'silent') call.before(a); else call.after(a);
 }
 
 // The alarm could not reach the gateway at all: say so, and how to get help.
@@ -860,6 +886,9 @@ gw.on('media_state', (m) => {
 gw.on('upload_received', (m) => { if (c.uploader) c.uploader.received(m); });
 
 gw.onopen = () => {
+  gw.request('hello', {}, 5000).then((r) => {
+    if (r.type === 'hello') store('localStorage', SMS_KEY, r.sms_alarm || null);
+  });
   if (c.token && c.state !== 'ended') resumeCase();
   else if (c.hangupPending) deliverHangup();
   else if (c.state === 'reconnecting') renderState();
