@@ -81,6 +81,7 @@ static const struct key keys[] = {
     {"uploads", "window_after_end_s", K_INT, F(upload_window_s), 0, 86400},
     {"console", "tile_url", K_TEXT, F(tile_url), 0, 511},
     {"console", "quick_messages", K_TEXT, F(quick_messages), 0, 2047},
+    {"console", "quick_messages_zh", K_TEXT, F(quick_messages_zh), 0, 2047},
 };
 
 /* K_CHOICE keys: the words, index = stored value. */
@@ -125,6 +126,9 @@ void vg_config_defaults(struct vg_config *c)
     snprintf(c->quick_messages, sizeof c->quick_messages, "%s",
              "Are you safe now?|Is the person still with you?|Are you injured?"
              "|Can you talk? Answer Yes or No.|Help is on the way.|Stay on the line.");
+    snprintf(c->quick_messages_zh, sizeof c->quick_messages_zh, "%s",
+             "您现在安全吗？|那个人还在您身边吗？|您受伤了吗？|您能说话吗？请回答“是”或“否”。"
+             "|警察正在赶来。|请不要挂断。");
     c->repeat_count = 3;
     c->repeat_window_min = 60;
     c->media_nack = 1;
@@ -417,11 +421,13 @@ int vg_config_check(const struct vg_config *c, char *err, size_t errlen)
                  "[console] tile_url must be a plain URL (no spaces, quotes, ';' or ',')");
         return VG_EINVAL;
     }
-    if (vg_config_quick_messages(c->quick_messages, NULL) < 0) {
+    if (vg_config_quick_messages(c->quick_messages, NULL) < 0 ||
+        vg_config_quick_messages(c->quick_messages_zh, NULL) < 0) {
         snprintf(err, errlen,
-                 "[console] quick_messages: at most %d messages of 1 to %d characters, "
+                 "[console] quick_messages%s: at most %d messages of 1 to %d bytes, "
                  "separated by '|'",
-                 VG_QUICK_MAX, VG_QUICK_LEN);
+                 vg_config_quick_messages(c->quick_messages, NULL) < 0 ? "" : "_zh", VG_QUICK_MAX,
+                 VG_QUICK_LEN);
         return VG_EINVAL;
     }
     if (!c->data_dir[0]) {

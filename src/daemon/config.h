@@ -75,8 +75,9 @@ struct vg_config {
     int upload_stale_after_s;   /* an incomplete upload untouched this long is dropped */
     int upload_window_s;        /* uploads may start until this long after the case ends */
     /* console */
-    char tile_url[512];        /* map tiles, "" = draw the track alone */
-    char quick_messages[2048]; /* the console's one-click messages, '|' between them */
+    char tile_url[512];           /* map tiles, "" = draw the track alone */
+    char quick_messages[2048];    /* the console's one-click messages, '|' between them */
+    char quick_messages_zh[2048]; /* the same for a caller whose page is in Chinese */
 };
 
 void vg_config_defaults(struct vg_config *c);

@@ -156,6 +156,17 @@ static struct session *session_by_conn_id(struct vg_hub *h, uint64_t id)
     return NULL;
 }
 
+/* One-click messages as a JSON array (the setting was checked at start). */
+static json_t *quick_list(const char *setting)
+{
+    char quick[VG_QUICK_MAX][VG_QUICK_LEN + 1];
+    int n = vg_config_quick_messages(setting, quick);
+    json_t *a = json_array();
+    for (int i = 0; i < n; i++)
+        json_array_append_new(a, json_string(quick[i]));
+    return a;
+}
+
 static void start_staff_session(struct vg_hub *h, struct session *s, const char *account,
                                 enum role role, const char *token, const char *msg_id,
                                 const char *type)
@@ -167,12 +178,10 @@ static void start_staff_session(struct vg_hub *h, struct session *s, const char 
     json_t *r = json_pack("{s:s, s:s, s:s, s:s, s:i, s:{s:s}}", "type", type, "name", account,
                           "role", hub_role_name(role), "token", token, "session_ttl_s",
                           h->cfg->session_ttl_s, "map", "tile_url", h->cfg->tile_url);
-    char quick[VG_QUICK_MAX][VG_QUICK_LEN + 1];
-    int n_quick = vg_config_quick_messages(h->cfg->quick_messages, quick); /* checked at start */
-    json_t *qa = json_array();
-    for (int i = 0; i < n_quick; i++)
-        json_array_append_new(qa, json_string(quick[i]));
-    json_object_set_new(r, "quick_messages", qa);
+    json_object_set_new(r, "quick_messages", quick_list(h->cfg->quick_messages));
+    /* a caller's page in Chinese is asked in Chinese (the card's caller.language) */
+    json_object_set_new(r, "quick_messages_lang",
+                        json_pack("{s:o}", "zh", quick_list(h->cfg->quick_messages_zh)));
     if (msg_id[0])
         json_object_set_new(r, "id", json_string(msg_id));
     hub_send(s, r);

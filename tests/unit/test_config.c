@@ -92,12 +92,21 @@ static void test_values(void)
     char quick[VG_QUICK_MAX][VG_QUICK_LEN + 1];
     VT_EQ_INT(vg_config_quick_messages(c.quick_messages, quick), 6);
     VT_EQ_STR(quick[0], "Are you safe now?");
+    VT_EQ_INT(vg_config_quick_messages(c.quick_messages_zh, quick), 6);
+    VT_EQ_STR(quick[2], "您受伤了吗？");
     VT_EQ_INT(
         load("[console]\nquick_messages = Bist du sicher?|Ja oder Nein\n", &c, err, sizeof err),
         VG_OK);
     VT_EQ_INT(vg_config_check(&c, err, sizeof err), VG_OK);
     VT_EQ_INT(vg_config_quick_messages(c.quick_messages, quick), 2);
     VT_EQ_STR(quick[1], "Ja oder Nein");
+    VT_EQ_INT(load("[console]\nquick_messages_zh = 安全吗？|是\n", &c, err, sizeof err), VG_OK);
+    VT_EQ_INT(vg_config_check(&c, err, sizeof err), VG_OK);
+    VT_EQ_INT(vg_config_quick_messages(c.quick_messages_zh, quick), 2);
+    VT_EQ_STR(quick[1], "是");
+    VT_EQ_INT(load("[console]\nquick_messages_zh = 安全吗？||是\n", &c, err, sizeof err), VG_OK);
+    VT_EQ_INT(vg_config_check(&c, err, sizeof err), VG_EINVAL);
+    VT_CONTAINS(err, "quick_messages_zh");
     VT_EQ_INT(vg_config_quick_messages("", quick), 0);
     VT_EQ_INT(vg_config_quick_messages("a||b", quick), -1);
     VT_EQ_INT(vg_config_quick_messages("a|", quick), -1);
