@@ -24,6 +24,7 @@ static void usage(FILE *f)
             "usage: vigil-verify CASE_DIR [--case CASE_ID] [--key PUB] [--expect-key ID]\n"
             "                    [--audit LOG | --no-audit]\n"
             "       vigil-verify --audit LOG [--key PUB] [--expect-key ID] [--all | --log-only]\n"
+            "                    [--anchor LINE:SHA256]...\n"
             "ID: the SHA-256 fingerprint of the centre's key, known from elsewhere (a key\n"
             "beside the evidence could have been replaced along with it).\n"
             "CASE_ID: the case the recording must be of (a folder can be renamed).\n"
@@ -33,6 +34,8 @@ static void usage(FILE *f)
             "recording the log says was sealed is there as signed last, or its deletion is\n"
             "in the log); --all verifies each recording there whole too; --log-only checks\n"
             "the log alone (a copy of it away from the folder).\n"
+            "LINE:SHA256: a line of the log and its hash, written down elsewhere (vigild\n"
+            "logs one each hour; vigilctl evidence-anchor): the log must still have it.\n"
             "Exit 0: verified; 1: a problem named on stdout; 2: usage.\n");
 }
 
@@ -49,6 +52,39 @@ static int verify_audit(const char *log, EVP_PKEY *pub)
     if (!bad)
         printf("OK audit log %s: %u entries, signatures and chain verified\n", log, entries);
     return bad;
+}
+
+/* A line of the log known from elsewhere ("LINE:SHA256"): the log must still hold it
+ * as it was, so a log cut back before it, or changed up to it, fails (its chain
+ * alone cannot tell a log cut back at its end). */
+static int check_anchor_line(const char *log, const char *anchor)
+{
+    char want[65] = "", have[65];
+    long long line = 0;
+    int used = 0;
+    if (sscanf(anchor, "%lld:%64[0-9a-fA-F]%n", &line, want, &used) != 2 || line < 1 ||
+        strlen(want) != 64 || anchor[used]) {
+        printf("FAIL anchor %s: not LINE:SHA256 (64 hex digits)\n", anchor);
+        return 1;
+    }
+    int64_t lines = 0;
+    int rc = vg_audit_hash_at(log, line, &lines, have);
+    if (rc == VG_ENOENT) {
+        printf("FAIL anchor %lld: the log has only %lld lines: cut back after that line was "
+               "written down\n",
+               line, (long long)lines);
+        return 1;
+    }
+    if (rc != VG_OK || g_ascii_strcasecmp(have, want) != 0) {
+        printf("FAIL anchor %lld: line %lld is not the one written down (%.16s..., the log's is "
+               "%.16s...): the log was changed up to it\n",
+               line, line, want, rc == VG_OK ? have : "unreadable");
+        return 1;
+    }
+    printf("OK anchor: line %lld of %lld is the one written down: the log up to it is as it "
+           "was\n",
+           line, (long long)lines);
+    return 0;
 }
 
 static void say(const char *level, const char *case_id, const char *what, void *ud)
@@ -149,22 +185,28 @@ static void details(const char *dir)
 
 int main(int argc, char **argv)
 {
-    static const struct option opts[] = {{"key", required_argument, 0, 'k'},
-                                         {"audit", required_argument, 0, 'a'},
-                                         {"no-audit", no_argument, 0, 'n'},
-                                         {"expect-key", required_argument, 0, 'e'},
-                                         {"case", required_argument, 0, 'c'},
-                                         {"all", no_argument, 0, 'A'},
-                                         {"log-only", no_argument, 0, 'L'},
-                                         {"help", no_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
+    static const struct option opts[] = {
+        {"key", required_argument, 0, 'k'},  {"audit", required_argument, 0, 'a'},
+        {"no-audit", no_argument, 0, 'n'},   {"expect-key", required_argument, 0, 'e'},
+        {"case", required_argument, 0, 'c'}, {"all", no_argument, 0, 'A'},
+        {"log-only", no_argument, 0, 'L'},   {"anchor", required_argument, 0, 'N'},
+        {"help", no_argument, 0, 'h'},       {0, 0, 0, 0}};
     const char *key = NULL, *audit = NULL, *expect = NULL, *want_case = NULL;
     bool no_audit = false, all = false, log_only = false;
+    const char *anchors[16];
+    int n_anchors = 0;
     int o;
     while ((o = getopt_long(argc, argv, "k:a:ne:c:h", opts, NULL)) != -1) {
         switch (o) {
         case 'A': all = true; break;
         case 'L': log_only = true; break;
+        case 'N':
+            if (n_anchors == 16) {
+                usage(stderr);
+                return 2;
+            }
+            anchors[n_anchors++] = optarg;
+            break;
         case 'c': want_case = optarg; break;
         case 'k': key = optarg; break;
         case 'a': audit = optarg; break;
@@ -238,6 +280,8 @@ int main(int argc, char **argv)
         bad += verify_audit(log, pub);
         if (dir && s.case_id[0]) /* the manifest's id, not the folder's */
             bad += check_anchor(dir, s.case_id, log, pub);
+        for (int i = 0; i < n_anchors; i++)
+            bad += check_anchor_line(log, anchors[i]);
         if (!dir && !log_only)
             bad += inventory(log, pub, all);
     } else if (dir && !no_audit) {

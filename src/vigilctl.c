@@ -6,6 +6,7 @@
 #include "accounts.h"
 #include "audit.h"
 #include "case_store.h"
+#include "evfmt.h"
 #include "evkey.h"
 #include "log.h"
 #include "msg.h"
@@ -33,6 +34,8 @@ static void usage(FILE *f)
                "       vigilctl --data-dir DIR block list\n"
                "       vigilctl --data-dir DIR block lift PHONE --reason TEXT --actor NAME\n"
                "       vigilctl --data-dir DIR evidence-key   (prints the public key, PEM)\n"
+               "       vigilctl --data-dir DIR evidence-anchor [--evidence-dir EVDIR]\n"
+               "                (the audit log's last line and hash: write it down elsewhere)\n"
                "       vigilctl --data-dir DIR evidence-audit ACTION CASE_ID --actor NAME\n"
                "                [--evidence-dir EVDIR]   (the recordings' dir when [evidence] dir\n"
                "                is set; DIR/evidence by default)\n"
@@ -201,6 +204,29 @@ static int print_evidence_key(const char *dir)
     return 0;
 }
 
+/* The audit log's last line and its hash, to be written down where the log's holder
+ * cannot reach it (a paper record, a supervisor's mail): vigil-verify --anchor then
+ * fails the log if it was cut back before that line or changed up to it. */
+static int evidence_anchor(const char *dir, const char *evdir)
+{
+    char log_path[PATH_MAX + 32], hex[65];
+    if (evdir)
+        snprintf(log_path, sizeof log_path, "%s/audit.log", evdir);
+    else
+        snprintf(log_path, sizeof log_path, "%s/evidence/audit.log", dir);
+    int64_t seq = 0;
+    if (vg_audit_head(log_path, &seq, hex) != VG_OK) {
+        fprintf(stderr, "vigilctl: %s: no audit log, or no whole entry in it\n", log_path);
+        return 1;
+    }
+    char when[40];
+    printf("%s at %s: line %lld, sha256 %s\n"
+           "check later with: vigil-verify --audit %s --anchor %lld:%s\n",
+           log_path, vg_ev_utc(vg_wall_us(), when, sizeof when), (long long)seq, hex, log_path,
+           (long long)seq, hex);
+    return 0;
+}
+
 /* Appends one entry to the evidence audit log, signed with the centre's key, for
  * what happens outside vigild: vigil-export runs this before it exports a case
  * from the data dir, and refuses to export if it fails. */
@@ -272,6 +298,8 @@ int main(int argc, char **argv)
     }
     if (dir && optind + 1 == argc && strcmp(argv[optind], "evidence-key") == 0)
         return print_evidence_key(dir);
+    if (dir && optind + 1 == argc && strcmp(argv[optind], "evidence-anchor") == 0)
+        return evidence_anchor(dir, evdir);
     if (dir && optind + 3 == argc && strcmp(argv[optind], "evidence-audit") == 0) {
         if (!actor || !*actor || strlen(actor) > 64) {
             fprintf(stderr, "vigilctl: evidence-audit needs --actor NAME (who does it)\n");

@@ -5,6 +5,7 @@
  * src/evidence; this file only connects them to cases. */
 #include "hub_internal.h"
 
+#include "audit.h"
 #include "evfmt.h"
 #include "log.h"
 #include "sniff.h"
@@ -22,6 +23,19 @@
 static void on_alert(const char *case_id, const char *kind, const char *detail, void *ud)
 {
     cases_alert(ud, case_id, kind, detail);
+}
+
+/* The audit log's last line and hash, into vigild's own log (the journal, often sent
+ * on to another host) each hour and at the stop: a place the evidence folder's holder
+ * does not write, from which vigil-verify --anchor shows the log was not cut back. */
+static void log_anchor(const char *log)
+{
+    char hex[65];
+    int64_t seq = 0;
+    if (vg_audit_head(log, &seq, hex) == VG_OK)
+        vg_info(NULL, NULL,
+                "evidence: audit log anchor: line %lld sha256 %s (vigil-verify --anchor %lld:%s)",
+                (long long)seq, hex, (long long)seq, hex);
 }
 
 /* The retention sweep deletes by the wall clock: a clock stepped forward by the
@@ -62,6 +76,9 @@ static gboolean sweep_cb(gpointer ud)
     /* on the sealer's thread: deleting recordings is slow IO, and it must not race a
      * reseal of the same case */
     vg_evidence_sweep_later(h->evidence, now, (unsigned)h->cfg->evidence_retention_days);
+    char *log = g_build_filename(vg_evidence_dir(h->evidence), "audit.log", NULL);
+    log_anchor(log);
+    g_free(log);
     return G_SOURCE_CONTINUE;
 }
 
@@ -121,8 +138,13 @@ void evidence_stop(struct vg_hub *h)
     if (h->sweep_timer)
         g_source_remove(h->sweep_timer);
     h->sweep_timer = 0;
+    char *log =
+        h->evidence ? g_build_filename(vg_evidence_dir(h->evidence), "audit.log", NULL) : NULL;
     vg_evidence_close(h->evidence);
     h->evidence = NULL;
+    if (log) /* after the close: its last entries (pauses, seals) are in */
+        log_anchor(log);
+    g_free(log);
 }
 
 void evidence_case_start(struct vg_hub *h, struct live_case *lc)

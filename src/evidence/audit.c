@@ -611,3 +611,78 @@ int vg_audit_cases(const char *path, EVP_PKEY *pub,
     g_ptr_array_free(w.order, TRUE);
     return rc;
 }
+
+/* Anchors (audit.h) ----------------------------------------------------------------- */
+
+int vg_audit_head(const char *path, int64_t *seq, char hex[65])
+{
+    *seq = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0)
+        return VG_ENOENT;
+    int rc = VG_ENOENT;
+    if (fstat(fd, &st) == 0 && st.st_size > 0) {
+        /* an entry is a few hundred bytes; a line is at most MAX_LINE */
+        off_t want = st.st_size < MAX_LINE + 1 ? st.st_size : MAX_LINE + 1;
+        char *buf = g_malloc((size_t)want + 1);
+        ssize_t n = pread(fd, buf, (size_t)want, st.st_size - want);
+        if (n != (ssize_t)want) {
+            rc = VG_EIO;
+        } else {
+            /* the last whole line ends at the last newline (a line being written or
+             * cut after it is not one yet) */
+            char *end = buf + n;
+            while (end > buf && end[-1] != '\n')
+                end--;
+            char *start = end > buf ? end - 1 : buf;
+            while (start > buf && start[-1] != '\n')
+                start--;
+            const char *json;
+            size_t jlen;
+            uint8_t sig[64];
+            json_t *e = NULL;
+            if (end > buf && (start > buf || want == st.st_size) &&
+                vg_ev_audit_split(start, (size_t)(end - 1 - start), &json, &jlen, sig) == VG_OK &&
+                (e = json_loadb(json, jlen, 0, NULL)) &&
+                json_integer_value(json_object_get(e, "seq")) > 0) {
+                *seq = json_integer_value(json_object_get(e, "seq"));
+                line_hash(start, (size_t)(end - 1 - start), hex);
+                rc = VG_OK;
+            }
+            json_decref(e);
+        }
+        g_free(buf);
+    }
+    close(fd);
+    return rc;
+}
+
+struct hash_at {
+    int64_t want;
+    char *hex;
+    bool found;
+};
+
+static void hash_line(void *ud, const char *p, size_t len, off_t off, int64_t line)
+{
+    struct hash_at *w = ud;
+    (void)off;
+    if (line == w->want) {
+        line_hash(p, len, w->hex);
+        w->found = true;
+    }
+}
+
+int vg_audit_hash_at(const char *path, int64_t line, int64_t *lines, char hex[65])
+{
+    *lines = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return VG_ENOENT;
+    struct hash_at w = {line, hex, false};
+    off_t from = 0;
+    int rc = scan_lines(fd, &from, lines, hash_line, &w);
+    close(fd);
+    return rc != VG_OK ? rc : w.found ? VG_OK : VG_ENOENT;
+}

@@ -71,6 +71,22 @@ struct vg_audit_case {
 int vg_audit_cases(const char *path, EVP_PKEY *pub,
                    void (*fn)(const struct vg_audit_case *c, void *ud), void *ud);
 
+/* Anchors: the log's chain proves every line up to the last, but not that the last
+ * is the real last (a log cut back at its end still verifies). A line's number and
+ * SHA-256 (its bytes without the newline: what the next line's "prev" names),
+ * written down somewhere the log's holder cannot reach (vigild's own log each hour,
+ * vigilctl evidence-anchor for a paper record), pins the log up to that line.
+ *
+ * vg_audit_head: the last whole line's number (its "seq") and hash, reading only
+ * the file's end (cheap enough for vigild's main loop). VG_OK, VG_ENOENT (no log or
+ * no line), VG_EIO. */
+int vg_audit_head(const char *path, int64_t *seq, char hex[65]);
+
+/* vg_audit_hash_at: the hash of line `line` (from 1), and in *lines the number of
+ * whole lines. VG_OK, VG_ENOENT (no log, or fewer lines: *lines says how many),
+ * VG_EIO. Reads the whole log. */
+int vg_audit_hash_at(const char *path, int64_t line, int64_t *lines, char hex[65]);
+
 /* Verifies the whole log: calls report once per bad line ("audit.log line N").
  * Returns the number of problems; *entries receives the number of lines. */
 int vg_audit_verify(const char *path, EVP_PKEY *pub,

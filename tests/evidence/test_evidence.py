@@ -411,6 +411,32 @@ def access(v, ann, sup, cid, case_dir):
     print(p.stdout.strip())
     check(p.returncode == 1 and f"FAIL {cid}: MISSING" in p.stdout,
           "a recording gone from the folder with no deletion in the log is named MISSING")
+    # The log's end written down elsewhere (vigilctl evidence-anchor): the log verifies
+    # with it; a copy cut back by its last line verifies on its own (its chain is whole)
+    # but not against the anchor.
+    log = os.path.join(v.data_dir, "evidence", "audit.log")
+    p = subprocess.run([os.environ["VIGILCTL"], "--data-dir", v.data_dir, "evidence-anchor"],
+                       capture_output=True, text=True)
+    print(p.stdout.strip())
+    m = re.search(r"line (\d+), sha256 ([0-9a-f]{64})", p.stdout)
+    check(p.returncode == 0 and m, "vigilctl evidence-anchor gives the log's last line and hash")
+    anchor = f"{m.group(1)}:{m.group(2)}" if m else "1:" + "0" * 64
+    key_pub = os.path.join(v.data_dir, "evidence-key.pub")
+    p = subprocess.run([VERIFY, "--audit", log, "--key", key_pub, "--log-only", "--anchor", anchor],
+                       capture_output=True, text=True)
+    check(p.returncode == 0 and "OK anchor: line" in p.stdout, f"the log holds its anchor {anchor[:20]}...")
+    cut_dir = tempfile.mkdtemp(prefix="vigil-cut-")
+    cut = os.path.join(cut_dir, "audit.log")
+    lines = open(log, "rb").read().splitlines(keepends=True)
+    open(cut, "wb").write(b"".join(lines[:-1]))
+    alone = subprocess.run([VERIFY, "--audit", cut, "--key", key_pub, "--log-only"],
+                           capture_output=True, text=True)
+    p = subprocess.run([VERIFY, "--audit", cut, "--key", key_pub, "--log-only", "--anchor", anchor],
+                       capture_output=True, text=True)
+    print(p.stdout.strip())
+    check(alone.returncode == 0 and p.returncode == 1 and "cut back" in p.stdout,
+          "a log cut back by its last line verifies alone, and fails against the anchor")
+    shutil.rmtree(cut_dir)
 
 
 def across_restart(v, ann, how, phone):
@@ -436,6 +462,14 @@ def across_restart(v, ann, how, phone):
     con.peer.close()
     case_dir = os.path.join(v.data_dir, "evidence", cid)
     before = {f for f in os.listdir(case_dir) if f.startswith("leg-")}
+    if how == "term":
+        # The stop writes the log's last line and hash into vigild's own log, a place
+        # the evidence folder's holder does not write (and logged each hour).
+        said = re.findall(r"audit log anchor: line (\d+) sha256 ([0-9a-f]{64})", v.stderr())
+        last = open(os.path.join(v.data_dir, "evidence", "audit.log"), "rb").read().splitlines()
+        check(said and int(said[-1][0]) == len(last) and
+              said[-1][1] == hashlib.sha256(last[-1]).hexdigest(),
+              f"{how}: vigild's log ends with the audit log's anchor ({said[-1] if said else None})")
     v2 = Vigild(data_dir=v.data_dir, port=v.port, config=v.cmd[v.cmd.index("--config") + 1])
     v2.start()
     check(not os.path.exists(os.path.join(case_dir, "manifest.json")),

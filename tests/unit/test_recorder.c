@@ -1312,6 +1312,28 @@ static void test_inventory(void)
     VT_EQ_INT(inventory(false, &inv), 0);
     VT_EQ_INT(inventory(true, &inv) > 0, 1);
     VT_CONTAINS(said, "FAIL c-inv-a: leg-512-000001.vgs: altered");
+
+    /* the anchor: the last line's number and hash, read from the end alone, are line
+     * N's as a whole read gives them; cut the last line off and it is gone */
+    char log[400], head[65], at[65];
+    snprintf(log, sizeof log, "%s/evidence/audit.log", root);
+    int64_t seq = 0, lines = 0;
+    VT_EQ_INT(vg_audit_head(log, &seq, head), VG_OK);
+    VT_EQ_INT(vg_audit_hash_at(log, seq, &lines, at), VG_OK);
+    VT_EQ_INT(lines, seq);
+    VT_EQ_STR(at, head);
+    VT_EQ_INT(vg_audit_hash_at(log, 1, &lines, at), VG_OK);
+    VT_CHECK(strcmp(at, head) != 0);
+    VT_CHECK(g_file_get_contents(log, &text, &len, NULL));
+    text[len - 1] = '\0';                                         /* the last line's newline */
+    gsize keep = (gsize)(strrchr(text, '\n') - text) + 1;         /* through the line before's */
+    VT_CHECK(g_file_set_contents(log, text, (gssize)keep, NULL)); /* cut back by one line */
+    g_free(text);
+    VT_EQ_INT(vg_audit_hash_at(log, seq, &lines, at), VG_ENOENT);
+    VT_EQ_INT(lines, seq - 1);
+    int64_t seq2 = 0;
+    VT_EQ_INT(vg_audit_head(log, &seq2, at), VG_OK);
+    VT_EQ_INT(seq2, seq - 1);
     memcpy(root, saved, sizeof root);
 }
 
