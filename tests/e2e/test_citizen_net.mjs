@@ -2,7 +2,8 @@
 // page's WebSocket through the test): the answer to alarm_start is lost, and the
 // page's try again gets the same case (client_ref), not a second alarm and not
 // "could not be sent"; a hang-up the gateway does not get ends the page at once and
-// reaches the gateway when the connection is back.
+// reaches the gateway when the connection is back; with no connection at all the page
+// says so and goes on trying, and the alarm goes out once the connection is back.
 import { check, citizen, login, run, until } from './harness.mjs';
 
 // The supervisor's board of live cases (this test raises one alarm).
@@ -13,8 +14,9 @@ run('e2e_citizen_net', { accounts: [['sue', 'supervisor']] }, async (v, browser)
   const sue = await login(browser, v, 'sue');
   await sue.click('#status-btn'); // away: the alarm waits on the board
   const cit = await citizen(browser, v, [30.58, 114.31, 9], '+86 138 0000 5101');
-  const net = { dropStarted: 1, blockOut: false, starts: [] };
+  const net = { dropStarted: 1, blockOut: false, down: false, refused: 0, starts: [] };
   await cit.routeWebSocket(/\/ws$/, (ws) => {
+    if (net.down) { net.refused++; ws.close(); return; } // no network: every try fails
     const server = ws.connectToServer();
     ws.onMessage((m) => {
       const j = JSON.parse(m);
@@ -56,4 +58,31 @@ run('e2e_citizen_net', { accounts: [['sue', 'supervisor']] }, async (v, browser)
   await cit.evaluate(() => window.vigilCitizen.drop());
   const gone = await until(() => boardRows(sue).then((r) => r.length === 0), 10000);
   check(gone, 'once the connection is back the hang-up reaches the gateway: the alarm leaves the board');
+
+  // No network at all, for longer than the page waits (shortened here from 30 s): it
+  // says so and what else to do, and goes on trying; when the network is back the
+  // alarm goes out by itself and the page is back on the alarm.
+  await cit.evaluate(() => { globalThis.vigilStartTryMs = 2000; });
+  await cit.click('#rating button.back');
+  net.down = true;
+  await cit.evaluate(() => window.vigilCitizen.drop());
+  const t2 = Date.now();
+  await cit.click('button.choice.voice');
+  const told = await until(() => cit.isVisible('#outside-retry'), 20000);
+  const said = await cit.evaluate(() => [document.querySelector('#outside-title').textContent,
+                                         document.querySelector('#outside-text').textContent]);
+  check(told && /No connection yet/.test(said[0]) && /call 110/.test(said[1]),
+        `no network: after ${Date.now() - t2} ms the page says "${said.join(' / ')}" and that it keeps trying ` +
+        `(${net.refused} connections failed)`);
+  await new Promise((r) => setTimeout(r, 3000));
+  check(await cit.isVisible('#outside-retry') && (await boardRows(sue)).length === 0,
+        'it is still trying a while later, and nothing reached the gateway');
+  net.down = false;
+  const t3 = Date.now();
+  const through = await until(() => cit.evaluate(() => window.vigilCitizen.state() === 'queued' &&
+                                                        !document.getElementById('call').hidden), 20000);
+  const rows2 = await until(() => boardRows(sue).then((r) => r.length && r), 5000);
+  check(through && rows2 && rows2.length === 1 && !(await cit.isVisible('#outside-retry')),
+        `the network back, the alarm goes out by itself: on the call screen, queued, ${Date.now() - t3} ms later, ` +
+        `one alarm on the board`);
 });

@@ -509,17 +509,19 @@ function newRef() {
   return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
 }
 
-// Tries for START_TRY_MS before the page says the alarm could not be sent.
+// Tries for START_TRY_MS before the page says the alarm could not be sent (and then
+// goes on trying: keepTrying). A test may shorten it (globalThis.vigilStartTryMs).
 const START_TRY_MS = 30000;
+const startTryMs = () => globalThis.vigilStartTryMs || START_TRY_MS;
 
-async function startAlarm(req, cancelled) {
+async function startAlarm(req, cancelled, tryMs = startTryMs()) {
   const t0 = Date.now();
   for (;;) {
-    if (!gw.open) await waitOpen(8000);
+    if (!gw.open) await waitOpen(8000, cancelled);
     if (cancelled()) return { type: 'error', code: 'cancelled' };
     const r = await gw.request('alarm_start', req);
     if (r.type === 'alarm_started' || (r.code !== 'disconnected' && r.code !== 'timeout')) return r;
-    if (cancelled() || Date.now() - t0 > START_TRY_MS) return r;
+    if (cancelled() || Date.now() - t0 > tryMs) return r;
     await new Promise((res) => setTimeout(res, 1000));
   }
 }
@@ -572,12 +574,11 @@ async function raise(mode, extra) {
       dropOwn(local);
       return;
     }
+    if (r.code === 'disconnected' || r.code === 'timeout') {
+      r = await keepTrying(req, cancelled, mode);
+      if (!r) return;
+    }
     if (r.type !== 'alarm_started') {
-      if (r.code === 'disconnected' || r.code === 'timeout') {
-        if (r.code === 'timeout') await gw.request('hangup', {}, 5000); // no ghost case left
-        netFailed();
-        return;
-      }
       refused(r);
       return;
     }
@@ -595,6 +596,33 @@ async function raise(mode, extra) {
   if (c.outbox.length) await flushOutbox([]); // what was typed while it started
   await startMedia().catch((e) => mediaNote(t('Media failed: {e}', { e: e.message })));
   $('chat-text').focus({ preventScroll: true });
+}
+
+// No connection for START_TRY_MS: the page says so and what else to do (Call 110, a
+// text), and goes on trying with the same client_ref, so an answer lost on the way
+// gets the same case back and a caller whose signal returns a minute later (a lift,
+// a basement) is put through by itself. Back ends it (and hangs up an alarm that may
+// have gone out). Returns the answer once the gateway gives one, or null.
+async function keepTrying(req, cancelled, mode) {
+  netFailed();
+  $('outside-retry').hidden = false;
+  c.trying = true;
+  const r = await startAlarm(req, cancelled, Infinity);
+  c.trying = false;
+  $('outside-retry').hidden = true;
+  if (cancelled()) {
+    if (r.type === 'alarm_started' || r.code === 'timeout') await gw.request('hangup', {}, 5000);
+    return null;
+  }
+  if (r.type !== 'alarm_started') return r; // refused after all: said as any refusal
+  // Through: back to the alarm, with the camera and microphone asked for again
+  // (granted before, so no prompt), as if it had gone out at once.
+  show('call');
+  setCaseState('connecting');
+  c.local = await getMedia(mode);
+  buildMediaView();
+  if (mode === 'video' || mode === 'voice') keepAwake(true);
+  return r;
 }
 
 // How long the alarm waits for the camera and microphone once the first fix is in.
@@ -621,10 +649,10 @@ function refused(r) {
   stopMedia();
   setCaseState('idle');
   const area = r.code === 'outside_service_area';
-  const text = r.code === 'network' ? t('The alarm could not be sent: no connection to the police. Please call 110.')
+  const text = r.code === 'network' ? t('No connection to the police: call 110 now if you can.')
     : serverText(r.message, area ? N_('You are outside the area this service covers. Please call 110.')
       : N_('This service cannot take your alarm. In an emergency, call 110.'));
-  $('outside-title').textContent = r.code === 'network' ? t('No connection')
+  $('outside-title').textContent = r.code === 'network' ? t('No connection yet')
     : (area ? t('You are outside our service area') : t('Your alarm could not be sent'));
   $('outside-text').textContent = /110/.test(text) ? text : text + t(' Please call 110.');
   smsOffer();
@@ -661,10 +689,10 @@ function netFailed() {
   refused({ code: 'network' });
 }
 
-function waitOpen(ms) {
+function waitOpen(ms, cancelled = () => false) {
   return new Promise((resolve) => {
     const t0 = Date.now();
-    const tick = () => (gw.open || Date.now() - t0 > ms ? resolve() : setTimeout(tick, 50));
+    const tick = () => (gw.open || cancelled() || Date.now() - t0 > ms ? resolve() : setTimeout(tick, 50));
     tick();
   });
 }
@@ -955,6 +983,10 @@ $('more-files').addEventListener('change', () => {
 $('report-cancel').addEventListener('click', () => show('home'));
 for (const b of document.querySelectorAll('.back')) {
   b.addEventListener('click', () => {
+    // An alarm still trying to go out (keepTrying) stops, at once: a try in flight on
+    // a connection that answers nothing would hold the next alarm for its 15 s.
+    c.gen = (c.gen || 0) + 1;
+    if (c.trying) gw.drop();
     document.body.classList.remove('mode-silent');
     document.title = t('Emergency 110');
     setCaseState('idle');

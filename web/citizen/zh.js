@@ -117,8 +117,10 @@ addWords('zh', {
   'Your alarm could not be sent': '您的报警未能发送',
   ' Please call 110.': ' 请拨打 110。',
   'Not sent: call 110.': '未发送：请拨打 110。',
-  'The alarm could not be sent: no connection to the police. Please call 110.': '报警未能发送：无法连接到警方。请拨打 110。',
-  'No connection': '无法连接',
+  'No connection to the police: call 110 now if you can.': '无法连接到警方：如果可以，请立即拨打 110。',
+  'No connection yet': '暂时无法连接',
+  'This page keeps trying: your alarm goes out as soon as there is a connection. Back stops it.':
+    '本页面会继续尝试：一旦连上网络，您的报警就会发出。点“返回”可停止。',
   'Silent alarm: I cannot speak. Please send help.': '静默报警：我无法说话。请派人帮助。',
   'I need the police.': '我需要警察帮助。',
   'My position: {lat}, {lon} (within {acc} m)': '我的位置：{lat}, {lon}（误差 {acc} 米内）',
