@@ -73,6 +73,14 @@ run('e2e_citizen_lang', { config, accounts: [['ann', 'call_taker']] }, async (v,
   const got = await con.waitForFunction(() => [...document.querySelectorAll('#chat li.theirs .text')]
     .some((e) => e.textContent === '是'), null, { timeout: 5000 }).then(() => true, () => false);
   check(got, 'a quick answer reaches the call-taker in Chinese ("是")');
+  // The call-taker's console is in English; its one-click questions to this caller are
+  // the Chinese set (the default [console] quick_messages_zh), so they can be read.
+  await con.click('#quick button:has-text("您受伤了吗？")');
+  const asked = await zh.waitForFunction(() => [...document.querySelectorAll('#chat li')]
+    .some((e) => e.textContent.includes('您受伤了吗？')), null, { timeout: 5000 }).then(() => true, () => false);
+  const offered = await con.$$eval('#quick button', (l) => l.map((b) => b.textContent).join('|'));
+  check(asked && !/[A-Za-z]{3,}/.test(offered),
+        `the English console asks this caller in Chinese (${offered})`);
   latin = await latinText(zh, ['ann']);
   check(latin.length === 0, `no English on the call screen (${latin.join('; ') || 'none'})`);
   await shot(zh, 'citizen-call-zh');

@@ -3,7 +3,9 @@
 // item; then the citizen's picture and sound, chat, the caller card, the map, the
 // uploaded files; end with an outcome or block the caller. A dropped connection
 // resumes the session (resume) and the gateway offers the media leg again.
-import { ExtraLegs, Gateway, addCandidate, appendFollowing, el, fmtDuration, fmtTime, setText } from '/common/vigil.js';
+import { ExtraLegs, Gateway, addCandidate, appendFollowing, el, fmtTime, setText } from '/common/vigil.js';
+import { N_, applyStatic, langTag, serverText, switchLang, t } from '/common/i18n.js';
+import '/console/zh.js';
 import { TrackMap } from '/console/map.js';
 
 const $ = (id) => document.getElementById(id);
@@ -29,20 +31,62 @@ const s = {
   audio: null,
 };
 
-const MODE = { video: 'Video', silent: 'SILENT', voice: 'Voice', report: 'Report' };
-const STATE = { queued: 'waiting', offered: 'ringing', answered: 'being handled', ended: 'ended',
-                abandoned: 'abandoned' };
-const FLAG = { no_location: 'no location', repeat_caller: 'repeat caller', key_person: 'key person',
-               key_place: 'key place', blocked: 'blocked caller', outside_area: 'outside the area',
-               area_uncertain: 'maybe outside the area' };
+// The protocol's words (docs/protocol.md) as shown; one not listed is shown as sent.
+const MODE = { video: N_('Video'), silent: N_('SILENT'), voice: N_('Voice'), report: N_('Report') };
+const STATE = { queued: N_('waiting'), offered: N_('ringing'), answered: N_('being handled'), ended: N_('ended'),
+                abandoned: N_('abandoned') };
+const FLAG = { no_location: N_('no location'), repeat_caller: N_('repeat caller'), key_person: N_('key person'),
+               key_place: N_('key place'), blocked: N_('blocked caller'), outside_area: N_('outside the area'),
+               area_uncertain: N_('maybe outside the area') };
+const modeName = (m) => (MODE[m] ? t(MODE[m]) : m);
+const stateName = (st) => (STATE[st] ? t(STATE[st]) : st);
 
-function banner(text) { $('banner').textContent = text || ''; $('banner').hidden = !text; }
+// A text the script writes once (a result, a note, a chat line's meta), kept as the
+// function that gives it: a language switch writes it again (relabel) where it is,
+// without rebuilding what holds it (a chat, a playing video).
+function put(e, words, attr = 'text') {
+  (e.words ||= {})[attr] = words;
+  e.setAttribute('data-words', '');
+  if (attr === 'text') e.textContent = words(); else e.setAttribute(attr, words());
+  return e;
+}
+
+function relabel() {
+  for (const e of document.querySelectorAll('[data-words]')) {
+    for (const [attr, words] of Object.entries(e.words || {})) {
+      if (attr === 'text') setText(e, words()); else e.setAttribute(attr, words());
+    }
+  }
+}
+
+function banner(words) {
+  put($('banner'), words || (() => ''));
+  $('banner').hidden = !words;
+}
+
+// Why a request failed, in the console's language. The gateway's message is English,
+// often with a case id or a name in it: a Chinese console says what the code means,
+// and shows a message whose code has no words here (a field's detail) as it is.
+const CODES = { disconnected: N_('not connected'), timeout: N_('no answer'), forbidden: N_('not allowed'),
+                state: N_('not possible now'), not_found: N_('no such case or item'), busy: N_('busy: try again'),
+                already_taken: N_('another console took it first'), login_failed: N_('wrong name or password'),
+                internal: N_('not recorded: try again'), too_large: N_('too long') };
+function why(r) {
+  return (CODES[r.code] ? serverText(r.message, CODES[r.code]) : r.message) || r.code;
+}
+
+// A duration in minutes and seconds (vigil.js fmtDuration's English), in the console's language.
+function fmtDur(secs) {
+  const sec = Math.max(0, Math.round(secs));
+  const m = Math.floor(sec / 60);
+  return m ? t('{m} min {s} s', { m, s: sec % 60 }) : t('{s} s', { s: sec });
+}
 
 function waited(card, at) { return (card.waiting_s || 0) + (Date.now() - at) / 1000; }
 
 function flagsText(card) {
-  const f = (card.flags || []).map((x) => FLAG[x] || x);
-  if (card.escalated) f.unshift('ESCALATED');
+  const f = (card.flags || []).map((x) => (FLAG[x] ? t(FLAG[x]) : x));
+  if (card.escalated) f.unshift(t('ESCALATED'));
   return f.join(', ');
 }
 
@@ -51,7 +95,7 @@ function flagsText(card) {
 async function login(name, password) {
   const r = await gw.request('login', { name, password });
   if (r.type !== 'login') {
-    $('login-error').textContent = r.code === 'login_failed' ? 'Wrong name or password.' : (r.message || r.code);
+    put($('login-error'), () => (r.code === 'login_failed' ? t('Wrong name or password.') : why(r)));
     $('login-error').hidden = false;
     return;
   }
@@ -74,7 +118,9 @@ function signedIn(r) {
   s.invites.clear();
   renderInvites();
   renderCallbacks();
-  renderQuick(r.quick_messages || []);
+  s.quick = r.quick_messages || [];
+  s.quickLang = r.quick_messages_lang || {};
+  renderQuick();
   document.body.classList.toggle('supervisor', s.role === 'supervisor');
   if (!s.map) s.map = new TrackMap($('map'), s.tileUrl);
   s.map.tileUrl = s.tileUrl;
@@ -86,14 +132,22 @@ function signedIn(r) {
   renderQueue();
 }
 
+const ROLE = { call_taker: N_('call-taker'), specialist: N_('specialist'), supervisor: N_('supervisor') };
+const STATUS = { available: N_('available'), away: N_('away') };
+
 function renderWho() {
-  const role = { call_taker: 'call-taker', specialist: 'specialist', supervisor: 'supervisor' }[s.role] || s.role;
-  const net = gw.open ? '' : ' · connection lost, reconnecting';
   // The board, queue and alerts are not live while the connection is down: greyed.
   document.body.classList.toggle('offline', !gw.open && !!s.name);
-  const st = s.active && !s.active.ended ? 'busy with a case' : s.status;
-  $('who').textContent = s.name ? `${s.name} (${role}), ${st}${net}` : `Not signed in${net}`;
-  $('status-btn').textContent = s.status === 'available' ? 'Set away' : 'Set available';
+  put($('who'), whoText);
+  put($('status-btn'), () => (s.status === 'available' ? t('Set away') : t('Set available')));
+}
+
+function whoText() {
+  const net = gw.open ? '' : t(' · connection lost, reconnecting');
+  if (!s.name) return t('Not signed in') + net;
+  const role = ROLE[s.role] ? t(ROLE[s.role]) : s.role;
+  const st = s.active && !s.active.ended ? t('busy with a case') : (STATUS[s.status] ? t(STATUS[s.status]) : s.status);
+  return t('{name} ({role}), {status}', { name: s.name, role, status: st }) + net;
 }
 
 async function setStatus(st) {
@@ -111,20 +165,20 @@ function sortedQueue() {
 }
 
 function queueItem(card, at, sig) {
-  const loc = card.location ? `±${Math.round(card.location.accuracy)} m` : 'no location';
+  const loc = card.location ? t('±{m} m', { m: Math.round(card.location.accuracy) }) : t('no location');
   const flags = flagsText(card);
   // No aria-label: the visible text is the name, so the waiting time stays current and
   // the flags (escalated, key person, blocked) are read out too.
   const b = el('button', { type: 'button', class: 'answer', 'data-case': card.case_id },
-               el('span', { class: 'q-mode mode-' + card.mode }, MODE[card.mode] || card.mode),
+               el('span', { class: 'q-mode mode-' + card.mode }, modeName(card.mode)),
                el('span', { class: 'q-phone' }, card.phone),
-               el('span', { class: 'q-wait' }, 'waiting ' + fmtDuration(waited(card, at))),
+               el('span', { class: 'q-wait' }, t('waiting {t}', { t: fmtDur(waited(card, at)) })),
                el('span', { class: 'q-loc' }, loc),
                flags ? el('span', { class: 'q-flags' }, flags) : null,
                // A silent alarm or a report waits even when its caller's connection is
                // gone (the phone locked, no network): the call-taker still answers it.
-               card.citizen_connected === false ? el('span', { class: 'q-off' }, 'caller offline') : null,
-               el('span', { class: 'q-go' }, 'Answer'));
+               card.citizen_connected === false ? el('span', { class: 'q-off' }, t('caller offline')) : null,
+               el('span', { class: 'q-go' }, t('Answer')));
   b.addEventListener('click', () => claim(card.case_id));
   return el('li', { class: card.escalated ? 'escalated' : '', 'data-sig': sig }, b);
 }
@@ -138,7 +192,7 @@ function renderQueue() {
   if (key === s.queueKey) {
     for (const li of $('queue').querySelectorAll('button.answer')) {
       const q = s.queue.get(li.dataset.case);
-      if (q) li.querySelector('.q-wait').textContent = 'waiting ' + fmtDuration(waited(q.card, q.at));
+      if (q) li.querySelector('.q-wait').textContent = t('waiting {t}', { t: fmtDur(waited(q.card, q.at)) });
     }
   } else {
     // Only what changed is replaced, and an item moves only when the order changed: a
@@ -155,7 +209,7 @@ function renderQueue() {
     items.forEach(({ card, at }, i) => {
       const li = keep.get(sigs[i]) || queueItem(card, at, sigs[i]);
       if (li === next) next = next.nextElementSibling; else box.insertBefore(li, next);
-      setText(li.querySelector('.q-go'), i === 0 ? 'Answer (Enter)' : 'Answer'); // the top one answers to Enter
+      setText(li.querySelector('.q-go'), i === 0 ? t('Answer (Enter)') : t('Answer')); // the top one answers to Enter
     });
   }
   // Monitoring is not handling: a supervisor watching a call is still rung (they take
@@ -167,11 +221,13 @@ function renderQueue() {
   const ringing = (items.length > 0 || asked > 0) && !away && !(s.active && !s.active.ended && s.active.role !== 'monitor');
   // A browser lets a page make sound only after a click or key press on it; a console
   // signed back in by a reload has had none, and would ring without a sound.
-  const muted = s.audio && s.audio.state === 'suspended' ? ' Sound blocked by the browser: click anywhere on the page to hear the ring.' : '';
-  setText($('ring-state'), items.length === 0 ? (asked && ringing ? `Ringing: asked to help.${muted}` : 'No alarm waiting.')
-    : ringing ? `Ringing: ${items.length} alarm${items.length > 1 ? 's' : ''} waiting.${muted}`
-      : away ? `${items.length} waiting (not ringing while you are away).`
-        : `${items.length} waiting (not ringing while you handle a case).`);
+  const muted = s.audio && s.audio.state === 'suspended'
+    ? t(' Sound blocked by the browser: click anywhere on the page to hear the ring.') : '';
+  const n = items.length;
+  setText($('ring-state'), n === 0 ? (asked && ringing ? t('Ringing: asked to help.') + muted : t('No alarm waiting.'))
+    : ringing ? (n > 1 ? t('Ringing: {n} alarms waiting.', { n }) : t('Ringing: {n} alarm waiting.', { n })) + muted
+      : away ? t('{n} waiting (not ringing while you are away).', { n })
+        : t('{n} waiting (not ringing while you handle a case).', { n }));
   // The tab says so too: a console behind another tab, or with its sound off, still
   // shows an alarm waiting in the tab strip.
   s.waitingCount = items.length;
@@ -184,9 +240,9 @@ function updateTitle() {
   const n = s.waitingCount || 0;
   const open = s.role === 'supervisor' ? s.alerts.filter((x) => x.alert_id).length : 0;
   const asked = s.invites.size;
-  const parts = [n ? `(${n}) Alarm waiting` : '', asked ? 'Asked to help' : '',
-                 open ? `${open} alert${open > 1 ? 's' : ''}` : ''];
-  document.title = [...parts.filter(Boolean), 'Vigil console'].join(' · ');
+  const parts = [n ? t('({n}) Alarm waiting', { n }) : '', asked ? t('Asked to help') : '',
+                 open ? (open > 1 ? t('{n} alerts', { n: open }) : t('{n} alert', { n: open })) : ''];
+  document.title = [...parts.filter(Boolean), t('Vigil console')].join(' · ');
 }
 
 // A new alert sounds once (one lower tone), so a supervisor looking elsewhere hears it.
@@ -255,7 +311,7 @@ async function claim(caseId) {
     return;
   }
   if (r.code === 'already_taken') s.queue.delete(caseId);
-  banner(`Could not answer: ${r.message || r.code}`);
+  banner(() => t('Could not answer: {why}', { why: why(r) }));
   renderQueue();
 }
 
@@ -274,8 +330,8 @@ document.addEventListener('keydown', (e) => {
 
 // Callers who left while waiting and allowed a call back (docs/protocol.md,
 // "Call-backs"): the list comes on sign-in and after every change, from any console.
-const OUTCOMES = [['reached', 'Reached'], ['no_answer', 'No answer'], ['wrong_number', 'Wrong number'],
-                  ['not_needed', 'Not needed']];
+const OUTCOMES = { reached: N_('Reached'), no_answer: N_('No answer'), wrong_number: N_('Wrong number'),
+                   not_needed: N_('Not needed') };
 
 // A time of the day, with the date when it is not today (the list keeps [queue] callback_window_h, 72 by default).
 function when(ms) {
@@ -285,28 +341,36 @@ function when(ms) {
 }
 
 function callbackItem(c) {
-  const left = c.ended_at && c.created_at ? ` after ${fmtDuration((c.ended_at - c.created_at) / 1000)}` : '';
-  const loc = c.location ? ` · ${c.location.lat.toFixed(5)}, ${c.location.lon.toFixed(5)} (±${Math.round(c.location.accuracy)} m)` : '';
+  const at = when(c.ended_at || c.created_at);
+  const left = c.ended_at && c.created_at
+    ? t('left after {t} at {when}', { t: fmtDur((c.ended_at - c.created_at) / 1000), when: at })
+    : t('left at {when}', { when: at });
+  const loc = c.location ? ` · ${c.location.lat.toFixed(5)}, ${c.location.lon.toFixed(5)} ` +
+    `(${t('±{m} m', { m: Math.round(c.location.accuracy) })})` : '';
   const name = c.caller && c.caller.name ? ` (${c.caller.name})` : '';
   const flags = flagsText(c);
   // Someone who could not speak, or must not be heard: a ringing phone may give them away.
-  const warn = c.mode === 'silent' ? el('strong', { class: 'cb-warn' }, ' Silent alarm: a ringing phone may put them in danger.') : null;
-  const pick = el('select', { 'aria-label': `Outcome of the call back to ${c.phone}` },
-                  ...OUTCOMES.map(([v, t]) => el('option', { value: v }, t)));
-  const done = el('button', { type: 'button', class: 'cb-done' }, 'Done');
+  const warn = c.mode === 'silent'
+    ? el('strong', { class: 'cb-warn' }, t(' Silent alarm: a ringing phone may put them in danger.')) : null;
+  const pick = el('select', { 'aria-label': t('Outcome of the call back to {phone}', { phone: c.phone }) },
+                  ...Object.keys(OUTCOMES).map((v) => el('option', { value: v }, t(OUTCOMES[v]))));
+  const done = el('button', { type: 'button', class: 'cb-done' }, t('Done'));
   done.addEventListener('click', async () => {
     done.disabled = true;
     const r = await gw.request('callback_done', { case_id: c.case_id, outcome: pick.value });
     done.disabled = false;
-    if (r.type !== 'callback_done' && r.code !== 'not_found') banner(`Call back not recorded: ${r.message || r.code}`);
+    if (r.type !== 'callback_done' && r.code !== 'not_found') {
+      banner(() => t('Call back not recorded: {why}', { why: why(r) }));
+    }
   });
   return el('li', { 'data-case': c.case_id },
             el('a', { href: 'tel:' + c.phone }, c.phone), name,
-            ` · ${MODE[c.mode] || c.mode} · left${left} at ${when(c.ended_at || c.created_at)}${loc}` +
-            `${flags ? ' · ' + flags : ''} `, warn, ' ', pick, ' ', done);
+            ` · ${modeName(c.mode)} · ${left}${loc}${flags ? ' · ' + flags : ''} `, warn, ' ', pick, ' ', done);
 }
 
-function renderCallbacks() {
+// again: every item rebuilt in the console's language (after a switch), each keeping
+// the outcome being chosen in it.
+function renderCallbacks(again = false) {
   const box = $('callbacks-box');
   box.hidden = !['call_taker', 'supervisor'].includes(s.role);
   const list = s.callbacks || [];
@@ -315,7 +379,13 @@ function renderCallbacks() {
   // another caller being added.
   const ids = new Set(list.map((c) => c.case_id));
   const ol = $('callbacks');
-  for (const li of [...ol.children]) if (!ids.has(li.dataset.case)) li.remove();
+  for (const li of [...ol.children]) {
+    if (!ids.has(li.dataset.case)) { li.remove(); continue; }
+    if (!again) continue;
+    const item = callbackItem(list.find((c) => c.case_id === li.dataset.case));
+    item.querySelector('select').value = li.querySelector('select').value;
+    li.replaceWith(item);
+  }
   const have = new Set([...ol.children].map((li) => li.dataset.case));
   list.forEach((c, i) => {
     if (have.has(c.case_id)) return;
@@ -339,19 +409,39 @@ function renderOwed() {
   const list = s.owed || [];
   $('owed-box').hidden = list.length === 0;
   $('owed').replaceChildren(...list.map((o) => {
-    const pick = el('select', { 'aria-label': `Outcome of case ${o.case_id}` },
+    const pick = el('select', { 'aria-label': t('Outcome of case {id}', { id: o.case_id }) },
                     ...[...$('disposition').options].map((x) => el('option', { value: x.value }, x.textContent)));
-    const save = el('button', { type: 'button' }, 'Save');
+    if (o.pick) pick.value = o.pick; // chosen before a language switch rebuilt the list
+    pick.addEventListener('change', () => { o.pick = pick.value; });
+    const save = el('button', { type: 'button' }, t('Save'));
     save.addEventListener('click', async () => {
       save.disabled = true;
       const r = await gw.request('end', { case_id: o.case_id, disposition: pick.value });
       save.disabled = false;
-      if (r.type !== 'ended' && r.code !== 'not_found') { banner(`Outcome not recorded: ${r.message || r.code}`); return; }
+      if (r.type !== 'ended' && r.code !== 'not_found') {
+        banner(() => t('Outcome not recorded: {why}', { why: why(r) }));
+        return;
+      }
       s.owed = (s.owed || []).filter((x) => x !== o);
       renderOwed();
     });
-    return el('li', { 'data-case': o.case_id }, `${MODE[o.mode] || o.mode} ${o.phone} · ${o.case_id} `, pick, ' ', save);
+    return el('li', { 'data-case': o.case_id }, `${modeName(o.mode)} ${o.phone} · ${o.case_id} `, pick, ' ', save);
   }));
+}
+
+const MEDIA_NOTE = { silent: N_('Silent alarm: you hear the citizen; nothing plays on their phone. Write in the chat.'),
+                     voice: N_('Voice call: sound both ways.'),
+                     report: N_('Report: no call. Read the chat and the files.') };
+
+function mediaState(words) { put($('media-state'), words || (() => '')); }
+
+// Messages before the last ones the gateway sends, said once at the top of the chat.
+function omitted(r) {
+  const n = r.chat_omitted;
+  if (!(n > 0) || $('chat').querySelector('li.omitted')) return;
+  $('chat').prepend(put(el('li', { class: 'omitted meta' }), () => (n > 1
+    ? t('{n} earlier messages are not shown here (kept in the case record).', { n })
+    : t('{n} earlier message is not shown here (kept in the case record).', { n }))));
 }
 
 function openCase(r) {
@@ -364,22 +454,17 @@ function openCase(r) {
   banner('');
   $('idle').hidden = true;
   $('case').hidden = false;
-  $('case-title').textContent = `${MODE[card.mode] || card.mode} alarm ${card.case_id}`;
+  put($('case-title'), () => t('{mode} alarm {id}', { mode: modeName(card.mode), id: card.case_id }));
   $('chat').replaceChildren();
   $('files').replaceChildren();
-  $('block-result').textContent = '';
-  $('invite-result').textContent = '';
+  put($('block-result'), () => '');
+  put($('invite-result'), () => '');
   $('invite-cancel').hidden = true;
   // Only a video alarm has a picture; the others say what the call-taker gets.
   $('media-box').className = 'mode-' + card.mode;
-  $('media-note').textContent = { silent: 'Silent alarm: you hear the citizen; nothing plays on their phone. Write in the chat.',
-                                  voice: 'Voice call: sound both ways.', report: 'Report: no call. Read the chat and the files.',
-                                  video: '' }[card.mode] || '';
-  $('media-state').textContent = card.mode === 'report' ? '' : 'Waiting for the citizen\'s media…';
-  if (r.chat_omitted > 0 && !$('chat').querySelector('li.omitted')) {
-    $('chat').prepend(el('li', { class: 'omitted meta' },
-      `${r.chat_omitted} earlier message${r.chat_omitted > 1 ? 's are' : ' is'} not shown here (kept in the case record).`));
-  }
+  put($('media-note'), () => (MEDIA_NOTE[card.mode] ? t(MEDIA_NOTE[card.mode]) : ''));
+  mediaState(card.mode === 'report' ? null : () => t('Waiting for the citizen\'s media…'));
+  omitted(r);
   for (const m of r.chat || []) addChat(m);
   for (const u of r.uploads || []) addFile(u);
   const track = (r.track || []).slice();
@@ -401,20 +486,22 @@ function refreshCase(r) {
   const a = s.active;
   a.card = r.case;
   a.backAt = Date.now(); // given back to this console (after a resume: checkStillOn)
-  if (r.chat_omitted > 0 && !$('chat').querySelector('li.omitted')) {
-    $('chat').prepend(el('li', { class: 'omitted meta' },
-      `${r.chat_omitted} earlier message${r.chat_omitted > 1 ? 's are' : ' is'} not shown here (kept in the case record).`));
-  }
+  omitted(r);
   for (const m of r.chat || []) addChat(m);
   for (const u of r.uploads || []) addFile(u);
   const track = (r.track || []).slice();
   track.forEach(stamp);
   if (track.length) s.map.set(track);
-  $('media-state').textContent = a.card.mode === 'report' ? '' : 'Waiting for the citizen\'s media…';
+  mediaState(a.card.mode === 'report' ? null : () => t('Waiting for the citizen\'s media…'));
   renderCard();
   renderMapText();
   renderWho();
 }
+
+const END_LABEL = { specialist: N_('Leave the case'), monitor: N_('Stop monitoring'), barged: N_('Leave the case') };
+const ROLE_NOTE = { monitor: N_('Monitoring: you see and hear everyone; nobody hears you.'),
+                    barged: N_('You have barged in: everyone sees and hears you.'),
+                    specialist: N_('You were asked to help on this case.') };
 
 // Only the holder ends, invites and blocks; the others on a case leave it.
 function roleControls() {
@@ -425,34 +512,46 @@ function roleControls() {
   // A specialist who took a case over holds it, but blocking is for call-takers and
   // supervisors: the form would only be refused.
   $('block-form').hidden = party || s.role === 'specialist';
-  $('end-btn').textContent = { specialist: 'Leave the case', monitor: 'Stop monitoring', barged: 'Leave the case' }[role] || 'End case';
+  put($('end-btn'), () => t(END_LABEL[role] || N_('End case')));
   $('barge-btn').hidden = role !== 'monitor';
   $('handback-btn').hidden = !(role === 'holder' && s.active.handBackTo);
-  if (s.active.handBackTo) $('handback-btn').textContent = `Hand back to ${s.active.handBackTo}`;
-  $('role-note').textContent = { monitor: 'Monitoring: you see and hear everyone; nobody hears you.',
-                                 barged: 'You have barged in: everyone sees and hears you.',
-                                 specialist: 'You were asked to help on this case.' }[role] || '';
+  const to = s.active.handBackTo;
+  if (to) put($('handback-btn'), () => t('Hand back to {name}', { name: to }));
+  put($('role-note'), () => (ROLE_NOTE[role] ? t(ROLE_NOTE[role]) : ''));
 }
+
+// The roles of the others on a case (docs/protocol.md, "parties"), as sent in English.
+const PARTY = { specialist: N_('specialist'), monitor: N_('monitor'), barged: N_('barged') };
+const CALLER = { language: N_('Language'), name: N_('Name') };
 
 function renderCard() {
   const a = s.active;
   if (!a) return;
+  renderQuick();
   const c = a.card;
   const h = c.history || {};
   const rows = [
-    ['Phone', `${c.phone}${c.phone_verified ? ' (verified)' : ' (not verified)'}`],
-    ['Mode', MODE[c.mode] || c.mode],
-    ['State', a.ended ? 'ended' : (STATE[c.state] || c.state)],
-    ['Citizen', c.citizen_connected === false ? 'connection lost' : 'connected'],
-    ['Earlier cases', `${h.earlier_cases || 0} (ended ${h.ended || 0}, abandoned ${h.abandoned || 0})`],
-    ['Flags', flagsText(c) || 'none'],
-    ['Callback', c.callback_allowed ? 'allowed' : 'not allowed'],
+    [t('Phone'), c.phone + (c.phone_verified ? t(' (verified)') : t(' (not verified)'))],
+    [t('Mode'), modeName(c.mode)],
+    [t('State'), a.ended ? t('ended') : stateName(c.state)],
+    [t('Citizen'), c.citizen_connected === false ? t('connection lost') : t('connected')],
+    [t('Earlier cases'), t('{n} (ended {ended}, abandoned {abandoned})',
+                           { n: h.earlier_cases || 0, ended: h.ended || 0, abandoned: h.abandoned || 0 })],
+    [t('Flags'), flagsText(c) || t('none')],
+    [t('Callback'), c.callback_allowed ? t('allowed') : t('not allowed')],
   ];
-  const parties = (c.parties || []).map((p) => `${p.account} (${p.role}${p.connected === false ? ', away' : ''})`);
-  if (c.held_by || parties.length) rows.push(['On the case', [c.held_by ? `${c.held_by} (holder)` : '', ...parties].filter(Boolean).join(', ')]);
+  const parties = (c.parties || []).map((p) => `${p.account} (${PARTY[p.role] ? t(PARTY[p.role]) : p.role}` +
+                                                `${p.connected === false ? t(', away') : ''})`);
+  if (c.held_by || parties.length) {
+    const holder = c.held_by ? `${c.held_by} (${t('holder')})` : '';
+    rows.push([t('On the case'), [holder, ...parties].filter(Boolean).join(', ')]);
+  }
+  // The caller's own fields (the page's language, a name): those known here named in
+  // the console's language, any other by its key.
   if (c.caller) {
     for (const [k, v] of Object.entries(c.caller)) {
-      rows.push([k ? k[0].toUpperCase() + k.slice(1) : '(unnamed)', k === 'language' ? languageName(v) : String(v)]);
+      rows.push([CALLER[k] ? t(CALLER[k]) : (k ? k[0].toUpperCase() + k.slice(1) : t('(unnamed)')),
+                 k === 'language' ? languageName(v) : String(v)]);
     }
   }
   // renderCard runs every second for the clock below: the rows are rebuilt only when
@@ -465,15 +564,15 @@ function renderCard() {
   renderHandover(c);
   // The live region is written only when its words change; the clock ticks beside it
   // (a screen reader would otherwise read the state out every second over the chat).
-  setText($('case-state'), a.ended ? a.endedText : `Handling: ${STATE[c.state] || c.state}.`);
-  setText($('case-clock'), a.ended ? '' : `Open ${fmtDuration((Date.now() - c.created_at) / 1000)}.`);
+  setText($('case-state'), a.ended ? a.endedText() : t('Handling: {state}.', { state: stateName(c.state) }));
+  setText($('case-clock'), a.ended ? '' : t('Open {t}.', { t: fmtDur((Date.now() - c.created_at) / 1000) }));
 }
 
-// The language of the caller's page (a BCP 47 tag, "zh-CN"), in words and as sent:
-// a visitor's page is in English, and the call-taker writes back in it.
+// The language of the caller's page (a BCP 47 tag, "zh-CN"), in words (the console's
+// language) and as sent: a visitor's page is in English, and the call-taker writes back in it.
 function languageName(tag) {
   try {
-    const name = new Intl.DisplayNames(['en'], { type: 'language' }).of(String(tag));
+    const name = new Intl.DisplayNames([langTag()], { type: 'language' }).of(String(tag));
     return name && name !== tag ? `${name} (${tag})` : String(tag);
   } catch (e) {
     return String(tag); // not a language tag: shown as sent
@@ -485,13 +584,16 @@ function languageName(tag) {
 // call-taker's selection of them (to copy them on to dispatch).
 function renderMapText() {
   const f = s.map.fixes[s.map.fixes.length - 1];
-  const put = (id, text) => setText($(id), text);
-  if (!f) { put('map-pos', 'No location from the caller.'); put('map-more', ''); return; }
-  const age = f.localAt ? fmtDuration((Date.now() - f.localAt) / 1000) + ' ago' : '';
-  const extra = [Number.isFinite(f.speed) ? `${f.speed.toFixed(1)} m/s` : '',
-                 Number.isFinite(f.heading) ? `heading ${Math.round(f.heading)}°` : ''].filter(Boolean).join(', ');
-  put('map-pos', `${f.lat.toFixed(6)}, ${f.lon.toFixed(6)} ±${Math.round(f.accuracy)} m`);
-  put('map-more', `${age ? ', ' + age : ''}${extra ? ', ' + extra : ''}; track of ${s.map.fixes.length} fix${s.map.fixes.length === 1 ? '' : 'es'}.`);
+  const show = (id, text) => setText($(id), text);
+  if (!f) { show('map-pos', t('No location from the caller.')); show('map-more', ''); return; }
+  const age = f.localAt ? t('{t} ago', { t: fmtDur((Date.now() - f.localAt) / 1000) }) : '';
+  const extra = [Number.isFinite(f.speed) ? t('{v} m/s', { v: f.speed.toFixed(1) }) : '',
+                 Number.isFinite(f.heading) ? t('heading {deg}°', { deg: Math.round(f.heading) }) : '']
+    .filter(Boolean).join(', ');
+  const n = s.map.fixes.length;
+  show('map-pos', `${f.lat.toFixed(6)}, ${f.lon.toFixed(6)} ${t('±{m} m', { m: Math.round(f.accuracy) })}`);
+  show('map-more', `${age ? ', ' + age : ''}${extra ? ', ' + extra : ''}` +
+                  (n === 1 ? t('; track of {n} fix.', { n }) : t('; track of {n} fixes.', { n })));
 }
 
 // When a fix was taken, on this console's clock: the server's age_s when it was sent
@@ -516,11 +618,13 @@ function addChat(m) {
     a.chatSeen.add(m.seq);
   }
   const mine = m.from !== 'citizen';
-  const who = m.from === 'citizen' ? 'Citizen' : (m.sender || 'You');
+  const who = () => (m.from === 'citizen' ? t('Citizen') : (m.sender || t('You')));
+  const at = fmtTime(m.at || Date.now());
+  const receipt = mine ? el('span', { class: 'receipt' }) : null;
   const li = el('li', { class: mine ? 'mine' : 'theirs', 'data-seq': m.seq ?? '' },
-                el('span', { class: 'meta' }, `${who} · ${fmtTime(m.at || Date.now())}`),
-                el('span', { class: 'text' }, m.text),
-                mine ? el('span', { class: 'receipt' }, m.read ? ' · read' : m.delivered ? ' · delivered' : '') : null);
+                put(el('span', { class: 'meta' }), () => `${who()} · ${at}`),
+                el('span', { class: 'text' }, m.text), receipt);
+  if (receipt) setReceipt(receipt, m.read ? 'read' : m.delivered ? 'delivered' : '');
   appendFollowing($('chat'), li);
   if (!mine && m.seq !== undefined) staffReceipt(a, m.seq);
 }
@@ -542,11 +646,21 @@ document.addEventListener('visibilitychange', () => {
 });
 
 // The centre's one-click messages ([console] quick_messages): a question a silent
-// caller answers with one tap of their page's Yes / No is sent without typing.
-function renderQuick(list) {
-  $('quick').replaceChildren(...list.map((t) => {
-    const b = el('button', { type: 'button', class: 'quick' }, t);
-    b.addEventListener('click', () => sendChat(t));
+// caller answers with one tap of their page's Yes / No is sent without typing. A
+// caller whose page is in Chinese (the card's caller.language) is asked with the
+// Chinese set ([console] quick_messages_zh): the question reaches them in the
+// language their page speaks, whatever the console's.
+function renderQuick() {
+  const c = s.active && s.active.card;
+  const lang = String((c && c.caller && c.caller.language) || '').toLowerCase().split('-')[0];
+  const own = (s.quickLang || {})[lang];
+  const list = own && own.length ? own : (s.quick || []);
+  const key = JSON.stringify(list);
+  if (key === s.quickKey) return;
+  s.quickKey = key;
+  $('quick').replaceChildren(...list.map((text) => {
+    const b = el('button', { type: 'button', class: 'quick' }, text);
+    b.addEventListener('click', () => sendChat(text));
     return b;
   }));
 }
@@ -561,13 +675,13 @@ async function sendChat(text, unsent = null) {
   const r = await gw.request('chat', { case_id: a.card.case_id, text });
   if (r.type === 'chat_sent') {
     if (unsent) unsent.remove();
-    addChat({ from: 'call_taker', sender: 'You', seq: r.seq, at: Date.now(), text });
+    addChat({ from: 'call_taker', seq: r.seq, at: Date.now(), text }); // no sender: "You"
     return;
   }
-  if (s.active !== a) { banner(`Message not sent: ${r.message || r.code}`); return; }
-  const why = r.code === 'timeout' ? 'maybe not sent (no answer)' : `not sent: ${r.message || r.code}`;
-  const again = el('button', { type: 'button', class: 'send-again' }, 'Send again');
-  const li = el('li', { class: 'mine unsent' }, el('span', { class: 'meta' }, `You · ${why}`),
+  if (s.active !== a) { banner(() => t('Message not sent: {why}', { why: why(r) })); return; }
+  const notSent = () => (r.code === 'timeout' ? t('maybe not sent (no answer)') : t('not sent: {why}', { why: why(r) }));
+  const again = put(el('button', { type: 'button', class: 'send-again' }), () => t('Send again'));
+  const li = el('li', { class: 'mine unsent' }, put(el('span', { class: 'meta' }), () => `${t('You')} · ${notSent()}`),
                 el('span', { class: 'text' }, text), ' ', again);
   again.addEventListener('click', () => { again.disabled = true; sendChat(text, li); });
   if (unsent) unsent.replaceWith(li); else appendFollowing($('chat'), li);
@@ -578,7 +692,8 @@ async function addFile(u) {
   const a = s.active;
   if (!a || a.files.has(u.upload_id)) return;
   const li = el('li', { 'data-upload': u.upload_id },
-                el('span', { class: 'file-meta' }, `${u.name} · ${u.type} · ${Math.round(u.size / 1024)} KB · sha256 ${String(u.sha256 || '').slice(0, 12)}…`));
+                el('span', { class: 'file-meta' }, `${u.name} · ${u.type} · ${Math.round(u.size / 1024)} KB · ` +
+                   `sha256 ${String(u.sha256 || '').slice(0, 12)}…`)); // a file's facts, as the record has them
   a.files.set(u.upload_id, li);
   $('files').append(li);
   $('files-count').textContent = `(${a.files.size})`;
@@ -589,20 +704,21 @@ async function addFile(u) {
     const url = URL.createObjectURL(await r.blob());
     const media = String(u.type).startsWith('video/')
       ? el('video', { src: url, controls: true, muted: true, playsinline: true, 'aria-label': u.name })
-      : el('img', { src: url, alt: `Photo from the citizen: ${u.name}` });
+      : put(el('img', { src: url }), () => t('Photo from the citizen: {name}', { name: u.name }), 'alt');
     li.prepend(el('a', { href: url, target: '_blank', rel: 'noopener' }, media));
   } catch (e) {
-    li.append(el('span', { class: 'error' }, ` (could not load: ${e.message})`));
+    li.append(put(el('span', { class: 'error' }), () => t(' (could not load: {e})', { e: e.message })));
   }
 }
 
-function caseEnded(text) {
+// words: a function giving the text (in the console's language when it is called).
+function caseEnded(words) {
   const a = s.active;
   if (!a) return;
   a.ended = true;
-  a.endedText = text;
+  a.endedText = words;
   closeMedia();
-  $('end-btn').textContent = 'Close';
+  put($('end-btn'), () => t('Close'));
   renderCard();
   renderWho();
   renderQueue();
@@ -625,7 +741,10 @@ async function endCase() {
     // The citizen hung up first: the outcome chosen now is still the case's to record.
     if (a.endedBy === 'citizen' && a.role === 'holder') {
       const r = await gw.request('end', { case_id: a.card.case_id, disposition: $('disposition').value });
-      if (r.type !== 'ended' && r.code !== 'not_found') { banner(`Outcome not recorded: ${r.message || r.code}`); return; }
+      if (r.type !== 'ended' && r.code !== 'not_found') {
+        banner(() => t('Outcome not recorded: {why}', { why: why(r) }));
+        return;
+      }
       a.outcomeGiven = true;
     }
     closeCase();
@@ -635,24 +754,29 @@ async function endCase() {
     const r = await gw.request('leave', { case_id: a.card.case_id });
     // state: no longer on it (taken off while this console was away): gone all the same
     if (r.type === 'left' || r.code === 'not_found' || r.code === 'state') closeCase();
-    else banner(`Could not leave: ${r.message || r.code}`);
+    else banner(() => t('Could not leave: {why}', { why: why(r) }));
     return;
   }
   const r = await gw.request('end', { case_id: a.card.case_id, disposition: $('disposition').value });
   if (r.type === 'ended' || r.code === 'not_found') closeCase();
-  else banner(`Could not end: ${r.message || r.code}`);
+  else banner(() => t('Could not end: {why}', { why: why(r) }));
 }
 
 async function block() {
   const a = s.active;
   if (!a) return;
-  const reason = $('block-reason').value.trim() || 'blocked from the console';
+  // The reason is read by supervisors, in the centre's language like one typed here.
+  const reason = $('block-reason').value.trim() || t('blocked from the console');
   const r = await gw.request('block', { phone: a.card.phone, reason, expires_in_s: Number($('block-days').value) * 86400 });
-  $('block-result').textContent = r.type === 'blocked'
-    ? `Blocked ${r.phone} until ${new Date(r.expires_at).toLocaleString()}.` : `Not blocked: ${r.message || r.code}`;
+  put($('block-result'), () => (r.type === 'blocked'
+    ? t('Blocked {phone} until {when}.', { phone: r.phone, when: new Date(r.expires_at).toLocaleString() })
+    : t('Not blocked: {why}', { why: why(r) })));
 }
 
 // ---- media -------------------------------------------------------------------
+
+const MEDIA_WORDS = { connecting: N_('Connecting media…'), connected: N_('Media connected.'),
+                      disconnected: N_('Media interrupted…'), failed: N_('Media failed.') };
 
 const iceUfrag = (sdp) => (/^a=ice-ufrag:(.*)$/m.exec(sdp || '') || [])[1];
 
@@ -674,8 +798,8 @@ async function onMediaOffer(m) {
       target.srcObject = new MediaStream([e.track]);
     };
     pc.onconnectionstatechange = () => {
-      const w = { connecting: 'Connecting media…', connected: 'Media connected.', disconnected: 'Media interrupted…', failed: 'Media failed.' };
-      if (w[pc.connectionState]) $('media-state').textContent = w[pc.connectionState];
+      const st = pc.connectionState;
+      if (MEDIA_WORDS[st]) mediaState(() => t(MEDIA_WORDS[st]));
     };
     await pc.setRemoteDescription({ type: 'offer', sdp: m.sdp });
     if (!s.local) {
@@ -693,7 +817,7 @@ async function onMediaOffer(m) {
   }
   await s.pc.setLocalDescription(await s.pc.createAnswer());
   const r = await gw.request('media_answer', { case_id: m.case_id, sdp: s.pc.localDescription.sdp });
-  if (r.type !== 'media_answer_ok') $('media-state').textContent = `Media refused: ${r.message || r.code}`;
+  if (r.type !== 'media_answer_ok') mediaState(() => t('Media refused: {why}', { why: why(r) }));
 }
 
 // Other staff on the case (a specialist, the holder seen by a specialist, a
@@ -701,7 +825,8 @@ async function onMediaOffer(m) {
 const extra = new ExtraLegs(gw, (peer, track) => {
   let tile = $('peers').querySelector(`[data-peer="${CSS.escape(peer)}"]`);
   if (!tile) {
-    const v = el('video', { autoplay: true, playsinline: true, 'aria-label': `Picture of ${peer}` });
+    const v = put(el('video', { autoplay: true, playsinline: true }),
+                  () => t('Picture of {name}', { name: peer }), 'aria-label');
     v.srcObject = new MediaStream();
     tile = el('figure', { 'data-peer': peer }, v, el('figcaption', {}, peer));
     $('peers').append(tile);
@@ -730,8 +855,9 @@ function setBoard(cases) {
 
 function renderBoard() {
   if (s.role !== 'supervisor') return;
-  const alertsFor = (id) => s.alerts.filter((x) => x.case_id === id).map((x) => x.kind.replace('_', ' '));
-  const waitOf = (c) => (c.state === 'queued' || c.state === 'offered' ? fmtDuration(waited(c, s.boardAt)) : fmtDuration(c.waiting_s || 0));
+  const alertsFor = (id) => s.alerts.filter((x) => x.case_id === id)
+    .map((x) => (ALERT_KIND[x.kind] ? t(ALERT_KIND[x.kind]) : x.kind.replace('_', ' ')));
+  const waitOf = (c) => fmtDur(c.state === 'queued' || c.state === 'offered' ? waited(c, s.boardAt) : c.waiting_s || 0);
   // Rebuilt only when something but the clock changed, so a click is never lost.
   const key = JSON.stringify([s.board.map((c) => [c.case_id, c.state, c.held_by, c.holder_connected, c.escalated, c.flags]),
                               s.alerts.length, s.active && !s.active.ended && s.active.card.case_id]);
@@ -752,13 +878,13 @@ function renderBoard() {
     const flags = [flagsText(c), ...alertsFor(c.case_id)].filter(Boolean).join(', ');
     const mine = s.active && !s.active.ended && s.active.card.case_id === c.case_id;
     const act = c.state === 'answered' && c.held_by !== s.name && !mine && !(s.active && !s.active.ended)
-      ? el('button', { type: 'button', class: 'monitor', onclick: () => monitor(c.case_id) }, 'Monitor') : null;
+      ? el('button', { type: 'button', class: 'monitor', onclick: () => monitor(c.case_id) }, t('Monitor')) : null;
+    const held = c.held_by ? c.held_by + (c.holder_connected === false ? t(' (console lost)') : '') : '—';
     return el('tr', { class: c.escalated ? 'escalated' : '', 'data-case': c.case_id },
-              el('td', {}, c.case_id), el('td', {}, MODE[c.mode] || c.mode), el('td', {}, STATE[c.state] || c.state),
-              el('td', {}, wait), el('td', {}, c.held_by ? c.held_by + (c.holder_connected === false ? ' (console lost)' : '') : '—'),
-              el('td', {}, flags || '—'), el('td', {}, act));
+              el('td', {}, c.case_id), el('td', {}, modeName(c.mode)), el('td', {}, stateName(c.state)),
+              el('td', {}, wait), el('td', {}, held), el('td', {}, flags || '—'), el('td', {}, act));
   }));
-  if (!s.board.length) $('board').tBodies[0].append(el('tr', {}, el('td', { colspan: 7 }, 'No live case.')));
+  if (!s.board.length) $('board').tBodies[0].append(el('tr', {}, el('td', { colspan: 7 }, t('No live case.'))));
   if (refocus) {
     const b = $('board').querySelector(`tr[data-case="${CSS.escape(refocus)}"] button`);
     if (b) b.focus({ preventScroll: true }); else $('board').focus({ preventScroll: true });
@@ -771,20 +897,29 @@ async function loadBlocks() {
   s.blocksStale = false;
   const r = await gw.request('blocks');
   if (r.type !== 'blocks') return;
-  $('blocks-count').textContent = `(${r.blocks.length})`;
-  $('blocks').replaceChildren(...r.blocks.map((b) => {
-    const why = el('input', { type: 'text', maxlength: 200, 'aria-label': `Reason to unblock ${b.phone}`,
-                              placeholder: 'reason to unblock' });
+  s.blocks = r.blocks;
+  renderBlocks();
+}
+
+// again: rebuilt in the console's language (after a switch), keeping a reason being typed.
+function renderBlocks(again = false) {
+  const typed = new Map(again ? [...$('blocks').children].map((li) => [li.dataset.phone, li.querySelector('input').value])
+    : []);
+  $('blocks-count').textContent = `(${s.blocks.length})`;
+  $('blocks').replaceChildren(...s.blocks.map((b) => {
+    const reason = el('input', { type: 'text', maxlength: 200, placeholder: t('reason to unblock'),
+                                 'aria-label': t('Reason to unblock {phone}', { phone: b.phone }) });
+    reason.value = typed.get(b.phone) || '';
     const note = el('span', { class: 'small', role: 'status' });
     const go = el('button', { type: 'button', onclick: async () => {
-      if (!why.value.trim()) { note.textContent = ' Give a reason first.'; why.focus(); return; }
-      const u = await gw.request('unblock', { phone: b.phone, reason: why.value.trim() });
+      if (!reason.value.trim()) { put(note, () => t(' Give a reason first.')); reason.focus(); return; }
+      const u = await gw.request('unblock', { phone: b.phone, reason: reason.value.trim() });
       if (u.type === 'unblocked' || u.code === 'not_found') loadBlocks();
-      else note.textContent = ` Not lifted: ${u.message || u.code}`;
-    } }, 'Unblock');
-    return el('li', { 'data-phone': b.phone },
-              el('strong', {}, b.phone), ` · ${b.reason} · by ${b.by}, ${fmtTime(b.at)}; until ${new Date(b.expires_at).toLocaleDateString()} `,
-              why, ' ', go, note);
+      else put(note, () => t(' Not lifted: {why}', { why: why(u) }));
+    } }, t('Unblock'));
+    const what = t('{reason} · by {by}, {at}; until {until}',
+                   { reason: b.reason, by: b.by, at: fmtTime(b.at), until: new Date(b.expires_at).toLocaleDateString() });
+    return el('li', { 'data-phone': b.phone }, el('strong', {}, b.phone), ` · ${what} `, reason, ' ', go, note);
   }));
 }
 
@@ -792,42 +927,66 @@ async function loadBlocks() {
 async function monitor(caseId) {
   const r = await gw.request('monitor', { case_id: caseId });
   if (r.type === 'monitoring') openCase(Object.assign({}, r, { role: 'monitor' }));
-  else banner(`Could not monitor: ${r.message || r.code}`);
+  else banner(() => t('Could not monitor: {why}', { why: why(r) }));
 }
 
 async function barge() {
   const a = s.active;
   if (!a) return;
   const r = await gw.request('barge', { case_id: a.card.case_id });
-  if (r.type !== 'barged') { banner(`Could not barge in: ${r.message || r.code}`); return; }
+  if (r.type !== 'barged') { banner(() => t('Could not barge in: {why}', { why: why(r) })); return; }
   a.role = 'barged';
   roleControls();
+}
+
+// An alert's kind (docs/protocol.md, "Alerts"), as the list and the board name it.
+const ALERT = { unanswered: N_('Unanswered'), repeat_caller: N_('Repeat caller'), key_person: N_('Key person'),
+                key_place: N_('Key place'), blocked_caller: N_('Blocked caller'), escalated: N_('Escalated'),
+                holder_lost: N_('Call-taker lost'), outside_area: N_('Outside the area'),
+                alarm_refused: N_('Alarm refused') };
+// The board's shorter words for them (the English is the kind with a space for "_").
+const ALERT_KIND = { unanswered: N_('unanswered'), repeat_caller: N_('repeat caller'), key_person: N_('key person'),
+                     key_place: N_('key place'), blocked_caller: N_('blocked caller'), escalated: N_('escalated'),
+                     holder_lost: N_('holder lost'), outside_area: N_('outside area'),
+                     alarm_refused: N_('alarm refused') };
+
+// What an alert's detail says, by what it carries.
+function alertDetail(d) {
+  const at = Number.isFinite(d.lat) ? `${d.lat.toFixed(5)}, ${d.lon.toFixed(5)}` : '';
+  if (d.reason) {
+    const refused = d.reason === 'outside_service_area' ? t('outside the service area: told to call 110')
+      : d.reason === 'blocked' ? t('blocked caller (by {by}: {reason})', { by: d.blocked_by, reason: d.block_reason })
+        : d.reason;
+    return refused + (at ? t(' at {place}', { place: at }) : '');
+  }
+  if (at) return t('first location {place}', { place: at });
+  if (d.was_held_by) {
+    return t("{name}'s console gone {n} s; ", { name: d.was_held_by, n: d.gone_s }) +
+      (d.taken_over_by ? t('{name} on the call holds it', { name: d.taken_over_by }) : t('back in the queue'));
+  }
+  if (d.waiting_s) return t('waiting {n} s', { n: d.waiting_s });
+  if (d.place) return t('at {place}', { place: d.place });
+  if (d.alarms_in_window) return t('{n} alarms in {min} min', { n: d.alarms_in_window, min: d.window_min });
+  return '';
+}
+
+function alertItem(m) {
+  const detail = alertDetail(m.detail || {});
+  // A server alert stays open for every supervisor until one marks it seen.
+  const seen = m.alert_id && s.role === 'supervisor'
+    ? el('button', { type: 'button', class: 'seen', onclick: () => ackAlert(m.alert_id) }, t('Seen')) : null;
+  return el('li', { class: 'alert kind-' + m.kind, 'data-alert': m.alert_id || '' },
+    el('strong', {}, ALERT[m.kind] ? t(ALERT[m.kind]) : m.kind),
+    ` · ${m.mode ? modeName(m.mode) : ''} ${m.phone || ''} · ${m.case_id || ''}` +
+    `${detail ? ' · ' + detail : ''} · ${fmtTime(m.at || Date.now())}`, seen ? ' ' : '', seen);
 }
 
 // An alert on the list; `replayed`: one still open from before this sign-in (no sound).
 function addAlert(m, replayed) {
   if (m.alert_id && s.alerts.some((x) => x.alert_id === m.alert_id)) return;
   s.alerts.unshift(m);
-  const words = { unanswered: 'Unanswered', repeat_caller: 'Repeat caller', key_person: 'Key person',
-                  key_place: 'Key place', blocked_caller: 'Blocked caller', escalated: 'Escalated',
-                  holder_lost: 'Call-taker lost', outside_area: 'Outside the area',
-                  alarm_refused: 'Alarm refused' };
-  const d = m.detail || {};
-  const refusedWhy = { outside_service_area: 'outside the service area: told to call 110',
-                       blocked: `blocked caller (by ${d.blocked_by}: ${d.block_reason})` };
-  const detail = d.reason ? (refusedWhy[d.reason] || d.reason) +
-      (Number.isFinite(d.lat) ? ` at ${d.lat.toFixed(5)}, ${d.lon.toFixed(5)}` : '') :
-    Number.isFinite(d.lat) ? `first location ${d.lat.toFixed(5)}, ${d.lon.toFixed(5)}` :
-    d.was_held_by ? `${d.was_held_by}'s console gone ${d.gone_s} s; ` +
-      (d.taken_over_by ? `${d.taken_over_by} on the call holds it` : 'back in the queue') :
-    d.waiting_s ? `waiting ${d.waiting_s} s` : d.place ? `at ${d.place}` :
-    d.alarms_in_window ? `${d.alarms_in_window} alarms in ${d.window_min} min` : '';
-  // A server alert stays open for every supervisor until one marks it seen.
-  const seen = m.alert_id && s.role === 'supervisor'
-    ? el('button', { type: 'button', class: 'seen', onclick: () => ackAlert(m.alert_id) }, 'Seen') : null;
-  $('alerts').prepend(el('li', { class: 'alert kind-' + m.kind, 'data-alert': m.alert_id || '' },
-    el('strong', {}, words[m.kind] || m.kind), ` · ${MODE[m.mode] || m.mode || ''} ${m.phone || ''} · ${m.case_id || ''}` +
-    `${detail ? ' · ' + detail : ''} · ${fmtTime(m.at || Date.now())}`, seen ? ' ' : '', seen));
+  m.at ||= Date.now(); // its time stays when the list is rebuilt (a language switch)
+  $('alerts').prepend(alertItem(m));
   if (!replayed) alertChime();
   updateTitle();
   renderBoard();
@@ -836,7 +995,7 @@ function addAlert(m, replayed) {
 async function ackAlert(id) {
   const r = await gw.request('alert_ack', { alert_id: id });
   if (r.type === 'alert_acked' || r.code === 'not_found') dropAlert(id); // not_found: another was first
-  else banner(`Could not mark the alert seen: ${r.message || r.code}`);
+  else banner(() => t('Could not mark the alert seen: {why}', { why: why(r) }));
 }
 
 function dropAlert(id) {
@@ -879,25 +1038,33 @@ gw.on('invite_cancelled', (m) => {
     $('invite-cancel').hidden = true; // the one rung for this holder's case: stopped by the handover
   }
 });
-gw.on('invite_accepted', (m) => { $('invite-cancel').hidden = true; $('invite-result').textContent = `${m.by} accepted and joins the case.`; });
+function inviteResult(words) { put($('invite-result'), words); }
+gw.on('invite_accepted', (m) => {
+  $('invite-cancel').hidden = true;
+  inviteResult(() => t('{name} accepted and joins the case.', { name: m.by }));
+});
+const DECLINED = { declined: N_('{name} declined; you still hold the case.'),
+                   timeout: N_('{name} did not answer in time; you still hold the case.'),
+                   unavailable: N_('{name} nobody is free; you still hold the case.'),
+                   other: N_('{name} {why}; you still hold the case.') };
 gw.on('invite_declined', (m) => {
   $('invite-cancel').hidden = true;
-  const why = { declined: 'declined', timeout: 'did not answer in time', unavailable: 'nobody is free' }[m.reason] || m.reason;
-  $('invite-result').textContent = `${m.target} ${why}; you still hold the case.`;
+  const said = Object.hasOwn(DECLINED, m.reason) ? m.reason : 'other';
+  inviteResult(() => t(DECLINED[said], { name: m.target, why: m.reason }));
 });
 gw.on('transferred', (m) => {
   if (!s.active || s.active.card.case_id !== m.case_id) return;
-  if (m.from === s.name) caseEnded(`Handed over to ${m.to}; you are free for the next case.`);
+  if (m.from === s.name) caseEnded(() => t('Handed over to {name}; you are free for the next case.', { name: m.to }));
   else if (m.to === s.name && m.kind === 'holder_lost') {
     // The holder's console went and did not come back: the one still on the call keeps it.
     Object.assign(s.active, { role: 'holder', handBackTo: null });
     roleControls();
-    $('invite-result').textContent = `${m.from}'s console was lost; you hold the case now.`;
+    inviteResult(() => t("{name}'s console was lost; you hold the case now.", { name: m.from }));
   } else if (m.to === s.name) {
     // The one before may be asked to take it back (hand_back).
     Object.assign(s.active, { role: 'holder', handBackTo: m.from });
     roleControls();
-    $('invite-result').textContent = `${m.from} handed the case over to you; you hold it now.`;
+    inviteResult(() => t('{name} handed the case over to you; you hold it now.', { name: m.from }));
   }
 });
 
@@ -912,10 +1079,10 @@ function renderHandover(c) {
   if (key === s.handoverKey) return;
   s.handoverKey = key;
   $('handover-list').replaceChildren(...people.map((p) => {
-    const b = el('button', { type: 'button', 'data-handover': p.account }, `Hand over to ${p.account}`);
+    const b = el('button', { type: 'button', 'data-handover': p.account }, t('Hand over to {name}', { name: p.account }));
     b.addEventListener('click', async () => {
       const r = await gw.request('transfer', { case_id: c.case_id, to: p.account });
-      if (r.type !== 'transfer_ok') $('invite-result').textContent = `Not handed over: ${r.message || r.code}`;
+      if (r.type !== 'transfer_ok') inviteResult(() => t('Not handed over: {why}', { why: why(r) }));
     });
     return el('li', {}, b);
   }));
@@ -926,20 +1093,21 @@ async function handBack() {
   const a = s.active;
   if (!a) return;
   const r = await gw.request('hand_back', { case_id: a.card.case_id });
-  $('invite-result').textContent = r.type === 'invite_sent'
-    ? `Asking ${a.handBackTo} to take the case back…` : `Not handed back: ${r.message || r.code}`;
+  const to = a.handBackTo;
+  inviteResult(() => (r.type === 'invite_sent'
+    ? t('Asking {name} to take the case back…', { name: to }) : t('Not handed back: {why}', { why: why(r) })));
 }
 
 function renderInvites() {
   $('invites').replaceChildren(...[...s.invites.values()].map((iv) => {
-    const join = el('button', { type: 'button', class: 'primary' }, iv.transfer ? 'Take over' : 'Join');
-    const no = el('button', { type: 'button' }, 'Decline');
+    const join = el('button', { type: 'button', class: 'primary' }, iv.transfer ? t('Take over') : t('Join'));
+    const no = el('button', { type: 'button' }, t('Decline'));
     join.addEventListener('click', async () => {
       s.invites.delete(iv.invite_id);
       renderInvites();
       const r = await gw.request('invite_accept', { invite_id: iv.invite_id });
       if (r.type === 'joined') openCase(Object.assign(r, iv.transfer && r.role === 'holder' ? { handBackTo: iv.from } : {}));
-      else banner(`Could not join: ${r.message || r.code}`);
+      else banner(() => t('Could not join: {why}', { why: why(r) }));
     });
     no.addEventListener('click', () => {
       s.invites.delete(iv.invite_id);
@@ -947,8 +1115,10 @@ function renderInvites() {
       gw.request('invite_decline', { invite_id: iv.invite_id });
     });
     return el('li', { 'data-invite': iv.invite_id },
-              el('strong', {}, `${iv.from} asks for ${iv.transfer ? 'a transfer' : 'help'}`),
-              ` · ${MODE[iv.case.mode] || iv.case.mode} ${iv.case.phone} · running ${fmtDuration(iv.running_s || 0)} `, join, ' ', no);
+              el('strong', {}, iv.transfer ? t('{name} asks for a transfer', { name: iv.from })
+                : t('{name} asks for help', { name: iv.from })),
+              ` · ${modeName(iv.case.mode)} ${iv.case.phone} · ${t('running {t}', { t: fmtDur(iv.running_s || 0) })} `,
+              join, ' ', no);
   }));
   $('invites-box').hidden = s.invites.size === 0;
   renderQueue(); // rings while one is open
@@ -962,8 +1132,8 @@ async function invite() {
   const f = { case_id: a.card.case_id, transfer: $('invite-transfer').checked };
   f[$('invite-kind').value] = who;
   const r = await gw.request('invite', f);
-  $('invite-result').textContent = r.type === 'invite_sent'
-    ? `Ringing ${(r.rung || []).join(', ') || who}…` : `Not sent: ${r.message || r.code}`;
+  inviteResult(() => (r.type === 'invite_sent'
+    ? t('Ringing {names}…', { names: (r.rung || []).join(', ') || who }) : t('Not sent: {why}', { why: why(r) })));
   $('invite-cancel').hidden = r.type !== 'invite_sent';
 }
 
@@ -972,8 +1142,8 @@ async function cancelInvite() {
   if (!a) return;
   const r = await gw.request('invite_cancel', { case_id: a.card.case_id });
   $('invite-cancel').hidden = true;
-  $('invite-result').textContent = r.type === 'invite_cancelled' || r.code === 'not_found'
-    ? 'Stopped ringing; you still hold the case.' : `Not stopped: ${r.message || r.code}`;
+  inviteResult(() => (r.type === 'invite_cancelled' || r.code === 'not_found'
+    ? t('Stopped ringing; you still hold the case.') : t('Not stopped: {why}', { why: why(r) })));
 }
 // A case held before a dropped connection comes back as claimed after resume.
 gw.on('claimed', (m) => {
@@ -989,7 +1159,7 @@ gw.on('joined', (m) => {
 // was lost and nobody here could take over: the case waits in the queue again.
 gw.on('requeued', (m) => {
   if (!s.active || s.active.ended || s.active.card.case_id !== m.case_id) return;
-  caseEnded('The call-taker\'s console was lost: the case is back in the queue.');
+  caseEnded(() => t("The call-taker's console was lost: the case is back in the queue."));
 });
 gw.on('case_update', (m) => {
   const q = s.queue.get(m.case.case_id);
@@ -1006,7 +1176,8 @@ gw.on('location', (m) => {
 gw.on('citizen_connection', (m) => {
   if (!s.active || s.active.card.case_id !== m.case_id) return;
   s.active.card.citizen_connected = m.connected;
-  $('media-state').textContent = m.connected ? 'The citizen is back.' : 'The citizen\'s connection dropped; their case stays open.';
+  mediaState(() => (m.connected ? t('The citizen is back.')
+    : t("The citizen's connection dropped; their case stays open.")));
   renderCard();
 });
 gw.on('chat', addChat);
@@ -1014,15 +1185,23 @@ gw.on('chat', addChat);
 // "delivered" again for old messages.
 function showReceipt(seq, status) {
   const r = $('chat').querySelector(`li.mine[data-seq="${seq}"] .receipt`);
-  if (!r || (status === 'delivered' && r.textContent === ' · read')) return;
-  if (status === 'read' || status === 'delivered') setText(r, ' · ' + status);
+  if (!r || (status === 'delivered' && r.status === 'read')) return;
+  if (status === 'read' || status === 'delivered') setReceipt(r, status);
+}
+
+const RECEIPT = { read: N_(' · read'), delivered: N_(' · delivered') };
+function setReceipt(r, status) {
+  if (r.status === status) return; // written only when it changes (setText)
+  r.status = status;
+  put(r, () => (RECEIPT[status] ? t(RECEIPT[status]) : ''));
 }
 gw.on('chat_receipt', (m) => showReceipt(m.seq, m.status));
 gw.on('ended', (m) => {
   s.queue.delete(m.case_id);
   if (s.active && s.active.card.case_id === m.case_id && !s.active.ended) {
     s.active.endedBy = m.by;
-    caseEnded(m.by === 'citizen' ? 'The citizen hung up. Choose the outcome and close.' : `Ended by ${m.by}.`);
+    caseEnded(() => (m.by === 'citizen' ? t('The citizen hung up. Choose the outcome and close.')
+      : t('Ended by {name}.', { name: m.by })));
   }
   renderQueue();
 });
@@ -1030,7 +1209,7 @@ gw.on('upload', (m) => { if (s.active && s.active.card.case_id === m.case_id) ad
 gw.on('media_offer', (m) => {
   if (!s.active || s.active.card.case_id !== m.case_id) return;
   const p = m.peer ? extra.offer(m) : onMediaOffer(m);
-  p.catch((e) => { $('media-state').textContent = 'Media error: ' + e.message; });
+  p.catch((e) => mediaState(() => t('Media error: {e}', { e: e.message })));
 });
 gw.on('ice', (m) => {
   if (!s.active || m.case_id !== s.active.card.case_id) return;
@@ -1045,7 +1224,7 @@ gw.on('participants', (m) => {
 });
 gw.on('media_state', (m) => {
   if (m.peer) { if (m.state === 'closed') extra.close(m.peer); return; }
-  if (m.state === 'failed') $('media-state').textContent = `Media failed: ${m.detail || ''}`;
+  if (m.state === 'failed') mediaState(() => t('Media failed: {e}', { e: m.detail || '' }));
 });
 gw.on('board', (m) => { if (m.cases) setBoard(m.cases); });
 gw.on('alert', (m) => addAlert(m, false));
@@ -1077,7 +1256,10 @@ gw.on('signed_out', (m) => {
   $('login').hidden = false;
   $('desk').hidden = true;
   $('top-actions').hidden = true;
-  $('login-error').textContent = m.message || 'Signed out.';
+  const fallback = m.reason === 'revoked'
+    ? N_('An administrator ended this session (account disabled or password reset). Sign in again if you may.')
+    : N_('Signed out.');
+  put($('login-error'), () => serverText(m.message, fallback) || m.message);
   $('login-error').hidden = false;
 });
 // The same session resumed in another tab or window (a duplicated tab carries the
@@ -1131,31 +1313,31 @@ async function checkStillOn(resumedAt) {
   const c = r.type === 'case' ? r.case : null;
   const back = a.backAt >= resumedAt; // `claimed` or `joined` came for it since
   if (a.role !== 'holder') { // a specialist back in time is joined again; a monitor never
-    if (!back) caseEnded('While this console was offline you were taken off the case.');
+    if (!back) caseEnded(() => t('While this console was offline you were taken off the case.'));
     return;
   }
   if (c && c.state === 'answered' && c.held_by === s.name) {
     // Held by this account, but not given back here: another console of the same
     // account took it up (one console holds one case).
-    if (!back) caseEnded('This case is open on another console of yours.');
+    if (!back) caseEnded(() => t('This case is open on another console of yours.'));
     return;
   }
   if (c && c.state === 'ended' && c.held_by === s.name && c.end_reason === 'citizen_hung_up' && !c.disposition) {
     a.endedBy = 'citizen';
-    caseEnded('The citizen hung up while this console was offline. Choose the outcome and close.');
+    caseEnded(() => t('The citizen hung up while this console was offline. Choose the outcome and close.'));
   } else if (c && (c.state === 'ended' || c.state === 'abandoned')) {
-    caseEnded('The case was closed while this console was offline.');
+    caseEnded(() => t('The case was closed while this console was offline.'));
   } else if (c && !c.held_by) {
-    caseEnded('While this console was offline the case went back to the queue.');
+    caseEnded(() => t('While this console was offline the case went back to the queue.'));
   } else {
-    caseEnded('While this console was offline the case was handed on to someone else.');
+    caseEnded(() => t('While this console was offline the case was handed on to someone else.'));
   }
 }
 
 // The gateway offers a fresh media leg after resume; the old one is dead.
 gw.onclose = () => {
   closeMedia();
-  if (s.active && !s.active.ended) $('media-state').textContent = 'Connection lost: reconnecting…';
+  if (s.active && !s.active.ended) mediaState(() => t('Connection lost: reconnecting…'));
   renderWho();
 };
 
@@ -1169,7 +1351,7 @@ $('login-form').addEventListener('submit', (e) => {
 $('status-btn').addEventListener('click', () => setStatus(s.status === 'available' ? 'away' : 'available'));
 $('ring-btn').addEventListener('click', () => {
   s.ring = !s.ring;
-  $('ring-btn').textContent = s.ring ? 'Ring: on' : 'Ring: off';
+  put($('ring-btn'), () => (s.ring ? t('Ring: on') : t('Ring: off')));
   $('ring-btn').setAttribute('aria-pressed', String(s.ring));
   stopRing();
   renderQueue();
@@ -1190,6 +1372,32 @@ $('handback-btn').addEventListener('click', handBack);
 $('invite-form').addEventListener('submit', (e) => { e.preventDefault(); invite(); });
 $('invite-cancel').addEventListener('click', cancelInvite);
 $('barge-btn').addEventListener('click', barge);
+
+// The language switch: the page's fixed words (applyStatic), what the script wrote once
+// (relabel), the lists, the board and the card built again. The call goes on as it
+// was: its connection, media elements and chat are not touched.
+function switched() {
+  switchLang();
+  relabel();
+  updateTitle();
+  s.queueKey = null;
+  $('queue').replaceChildren();
+  renderInvites(); // and the queue
+  renderCallbacks(true);
+  renderOwed();
+  if (s.blocks) renderBlocks(true);
+  $('alerts').replaceChildren(...s.alerts.map(alertItem));
+  s.boardKey = null;
+  renderBoard();
+  if (s.map) s.map.relabel();
+  if (s.active) {
+    s.handoverKey = null;
+    renderCard();
+    renderMapText();
+  }
+}
+$('lang-switch').addEventListener('click', switched);
+applyStatic();
 
 // Waiting times and ages tick.
 setInterval(() => {

@@ -3,6 +3,7 @@
 // are often closed, so tiles are optional: only when the login reply names a tile
 // server (map.tile_url, "{z}/{x}/{y}" placeholders) are tiles laid underneath.
 // Web Mercator throughout, so the drawing and the tiles agree.
+import { t } from '/common/i18n.js';
 
 const NS = 'http://www.w3.org/2000/svg';
 const W = 640;
@@ -31,7 +32,7 @@ export class TrackMap {
   constructor(host, tileUrl) {
     this.host = host;
     this.tileUrl = tileUrl || '';
-    this.root = svg('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': 'Map of the caller\'s position' });
+    this.root = svg('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': t("Map of the caller's position") });
     this.root.append(svg('rect', { width: W, height: H, class: 'map-bg' }));
     this.tiles = svg('g', { class: 'tiles' });
     this.track = svg('polyline', { id: 'map-track', class: 'map-track', points: '' });
@@ -44,6 +45,12 @@ export class TrackMap {
   }
 
   clear() { this.fixes = []; this.draw(); }
+
+  // After a language switch: the name and the scale's unit in the new language.
+  relabel() {
+    this.root.setAttribute('aria-label', t("Map of the caller's position"));
+    this.draw();
+  }
 
   set(fixes) { this.fixes = fixes.filter((f) => f && Number.isFinite(f.lat)); this.draw(); }
 
@@ -107,7 +114,7 @@ export class TrackMap {
     const metres = steps.find((m) => m / mpp >= 60) || steps[steps.length - 1];
     const px = metres / mpp;
     const x = 16, y = H - 18;
-    const label = metres >= 1000 ? `${metres / 1000} km` : `${metres} m`;
+    const label = metres >= 1000 ? t('{n} km', { n: metres / 1000 }) : t('{n} m', { n: metres });
     const text = svg('text', { x, y: y - 8, class: 'map-scale-text' });
     text.textContent = label;
     this.scale.replaceChildren(svg('rect', { x: x - 6, y: y - 26, width: px + 12, height: 34, class: 'map-scale-bg' }),
