@@ -235,6 +235,27 @@ static int check_caller(const json_t *c, char *why, size_t n)
     return VG_OK;
 }
 
+/* client_ref: 22 to VG_CLIENT_REF_MAX of [A-Za-z0-9_-] (required or not). */
+static int get_client_ref(const json_t *body, bool required, char *out, size_t outlen, char *why,
+                          size_t n)
+{
+    int rc = get_str(body, "client_ref", required, 22, VG_CLIENT_REF_MAX, out, outlen, why, n);
+    if (rc)
+        return rc;
+    for (const char *p = out; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '_' || *p == '-'))
+            return fail(why, n, "client_ref", "must be letters, digits, _ or -");
+    return VG_OK;
+}
+
+int vg_msg_alarm_cancel(const json_t *body, struct vg_req_alarm *r, char *why, size_t n)
+{
+    memset(r, 0, sizeof *r);
+    int rc = get_phone(body, "phone", r->phone, sizeof r->phone, why, n);
+    return rc ? rc : get_client_ref(body, true, r->client_ref, sizeof r->client_ref, why, n);
+}
+
 int vg_msg_alarm_start(const json_t *body, struct vg_req_alarm *r, char *why, size_t n)
 {
     memset(r, 0, sizeof *r);
@@ -246,13 +267,8 @@ int vg_msg_alarm_start(const json_t *body, struct vg_req_alarm *r, char *why, si
         return fail(why, n, "mode", "must be video, silent, voice or report");
     if ((rc = get_phone(body, "phone", r->phone, sizeof r->phone, why, n)) ||
         (rc = get_bool(body, "callback_allowed", true, &r->callback_allowed, why, n)) ||
-        (rc = get_str(body, "client_ref", false, 22, VG_CLIENT_REF_MAX, r->client_ref,
-                      sizeof r->client_ref, why, n)))
+        (rc = get_client_ref(body, false, r->client_ref, sizeof r->client_ref, why, n)))
         return rc;
-    for (const char *p = r->client_ref; *p; p++)
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-              *p == '_' || *p == '-'))
-            return fail(why, n, "client_ref", "must be letters, digits, _ or -");
     json_t *loc = json_object_get(body, "location");
     if (loc && !json_is_null(loc)) {
         if ((rc = vg_msg_fix(loc, &r->fix, why, n)))

@@ -62,6 +62,8 @@ struct vg_req_alarm {
     char client_ref[VG_CLIENT_REF_MAX + 1];
 };
 int vg_msg_alarm_start(const struct json_t *body, struct vg_req_alarm *r, char *why, size_t n);
+/* alarm_cancel: phone and client_ref (required), into r's fields of those names. */
+int vg_msg_alarm_cancel(const struct json_t *body, struct vg_req_alarm *r, char *why, size_t n);
 
 struct vg_req_login {
     char name[VG_NAME_MAX + 1];

@@ -1260,12 +1260,50 @@ void case_location(struct vg_hub *h, struct session *s, const struct vg_proto_ms
         hub_reply(s, m, json_pack("{s:s, s:I}", "type", "location", "seq", (json_int_t)seq));
 }
 
+static void citizen_ends(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m,
+                         struct live_case *lc);
+
 /* Ends an answered case, or abandons a waiting one, at the citizen's request. */
 void case_hangup(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m)
 {
     struct live_case *lc = live_get(h, s->case_id);
     if (!lc)
         return hub_error(s, m->id, "state", "no open alarm on this connection");
+    citizen_ends(h, s, m, lc);
+}
+
+/* The page went back while its alarm was still trying to go out (no connection, or
+ * no answer): a try may have arrived all the same, and its case would wait for a
+ * caller who is gone. Named by the alarm's secret client_ref and the phone, it ends as
+ * a hang-up would; none found is no error (no try arrived). */
+void case_alarm_cancel(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m)
+{
+    struct vg_req_alarm r;
+    char why[200];
+    if (vg_msg_alarm_cancel(m->body, &r, why, sizeof why))
+        return hub_error(s, m->id, VG_PROTO_E_INVALID, "%s", why);
+    struct live_case *lc = same_alarm(h, &r);
+    if (!lc)
+        return hub_reply(s, m, json_pack("{s:s, s:b}", "type", "alarm_cancelled", "found", 0));
+    /* one connection, one case: this one's own alarm is not left behind it */
+    struct live_case *mine = live_get(h, s->case_id);
+    if (mine && mine->citizen == s && mine != lc)
+        return hub_error(s, m->id, "state", "this connection already has an open alarm");
+    vg_info(lc->row.id, NULL, "the citizen's page cancelled an alarm it had no answer for");
+    if (lc->citizen != s) { /* bound here for the hang-up, as a try again would be */
+        if (lc->citizen)
+            lc->citizen->case_id[0] = '\0'; /* a connection the page gave up on */
+        lc->citizen = s;
+        s->role = R_CITIZEN;
+        snprintf(s->case_id, sizeof s->case_id, "%s", lc->row.id);
+        stop_timer(&lc->abandon_timer);
+    }
+    citizen_ends(h, s, m, lc);
+}
+
+static void citizen_ends(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m,
+                         struct live_case *lc)
+{
     int64_t now = vg_wall_us();
     if (unclaimed(lc) && strcmp(lc->row.mode, "report") == 0) {
         /* Closing the page of a report sent is not withdrawing it: it stays queued

@@ -419,6 +419,7 @@ static const struct {
     {"case_resume", R_ANON | R_CITIZEN, case_resume},
     {"location", R_CITIZEN, case_location},
     {"hangup", R_CITIZEN, case_hangup},
+    {"alarm_cancel", R_ANON | R_CITIZEN, case_alarm_cancel},
     {"rate", R_CITIZEN, case_rate},
     {"chat", R_CITIZEN | R_STAFF, case_chat},
     {"chat_receipt", R_CITIZEN | R_STAFF, case_receipt},

@@ -160,6 +160,7 @@ void case_alarm_start(struct vg_hub *h, struct session *s, const struct vg_proto
 void case_resume(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
 void case_location(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
 void case_hangup(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
+void case_alarm_cancel(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
 void case_rate(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
 void case_chat(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
 void case_receipt(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);

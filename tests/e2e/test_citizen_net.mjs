@@ -14,7 +14,7 @@ run('e2e_citizen_net', { accounts: [['sue', 'supervisor']] }, async (v, browser)
   const sue = await login(browser, v, 'sue');
   await sue.click('#status-btn'); // away: the alarm waits on the board
   const cit = await citizen(browser, v, [30.58, 114.31, 9], '+86 138 0000 5101');
-  const net = { dropStarted: 1, blockOut: false, down: false, refused: 0, starts: [] };
+  const net = { dropStarted: 1, blockOut: false, down: false, downAfterStart: false, refused: 0, starts: [] };
   await cit.routeWebSocket(/\/ws$/, (ws) => {
     if (net.down) { net.refused++; ws.close(); return; } // no network: every try fails
     const server = ws.connectToServer();
@@ -22,6 +22,8 @@ run('e2e_citizen_net', { accounts: [['sue', 'supervisor']] }, async (v, browser)
       const j = JSON.parse(m);
       if (j.type === 'alarm_start') net.starts.push(j.client_ref);
       if (!net.blockOut) server.send(m);
+      // The try arrives, and the network goes before its answer comes back.
+      if (j.type === 'alarm_start' && net.downAfterStart) { net.downAfterStart = false; net.down = true; ws.close(); }
     });
     server.onMessage((m) => {
       const j = JSON.parse(m);
@@ -85,4 +87,26 @@ run('e2e_citizen_net', { accounts: [['sue', 'supervisor']] }, async (v, browser)
   check(through && rows2 && rows2.length === 1 && !(await cit.isVisible('#outside-retry')),
         `the network back, the alarm goes out by itself: on the call screen, queued, ${Date.now() - t3} ms later, ` +
         `one alarm on the board`);
+
+  // A silent alarm's try arrives, the network goes before its answer comes back, and
+  // the caller goes back while the page is still trying: the case would wait at the
+  // centre for good (a silent alarm is not abandoned for a lost connection). Once a
+  // connection is back the page cancels it by its client_ref.
+  await cit.click('#hangup');
+  await until(() => cit.isVisible('#rating'), 5000);
+  await until(() => boardRows(sue).then((r) => r.length === 0), 10000);
+  await cit.click('#rating button.back');
+  net.downAfterStart = true;
+  await cit.click('button.choice.silent');
+  await until(() => cit.isVisible('#outside-retry'), 20000);
+  const phantom = await until(() => boardRows(sue).then((r) => r.length === 1 && r), 5000);
+  await cit.click('#outside button.back');
+  const kept = await cit.evaluate(() => window.vigilCitizen.cancelsPending());
+  net.down = false;
+  const t4 = Date.now();
+  const cleared = await until(() => boardRows(sue).then((r) => r.length === 0), 15000);
+  const left = await cit.evaluate(() => window.vigilCitizen.cancelsPending());
+  check(phantom && kept === 1 && cleared && left === 0,
+        `a try that arrived while the page went back is cancelled once the network is back ` +
+        `(${phantom ? 'on the board' : 'not on the board'} while offline; gone ${Date.now() - t4} ms later)`);
 });

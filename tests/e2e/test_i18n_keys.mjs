@@ -36,6 +36,11 @@ function page(name, scripts, minTexts) {
   for (const f of scripts) {
     const js = readFileSync(join(dir, f), 'utf8');
     for (const m of js.matchAll(new RegExp(String.raw`\b(t|N_)\(\s*(${LIT})`, 'g'))) used.set(unquote(m[2]), f);
+    // A local named t hides the translation (a message too long for the chat threw
+    // instead of saying so): none, in a file that translates.
+    const shadow = [...js.matchAll(/\b(?:const|let|var)\s+t\b|\(\s*t\s*(?:,[^)]*)?\)\s*=>|\bt\s*=>|function\s*\w*\s*\(\s*t\b/g)]
+      .map((m) => m[0]);
+    check(shadow.length === 0, `${name}/${f} has no local named t (${shadow.join('; ') || 'none'})`);
     // t() with anything but a literal or a table's entry would escape this check.
     const calls = [...js.matchAll(/\bt\(\s*([^'"\s)][^,)]*)/g)].map((m) => m[1]).filter((a) => !/^[A-Za-z_]+\[/.test(a));
     check(calls.length === 0, `${name}/${f} calls t() with literals only (${calls.join('; ') || 'all literal'})`);

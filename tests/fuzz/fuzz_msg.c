@@ -47,6 +47,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
     }
     why[0] = '\0';
+    if ((rc = vg_msg_alarm_cancel(body, &a, why, sizeof why)) == VG_OK)
+        bounded(a.client_ref, sizeof a.client_ref);
+    need_reason(rc, why);
+    why[0] = '\0';
     need_reason(vg_msg_login(body, &l, why, sizeof why), why);
     why[0] = '\0';
     need_reason(vg_msg_token(body, tok, sizeof tok, why, sizeof why), why);

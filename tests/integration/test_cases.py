@@ -273,6 +273,42 @@ def test_kept_waiting(v, ann, bob):
     ann.request("set_status", status="available")
 
 
+def test_alarm_cancel(v, ann, bob):
+    """The page went back while its alarm was still trying to go out: a try that
+    arrived, its answer lost, would wait for good (a silent alarm is not abandoned
+    for a lost connection). alarm_cancel, named by the try's client_ref and the phone,
+    from a new connection, ends it as a hang-up; with another phone, or once ended,
+    it finds nothing; the connection then takes a new alarm."""
+    for s in (ann, bob):
+        s.request("set_status", status="away")
+    ref = "cancel-" + "k" * 24
+    c1, r1 = citizen(v.port, "silent", "+86 138 0000 0008", name="gone", client_ref=ref,
+                     callback_allowed=False)
+    check(r1.get("type") == "alarm_started", f"the try arrived: {r1.get('type')}")
+    c1.sock.close()  # its answer never reached the page, which went back
+    c2 = Client(v.port, "back")
+    r = c2.request("alarm_cancel", client_ref=ref, phone="+86 138 0000 0009")
+    check(r.get("type") == "alarm_cancelled" and r.get("found") is False,
+          f"with another phone it finds nothing: {r}")
+    r = c2.request("alarm_cancel", client_ref=ref, phone="+86 138 0000 0008")
+    check(r.get("type") == "ended" and r.get("state") == "abandoned" and
+          r.get("case_id") == r1["case_id"], f"the try's case ends as a hang-up while waiting: {r}")
+    con = db(v)
+    st = con.execute("SELECT state FROM cases WHERE id=?", (r1["case_id"],)).fetchone()
+    con.close()
+    check(st == ("abandoned",), f"recorded abandoned: {st}")
+    r = c2.request("alarm_cancel", client_ref=ref, phone="+86 138 0000 0008")
+    check(r.get("type") == "alarm_cancelled" and r.get("found") is False, f"once ended, nothing: {r}")
+    r = c2.request("alarm_cancel", client_ref="not a ref!", phone="+86 138 0000 0008")
+    check(r.get("type") == "error" and r.get("code") == "invalid_field", f"a bad client_ref: {r}")
+    r = c2.request("alarm_start", mode="voice", phone="+86 138 0000 0008", location=INSIDE)
+    check(r.get("type") == "alarm_started", f"the connection then takes a new alarm: {r.get('type')}")
+    c2.request("hangup")
+    c2.close()
+    for s in (ann, bob):
+        s.request("set_status", status="available")
+
+
 def test_callbacks(v, ann, bob, cid):
     """The citizen who dropped while waiting allowed a call back: call-takers see the
     case in their call-back list (pushed, and on request) until one says they called."""
@@ -781,6 +817,7 @@ test_priority_and_escalation(v, ann, bob, sue)
 dropped = test_abandon_and_resume(v, ann, bob)
 test_kept_waiting(v, ann, bob)
 test_callbacks(v, ann, bob, dropped)
+test_alarm_cancel(v, ann, bob)
 out_cid, saved = test_outcome_after_hangup(v, ann, bob)
 live, cid = test_location_and_chat(v, ann, sue)
 test_service_area(v, sue)

@@ -27,7 +27,7 @@ function store(area, key, value) {
 // What the server takes of a text, in bytes (VG_CHAT_MAX): a limit in characters
 // let Chinese text three times over it through.
 const CHAT_MAX = 2000;
-const bytes = (t) => new TextEncoder().encode(t).length;
+const bytes = (text) => new TextEncoder().encode(text).length;
 
 const c = {
   mode: null,
@@ -46,6 +46,7 @@ const c = {
   outbox: [],        // chat texts not yet sent (connection down)
   uploader: null,
   stars: 0,
+  cancelPending: [], // alarms gone back on while trying: {client_ref, phone} (deliverCancels)
 };
 
 // ---- screens and state text --------------------------------------------------
@@ -136,9 +137,9 @@ function fixFrom(pos) {
 function firstFix(ms) {
   return new Promise((resolve) => {
     if (!navigator.geolocation) { resolve(null); return; }
-    const t = setTimeout(() => resolve(null), ms);
-    navigator.geolocation.getCurrentPosition((p) => { clearTimeout(t); resolve(fixFrom(p)); },
-                                             () => { clearTimeout(t); resolve(null); },
+    const timer = setTimeout(() => resolve(null), ms);
+    navigator.geolocation.getCurrentPosition((p) => { clearTimeout(timer); resolve(fixFrom(p)); },
+                                             () => { clearTimeout(timer); resolve(null); },
                                              { enableHighAccuracy: true, timeout: ms, maximumAge: 10000 });
   });
 }
@@ -264,10 +265,10 @@ async function startMedia() {
   if (!c.local || c.pc) return; // none yet, or started already (late media, a resume)
   const pc = c.pc = newPc();
   watchTracks(c.local);
-  for (const t of c.local.getTracks()) {
+  for (const track of c.local.getTracks()) {
     // Silent: send the microphone and camera, receive nothing (the gateway answers recvonly).
-    if (c.mode === 'silent') pc.addTransceiver(t, { direction: 'sendonly', streams: [c.local] });
-    else pc.addTrack(t, c.local);
+    if (c.mode === 'silent') pc.addTransceiver(track, { direction: 'sendonly', streams: [c.local] });
+    else pc.addTrack(track, c.local);
   }
   await pc.setLocalDescription(await pc.createOffer());
   gw.send({ type: 'media_offer', id: 'mo', sdp: pc.localDescription.sdp });
@@ -364,7 +365,7 @@ function stopMedia() {
   keepAwake(false);
   if (c.pc) c.pc.close();
   c.pc = null;
-  if (c.local) c.local.getTracks().forEach((t) => t.stop());
+  if (c.local) c.local.getTracks().forEach((tr) => tr.stop());
   c.local = null;
   $('media').replaceChildren();
 }
@@ -519,6 +520,10 @@ async function startAlarm(req, cancelled, tryMs = startTryMs()) {
   for (;;) {
     if (!gw.open) await waitOpen(8000, cancelled);
     if (cancelled()) return { type: 'error', code: 'cancelled' };
+    // An alarm ended on the page while offline is ended at the gateway first: its
+    // resume binds it to the connection, which takes one alarm at a time.
+    if (c.hangupPending) await deliverHangup();
+    if (c.cancelPending.length) await deliverCancels();
     const r = await gw.request('alarm_start', req);
     if (r.type === 'alarm_started' || (r.code !== 'disconnected' && r.code !== 'timeout')) return r;
     if (cancelled() || Date.now() - t0 > tryMs) return r;
@@ -537,7 +542,7 @@ async function raise(mode, extra) {
   // already have its camera and connection in c.
   const dropOwn = (local) => {
     if (c.gen === gen) stopMedia();
-    else if (local) local.getTracks().forEach((t) => t.stop());
+    else if (local) local.getTracks().forEach((tr) => tr.stop());
   };
   // The camera and microphone prompt may never be answered (a caller who pockets
   // the phone, or freezes): the alarm does not wait for it past the first fix and a
@@ -546,7 +551,7 @@ async function raise(mode, extra) {
   const fix = await firstFix(4000);
   const local = await Promise.race([mediaP, new Promise((res) => setTimeout(() => res(undefined), MEDIA_WAIT_MS))]);
   if (local === undefined) lateMedia(mediaP, gen);
-  if (cancelled()) { if (local) local.getTracks().forEach((t) => t.stop()); return; }
+  if (cancelled()) { if (local) local.getTracks().forEach((tr) => tr.stop()); return; }
   c.local = local || null;
   buildMediaView();
   if (mode === 'video' || mode === 'voice') keepAwake(true);
@@ -569,8 +574,10 @@ async function raise(mode, extra) {
     if (fix) { req.location = fix; c.lastFix = fix; }
     r = await startAlarm(req, cancelled);
     if (cancelled()) {
-      // Started, or maybe started (no answer): the connection may carry it; end it.
-      if (r.type === 'alarm_started' || r.code === 'timeout') await gw.request('hangup', {}, 5000);
+      // Started: the connection carries it, end it. Maybe started (no answer, or the
+      // connection went with the try on it): cancelled by its client_ref.
+      if (r.type === 'alarm_started') await gw.request('hangup', {}, 5000);
+      else if (r.code === 'timeout' || r.code === 'disconnected') cancelTry(req);
       dropOwn(local);
       return;
     }
@@ -587,6 +594,7 @@ async function raise(mode, extra) {
   } finally {
     settled();
   }
+  if (c.mediaAgain) { c.mediaAgain = false; lateMedia(getMedia(mode), gen, true); }
   store('sessionStorage', 'vigil.case', JSON.stringify({ token: c.token, mode, case_id: c.caseId }));
   setCaseState(r.state === 'answered' ? 'answered' : 'queued');
   watchLocation();
@@ -611,18 +619,40 @@ async function keepTrying(req, cancelled, mode) {
   c.trying = false;
   $('outside-retry').hidden = true;
   if (cancelled()) {
-    if (r.type === 'alarm_started' || r.code === 'timeout') await gw.request('hangup', {}, 5000);
+    cancelTry(req); // whatever the last try's answer: a try before it may have arrived
     return null;
   }
   if (r.type !== 'alarm_started') return r; // refused after all: said as any refusal
-  // Through: back to the alarm, with the camera and microphone asked for again
-  // (granted before, so no prompt), as if it had gone out at once.
+  // Through: back to the alarm at once (raise() records the case before anything
+  // else can wait); the camera and microphone, stopped meanwhile, join as late media.
   show('call');
-  setCaseState('connecting');
-  c.local = await getMedia(mode);
   buildMediaView();
   if (mode === 'video' || mode === 'voice') keepAwake(true);
+  c.mediaAgain = true;
   return r;
+}
+
+// An alarm the page went back on while it was still trying to go out: a try may
+// have arrived with its answer lost, and its case would wait for a caller who is
+// gone (a silent one for good). Each is cancelled at the gateway by its secret
+// client_ref (alarm_cancel) as soon as a connection is there, before any new alarm
+// (startAlarm) and before a resume (onopen). None found is fine: no try arrived.
+function cancelTry(req) {
+  c.cancelPending.push({ client_ref: req.client_ref, phone: req.phone });
+  deliverCancels();
+}
+
+function deliverCancels() {
+  if (!c.cancelDelivery) c.cancelDelivery = deliverCancelsOnce().finally(() => { c.cancelDelivery = null; });
+  return c.cancelDelivery;
+}
+
+async function deliverCancelsOnce() {
+  while (c.cancelPending.length) {
+    const r = await gw.request('alarm_cancel', c.cancelPending[0], 5000);
+    if (r.code === 'disconnected' || r.code === 'timeout') return; // the next connection
+    c.cancelPending.shift(); // ended, or none found; anything else would not change
+  }
 }
 
 // How long the alarm waits for the camera and microphone once the first fix is in.
@@ -631,11 +661,11 @@ const MEDIA_WAIT_MS = 1500;
 // The alarm goes out before the camera and microphone are allowed: they join the
 // case when (if) the prompt is answered, unless the alarm has ended, was refused or
 // was replaced by another meanwhile (then they are stopped at once).
-function lateMedia(mediaP, gen) {
-  mediaNote(t('Allow the camera and microphone so the police can see and hear.'));
+function lateMedia(mediaP, gen, granted = false) {
+  if (!granted) mediaNote(t('Allow the camera and microphone so the police can see and hear.'));
   mediaP.then(async (l) => {
     if (!l) return;
-    if (c.gen !== gen || c.state === 'ended' || c.state === 'idle') { l.getTracks().forEach((t) => t.stop()); return; }
+    if (c.gen !== gen || c.state === 'ended' || c.state === 'idle') { l.getTracks().forEach((tr) => tr.stop()); return; }
     c.local = l;
     if (!c.mediaNoteSticky) mediaNote('');
     const self = $('media').querySelector('video.self');
@@ -917,9 +947,13 @@ gw.onopen = () => {
   gw.request('hello', {}, 5000).then((r) => {
     if (r.type === 'hello') store('localStorage', SMS_KEY, r.sms_alarm || null);
   });
-  if (c.token && c.state !== 'ended') resumeCase();
-  else if (c.hangupPending) deliverHangup();
-  else if (c.state === 'reconnecting') renderState();
+  // Alarms gone back on first: a resume binds this connection to the open one, and a
+  // connection with an alarm of its own takes no cancel.
+  deliverCancels().then(() => {
+    if (c.token && c.state !== 'ended') resumeCase();
+    else if (c.hangupPending) deliverHangup();
+    else if (c.state === 'reconnecting') renderState();
+  });
 };
 gw.onclose = () => {
   if (c.caseId && ['queued', 'answered'].includes(c.state)) setCaseState('reconnecting');
@@ -945,16 +979,16 @@ $('hangup').addEventListener('click', hangup);
 for (const b of document.querySelectorAll('#quick button')) b.addEventListener('click', () => sendChat(b.dataset.text));
 $('chat-form').addEventListener('submit', (e) => {
   e.preventDefault();
-  const t = $('chat-text').value.trim();
-  if (!t) return;
-  if (bytes(t) > CHAT_MAX) { // kept in the box, to shorten or send in parts
+  const text = $('chat-text').value.trim();
+  if (!text) return;
+  if (bytes(text) > CHAT_MAX) { // kept in the box, to shorten or send in parts
     $('chat-error').textContent = t('Too long for one message: please shorten it or send it in parts.');
     $('chat-error').hidden = false;
     return;
   }
   $('chat-error').hidden = true;
   $('chat-text').value = '';
-  sendChat(t);
+  sendChat(text);
 });
 $('chat-text').addEventListener('keydown', (e) => {
   if (e.key === 'Enter' && !e.shiftKey) { e.preventDefault(); $('chat-form').requestSubmit(); }
@@ -1031,5 +1065,5 @@ renderState();
 // the connection as a network change would.
 window.vigilCitizen = { state: () => c.state, caseId: () => c.caseId, drop: () => gw.drop(),
                         resumes: () => c.resumes || 0, iceRestarts: () => c.iceRestarts || 0,
-                        reacquired: () => c.reacquired || 0,
+                        reacquired: () => c.reacquired || 0, cancelsPending: () => c.cancelPending.length,
                         ice: () => (c.pc ? c.pc.iceConnectionState : 'none'), chat: (text) => sendChat(text) };

@@ -58,21 +58,21 @@ export class Uploader {
     const headers = { Authorization: 'Bearer ' + this.token };
     if (type) headers['Content-Type'] = type;
     const ctl = new AbortController();
-    const t = setTimeout(() => ctl.abort(), callMs());
+    const timer = setTimeout(() => ctl.abort(), callMs());
     try {
       const r = await fetch(path, { method, headers, body, signal: ctl.signal });
       let j = {};
       try { j = await r.json(); } catch (e) { /* not JSON */ }
       return { status: r.status, body: j };
     } finally {
-      clearTimeout(t);
+      clearTimeout(timer);
     }
   }
 
   async pause(ms) {
     await new Promise((resolve) => {
-      const t = setTimeout(resolve, ms);
-      this.wake = () => { clearTimeout(t); resolve(); };
+      const timer = setTimeout(resolve, ms);
+      this.wake = () => { clearTimeout(timer); resolve(); };
     });
     this.wake = null;
   }

@@ -249,15 +249,15 @@ function updateTitle() {
 function alertChime() {
   if (!s.ring) return;
   try {
-    const t = ringAudio().currentTime;
+    const at = ringAudio().currentTime;
     const o = s.audio.createOscillator();
     const g = s.audio.createGain();
     o.frequency.value = 523;
-    g.gain.setValueAtTime(0.25, t);
-    g.gain.exponentialRampToValueAtTime(0.001, t + 0.6);
+    g.gain.setValueAtTime(0.25, at);
+    g.gain.exponentialRampToValueAtTime(0.001, at + 0.6);
     o.connect(g).connect(s.audio.destination);
-    o.start(t);
-    o.stop(t + 0.6);
+    o.start(at);
+    o.stop(at + 0.6);
   } catch (e) { /* no audio output: the list and the title still show it */ }
 }
 
@@ -267,16 +267,16 @@ function startRing() {
   const beep = () => {
     s.beeps = (s.beeps || 0) + 1;
     try {
-      const t = ringAudio().currentTime;
+      const at = ringAudio().currentTime;
       for (const off of [0, 0.3]) {
         const o = s.audio.createOscillator();
         const g = s.audio.createGain();
         o.frequency.value = 880;
-        g.gain.setValueAtTime(0.2, t + off);
-        g.gain.exponentialRampToValueAtTime(0.001, t + off + 0.25);
+        g.gain.setValueAtTime(0.2, at + off);
+        g.gain.exponentialRampToValueAtTime(0.001, at + off + 0.25);
         o.connect(g).connect(s.audio.destination);
-        o.start(t + off);
-        o.stop(t + off + 0.25);
+        o.start(at + off);
+        o.stop(at + off + 0.25);
       }
     } catch (e) { /* no audio output: the text still says it rings */ }
   };
@@ -317,8 +317,8 @@ async function claim(caseId) {
 
 document.addEventListener('keydown', (e) => {
   if ((e.key !== 'Enter' && e.key !== ' ') || e.repeat) return;
-  const t = e.target;
-  if (t && t.closest && t.closest('input, textarea, select, button, a, form, #board')) return;
+  const on = e.target;
+  if (on && on.closest && on.closest('input, textarea, select, button, a, form, #board')) return;
   if ($('desk').hidden || (s.active && !s.active.ended && s.active.role !== 'monitor')) return;
   const top = sortedQueue()[0];
   if (!top) return;
@@ -653,7 +653,10 @@ document.addEventListener('visibilitychange', () => {
 function renderQuick() {
   const c = s.active && s.active.card;
   const lang = String((c && c.caller && c.caller.language) || '').toLowerCase().split('-')[0];
-  const own = (s.quickLang || {})[lang];
+  // caller.language is the caller's own text: only a language the centre has a set
+  // for counts ("constructor" is not one)
+  const sets = s.quickLang || {};
+  const own = Object.hasOwn(sets, lang) && Array.isArray(sets[lang]) ? sets[lang] : null;
   const list = own && own.length ? own : (s.quick || []);
   const key = JSON.stringify(list);
   if (key === s.quickKey) return;
@@ -807,9 +810,9 @@ async function onMediaOffer(m) {
       if (s.local) $('self-video').srcObject = s.local;
     }
     if (s.local) {
-      for (const t of s.local.getTracks()) {
-        const tr = pc.getTransceivers().find((x) => x.receiver.track.kind === t.kind && !x.sender.track);
-        if (tr) { await tr.sender.replaceTrack(t); tr.direction = 'sendrecv'; }
+      for (const track of s.local.getTracks()) {
+        const tr = pc.getTransceivers().find((x) => x.receiver.track.kind === track.kind && !x.sender.track);
+        if (tr) { await tr.sender.replaceTrack(track); tr.direction = 'sendrecv'; }
       }
     }
   } else {
@@ -1024,7 +1027,7 @@ gw.on('offer', (m) => {
   }
   renderQueue();
 });
-for (const t of ['taken', 'closed']) gw.on(t, (m) => { s.queue.delete(m.case_id); renderQueue(); });
+for (const type of ['taken', 'closed']) gw.on(type, (m) => { s.queue.delete(m.case_id); renderQueue(); });
 
 // A holder asks for help: this console rings with the whole case; Join takes part.
 gw.on('invited', (m) => {
@@ -1363,8 +1366,8 @@ $('logout-btn').addEventListener('click', async () => {
 });
 $('chat-form').addEventListener('submit', (e) => {
   e.preventDefault();
-  const t = $('chat-text').value.trim();
-  if (t) { $('chat-text').value = ''; sendChat(t); }
+  const text = $('chat-text').value.trim();
+  if (text) { $('chat-text').value = ''; sendChat(text); }
 });
 $('end-form').addEventListener('submit', (e) => { e.preventDefault(); endCase(); });
 $('block-form').addEventListener('submit', (e) => { e.preventDefault(); block(); });
