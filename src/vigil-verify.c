@@ -218,7 +218,7 @@ int main(int argc, char **argv)
     }
     const char *dir = optind < argc ? argv[optind] : NULL;
     if ((!dir && !audit) || optind + (dir ? 1 : 0) != argc || (dir && (all || log_only)) ||
-        (all && log_only)) {
+        (all && log_only) || (n_anchors && no_audit)) {
         usage(stderr);
         return 2;
     }
@@ -284,6 +284,9 @@ int main(int argc, char **argv)
             bad += check_anchor_line(log, anchors[i]);
         if (!dir && !log_only)
             bad += inventory(log, pub, all);
+    } else if (n_anchors) { /* asked for, and no log to hold them against: not an OK */
+        printf("FAIL anchor: no audit log at %s to check it against (give --audit)\n", log);
+        bad++;
     } else if (dir && !no_audit) {
         /* a copy of a case alone has none; said, so an OK is not read as more */
         printf("NOTE no audit log at %s: not checked that this manifest is the one the centre "

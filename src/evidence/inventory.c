@@ -44,6 +44,16 @@ static void verify_report(const char *file, const char *what, void *ud)
 static void present(struct walk *w, const struct vg_audit_case *k, const char *path)
 {
     char have[65], when[40];
+    char *pending = g_build_filename(path, VG_MANIFEST_PENDING, NULL);
+    bool resealing = g_file_test(pending, G_FILE_TEST_EXISTS);
+    g_free(pending);
+    if (resealing) { /* vigild is signing it again (or a crash cut that): not yet */
+        w->say("NOTE", k->case_id,
+               "a reseal is in progress (or was cut by a crash: the next start finishes it): "
+               "check it again",
+               w->ud);
+        return;
+    }
     if (k->deleted_line > k->seal_line) {
         w->say("NOTE", k->case_id,
                "in the folder again after the log recorded its deletion: restored from a copy?",
@@ -80,14 +90,34 @@ static void present(struct walk *w, const struct vg_audit_case *k, const char *p
 static void absent(struct walk *w, const struct vg_audit_case *k)
 {
     char when[40], sealed[40];
-    if (k->deleted_line > k->seal_line && k->seal_line &&
-        strcmp(k->deleted_sha, k->seal_sha) == 0) {
-        char *what =
-            g_strdup_printf("deleted under retention (kept %d days) at %s, audit log line "
-                            "%lld; the manifest deleted is the one signed last (line "
-                            "%lld)",
-                            k->retention_days, vg_ev_utc(k->deleted_at_us, when, sizeof when),
-                            (long long)k->deleted_line, (long long)k->seal_line);
+    char *tomb = g_strdup_printf("%s/.deleting-%s", w->dir, k->case_id);
+    bool deleting = g_file_test(tomb, G_FILE_TEST_IS_DIR);
+    g_free(tomb);
+    if (deleting && k->deleted_line <= k->seal_line) { /* renamed, its entry not yet in */
+        w->say("NOTE", k->case_id,
+               "being deleted under retention (or a crash cut its deletion: the next start "
+               "finishes it): check it again",
+               w->ud);
+        return;
+    }
+    if (k->deleted_line > k->seal_line && k->seal_line && !k->deleted_sha[0]) {
+        char *what = g_strdup_printf("deleted at %s (audit log line %lld), finishing a deletion "
+                                     "a crash had cut; that entry does not name the manifest "
+                                     "deleted (written before deletions named it)",
+                                     vg_ev_utc(k->deleted_at_us, when, sizeof when),
+                                     (long long)k->deleted_line);
+        w->say("NOTE", k->case_id, what, w->ud);
+        g_free(what);
+        w->inv->deleted++;
+    } else if (k->deleted_line > k->seal_line && k->seal_line &&
+               strcmp(k->deleted_sha, k->seal_sha) == 0) {
+        char kept[64] = "finished at a start, after a crash";
+        if (k->retention_days > 0)
+            snprintf(kept, sizeof kept, "kept %d days", k->retention_days);
+        char *what = g_strdup_printf("deleted under retention (%s) at %s, audit log line %lld; the "
+                                     "manifest deleted is the one signed last (line %lld)",
+                                     kept, vg_ev_utc(k->deleted_at_us, when, sizeof when),
+                                     (long long)k->deleted_line, (long long)k->seal_line);
         w->say("OK", k->case_id, what, w->ud);
         g_free(what);
         w->inv->deleted++;

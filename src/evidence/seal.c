@@ -1039,6 +1039,21 @@ static void drop_temps(const char *dir)
     }
 }
 
+/* Whether the log records the case's deletion after its last seal (the whole log:
+ * for a tomb found at start, which is rare). */
+static bool deletion_logged(const struct vg_seal_env *env, const char *case_id)
+{
+    char *log = g_build_filename(env->dir, "audit.log", NULL);
+    char seal[65];
+    int64_t seal_line = 0, del_line = 0;
+    json_t *e = NULL;
+    vg_audit_last_seal(log, env->key, case_id, seal, &seal_line);
+    vg_audit_last_action(log, env->key, case_id, "delete_expired", &del_line, &e);
+    json_decref(e);
+    g_free(log);
+    return del_line > seal_line;
+}
+
 unsigned vg_seal_recover(const struct vg_seal_env *env, json_t *resumable)
 {
     unsigned closed = 0;
@@ -1052,9 +1067,20 @@ unsigned vg_seal_recover(const struct vg_seal_env *env, json_t *resumable)
         if (!g_file_test(dir, G_FILE_TEST_IS_DIR) || g_file_test(dir, G_FILE_TEST_IS_SYMLINK)) {
             /* audit.log, or something that is not a recording */
         } else if (g_str_has_prefix(n, TOMB)) { /* a deletion a crash cut: finished */
+            /* Its entry is written before the removal begins: the crash may have come
+             * between the rename and the entry (none yet: one is written, naming the
+             * manifest if it is still there), or after it (nothing to add). */
+            if (!deletion_logged(env, n + strlen(TOMB))) {
+                char sha[65] = "", detail[160];
+                if (vg_manifest_sha256(dir, sha) == VG_OK)
+                    snprintf(detail, sizeof detail,
+                             "{\"finished\":\"at restart\",\"deleted_manifest_sha256\":\"%s\"}",
+                             sha);
+                else
+                    snprintf(detail, sizeof detail, "{\"finished\":\"at restart\"}");
+                env->audit(env->ud, "delete_expired", n + strlen(TOMB), "done", detail);
+            }
             remove_tree(dir);
-            env->audit(env->ud, "delete_expired", n + strlen(TOMB), "done",
-                       "{\"finished\":\"at restart\"}");
             vg_warn(n + strlen(TOMB), NULL, "evidence: a deletion cut by a crash finished");
         } else if (n[0] == '.') {
             /* not a case: case ids never start with a dot */
@@ -1146,8 +1172,11 @@ int vg_seal_sweep(const struct vg_seal_env *env, int64_t now_us, unsigned days)
                     detail, sizeof detail,
                     "{\"retention_days\":%u,\"closed_us\":%lld,\"deleted_manifest_sha256\":\"%s\"}",
                     days, (long long)closed, sha);
-                remove_tree(tomb);
+                /* the entry before the removal: a crash in between leaves the tomb and
+                 * the entry (the next start finishes it), never a recording gone with
+                 * nothing in the log to say so */
                 env->audit(env->ud, "delete_expired", n, "done", detail);
+                remove_tree(tomb);
                 vg_info(n, NULL, "evidence: recording deleted after %u days", days);
                 deleted++;
             } else {

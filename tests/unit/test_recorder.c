@@ -1313,6 +1313,22 @@ static void test_inventory(void)
     VT_EQ_INT(inventory(true, &inv) > 0, 1);
     VT_CONTAINS(said, "FAIL c-inv-a: leg-512-000001.vgs: altered");
 
+    /* a crash right after the sweep renamed a recording out of the way: the folder
+     * says it is being deleted (no FAIL); the next start finishes the deletion and
+     * writes the entry, naming the manifest deleted */
+    short_recording("c-inv-t");
+    snprintf(a, sizeof a, "%s/evidence/c-inv-t", root);
+    snprintf(b, sizeof b, "%s/evidence/.deleting-c-inv-t", root);
+    VT_EQ_INT(rename(a, b), 0);
+    VT_EQ_INT(inventory(false, &inv), 0);
+    VT_CONTAINS(said, "NOTE c-inv-t: being deleted under retention");
+    ev = open_ev(0);
+    vg_evidence_close(ev);
+    VT_CHECK(!g_file_test(b, G_FILE_TEST_EXISTS));
+    VT_EQ_INT(inventory(false, &inv), 0);
+    VT_CONTAINS(said, "OK c-inv-t: deleted under retention");
+    VT_EQ_INT(inv.deleted, 2);
+
     /* the anchor: the last line's number and hash, read from the end alone, are line
      * N's as a whole read gives them; cut the last line off and it is gone */
     char log[400], head[65], at[65];
