@@ -146,6 +146,7 @@ function firstFix(ms) {
 
 function sendFix(f) {
   c.lastFix = f;
+  if (c.trying) smsOffer(); // the text to the SMS number says where, as soon as it is known
   if (c.caseId && c.state !== 'ended') c.fixUnsent = !gw.send(Object.assign({ type: 'location' }, f));
 }
 
@@ -265,6 +266,7 @@ async function startMedia() {
   if (!c.local || c.pc) return; // none yet, or started already (late media, a resume)
   const pc = c.pc = newPc();
   watchTracks(c.local);
+  setTimeout(() => reacquire(), 0); // a track that ended before there was a call to put it on
   for (const track of c.local.getTracks()) {
     // Silent: send the microphone and camera, receive nothing (the gateway answers recvonly).
     if (c.mode === 'silent') pc.addTransceiver(track, { direction: 'sendonly', streams: [c.local] });
@@ -290,27 +292,42 @@ async function reacquire() {
   const dead = c.local.getTracks().filter((tr) => tr.readyState === 'ended');
   if (!dead.length) return;
   reacquiring = true;
+  let progressed = false;
   try {
     const want = {};
     for (const tr of dead) want[tr.kind] = tr.kind === 'video' ? { facingMode: 'user' } : true;
     const fresh = await navigator.mediaDevices.getUserMedia(want);
-    if (c.pc !== pc || c.state === 'ended') { fresh.getTracks().forEach((tr) => tr.stop()); return; }
-    for (const tr of fresh.getTracks()) {
-      const old = dead.find((d) => d.kind === tr.kind);
-      const sender = pc.getSenders().find((x) => x.track === old);
-      if (sender) await sender.replaceTrack(tr);
-      c.local.removeTrack(old);
-      c.local.addTrack(tr);
-      tr.addEventListener('ended', () => reacquire(), { once: true });
+    const taken = new Set();
+    try {
+      for (const tr of fresh.getTracks()) {
+        // the alarm may have ended, or its media been stopped, while we waited
+        if (c.pc !== pc || !c.local || c.state === 'ended') break;
+        const old = dead.find((d) => d.kind === tr.kind);
+        const sender = pc.getSenders().find((x) => x.track === old);
+        if (sender) await sender.replaceTrack(tr);
+        if (c.pc !== pc || !c.local) break;
+        c.local.removeTrack(old);
+        c.local.addTrack(tr);
+        taken.add(tr);
+        tr.addEventListener('ended', () => reacquire(), { once: true });
+      }
+    } finally {
+      for (const tr of fresh.getTracks()) if (!taken.has(tr)) tr.stop(); // no camera left on
     }
-    c.reacquired = (c.reacquired || 0) + 1;
-    if (c.mediaNoteSticky) mediaNote('');
+    progressed = taken.size > 0;
+    if (progressed) c.reacquired = (c.reacquired || 0) + 1;
+    if (progressed && c.mediaNoteSticky) mediaNote('');
   } catch (e) {
     // Not allowed any more, or the camera is busy: said on a page that may speak,
     // and tried again the next time the page comes into view.
     if (c.mode !== 'silent') mediaNote(t('Camera or microphone lost: the police may not see or hear you. You can write below.'), true);
   } finally {
     reacquiring = false;
+  }
+  // one that ended while this one was being replaced (not after a failure: that waits
+  // for the page to come into view again)
+  if (progressed && c.pc === pc && c.local && c.local.getTracks().some((tr) => tr.readyState === 'ended')) {
+    reacquire();
   }
 }
 document.addEventListener('visibilitychange', () => reacquire());
@@ -524,6 +541,7 @@ async function startAlarm(req, cancelled, tryMs = startTryMs()) {
     // resume binds it to the connection, which takes one alarm at a time.
     if (c.hangupPending) await deliverHangup();
     if (c.cancelPending.length) await deliverCancels();
+    if (!req.location && c.lastFix) req.location = c.lastFix; // found while it was trying
     const r = await gw.request('alarm_start', req);
     if (r.type === 'alarm_started' || (r.code !== 'disconnected' && r.code !== 'timeout')) return r;
     if (cancelled() || Date.now() - t0 > tryMs) return r;
@@ -615,6 +633,7 @@ async function keepTrying(req, cancelled, mode) {
   netFailed();
   $('outside-retry').hidden = false;
   c.trying = true;
+  watchLocation(); // indoors the first fix is often late: the text and the tries get it
   const r = await startAlarm(req, cancelled, Infinity);
   c.trying = false;
   $('outside-retry').hidden = true;
@@ -707,8 +726,8 @@ function smsOffer() {
                  { lat: f.lat.toFixed(5), lon: f.lon.toFixed(5), acc: Math.round(f.accuracy) }));
   }
   if (phone()) lines.push(t('My number: {p}', { p: phone() }));
-  const sep = /iPhone|iPad|iPod/.test(navigator.userAgent) ? '&' : '?'; // iOS reads sms:N&body=
-  a.href = `sms:${num}${sep}body=${encodeURIComponent(lines.join('\n'))}`;
+  // "?&body=": Android reads the query, iOS (and iPadOS, which says it is a Mac) the "&"
+  a.href = `sms:${num}?&body=${encodeURIComponent(lines.join('\n'))}`;
   a.textContent = t('Send a text message to {n}', { n: num });
   const call = $('outside').querySelector('a.call110');
   if (c.mode === 'silent') call.before(a); else call.after(a);
@@ -1044,6 +1063,7 @@ $('rate').addEventListener('submit', async (e) => {
 });
 
 // A reload during an open case comes back to it (the token is in sessionStorage).
+applyStatic(); // before a restored case sets the title: <title>'s key is its English
 let saved = null;
 try { saved = JSON.parse(stored('sessionStorage', 'vigil.case') || 'null'); } catch (e) { saved = null; }
 if (saved && saved.token) {
@@ -1058,7 +1078,6 @@ if (saved && saved.token) {
   });
 }
 $('lang-switch').addEventListener('click', () => { switchLang(); renderState(); });
-applyStatic();
 gw.connect();
 renderState();
 // For tests and for support: read-only facts about the page, and a way to cut
