@@ -307,6 +307,12 @@ int vg_msg_chat(const json_t *body, struct vg_req_chat *r, char *why, size_t n)
     return rc ? rc : get_str(body, "text", true, 1, VG_CHAT_MAX, r->text, sizeof r->text, why, n);
 }
 
+int vg_msg_chat_draft(const json_t *body, struct vg_req_chat *r, char *why, size_t n)
+{
+    int rc = get_case_id(body, r->case_id, sizeof r->case_id, why, n);
+    return rc ? rc : get_str(body, "text", true, 0, VG_CHAT_MAX, r->text, sizeof r->text, why, n);
+}
+
 int vg_msg_receipt(const json_t *body, struct vg_req_receipt *r, char *why, size_t n)
 {
     char status[16];

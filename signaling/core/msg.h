@@ -82,6 +82,8 @@ struct vg_req_chat {
     char text[VG_CHAT_MAX + 1];
 };
 int vg_msg_chat(const struct json_t *body, struct vg_req_chat *r, char *why, size_t n);
+/* chat_draft: as chat, the text may be empty (the box cleared). */
+int vg_msg_chat_draft(const struct json_t *body, struct vg_req_chat *r, char *why, size_t n);
 
 struct vg_req_receipt {
     char case_id[VG_CASE_ID_MAX + 1];

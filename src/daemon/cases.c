@@ -1420,6 +1420,28 @@ void case_chat(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m
                         (json_int_t)seq));
 }
 
+/* What the citizen is typing, before it is sent (real-time text, as text calls to
+ * emergency numbers have it, RFC 4103): a silent caller cut off mid-sentence ("he has
+ * a kni") has still told the call-taker something. To the staff on the case and into
+ * the evidence (what the call-taker saw), not into the chat. */
+void case_chat_draft(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m)
+{
+    struct vg_req_chat r;
+    char why[200];
+    if (vg_msg_chat_draft(m->body, &r, why, sizeof why))
+        return hub_error(s, m->id, VG_PROTO_E_INVALID, "%s", why);
+    struct live_case *lc = case_for(h, s, m, r.case_id);
+    if (!lc)
+        return;
+    evidence_note(lc, "chat_draft", json_pack("{s:s}", "text", r.text));
+    to_case_staff(h, lc,
+                  json_pack("{s:s, s:s, s:s, s:I}", "type", "chat_draft", "case_id", r.case_id,
+                            "text", r.text, "at", (json_int_t)(vg_wall_us() / 1000)),
+                  s);
+    if (m->id[0])
+        hub_reply(s, m, json_pack("{s:s}", "type", "chat_draft_ok"));
+}
+
 void case_receipt(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m)
 {
     struct vg_req_receipt r;

@@ -422,6 +422,7 @@ static const struct {
     {"alarm_cancel", R_ANON | R_CITIZEN, case_alarm_cancel},
     {"rate", R_CITIZEN, case_rate},
     {"chat", R_CITIZEN | R_STAFF, case_chat},
+    {"chat_draft", R_CITIZEN, case_chat_draft},
     {"chat_receipt", R_CITIZEN | R_STAFF, case_receipt},
     {"set_status", R_STAFF, do_status},
     {"claim", R_CALL_TAKER | R_SUPERVISOR, case_claim},

@@ -163,6 +163,7 @@ void case_hangup(struct vg_hub *h, struct session *s, const struct vg_proto_msg 
 void case_alarm_cancel(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
 void case_rate(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
 void case_chat(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
+void case_chat_draft(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
 void case_receipt(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
 void case_claim(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
 void case_end(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);

@@ -102,6 +102,15 @@ async function silent(v, browser, con) {
   await con.fill('#chat-text', 'Understood. Stay quiet, help is coming.');
   await con.press('#chat-text', 'Enter');
   check(await chatHas(cit, 'help is coming'), `console -> silent citizen chat in ${Date.now() - t} ms`);
+  // What the silent caller types reaches the call-taker as it is typed: cut off
+  // before Send, they have still said something.
+  await cit.fill('#chat-text', 'he has a kni');
+  const draft = await until(() => con.textContent('#draft').then((x) => /he has a kni/.test(x) && x), 5000);
+  check(draft && await con.isVisible('#draft'), `the call-taker sees the words as they are typed: "${draft}"`);
+  await cit.press('#chat-text', 'Enter');
+  const sentDraft = await chatHas(con, 'he has a kni');
+  check(sentDraft && await until(() => con.isHidden('#draft'), 3000),
+        'sent, it is a message in the chat and no longer a draft');
   // One click asks, one tap answers: the console's quick messages ([console]
   // quick_messages, the default set here) and the phone's Yes / No.
   t = Date.now();

@@ -61,6 +61,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         bounded(c.text, sizeof c.text);
     need_reason(rc, why);
     why[0] = '\0';
+    if ((rc = vg_msg_chat_draft(body, &c, why, sizeof why)) == VG_OK)
+        bounded(c.text, sizeof c.text);
+    need_reason(rc, why);
+    why[0] = '\0';
     need_reason(vg_msg_receipt(body, &r, why, sizeof why), why);
     why[0] = '\0';
     need_reason(vg_msg_end(body, &e, why, sizeof why), why);

@@ -394,6 +394,16 @@ def test_location_and_chat(v, ann, sue):
     c.request("chat_receipt", case_id=cid, seq=2, status="delivered")
     rc2 = ann.wait_type("chat_receipt", case_id=cid)
     check(rc2["status"] == "delivered", "call-taker sees delivery")
+    # What the citizen is typing reaches the call-taker before it is sent (and is not
+    # a message: the chat keeps only what was sent); staff have no drafts to send.
+    c.send_json({"type": "chat_draft", "case_id": cid, "text": "he has a kni"})
+    d = ann.wait(lambda m: m.get("type") == "chat_draft" and m.get("case_id") == cid, 2)
+    check(d["text"] == "he has a kni" and d.get("at"), f"the call-taker sees the draft: {d}")
+    sue.wait(lambda m: m.get("type") == "chat_draft" and m.get("case_id") == cid, 2)
+    r = c.request("chat_draft", case_id=cid, text="")
+    check(r.get("type") == "chat_draft_ok", f"an emptied box is a draft too: {r}")
+    r = ann.request("chat_draft", case_id=cid, text="x")
+    check(r.get("type") == "error" and r.get("code") == "forbidden", f"staff send no drafts: {r}")
     con = db(v)
     rows = con.execute("SELECT seq, sender_role, text, read_us IS NOT NULL, delivered_us IS NOT "
                        "NULL FROM chat WHERE case_id=? ORDER BY seq", (cid,)).fetchall()

@@ -501,6 +501,7 @@ function resetCase(mode) {
     $(id).setAttribute('aria-live', mode === 'silent' ? 'off' : 'polite');
   }
   locNote('');
+  draftSent = '';
   document.body.classList.toggle('mode-silent', mode === 'silent');
   document.title = mode === 'silent' ? t('Notes') : t('Emergency 110');
   $('chat').replaceChildren();
@@ -620,6 +621,7 @@ async function raise(mode, extra) {
   if (mode === 'report') $('uploads').hidden = false;
   if (extra.files && extra.files.length) startUploads(extra.files);
   if (c.outbox.length) await flushOutbox([]); // what was typed while it started
+  sendDraft(); // and what is being typed
   await startMedia().catch((e) => mediaNote(t('Media failed: {e}', { e: e.message })));
   $('chat-text').focus({ preventScroll: true });
 }
@@ -831,6 +833,8 @@ async function resumeCase() {
   if (c.lastFix) sendFix(c.lastFix);
   if (c.mediaReady) await c.mediaReady;
   c.mediaReady = null;
+  draftSent = ''; // the draft again: one sent into a dead connection never arrived
+  sendDraft();
   if (c.pc) await restartIce();
   else await startMedia().catch(() => {});
   if (c.uploader) c.uploader.kick();
@@ -996,6 +1000,19 @@ $('hangup').addEventListener('click', hangup);
 // One tap answers the call-taker's question: for someone who must not be heard
 // typing, or cannot type for long (the text goes as any chat message).
 for (const b of document.querySelectorAll('#quick button')) b.addEventListener('click', () => sendChat(b.dataset.text));
+// What the caller types reaches the call-taker as it is typed (chat_draft, at most
+// every DRAFT_MS): someone cut off mid-sentence, the phone taken from them, has still
+// said something. The page says so under the box.
+const DRAFT_MS = 300;
+let draftTimer = null;
+let draftSent = '';
+function sendDraft() {
+  draftTimer = null;
+  const text = $('chat-text').value;
+  if (!c.caseId || c.state === 'ended' || text === draftSent || bytes(text) > CHAT_MAX) return;
+  if (gw.send({ type: 'chat_draft', case_id: c.caseId, text })) draftSent = text;
+}
+$('chat-text').addEventListener('input', () => { if (!draftTimer) draftTimer = setTimeout(sendDraft, DRAFT_MS); });
 $('chat-form').addEventListener('submit', (e) => {
   e.preventDefault();
   const text = $('chat-text').value.trim();
@@ -1007,6 +1024,7 @@ $('chat-form').addEventListener('submit', (e) => {
   }
   $('chat-error').hidden = true;
   $('chat-text').value = '';
+  draftSent = ''; // the console clears its draft when the message comes
   sendChat(text);
 });
 $('chat-text').addEventListener('keydown', (e) => {

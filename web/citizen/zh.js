@@ -105,6 +105,7 @@ addWords('zh', {
   'Write here': '在这里输入',
   'Notes': '备忘录',
   'Too long for one message: please shorten it or send it in parts.': '一条消息太长：请缩短或分几次发送。',
+  'The police see your words as you type them.': '您输入的文字，警方会实时看到。',
   'not connected': '未连接',
   'no answer': '没有应答',
   // phone number

@@ -456,6 +456,7 @@ function openCase(r) {
   $('case').hidden = false;
   put($('case-title'), () => t('{mode} alarm {id}', { mode: modeName(card.mode), id: card.case_id }));
   $('chat').replaceChildren();
+  $('draft').hidden = true;
   $('files').replaceChildren();
   put($('block-result'), () => '');
   put($('invite-result'), () => '');
@@ -1183,7 +1184,22 @@ gw.on('citizen_connection', (m) => {
     : t("The citizen's connection dropped; their case stays open.")));
   renderCard();
 });
-gw.on('chat', addChat);
+gw.on('chat', (m) => {
+  addChat(m);
+  if (m.from === 'citizen') showDraft({ case_id: m.case_id, text: '' }); // sent: no longer a draft
+});
+// What the citizen is typing, before they send it (real-time text): a silent caller
+// cut off mid-sentence has still said something. Shown under the chat, not spoken
+// (a screen reader would read every keystroke), gone once it is sent or cleared.
+function showDraft(m) {
+  const a = s.active;
+  if (!a || m.case_id !== a.card.case_id) return;
+  a.draft = m.text || '';
+  const d = $('draft');
+  d.hidden = !a.draft;
+  put(d, () => (a.draft ? t('Citizen is typing: {text}', { text: a.draft }) : ''));
+}
+gw.on('chat_draft', showDraft);
 // A receipt never goes back: "read" stays read when a reloaded phone page sends
 // "delivered" again for old messages.
 function showReceipt(seq, status) {

@@ -212,6 +212,7 @@ addWords('zh', {
   'maybe not sent (no answer)': '可能未发送（无应答）',
   'not sent: {why}': '未发送：{why}',
   'Send again': '重新发送',
+  'Citizen is typing: {text}': '报警人正在输入：{text}',
   'Photo from the citizen: {name}': '报警人发来的照片：{name}',
   ' (could not load: {e})': '（无法加载：{e}）',
   // ending, blocking, media
