@@ -60,6 +60,11 @@ function page(name, scripts, minTexts) {
   check(used.size >= minTexts, `${name}: ${used.size} texts found in the page's sources (at least ${minTexts})`);
 
   const zh = table(join(dir, 'zh.js'));
+  // a key given twice: the second silently wins
+  const src = readFileSync(join(dir, 'zh.js'), 'utf8');
+  const keys = [...src.matchAll(new RegExp(String.raw`^\s*(${LIT})\s*:`, 'gm'))].map((m) => unquote(m[1]));
+  const twice = keys.filter((k, i) => keys.indexOf(k) !== i);
+  check(twice.length === 0, `${name}: no text translated twice (${twice.join('; ') || 'none'})`);
   const missing = [...used.keys()].filter((k) => !(k in zh));
   check(missing.length === 0, `${name}: every text has its Chinese (${missing.length} missing` +
         `${missing.length ? ': ' + missing.map((k) => `${JSON.stringify(k)} (${used.get(k)})`).join(', ') : ''})`);

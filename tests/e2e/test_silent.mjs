@@ -201,8 +201,16 @@ async function silent(v, browser, con) {
 
   await con.selectOption('#disposition', 'dispatched');
   await con.click('#end-btn');
-  const ended = await until(() => cit.isVisible('#rating'), 5000);
-  check(ended, 'the call-taker ends the case; the citizen page shows it ended');
+  const ended = await until(() => cit.isVisible('#quiet-end'), 5000);
+  // Someone may take the phone afterwards: the ended page says "Ended." and nothing
+  // of an alarm, the police or 110, and the chat's words are gone.
+  const left = await cit.evaluate(() => ({ text: document.body.innerText, title: document.title,
+                                           chat: document.querySelectorAll('#chat li').length }));
+  check(ended && !/alarm|police|110|call-taker|officer|knife/i.test(left.text) && left.chat === 0 &&
+        left.title === 'Notes' && !(await cit.isVisible('#rating')),
+        `the call-taker ends the case; the silent page shows only "${left.text.replace(/\s+/g, ' ').trim()}" ` +
+        `(title "${left.title}", ${left.chat} chat lines, no rating)`);
+  await shot(cit, 'citizen-silent-ended');
   check(!cit.errors.length, `no script errors on the silent page (${cit.errors.join('; ')})`);
   await cit.context().close();
 }

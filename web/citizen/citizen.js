@@ -52,9 +52,9 @@ const c = {
 // ---- screens and state text --------------------------------------------------
 
 function show(screen) {
-  for (const id of ['home', 'report-form', 'call', 'outside', 'rating']) $(id).hidden = id !== screen;
+  for (const id of ['home', 'report-form', 'call', 'outside', 'rating', 'quiet-end']) $(id).hidden = id !== screen;
   document.body.classList.remove('screen-home', 'screen-report-form', 'screen-call', 'screen-outside',
-                                 'screen-rating');
+                                 'screen-rating', 'screen-quiet-end');
   document.body.classList.add('screen-' + screen);
 }
 
@@ -784,7 +784,7 @@ async function deliverHangupOnce() {
   if (c.hangupPending === token) c.hangupPending = null;
 }
 
-function endLocal(text) {
+function endLocal(text, quiet = null) {
   stopMedia();
   stopLocation();
   // Files still on their way go on (the gateway takes them for a while after the
@@ -797,7 +797,16 @@ function endLocal(text) {
   if (sending) renderUploads(c.uploader.items);
   // A silent alarm's page stays dark and quiet to the end: no bright screen titled
   // "Emergency 110" on a phone someone is hiding.
-  if (c.mode !== 'silent') document.title = t('Emergency 110');
+  if (c.mode === 'silent') {
+    // Someone may take the phone from a silent caller: nothing left on it says alarm,
+    // police or 110, and the chat's words go too (no rating either). `quiet` is what
+    // the caller must still learn, in words that give nothing away.
+    $('chat').replaceChildren();
+    $('quiet-text').textContent = quiet || t('Ended.');
+    show('quiet-end');
+    return;
+  }
+  document.title = t('Emergency 110');
   $('ended-text').textContent = text;
   $('rated').textContent = '';
   $('rate').hidden = !c.caseId;
@@ -817,7 +826,8 @@ async function resumeCase() {
     return;
   }
   if (r.state === 'abandoned') {
-    endLocal(t('Your alarm was closed while you were offline, before a call-taker answered. If you still need help, go back to the start and raise it again, or call 110.'));
+    endLocal(t('Your alarm was closed while you were offline, before a call-taker answered. If you still need help, go back to the start and raise it again, or call 110.'),
+             t('Ended before anyone answered. Go back and start again if you still need to.'));
     return;
   }
   if (r.state === 'ended') { endLocal(t('The alarm has ended.')); return; }

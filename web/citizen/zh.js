@@ -134,6 +134,7 @@ addWords('zh', {
   'Your alarm was closed while you were offline, before a call-taker answered. If you still need help, go back to the start and raise it again, or call 110.':
     '您离线期间、接警员接听之前，报警已被关闭。如仍需帮助，请返回首页重新报警，或拨打 110。',
   'The alarm has ended.': '报警已结束。',
+  'Ended before anyone answered. Go back and start again if you still need to.': '在有人回复之前已结束。如仍需要，请返回重新开始。',
   'The police ended the alarm.': '警方已结束报警。',
   // uploads
   'At most 9 photos.': '最多 9 张照片。',
