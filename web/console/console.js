@@ -64,15 +64,18 @@ function banner(words) {
   $('banner').hidden = !words;
 }
 
-// Why a request failed, in the console's language. The gateway's message is English,
-// often with a case id or a name in it: a Chinese console says what the code means,
-// and shows a message whose code has no words here (a field's detail) as it is.
+// Why a request failed. The gateway's message is English, often with a name or a
+// case id in it (which a Chinese centre may write in Chinese): an English console shows
+// it as it always did; a Chinese one says first what the code means, the gateway's
+// words after it for the specifics. Never judged by its script.
 const CODES = { disconnected: N_('not connected'), timeout: N_('no answer'), forbidden: N_('not allowed'),
-                state: N_('not possible now'), not_found: N_('no such case or item'), busy: N_('busy: try again'),
+                state: N_('not possible now'), not_found: N_('no such case or item'), busy: N_('not possible now'),
                 already_taken: N_('another console took it first'), login_failed: N_('wrong name or password'),
-                internal: N_('not recorded: try again'), too_large: N_('too long') };
+                internal: N_('not recorded: try again'), too_large: N_('too long'),
+                invalid_field: N_('not accepted') };
 function why(r) {
-  return (CODES[r.code] ? serverText(r.message, CODES[r.code]) : r.message) || r.code;
+  if (langTag() === 'en' || !Object.hasOwn(CODES, r.code)) return r.message || r.code;
+  return r.message ? t('{what} ({detail})', { what: t(CODES[r.code]), detail: r.message }) : t(CODES[r.code]);
 }
 
 // A duration in minutes and seconds (vigil.js fmtDuration's English), in the console's language.
@@ -384,6 +387,7 @@ function renderCallbacks(again = false) {
     if (!again) continue;
     const item = callbackItem(list.find((c) => c.case_id === li.dataset.case));
     item.querySelector('select').value = li.querySelector('select').value;
+    item.querySelector('button').disabled = li.querySelector('button').disabled; // a Done in flight
     li.replaceWith(item);
   }
   const have = new Set([...ol.children].map((li) => li.dataset.case));
@@ -456,6 +460,7 @@ function openCase(r) {
   $('case').hidden = false;
   put($('case-title'), () => t('{mode} alarm {id}', { mode: modeName(card.mode), id: card.case_id }));
   $('chat').replaceChildren();
+  put($('draft'), () => ''); // the last case's draft is not written back at a switch
   $('draft').hidden = true;
   $('files').replaceChildren();
   put($('block-result'), () => '');
@@ -551,7 +556,8 @@ function renderCard() {
   // the console's language, any other by its key.
   if (c.caller) {
     for (const [k, v] of Object.entries(c.caller)) {
-      rows.push([CALLER[k] ? t(CALLER[k]) : (k ? k[0].toUpperCase() + k.slice(1) : t('(unnamed)')),
+      // the caller's own field names: "constructor" is not one of ours
+      rows.push([Object.hasOwn(CALLER, k) ? t(CALLER[k]) : (k ? k[0].toUpperCase() + k.slice(1) : t('(unnamed)')),
                  k === 'language' ? languageName(v) : String(v)]);
     }
   }
@@ -947,12 +953,12 @@ async function barge() {
 const ALERT = { unanswered: N_('Unanswered'), repeat_caller: N_('Repeat caller'), key_person: N_('Key person'),
                 key_place: N_('Key place'), blocked_caller: N_('Blocked caller'), escalated: N_('Escalated'),
                 holder_lost: N_('Call-taker lost'), outside_area: N_('Outside the area'),
-                alarm_refused: N_('Alarm refused') };
+                alarm_refused: N_('Alarm refused'), recording_error: N_('Recording error') };
 // The board's shorter words for them (the English is the kind with a space for "_").
 const ALERT_KIND = { unanswered: N_('unanswered'), repeat_caller: N_('repeat caller'), key_person: N_('key person'),
                      key_place: N_('key place'), blocked_caller: N_('blocked caller'), escalated: N_('escalated'),
                      holder_lost: N_('holder lost'), outside_area: N_('outside area'),
-                     alarm_refused: N_('alarm refused') };
+                     alarm_refused: N_('alarm refused'), recording_error: N_('recording error') };
 
 // What an alert's detail says, by what it carries.
 function alertDetail(d) {
@@ -971,6 +977,7 @@ function alertDetail(d) {
   if (d.waiting_s) return t('waiting {n} s', { n: d.waiting_s });
   if (d.place) return t('at {place}', { place: d.place });
   if (d.alarms_in_window) return t('{n} alarms in {min} min', { n: d.alarms_in_window, min: d.window_min });
+  if (d.error) return String(d.error); // the evidence writer's own words
   return '';
 }
 
