@@ -103,11 +103,14 @@ run('e2e_citizen_net', { accounts: [['sue', 'supervisor']] }, async (v, browser)
   await cit.click('#outside button.back');
   // the try in flight is given up at once; the cancel waits for a connection
   const kept = await until(() => cit.evaluate(() => window.vigilCitizen.cancelsPending() === 1), 5000);
+  // the page reloaded before the network is back: the cancel is not forgotten
+  await cit.reload();
+  const keptReload = await until(() => cit.evaluate(() => window.vigilCitizen.cancelsPending() === 1), 5000);
   net.down = false;
   const t4 = Date.now();
   const cleared = await until(() => boardRows(sue).then((r) => r.length === 0), 15000);
   const left = await cit.evaluate(() => window.vigilCitizen.cancelsPending());
-  check(phantom && kept && cleared && left === 0,
-        `a try that arrived while the page went back is cancelled once the network is back ` +
+  check(phantom && kept && keptReload && cleared && left === 0,
+        `a try that arrived while the page went back is cancelled once the network is back, a reload between ` +
         `(${phantom ? 'on the board' : 'not on the board'} while offline; gone ${Date.now() - t4} ms later)`);
 });

@@ -660,7 +660,15 @@ async function keepTrying(req, cancelled, mode) {
 // (startAlarm) and before a resume (onopen). None found is fine: no try arrived.
 function cancelTry(req) {
   c.cancelPending.push({ client_ref: req.client_ref, phone: req.phone });
+  keepCancels();
   deliverCancels();
+}
+
+// Kept in the tab's storage too: a reload (or the browser killing a background tab)
+// before a connection comes back does not forget them.
+const CANCELS_KEY = 'vigil.cancels';
+function keepCancels() {
+  store('sessionStorage', CANCELS_KEY, c.cancelPending.length ? JSON.stringify(c.cancelPending) : null);
 }
 
 function deliverCancels() {
@@ -673,6 +681,7 @@ async function deliverCancelsOnce() {
     const r = await gw.request('alarm_cancel', c.cancelPending[0], 5000);
     if (r.code === 'disconnected' || r.code === 'timeout') return; // the next connection
     c.cancelPending.shift(); // ended, or none found; anything else would not change
+    keepCancels();
   }
 }
 
@@ -1092,6 +1101,10 @@ $('rate').addEventListener('submit', async (e) => {
 
 // A reload during an open case comes back to it (the token is in sessionStorage).
 applyStatic(); // before a restored case sets the title: <title>'s key is its English
+try {
+  const kept = JSON.parse(stored('sessionStorage', CANCELS_KEY) || '[]');
+  if (Array.isArray(kept)) c.cancelPending = kept.filter((x) => x && typeof x.client_ref === 'string');
+} catch (e) { /* none kept */ }
 let saved = null;
 try { saved = JSON.parse(stored('sessionStorage', 'vigil.case') || 'null'); } catch (e) { saved = null; }
 if (saved && saved.token) {
