@@ -27,11 +27,24 @@ static bool plain_name(const char *id)
     return id[0] && id[0] != '.' && !strchr(id, '/') && !strchr(id, '\\');
 }
 
+/* Says `what` (taken) of the case at level. */
+static void say_owned(struct walk *w, const char *level, const char *id, char *what)
+{
+    w->say(level, id, what, w->ud);
+    g_free(what);
+}
+
 static void fail(struct walk *w, const char *id, char *what)
 {
-    w->say("FAIL", id, what, w->ud);
+    say_owned(w, "FAIL", id, what);
     w->inv->problems++;
-    g_free(what);
+}
+
+/* A recording gone whose deletion the log accounts for, said at level. */
+static void deleted(struct walk *w, const char *level, const char *id, char *what)
+{
+    say_owned(w, level, id, what);
+    w->inv->deleted++;
 }
 
 static void verify_report(const char *file, const char *what, void *ud)
@@ -106,9 +119,7 @@ static void absent(struct walk *w, const struct vg_audit_case *k)
                                      "deleted (written before deletions named it)",
                                      vg_ev_utc(k->deleted_at_us, when, sizeof when),
                                      (long long)k->deleted_line);
-        w->say("NOTE", k->case_id, what, w->ud);
-        g_free(what);
-        w->inv->deleted++;
+        deleted(w, "NOTE", k->case_id, what);
     } else if (k->deleted_line > k->seal_line && k->seal_line &&
                strcmp(k->deleted_sha, k->seal_sha) == 0) {
         char kept[64] = "finished at a start, after a crash";
@@ -118,9 +129,7 @@ static void absent(struct walk *w, const struct vg_audit_case *k)
                                      "manifest deleted is the one signed last (line %lld)",
                                      kept, vg_ev_utc(k->deleted_at_us, when, sizeof when),
                                      (long long)k->deleted_line, (long long)k->seal_line);
-        w->say("OK", k->case_id, what, w->ud);
-        g_free(what);
-        w->inv->deleted++;
+        deleted(w, "OK", k->case_id, what);
     } else if (k->deleted_line > k->seal_line && k->seal_line) {
         fail(w, k->case_id,
              g_strdup_printf("deleted at %s (audit log line %lld), but the manifest deleted "
@@ -134,9 +143,7 @@ static void absent(struct walk *w, const struct vg_audit_case *k)
                                      "audited)",
                                      vg_ev_utc(k->deleted_at_us, when, sizeof when),
                                      (long long)k->deleted_line);
-        w->say("NOTE", k->case_id, what, w->ud);
-        g_free(what);
-        w->inv->deleted++;
+        deleted(w, "NOTE", k->case_id, what);
     } else {
         fail(w, k->case_id,
              g_strdup_printf("MISSING: its recording was sealed at %s (audit log line %lld) "
