@@ -106,22 +106,36 @@ static void absent(struct walk *w, const struct vg_audit_case *k)
     char *tomb = g_strdup_printf("%s/.deleting-%s", w->dir, k->case_id);
     bool deleting = g_file_test(tomb, G_FILE_TEST_IS_DIR);
     g_free(tomb);
-    if (deleting && k->deleted_line <= k->seal_line) { /* renamed, its entry not yet in */
+    if (k->deleted_line <= k->seal_line && deleting) { /* renamed, its entry not yet in */
         w->say("NOTE", k->case_id,
                "being deleted under retention (or a crash cut its deletion: the next start "
                "finishes it): check it again",
                w->ud);
         return;
     }
-    if (k->deleted_line > k->seal_line && k->seal_line && !k->deleted_sha[0]) {
+    if (k->deleted_line <= k->seal_line) { /* no deletion after its last seal */
+        fail(w, k->case_id,
+             g_strdup_printf("MISSING: its recording was sealed at %s (audit log line %lld) "
+                             "and the log records no deletion",
+                             vg_ev_utc(k->seal_at_us, sealed, sizeof sealed),
+                             (long long)k->seal_line));
+        return;
+    }
+    if (!k->seal_line) {
+        char *what = g_strdup_printf("deleted under retention at %s (audit log line %lld); "
+                                     "the log names no seal of it (sealed before seals were "
+                                     "audited)",
+                                     vg_ev_utc(k->deleted_at_us, when, sizeof when),
+                                     (long long)k->deleted_line);
+        deleted(w, "NOTE", k->case_id, what);
+    } else if (!k->deleted_sha[0]) {
         char *what = g_strdup_printf("deleted at %s (audit log line %lld), finishing a deletion "
                                      "a crash had cut; that entry does not name the manifest "
                                      "deleted (written before deletions named it)",
                                      vg_ev_utc(k->deleted_at_us, when, sizeof when),
                                      (long long)k->deleted_line);
         deleted(w, "NOTE", k->case_id, what);
-    } else if (k->deleted_line > k->seal_line && k->seal_line &&
-               strcmp(k->deleted_sha, k->seal_sha) == 0) {
+    } else if (strcmp(k->deleted_sha, k->seal_sha) == 0) {
         char kept[64] = "finished at a start, after a crash";
         if (k->retention_days > 0)
             snprintf(kept, sizeof kept, "kept %d days", k->retention_days);
@@ -130,26 +144,13 @@ static void absent(struct walk *w, const struct vg_audit_case *k)
                                      kept, vg_ev_utc(k->deleted_at_us, when, sizeof when),
                                      (long long)k->deleted_line, (long long)k->seal_line);
         deleted(w, "OK", k->case_id, what);
-    } else if (k->deleted_line > k->seal_line && k->seal_line) {
+    } else {
         fail(w, k->case_id,
              g_strdup_printf("deleted at %s (audit log line %lld), but the manifest deleted "
                              "(%.16s...) is not the one signed last (line %lld, %.16s...)",
                              vg_ev_utc(k->deleted_at_us, when, sizeof when),
                              (long long)k->deleted_line, k->deleted_sha, (long long)k->seal_line,
                              k->seal_sha));
-    } else if (k->deleted_line > k->seal_line) {
-        char *what = g_strdup_printf("deleted under retention at %s (audit log line %lld); "
-                                     "the log names no seal of it (sealed before seals were "
-                                     "audited)",
-                                     vg_ev_utc(k->deleted_at_us, when, sizeof when),
-                                     (long long)k->deleted_line);
-        deleted(w, "NOTE", k->case_id, what);
-    } else {
-        fail(w, k->case_id,
-             g_strdup_printf("MISSING: its recording was sealed at %s (audit log line %lld) "
-                             "and the log records no deletion",
-                             vg_ev_utc(k->seal_at_us, sealed, sizeof sealed),
-                             (long long)k->seal_line));
     }
 }
 
