@@ -3,8 +3,8 @@
  * structure and hash chain, that nothing was added; and the audit log's signatures
  * and chain. Given the log alone, also the folder beside it against the log: every
  * recording the log says was sealed is there as signed last, or its deletion under
- * retention is in the log. Prints OK, or one line per missing or altered file;
- * exits 1 then. */
+ * retention is in the log (and no legal hold stood on it then). Prints OK, or one
+ * line per missing or altered file; exits 1 then. */
 #include "audit.h"
 #include "evfmt.h"
 #include "evkey.h"

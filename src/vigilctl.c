@@ -36,6 +36,10 @@ static void usage(FILE *f)
                "       vigilctl --data-dir DIR evidence-key   (prints the public key, PEM)\n"
                "       vigilctl --data-dir DIR evidence-anchor [--evidence-dir EVDIR]\n"
                "                (the audit log's last line and hash: write it down elsewhere)\n"
+               "       vigilctl --data-dir DIR evidence-hold place|lift CASE_ID --reason TEXT\n"
+               "                --actor NAME [--evidence-dir EVDIR]   (a legal hold: the\n"
+               "                recording is kept past its retention until it is lifted)\n"
+               "       vigilctl --data-dir DIR evidence-holds [--evidence-dir EVDIR]\n"
                "       vigilctl --data-dir DIR evidence-audit ACTION CASE_ID --actor NAME\n"
                "                [--evidence-dir EVDIR]   (the recordings' dir when [evidence] dir\n"
                "                is set; DIR/evidence by default)\n"
@@ -227,21 +231,24 @@ static int evidence_anchor(const char *dir, const char *evdir)
     return 0;
 }
 
-/* Appends one entry to the evidence audit log, signed with the centre's key, for
- * what happens outside vigild: vigil-export runs this before it exports a case
- * from the data dir, and refuses to export if it fails. */
-static int evidence_audit(const char *dir, const char *evdir, const char *action,
-                          const char *case_id, const char *actor)
+static void audit_log_path(const char *dir, const char *evdir, char *out, size_t n)
 {
-    char key_path[PATH_MAX + 32], log_path[PATH_MAX + 32], err[300];
-    snprintf(key_path, sizeof key_path, "%s/evidence-key.pem", dir);
     if (evdir)
-        snprintf(log_path, sizeof log_path, "%s/audit.log", evdir);
+        snprintf(out, n, "%s/audit.log", evdir);
     else
-        snprintf(log_path, sizeof log_path, "%s/evidence/audit.log", dir);
-    /* The log must already be there: vigild creates it with the recordings' dir, so a
-     * missing one means a wrong --evidence-dir, and a new chain there would be an
-     * audit log no one reads. */
+        snprintf(out, n, "%s/evidence/audit.log", dir);
+}
+
+/* Appends one entry to the evidence audit log, signed with the centre's key. The
+ * log must already be there: vigild creates it with the recordings' dir, so a
+ * missing one means a wrong --evidence-dir, and a new chain there would be an
+ * audit log no one reads. 0, or 1 with the reason said. */
+static int append_entry(const char *dir, const char *log_path, const char *actor,
+                        const char *action, const char *case_id, const char *result,
+                        const char *detail)
+{
+    char key_path[PATH_MAX + 32], err[300];
+    snprintf(key_path, sizeof key_path, "%s/evidence-key.pem", dir);
     if (access(log_path, W_OK) != 0) {
         fprintf(stderr, "vigilctl: %s: no audit log there (is the recordings' dir right?)\n",
                 log_path);
@@ -255,15 +262,134 @@ static int evidence_audit(const char *dir, const char *evdir, const char *action
     }
     int rc = vg_audit_open(log_path, key, &log, err, sizeof err);
     if (!rc)
-        rc =
-            vg_audit_append(log, vg_wall_us(), actor, "operator", action, case_id, "allowed", NULL);
+        rc = vg_audit_append(log, vg_wall_us(), actor, "operator", action, case_id, result, detail);
     vg_audit_free(log);
     vg_evkey_free(key);
     if (rc) {
         fprintf(stderr, "vigilctl: %s: the audit entry could not be written\n", log_path);
         return 1;
     }
+    return 0;
+}
+
+/* For what happens outside vigild: vigil-export runs this before it exports a case
+ * from the data dir, and refuses to export if it fails. */
+static int evidence_audit(const char *dir, const char *evdir, const char *action,
+                          const char *case_id, const char *actor)
+{
+    char log_path[PATH_MAX + 32];
+    audit_log_path(dir, evdir, log_path, sizeof log_path);
+    if (strcmp(action, "legal_hold") == 0) { /* its entries are holds (audit.h) */
+        fprintf(stderr, "vigilctl: a legal hold is placed with evidence-hold place\n");
+        return 2;
+    }
+    if (append_entry(dir, log_path, actor, action, case_id, "allowed", NULL))
+        return 1;
     printf("audited: %s %s %s\n", actor, action, case_id);
+    return 0;
+}
+
+/* The public key vigild wrote beside the private one: only entries it verifies count. */
+static EVP_PKEY *evidence_pub(const char *dir)
+{
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/evidence-key.pub", dir);
+    EVP_PKEY *pub = NULL;
+    if (vg_evkey_load_public(path, &pub) != VG_OK) {
+        fprintf(stderr, "vigilctl: %s: cannot read the evidence key\n", path);
+        return NULL;
+    }
+    return pub;
+}
+
+/* Places or lifts a legal hold on a case's recording (audit.h): from the host, beside
+ * a running vigild, whose next retention sweep reads it from the log. */
+static int evidence_hold(const char *dir, const char *evdir, const char *what, const char *case_id,
+                         const char *actor, const char *reason)
+{
+    bool place = strcmp(what, "place") == 0;
+    if ((!place && strcmp(what, "lift") != 0) || !actor || !*actor || strlen(actor) > 64 ||
+        !reason || !*reason || strlen(reason) > 500 || !case_id[0] || case_id[0] == '.' ||
+        strchr(case_id, '/')) {
+        fprintf(stderr, "vigilctl: evidence-hold place|lift CASE_ID needs --reason TEXT (the "
+                        "order or case it is held for) and --actor NAME\n");
+        return 2;
+    }
+    char log_path[PATH_MAX + 32];
+    audit_log_path(dir, evdir, log_path, sizeof log_path);
+    EVP_PKEY *pub = evidence_pub(dir);
+    if (!pub)
+        return 1;
+    int64_t line = 0;
+    int rc = 0;
+    if (!place && vg_audit_held(log_path, pub, case_id, &line) != VG_OK) {
+        fprintf(stderr, "vigilctl: no legal hold stands on %s\n", case_id);
+        rc = 1;
+    } else {
+        json_t *d = json_pack("{s:s}", "reason", reason);
+        char *detail = d ? json_dumps(d, JSON_COMPACT) : NULL;
+        rc = append_entry(dir, log_path, actor, "legal_hold", case_id, place ? "placed" : "lifted",
+                          detail);
+        free(detail);
+        json_decref(d);
+    }
+    bool held = vg_audit_held(log_path, pub, case_id, &line) == VG_OK;
+    if (!rc && place && held)
+        printf("legal hold on %s placed by %s (audit log line %lld): kept until lifted\n", case_id,
+               actor, (long long)line);
+    else if (!rc && !place && !held)
+        printf("legal hold on %s lifted by %s: its retention applies again\n", case_id, actor);
+    else if (!rc) { /* written, yet the log does not say so: another key signed it? */
+        fprintf(stderr, "vigilctl: the entry was written but the log does not read as it "
+                        "should: check evidence-key.pub against evidence-key.pem\n");
+        rc = 1;
+    }
+    vg_evkey_free(pub);
+    return rc;
+}
+
+struct holds_walk {
+    const char *log;
+    EVP_PKEY *pub;
+    unsigned n;
+};
+
+static void print_hold(const struct vg_audit_case *k, void *ud)
+{
+    struct holds_walk *w = ud;
+    if (!k->hold_line)
+        return;
+    int64_t line = 0;
+    json_t *e = NULL;
+    char when[40] = "?";
+    if (vg_audit_last_action(w->log, w->pub, k->case_id, "legal_hold", &line, &e) == VG_OK)
+        vg_ev_utc(json_integer_value(json_object_get(e, "at_us")), when, sizeof when);
+    const char *by = json_string_value(json_object_get(e, "actor"));
+    const char *why = json_string_value(json_object_get(json_object_get(e, "detail"), "reason"));
+    printf("%-24s line %-8lld %s by %-16s %s\n", k->case_id, (long long)k->hold_line, when,
+           by ? by : "?", why ? why : "");
+    json_decref(e);
+    w->n++;
+}
+
+/* The holds standing, as the log says. */
+static int evidence_holds(const char *dir, const char *evdir)
+{
+    char log_path[PATH_MAX + 32];
+    audit_log_path(dir, evdir, log_path, sizeof log_path);
+    EVP_PKEY *pub = evidence_pub(dir);
+    if (!pub)
+        return 1;
+    struct holds_walk w = {log_path, pub, 0};
+    int rc = vg_audit_cases(log_path, pub, print_hold, &w);
+    vg_evkey_free(pub);
+    if (rc) {
+        fprintf(stderr, "vigilctl: %s: %s\n", log_path,
+                rc == VG_ENOENT ? "no audit log" : "cannot be read");
+        return 1;
+    }
+    if (!w.n)
+        printf("no legal hold stands\n");
     return 0;
 }
 
@@ -300,6 +426,10 @@ int main(int argc, char **argv)
         return print_evidence_key(dir);
     if (dir && optind + 1 == argc && strcmp(argv[optind], "evidence-anchor") == 0)
         return evidence_anchor(dir, evdir);
+    if (dir && optind + 1 == argc && strcmp(argv[optind], "evidence-holds") == 0)
+        return evidence_holds(dir, evdir);
+    if (dir && optind + 3 == argc && strcmp(argv[optind], "evidence-hold") == 0)
+        return evidence_hold(dir, evdir, argv[optind + 1], argv[optind + 2], actor, reason);
     if (dir && optind + 3 == argc && strcmp(argv[optind], "evidence-audit") == 0) {
         if (!actor || !*actor || strlen(actor) > 64) {
             fprintf(stderr, "vigilctl: evidence-audit needs --actor NAME (who does it)\n");

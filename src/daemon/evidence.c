@@ -335,20 +335,67 @@ void evidence_list(struct vg_hub *h, struct session *s, const struct vg_proto_ms
     const char *n;
     while (d && (n = g_dir_read_name(d))) {
         json_t *man = strcmp(n, "audit.log") ? load_manifest(h, n) : NULL;
+        json_t *r = NULL;
         if (man)
-            json_array_append_new(out, json_pack("{s:s, s:O, s:O, s:O, s:O, s:O}", "case_id", n,
-                                                 "complete", json_object_get(man, "complete"),
-                                                 "started_us", json_object_get(man, "started_us"),
-                                                 "stopped_us", json_object_get(man, "stopped_us"),
-                                                 "files", json_object_get(man, "files"), "gaps",
-                                                 json_object_get(man, "gaps")));
-        else if (strcmp(n, "audit.log"))
-            json_array_append_new(out, json_pack("{s:s, s:b}", "case_id", n, "recording", 1));
+            r = json_pack("{s:s, s:O, s:O, s:O, s:O, s:O}", "case_id", n, "complete",
+                          json_object_get(man, "complete"), "started_us",
+                          json_object_get(man, "started_us"), "stopped_us",
+                          json_object_get(man, "stopped_us"), "files",
+                          json_object_get(man, "files"), "gaps", json_object_get(man, "gaps"));
+        else if (strcmp(n, "audit.log") && n[0] != '.')
+            r = json_pack("{s:s, s:b}", "case_id", n, "recording", 1);
+        int64_t hold = 0;
+        if (r && vg_evidence_held(h->evidence, n, &hold))
+            json_object_set_new(r, "held", json_integer(hold));
+        if (r)
+            json_array_append_new(out, r);
         json_decref(man);
     }
     if (d)
         g_dir_close(d);
     hub_reply(s, m, json_pack("{s:s, s:o}", "type", "evidence_list", "recordings", out));
+}
+
+/* {"case_id", "hold": true|false, "reason"}: places or lifts a legal hold on a case's
+ * recording (audit.h): the retention sweep keeps a held recording however old, until
+ * the hold is lifted. The audit entry that places or lifts it is the hold itself, so
+ * it is written only for a request that is carried out; a refused one is audited as
+ * refused. A hold may be placed again (a second reason: the line that placed it last
+ * is the one given). */
+void evidence_hold(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m)
+{
+    const char *id = json_string_value(json_object_get(m->body, "case_id"));
+    json_t *hold = json_object_get(m->body, "hold");
+    const char *reason = json_string_value(json_object_get(m->body, "reason"));
+    size_t rl = reason ? strlen(reason) : 0;
+    if (!id || !id[0] || strlen(id) > VG_CASE_ID_MAX || strchr(id, '/') || id[0] == '.' ||
+        !json_is_boolean(hold) || rl < 1 || rl > 500)
+        return hub_error(s, m->id, VG_PROTO_E_INVALID,
+                         "\"case_id\", \"hold\" (true or false) and \"reason\" (1-500 bytes, "
+                         "the order or case it is held for) are required");
+    bool place = json_is_true(hold);
+    if (s->role != R_SUPERVISOR && s->role != R_EVIDENCE)
+        return (void)may_access(h, s, m, place ? "legal_hold" : "legal_hold_lift", id);
+    if (!h->evidence)
+        return hub_error(s, m->id, "state", "recording is off ([evidence] enabled = false)");
+    char *dir = g_build_filename(vg_evidence_dir(h->evidence), id, NULL);
+    bool exists = g_file_test(dir, G_FILE_TEST_IS_DIR);
+    g_free(dir);
+    if (!exists)
+        return hub_error(s, m->id, "not_found", "no recording of %s", id);
+    int64_t line = 0;
+    if (!place && !vg_evidence_held(h->evidence, id, &line))
+        return hub_error(s, m->id, "state", "no legal hold stands on %s", id);
+    if (vg_evidence_hold(h->evidence, s->account, hub_role_name(s->role), id, place, reason))
+        return hub_error(s, m->id, "internal",
+                         "the audit log could not be written: the hold is unchanged");
+    bool now = vg_evidence_held(h->evidence, id, &line);
+    vg_info(id, NULL, "evidence: legal hold %s by %s %s (audit log line %lld): %s",
+            place ? "placed" : "lifted", hub_role_name(s->role), s->account, (long long)line,
+            reason);
+    hub_reply(s, m,
+              json_pack("{s:s, s:s, s:b, s:I}", "type", "evidence_hold", "case_id", id, "held", now,
+                        "line", (json_int_t)line));
 }
 
 /* A path inside a case directory as the recorder names files: "name" or

@@ -451,6 +451,7 @@ static const struct {
     /* checked inside, so a refusal is audited */
     {"evidence_list", R_STAFF | R_EVIDENCE, evidence_list},
     {"evidence_get", R_STAFF | R_EVIDENCE, evidence_get},
+    {"evidence_hold", R_STAFF | R_EVIDENCE, evidence_hold},
 };
 
 static void dispatch(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m)

@@ -264,6 +264,7 @@ void evidence_tap_leg(struct vg_hub *h, struct live_case *lc, uint64_t leg);
 void evidence_leg_sdp(struct live_case *lc, uint64_t leg, const char *party, const char *sdp);
 void evidence_list(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
 void evidence_get(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
+void evidence_hold(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
 void evidence_metrics(struct vg_hub *h, GString *out);
 
 #endif

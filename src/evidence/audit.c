@@ -264,12 +264,14 @@ struct vg_audit_index {
     ino_t ino;
     off_t done;        /* bytes read: up to the end of the last whole line */
     int64_t lines;     /* whole lines read */
-    GHashTable *cases; /* case_id -> struct seal_line */
+    GHashTable *cases; /* case_id -> struct seal_line: its last line naming a manifest */
+    GHashTable *holds; /* case_id -> struct seal_line: its last legal_hold line */
 };
 
 static void index_reset(struct vg_audit_index *x)
 {
     g_hash_table_remove_all(x->cases);
+    g_hash_table_remove_all(x->holds);
     x->done = 0;
     x->lines = 0;
 }
@@ -280,6 +282,7 @@ struct vg_audit_index *vg_audit_index_new(const char *path, EVP_PKEY *pub)
     x->path = g_strdup(path);
     x->pub = pub;
     x->cases = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, g_free);
+    x->holds = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, g_free);
     return x;
 }
 
@@ -288,6 +291,7 @@ void vg_audit_index_free(struct vg_audit_index *x)
     if (!x)
         return;
     g_hash_table_destroy(x->cases);
+    g_hash_table_destroy(x->holds);
     g_free(x->path);
     g_free(x);
 }
@@ -317,6 +321,20 @@ static bool names_seal(const char *p, size_t len, char *out, size_t n)
 {
     static const char key[] = "\"manifest_sha256\":";
     return len <= UINT32_MAX && memmem(p, len, key, sizeof key - 1) && case_of(p, len, out, n);
+}
+
+/* The case of a line that places or lifts a legal hold, into out; false for any other
+ * line (a refused attempt to place one, say). make_line writes "action" right before
+ * "case_id", and no value holds an unescaped quote, so only an entry's own keys
+ * match. */
+static bool names_hold(const char *p, size_t len, char *out, size_t n)
+{
+    static const char key[] = "\"action\":\"legal_hold\",\"case_id\":\"";
+    static const char placed[] = "\"result\":\"placed\"", lifted[] = "\"result\":\"lifted\"";
+    return len <= UINT32_MAX && memmem(p, len, key, sizeof key - 1) &&
+           (memmem(p, len, placed, sizeof placed - 1) ||
+            memmem(p, len, lifted, sizeof lifted - 1)) &&
+           case_of(p, len, out, n);
 }
 
 /* Calls fn for every whole line from byte *done on (counting them in *lines), and
@@ -353,21 +371,27 @@ static int scan_lines(int fd, off_t *done, int64_t *lines, line_fn fn, void *ud)
     return n < 0 ? VG_EIO : VG_OK;
 }
 
-static void index_line(void *ud, const char *p, size_t len, off_t off, int64_t line)
+static void remember(GHashTable *t, const char *c, off_t off, int64_t line, size_t len)
 {
-    struct vg_audit_index *x = ud;
-    char c[128];
-    if (!names_seal(p, len, c, sizeof c))
-        return;
-    struct seal_line *sl = g_hash_table_lookup(x->cases, c);
+    struct seal_line *sl = g_hash_table_lookup(t, c);
     bool earlier = sl != NULL;
     if (!sl) {
         size_t cl = strlen(c) + 1;
         sl = g_malloc(sizeof *sl + cl);
         memcpy(sl->case_id, c, cl);
-        g_hash_table_insert(x->cases, sl->case_id, sl);
+        g_hash_table_insert(t, sl->case_id, sl);
     }
     *sl = (struct seal_line){off, line, (uint32_t)len, earlier};
+}
+
+static void index_line(void *ud, const char *p, size_t len, off_t off, int64_t line)
+{
+    struct vg_audit_index *x = ud;
+    char c[128];
+    if (names_seal(p, len, c, sizeof c))
+        remember(x->cases, c, off, line, len);
+    else if (names_hold(p, len, c, sizeof c))
+        remember(x->holds, c, off, line, len);
 }
 
 /* Reads what was appended since the last call: the log only grows (appends under a
@@ -476,6 +500,95 @@ int vg_audit_last_seal(const char *path, EVP_PKEY *pub, const char *case_id, cha
     return *line ? VG_OK : VG_ENOENT;
 }
 
+/* Legal holds (audit.h) ------------------------------------------------------------- */
+
+enum hold { HOLD_BAD, HOLD_PLACED, HOLD_LIFTED };
+
+/* A line placing or lifting a hold, checked: which, if it names case_id and its
+ * signature verifies with pub; HOLD_BAD otherwise. */
+static enum hold hold_in(EVP_PKEY *pub, const char *p, size_t len, const char *case_id)
+{
+    const char *json;
+    size_t jlen;
+    uint8_t sig[64];
+    if (vg_ev_audit_split(p, len, &json, &jlen, sig) != VG_OK)
+        return HOLD_BAD;
+    json_t *e = json_loadb(json, jlen, 0, NULL);
+    const char *a = json_string_value(json_object_get(e, "action"));
+    const char *c = json_string_value(json_object_get(e, "case_id"));
+    const char *r = json_string_value(json_object_get(e, "result"));
+    enum hold h = !r                         ? HOLD_BAD
+                  : strcmp(r, "placed") == 0 ? HOLD_PLACED
+                  : strcmp(r, "lifted") == 0 ? HOLD_LIFTED
+                                             : HOLD_BAD;
+    if (!a || !c || strcmp(a, "legal_hold") != 0 || strcmp(c, case_id) != 0 ||
+        vg_evkey_verify(pub, (const uint8_t *)json, jlen, sig) != VG_OK)
+        h = HOLD_BAD;
+    json_decref(e);
+    return h;
+}
+
+/* Every line of the case (the slow way): the hold standing after its last valid one. */
+struct slow_hold {
+    EVP_PKEY *pub;
+    const char *case_id;
+    int64_t line; /* the standing hold's "placed" line, 0: none */
+};
+
+static void slow_hold_line(void *ud, const char *p, size_t len, off_t off, int64_t line)
+{
+    struct slow_hold *w = ud;
+    char c[128];
+    (void)off;
+    if (!names_hold(p, len, c, sizeof c) || strcmp(c, w->case_id) != 0)
+        return;
+    enum hold h = hold_in(w->pub, p, len, w->case_id);
+    if (h != HOLD_BAD)
+        w->line = h == HOLD_PLACED ? line : 0;
+}
+
+static int64_t held_slow(int fd, EVP_PKEY *pub, const char *case_id)
+{
+    struct slow_hold w = {pub, case_id, 0};
+    off_t from = 0;
+    int64_t n = 0;
+    scan_lines(fd, &from, &n, slow_hold_line, &w);
+    return w.line;
+}
+
+int vg_audit_index_held(struct vg_audit_index *x, const char *case_id, int64_t *line)
+{
+    *line = 0;
+    int fd = -1;
+    if (index_catch_up(x, &fd) == VG_ENOENT)
+        return VG_ENOENT;
+    const struct seal_line *hl = g_hash_table_lookup(x->holds, case_id);
+    enum hold h = HOLD_BAD;
+    if (hl) {
+        char *p = g_malloc(hl->len ? hl->len : 1);
+        if (pread(fd, p, hl->len, hl->off) == (ssize_t)hl->len)
+            h = hold_in(x->pub, p, hl->len, case_id);
+        g_free(p);
+    }
+    if (h == HOLD_PLACED)
+        *line = hl->line;
+    else if (h == HOLD_BAD && hl && hl->earlier) /* the last one is not ours: look back */
+        *line = held_slow(fd, x->pub, case_id);
+    close(fd);
+    return *line ? VG_OK : VG_ENOENT;
+}
+
+int vg_audit_held(const char *path, EVP_PKEY *pub, const char *case_id, int64_t *line)
+{
+    *line = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return VG_ENOENT;
+    *line = held_slow(fd, pub, case_id);
+    close(fd);
+    return *line ? VG_OK : VG_ENOENT;
+}
+
 /* The last verified entry of one action for one case (the slow way: every line). */
 struct last_action {
     EVP_PKEY *pub;
@@ -543,7 +656,9 @@ static void case_entry(struct cases_walk *w, json_t *e, int64_t line)
     const char *gone = json_string_value(json_object_get(d, "deleted_manifest_sha256"));
     bool deleted =
         action && result && strcmp(action, "delete_expired") == 0 && strcmp(result, "done") == 0;
-    if (!c || !c[0] || (!(seal && strlen(seal) == 64) && !deleted))
+    bool hold = action && result && strcmp(action, "legal_hold") == 0 &&
+                (strcmp(result, "placed") == 0 || strcmp(result, "lifted") == 0);
+    if (!c || !c[0] || (!(seal && strlen(seal) == 64) && !deleted && !hold))
         return;
     struct vg_audit_case *k = g_hash_table_lookup(w->by_id, c);
     if (!k) {
@@ -563,7 +678,10 @@ static void case_entry(struct cases_walk *w, json_t *e, int64_t line)
         k->deleted_line = line;
         k->deleted_at_us = at;
         k->retention_days = (int)json_integer_value(json_object_get(d, "retention_days"));
+        k->deleted_held_line = k->hold_line;
     }
+    if (hold)
+        k->hold_line = strcmp(result, "placed") == 0 ? line : 0;
 }
 
 static void cases_line(void *ud, const char *p, size_t len, off_t off, int64_t line)
@@ -575,7 +693,8 @@ static void cases_line(void *ud, const char *p, size_t len, off_t off, int64_t l
     size_t jlen;
     uint8_t sig[64];
     (void)off;
-    if (!names_seal(p, len, c, sizeof c) && !memmem(p, len, del, sizeof del - 1))
+    if (!names_seal(p, len, c, sizeof c) && !memmem(p, len, del, sizeof del - 1) &&
+        !names_hold(p, len, c, sizeof c))
         return; /* the rest (downloads, refusals) says nothing of what exists */
     if (vg_ev_audit_split(p, len, &json, &jlen, sig) != VG_OK ||
         vg_evkey_verify(w->pub, (const uint8_t *)json, jlen, sig) != VG_OK)

@@ -52,6 +52,21 @@ void vg_audit_index_free(struct vg_audit_index *x);
 int vg_audit_index_last_seal(struct vg_audit_index *x, const char *case_id, char sha_hex[65],
                              int64_t *line);
 
+/* Legal holds: a recording under a hold is never deleted by the retention sweep,
+ * however old. A hold is placed and lifted by audit entries (action "legal_hold",
+ * result "placed" or "lifted", detail {"reason"}), so the log that proves who held
+ * what, when and why is also the one place a hold is kept: vigilctl appends one
+ * beside a running vigild and the next sweep sees it, and no store or file can say
+ * otherwise. A hold stands from its "placed" entry until a later "lifted" one; only
+ * entries whose signature verifies with pub count (so a line written into the log by
+ * hand can neither place nor lift one).
+ *
+ * Whether case_id is held now: VG_OK with the "placed" entry's line in *line, or
+ * VG_ENOENT (never held, lifted, or no log). The index reads only what was appended
+ * since it was last asked; vg_audit_held reads the whole log. */
+int vg_audit_index_held(struct vg_audit_index *x, const char *case_id, int64_t *line);
+int vg_audit_held(const char *path, EVP_PKEY *pub, const char *case_id, int64_t *line);
+
 /* What the log says of one case's recording: the manifest signed last (every seal
  * and reseal names it; seal_line 0: none) and its deletion under retention, if any
  * (deleted_line 0: none). Lines count from 1; times are the entries' own. */
@@ -62,9 +77,11 @@ struct vg_audit_case {
     char deleted_sha[65];
     int64_t deleted_line, deleted_at_us;
     int retention_days;
+    int64_t hold_line;         /* the hold standing at the log's end (its line; 0: none) */
+    int64_t deleted_held_line; /* a hold standing when it was deleted (0: none) */
 };
 
-/* Calls fn once per case the log names a seal or a deletion of, in the order it
+/* Calls fn once per case the log names a seal, a deletion or a hold of, in the order it
  * first names them, with what its entries whose signature verifies with pub say (the
  * chain is vg_audit_verify's). VG_OK, VG_ENOENT (no log) or VG_EIO. For vigil-verify's
  * inventory (inventory.h): the whole log in memory, a hundred bytes or so per case. */

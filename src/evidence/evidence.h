@@ -151,6 +151,15 @@ int vg_evidence_audit(struct vg_evidence *ev, const char *actor, const char *rol
                       const char *action, const char *case_id, const char *result,
                       const char *detail_json);
 
+/* Legal holds (audit.h): a recording under one is kept past the retention period.
+ * vg_evidence_held: whether one stands on case_id now (the line that placed it in
+ * *line); vg_evidence_hold places (place) or lifts one, as an audit entry naming who
+ * and why: VG_OK, or the audit log's error (then nothing changed). The owner's
+ * thread. */
+bool vg_evidence_held(struct vg_evidence *ev, const char *case_id, int64_t *line);
+int vg_evidence_hold(struct vg_evidence *ev, const char *actor, const char *role,
+                     const char *case_id, bool place, const char *reason);
+
 /* Deletes closed recordings whose manifest closed before now - days; each deletion
  * is audited. Returns how many were deleted. */
 int vg_evidence_sweep(struct vg_evidence *ev, int64_t now_us, unsigned days);

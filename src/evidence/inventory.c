@@ -88,6 +88,12 @@ static void present(struct walk *w, const struct vg_audit_case *k, const char *p
     } else {
         w->inv->present++;
     }
+    if (k->hold_line) {
+        char *what = g_strdup_printf("under a legal hold (audit log line %lld): kept past its "
+                                     "retention until the hold is lifted",
+                                     (long long)k->hold_line);
+        say_owned(w, "NOTE", k->case_id, what);
+    }
     if (w->verify_each) {
         struct vg_manifest_summary s = {0};
         void *ctx[2] = {w, (void *)k->case_id};
@@ -111,6 +117,21 @@ static void absent(struct walk *w, const struct vg_audit_case *k)
                "being deleted under retention (or a crash cut its deletion: the next start "
                "finishes it): check it again",
                w->ud);
+        return;
+    }
+    if (!k->seal_line && !k->deleted_line) { /* the log names only a hold of it */
+        w->say("NOTE", k->case_id,
+               "a legal hold names it; no recording of it is in the folder, and the log "
+               "names none",
+               w->ud);
+        return;
+    }
+    if (k->deleted_held_line && k->deleted_line > k->seal_line) {
+        fail(w, k->case_id,
+             g_strdup_printf("deleted at %s (audit log line %lld) while under the legal hold "
+                             "placed at line %lld",
+                             vg_ev_utc(k->deleted_at_us, when, sizeof when),
+                             (long long)k->deleted_line, (long long)k->deleted_held_line));
         return;
     }
     if (k->deleted_line <= k->seal_line) { /* no deletion after its last seal */

@@ -1,7 +1,8 @@
 /* The evidence folder held against its audit log, for a reviewer who must show that
  * no recording was removed or rolled back behind the log's back: every case the log
  * says a recording was sealed for is in the folder with the manifest signed last, or
- * the log records its deletion under retention, naming that very manifest. Folders
+ * the log records its deletion under retention, naming that very manifest, and no
+ * legal hold stood on it then. Folders
  * with a recording the log never names are listed too. Offline, with only the
  * centre's public key (vigil-verify --audit). */
 #ifndef VG_INVENTORY_H
@@ -12,7 +13,7 @@
 typedef struct evp_pkey_st EVP_PKEY;
 
 struct vg_inventory {
-    unsigned named;    /* cases the log names a seal or deletion of */
+    unsigned named;    /* cases the log names a seal, a deletion or a hold of */
     unsigned present;  /* in the folder, the manifest the one signed last */
     unsigned deleted;  /* deleted under retention, the manifest deleted the one signed last */
     unsigned problems; /* missing, replaced, or deleted in a version not signed last */

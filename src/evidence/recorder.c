@@ -179,9 +179,10 @@ struct vg_evidence {
     struct vg_evidence_stats st;  /* the writer's own counters */
     struct vg_evidence_stats pub; /* a copy for readers, under lock */
     atomic_uint_fast64_t dropped;
-    struct vg_sealer *sealer; /* manifests, reseals, appends, the sweep (seal.h) */
-    GMutex audit_lock;        /* the writer, the sealer and the owner append to one log */
-    json_t *resumable;        /* owner: case ids left open at start to be resumed */
+    struct vg_sealer *sealer;     /* manifests, reseals, appends, the sweep (seal.h) */
+    GMutex audit_lock;            /* the writer, the sealer and the owner append to one log */
+    json_t *resumable;            /* owner: case ids left open at start to be resumed */
+    struct vg_audit_index *holds; /* owner: the legal holds in the audit log */
 };
 
 static int64_t mono_us(void)
@@ -1529,14 +1530,16 @@ int vg_evidence_open(const struct vg_evidence_config *cfg, struct vg_evidence **
     int rc = vg_evkey_load_or_create(cfg->key_path, &ev->key, err, errlen);
     if (rc == VG_OK)
         rc = vg_audit_open(audit, ev->key, &ev->audit, err, errlen);
-    g_free(audit);
     if (rc) {
+        g_free(audit);
         EVP_PKEY_free(ev->key);
         g_free(ev->dir);
         g_free(ev);
         return rc;
     }
     g_mutex_init(&ev->audit_lock);
+    ev->holds = vg_audit_index_new(audit, ev->key);
+    g_free(audit);
     ev->resumable = json_object();
     ev->recovered = vg_seal_recover(
         &(struct vg_seal_env){ev->dir, ev->key, seal_audit, seal_alert, ev, NULL, seal_resume},
@@ -1577,6 +1580,7 @@ void vg_evidence_close(struct vg_evidence *ev)
     g_cond_clear(&ev->cond);
     json_decref(ev->resumable);
     vg_audit_free(ev->audit);
+    vg_audit_index_free(ev->holds);
     g_mutex_clear(&ev->audit_lock);
     EVP_PKEY_free(ev->key);
     g_free(ev->dir);
@@ -1604,6 +1608,24 @@ int vg_evidence_audit(struct vg_evidence *ev, const char *actor, const char *rol
     if (rc)
         vg_error(case_id, NULL, "evidence: the audit log could not be written (%s)",
                  vg_strerror(rc));
+    return rc;
+}
+
+bool vg_evidence_held(struct vg_evidence *ev, const char *case_id, int64_t *line)
+{
+    return vg_audit_index_held(ev->holds, case_id, line) == VG_OK;
+}
+
+int vg_evidence_hold(struct vg_evidence *ev, const char *actor, const char *role,
+                     const char *case_id, bool place, const char *reason)
+{
+    json_t *d = json_pack("{s:s}", "reason", reason ? reason : "");
+    char *text = d ? json_dumps(d, JSON_COMPACT) : NULL;
+    int rc = text ? vg_evidence_audit(ev, actor, role, "legal_hold", case_id,
+                                      place ? "placed" : "lifted", text)
+                  : VG_EINVAL;
+    free(text);
+    json_decref(d);
     return rc;
 }
 

@@ -1134,6 +1134,17 @@ unsigned vg_seal_recover(const struct vg_seal_env *env, json_t *resumable)
 
 /* Retention ------------------------------------------------------------------------------ */
 
+/* Whether a legal hold stands on the case (audit.h): its line in *line. */
+static bool held(const struct vg_seal_env *env, const char *case_id, int64_t *line)
+{
+    if (env->seals)
+        return vg_audit_index_held(env->seals, case_id, line) == VG_OK;
+    char *log = g_build_filename(env->dir, "audit.log", NULL);
+    bool h = vg_audit_held(log, env->key, case_id, line) == VG_OK;
+    g_free(log);
+    return h;
+}
+
 int vg_seal_sweep(const struct vg_seal_env *env, int64_t now_us, unsigned days)
 {
     if (!days)
@@ -1152,7 +1163,13 @@ int vg_seal_sweep(const struct vg_seal_env *env, int64_t now_us, unsigned days)
         bool due = m && closed && closed < now_us - (int64_t)days * 86400 * 1000000 &&
                    !g_file_test(pending, G_FILE_TEST_EXISTS); /* not while a reseal runs */
         g_free(pending);
-        if (due && !vg_manifest_signed(dir, env->key)) {
+        int64_t hold = 0;
+        if (due && held(env, n, &hold)) {
+            /* a court or an investigation needs it: kept until the hold is lifted */
+            vg_info(n, NULL,
+                    "evidence: kept past %u days: under a legal hold (audit log line %lld)", days,
+                    (long long)hold);
+        } else if (due && !vg_manifest_signed(dir, env->key)) {
             vg_error(n, NULL,
                      "evidence: not deleted after %u days: its manifest is not signed by this "
                      "centre",
@@ -1165,7 +1182,18 @@ int vg_seal_sweep(const struct vg_seal_env *env, int64_t now_us, unsigned days)
             char sha[65] = ""; /* which version was destroyed, for the log */
             if (vg_manifest_sha256(dir, sha) != VG_OK)
                 sha[0] = '\0';
-            if (rename(dir, tomb) == 0) {
+            bool moved = rename(dir, tomb) == 0;
+            int e = errno;
+            if (moved && held(env, n, &hold)) {
+                /* placed between the question above and the rename: asked again once
+                 * the recording is out of reach, so a hold that came before its
+                 * deletion's entry is kept (only microseconds are left between this
+                 * question and that entry) */
+                if (rename(tomb, dir) != 0)
+                    vg_error(n, NULL, "evidence: a held recording left at %s: %s", tomb,
+                             strerror(errno));
+                vg_info(n, NULL, "evidence: kept: a legal hold came as it was being deleted");
+            } else if (moved) {
                 fsync_dir(env->dir);
                 char detail[200];
                 snprintf(
@@ -1180,7 +1208,7 @@ int vg_seal_sweep(const struct vg_seal_env *env, int64_t now_us, unsigned days)
                 vg_info(n, NULL, "evidence: recording deleted after %u days", days);
                 deleted++;
             } else {
-                vg_error(n, NULL, "evidence: not deleted: %s", strerror(errno));
+                vg_error(n, NULL, "evidence: not deleted: %s", strerror(e));
             }
             g_free(tomb);
         }

@@ -439,6 +439,54 @@ def access(v, ann, sup, cid, case_dir):
     shutil.rmtree(cut_dir)
 
 
+def legal_hold(v, ann, sup, cid):
+    """A legal hold placed by a supervisor over the protocol and lifted from the host
+    with vigilctl (and back): each is an audit entry, vigild sees vigilctl's, the list
+    and the folder's check name it; a call-taker is refused."""
+    ctl = [os.environ["VIGILCTL"], "--data-dir", v.data_dir]
+    log = os.path.join(v.data_dir, "evidence", "audit.log")
+    key_pub = os.path.join(v.data_dir, "evidence-key.pub")
+    r = ann.request("evidence_hold", case_id=cid, hold=True, reason="mine")
+    check(r.get("code") == "forbidden", f"a call-taker cannot place a hold ({r.get('code')})")
+    r = sup.request("evidence_hold", case_id=cid, hold=True)
+    check(r.get("code") == "invalid_field", f"a hold needs a reason ({r.get('code')})")
+    r = sup.request("evidence_hold", case_id="c-000000000000", hold=True, reason="x")
+    check(r.get("code") == "not_found", f"no hold on a recording that is not there ({r.get('code')})")
+    r = sup.request("evidence_hold", case_id=cid, hold=True, reason="court order 41/2026")
+    check(r.get("type") == "evidence_hold" and r.get("held") is True and r.get("line", 0) > 0,
+          f"a supervisor places a legal hold: {r}")
+    held = {x["case_id"]: x.get("held") for x in sup.request("evidence_list")["recordings"]}
+    check(held.get(cid) == r.get("line"), f"the list names the hold's line: {held.get(cid)}")
+    p = subprocess.run(ctl + ["evidence-holds"], capture_output=True, text=True)
+    print(p.stdout.strip())
+    check(p.returncode == 0 and cid in p.stdout and "sue" in p.stdout and
+          "court order 41/2026" in p.stdout, "vigilctl evidence-holds lists it, by whom and why")
+    p = subprocess.run([VERIFY, "--audit", log, "--key", key_pub], capture_output=True, text=True)
+    check(p.returncode == 0 and f"NOTE {cid}: under a legal hold" in p.stdout,
+          "vigil-verify --audit names the held recording")
+    p = subprocess.run(ctl + ["evidence-hold", "lift", cid, "--reason", "order set aside",
+                              "--actor", "kim"], capture_output=True, text=True)
+    print(p.stdout.strip(), p.stderr.strip())
+    held = {x["case_id"]: x.get("held") for x in sup.request("evidence_list")["recordings"]}
+    check(p.returncode == 0 and "lifted" in p.stdout and held.get(cid) is None,
+          "vigilctl lifts it beside the running vigild, and vigild reads the lift from the log")
+    r = sup.request("evidence_hold", case_id=cid, hold=False, reason="again")
+    check(r.get("code") == "state", f"a hold not standing cannot be lifted ({r.get('code')})")
+    p = subprocess.run(ctl + ["evidence-hold", "place", cid, "--actor", "kim"],
+                       capture_output=True, text=True)
+    check(p.returncode == 2, "vigilctl refuses a hold without a reason")
+    p = subprocess.run(ctl + ["evidence-audit", "legal_hold", cid, "--actor", "kim"],
+                       capture_output=True, text=True)
+    check(p.returncode == 2, "evidence-audit cannot write a legal_hold entry")
+    entries = [json.loads(l.split("\t")[0]) for l in open(log).read().splitlines()]
+    holds = [(e["actor"], e["role"], e["result"]) for e in entries
+             if e["action"].startswith("legal_hold") and e["case_id"] == cid]
+    print("holds in the audit log:", holds)
+    check(holds == [("ann", "call_taker", "refused"), ("sue", "supervisor", "placed"),
+                    ("kim", "operator", "lifted")],
+          "the refusal, the hold and its lift are in the audit log, in that order")
+
+
 def across_restart(v, ann, how, phone):
     """A call live while vigild dies (kill -9) or stops (SIGTERM) and starts again:
     the citizen comes back with its token and streams again, then hangs up. The
@@ -546,6 +594,7 @@ try:
     tiles_at_composite_rate(case_dir)
     outcome_after_hangup(v, ann, key)
     access(v, ann, sup, cid, case_dir)
+    legal_hold(v, ann, sup, cid)
     tamper(case_dir, key, os.path.join(v.data_dir, "evidence", "audit.log"))
     links_and_copies(case_dir, key, os.path.join(v.data_dir, "evidence", "audit.log"))
     v2 = across_restart(v, ann, "kill", "+86 138 0000 2001")

@@ -1,7 +1,8 @@
 /* The audit log reader: any line is an entry or refused with a reason, without a
  * key (structure and chain) and never a crash. And the seal index over any file:
  * the input written as a log (twice, the second time as an append the index reads
- * on its own), the index's answer for a case always the whole read's. */
+ * on its own), the index's answers for a case (its last seal, its legal hold) always
+ * the whole read's. */
 #include "audit.h"
 #include "vg_err.h"
 
@@ -33,6 +34,9 @@ static void same_answer(struct vg_audit_index *x, const char *path, EVP_PKEY *pu
     int ra = vg_audit_index_last_seal(x, case_id, a, &la);
     int rb = vg_audit_last_seal(path, pub, case_id, b, &lb);
     if (ra != rb || la != lb || (ra == VG_OK && strcmp(a, b) != 0))
+        abort();
+    int64_t ha = 0, hb = 0; /* and whether a legal hold stands */
+    if (vg_audit_index_held(x, case_id, &ha) != vg_audit_held(path, pub, case_id, &hb) || ha != hb)
         abort();
 }
 

@@ -1353,6 +1353,142 @@ static void test_inventory(void)
     memcpy(root, saved, sizeof root);
 }
 
+/* The line of the log that holds `needle`, whole (with its newline), or NULL. */
+static gchar *log_line_with(const char *log, const char *needle)
+{
+    gchar *all = NULL, *line = NULL;
+    if (!g_file_get_contents(log, &all, NULL, NULL))
+        return NULL;
+    const char *p = strstr(all, needle);
+    if (p) {
+        const char *b = p, *e = strchr(p, '\n');
+        while (b > all && b[-1] != '\n')
+            b--;
+        line = g_strndup(b, (gsize)(e - b) + 1);
+    }
+    g_free(all);
+    return line;
+}
+
+/* Appends text to the file (a line written into the log by hand). */
+static void append_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "a");
+    VT_CHECK(f != NULL);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* Legal holds: a held recording outlives its retention and is deleted once the hold
+ * is lifted; only signed entries place or lift one (asked of the whole log and of
+ * the index, which a line written by hand sends back to the earlier ones); the
+ * folder's check names a held recording, and a deletion while a hold stood is a
+ * FAIL. In a root of its own. */
+static void test_legal_hold(void)
+{
+    char saved[sizeof root], log[400], pub[400], copy[400], dir[400];
+    memcpy(saved, root, sizeof root);
+    g_snprintf(root, sizeof root, "%s/hold", saved);
+    VT_EQ_INT(g_mkdir(root, 0700), 0);
+    snprintf(log, sizeof log, "%s/evidence/audit.log", root);
+    snprintf(pub, sizeof pub, "%s/evidence-key.pub", root);
+    short_recording("c-hold-a");
+    short_recording("c-hold-b");
+    struct vg_evidence *ev = open_ev(0);
+    int64_t line = 0;
+    VT_CHECK(!vg_evidence_held(ev, "c-hold-a", &line));
+    VT_EQ_INT(vg_evidence_hold(ev, "sue", "supervisor", "c-hold-a", true, "court order 7/2026"),
+              VG_OK);
+    VT_CHECK(vg_evidence_held(ev, "c-hold-a", &line));
+    VT_CHECK(line > 0);
+    int64_t placed = line;
+    VT_CHECK(!vg_evidence_held(ev, "c-hold-b", &line));
+    VT_EQ_INT(line, 0);
+
+    /* two days on, with one day's retention: b goes, a stays */
+    int64_t later = g_get_real_time() + 2LL * 86400 * 1000000;
+    VT_EQ_INT(vg_evidence_sweep(ev, later, 1), 1);
+    snprintf(dir, sizeof dir, "%s/evidence/c-hold-a", root);
+    VT_CHECK(g_file_test(dir, G_FILE_TEST_IS_DIR));
+    snprintf(dir, sizeof dir, "%s/evidence/c-hold-b", root);
+    VT_CHECK(!g_file_test(dir, G_FILE_TEST_EXISTS));
+    struct vg_inventory inv;
+    VT_EQ_INT(inventory(false, &inv), 0);
+    VT_CONTAINS(said, "NOTE c-hold-a: under a legal hold (audit log line");
+    VT_CONTAINS(said, "OK c-hold-b: deleted under retention");
+
+    /* lines written by hand, in a copy of the log: a lift with the placing line's
+     * signature, and a hold of b with a's signature; neither counts */
+    EVP_PKEY *k = NULL;
+    VT_EQ_INT(vg_evkey_load_public(pub, &k), VG_OK);
+    snprintf(copy, sizeof copy, "%s/forged.log", root);
+    gchar *text = NULL;
+    gsize len = 0;
+    VT_CHECK(g_file_get_contents(log, &text, &len, NULL));
+    VT_CHECK(g_file_set_contents(copy, text, (gssize)len, NULL));
+    g_free(text);
+    struct vg_audit_index *x = vg_audit_index_new(copy, k);
+    VT_EQ_INT(vg_audit_index_held(x, "c-hold-a", &line), VG_OK); /* indexed before the forgery */
+    gchar *hold = log_line_with(copy, "\"result\":\"placed\"");
+    VT_CHECK(hold != NULL);
+    gchar *lift = g_strdup(hold);
+    memcpy(strstr(lift, "\"placed\""), "\"lifted\"", 8);
+    append_text(copy, lift);
+    gchar *other = g_strdup(hold);
+    memcpy(strstr(other, "c-hold-a"), "c-hold-b", 8);
+    append_text(copy, other);
+    VT_EQ_INT(vg_audit_held(copy, k, "c-hold-a", &line), VG_OK);
+    VT_EQ_INT(line, placed);
+    VT_EQ_INT(vg_audit_index_held(x, "c-hold-a", &line), VG_OK); /* back to the signed one */
+    VT_EQ_INT(line, placed);
+    VT_EQ_INT(vg_audit_held(copy, k, "c-hold-b", &line), VG_ENOENT);
+    VT_EQ_INT(vg_audit_index_held(x, "c-hold-b", &line), VG_ENOENT);
+    vg_audit_index_free(x);
+    g_free(hold);
+    g_free(lift);
+    g_free(other);
+
+    /* lifted: retention applies again, and the index sees the lift appended */
+    x = vg_audit_index_new(log, k);
+    VT_EQ_INT(vg_audit_index_held(x, "c-hold-a", &line), VG_OK);
+    VT_EQ_INT(vg_evidence_hold(ev, "eve", "evidence", "c-hold-a", false, "case closed"), VG_OK);
+    VT_CHECK(!vg_evidence_held(ev, "c-hold-a", &line));
+    VT_EQ_INT(vg_audit_index_held(x, "c-hold-a", &line), VG_ENOENT);
+    vg_audit_index_free(x);
+    VT_EQ_INT(vg_evidence_sweep(ev, later, 1), 1);
+    snprintf(dir, sizeof dir, "%s/evidence/c-hold-a", root);
+    VT_CHECK(!g_file_test(dir, G_FILE_TEST_EXISTS));
+    VT_EQ_INT(inventory(false, &inv), 0);
+    VT_CONTAINS(said, "OK c-hold-a: deleted under retention");
+    vg_evidence_close(ev);
+
+    /* deleted while held, by something that did not ask the log (an older vigild, a
+     * tool): the folder's check fails it */
+    short_recording("c-hold-c");
+    ev = open_ev(0);
+    VT_EQ_INT(vg_evidence_hold(ev, "sue", "supervisor", "c-hold-c", true, "appeal pending"), VG_OK);
+    snprintf(dir, sizeof dir, "%s/evidence/c-hold-c", root);
+    char sha[65], detail[200];
+    VT_EQ_INT(vg_manifest_sha256(dir, sha), VG_OK);
+    snprintf(detail, sizeof detail,
+             "{\"retention_days\":1,\"closed_us\":1,\"deleted_manifest_sha256\":\"%s\"}", sha);
+    VT_EQ_INT(
+        vg_evidence_audit(ev, "vigild", "system", "delete_expired", "c-hold-c", "done", detail),
+        VG_OK);
+    vg_evidence_close(ev);
+    char cmd[500];
+    snprintf(cmd, sizeof cmd, "rm -r '%s'", dir);
+    VT_EQ_INT(system(cmd), 0);
+    VT_EQ_INT(inventory(false, &inv), 1);
+    VT_CONTAINS(said, "FAIL c-hold-c: deleted at");
+    VT_CONTAINS(said, "while under the legal hold placed at line");
+    unsigned entries = 0;
+    problems[0] = '\0';
+    VT_EQ_INT(vg_audit_verify(log, k, report, NULL, &entries), 0); /* the log itself is whole */
+    vg_evkey_free(k);
+    memcpy(root, saved, sizeof root);
+}
+
 int main(void)
 {
     snprintf(root, sizeof root, "%s/vigil-recorder-XXXXXX", g_get_tmp_dir());
@@ -1381,6 +1517,7 @@ int main(void)
     test_tombstone();
     test_resume();
     test_inventory();
+    test_legal_hold();
     if (full_dir[0])
         umount2(full_dir, MNT_DETACH);
     char cmd[300];
