@@ -4,6 +4,7 @@
 
 #include <jansson.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -35,6 +36,16 @@ int vg_phone_set_country(const char *code)
     return VG_OK;
 }
 
+/* "86 139 0000 0000": China's country code written without its "+" before a whole
+ * mobile number (11 digits from 1), as a caller copies it from a contact card. No
+ * Chinese national number is 13 digits, so it cannot be one written nationally. Other
+ * countries' numbers have no such sure sign and are read as national. */
+static bool cn_mobile_with_code(const char *out)
+{
+    return strcmp(country, "86") == 0 && strlen(out) == 13 && out[0] == '8' && out[1] == '6' &&
+           out[2] == '1';
+}
+
 /* A number written without "+" in the national way, made international: "00" is the
  * international prefix, a single "0" the trunk prefix; anything else is a national
  * number (a Chinese mobile: 11 digits from 1). */
@@ -43,7 +54,9 @@ static int internationalize(char *out, size_t n)
     char tmp[64];
     if (out[0] == '+' || !country[0])
         return VG_OK;
-    if (out[0] == '0' && out[1] == '0')
+    if (cn_mobile_with_code(out))
+        snprintf(tmp, sizeof tmp, "+%s", out);
+    else if (out[0] == '0' && out[1] == '0')
         snprintf(tmp, sizeof tmp, "+%s", out + 2);
     else
         snprintf(tmp, sizeof tmp, "+%s%s", country, out + (out[0] == '0'));

@@ -40,7 +40,11 @@ static void test_phone(void)
               {"+86 138 0000 0006", "+8613800000006"},  /* international */
               {"0086 138 0000 0006", "+8613800000006"}, /* the international prefix */
               {"(0716) 123 4567", "+867161234567"},     /* a landline with the trunk 0 */
-              {"+49 30 1234567", "+49301234567"}};      /* another country's, as written */
+              {"86 138 0000 0006", "+8613800000006"},   /* the code without its "+" */
+              {"8613800000006", "+8613800000006"},
+              {"86123456", "+8686123456"},         /* a local number from 86 */
+              {"861012345678", "+86861012345678"}, /* not a mobile: as national */
+              {"+49 30 1234567", "+49301234567"}}; /* another country's, as written */
     for (size_t i = 0; i < sizeof cn / sizeof cn[0]; i++) {
         VT_EQ_INT(vg_phone_normalize(cn[i].in, out, sizeof out), VG_OK);
         VT_EQ_STR(out, cn[i].want);
