@@ -304,6 +304,12 @@ async function blocks(v, browser) {
   await sue.click(`${item} button`);
   const asked = await until(() => sue.textContent(`${item} [role=status]`).then((x) => /reason/.test(x) && x), 3000);
   check(asked, `lifting it without a reason asks for one: "${asked}"`);
+  // Said again in the other language across a switch (it was cleared before).
+  await sue.click('#lang-switch');
+  const zh = await sue.textContent(`${item} [role=status]`).catch(() => '');
+  await sue.click('#lang-switch');
+  const en = await sue.textContent(`${item} [role=status]`).catch(() => '');
+  check(/[\u4e00-\u9fff]/.test(zh) && en === asked, `and after a switch to Chinese and back: "${zh}", "${en}"`);
   // Another block made while she types a reason: her list is not rebuilt under her.
   await sue.fill(`${item} input`, 'e2e: lif');
   // bob blocks another number from a connection of his own (opened in sue's page).

@@ -911,9 +911,12 @@ async function loadBlocks() {
   renderBlocks();
 }
 
-// again: rebuilt in the console's language (after a switch), keeping a reason being typed.
+// again: rebuilt in the console's language (after a switch), keeping a reason being typed
+// and what an unblock said ("Not lifted: …"), said again in the new language.
 function renderBlocks(again = false) {
   const typed = new Map(again ? [...$('blocks').children].map((li) => [li.dataset.phone, li.querySelector('input').value])
+    : []);
+  const said = new Map(again ? [...$('blocks').children].map((li) => [li.dataset.phone, li.querySelector('[role=status]').words?.text])
     : []);
   $('blocks-count').textContent = `(${s.blocks.length})`;
   $('blocks').replaceChildren(...s.blocks.map((b) => {
@@ -921,6 +924,7 @@ function renderBlocks(again = false) {
                                  'aria-label': t('Reason to unblock {phone}', { phone: b.phone }) });
     reason.value = typed.get(b.phone) || '';
     const note = el('span', { class: 'small', role: 'status' });
+    if (said.get(b.phone)) put(note, said.get(b.phone));
     const go = el('button', { type: 'button', onclick: async () => {
       if (!reason.value.trim()) { put(note, () => t(' Give a reason first.')); reason.focus(); return; }
       const u = await gw.request('unblock', { phone: b.phone, reason: reason.value.trim() });
