@@ -84,6 +84,14 @@ run('e2e_citizen_lang', { config, accounts: [['ann', 'call_taker']] }, async (v,
   latin = await latinText(zh, ['ann']);
   check(latin.length === 0, `no English on the call screen (${latin.join('; ') || 'none'})`);
   await shot(zh, 'citizen-call-zh');
+  // A file the gateway refuses (not a photo or video): why, in Chinese (its words
+  // are English; the page has its own for the code).
+  await zh.setInputFiles('#more-files', [{ name: '照片.jpg', mimeType: 'image/jpeg',
+                                           buffer: Buffer.from('not a picture '.repeat(40)) }]);
+  const refused = await until(() => zh.$$eval('#upload-list li', (l) => l.map((e) => [e.dataset.state, e.textContent]))
+    .then((st) => st.length === 1 && st[0][0] === 'failed' && st[0][1]), 10000);
+  check(refused && /未发送（不是警方能打开的照片或视频）|未发送 \(不是警方能打开的照片或视频\)/.test(refused),
+        `a file the gateway refuses is explained in Chinese ("${refused}")`);
   await zh.click('#hangup');
   await zh.waitForSelector('#rating:not([hidden])', { timeout: 5000 });
   const ended = await text(zh, '#ended-text');

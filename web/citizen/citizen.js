@@ -879,6 +879,11 @@ function tooMany(files) {
   return '';
 }
 
+// Why a file was refused, for a page in another language than the gateway's words.
+const UPLOAD_WHY = { too_large: N_('too large'), type: N_('not a photo or video the police can open'),
+                     limit: N_('this alarm has all the files it can take'),
+                     closed: N_('sending files for this alarm has closed') };
+
 function renderUploads(mine) {
   const items = [...(c.sentFiles || []), ...mine]; // what was sent before a reload, then this page's
   const words = { waiting: N_('waiting'), retrying: N_('connection lost, will resume'), sent: N_('sent, checking'),
@@ -886,7 +891,7 @@ function renderUploads(mine) {
   const rows = () => items.map((it) => {
     const pct = it.size ? Math.floor((100 * it.offset) / it.size) : 0;
     const what = it.state === 'sending' ? t('sending {pct}%', { pct }) : t(words[it.state]);
-    const err = it.error && serverText(it.error);
+    const err = it.error && (serverText(it.error) || (Object.hasOwn(UPLOAD_WHY, it.code) ? t(UPLOAD_WHY[it.code]) : ''));
     return el('li', { 'data-state': it.state }, `${it.name}: ${what}${err ? ' (' + err + ')' : ''}`);
   });
   $('upload-list').replaceChildren(...rows());

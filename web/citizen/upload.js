@@ -118,6 +118,7 @@ export class Uploader {
   fail(it, r) {
     it.state = 'failed';
     it.error = (r.body && (r.body.message || r.body.error)) || 'HTTP ' + r.status;
+    it.code = (r.body && r.body.error) || ''; // for a page whose language the message is not in
     this.changed();
   }
 
