@@ -21,6 +21,7 @@
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static void usage(FILE *f)
@@ -309,14 +310,25 @@ static int evidence_hold(const char *dir, const char *evdir, const char *what, c
 {
     bool place = strcmp(what, "place") == 0;
     if ((!place && strcmp(what, "lift") != 0) || !actor || !*actor || strlen(actor) > 64 ||
-        !reason || !*reason || strlen(reason) > 500 || !case_id[0] || case_id[0] == '.' ||
-        strchr(case_id, '/')) {
+        !reason || !*reason || strlen(reason) > 500) {
         fprintf(stderr, "vigilctl: evidence-hold place|lift CASE_ID needs --reason TEXT (the "
                         "order or case it is held for) and --actor NAME\n");
         return 2;
     }
-    char log_path[PATH_MAX + 32];
+    if (!vg_audit_hold_name_ok(case_id)) {
+        fprintf(stderr, "vigilctl: \"%s\" is not a case id (c- and hex, as vigild names them)\n",
+                case_id);
+        return 2;
+    }
+    char log_path[PATH_MAX + 32], rec[PATH_MAX + 80];
     audit_log_path(dir, evdir, log_path, sizeof log_path);
+    snprintf(rec, sizeof rec, "%.*s/%s", (int)(strrchr(log_path, '/') - log_path), log_path,
+             case_id);
+    struct stat st;
+    if (place && (stat(rec, &st) != 0 || !S_ISDIR(st.st_mode))) {
+        fprintf(stderr, "vigilctl: %s: no recording of that case there\n", rec);
+        return 1;
+    }
     EVP_PKEY *pub = evidence_pub(dir);
     if (!pub)
         return 1;
@@ -354,20 +366,50 @@ struct holds_walk {
     unsigned n;
 };
 
+/* The entry on line `line` of the log (its JSON, without the signature, which the
+ * walk that named the line has checked), or NULL. */
+static json_t *entry_at(const char *log, int64_t line)
+{
+    FILE *f = fopen(log, "r");
+    char *buf = NULL;
+    size_t cap = 0;
+    json_t *e = NULL;
+    for (int64_t n = 1; f && getline(&buf, &cap, f) > 0; n++) {
+        if (n == line) {
+            char *tab = strchr(buf, '\t');
+            e = json_loadb(buf, tab ? (size_t)(tab - buf) : strlen(buf), 0, NULL);
+            break;
+        }
+    }
+    free(buf);
+    if (f)
+        fclose(f);
+    return e;
+}
+
+/* Prints text with control characters as '?': a reason cannot fake a row. */
+static void print_plain(const char *text)
+{
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++)
+        putchar(*p < 0x20 || *p == 0x7f ? '?' : *p);
+}
+
 static void print_hold(const struct vg_audit_case *k, void *ud)
 {
     struct holds_walk *w = ud;
     if (!k->hold_line)
         return;
-    int64_t line = 0;
-    json_t *e = NULL;
+    json_t *e = entry_at(w->log, k->hold_line); /* the entry that placed it */
     char when[40] = "?";
-    if (vg_audit_last_action(w->log, w->pub, k->case_id, "legal_hold", &line, &e) == VG_OK)
+    if (e)
         vg_ev_utc(json_integer_value(json_object_get(e, "at_us")), when, sizeof when);
     const char *by = json_string_value(json_object_get(e, "actor"));
     const char *why = json_string_value(json_object_get(json_object_get(e, "detail"), "reason"));
-    printf("%-24s line %-8lld %s by %-16s %s\n", k->case_id, (long long)k->hold_line, when,
-           by ? by : "?", why ? why : "");
+    printf("%-24s line %-8lld %s by ", k->case_id, (long long)k->hold_line, when);
+    print_plain(by ? by : "?");
+    putchar(' ');
+    print_plain(why ? why : "");
+    putchar('\n');
     json_decref(e);
     w->n++;
 }

@@ -368,14 +368,15 @@ void evidence_hold(struct vg_hub *h, struct session *s, const struct vg_proto_ms
     json_t *hold = json_object_get(m->body, "hold");
     const char *reason = json_string_value(json_object_get(m->body, "reason"));
     size_t rl = reason ? strlen(reason) : 0;
-    if (!id || !id[0] || strlen(id) > VG_CASE_ID_MAX || strchr(id, '/') || id[0] == '.' ||
+    bool place = json_is_true(hold);
+    if (s->role != R_SUPERVISOR && s->role != R_EVIDENCE) /* refused and audited, even malformed */
+        return (void)may_access(h, s, m, place ? "legal_hold" : "legal_hold_lift",
+                                id && strlen(id) <= VG_CASE_ID_MAX ? id : NULL);
+    if (!id || strlen(id) > VG_CASE_ID_MAX || !vg_audit_hold_name_ok(id) ||
         !json_is_boolean(hold) || rl < 1 || rl > 500)
         return hub_error(s, m->id, VG_PROTO_E_INVALID,
                          "\"case_id\", \"hold\" (true or false) and \"reason\" (1-500 bytes, "
                          "the order or case it is held for) are required");
-    bool place = json_is_true(hold);
-    if (s->role != R_SUPERVISOR && s->role != R_EVIDENCE)
-        return (void)may_access(h, s, m, place ? "legal_hold" : "legal_hold_lift", id);
     if (!h->evidence)
         return hub_error(s, m->id, "state", "recording is off ([evidence] enabled = false)");
     char *dir = g_build_filename(vg_evidence_dir(h->evidence), id, NULL);
@@ -386,10 +387,12 @@ void evidence_hold(struct vg_hub *h, struct session *s, const struct vg_proto_ms
     int64_t line = 0;
     if (!place && !vg_evidence_held(h->evidence, id, &line))
         return hub_error(s, m->id, "state", "no legal hold stands on %s", id);
-    if (vg_evidence_hold(h->evidence, s->account, hub_role_name(s->role), id, place, reason))
-        return hub_error(s, m->id, "internal",
-                         "the audit log could not be written: the hold is unchanged");
+    int rc = vg_evidence_hold(h->evidence, s->account, hub_role_name(s->role), id, place, reason);
     bool now = vg_evidence_held(h->evidence, id, &line);
+    if (rc) /* a failed sync may still have left the entry in the log: say what stands */
+        return hub_error(s, m->id, "internal",
+                         "the audit log could not be written in full: a hold %s on %s",
+                         now ? "stands" : "does not stand", id);
     vg_info(id, NULL, "evidence: legal hold %s by %s %s (audit log line %lld): %s",
             place ? "placed" : "lifted", hub_role_name(s->role), s->account, (long long)line,
             reason);

@@ -147,9 +147,12 @@ static bool cut_unfinished(struct vg_audit *a, int fd, struct stat *st)
 /* Appends under an exclusive lock on the file, so vigild and vigilctl (an export
  * audited from the command line) can both write: if the file grew since our last
  * line, someone else appended, and the chain continues from their last line. */
-int vg_audit_append(struct vg_audit *a, int64_t at_us, const char *actor, const char *role,
-                    const char *action, const char *case_id, const char *result,
-                    const char *detail_json)
+/* unless: a case whose legal hold, if one stands once the lock is held, refuses the
+ * entry (VG_EPERM, its line in *held); x: the index to ask (NULL: the whole log). */
+static int append(struct vg_audit *a, int64_t at_us, const char *actor, const char *role,
+                  const char *action, const char *case_id, const char *result,
+                  const char *detail_json, const char *unless, struct vg_audit_index *x,
+                  int64_t *held)
 {
     int fd = open(a->path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (fd < 0)
@@ -157,8 +160,15 @@ int vg_audit_append(struct vg_audit *a, int64_t at_us, const char *actor, const 
     struct stat st;
     int rc = VG_EIO;
     GString *line = NULL;
-    if (flock(fd, LOCK_EX) == 0 && fstat(fd, &st) == 0 &&
-        (st.st_size == a->size || load_chain(a, fd) == 0) && cut_unfinished(a, fd, &st)) {
+    bool locked = flock(fd, LOCK_EX) == 0;
+    if (locked && unless &&
+        (x ? vg_audit_index_held(x, unless, held) : vg_audit_held(a->path, a->key, unless, held)) ==
+            VG_OK) {
+        close(fd);
+        return VG_EPERM;
+    }
+    if (locked && fstat(fd, &st) == 0 && (st.st_size == a->size || load_chain(a, fd) == 0) &&
+        cut_unfinished(a, fd, &st)) {
         line = make_line(a, at_us, actor, role, action, case_id, result, detail_json);
         rc = !line ? VG_EINVAL
              : write(fd, line->str, line->len) == (ssize_t)line->len && fdatasync(fd) == 0 ? VG_OK
@@ -174,6 +184,22 @@ int vg_audit_append(struct vg_audit *a, int64_t at_us, const char *actor, const 
         g_string_free(line, TRUE);
     close(fd); /* releases the lock */
     return rc;
+}
+
+int vg_audit_append(struct vg_audit *a, int64_t at_us, const char *actor, const char *role,
+                    const char *action, const char *case_id, const char *result,
+                    const char *detail_json)
+{
+    return append(a, at_us, actor, role, action, case_id, result, detail_json, NULL, NULL, NULL);
+}
+
+int vg_audit_append_unless_held(struct vg_audit *a, struct vg_audit_index *x, int64_t at_us,
+                                const char *actor, const char *role, const char *action,
+                                const char *case_id, const char *result, const char *detail_json,
+                                int64_t *held)
+{
+    *held = 0;
+    return append(a, at_us, actor, role, action, case_id, result, detail_json, case_id, x, held);
 }
 
 int vg_audit_check_line(const char *line, size_t len, const char *prev_hex, int64_t seq,
@@ -390,7 +416,7 @@ static void index_line(void *ud, const char *p, size_t len, off_t off, int64_t l
     char c[128];
     if (names_seal(p, len, c, sizeof c))
         remember(x->cases, c, off, line, len);
-    else if (names_hold(p, len, c, sizeof c))
+    if (names_hold(p, len, c, sizeof c))
         remember(x->holds, c, off, line, len);
 }
 
@@ -576,6 +602,13 @@ int vg_audit_index_held(struct vg_audit_index *x, const char *case_id, int64_t *
         *line = held_slow(fd, x->pub, case_id);
     close(fd);
     return *line ? VG_OK : VG_ENOENT;
+}
+
+bool vg_audit_hold_name_ok(const char *case_id)
+{
+    size_t n = strlen(case_id);
+    return n >= 1 && n <= 40 &&
+           strspn(case_id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") == n;
 }
 
 int vg_audit_held(const char *path, EVP_PKEY *pub, const char *case_id, int64_t *line)

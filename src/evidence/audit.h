@@ -6,6 +6,7 @@
 #ifndef VG_AUDIT_H
 #define VG_AUDIT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <jansson.h>
 #include <stdint.h>
@@ -66,6 +67,21 @@ int vg_audit_index_last_seal(struct vg_audit_index *x, const char *case_id, char
  * since it was last asked; vg_audit_held reads the whole log. */
 int vg_audit_index_held(struct vg_audit_index *x, const char *case_id, int64_t *line);
 int vg_audit_held(const char *path, EVP_PKEY *pub, const char *case_id, int64_t *line);
+
+/* Whether a hold may name case_id: 1 to 40 of [A-Za-z0-9_-] (vigild's case ids are
+ * "c-" and hex). An entry naming anything else could never be read back as a hold. */
+bool vg_audit_hold_name_ok(const char *case_id);
+
+/* vg_audit_append, unless a legal hold stands on case_id once the log is locked for
+ * the append: then nothing is written and VG_EPERM says so, the hold's line in *held.
+ * The retention sweep's deletion entry: a hold placed by anyone (vigild's loop,
+ * vigilctl) is either in the log before the question, and the deletion is refused, or
+ * after the deletion's entry. x: an index of this log to ask (NULL: the whole log is
+ * read), used by one thread at a time as always. */
+int vg_audit_append_unless_held(struct vg_audit *a, struct vg_audit_index *x, int64_t at_us,
+                                const char *actor, const char *role, const char *action,
+                                const char *case_id, const char *result, const char *detail_json,
+                                int64_t *held);
 
 /* What the log says of one case's recording: the manifest signed last (every seal
  * and reseal names it; seal_line 0: none) and its deletion under retention, if any

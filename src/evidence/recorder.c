@@ -1494,6 +1494,21 @@ static int seal_audit(void *ud, const char *action, const char *case_id, const c
     return vg_evidence_audit(ud, "vigild", "system", action, case_id, result, detail_json);
 }
 
+static int seal_audit_unless_held(void *ud, struct vg_audit_index *x, const char *action,
+                                  const char *case_id, const char *result, const char *detail_json,
+                                  int64_t *held)
+{
+    struct vg_evidence *ev = ud;
+    g_mutex_lock(&ev->audit_lock); /* vigild's own holds wait for it here */
+    int rc = vg_audit_append_unless_held(ev->audit, x, g_get_real_time(), "vigild", "system",
+                                         action, case_id, result, detail_json, held);
+    g_mutex_unlock(&ev->audit_lock);
+    if (rc && rc != VG_EPERM)
+        vg_error(case_id, NULL, "evidence: the audit log could not be written (%s)",
+                 vg_strerror(rc));
+    return rc;
+}
+
 static void seal_alert(void *ud, const char *case_id, const char *kind, json_t *detail)
 {
     alert_later(ud, case_id, kind, detail);
@@ -1541,9 +1556,10 @@ int vg_evidence_open(const struct vg_evidence_config *cfg, struct vg_evidence **
     ev->holds = vg_audit_index_new(audit, ev->key);
     g_free(audit);
     ev->resumable = json_object();
-    ev->recovered = vg_seal_recover(
-        &(struct vg_seal_env){ev->dir, ev->key, seal_audit, seal_alert, ev, NULL, seal_resume},
-        ev->resumable);
+    ev->recovered =
+        vg_seal_recover(&(struct vg_seal_env){ev->dir, ev->key, seal_audit, seal_alert, ev, NULL,
+                                              seal_resume, seal_audit_unless_held},
+                        ev->resumable);
     ev->open = g_ptr_array_new();
     ev->dirty = g_ptr_array_new();
     ev->serial = atomic_fetch_add(&next_serial, 1);
@@ -1553,8 +1569,8 @@ int vg_evidence_open(const struct vg_evidence_config *cfg, struct vg_evidence **
     atomic_store(&ev->n_rings, n);
     g_mutex_init(&ev->lock);
     g_cond_init(&ev->cond);
-    ev->sealer = vg_sealer_start(
-        &(struct vg_seal_env){ev->dir, ev->key, seal_audit, seal_alert, ev, NULL, NULL});
+    ev->sealer = vg_sealer_start(&(struct vg_seal_env){ev->dir, ev->key, seal_audit, seal_alert, ev,
+                                                       NULL, NULL, seal_audit_unless_held});
     ev->thread = g_thread_new("vigil-evidence", writer_main, ev);
     *out = ev;
     return VG_OK;
@@ -1640,9 +1656,9 @@ void vg_evidence_get_stats(struct vg_evidence *ev, struct vg_evidence_stats *out
 
 int vg_evidence_sweep(struct vg_evidence *ev, int64_t now_us, unsigned days)
 {
-    return vg_seal_sweep(
-        &(struct vg_seal_env){ev->dir, ev->key, seal_audit, seal_alert, ev, NULL, NULL}, now_us,
-        days);
+    return vg_seal_sweep(&(struct vg_seal_env){ev->dir, ev->key, seal_audit, seal_alert, ev, NULL,
+                                               NULL, seal_audit_unless_held},
+                         now_us, days);
 }
 
 void vg_evidence_sweep_later(struct vg_evidence *ev, int64_t now_us, unsigned days)

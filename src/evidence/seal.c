@@ -1039,6 +1039,29 @@ static void drop_temps(const char *dir)
     }
 }
 
+/* Whether a legal hold stands on the case (audit.h): its line in *line. */
+static bool held(const struct vg_seal_env *env, const char *case_id, int64_t *line)
+{
+    if (env->seals)
+        return vg_audit_index_held(env->seals, case_id, line) == VG_OK;
+    char *log = g_build_filename(env->dir, "audit.log", NULL);
+    bool h = vg_audit_held(log, env->key, case_id, line) == VG_OK;
+    g_free(log);
+    return h;
+}
+
+/* The deletion's entry, unless a hold stands once the log is locked (VG_EPERM). */
+static int audit_deletion(const struct vg_seal_env *env, const char *case_id, const char *detail,
+                          int64_t *hold)
+{
+    if (env->audit_unless_held)
+        return env->audit_unless_held(env->ud, env->seals, "delete_expired", case_id, "done",
+                                      detail, hold);
+    if (held(env, case_id, hold)) /* an owner that cannot lock the log: asked just before */
+        return VG_EPERM;
+    return env->audit(env->ud, "delete_expired", case_id, "done", detail);
+}
+
 /* Whether the log records the case's deletion after its last seal (the whole log:
  * for a tomb found at start, which is rare). */
 static bool deletion_logged(const struct vg_seal_env *env, const char *case_id)
@@ -1054,6 +1077,38 @@ static bool deletion_logged(const struct vg_seal_env *env, const char *case_id)
     return del_line > seal_line;
 }
 
+/* A deletion a crash cut. Its entry is written before the removal begins: the crash
+ * came between the rename and the entry (none yet), or after it (nothing to add: it
+ * is finished). With no entry yet, one is written now, naming the manifest if it is
+ * still there, unless a legal hold stands: then the recording is put back, as it is
+ * when the entry cannot be written. */
+static void finish_tomb(const struct vg_seal_env *env, const char *tomb, const char *case_id)
+{
+    if (!deletion_logged(env, case_id)) {
+        char sha[65] = "", detail[160];
+        if (vg_manifest_sha256(tomb, sha) == VG_OK)
+            snprintf(detail, sizeof detail,
+                     "{\"finished\":\"at restart\",\"deleted_manifest_sha256\":\"%s\"}", sha);
+        else
+            snprintf(detail, sizeof detail, "{\"finished\":\"at restart\"}");
+        int64_t hold = 0;
+        int rc = audit_deletion(env, case_id, detail, &hold);
+        if (rc != VG_OK) {
+            char *dir = g_build_filename(env->dir, case_id, NULL);
+            if (rename(tomb, dir) == 0)
+                vg_warn(case_id, NULL, "evidence: a deletion cut by a crash undone: %s",
+                        rc == VG_EPERM ? "a legal hold stands" : "it could not be audited");
+            else
+                vg_error(case_id, NULL, "evidence: a recording not deleted is left at %s: %s", tomb,
+                         strerror(errno));
+            g_free(dir);
+            return;
+        }
+    }
+    remove_tree(tomb);
+    vg_warn(case_id, NULL, "evidence: a deletion cut by a crash finished");
+}
+
 unsigned vg_seal_recover(const struct vg_seal_env *env, json_t *resumable)
 {
     unsigned closed = 0;
@@ -1066,22 +1121,8 @@ unsigned vg_seal_recover(const struct vg_seal_env *env, json_t *resumable)
         char *pending = g_build_filename(dir, PENDING, NULL);
         if (!g_file_test(dir, G_FILE_TEST_IS_DIR) || g_file_test(dir, G_FILE_TEST_IS_SYMLINK)) {
             /* audit.log, or something that is not a recording */
-        } else if (g_str_has_prefix(n, TOMB)) { /* a deletion a crash cut: finished */
-            /* Its entry is written before the removal begins: the crash may have come
-             * between the rename and the entry (none yet: one is written, naming the
-             * manifest if it is still there), or after it (nothing to add). */
-            if (!deletion_logged(env, n + strlen(TOMB))) {
-                char sha[65] = "", detail[160];
-                if (vg_manifest_sha256(dir, sha) == VG_OK)
-                    snprintf(detail, sizeof detail,
-                             "{\"finished\":\"at restart\",\"deleted_manifest_sha256\":\"%s\"}",
-                             sha);
-                else
-                    snprintf(detail, sizeof detail, "{\"finished\":\"at restart\"}");
-                env->audit(env->ud, "delete_expired", n + strlen(TOMB), "done", detail);
-            }
-            remove_tree(dir);
-            vg_warn(n + strlen(TOMB), NULL, "evidence: a deletion cut by a crash finished");
+        } else if (g_str_has_prefix(n, TOMB)) { /* a deletion a crash cut */
+            finish_tomb(env, dir, n + strlen(TOMB));
         } else if (n[0] == '.') {
             /* not a case: case ids never start with a dot */
         } else if (g_file_test(pending, G_FILE_TEST_EXISTS)) {
@@ -1134,17 +1175,6 @@ unsigned vg_seal_recover(const struct vg_seal_env *env, json_t *resumable)
 
 /* Retention ------------------------------------------------------------------------------ */
 
-/* Whether a legal hold stands on the case (audit.h): its line in *line. */
-static bool held(const struct vg_seal_env *env, const char *case_id, int64_t *line)
-{
-    if (env->seals)
-        return vg_audit_index_held(env->seals, case_id, line) == VG_OK;
-    char *log = g_build_filename(env->dir, "audit.log", NULL);
-    bool h = vg_audit_held(log, env->key, case_id, line) == VG_OK;
-    g_free(log);
-    return h;
-}
-
 int vg_seal_sweep(const struct vg_seal_env *env, int64_t now_us, unsigned days)
 {
     if (!days)
@@ -1153,6 +1183,8 @@ int vg_seal_sweep(const struct vg_seal_env *env, int64_t now_us, unsigned days)
     GDir *d = g_dir_open(env->dir, 0, NULL);
     const char *n;
     while (d && (n = g_dir_read_name(d))) {
+        if (n[0] == '.') /* not a case: a tomb is the next start's (vg_seal_recover) */
+            continue;
         char *dir = g_build_filename(env->dir, n, NULL);
         gchar *text = NULL;
         gsize len = 0;
@@ -1184,26 +1216,30 @@ int vg_seal_sweep(const struct vg_seal_env *env, int64_t now_us, unsigned days)
                 sha[0] = '\0';
             bool moved = rename(dir, tomb) == 0;
             int e = errno;
-            if (moved && held(env, n, &hold)) {
-                /* placed between the question above and the rename: asked again once
-                 * the recording is out of reach, so a hold that came before its
-                 * deletion's entry is kept (only microseconds are left between this
-                 * question and that entry) */
-                if (rename(tomb, dir) != 0)
-                    vg_error(n, NULL, "evidence: a held recording left at %s: %s", tomb,
-                             strerror(errno));
-                vg_info(n, NULL, "evidence: kept: a legal hold came as it was being deleted");
-            } else if (moved) {
+            char detail[200];
+            snprintf(
+                detail, sizeof detail,
+                "{\"retention_days\":%u,\"closed_us\":%lld,\"deleted_manifest_sha256\":\"%s\"}",
+                days, (long long)closed, sha);
+            if (moved)
                 fsync_dir(env->dir);
-                char detail[200];
-                snprintf(
-                    detail, sizeof detail,
-                    "{\"retention_days\":%u,\"closed_us\":%lld,\"deleted_manifest_sha256\":\"%s\"}",
-                    days, (long long)closed, sha);
-                /* the entry before the removal: a crash in between leaves the tomb and
-                 * the entry (the next start finishes it), never a recording gone with
-                 * nothing in the log to say so */
-                env->audit(env->ud, "delete_expired", n, "done", detail);
+            /* the entry before the removal: a crash in between leaves the tomb and the
+             * entry (the next start finishes it), never a recording gone with nothing
+             * in the log to say so. Written only if no hold stands once the log is
+             * locked: a hold placed since the question above is kept. */
+            int rc = moved ? audit_deletion(env, n, detail, &hold) : VG_OK;
+            if (moved && rc != VG_OK) {     /* held, or no entry to say it: put back */
+                if (rename(tomb, dir) != 0) /* the next start puts it back (recovery) */
+                    vg_error(n, NULL, "evidence: a recording not deleted is left at %s: %s", tomb,
+                             strerror(errno));
+                if (rc == VG_EPERM)
+                    vg_info(n, NULL,
+                            "evidence: kept: a legal hold came as it was being deleted (audit "
+                            "log line %lld)",
+                            (long long)hold);
+                else
+                    vg_error(n, NULL, "evidence: not deleted: its deletion could not be audited");
+            } else if (moved) {
                 remove_tree(tomb);
                 vg_info(n, NULL, "evidence: recording deleted after %u days", days);
                 deleted++;

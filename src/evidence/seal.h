@@ -48,6 +48,12 @@ struct vg_seal_env {
     /* vg_seal_recover: whether a recording left open belongs to a case that is still
      * live, to be resumed instead of sealed. NULL: none is. */
     bool (*resume)(void *ud, const char *case_id);
+    /* The retention sweep's deletion entry, written only if no legal hold stands on
+     * the case once the log is locked for it (vg_audit_append_unless_held, asking x):
+     * VG_OK, VG_EPERM (held, its line in *held) or the log's error. */
+    int (*audit_unless_held)(void *ud, struct vg_audit_index *x, const char *action,
+                             const char *case_id, const char *result, const char *detail_json,
+                             int64_t *held);
 };
 
 struct vg_sealer;

@@ -446,8 +446,6 @@ def legal_hold(v, ann, sup, cid):
     ctl = [os.environ["VIGILCTL"], "--data-dir", v.data_dir]
     log = os.path.join(v.data_dir, "evidence", "audit.log")
     key_pub = os.path.join(v.data_dir, "evidence-key.pub")
-    r = ann.request("evidence_hold", case_id=cid, hold=True, reason="mine")
-    check(r.get("code") == "forbidden", f"a call-taker cannot place a hold ({r.get('code')})")
     r = sup.request("evidence_hold", case_id=cid, hold=True)
     check(r.get("code") == "invalid_field", f"a hold needs a reason ({r.get('code')})")
     r = sup.request("evidence_hold", case_id="c-000000000000", hold=True, reason="x")
@@ -455,8 +453,11 @@ def legal_hold(v, ann, sup, cid):
     r = sup.request("evidence_hold", case_id=cid, hold=True, reason="court order 41/2026")
     check(r.get("type") == "evidence_hold" and r.get("held") is True and r.get("line", 0) > 0,
           f"a supervisor places a legal hold: {r}")
+    placed = r.get("line")
+    r = ann.request("evidence_hold", case_id=cid, hold=False, reason="mine")
+    check(r.get("code") == "forbidden", f"a call-taker cannot lift it ({r.get('code')})")
     held = {x["case_id"]: x.get("held") for x in sup.request("evidence_list")["recordings"]}
-    check(held.get(cid) == r.get("line"), f"the list names the hold's line: {held.get(cid)}")
+    check(held.get(cid) == placed, f"the list names the hold's line: {held.get(cid)}")
     p = subprocess.run(ctl + ["evidence-holds"], capture_output=True, text=True)
     print(p.stdout.strip())
     check(p.returncode == 0 and cid in p.stdout and "sue" in p.stdout and
@@ -474,7 +475,10 @@ def legal_hold(v, ann, sup, cid):
     check(r.get("code") == "state", f"a hold not standing cannot be lifted ({r.get('code')})")
     p = subprocess.run(ctl + ["evidence-hold", "place", cid, "--actor", "kim"],
                        capture_output=True, text=True)
-    check(p.returncode == 2, "vigilctl refuses a hold without a reason")
+    p2 = subprocess.run(ctl + ["evidence-hold", "place", "c-000000000000", "--actor", "kim",
+                               "--reason", "typo"], capture_output=True, text=True)
+    check(p.returncode == 2 and p2.returncode == 1 and "no recording" in p2.stderr,
+          "vigilctl refuses a hold without a reason, or on a recording that is not there")
     p = subprocess.run(ctl + ["evidence-audit", "legal_hold", cid, "--actor", "kim"],
                        capture_output=True, text=True)
     check(p.returncode == 2, "evidence-audit cannot write a legal_hold entry")
@@ -482,9 +486,9 @@ def legal_hold(v, ann, sup, cid):
     holds = [(e["actor"], e["role"], e["result"]) for e in entries
              if e["action"].startswith("legal_hold") and e["case_id"] == cid]
     print("holds in the audit log:", holds)
-    check(holds == [("ann", "call_taker", "refused"), ("sue", "supervisor", "placed"),
+    check(holds == [("sue", "supervisor", "placed"), ("ann", "call_taker", "refused"),
                     ("kim", "operator", "lifted")],
-          "the refusal, the hold and its lift are in the audit log, in that order")
+          "the hold, the refusal and the lift are in the audit log, in that order")
 
 
 def across_restart(v, ann, how, phone):

@@ -4,6 +4,7 @@
  * on its own), the index's answers for a case (its last seal, its legal hold) always
  * the whole read's. */
 #include "audit.h"
+#include "evkey.h"
 #include "vg_err.h"
 
 #include <openssl/evp.h>
@@ -40,6 +41,35 @@ static void same_answer(struct vg_audit_index *x, const char *path, EVP_PKEY *pu
         abort();
 }
 
+/* The input as a log whose lines are signed with the fuzzer's key, so that entries
+ * verify and the answers are not all "none": a line with a tab is written as it is
+ * (its signature forged, or none), any other gets its signature after a tab. */
+static void write_signed(const char *path, EVP_PKEY *key, const uint8_t *data, size_t size,
+                         const char *mode)
+{
+    FILE *f = fopen(path, mode);
+    if (!f)
+        abort();
+    const uint8_t *p = data, *end = data + size;
+    while (p < end) {
+        const uint8_t *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        fwrite(p, 1, len, f);
+        if (!memchr(p, '\t', len)) {
+            uint8_t sig[64];
+            char b64[90];
+            if (vg_evkey_sign(key, p, len, sig) != VG_OK)
+                abort();
+            vg_evkey_sig_b64(sig, b64);
+            fprintf(f, "\t%s", b64);
+        }
+        if (nl)
+            fputc('\n', f);
+        p += len + (nl != NULL);
+    }
+    fclose(f);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char why[200] = "";
@@ -57,6 +87,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct vg_audit_index *x = vg_audit_index_new(path, pub);
     same_answer(x, path, pub, "c-a");
     write_log(path, data, size, "ab");
+    same_answer(x, path, pub, "c-a");
+    vg_audit_index_free(x);
+    write_signed(path, pub, data, size, "wb"); /* the same, with entries that verify */
+    x = vg_audit_index_new(path, pub);
+    same_answer(x, path, pub, "c-a");
+    write_signed(path, pub, data, size, "ab");
     same_answer(x, path, pub, "c-a");
     vg_audit_index_free(x);
     unlink(path);

@@ -1462,6 +1462,47 @@ static void test_legal_hold(void)
     VT_CONTAINS(said, "OK c-hold-a: deleted under retention");
     vg_evidence_close(ev);
 
+    /* the sweep on the sealer's thread asks its index (what vigild does) */
+    short_recording("c-hold-e");
+    ev = open_ev(0);
+    VT_EQ_INT(vg_evidence_hold(ev, "sue", "supervisor", "c-hold-e", true, "inquiry"), VG_OK);
+    vg_evidence_sweep_later(ev, later, 1);
+    vg_evidence_close(ev); /* after every job queued */
+    snprintf(dir, sizeof dir, "%s/evidence/c-hold-e", root);
+    VT_CHECK(g_file_test(dir, G_FILE_TEST_IS_DIR));
+
+    /* the deletion's entry is refused once a hold stands, whoever placed it */
+    struct vg_audit *a = NULL;
+    EVP_PKEY *priv = NULL;
+    char kp[400], err[200];
+    snprintf(kp, sizeof kp, "%s/evidence-key.pem", root);
+    VT_EQ_INT(vg_evkey_load_or_create(kp, &priv, err, sizeof err), VG_OK);
+    VT_EQ_INT(vg_audit_open(log, priv, &a, err, sizeof err), VG_OK);
+    gsize before = 0;
+    VT_CHECK(g_file_get_contents(log, &text, &before, NULL));
+    g_free(text);
+    VT_EQ_INT(vg_audit_append_unless_held(a, NULL, 1, "vigild", "system", "delete_expired",
+                                          "c-hold-e", "done", NULL, &line),
+              VG_EPERM);
+    VT_CHECK(line > 0);
+    VT_CHECK(g_file_get_contents(log, &text, &len, NULL));
+    g_free(text);
+    VT_EQ_INT(len, before); /* nothing written */
+    vg_audit_free(a);
+    vg_evkey_free(priv);
+
+    /* a crash between the sweep's rename and its entry, the recording held: the next
+     * start puts it back instead of finishing the deletion */
+    char tomb[400];
+    snprintf(tomb, sizeof tomb, "%s/evidence/.deleting-c-hold-e", root);
+    VT_EQ_INT(rename(dir, tomb), 0);
+    ev = open_ev(0);
+    vg_evidence_close(ev);
+    VT_CHECK(g_file_test(dir, G_FILE_TEST_IS_DIR));
+    VT_CHECK(!g_file_test(tomb, G_FILE_TEST_EXISTS));
+    VT_EQ_INT(inventory(false, &inv), 0);
+    VT_CONTAINS(said, "NOTE c-hold-e: under a legal hold");
+
     /* deleted while held, by something that did not ask the log (an older vigild, a
      * tool): the folder's check fails it */
     short_recording("c-hold-c");
