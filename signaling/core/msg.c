@@ -248,18 +248,24 @@ static int check_caller(const json_t *c, char *why, size_t n)
     return VG_OK;
 }
 
-/* client_ref: 22 to VG_CLIENT_REF_MAX of [A-Za-z0-9_-] (required or not). */
-static int get_client_ref(const json_t *body, bool required, char *out, size_t outlen, char *why,
-                          size_t n)
+/* A secret name (client_ref, link): 22 to VG_CLIENT_REF_MAX of [A-Za-z0-9_-]. */
+static int get_secret(const json_t *body, const char *key, bool required, char *out, size_t outlen,
+                      char *why, size_t n)
 {
-    int rc = get_str(body, "client_ref", required, 22, VG_CLIENT_REF_MAX, out, outlen, why, n);
+    int rc = get_str(body, key, required, 22, VG_CLIENT_REF_MAX, out, outlen, why, n);
     if (rc)
         return rc;
     for (const char *p = out; *p; p++)
         if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
               *p == '_' || *p == '-'))
-            return fail(why, n, "client_ref", "must be letters, digits, _ or -");
+            return fail(why, n, key, "must be letters, digits, _ or -");
     return VG_OK;
+}
+
+static int get_client_ref(const json_t *body, bool required, char *out, size_t outlen, char *why,
+                          size_t n)
+{
+    return get_secret(body, "client_ref", required, out, outlen, why, n);
 }
 
 int vg_msg_alarm_cancel(const json_t *body, struct vg_req_alarm *r, char *why, size_t n)
@@ -280,7 +286,8 @@ int vg_msg_alarm_start(const json_t *body, struct vg_req_alarm *r, char *why, si
         return fail(why, n, "mode", "must be video, silent, voice or report");
     if ((rc = get_phone(body, "phone", r->phone, sizeof r->phone, why, n)) ||
         (rc = get_bool(body, "callback_allowed", true, &r->callback_allowed, why, n)) ||
-        (rc = get_client_ref(body, false, r->client_ref, sizeof r->client_ref, why, n)))
+        (rc = get_client_ref(body, false, r->client_ref, sizeof r->client_ref, why, n)) ||
+        (rc = get_secret(body, "link", false, r->link, sizeof r->link, why, n)))
         return rc;
     json_t *loc = json_object_get(body, "location");
     if (loc && !json_is_null(loc)) {
@@ -295,6 +302,26 @@ int vg_msg_alarm_start(const json_t *body, struct vg_req_alarm *r, char *why, si
         r->caller = caller;
     }
     return VG_OK;
+}
+
+int vg_msg_link_create(const json_t *body, struct vg_req_link *r, char *why, size_t n)
+{
+    memset(r, 0, sizeof *r);
+    char mode[16] = "video";
+    int rc = get_phone(body, "phone", r->phone, sizeof r->phone, why, n);
+    if (!rc && json_object_get(body, "mode"))
+        rc = get_str(body, "mode", true, 1, 15, mode, sizeof mode, why, n);
+    if (rc)
+        return rc;
+    if (vg_mode_parse(mode, &r->mode) || r->mode == VG_MODE_REPORT)
+        return fail(why, n, "mode", "must be video, silent or voice");
+    rc = get_str(body, "base", false, 8, 200, r->base, sizeof r->base, why, n);
+    if (!rc && r->base[0] && strncmp(r->base, "https://", 8) != 0)
+        return fail(why, n, "base", "must be an https:// address");
+    for (const char *p = r->base; !rc && *p; p++)
+        if (*p <= ' ' || *p == '"' || *p == '<' || *p == '>' || *p == '\\' || *p == 0x7f)
+            return fail(why, n, "base", "must be an address");
+    return rc;
 }
 
 int vg_msg_login(const json_t *body, struct vg_req_login *r, char *why, size_t n)

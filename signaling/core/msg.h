@@ -60,8 +60,20 @@ struct vg_req_alarm {
      * again with each try: a try whose answer was lost gets the same case back. ""
      * if none. */
     char client_ref[VG_CLIENT_REF_MAX + 1];
+    /* A video link a call-taker sent this caller (link_create): the alarm rings at
+     * that call-taker first. "" if none. */
+    char link[VG_CLIENT_REF_MAX + 1];
 };
 int vg_msg_alarm_start(const struct json_t *body, struct vg_req_alarm *r, char *why, size_t n);
+
+/* link_create: {phone, mode? (video, silent or voice; video if absent), base? (the
+ * https:// address of the citizen page, as the console knows it)}. */
+struct vg_req_link {
+    enum vg_mode mode;
+    char phone[VG_PHONE_MAX + 1];
+    char base[201];
+};
+int vg_msg_link_create(const struct json_t *body, struct vg_req_link *r, char *why, size_t n);
 /* alarm_cancel: phone and client_ref (required), into r's fields of those names. */
 int vg_msg_alarm_cancel(const struct json_t *body, struct vg_req_alarm *r, char *why, size_t n);
 

@@ -70,6 +70,8 @@ static json_t *card(const struct live_case *lc)
         "ended", (json_int_t)lc->history.ended, "abandoned", (json_int_t)lc->history.abandoned);
     json_object_set_new(c, "location", lc->has_fix ? fix_json(&lc->last_fix, now) : json_null());
     json_object_set_new(c, "held_by", r->held_by[0] ? json_string(r->held_by) : json_null());
+    if (lc->link_by[0])
+        json_object_set_new(c, "link_by", json_string(lc->link_by));
     json_object_set_new(c, "citizen_connected", json_boolean(lc->citizen != NULL));
     /* An answered case whose holder's console is gone: the board shows it. */
     json_object_set_new(c, "holder_connected", json_boolean(lc->holder != NULL));
@@ -172,6 +174,7 @@ static void live_remove(struct vg_hub *h, struct live_case *lc)
     stop_timer(&lc->escalate_timer);
     stop_timer(&lc->abandon_timer);
     stop_timer(&lc->holder_timer);
+    stop_timer(&lc->link_timer);
     if (lc->holder && strcmp(lc->holder->case_id, lc->row.id) == 0) {
         lc->holder->case_id[0] = '\0';
     }
@@ -209,6 +212,9 @@ static bool rings_on(const struct session *s, const struct live_case *lc)
 {
     if (!unclaimed(lc))
         return false;
+    if (lc->link_by[0]) /* from a video link: its maker's first, whoever they are */
+        return (s->role & (R_CALL_TAKER | R_SUPERVISOR)) && !s->case_id[0] &&
+               strcmp(s->account, lc->link_by) == 0;
     if (s->role == R_SUPERVISOR)
         return s->available && (lc->row.escalated || strcmp(lc->row.queue, "normal") != 0);
     return s->role == R_CALL_TAKER && s->available && !s->case_id[0] && for_call_takers(lc);
@@ -498,6 +504,8 @@ static gboolean escalate_cb(gpointer ud)
         return G_SOURCE_REMOVE;
     lc->row.escalated = true;
     h->stats.escalations++;
+    lc->link_by[0] = '\0'; /* unanswered: everyone's now, a link's maker or not */
+    stop_timer(&lc->link_timer);
     raise_alert(h, lc, "unanswered",
                 json_pack("{s:I}", "waiting_s",
                           (json_int_t)((vg_wall_us() - lc->row.created_us) / 1000000)));
@@ -774,6 +782,7 @@ void cases_free(struct vg_hub *h)
         stop_timer(&lc->abandon_timer);
         stop_timer(&lc->holder_timer);
         stop_timer(&lc->party_timer);
+        stop_timer(&lc->link_timer);
         evidence_case_drop(lc);
         g_hash_table_iter_remove(&it);
         g_free(lc);
@@ -1056,6 +1065,49 @@ static void alarm_again(struct vg_hub *h, struct session *s, const struct vg_pro
     board_update(h);
 }
 
+/* The link's ring is over: the alarm rings everyone who may take it. */
+static gboolean link_ring_over(gpointer ud)
+{
+    struct live_case *lc = ud;
+    lc->link_timer = 0;
+    if (unclaimed(lc) && lc->link_by[0]) {
+        vg_info(lc->row.id, NULL, "not answered by %s, who sent the link: offered to all",
+                lc->link_by);
+        lc->link_by[0] = '\0';
+        offer_case(lc->hub, lc);
+        board_update(lc->hub);
+    }
+    lc->link_by[0] = '\0';
+    return G_SOURCE_REMOVE;
+}
+
+/* An alarm from a video link rings first at the console that sent it, if that
+ * console is there and free to take it; otherwise at once as any alarm. A link not
+ * known (used, expired, forgotten at a restart) changes nothing: the alarm is taken. */
+static void linked(struct vg_hub *h, struct live_case *lc, const char *link)
+{
+    char by[VG_NAME_MAX + 1];
+    if (!link[0])
+        return;
+    if (!links_take(h, link, by, sizeof by)) {
+        vg_info(lc->row.id, NULL,
+                "alarm from a link not known (used, expired, or before a "
+                "restart): queued as any alarm");
+        return;
+    }
+    struct session *s = hub_staff_session(h, by);
+    evidence_note(lc, "link", json_pack("{s:s}", "by", by));
+    if (!s || s->case_id[0]) {
+        vg_info(lc->row.id, NULL, "alarm from %s's link: %s, so it rings everyone", by,
+                s ? "they are on a case" : "they are not signed in");
+        return;
+    }
+    snprintf(lc->link_by, sizeof lc->link_by, "%s", by);
+    lc->link_timer = g_timeout_add_seconds((guint)h->cfg->link_ring_s, link_ring_over, lc);
+    vg_info(lc->row.id, NULL, "alarm from %s's link: rings at their console for %d s", by,
+            h->cfg->link_ring_s);
+}
+
 void case_alarm_start(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m)
 {
     struct vg_req_alarm r;
@@ -1115,6 +1167,7 @@ void case_alarm_start(struct vg_hub *h, struct session *s, const struct vg_proto
     flag_and_alert(h, lc, &r, blocked);
     verify_phone(h, lc);
     arm_escalation(h, lc);
+    linked(h, lc, r.link);
     offer_case(h, lc);
     announce_positions(h);
     board_update(h);

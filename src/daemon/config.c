@@ -44,6 +44,11 @@ static const struct key keys[] = {
     {"queue", "callback_window_h", K_INT, F(callback_window_h), 1, 720},
     {"queue", "escalation_message", K_TEXT, F(escalation_message), 1, 255},
     {"team", "invite_timeout_s", K_INT, F(invite_timeout_s), 5, 600},
+    {"links", "valid_min", K_INT, F(link_valid_min), 1, 1440},
+    {"links", "ring_s", K_INT, F(link_ring_s), 5, 600},
+    {"links", "base_url", K_TEXT, F(link_base_url), 0, 200},
+    {"links", "sms_url", K_TEXT, F(link_sms_url), 0, 511},
+    {"links", "sms_command", K_TEXT, F(link_sms_command), 0, 511},
     {"service_area", "file", K_PATH, F(service_area_file), 0, 0},
     {"service_area", "message", K_TEXT, F(outside_area_message), 1, 255},
     {"service_area", "country_code", K_TEXT, F(country_code), 0, 4},
@@ -113,6 +118,8 @@ void vg_config_defaults(struct vg_config *c)
     snprintf(c->first_call_taker, sizeof c->first_call_taker, "calltaker");
     c->session_ttl_s = 12 * 3600;
     c->escalate_after_s = 60;
+    c->link_valid_min = 15;
+    c->link_ring_s = 30;
     c->abandon_grace_s = 30;
     c->holder_grace_s = 20;
     c->callback_window_h = 72;
@@ -376,6 +383,16 @@ int vg_config_check(const struct vg_config *c, char *err, size_t errlen)
     if (c->ws_dead_after_s <= c->ws_ping_after_s) {
         snprintf(err, errlen, "[signaling] dead_after_s (%d) must be more than ping_after_s (%d)",
                  c->ws_dead_after_s, c->ws_ping_after_s);
+        return VG_EINVAL;
+    }
+    if (c->link_sms_url[0] && strncmp(c->link_sms_url, "http://", 7) != 0) {
+        snprintf(err, errlen, "[links] sms_url must start with http:// (got \"%s\")",
+                 c->link_sms_url);
+        return VG_EINVAL;
+    }
+    if (c->link_base_url[0] && strncmp(c->link_base_url, "https://", 8) != 0) {
+        snprintf(err, errlen, "[links] base_url must start with https:// (got \"%s\")",
+                 c->link_base_url);
         return VG_EINVAL;
     }
     if (c->hook_url[0] && strncmp(c->hook_url, "http://", 7) != 0) {

@@ -32,6 +32,10 @@ struct vg_config {
     int logins_waiting_max;         /* password checks queued behind the two running */
     /* queue */
     int escalate_after_s;
+    /* [links]: video links a call-taker sends a phone caller (cases.c) */
+    int link_valid_min, link_ring_s;
+    char link_base_url[201];
+    char link_sms_url[512], link_sms_command[512];
     int abandon_grace_s;
     int holder_grace_s;    /* an answered case whose holder is gone this long is requeued */
     int callback_window_h; /* an abandoned caller is listed to call back this long */

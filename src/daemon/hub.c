@@ -452,6 +452,7 @@ static const struct {
     {"evidence_list", R_STAFF | R_EVIDENCE, evidence_list},
     {"evidence_get", R_STAFF | R_EVIDENCE, evidence_get},
     {"evidence_hold", R_STAFF | R_EVIDENCE, evidence_hold},
+    {"link_create", R_CALL_TAKER | R_SUPERVISOR, links_create},
 };
 
 static void dispatch(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m)
@@ -610,6 +611,7 @@ void vg_hub_free(struct vg_hub *h)
     uploads_stop(h);
     cases_free(h);
     evidence_stop(h); /* after the cases dropped their recordings */
+    links_free(h);
     g_hash_table_destroy(h->cases);
     g_hash_table_destroy(h->legs);
     for (guint i = 0; i < h->sessions->len; i++) {

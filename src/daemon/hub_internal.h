@@ -100,6 +100,10 @@ struct live_case {
      * is live (memory only) so a try whose answer was lost gets the same case back */
     char client_ref[VG_CLIENT_REF_MAX + 1];
     char token[65];
+    /* From a video link (links.c): it rings only at the link's maker until link_timer
+     * fires ([links] ring_s), then as any alarm. "" = not (or no longer). */
+    char link_by[VG_NAME_MAX + 1];
+    guint link_timer;
 };
 
 /* Which party of which case a media leg belongs to. Each party has one main leg
@@ -138,6 +142,7 @@ struct vg_hub {
     guint callbacks_idle;        /* a push of the call-back lists is due (cases.c) */
     unsigned logins_running;     /* password checks on threads now (hub.c) */
     GQueue logins_waiting;       /* struct login_job*, to run when one finishes */
+    GHashTable *links;           /* video links not used yet (links.c), NULL until one */
 };
 
 /* hub.c */
@@ -150,6 +155,11 @@ struct session *hub_staff_session(struct vg_hub *h, const char *account);
 void hub_random_token(char *hex, size_t n); /* n >= 65: 32 random bytes as hex */
 void hub_sha256_hex(const char *in, char *hex65);
 const char *hub_role_name(enum role r);
+
+/* links.c */
+void links_create(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
+bool links_take(struct vg_hub *h, const char *token, char *by, size_t n);
+void links_free(struct vg_hub *h);
 
 /* cases.c */
 void cases_load(struct vg_hub *h);

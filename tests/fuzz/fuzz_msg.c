@@ -43,9 +43,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     need_reason(rc, why);
     if (rc == VG_OK) {
         bounded(a.phone, sizeof a.phone);
+        bounded(a.link, sizeof a.link);
         if (a.has_fix && (a.fix.lat < -90 || a.fix.lat > 90 || a.fix.accuracy < 0))
             abort();
     }
+    struct vg_req_link lk;
+    why[0] = '\0';
+    if ((rc = vg_msg_link_create(body, &lk, why, sizeof why)) == VG_OK) {
+        bounded(lk.base, sizeof lk.base);
+        if (lk.mode == VG_MODE_REPORT || (lk.base[0] && strncmp(lk.base, "https://", 8) != 0) ||
+            strpbrk(lk.base, "\"<> \\"))
+            abort(); /* the address goes into an SMS and a page as it is */
+    }
+    need_reason(rc, why);
     why[0] = '\0';
     if ((rc = vg_msg_alarm_cancel(body, &a, why, sizeof why)) == VG_OK)
         bounded(a.client_ref, sizeof a.client_ref);

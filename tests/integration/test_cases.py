@@ -92,6 +92,8 @@ rate_per_s = 50
 rate_burst = 50
 [accounts]
 phone_verify_command = {VERIFY}
+[links]
+sms_url = http://sms:{HOOK_SECRET}@127.0.0.1:{HOOK_PORT}/links?key={HOOK_SECRET}
 {extra}""")
     return conf
 
@@ -307,6 +309,47 @@ def test_alarm_cancel(v, ann, bob):
     c2.close()
     for s in (ann, bob):
         s.request("set_status", status="available")
+
+
+def test_video_link(v, ann, bob):
+    """A caller on the phone is sent a video link: the gateway makes it (and has it
+    texted through [links] sms_url), the alarm it starts rings at the console that
+    sent it and at no other; the link is good once (used again, the alarm is taken as
+    any other); a citizen may not make links."""
+    r = ann.request("link_create", phone="+86 138 0000 0071", base="https://vigil.test/")
+    url, token = r.get("url", ""), r.get("token", "")
+    check(r.get("type") == "link_created" and len(token) == 32 and
+          url == f"https://vigil.test/?link={token}&mode=video&phone=%2B8613800000071" and
+          r.get("sms") == "sending", f"a call-taker makes a link: {r}")
+    sms = wait_hook("link", "+8613800000071")
+    check(sms and sms.get("url") == url and sms.get("by") == "ann",
+          f"and it is texted to the caller through the SMS hook: {sms}")
+    sent = ann.wait(lambda m: m.get("type") == "link_sms" and m.get("token") == token, 5)
+    check(sent and sent.get("sent") is True, f"the console is told the SMS went: {sent}")
+    c, r = citizen(v.port, "video", "+86 138 0000 0071", link=token)
+    cid = r.get("case_id")
+    offer = ann.wait(lambda m: m.get("type") == "offer" and m["case"]["case_id"] == cid, 2)
+    check(offer and offer["case"].get("link_by") == "ann",
+          f"the alarm rings at the console that sent the link: {offer and offer['case'].get('link_by')}")
+    check(not [m for m in bob.drain(0.5) if m.get("type") == "offer" and
+               m["case"]["case_id"] == cid], "and not at another call-taker's")
+    r = ann.request("claim", case_id=cid)
+    check(r.get("type") == "claimed", f"the sender answers it: {r.get('type')}")
+    c2, r2 = citizen(v.port, "video", "+86 138 0000 0071", name="again", link=token)
+    other = bob.wait(lambda m: m.get("type") == "offer" and m["case"]["case_id"] ==
+                     r2.get("case_id"), 2)
+    check(r2.get("type") == "alarm_started" and other and "link_by" not in other["case"],
+          "the link used again: the alarm is taken, and rings as any alarm")
+    r = c2.request("link_create", phone="+86 138 0000 0072", base="https://vigil.test/")
+    check(r.get("code") == "forbidden", f"a citizen may not make links ({r.get('code')})")
+    r = ann.request("link_create", phone="12", base="https://vigil.test/")
+    r3 = ann.request("link_create", phone="+86 138 0000 0072", base="javascript:alert(1)")
+    check(r.get("code") == "invalid_field" and r3.get("code") == "invalid_field",
+          f"a bad number or address is refused ({r.get('code')}, {r3.get('code')})")
+    c2.request("hangup")
+    c2.close()
+    ann.request("end", case_id=cid, disposition="resolved")
+    c.close()
 
 
 def test_callbacks(v, ann, bob, cid):
@@ -828,6 +871,7 @@ dropped = test_abandon_and_resume(v, ann, bob)
 test_kept_waiting(v, ann, bob)
 test_callbacks(v, ann, bob, dropped)
 test_alarm_cancel(v, ann, bob)
+test_video_link(v, ann, bob)
 out_cid, saved = test_outcome_after_hangup(v, ann, bob)
 live, cid = test_location_and_chat(v, ann, sue)
 test_service_area(v, sue)

@@ -590,6 +590,7 @@ async function raise(mode, extra) {
     // answer in which language (a visitor's page is in English).
     const req = { mode, phone: phone(), client_ref: newRef(), callback_allowed: extra.callback !== false,
                   caller: { language: langTag() } };
+    if (LINK.token) req.link = LINK.token; // rings first at the call-taker who sent it
     if (fix) { req.location = fix; c.lastFix = fix; }
     r = await startAlarm(req, cancelled);
     if (cancelled()) {
@@ -1018,7 +1019,24 @@ setInterval(() => { if (c.state === 'queued') { c.waiting += 1; renderState(); }
 
 // ---- wiring ------------------------------------------------------------------
 
-$('phone').value = stored('localStorage', PHONE_KEY) || '';
+// Opened from a video link a call-taker sent (?link=…&mode=…&phone=…, docs/protocol.md):
+// their number written in, the way they were asked to come shown, and the link sent
+// with the alarm, which then rings at that call-taker first. A link already used or
+// expired changes nothing at the gateway: the alarm is taken as any other.
+const LINK = (() => {
+  const q = new URLSearchParams(location.search);
+  const token = q.get('link') || '';
+  return /^[A-Za-z0-9_-]{22,64}$/.test(token)
+    ? { token, mode: ['video', 'silent', 'voice'].includes(q.get('mode')) ? q.get('mode') : 'video',
+        phone: (q.get('phone') || '').slice(0, 32) }
+    : {};
+})();
+
+$('phone').value = LINK.phone || stored('localStorage', PHONE_KEY) || '';
+if (LINK.token) {
+  $('link-note').hidden = false;
+  document.querySelector(`.choice[data-mode="${LINK.mode}"]`).classList.add('linked');
+}
 for (const b of document.querySelectorAll('.choice')) b.addEventListener('click', () => choose(b.dataset.mode));
 $('hangup').addEventListener('click', hangup);
 // One tap answers the call-taker's question: for someone who must not be heard

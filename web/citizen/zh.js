@@ -161,4 +161,6 @@ addWords('zh', {
   // rating
   'Thank you: you gave {n} of 5.': '谢谢：您给了 {n} 分（满分 5 分）。',
   'Rating not sent: {why}': '评价未发送：{why}',
+  'The police sent you this link: tap the highlighted button to reach the call-taker you are speaking to.':
+    '这是警方发给您的链接：请点击突出显示的按钮，连线正在与您通话的接警员。',
 });

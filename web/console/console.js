@@ -90,6 +90,7 @@ function waited(card, at) { return (card.waiting_s || 0) + (Date.now() - at) / 1
 function flagsText(card) {
   const f = (card.flags || []).map((x) => (FLAG[x] ? t(FLAG[x]) : x));
   if (card.escalated) f.unshift(t('ESCALATED'));
+  if (card.link_by) f.unshift(card.link_by === s.name ? t('from your link') : t("from {who}'s link", { who: card.link_by }));
   return f.join(', ');
 }
 
@@ -116,6 +117,7 @@ function signedIn(r) {
   $('top-actions').hidden = false;
   $('board-box').hidden = s.role !== 'supervisor';
   $('blocks-box').hidden = s.role !== 'supervisor';
+  $('link-box').hidden = s.role !== 'call_taker' && s.role !== 'supervisor';
   // What rang before a drop may have ended meanwhile: the gateway rings again those
   // still ringing for this account.
   s.invites.clear();
@@ -783,6 +785,49 @@ async function block() {
     : t('Not blocked: {why}', { why: why(r) })));
 }
 
+// ---- video links ---------------------------------------------------------------
+// A caller on the ordinary phone line is sent a link (by the centre's SMS gateway, if
+// the gateway has one; else copied into a message by hand); the alarm they start
+// from it rings at this console first.
+
+async function sendLink() {
+  const phone = $('link-phone').value.trim();
+  if (!phone) return;
+  const r = await gw.request('link_create', { phone, mode: $('link-mode').value, base: location.origin + '/citizen/' });
+  if (r.type !== 'link_created') {
+    put($('link-result'), () => t('No link: {why}', { why: why(r) }));
+    $('link-url-row').hidden = true;
+    return;
+  }
+  s.link = { token: r.token, phone: r.phone, until: new Date(r.expires_at), sms: r.sms };
+  $('link-url').value = r.url;
+  $('link-url-row').hidden = false;
+  $('link-phone').value = '';
+  renderLink();
+}
+
+function renderLink() {
+  const l = s.link;
+  if (!l) return;
+  const until = l.until.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  const words = { sending: N_('Texting it to {phone}…'), sent: N_('Texted to {phone}.'),
+                  failed: N_('The text to {phone} failed: copy the link into a message.'),
+                  none: N_('Copy the link into a message to {phone}.') };
+  put($('link-result'), () => `${t(words[l.sms], { phone: l.phone })} ${t('Good until {when}, once.', { when: until })}`);
+}
+
+function onLinkSms(m) {
+  if (!s.link || s.link.token !== m.token) return;
+  s.link.sms = m.sent ? 'sent' : 'failed';
+  renderLink();
+}
+
+$('link-form').addEventListener('submit', (e) => { e.preventDefault(); sendLink(); });
+$('link-copy').addEventListener('click', async () => {
+  $('link-url').select();
+  try { await navigator.clipboard.writeText($('link-url').value); } catch { document.execCommand('copy'); }
+});
+
 // ---- media -------------------------------------------------------------------
 
 const MEDIA_WORDS = { connecting: N_('Connecting media…'), connected: N_('Media connected.'),
@@ -1040,6 +1085,7 @@ gw.on('offer', (m) => {
   renderQueue();
 });
 for (const type of ['taken', 'closed']) gw.on(type, (m) => { s.queue.delete(m.case_id); renderQueue(); });
+gw.on('link_sms', onLinkSms);
 
 // A holder asks for help: this console rings with the whole case; Join takes part.
 gw.on('invited', (m) => {
