@@ -319,7 +319,8 @@ int vg_msg_link_create(const json_t *body, struct vg_req_link *r, char *why, siz
     if (!rc && r->base[0] && strncmp(r->base, "https://", 8) != 0)
         return fail(why, n, "base", "must be an https:// address");
     for (const char *p = r->base; !rc && *p; p++)
-        if (*p <= ' ' || *p == '"' || *p == '<' || *p == '>' || *p == '\\' || *p == 0x7f)
+        if (*p <= ' ' || *p == '"' || *p == '<' || *p == '>' || *p == '\\' || *p == 0x7f ||
+            *p == '@' || *p == '?' || *p == '#')
             return fail(why, n, "base", "must be an address");
     return rc;
 }

@@ -684,6 +684,8 @@ static void requeue(struct vg_hub *h, struct live_case *lc, const char *lost, js
     lc->row.held_by[0] = '\0';
     lc->row.escalated = true;
     lc->prev_holder[0] = '\0';
+    lc->link_by[0] = '\0'; /* back for everyone */
+    stop_timer(&lc->link_timer);
     lc->requeued_us = vg_wall_us();
     arm_requeued_unanswered(h, lc);
     vg_warn(lc->row.id, NULL, "back in the queue: %s's console did not come back", lost);
@@ -828,6 +830,10 @@ void cases_staff_ready(struct vg_hub *h, struct session *s)
 
 void cases_session_closed(struct vg_hub *h, struct session *s)
 {
+    if (s->role & R_STAFF) { /* closing: offered nothing more, its links ring everyone */
+        s->available = false;
+        cases_link_release(h, s->account, "its maker's console closed");
+    }
     struct live_case *lc = live_get(h, s->case_id);
     if (!lc)
         return;
@@ -1065,20 +1071,42 @@ static void alarm_again(struct vg_hub *h, struct session *s, const struct vg_pro
     board_update(h);
 }
 
-/* The link's ring is over: the alarm rings everyone who may take it. */
+/* An alarm from a link stops ringing only at its maker: from now on it rings as any
+ * alarm (offered to all if it still waits). */
+static void unlink_case(struct vg_hub *h, struct live_case *lc, const char *why)
+{
+    if (!lc->link_by[0])
+        return;
+    stop_timer(&lc->link_timer);
+    if (unclaimed(lc)) {
+        vg_info(lc->row.id, NULL, "from %s's link, %s: offered to all", lc->link_by, why);
+        lc->link_by[0] = '\0';
+        offer_case(h, lc);
+        board_update(h);
+    }
+    lc->link_by[0] = '\0';
+}
+
 static gboolean link_ring_over(gpointer ud)
 {
     struct live_case *lc = ud;
     lc->link_timer = 0;
-    if (unclaimed(lc) && lc->link_by[0]) {
-        vg_info(lc->row.id, NULL, "not answered by %s, who sent the link: offered to all",
-                lc->link_by);
-        lc->link_by[0] = '\0';
-        offer_case(lc->hub, lc);
-        board_update(lc->hub);
-    }
-    lc->link_by[0] = '\0';
+    unlink_case(lc->hub, lc, "not answered within [links] ring_s");
     return G_SOURCE_REMOVE;
+}
+
+void cases_link_release(struct vg_hub *h, const char *account, const char *why)
+{
+    GHashTableIter it;
+    gpointer k, v;
+    GPtrArray *mine = g_ptr_array_new(); /* collected first: offers go out after the walk */
+    g_hash_table_iter_init(&it, h->cases);
+    while (g_hash_table_iter_next(&it, &k, &v))
+        if (strcmp(((struct live_case *)v)->link_by, account) == 0)
+            g_ptr_array_add(mine, v);
+    for (guint n = 0; n < mine->len; n++)
+        unlink_case(h, g_ptr_array_index(mine, n), why);
+    g_ptr_array_free(mine, TRUE);
 }
 
 /* An alarm from a video link rings first at the console that sent it, if that
@@ -1086,20 +1114,28 @@ static gboolean link_ring_over(gpointer ud)
  * known (used, expired, forgotten at a restart) changes nothing: the alarm is taken. */
 static void linked(struct vg_hub *h, struct live_case *lc, const char *link)
 {
-    char by[VG_NAME_MAX + 1];
+    char by[VG_NAME_MAX + 1], phone[VG_PHONE_MAX + 1];
     if (!link[0])
         return;
-    if (!links_take(h, link, by, sizeof by)) {
+    if (!links_take(h, link, by, sizeof by, phone, sizeof phone)) {
         vg_info(lc->row.id, NULL,
-                "alarm from a link not known (used, expired, or before a "
-                "restart): queued as any alarm");
+                "alarm from a link not known (used, expired, or before a restart): queued as "
+                "any alarm");
         return;
     }
+    /* A link forwarded to someone else still brings them: the evidence says so. */
+    bool same = strcmp(phone, lc->row.phone) == 0;
+    evidence_note(lc, "link",
+                  json_pack("{s:s, s:s, s:b}", "by", by, "sent_to", phone, "same_phone", same));
     struct session *s = hub_staff_session(h, by);
-    evidence_note(lc, "link", json_pack("{s:s}", "by", by));
-    if (!s || s->case_id[0]) {
-        vg_info(lc->row.id, NULL, "alarm from %s's link: %s, so it rings everyone", by,
-                s ? "they are on a case" : "they are not signed in");
+    const char *not = !s                               ? "they are not signed in"
+                      : s->case_id[0]                  ? "they are on a case"
+                      : !s->available || s->signed_out ? "they are away"
+                      : !for_call_takers(lc) && s->role != R_SUPERVISOR
+                          ? "a blocked caller's alarm is for supervisors"
+                          : NULL;
+    if (not ) {
+        vg_info(lc->row.id, NULL, "alarm from %s's link: %s, so it rings as any alarm", by, not );
         return;
     }
     snprintf(lc->link_by, sizeof lc->link_by, "%s", by);
@@ -1555,6 +1591,8 @@ void case_claim(struct vg_hub *h, struct session *s, const struct vg_proto_msg *
                             hub_role_name(s->role)));
     stop_timer(&lc->escalate_timer);
     stop_timer(&lc->abandon_timer);
+    stop_timer(&lc->link_timer);
+    lc->link_by[0] = '\0';
     h->stats.claims++;
     vg_info(id, NULL, "answered by %s %s after %lld s", hub_role_name(s->role), s->account,
             (long long)((now - lc->row.created_us) / 1000000));
@@ -1570,6 +1608,7 @@ void case_claim(struct vg_hub *h, struct session *s, const struct vg_proto_msg *
     }
     announce_positions(h);
     board_update(h);
+    cases_link_release(h, s->account, "its maker took another case");
 }
 
 /* `end` for a case the citizen already ended (hung up): its holder gives the outcome

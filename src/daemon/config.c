@@ -390,6 +390,12 @@ int vg_config_check(const struct vg_config *c, char *err, size_t errlen)
                  c->link_sms_url);
         return VG_EINVAL;
     }
+    if ((c->link_sms_url[0] || c->link_sms_command[0]) && !c->link_base_url[0]) {
+        snprintf(err, errlen,
+                 "[links] sms_url or sms_command needs [links] base_url (the "
+                 "citizen page's address the texts give)");
+        return VG_EINVAL;
+    }
     if (c->link_base_url[0] && strncmp(c->link_base_url, "https://", 8) != 0) {
         snprintf(err, errlen, "[links] base_url must start with https:// (got \"%s\")",
                  c->link_base_url);

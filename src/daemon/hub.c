@@ -364,6 +364,7 @@ static gboolean check_accounts(gpointer ud)
             continue; /* a store that cannot answer now is asked again next time */
         s->signed_out = true;
         s->available = false;
+        cases_link_release(h, s->account, "its maker was signed out");
         vg_warn(s->case_id[0] ? s->case_id : NULL, NULL,
                 "conn=%llu: %s %s signed out: the account was disabled or removed, or its "
                 "password reset",
@@ -400,6 +401,8 @@ static void do_status(struct vg_hub *h, struct session *s, const struct vg_proto
             available ? "available" : "away");
     if (available)
         cases_staff_ready(h, s);
+    else
+        cases_link_release(h, s->account, "its maker went away");
 }
 
 /* Dispatch ------------------------------------------------------------------------- */

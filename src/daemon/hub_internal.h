@@ -158,7 +158,7 @@ const char *hub_role_name(enum role r);
 
 /* links.c */
 void links_create(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
-bool links_take(struct vg_hub *h, const char *token, char *by, size_t n);
+bool links_take(struct vg_hub *h, const char *token, char *by, size_t n, char *phone, size_t pn);
 void links_free(struct vg_hub *h);
 
 /* cases.c */
@@ -166,6 +166,9 @@ void cases_load(struct vg_hub *h);
 void cases_free(struct vg_hub *h);
 void cases_staff_ready(struct vg_hub *h, struct session *s); /* login, or now available */
 void cases_session_closed(struct vg_hub *h, struct session *s);
+/* account can no longer take alarms from its links (away, on a case, signed out):
+ * those ringing only at it ring everyone. */
+void cases_link_release(struct vg_hub *h, const char *account, const char *why);
 void case_alarm_start(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
 void case_resume(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
 void case_location(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);

@@ -18,8 +18,9 @@
 #include <jansson.h>
 #include <string.h>
 
-#define LINKS_MAX 1000 /* outstanding in all: a console that loops cannot fill memory */
-#define LINK_LEN 32    /* hex characters: 128 bits */
+#define LINKS_MAX 1000       /* outstanding in all: a console that loops cannot fill memory */
+#define LINKS_PER_ACCOUNT 20 /* one console cannot use them all up, or text on and on */
+#define LINK_LEN 32          /* hex characters: 128 bits */
 
 struct link {
     char token[LINK_LEN + 1];
@@ -47,6 +48,17 @@ static void prune(struct vg_hub *h, int64_t now)
     g_hash_table_foreach_remove(table(h), expired, &now);
 }
 
+static unsigned made_by(struct vg_hub *h, const char *account)
+{
+    unsigned n = 0;
+    GHashTableIter it;
+    gpointer k, v;
+    g_hash_table_iter_init(&it, table(h));
+    while (g_hash_table_iter_next(&it, &k, &v))
+        n += strcmp(((struct link *)v)->by, account) == 0;
+    return n;
+}
+
 struct sms_ctx {
     struct vg_hub *hub;
     char by[VG_NAME_MAX + 1];
@@ -70,7 +82,9 @@ static void sms_done(bool ok, void *ud)
 
 /* {"phone", "mode"?, "base"?}: a link for this caller. The page's address is
  * [links] base_url, else the console's own (base): the console is served by the
- * same gateway as the citizen page. */
+ * same gateway as the citizen page. A link is texted only with [links] base_url
+ * (vg_config_check requires it with an SMS hook), never with an address a console
+ * gave, which would let one text any link from the centre's number. */
 void links_create(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m)
 {
     struct vg_req_link r;
@@ -83,7 +97,7 @@ void links_create(struct vg_hub *h, struct session *s, const struct vg_proto_msg
                          "\"base\" is required: [links] base_url is not set");
     int64_t now = vg_wall_us();
     prune(h, now);
-    if (g_hash_table_size(table(h)) >= LINKS_MAX)
+    if (g_hash_table_size(table(h)) >= LINKS_MAX || made_by(h, s->account) >= LINKS_PER_ACCOUNT)
         return hub_error(s, m->id, "busy", "too many links waiting to be used: try again later");
     struct link *l = g_new0(struct link, 1);
     char hex[65];
@@ -124,9 +138,10 @@ void links_create(struct vg_hub *h, struct session *s, const struct vg_proto_msg
     g_free(url);
 }
 
-/* The link an alarm names, used up: true with its maker in by. A link not known,
+/* The link an alarm names, used up: true with its maker in by and the number it was
+ * made for in phone. A link not known,
  * used or expired is false (the alarm is taken all the same). */
-bool links_take(struct vg_hub *h, const char *token, char *by, size_t n)
+bool links_take(struct vg_hub *h, const char *token, char *by, size_t n, char *phone, size_t pn)
 {
     int64_t now = vg_wall_us();
     prune(h, now);
@@ -134,6 +149,7 @@ bool links_take(struct vg_hub *h, const char *token, char *by, size_t n)
     if (!l)
         return false;
     snprintf(by, n, "%s", l->by);
+    snprintf(phone, pn, "%s", l->phone);
     g_hash_table_remove(table(h), token);
     return true;
 }

@@ -26,6 +26,7 @@ run('e2e_link', { accounts: [['ann', 'call_taker'], ['bob', 'call_taker']] }, as
                                            marked: [...document.querySelectorAll('.choice.linked')].map((b) => b.dataset.mode) }));
   check(home.phone === '+8613800005601' && home.note && home.marked.join() === 'video',
         `the caller's page has their number, says who sent it, and marks video (${JSON.stringify(home)})`);
+  check(!/phone=|link=/.test(cit.url()), `and the link is out of the address bar (${cit.url()})`);
   bad = await a11yProblems(cit);
   check(bad.length === 0, `the linked page: labels, names and sizes (${bad.join(', ') || 'no problem'})`);
   await cit.click('button.choice.video');

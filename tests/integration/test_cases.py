@@ -94,6 +94,7 @@ rate_burst = 50
 phone_verify_command = {VERIFY}
 [links]
 sms_url = http://sms:{HOOK_SECRET}@127.0.0.1:{HOOK_PORT}/links?key={HOOK_SECRET}
+base_url = https://110.vigil.test/citizen/
 {extra}""")
     return conf
 
@@ -313,14 +314,15 @@ def test_alarm_cancel(v, ann, bob):
 
 def test_video_link(v, ann, bob):
     """A caller on the phone is sent a video link: the gateway makes it (and has it
-    texted through [links] sms_url), the alarm it starts rings at the console that
-    sent it and at no other; the link is good once (used again, the alarm is taken as
-    any other); a citizen may not make links."""
-    r = ann.request("link_create", phone="+86 138 0000 0071", base="https://vigil.test/")
+    texted through [links] sms_url, with [links] base_url, whatever address the
+    console gave), the alarm it starts rings at the console that sent it and at no
+    other; once that console goes away it rings everyone; the link is good once (used
+    again, the alarm is taken as any other); a citizen may not make links."""
+    r = ann.request("link_create", phone="+86 138 0000 0071", base="https://elsewhere.test/")
     url, token = r.get("url", ""), r.get("token", "")
     check(r.get("type") == "link_created" and len(token) == 32 and
-          url == f"https://vigil.test/?link={token}&mode=video&phone=%2B8613800000071" and
-          r.get("sms") == "sending", f"a call-taker makes a link: {r}")
+          url == f"https://110.vigil.test/citizen/?link={token}&mode=video&phone=%2B8613800000071"
+          and r.get("sms") == "sending", f"a call-taker makes a link: {r}")
     sms = wait_hook("link", "+8613800000071")
     check(sms and sms.get("url") == url and sms.get("by") == "ann",
           f"and it is texted to the caller through the SMS hook: {sms}")
@@ -334,7 +336,11 @@ def test_video_link(v, ann, bob):
     check(not [m for m in bob.drain(0.5) if m.get("type") == "offer" and
                m["case"]["case_id"] == cid], "and not at another call-taker's")
     r = ann.request("claim", case_id=cid)
-    check(r.get("type") == "claimed", f"the sender answers it: {r.get('type')}")
+    check(r.get("type") == "claimed" and "link_by" not in r.get("case", {}),
+          f"the sender answers it: {r.get('type')}")
+    ann.request("end", case_id=cid, disposition="resolved")
+    c.close()
+    # Used again (its maker free to take it): taken, and rung as any alarm.
     c2, r2 = citizen(v.port, "video", "+86 138 0000 0071", name="again", link=token)
     other = bob.wait(lambda m: m.get("type") == "offer" and m["case"]["case_id"] ==
                      r2.get("case_id"), 2)
@@ -342,14 +348,24 @@ def test_video_link(v, ann, bob):
           "the link used again: the alarm is taken, and rings as any alarm")
     r = c2.request("link_create", phone="+86 138 0000 0072", base="https://vigil.test/")
     check(r.get("code") == "forbidden", f"a citizen may not make links ({r.get('code')})")
-    r = ann.request("link_create", phone="12", base="https://vigil.test/")
-    r3 = ann.request("link_create", phone="+86 138 0000 0072", base="javascript:alert(1)")
-    check(r.get("code") == "invalid_field" and r3.get("code") == "invalid_field",
-          f"a bad number or address is refused ({r.get('code')}, {r3.get('code')})")
     c2.request("hangup")
     c2.close()
-    ann.request("end", case_id=cid, disposition="resolved")
-    c.close()
+    # Its maker goes away while it rings only there: it rings everyone at once.
+    r = ann.request("link_create", phone="+86 138 0000 0073")
+    c3, r3 = citizen(v.port, "voice", "+86 138 0000 0073", name="third", link=r.get("token"))
+    ann.wait(lambda m: m.get("type") == "offer" and m["case"]["case_id"] == r3.get("case_id"), 2)
+    ann.request("set_status", status="away")
+    moved = bob.wait(lambda m: m.get("type") == "offer" and m["case"]["case_id"] ==
+                     r3.get("case_id"), 2)
+    check(moved and "link_by" not in moved["case"],
+          "its maker away, an alarm from a link rings the others at once")
+    ann.request("set_status", status="available")
+    c3.request("hangup")
+    c3.close()
+    r = ann.request("link_create", phone="12")
+    r4 = ann.request("link_create", phone="+86 138 0000 0072", base="https://a.test@evil.test/")
+    check(r.get("code") == "invalid_field" and r4.get("code") == "invalid_field",
+          f"a bad number or address is refused ({r.get('code')}, {r4.get('code')})")
 
 
 def test_callbacks(v, ann, bob, cid):

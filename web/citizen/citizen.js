@@ -1033,6 +1033,7 @@ const LINK = (() => {
 })();
 
 $('phone').value = LINK.phone || stored('localStorage', PHONE_KEY) || '';
+if (location.search) history.replaceState(null, '', location.pathname); // the number out of the address bar and history
 if (LINK.token) {
   $('link-note').hidden = false;
   document.querySelector(`.choice[data-mode="${LINK.mode}"]`).classList.add('linked');

@@ -193,7 +193,7 @@ function renderQueue() {
   $('queue-count').textContent = `(${items.length})`;
   // Rebuilt only when the queue changes, so a click in progress is never lost.
   const key = items.map(({ card }) => card.case_id + (card.escalated ? '!' : '') + (card.citizen_connected === false ? '~' : '') +
-    (card.flags || []).join()).join(' ');
+    (card.link_by ? '@' + card.link_by : '') + (card.flags || []).join()).join(' ');
   if (key === s.queueKey) {
     for (const li of $('queue').querySelectorAll('button.answer')) {
       const q = s.queue.get(li.dataset.case);
@@ -206,7 +206,7 @@ function renderQueue() {
     s.queueKey = key;
     const box = $('queue');
     const sigs = items.map(({ card }) => JSON.stringify([card.case_id, card.mode, card.phone, card.escalated,
-      card.flags, card.location && Math.round(card.location.accuracy), card.citizen_connected]));
+      card.flags, card.location && Math.round(card.location.accuracy), card.citizen_connected, card.link_by]));
     const wanted = new Set(sigs);
     for (const li of [...box.children]) if (!wanted.has(li.dataset.sig)) li.remove();
     const keep = new Map([...box.children].map((li) => [li.dataset.sig, li]));
