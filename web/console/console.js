@@ -118,6 +118,7 @@ function signedIn(r) {
   $('board-box').hidden = s.role !== 'supervisor';
   $('blocks-box').hidden = s.role !== 'supervisor';
   $('link-box').hidden = s.role !== 'call_taker' && s.role !== 'supervisor';
+  $('rec-box').hidden = s.role !== 'supervisor' && s.role !== 'evidence';
   // What rang before a drop may have ended meanwhile: the gateway rings again those
   // still ringing for this account.
   s.invites.clear();
@@ -828,6 +829,83 @@ $('link-copy').addEventListener('click', async () => {
   try { await navigator.clipboard.writeText($('link-url').value); } catch { document.execCommand('copy'); }
 });
 
+// ---- recordings (supervisors and evidence accounts) ----------------------------
+// Listed on request only: every listing is an audit log entry. A file is downloaded
+// in the gateway's chunks (evidence_get) and saved as it is, for vigil-verify. A
+// legal hold keeps a recording past its retention (docs/evidence.md).
+
+async function loadRecordings() {
+  const r = await gw.request('evidence_list');
+  if (r.type !== 'evidence_list') {
+    put($('rec-result'), () => t('Not listed: {why}', { why: why(r) }));
+    return;
+  }
+  s.recordings = r.recordings.sort((a, b) => (b.started_us || 0) - (a.started_us || 0));
+  put($('rec-result'), () => t('{n} recordings.', { n: s.recordings.length }));
+  renderRecordings();
+}
+
+function recordingRow(x) {
+  const when = x.started_us ? `${fmtDay(x.started_us / 1000)} – ${x.stopped_us ? fmtTime(x.stopped_us / 1000) : '…'}` : '—';
+  const done = x.recording ? t('being recorded') : x.complete ? t('yes') : t('NO (vigil-verify says why)');
+  const reason = el('input', { type: 'text', maxlength: 500, placeholder: x.held ? t('reason to lift') : t('order or case number'),
+                               'aria-label': x.held ? t('Reason to lift the hold on {id}', { id: x.case_id })
+                                 : t('Reason to hold {id}', { id: x.case_id }) });
+  const note = el('span', { class: 'small', role: 'status' });
+  const act = el('button', { type: 'button', onclick: async () => {
+    if (!reason.value.trim()) { put(note, () => t(' Give a reason first.')); reason.focus(); return; }
+    const r = await gw.request('evidence_hold', { case_id: x.case_id, hold: !x.held, reason: reason.value.trim() });
+    if (r.type !== 'evidence_hold') { put(note, () => ` ${why(r)}`); return; }
+    x.held = r.held ? r.line : undefined;
+    renderRecordings();
+  } }, x.held ? t('Lift') : t('Hold'));
+  const hold = el('td', {}, x.held ? t('held (audit log line {n})', { n: x.held }) + ' ' : '', reason, ' ', act, note);
+  const names = x.recording ? [] : ['manifest.json', 'manifest.sig', ...(x.files || []).map((f) => f.path)];
+  const files = el('td', {}, names.length
+    ? el('details', {}, el('summary', {}, t('{n} files', { n: names.length })),
+         el('ul', {}, ...names.map((n) => el('li', {}, el('button', { type: 'button', class: 'link',
+           onclick: (e) => download(x.case_id, n, e.target) }, n)))))
+    : '—');
+  return el('tr', { 'data-case': x.case_id }, el('td', {}, x.case_id), el('td', {}, when), el('td', {}, done), hold, files);
+}
+
+function fmtDay(ms) {
+  return new Date(ms).toLocaleString([], { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
+}
+
+function renderRecordings() {
+  if (!s.recordings) return;
+  $('rec').hidden = !s.recordings.length;
+  $('rec').tBodies[0].replaceChildren(...s.recordings.map(recordingRow));
+}
+
+async function download(caseId, path, button) {
+  const parts = [];
+  let off = 0;
+  button.disabled = true;
+  for (;;) {
+    const r = await gw.request('evidence_get', { case_id: caseId, path, offset: off }, 20000);
+    if (r.type !== 'evidence_data') {
+      put($('rec-result'), () => t('{file} not downloaded: {why}', { file: path, why: why(r) }));
+      button.disabled = false;
+      return;
+    }
+    const bytes = Uint8Array.from(atob(r.data), (ch) => ch.charCodeAt(0));
+    parts.push(bytes);
+    off += bytes.length;
+    if (r.eof || !bytes.length) break;
+  }
+  const a = el('a', { href: URL.createObjectURL(new Blob(parts)), download: `${caseId}-${path.replace('/', '-')}` });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(a.href), 60000);
+  button.disabled = false;
+  put($('rec-result'), () => t('{file} downloaded ({n} bytes).', { file: path, n: off }));
+}
+
+$('rec-load').addEventListener('click', loadRecordings);
+
 // ---- media -------------------------------------------------------------------
 
 const MEDIA_WORDS = { connecting: N_('Connecting media…'), connected: N_('Media connected.'),
@@ -1462,6 +1540,7 @@ function switched() {
   renderCallbacks(true);
   renderOwed();
   if (s.blocks) renderBlocks(true);
+  renderRecordings();
   $('alerts').replaceChildren(...s.alerts.map(alertItem));
   s.boardKey = null;
   renderBoard();
