@@ -179,7 +179,7 @@ run('e2e_console_lang', { config, accounts: [['ann', 'call_taker'], ['sue', 'sup
           `the alert is in Chinese ("${alert}")`);
     const heads = await sue.$$eval('#board th', (l) => l.map((h) => h.textContent).join(','));
     check(heads === '警情,报警方式,状态,等待时长,处理人,标记与提醒,操作', `the board's columns (${heads})`);
-    latin = await latinText(sue, ['sue', 'vigil-verify']) // a tool's name stays as it is;
+    latin = await latinText(sue, ['sue', 'vigil-verify']); // a tool's name stays as it is
     check(latin.length === 0, `no English on the supervisor's desk (${latin.join('; ') || 'none'})`);
     bad = await a11yProblems(sue);
     check(bad.length === 0, `the supervisor's desk in Chinese: labels, names and sizes (${bad.join(', ') || 'no problem'})`);
