@@ -4,7 +4,7 @@
 // have the section.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { a11yProblems, check, citizen, login, run, until } from './harness.mjs';
+import { a11yProblems, check, citizen, login, run, sleep, until } from './harness.mjs';
 
 const rowOf = (page, id) => page.textContent(`#rec tr[data-case="${id}"]`).catch(() => '');
 
@@ -13,8 +13,9 @@ run('e2e_recordings', { accounts: [['ann', 'call_taker'], ['sue', 'supervisor'],
   check(!(await ann.isVisible('#rec-box')), 'a call-taker has no recordings section');
   await ann.click('#status-btn'); // away: the alarm waits, and ends when the caller hangs up
   const cit = await citizen(browser, v, [30.6, 114.5, 15], '+86 138 0000 5701');
-  await cit.click('button.choice.voice');
+  await cit.click('button.choice.video');
   const id = await until(() => cit.evaluate(() => window.vigilCitizen.caseId()), 8000);
+  await sleep(4000); // recorded while it waits: a segment of more than one download chunk
   await cit.click('#hangup');
   await cit.context().close();
 
@@ -34,6 +35,17 @@ run('e2e_recordings', { accounts: [['ann', 'call_taker'], ['sue', 'supervisor'],
   const onDisk = readFileSync(join(v.data, 'evidence', id, 'manifest.json'));
   check(dl.suggestedFilename() === `${id}-manifest.json` && got.equals(onDisk),
         `the manifest downloads byte for byte (${got.length} bytes, as ${dl.suggestedFilename()})`);
+  // The largest file, in several of the gateway's 48 KiB chunks: whole, and one
+  // download in the audit log.
+  const big = JSON.parse(onDisk).files.sort((a, b) => b.size - a.size)[0];
+  const [dl2] = await Promise.all([eve.waitForEvent('download', { timeout: 20000 }),
+                                   eve.click(`#rec tr[data-case="${id}"] button.link[data-path="${big.path}"]`)]);
+  const got2 = readFileSync(await dl2.path());
+  const entries = readFileSync(join(v.data, 'evidence', 'audit.log'), 'utf8').split('\n').filter(Boolean)
+    .map((l) => JSON.parse(l.split('\t')[0]))
+    .filter((e) => e.action === 'download' && e.case_id === id && e.detail && e.detail.path === big.path);
+  check(big.size > 49152 && got2.equals(readFileSync(join(v.data, 'evidence', id, big.path))) && entries.length === 1,
+        `${big.path} (${big.size} bytes, ${Math.ceil(big.size / 49152)} chunks) downloads whole, audited once (${entries.length})`);
   // A hold needs a reason; with one it stands, and the row says so.
   await eve.click(`#rec tr[data-case="${id}"] td:nth-child(4) button`);
   const asked = await eve.textContent(`#rec tr[data-case="${id}"] [role=status]`);
@@ -41,7 +53,10 @@ run('e2e_recordings', { accounts: [['ann', 'call_taker'], ['sue', 'supervisor'],
   await eve.fill(`#rec tr[data-case="${id}"] input`, 'court order 7/2026');
   await eve.click(`#rec tr[data-case="${id}"] td:nth-child(4) button`);
   const held = await until(() => rowOf(eve, id).then((r) => /held \(audit log line \d+\)/.test(r) && r), 5000);
-  check(held, `the hold is placed ("${held}")`);
+  const focus = await eve.evaluate(() => document.activeElement && document.activeElement.textContent);
+  const told = await eve.textContent('#rec-result');
+  check(held && !/reason first/.test(held) && focus === 'Lift' && told === `Hold placed on ${id}.`,
+        `the hold is placed, said, and the focus is on its Lift ("${held}", "${told}", ${focus})`);
   const bad = await a11yProblems(eve);
   check(bad.length === 0, `the recordings section: labels, names and sizes (${bad.join(', ') || 'no problem'})`);
 

@@ -831,8 +831,9 @@ $('link-copy').addEventListener('click', async () => {
 
 // ---- recordings (supervisors and evidence accounts) ----------------------------
 // Listed on request only: every listing is an audit log entry. A file is downloaded
-// in the gateway's chunks (evidence_get) and saved as it is, for vigil-verify. A
-// legal hold keeps a recording past its retention (docs/evidence.md).
+// in the gateway's chunks (evidence_get), one file at a time (the gateway audits a
+// download once, while its chunks follow each other), and saved as it is, for
+// vigil-verify. A legal hold keeps a recording past its retention (docs/evidence.md).
 
 async function loadRecordings() {
   const r = await gw.request('evidence_list');
@@ -841,67 +842,105 @@ async function loadRecordings() {
     return;
   }
   s.recordings = r.recordings.sort((a, b) => (b.started_us || 0) - (a.started_us || 0));
-  put($('rec-result'), () => t('{n} recordings.', { n: s.recordings.length }));
-  renderRecordings();
+  const n = s.recordings.length;
+  put($('rec-result'), () => (n === 1 ? t('1 recording.') : t('{n} recordings.', { n })));
+  renderRecordings(true);
 }
 
-function recordingRow(x) {
+function recordingRow(x, kept) {
   const when = x.started_us ? `${fmtDay(x.started_us / 1000)} – ${x.stopped_us ? fmtTime(x.stopped_us / 1000) : '…'}` : '—';
   const done = x.recording ? t('being recorded') : x.complete ? t('yes') : t('NO (vigil-verify says why)');
   const reason = el('input', { type: 'text', maxlength: 500, placeholder: x.held ? t('reason to lift') : t('order or case number'),
                                'aria-label': x.held ? t('Reason to lift the hold on {id}', { id: x.case_id })
                                  : t('Reason to hold {id}', { id: x.case_id }) });
+  reason.value = (kept && kept.reason) || '';
   const note = el('span', { class: 'small', role: 'status' });
-  const act = el('button', { type: 'button', onclick: async () => {
-    if (!reason.value.trim()) { put(note, () => t(' Give a reason first.')); reason.focus(); return; }
-    const r = await gw.request('evidence_hold', { case_id: x.case_id, hold: !x.held, reason: reason.value.trim() });
-    if (r.type !== 'evidence_hold') { put(note, () => ` ${why(r)}`); return; }
-    x.held = r.held ? r.line : undefined;
-    renderRecordings();
-  } }, x.held ? t('Lift') : t('Hold'));
-  const hold = el('td', {}, x.held ? t('held (audit log line {n})', { n: x.held }) + ' ' : '', reason, ' ', act, note);
+  if (kept && kept.said) put(note, kept.said);
+  const act = el('button', { type: 'button', class: 'hold', onclick: () => hold(x.case_id, reason, note, act),
+                             'aria-label': x.held ? t('Lift the hold on {id}', { id: x.case_id }) : t('Hold {id}', { id: x.case_id }) },
+                 x.held ? t('Lift') : t('Hold'));
+  const cell = el('td', {}, x.held ? t('held (audit log line {n})', { n: x.held }) + ' ' : '', reason, ' ', act, note);
   const names = x.recording ? [] : ['manifest.json', 'manifest.sig', ...(x.files || []).map((f) => f.path)];
   const files = el('td', {}, names.length
-    ? el('details', {}, el('summary', {}, t('{n} files', { n: names.length })),
-         el('ul', {}, ...names.map((n) => el('li', {}, el('button', { type: 'button', class: 'link',
-           onclick: (e) => download(x.case_id, n, e.target) }, n)))))
+    ? el('details', { open: !!(kept && kept.open) }, el('summary', {}, t('{n} files', { n: names.length })),
+         el('ul', {}, ...names.map((n) => el('li', {}, el('button', {
+           type: 'button', class: 'link', 'data-path': n, onclick: () => download(x.case_id, n),
+           'aria-label': t('Download {file} of {id}', { file: n, id: x.case_id }) }, n)))))
     : '—');
-  return el('tr', { 'data-case': x.case_id }, el('td', {}, x.case_id), el('td', {}, when), el('td', {}, done), hold, files);
+  return el('tr', { 'data-case': x.case_id }, el('td', {}, x.case_id), el('td', {}, when), el('td', {}, done), cell, files);
+}
+
+async function hold(caseId, reason, note, act) {
+  if (!reason.value.trim()) { put(note, () => t(' Give a reason first.')); reason.focus(); return; }
+  const x = (s.recordings || []).find((r) => r.case_id === caseId);
+  if (!x) return;
+  act.disabled = true; // one request: a double click would place it twice
+  const place = !x.held;
+  const r = await gw.request('evidence_hold', { case_id: caseId, hold: place, reason: reason.value.trim() });
+  act.disabled = false;
+  if (r.type !== 'evidence_hold') { put(note, () => ` ${why(r)}`); return; }
+  const now = (s.recordings || []).find((y) => y.case_id === caseId); // the list may have been loaded again
+  if (now) now.held = r.held ? r.line : undefined;
+  reason.value = '';
+  put(note, () => ''); // done: what it asked before is said no more
+  put($('rec-result'), () => (place ? t('Hold placed on {id}.', { id: caseId }) : t('Hold lifted on {id}.', { id: caseId })));
+  renderRecordings(true);
+  const b = $('rec').querySelector(`tr[data-case="${CSS.escape(caseId)}"] button.hold`);
+  if (b) b.focus();
 }
 
 function fmtDay(ms) {
-  return new Date(ms).toLocaleString([], { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
+  return new Date(ms).toLocaleString(langTag(), { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
 }
 
-function renderRecordings() {
+// again: drawn anew (a language switch, a hold, a new list) keeping what each row had:
+// a reason being typed, its files open, what it said.
+function renderRecordings(again = false) {
   if (!s.recordings) return;
+  const kept = new Map(again ? [...$('rec').tBodies[0].rows].map((tr) => [tr.dataset.case, {
+    reason: tr.querySelector('input').value, open: !!tr.querySelector('details[open]'),
+    said: tr.querySelector('[role=status]').words?.text }]) : []);
   $('rec').hidden = !s.recordings.length;
-  $('rec').tBodies[0].replaceChildren(...s.recordings.map(recordingRow));
+  $('rec').tBodies[0].replaceChildren(...s.recordings.map((x) => recordingRow(x, kept.get(x.case_id))));
+  markDownloading();
 }
 
-async function download(caseId, path, button) {
+function markDownloading() {
+  for (const b of $('rec').querySelectorAll('button.link')) b.disabled = !!s.downloading;
+}
+
+async function download(caseId, path) {
+  if (s.downloading) return; // one at a time (the buttons say so: disabled)
+  s.downloading = `${caseId}/${path}`;
+  markDownloading();
   const parts = [];
   let off = 0;
-  button.disabled = true;
-  for (;;) {
-    const r = await gw.request('evidence_get', { case_id: caseId, path, offset: off }, 20000);
-    if (r.type !== 'evidence_data') {
-      put($('rec-result'), () => t('{file} not downloaded: {why}', { file: path, why: why(r) }));
-      button.disabled = false;
-      return;
+  try {
+    for (;;) {
+      const r = await gw.request('evidence_get', { case_id: caseId, path, offset: off }, 20000);
+      if (r.type !== 'evidence_data') {
+        put($('rec-result'), () => t('{file} not downloaded: {why}', { file: path, why: why(r) }));
+        return;
+      }
+      const bytes = Uint8Array.from(atob(r.data), (ch) => ch.charCodeAt(0));
+      parts.push(bytes);
+      off += bytes.length;
+      const pct = r.size ? Math.floor((100 * off) / r.size) : 100;
+      put($('rec-result'), () => t('Downloading {file}: {pct}%', { file: path, pct }));
+      if (r.eof || !bytes.length) break;
     }
-    const bytes = Uint8Array.from(atob(r.data), (ch) => ch.charCodeAt(0));
-    parts.push(bytes);
-    off += bytes.length;
-    if (r.eof || !bytes.length) break;
+    const a = el('a', { href: URL.createObjectURL(new Blob(parts)), download: `${caseId}-${path.replace('/', '-')}` });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(a.href), 60000);
+    put($('rec-result'), () => t('{file} downloaded ({n} bytes).', { file: path, n: off }));
+  } catch (e) {
+    put($('rec-result'), () => t('{file} not downloaded: {why}', { file: path, why: String(e) }));
+  } finally {
+    s.downloading = null;
+    markDownloading();
   }
-  const a = el('a', { href: URL.createObjectURL(new Blob(parts)), download: `${caseId}-${path.replace('/', '-')}` });
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(a.href), 60000);
-  button.disabled = false;
-  put($('rec-result'), () => t('{file} downloaded ({n} bytes).', { file: path, n: off }));
 }
 
 $('rec-load').addEventListener('click', loadRecordings);
@@ -1404,6 +1443,10 @@ $('blocks').addEventListener('focusout', (e) => {
 gw.on('signed_out', (m) => {
   sessionStorage.removeItem(SESSION_KEY);
   s.token = null;
+  s.recordings = null; // the next account lists its own (audited)
+  $('rec').tBodies[0].replaceChildren();
+  $('rec').hidden = true;
+  put($('rec-result'), () => '');
   closeCase();
   s.queue.clear();
   stopRing();
@@ -1540,7 +1583,7 @@ function switched() {
   renderCallbacks(true);
   renderOwed();
   if (s.blocks) renderBlocks(true);
-  renderRecordings();
+  renderRecordings(true);
   $('alerts').replaceChildren(...s.alerts.map(alertItem));
   s.boardKey = null;
   renderBoard();

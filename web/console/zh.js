@@ -349,4 +349,11 @@ addWords('zh', {
   '{n} files': '{n} 个文件',
   '{file} not downloaded: {why}': '{file} 未能下载：{why}',
   '{file} downloaded ({n} bytes).': '{file} 已下载（{n} 字节）。',
+  '1 recording.': '共 1 份录像。',
+  'Lift the hold on {id}': '解除 {id} 的保全',
+  'Hold {id}': '保全 {id}',
+  'Download {file} of {id}': '下载 {id} 的 {file}',
+  'Hold placed on {id}.': '已保全 {id}。',
+  'Hold lifted on {id}.': '已解除 {id} 的保全。',
+  'Downloading {file}: {pct}%': '正在下载 {file}：{pct}%',
 });
