@@ -257,6 +257,36 @@ static size_t stream_prefix(const char *name)
     return dash ? (size_t)(dash - name) : strlen(name);
 }
 
+/* The last segment of one stream (names[i]), cut, and the time of the stream's last
+ * record into b->last_us (the latest of all streams'). A last segment with no record
+ * yet (just opened at a rotation when the crash came) has it in the stream's segment
+ * before: without that, one stream's older record (the events log's) was taken for
+ * when everything stopped, and the gap claimed seconds a leg had recorded. */
+static int stream_last(struct build *b, const char *dir, GPtrArray *names, guint i, char *err,
+                       size_t errlen)
+{
+    int64_t before = b->last_us;
+    b->last_us = 0;
+    const char *n = names->pdata[i];
+    size_t k = stream_prefix(n);
+    int rc = add_segment(b, dir, n, true, err, errlen);
+    for (guint j = i; rc == VG_OK && !b->last_us && j-- > 0;) {
+        const char *p = names->pdata[j];
+        if (!is_segment(p) || stream_prefix(p) != k || strncmp(p, n, k) != 0)
+            break;
+        struct build earlier = {json_array(), json_array(), json_object(), json_array(), 0, 0};
+        rc = add_segment(&earlier, dir, p, false, err, errlen);
+        b->last_us = earlier.last_us;
+        json_decref(earlier.files);
+        json_decref(earlier.gaps);
+        json_decref(earlier.parties);
+        json_decref(earlier.truncated);
+    }
+    if (before > b->last_us)
+        b->last_us = before;
+    return rc;
+}
+
 int vg_manifest_cut_open(const char *dir, json_t *truncated, int64_t *stopped_us,
                          uint32_t *events_seq, uint8_t events_sha[32], char *err, size_t errlen)
 {
@@ -271,7 +301,7 @@ int vg_manifest_cut_open(const char *dir, json_t *truncated, int64_t *stopped_us
         size_t k = stream_prefix(n);
         bool last = !is_segment(next) || stream_prefix(next) != k || strncmp(n, next, k) != 0;
         if (is_segment(n) && last)
-            rc = add_segment(&b, dir, n, true, err, errlen);
+            rc = stream_last(&b, dir, names, i, err, errlen);
     }
     /* No record in any last segment (each just opened, or its only record torn):
      * the time of the last record is in a segment before them. */

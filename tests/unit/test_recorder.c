@@ -1530,6 +1530,53 @@ static void test_legal_hold(void)
     memcpy(root, saved, sizeof root);
 }
 
+/* One segment file: a header and records of the given type at the given times (0
+ * records: a segment just opened). */
+static void segment_file(const char *dir, const char *name, uint64_t stream, uint32_t seq,
+                         uint8_t type, const int64_t *at, int n)
+{
+    static uint8_t buf[VG_EV_HDR_LEN + 8 * (VG_EV_REC_HDR + 64)];
+    struct vg_ev_seg_header h = {.stream = stream, .seq = seq, .opened_us = at ? at[0] : 1};
+    snprintf(h.case_id, sizeof h.case_id, "c-cutrot");
+    VT_EQ_INT(vg_ev_header_write(&h, buf), VG_OK);
+    size_t off = VG_EV_HDR_LEN;
+    static const uint8_t rtp[12] = {0x80, 96};
+    const char *ev = "{\"type\":\"state\"}";
+    for (int i = 0; i < n && i < 8; i++) {
+        struct vg_ev_record r = {type, 0, at[i], type == VG_EV_REC_RTP ? rtp : (const uint8_t *)ev,
+                                 type == VG_EV_REC_RTP ? 12u : (uint32_t)strlen(ev)};
+        int k = vg_ev_record_write(&r, buf + off, sizeof buf - off);
+        VT_CHECK(k > 0);
+        off += (size_t)k;
+    }
+    char path[450];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    VT_CHECK(g_file_set_contents(path, (const char *)buf, (gssize)off, NULL));
+}
+
+/* A crash right after a leg's segment rotated (its new segment has no record yet):
+ * the recording stopped at that leg's last record, in the segment before, not at the
+ * events log's last, seconds earlier (the gap once claimed those seconds). */
+static void test_cut_after_rotation(void)
+{
+    char dir[400];
+    snprintf(dir, sizeof dir, "%s/c-cutrot", root);
+    VT_EQ_INT(g_mkdir(dir, 0700), 0);
+    const int64_t ev[] = {1000000}, media[] = {2000000, 3000000, 4000000, 5000000};
+    segment_file(dir, "events-000001.vgs", 0, 1, VG_EV_REC_EVENT, ev, 1);
+    segment_file(dir, "leg-512-000001.vgs", 512, 1, VG_EV_REC_RTP, media, 4);
+    segment_file(dir, "leg-512-000002.vgs", 512, 2, VG_EV_REC_RTP, NULL, 0);
+    json_t *cut = json_array();
+    int64_t stopped = 0;
+    uint32_t seq = 0;
+    uint8_t sha[32];
+    char err[300] = "";
+    VT_EQ_INT(vg_manifest_cut_open(dir, cut, &stopped, &seq, sha, err, sizeof err), VG_OK);
+    printf("stopped at %lld us (the leg's last record: 5000000)\n", (long long)stopped);
+    VT_EQ_INT(stopped, 5000000);
+    json_decref(cut);
+}
+
 int main(void)
 {
     snprintf(root, sizeof root, "%s/vigil-recorder-XXXXXX", g_get_tmp_dir());
@@ -1559,6 +1606,7 @@ int main(void)
     test_resume();
     test_inventory();
     test_legal_hold();
+    test_cut_after_rotation();
     if (full_dir[0])
         umount2(full_dir, MNT_DETACH);
     char cmd[300];
