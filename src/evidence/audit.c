@@ -443,23 +443,34 @@ static int index_catch_up(struct vg_audit_index *x, int *fd_out)
 
 /* A line naming a manifest, checked: VG_OK with its hash if it names case_id and its
  * signature verifies with pub. */
-static int seal_in(EVP_PKEY *pub, const char *p, size_t len, const char *case_id, char sha_hex[65])
+/* A line's entry (without its signature: json_decref it) if it names case_id and its
+ * signature verifies with pub; NULL otherwise. The question a seal's and a hold's
+ * lines are both asked once their hint matched. */
+static json_t *verified_entry(EVP_PKEY *pub, const char *p, size_t len, const char *case_id)
 {
     const char *json;
     size_t jlen;
     uint8_t sig[64];
     if (vg_ev_audit_split(p, len, &json, &jlen, sig) != VG_OK)
-        return VG_EINVAL;
+        return NULL;
     json_t *e = json_loadb(json, jlen, 0, NULL);
     const char *c = json_string_value(json_object_get(e, "case_id"));
+    if (!c || strcmp(c, case_id) != 0 ||
+        vg_evkey_verify(pub, (const uint8_t *)json, jlen, sig) != VG_OK) {
+        json_decref(e);
+        return NULL;
+    }
+    return e;
+}
+
+static int seal_in(EVP_PKEY *pub, const char *p, size_t len, const char *case_id, char sha_hex[65])
+{
+    json_t *e = verified_entry(pub, p, len, case_id);
     const char *h =
         json_string_value(json_object_get(json_object_get(e, "detail"), "manifest_sha256"));
-    int rc = VG_EINVAL;
-    if (c && h && strcmp(c, case_id) == 0 && strlen(h) == 64 &&
-        vg_evkey_verify(pub, (const uint8_t *)json, jlen, sig) == VG_OK) {
+    int rc = h && strlen(h) == 64 ? VG_OK : VG_EINVAL;
+    if (rc == VG_OK)
         memcpy(sha_hex, h, 65);
-        rc = VG_OK;
-    }
     json_decref(e);
     return rc;
 }
@@ -534,22 +545,13 @@ enum hold { HOLD_BAD, HOLD_PLACED, HOLD_LIFTED };
  * signature verifies with pub; HOLD_BAD otherwise. */
 static enum hold hold_in(EVP_PKEY *pub, const char *p, size_t len, const char *case_id)
 {
-    const char *json;
-    size_t jlen;
-    uint8_t sig[64];
-    if (vg_ev_audit_split(p, len, &json, &jlen, sig) != VG_OK)
-        return HOLD_BAD;
-    json_t *e = json_loadb(json, jlen, 0, NULL);
+    json_t *e = verified_entry(pub, p, len, case_id);
     const char *a = json_string_value(json_object_get(e, "action"));
-    const char *c = json_string_value(json_object_get(e, "case_id"));
     const char *r = json_string_value(json_object_get(e, "result"));
-    enum hold h = !r                         ? HOLD_BAD
-                  : strcmp(r, "placed") == 0 ? HOLD_PLACED
-                  : strcmp(r, "lifted") == 0 ? HOLD_LIFTED
-                                             : HOLD_BAD;
-    if (!a || !c || strcmp(a, "legal_hold") != 0 || strcmp(c, case_id) != 0 ||
-        vg_evkey_verify(pub, (const uint8_t *)json, jlen, sig) != VG_OK)
-        h = HOLD_BAD;
+    enum hold h = !a || !r || strcmp(a, "legal_hold") != 0 ? HOLD_BAD
+                  : strcmp(r, "placed") == 0               ? HOLD_PLACED
+                  : strcmp(r, "lifted") == 0               ? HOLD_LIFTED
+                                                           : HOLD_BAD;
     json_decref(e);
     return h;
 }
