@@ -161,6 +161,14 @@ static void stop_timer(guint *t)
     *t = 0;
 }
 
+/* An alarm from a video link rings as any alarm from now on (offering it again, if it
+ * still waits, is the caller's). */
+static void drop_link(struct live_case *lc)
+{
+    stop_timer(&lc->link_timer);
+    lc->link_by[0] = '\0';
+}
+
 static void live_remove(struct vg_hub *h, struct live_case *lc)
 {
     struct session *freed[MAX_PARTIES];
@@ -504,8 +512,7 @@ static gboolean escalate_cb(gpointer ud)
         return G_SOURCE_REMOVE;
     lc->row.escalated = true;
     h->stats.escalations++;
-    lc->link_by[0] = '\0'; /* unanswered: everyone's now, a link's maker or not */
-    stop_timer(&lc->link_timer);
+    drop_link(lc); /* unanswered: everyone's now, a link's maker or not */
     raise_alert(h, lc, "unanswered",
                 json_pack("{s:I}", "waiting_s",
                           (json_int_t)((vg_wall_us() - lc->row.created_us) / 1000000)));
@@ -684,8 +691,7 @@ static void requeue(struct vg_hub *h, struct live_case *lc, const char *lost, js
     lc->row.held_by[0] = '\0';
     lc->row.escalated = true;
     lc->prev_holder[0] = '\0';
-    lc->link_by[0] = '\0'; /* back for everyone */
-    stop_timer(&lc->link_timer);
+    drop_link(lc); /* back for everyone */
     lc->requeued_us = vg_wall_us();
     arm_requeued_unanswered(h, lc);
     vg_warn(lc->row.id, NULL, "back in the queue: %s's console did not come back", lost);
@@ -1077,14 +1083,14 @@ static void unlink_case(struct vg_hub *h, struct live_case *lc, const char *why)
 {
     if (!lc->link_by[0])
         return;
-    stop_timer(&lc->link_timer);
-    if (unclaimed(lc)) {
+    bool waits = unclaimed(lc);
+    if (waits)
         vg_info(lc->row.id, NULL, "from %s's link, %s: offered to all", lc->link_by, why);
-        lc->link_by[0] = '\0';
+    drop_link(lc);
+    if (waits) {
         offer_case(h, lc);
         board_update(h);
     }
-    lc->link_by[0] = '\0';
 }
 
 static gboolean link_ring_over(gpointer ud)
@@ -1128,14 +1134,14 @@ static void linked(struct vg_hub *h, struct live_case *lc, const char *link)
     evidence_note(lc, "link",
                   json_pack("{s:s, s:s, s:b}", "by", by, "sent_to", phone, "same_phone", same));
     struct session *s = hub_staff_session(h, by);
-    const char *not = !s                               ? "they are not signed in"
-                      : s->case_id[0]                  ? "they are on a case"
-                      : !s->available || s->signed_out ? "they are away"
-                      : !for_call_takers(lc) && s->role != R_SUPERVISOR
-                          ? "a blocked caller's alarm is for supervisors"
-                          : NULL;
-    if (not ) {
-        vg_info(lc->row.id, NULL, "alarm from %s's link: %s, so it rings as any alarm", by, not );
+    const char *busy = !s                               ? "they are not signed in"
+                       : s->case_id[0]                  ? "they are on a case"
+                       : !s->available || s->signed_out ? "they are away"
+                       : !for_call_takers(lc) && s->role != R_SUPERVISOR
+                           ? "a blocked caller's alarm is for supervisors"
+                           : NULL;
+    if (busy) {
+        vg_info(lc->row.id, NULL, "alarm from %s's link: %s, so it rings as any alarm", by, busy);
         return;
     }
     snprintf(lc->link_by, sizeof lc->link_by, "%s", by);
@@ -1591,8 +1597,7 @@ void case_claim(struct vg_hub *h, struct session *s, const struct vg_proto_msg *
                             hub_role_name(s->role)));
     stop_timer(&lc->escalate_timer);
     stop_timer(&lc->abandon_timer);
-    stop_timer(&lc->link_timer);
-    lc->link_by[0] = '\0';
+    drop_link(lc);
     h->stats.claims++;
     vg_info(id, NULL, "answered by %s %s after %lld s", hub_role_name(s->role), s->account,
             (long long)((now - lc->row.created_us) / 1000000));
