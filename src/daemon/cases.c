@@ -68,6 +68,8 @@ static json_t *card(const struct live_case *lc)
         (json_int_t)((now - r->created_us) / 1000000), "flags", flags_json(r->flags), "caller",
         caller ? caller : json_object(), "history", "earlier_cases", (json_int_t)lc->history.total,
         "ended", (json_int_t)lc->history.ended, "abandoned", (json_int_t)lc->history.abandoned);
+    if (lc->recent)
+        json_object_set(json_object_get(c, "history"), "recent", lc->recent);
     json_object_set_new(c, "location", lc->has_fix ? fix_json(&lc->last_fix, now) : json_null());
     json_object_set_new(c, "held_by", r->held_by[0] ? json_string(r->held_by) : json_null());
     if (lc->link_by[0])
@@ -120,15 +122,63 @@ static json_t *chat_tail(struct vg_hub *h, const char *case_id, json_int_t *omit
     return chat;
 }
 
+static json_t *note_json(int64_t at_us, const char *by, const char *text)
+{
+    return json_pack("{s:I, s:s, s:s}", "at", (json_int_t)(at_us / 1000), "by", by, "text", text);
+}
+
+static int add_note(int64_t at_us, const char *by, const char *text, void *ud)
+{
+    json_array_append_new(ud, note_json(at_us, by, text));
+    return 0;
+}
+
 static json_t *full_case(struct vg_hub *h, const char *type, const struct live_case *lc)
 {
-    json_t *track = json_array();
+    json_t *track = json_array(), *notes = json_array();
     json_int_t omitted = 0;
     vg_store_location_track(h->store, lc->row.id, TRACK_MAX, add_fix, track);
+    vg_store_notes(h->store, lc->row.id, add_note, notes);
     json_t *chat = chat_tail(h, lc->row.id, &omitted);
-    return json_pack("{s:s, s:o, s:o, s:o, s:I, s:o}", "type", type, "case", card(lc), "track",
-                     track, "chat", chat, "chat_omitted", omitted, "uploads",
+    return json_pack("{s:s, s:o, s:o, s:o, s:I, s:o, s:o}", "type", type, "case", card(lc), "track",
+                     track, "chat", chat, "chat_omitted", omitted, "notes", notes, "uploads",
                      uploads_of_case(h, lc->row.id));
+}
+
+/* The caller's latest earlier cases, for the card: when, how each ended, who held it
+ * and the last note on it, so a call-taker sees at once that the man calling for the
+ * third time tonight was sent a unit an hour ago. Read when the case comes in (or back
+ * after a restart), not at every card: a note written on an earlier case meanwhile
+ * shows from the next alarm on. */
+#define RECENT_MAX 5
+
+static int add_recent(const struct vg_recent_case *c, void *ud)
+{
+    json_t *o = json_pack("{s:s, s:I, s:s, s:s, s:I}", "case_id", c->id, "created_at",
+                          (json_int_t)(c->created_us / 1000), "mode", c->mode, "state", c->state,
+                          "notes", (json_int_t)c->notes);
+    if (c->held_by[0])
+        json_object_set_new(o, "held_by", json_string(c->held_by));
+    if (c->disposition[0])
+        json_object_set_new(o, "disposition", json_string(c->disposition));
+    if (c->note[0])
+        json_object_set_new(o, "note", json_string(c->note));
+    json_array_append_new(ud, o);
+    return 0;
+}
+
+/* lc->history, and with recent lc->recent too (a card sent once; the call-back list's
+ * cards go out at every change, to every console, without it). */
+static void load_history(struct vg_hub *h, struct live_case *lc, bool recent)
+{
+    const struct vg_case_row *r = &lc->row;
+    vg_store_phone_history(h->store, r->phone, r->created_us,
+                           r->created_us - (int64_t)h->cfg->repeat_window_min * 60000000,
+                           &lc->history);
+    if (!recent)
+        return;
+    lc->recent = json_array();
+    vg_store_phone_recent(h->store, r->phone, r->created_us, RECENT_MAX, add_recent, lc->recent);
 }
 
 /* The live mirror ------------------------------------------------------------------------ */
@@ -187,6 +237,7 @@ static void live_remove(struct vg_hub *h, struct live_case *lc)
         lc->holder->case_id[0] = '\0';
     }
     g_hash_table_remove(h->cases, lc->row.id);
+    json_decref(lc->recent);
     g_free(lc);
     for (unsigned i = 0; i < n; i++) /* specialists and supervisors on it are free again */
         cases_staff_ready(h, freed[i]);
@@ -272,6 +323,7 @@ static json_t *board_card(const struct live_case *lc)
 {
     json_t *c = card(lc);
     json_object_del(c, "caller");
+    json_object_del(json_object_get(c, "history"), "recent");
     return c;
 }
 
@@ -312,11 +364,11 @@ static json_t *closed_case(struct vg_hub *h, const char *type, struct live_case 
 {
     tmp->hub = h;
     tmp->rank = mode_rank(tmp->row.mode, tmp->row.queue);
-    vg_store_phone_history(h->store, tmp->row.phone, tmp->row.created_us,
-                           tmp->row.created_us - (int64_t)h->cfg->repeat_window_min * 60000000,
-                           &tmp->history);
+    load_history(h, tmp, type != NULL);
     tmp->has_fix = vg_store_location_last(h->store, tmp->row.id, &tmp->last_fix) == VG_OK;
     json_t *r = type ? full_case(h, type, tmp) : card(tmp);
+    json_decref(tmp->recent);
+    tmp->recent = NULL;
     json_t *c = type ? json_object_get(r, "case") : r;
     json_object_set_new(c, "ended_by", json_string(tmp->row.ended_by));
     json_object_set_new(c, "end_reason", json_string(tmp->row.end_reason));
@@ -750,9 +802,7 @@ static int load_one(const struct vg_case_row *row, void *ud)
     evidence_case_restore(h, lc); /* its recording resumed: what follows is recorded too */
     evidence_note(lc, "state",
                   json_pack("{s:s, s:s}", "state", row->state, "why", "restored after a restart"));
-    vg_store_phone_history(h->store, row->phone, row->created_us,
-                           row->created_us - (int64_t)h->cfg->repeat_window_min * 60000000,
-                           &lc->history);
+    load_history(h, lc, true);
     arm_escalation(h, lc);
     /* Requeued before the restart (answered once, waiting again): its own alert is
      * still due escalate_after_s after the requeue, unless it went out already. */
@@ -793,6 +843,7 @@ void cases_free(struct vg_hub *h)
         stop_timer(&lc->link_timer);
         evidence_case_drop(lc);
         g_hash_table_iter_remove(&it);
+        json_decref(lc->recent);
         g_free(lc);
     }
 }
@@ -1167,9 +1218,6 @@ void case_alarm_start(struct vg_hub *h, struct session *s, const struct vg_proto
         return;
     struct vg_case_row c;
     new_case_row(&r, blocked, &c, token);
-    struct vg_phone_history hist;
-    vg_store_phone_history(h->store, c.phone, c.created_us,
-                           c.created_us - (int64_t)h->cfg->repeat_window_min * 60000000, &hist);
     json_t *ev = json_pack("{s:s, s:b}", "mode", c.mode, "location", r.has_fix);
     char *evtext = json_dumps(ev, JSON_COMPACT);
     json_decref(ev);
@@ -1183,7 +1231,7 @@ void case_alarm_start(struct vg_hub *h, struct session *s, const struct vg_proto
         vg_store_location_add(h->store, c.id, &f, NULL);
     }
     struct live_case *lc = live_add(h, &c);
-    lc->history = hist;
+    load_history(h, lc, true); /* cases before this one's creation: not itself */
     lc->citizen = s;
     if (r.client_ref[0]) {
         snprintf(lc->client_ref, sizeof lc->client_ref, "%s", r.client_ref);
@@ -1557,6 +1605,60 @@ void case_receipt(struct vg_hub *h, struct session *s, const struct vg_proto_msg
     to_case_staff(h, lc, msg, s);
     if (m->id[0])
         hub_reply(s, m, json_pack("{s:s}", "type", "chat_receipt_ok"));
+}
+
+/* Notes: what the staff on a case write down for the record (an address said aloud,
+ * the unit sent, what to watch for), kept with the case, shown to everyone on it,
+ * recorded, and shown with the case in the caller's later alarms (load_history()).
+ * After the case closes its last holder or a supervisor may still add one (the
+ * outcome often comes from the unit's report): it joins the sealed recording as a
+ * late outcome does. At most NOTES_MAX a case, each a chat message's length. */
+#define NOTES_MAX 100
+
+static bool may_note_closed(struct vg_hub *h, const struct session *s, const char *id)
+{
+    struct vg_case_row row;
+    return vg_store_case_get(h->store, id, &row) == VG_OK &&
+           (s->role == R_SUPERVISOR || strcmp(row.held_by, s->account) == 0);
+}
+
+void case_note(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m)
+{
+    struct vg_req_chat r; /* the same shape: a case and a text of 1 to VG_CHAT_MAX bytes */
+    char why[200];
+    if (vg_msg_chat(m->body, &r, why, sizeof why))
+        return hub_error(s, m->id, VG_PROTO_E_INVALID, "%s", why);
+    struct live_case *lc = live_get(h, r.case_id);
+    if (lc && !case_for(h, s, m, r.case_id))
+        return;
+    if (!lc && !may_note_closed(h, s, r.case_id))
+        return hub_error(s, m->id, "not_found", "no case %s you may write a note on", r.case_id);
+    int64_t now = vg_wall_us();
+    json_t *ev = json_pack("{s:s}", "text", r.text);
+    char *evtext = json_dumps(ev, JSON_COMPACT);
+    json_decref(ev);
+    int rc = vg_store_note_add(h->store, r.case_id, s->account, now, evtext, NOTES_MAX);
+    free(evtext);
+    if (rc == VG_ENOSPC)
+        return hub_error(s, m->id, "limit", "case %s has %d notes, the most it keeps", r.case_id,
+                         NOTES_MAX);
+    if (rc)
+        return hub_error(s, m->id, "internal", "the note could not be recorded");
+    vg_info(r.case_id, NULL, "note by %s %s%s", hub_role_name(s->role), s->account,
+            lc ? "" : " after the case ended");
+    json_t *e = json_pack("{s:s, s:s}", "by", s->account, "text", r.text);
+    if (lc)
+        evidence_note(lc, "note", e);
+    else
+        evidence_after_end(h, r.case_id, "note", e, "note added after the case ended", now);
+    json_t *note = note_json(now, s->account, r.text);
+    if (lc)
+        to_case_staff(
+            h, lc, json_pack("{s:s, s:s, s:O}", "type", "note", "case_id", r.case_id, "note", note),
+            s);
+    hub_reply(
+        s, m,
+        json_pack("{s:s, s:s, s:o}", "type", "note_added", "case_id", r.case_id, "note", note));
 }
 
 /* Requests: staff ------------------------------------------------------------------------------ */

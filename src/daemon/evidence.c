@@ -547,6 +547,7 @@ void evidence_metrics(struct vg_hub *h, GString *out)
 static const char *fact_why(const char *kind)
 {
     return strcmp(kind, "disposition") == 0 ? "outcome given after the case ended"
+           : strcmp(kind, "note") == 0      ? "note added after the case ended"
                                             : "call back after the case ended";
 }
 

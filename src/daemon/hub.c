@@ -427,6 +427,7 @@ static const struct {
     {"chat", R_CITIZEN | R_STAFF, case_chat},
     {"chat_draft", R_CITIZEN, case_chat_draft},
     {"chat_receipt", R_CITIZEN | R_STAFF, case_receipt},
+    {"note", R_STAFF, case_note},
     {"set_status", R_STAFF, do_status},
     {"claim", R_CALL_TAKER | R_SUPERVISOR, case_claim},
     {"end", R_STAFF, case_end},

@@ -80,6 +80,7 @@ struct live_case {
     struct vg_case_row row;
     int rank; /* queue order: mode priority, supervised queue last */
     struct vg_phone_history history;
+    json_t *recent;          /* the caller's latest earlier cases (card.history.recent), or NULL */
     struct session *citizen; /* NULL while disconnected */
     struct session *holder;  /* NULL unless answered and the holder is connected */
     bool has_fix;
@@ -178,6 +179,7 @@ void case_rate(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m
 void case_chat(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
 void case_chat_draft(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
 void case_receipt(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
+void case_note(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
 void case_claim(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
 void case_end(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
 void case_callbacks(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);

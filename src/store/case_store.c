@@ -315,6 +315,79 @@ int vg_store_phone_history(struct vg_store *st, const char *phone, int64_t befor
     return rc == SQLITE_ROW ? VG_OK : VG_EIO;
 }
 
+int vg_store_note_add(struct vg_store *st, const char *id, const char *by, int64_t at_us,
+                      const char *event_data, int max)
+{
+    if (vg_sql_begin(st))
+        return VG_EIO;
+    int64_t n = 0;
+    int rc = vg_sql_int(
+        st, &n, "SELECT count(*) FROM case_events WHERE case_id = ?1 AND kind = 'note'", "s", id);
+    if (rc == VG_OK && n >= max)
+        rc = VG_ENOSPC;
+    if (rc == VG_OK)
+        rc = event_in_tx(st, id, at_us, "note", by, event_data);
+    if (rc) {
+        vg_sql_rollback(st);
+        return rc;
+    }
+    return vg_sql_commit(st);
+}
+
+int vg_store_notes(struct vg_store *st, const char *id,
+                   int (*cb)(int64_t at_us, const char *by, const char *text, void *ud), void *ud)
+{
+    sqlite3_stmt *q = vg_sql_prepare(st,
+                                     "SELECT at_us, coalesce(actor, ''),"
+                                     " coalesce(json_extract(data, '$.text'), '') FROM case_events"
+                                     " WHERE case_id = ?1 AND kind = 'note' ORDER BY seq",
+                                     "s", id);
+    if (!q)
+        return VG_EIO;
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        const unsigned char *by = sqlite3_column_text(q, 1), *text = sqlite3_column_text(q, 2);
+        if (cb(sqlite3_column_int64(q, 0), by ? (const char *)by : "",
+               text ? (const char *)text : "", ud))
+            break;
+    }
+    sqlite3_finalize(q);
+    return (rc == SQLITE_ROW || rc == SQLITE_DONE) ? VG_OK : VG_EIO;
+}
+
+int vg_store_phone_recent(struct vg_store *st, const char *phone, int64_t before_us, int max,
+                          int (*cb)(const struct vg_recent_case *c, void *ud), void *ud)
+{
+    /* substr() counts characters in UTF-8 text, so a cut note stays whole characters */
+    sqlite3_stmt *q = vg_sql_prepare(
+        st,
+        "SELECT c.id, c.mode, c.state, coalesce(c.held_by, ''), coalesce(c.disposition, ''),"
+        " c.created_us, (SELECT count(*) FROM case_events e WHERE e.case_id = c.id"
+        " AND e.kind = 'note'), coalesce((SELECT substr(json_extract(e.data, '$.text'), 1, ?4)"
+        " FROM case_events e WHERE e.case_id = c.id AND e.kind = 'note' ORDER BY e.seq DESC"
+        " LIMIT 1), '') FROM cases c WHERE c.phone = ?1 AND c.created_us < ?2"
+        " ORDER BY c.created_us DESC LIMIT ?3",
+        "siii", phone, before_us, (int64_t)max, (int64_t)VG_RECENT_NOTE_MAX);
+    if (!q)
+        return VG_EIO;
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        struct vg_recent_case c;
+        vg_sql_text(q, 0, c.id, sizeof c.id);
+        vg_sql_text(q, 1, c.mode, sizeof c.mode);
+        vg_sql_text(q, 2, c.state, sizeof c.state);
+        vg_sql_text(q, 3, c.held_by, sizeof c.held_by);
+        vg_sql_text(q, 4, c.disposition, sizeof c.disposition);
+        c.created_us = sqlite3_column_int64(q, 5);
+        c.notes = sqlite3_column_int64(q, 6);
+        vg_sql_text(q, 7, c.note, sizeof c.note);
+        if (cb(&c, ud))
+            break;
+    }
+    sqlite3_finalize(q);
+    return (rc == SQLITE_ROW || rc == SQLITE_DONE) ? VG_OK : VG_EIO;
+}
+
 /* Location fixes ------------------------------------------------------------ */
 
 int vg_store_location_add(struct vg_store *st, const char *id, const struct vg_fix_row *f,
@@ -662,7 +735,7 @@ int vg_store_late_facts(struct vg_store *st, int64_t since_us,
     sqlite3_stmt *q = vg_sql_prepare(st,
                                      "SELECT e.case_id, e.kind, coalesce(e.actor, ''), e.at_us,"
                                      " e.data FROM case_events e JOIN cases c ON c.id = e.case_id"
-                                     " WHERE e.kind IN ('disposition', 'callback')"
+                                     " WHERE e.kind IN ('disposition', 'callback', 'note')"
                                      " AND e.at_us >= ?1 AND c.ended_us IS NOT NULL"
                                      " AND e.at_us > c.ended_us ORDER BY e.at_us",
                                      "i", since_us);

@@ -78,16 +78,16 @@ int vg_store_case_rate(struct vg_store *st, const char *id, int rating, const ch
  * through (was answered) later is not listed: they were helped. */
 int vg_store_callbacks_list(struct vg_store *st, int64_t since_us, bool normal_only, int limit,
                             int (*cb)(const struct vg_case_row *c, void *ud), void *ud);
-/* Did actor record an event of this kind on the case? */
 /* When the case's latest event of this kind happened (wall clock us); 0 for none. */
 int64_t vg_store_case_event_last(struct vg_store *st, const char *id, const char *kind);
+/* Did actor record an event of this kind on the case? */
 bool vg_store_case_event_by(struct vg_store *st, const char *id, const char *kind,
                             const char *actor);
 /* The time of the latest case event (0: none): about when vigild last did anything. */
 int64_t vg_store_last_event_us(struct vg_store *st);
 /* Facts recorded since since_us about cases that had ended by then: an outcome given
- * after a hang-up (kind "disposition") and a call back's result ("callback"), in time
- * order, with who (actor) and the event's data. cb returning non-zero stops. */
+ * after a hang-up (kind "disposition"), a call back's result ("callback") and a note
+ * ("note"), in time order, with who (actor) and the event's data. cb returning non-zero stops. */
 int vg_store_late_facts(struct vg_store *st, int64_t since_us,
                         int (*cb)(const char *case_id, const char *kind, const char *actor,
                                   int64_t at_us, const char *data, void *ud),
@@ -96,6 +96,30 @@ int vg_store_late_facts(struct vg_store *st, int64_t since_us,
  * with event_data. Only once (VG_ESTATE). */
 int vg_store_callback_done(struct vg_store *st, const char *id, const char *by, int64_t at_us,
                            const char *event_data);
+
+/* Notes on a case (what the staff on it wrote down for the record): events of kind
+ * "note" by the author, data {"text": …}. At most max per case (VG_ENOSPC past it). */
+int vg_store_note_add(struct vg_store *st, const char *id, const char *by, int64_t at_us,
+                      const char *event_data, int max);
+/* A case's notes, oldest first. */
+int vg_store_notes(struct vg_store *st, const char *id,
+                   int (*cb)(int64_t at_us, const char *by, const char *text, void *ud), void *ud);
+
+/* One earlier case from a number, for the card of its next alarm. */
+#define VG_RECENT_NOTE_MAX 200 /* characters of the last note shown */
+struct vg_recent_case {
+    char id[24];
+    char mode[8];
+    char state[12];
+    char held_by[65];
+    char disposition[64];
+    int64_t created_us;
+    int64_t notes;                         /* how many */
+    char note[VG_RECENT_NOTE_MAX * 4 + 1]; /* the last one, its first characters */
+};
+/* The latest max cases from phone created before before_us, the latest first. */
+int vg_store_phone_recent(struct vg_store *st, const char *phone, int64_t before_us, int max,
+                          int (*cb)(const struct vg_recent_case *c, void *ud), void *ud);
 
 /* Earlier cases from one number (all before before_us). */
 struct vg_phone_history {

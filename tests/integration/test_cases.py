@@ -537,6 +537,72 @@ def test_outcome_after_hangup(v, ann, bob):
     return cid, saved
 
 
+def test_notes(v, ann, bob, sue):
+    """Notes on a case: written by those on it, shown to them, kept, recorded; after the
+    end its last holder may add one (it joins the sealed recording); the caller's next
+    alarm shows the earlier case with its outcome and last note."""
+    phone = "+86 138 0000 0041"
+    c, r = citizen(v.port, "video", phone, name="noted")
+    cid = r["case_id"]
+    ann.wait(lambda m: m.get("type") == "offer" and m["case"]["case_id"] == cid)
+    check(ann.request("claim", case_id=cid).get("type") == "claimed", "claimed")
+    r = ann.request("note", case_id=cid, text="Address said aloud: 12 Jiefang Rd, flat 3")
+    check(r.get("type") == "note_added" and r["note"]["by"] == "ann" and r["note"].get("at"),
+          f"the holder writes a note: {r}")
+    m = sue.wait(lambda m: m.get("type") == "note" and m.get("case_id") == cid, 2)
+    check(m["note"]["text"].startswith("Address said aloud"), "a supervisor sees it")
+    r = bob.request("note", case_id=cid, text="not mine")
+    check(r.get("code") == "forbidden", f"a call-taker not on the case may not: {r.get('code')}")
+    r = c.request("note", case_id=cid, text="citizen")
+    check(r.get("code") == "forbidden", f"nor may the citizen: {r.get('code')}")
+    r = ann.request("note", case_id=cid, text="")
+    check(r.get("code") == "invalid_field", f"an empty note is refused: {r.get('code')}")
+    check(ann.request("end", case_id=cid, disposition="dispatched").get("type") == "ended", "ended")
+    c.close()
+    r = ann.request("note", case_id=cid, text="Unit 12 found the door open; nobody inside")
+    check(r.get("type") == "note_added", f"its last holder adds one after the end: {r}")
+    r = bob.request("note", case_id=cid, text="not mine either")
+    check(r.get("code") == "not_found", f"nobody else who is not a supervisor: {r.get('code')}")
+    check_appended(v, cid, "note added after the case ended", b'"text":"Unit 12 found the door open')
+    got = ann.request("case_get", case_id=cid)
+    check([(n["by"], n["text"][:7]) for n in got.get("notes", [])] ==
+          [("ann", "Address"), ("ann", "Unit 12")], f"the case carries its notes: {got.get('notes')}")
+    con = db(v)
+    kinds = [k for (k,) in con.execute("SELECT kind FROM case_events WHERE case_id=? AND kind="
+                                       "'note'", (cid,))]
+    con.close()
+    check(len(kinds) == 2, f"stored as the case's events: {kinds}")
+    # the caller again: the card shows the earlier case, how it ended and its last note
+    c2, r2 = citizen(v.port, "voice", phone, name="noted-again")
+    cid2 = r2["case_id"]
+    offer = ann.wait(lambda m: m.get("type") == "offer" and m["case"]["case_id"] == cid2)
+    recent = offer["case"]["history"].get("recent", [])
+    check(len(recent) == 1 and recent[0]["case_id"] == cid and recent[0]["disposition"] ==
+          "dispatched" and recent[0]["held_by"] == "ann" and recent[0]["notes"] == 2 and
+          recent[0]["note"].startswith("Unit 12") and recent[0]["mode"] == "video",
+          f"the next alarm's card shows it: {recent}")
+    board = sue.wait(lambda m: m.get("type") == "board" and
+                     any(x["case_id"] == cid2 for x in m["cases"]), 3)
+    bc = next(x for x in board["cases"] if x["case_id"] == cid2)
+    check("recent" not in bc["history"], f"the board's cards leave it out: {bc['history']}")
+    check(ann.request("claim", case_id=cid2).get("type") == "claimed", "claimed again")
+    # at most NOTES_MAX (100) a case
+    con = db(v)
+    for i in range(99):
+        con.execute("INSERT INTO case_events (case_id, seq, at_us, kind, actor, data) VALUES"
+                    " (?, (SELECT max(seq) + 1 FROM case_events WHERE case_id = ?), ?, 'note',"
+                    " 'ann', ?)", (cid2, cid2, int(time.time() * 1e6), json.dumps({"text": str(i)})))
+    con.commit()
+    con.close()
+    check(ann.request("note", case_id=cid2, text="the 100th").get("type") == "note_added",
+          "the 100th note is kept")
+    r = ann.request("note", case_id=cid2, text="the 101st")
+    check(r.get("code") == "limit", f"the 101st is refused: {r}")
+    check(ann.request("end", case_id=cid2, disposition="no_action").get("type") == "ended",
+          "ended again")
+    c2.close()
+
+
 def test_reconcile(v, conf, out_cid, saved, cb_cid, lost_cid):
     """With vigild stopped: the outcome case's earlier manifest put back (what it held
     before the outcome joined, signed and whole) is told from the last one the audit
@@ -889,6 +955,7 @@ test_callbacks(v, ann, bob, dropped)
 test_alarm_cancel(v, ann, bob)
 test_video_link(v, ann, bob)
 out_cid, saved = test_outcome_after_hangup(v, ann, bob)
+test_notes(v, ann, bob, sue)
 live, cid = test_location_and_chat(v, ann, sue)
 test_service_area(v, sue)
 test_soft_block_and_alerts(v, ann, sue)

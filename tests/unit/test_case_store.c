@@ -274,6 +274,72 @@ static void test_open_alerts(void)
     VT_EQ_STR(got, "key_person//+8613800000002/{};");
 }
 
+/* Notes are the case's "note" events; the next alarm's card gets the latest earlier
+ * cases with their last note cut to VG_RECENT_NOTE_MAX characters, not bytes. */
+struct notes_seen {
+    int n;
+    char by[65], text[64];
+};
+
+static int note_seen(int64_t at_us, const char *by, const char *text, void *ud)
+{
+    struct notes_seen *x = ud;
+    (void)at_us;
+    x->n++;
+    snprintf(x->by, sizeof x->by, "%s", by);
+    snprintf(x->text, sizeof x->text, "%s", text);
+    return 0;
+}
+
+struct recent_seen {
+    int n;
+    struct vg_recent_case first;
+};
+
+static int recent_seen(const struct vg_recent_case *c, void *ud)
+{
+    struct recent_seen *x = ud;
+    if (x->n++ == 0)
+        x->first = *c;
+    return 0;
+}
+
+static void test_notes_and_recent(void)
+{
+    new_case("c-n1", "+8613800000009", 7000);
+    VT_EQ_INT(vg_store_note_add(st, "c-n1", "ann", 7100, "{\"text\":\"first\"}", 2), VG_OK);
+    VT_EQ_INT(vg_store_case_claim(st, "c-n1", "ann", 7150), VG_OK);
+    VT_EQ_INT(vg_store_case_end(st, "c-n1", "ann", "ended_by_staff", "dispatched", 7200, NULL),
+              VG_OK);
+    /* 250 three-byte characters: the card shows the first 200, whole */
+    char text[800], data[900];
+    size_t o = 0;
+    for (int i = 0; i < 250; i++)
+        o += (size_t)snprintf(text + o, sizeof text - o, "\xe8\xad\xa6"); /* 警 */
+    snprintf(data, sizeof data, "{\"text\":\"%s\"}", text);
+    VT_EQ_INT(vg_store_note_add(st, "c-n1", "ann", 7300, data, 2), VG_OK);
+    VT_EQ_INT(vg_store_note_add(st, "c-n1", "ann", 7400, "{\"text\":\"third\"}", 2), VG_ENOSPC);
+    struct notes_seen ns = {0};
+    VT_EQ_INT(vg_store_notes(st, "c-n1", note_seen, &ns), VG_OK);
+    VT_EQ_INT(ns.n, 2);
+    VT_EQ_STR(ns.by, "ann");
+    struct late_seen late = {0};
+    VT_EQ_INT(vg_store_late_facts(st, 7201, late_fact, &late), VG_OK);
+    VT_EQ_INT(late.n, 1); /* the note after the end, not the one before */
+    VT_EQ_STR(late.kind, "note");
+    new_case("c-n2", "+8613800000009", 8000);
+    struct recent_seen rs = {0};
+    VT_EQ_INT(vg_store_phone_recent(st, "+8613800000009", 8000, 5, recent_seen, &rs), VG_OK);
+    VT_EQ_INT(rs.n, 1); /* c-n1; not c-n2 itself */
+    VT_EQ_STR(rs.first.id, "c-n1");
+    VT_EQ_STR(rs.first.state, "ended");
+    VT_EQ_STR(rs.first.disposition, "dispatched");
+    VT_EQ_STR(rs.first.held_by, "ann");
+    VT_EQ_INT(rs.first.notes, 2);
+    VT_EQ_INT(strlen(rs.first.note), 3 * VG_RECENT_NOTE_MAX);
+    VT_CHECK(strncmp(rs.first.note, text, 3 * VG_RECENT_NOTE_MAX) == 0);
+}
+
 int main(void)
 {
     char dir[] = "/tmp/vigil-test-cases-XXXXXX", path[256], err[256];
@@ -286,6 +352,7 @@ int main(void)
     test_track_and_chat();
     test_blocks_and_sessions();
     test_open_alerts();
+    test_notes_and_recent();
     vg_store_close(st);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
