@@ -18,10 +18,11 @@ quick_messages_zh = 你现在安全吗？|对方还在你身边吗？|警察正�
 
 // Visible text (and placeholders, labels, alt texts, the options of a visible list)
 // with Latin words of three letters or more in it, but for what stays as it is in any
-// language: the switch's "English" (skipped), account names, and case ids ("c-" and
-// 12 hex digits). Phone numbers, times and coordinates have no letters.
+// language: the switch's "English" (skipped), account names, case ids ("c-" and 12
+// hex digits) and the keys of a shortcut as the keyboard prints them ("Ctrl+Enter"). Phone numbers, times and coordinates have no letters.
 const latinText = (page, names = []) => page.evaluate((names) => {
-  const strip = (s) => names.reduce((x, w) => x.split(w).join(''), s).replace(/\bc-[0-9a-f]{12}\b/g, '');
+  const strip = (s) => names.reduce((x, w) => x.split(w).join(''), s).replace(/\bc-[0-9a-f]{12}\b/g, '')
+                                .replace(/\bCtrl\+Enter\b/g, '');
   const visible = (e) => !!(e.offsetWidth || e.offsetHeight || e.getClientRects().length);
   const latin = (s) => /[A-Za-z]{3,}/.test(strip(s));
   const out = [];

@@ -466,6 +466,9 @@ function openCase(r) {
   put($('draft'), () => ''); // the last case's draft is not written back at a switch
   $('draft').hidden = true;
   $('files').replaceChildren();
+  setNotes(r.notes);
+  $('note-text').value = ''; // a note half typed on the last case is not this one's
+  put($('note-result'), () => '');
   put($('block-result'), () => '');
   put($('invite-result'), () => '');
   $('invite-cancel').hidden = true;
@@ -498,6 +501,7 @@ function refreshCase(r) {
   omitted(r);
   for (const m of r.chat || []) addChat(m);
   for (const u of r.uploads || []) addFile(u);
+  setNotes(r.notes);
   const track = (r.track || []).slice();
   track.forEach(stamp);
   if (track.length) s.map.set(track);
@@ -566,16 +570,39 @@ function renderCard() {
   }
   // renderCard runs every second for the clock below: the rows are rebuilt only when
   // they change, so a call-taker's selection (a phone number to copy) stays put.
-  const key = JSON.stringify([c.case_id, rows]);
+  const recent = recentItems(c);
+  const key = JSON.stringify([c.case_id, rows, recent]);
   if (key !== a.cardKey) {
     a.cardKey = key;
     $('card').replaceChildren(...rows.flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));
+    $('recent').replaceChildren(...recent.map(([meta, note, bad]) =>
+      el('li', bad ? { class: 'flag' } : {}, el('span', { class: 'meta' }, meta),
+         note ? el('span', { class: 'note' }, note) : '')));
   }
   renderHandover(c);
   // The live region is written only when its words change; the clock ticks beside it
   // (a screen reader would otherwise read the state out every second over the chat).
   setText($('case-state'), a.ended ? a.endedText() : t('Handling: {state}.', { state: stateName(c.state) }));
   setText($('case-clock'), a.ended ? '' : t('Open {t}.', { t: fmtDur((Date.now() - c.created_at) / 1000) }));
+}
+
+// An outcome (`disposition`) in words: the end form's own list names those it offers.
+function outcomeName(d) {
+  const o = [...$('disposition').options].find((x) => x.value === d);
+  return o ? o.textContent : d;
+}
+
+// The caller's latest earlier cases (card.history.recent): when, the mode, how it
+// ended, who held it, and its last note, so the call-taker sees at once that this
+// number was sent a unit an hour ago, or blocked for pranks last week. A prank or a
+// false alarm is marked.
+function recentItems(c) {
+  return ((c.history || {}).recent || []).map((x) => {
+    const how = x.disposition ? outcomeName(x.disposition) : stateName(x.state);
+    const notes = x.notes ? t('notes: {n}', { n: x.notes }) : '';
+    const meta = [when(x.created_at), modeName(x.mode), how, x.held_by, notes].filter(Boolean).join(' · ');
+    return [meta, x.note || '', x.disposition === 'prank' || x.disposition === 'false_alarm'];
+  });
 }
 
 // The language of the caller's page (a BCP 47 tag, "zh-CN"), in words (the console's
@@ -784,6 +811,52 @@ async function block() {
   put($('block-result'), () => (r.type === 'blocked'
     ? t('Blocked {phone} until {when}.', { phone: r.phone, when: new Date(r.expires_at).toLocaleString() })
     : t('Not blocked: {why}', { why: why(r) })));
+}
+
+// ---- notes -----------------------------------------------------------------------
+// The staff's own record of a case (docs/protocol.md, "Notes"): the address the caller
+// gave, the unit sent. Never sent to the caller; kept with the case, recorded, and
+// shown with it when the same number calls again. Its holder may still add one once
+// the caller has hung up (the case waits here for its outcome).
+
+function addNote(n) {
+  const at = fmtTime(n.at || Date.now());
+  const li = el('li', {}, put(el('span', { class: 'meta' }), () => `${n.by === s.name ? t('You') : n.by} · ${at}`),
+                el('span', { class: 'text' }, n.text));
+  appendFollowing($('notes'), li);
+}
+
+function setNotes(list) {
+  $('notes').replaceChildren();
+  for (const n of list || []) addNote(n);
+}
+
+const NOTE_MAX = 2000; // bytes, as the gateway counts them: a Chinese character is three
+
+// A note not kept goes back into the box (unless something else was typed meanwhile),
+// with the reason beside it: nothing written down is lost to a dropped connection.
+async function addNoteNow() {
+  const a = s.active;
+  const box = $('note-text');
+  const text = box.value.trim();
+  if (!a || !text) return;
+  if (new TextEncoder().encode(text).length > NOTE_MAX) {
+    put($('note-result'), () => t('Too long for one note: split it in two.'));
+    return;
+  }
+  box.value = '';
+  const r = await gw.request('note', { case_id: a.card.case_id, text });
+  if (s.active !== a) {
+    if (r.type !== 'note_added') banner(() => t('Note not kept: {why}', { why: why(r) }));
+    return;
+  }
+  if (r.type === 'note_added') {
+    put($('note-result'), () => '');
+    addNote(r.note);
+    return;
+  }
+  if (!box.value) box.value = text;
+  put($('note-result'), () => t('Note not kept: {why}', { why: why(r) }));
 }
 
 // ---- video links ---------------------------------------------------------------
@@ -1389,6 +1462,7 @@ function setReceipt(r, status) {
   put(r, () => (RECEIPT[status] ? t(RECEIPT[status]) : ''));
 }
 gw.on('chat_receipt', (m) => showReceipt(m.seq, m.status));
+gw.on('note', (m) => { if (s.active && s.active.card.case_id === m.case_id) addNote(m.note); });
 gw.on('ended', (m) => {
   s.queue.delete(m.case_id);
   if (s.active && s.active.card.case_id === m.case_id && !s.active.ended) {
@@ -1562,6 +1636,10 @@ $('chat-form').addEventListener('submit', (e) => {
   e.preventDefault();
   const text = $('chat-text').value.trim();
   if (text) { $('chat-text').value = ''; sendChat(text); }
+});
+$('note-form').addEventListener('submit', (e) => { e.preventDefault(); addNoteNow(); });
+$('note-text').addEventListener('keydown', (e) => {
+  if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) { e.preventDefault(); addNoteNow(); }
 });
 $('end-form').addEventListener('submit', (e) => { e.preventDefault(); endCase(); });
 $('block-form').addEventListener('submit', (e) => { e.preventDefault(); block(); });

@@ -356,4 +356,14 @@ addWords('zh', {
   'Hold placed on {id}.': '已保全 {id}。',
   'Hold lifted on {id}.': '已解除 {id} 的保全。',
   'Downloading {file}: {pct}%': '正在下载 {file}：{pct}%',
+  // notes and the caller's earlier cases
+  'Notes': '处警记录',
+  'For the record: kept with the case and shown to the staff on it, never to the caller.': '仅作记录：随警情保存，只有处理该警情的工作人员可见，报警人看不到。',
+  'Note': '记录',
+  'e.g. the address the caller gave, the unit sent (Ctrl+Enter adds)': '例如：报警人口述的地址、派出的警力（Ctrl+Enter 添加）',
+  'Add note': '添加记录',
+  "The caller's earlier cases": '该号码的既往警情',
+  'notes: {n}': '记录 {n} 条',
+  'Too long for one note: split it in two.': '内容过长，请分成两条记录。',
+  'Note not kept: {why}': '记录未保存：{why}',
 });

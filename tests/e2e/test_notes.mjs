@@ -1,0 +1,59 @@
+// Notes and the caller's earlier cases on the console: the call-taker writes down the
+// address the caller says (Ctrl+Enter adds it), which never reaches the caller's
+// page; the case ends with its outcome; when the same number raises an alarm again,
+// the card lists the earlier case with its outcome and its last note, in the
+// console's language.
+import { a11yProblems, check, citizen, login, run, shot, until } from './harness.mjs';
+
+const PHONE = '+86 138 0000 5701';
+const POS = [30.6, 114.5];
+const ADDRESS = 'Caller says: 12 Jiefang Rd, flat 3';
+
+async function answer(ann, browser, v, name) {
+  const cit = await citizen(browser, v, POS, PHONE, name);
+  await cit.click('button.choice.voice');
+  await ann.waitForSelector('#queue button.answer', { timeout: 8000 });
+  await ann.click('#queue button.answer');
+  await ann.waitForSelector('#case:not([hidden])', { timeout: 5000 });
+  return cit;
+}
+
+run('e2e_notes', { accounts: [['ann', 'call_taker']] }, async (v, browser) => {
+  const ann = await login(browser, v, 'ann');
+  const cit = await answer(ann, browser, v, 'first');
+  check(await ann.isVisible('#note-text'), 'an open case has a box for notes');
+  const recent0 = await ann.locator('#recent li').count();
+  check(recent0 === 0, `a first alarm from a number lists no earlier case (${recent0})`);
+
+  await ann.fill('#note-text', ADDRESS);
+  await ann.press('#note-text', 'Control+Enter');
+  const one = await until(() => ann.locator('#notes li').allTextContents().then((l) => l.length === 1 && l[0]), 5000);
+  check(one && one.includes(ADDRESS) && /You/.test(one) && (await ann.inputValue('#note-text')) === '',
+        `Ctrl+Enter adds the note, under "You" ("${one}"), and empties the box`);
+  await ann.fill('#note-text', 'Unit 12 sent');
+  await ann.click('#note-form button[type=submit]');
+  const two = await until(() => ann.locator('#notes li').count().then((n) => n === 2), 5000);
+  check(two, 'the button adds one too');
+  const bad = await a11yProblems(ann);
+  check(bad.length === 0, `the case with its notes: labels, names and sizes (${bad.join(', ') || 'no problem'})`);
+  const seen = await cit.evaluate((a) => document.body.innerText.includes(a) ||
+                                         document.body.innerText.includes('Unit 12'), ADDRESS);
+  check(!seen, 'the caller\'s page never shows a note');
+
+  await ann.selectOption('#disposition', 'dispatched');
+  await ann.click('#end-btn');
+  await ann.waitForSelector('#case[hidden]', { state: 'attached', timeout: 5000 });
+  await cit.context().close();
+
+  const again = await answer(ann, browser, v, 'again');
+  const item = await until(() => ann.locator('#recent li').allTextContents().then((l) => l.length === 1 && l[0]), 5000);
+  check(item && /Unit dispatched/.test(item) && /ann/.test(item) && /notes: 2/.test(item) && item.includes('Unit 12 sent'),
+        `the same number again: the card lists the earlier case, its outcome, who held it and its last note ("${item}")`);
+  await shot(ann, 'console-notes', true);
+  await ann.click('#lang-switch');
+  const zh = await until(() => ann.locator('#recent li').allTextContents().then((l) => /已派警/.test(l[0] || '') && l[0]), 5000);
+  check(zh, `in Chinese once the console is ("${zh}")`);
+  await ann.click('#lang-switch');
+  check(!ann.errors.length && !again.errors.length, `no script errors (${[...ann.errors, ...again.errors].join('; ')})`);
+  await again.click('#hangup');
+});
