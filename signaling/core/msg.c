@@ -342,16 +342,28 @@ int vg_msg_case_id(const json_t *body, char *id, size_t idlen, char *why, size_t
     return get_case_id(body, id, idlen, why, n);
 }
 
-int vg_msg_chat(const json_t *body, struct vg_req_chat *r, char *why, size_t n)
+/* Text a person typed: no control character but a line break or a tab. Any other
+ * is written as six bytes ("\\u0001") in every message that carries it again: a chat
+ * of them made a case's message six times the size it was typed as. */
+static int typed_text(const json_t *body, size_t min, struct vg_req_chat *r, char *why, size_t n)
 {
     int rc = get_case_id(body, r->case_id, sizeof r->case_id, why, n);
-    return rc ? rc : get_str(body, "text", true, 1, VG_CHAT_MAX, r->text, sizeof r->text, why, n);
+    if (rc || (rc = get_str(body, "text", true, min, VG_CHAT_MAX, r->text, sizeof r->text, why, n)))
+        return rc;
+    for (const unsigned char *p = (const unsigned char *)r->text; *p; p++)
+        if ((*p < 0x20 && *p != '\n' && *p != '\r' && *p != '\t') || *p == 0x7f)
+            return fail(why, n, "text", "must hold no control character but a line break or tab");
+    return VG_OK;
+}
+
+int vg_msg_chat(const json_t *body, struct vg_req_chat *r, char *why, size_t n)
+{
+    return typed_text(body, 1, r, why, n);
 }
 
 int vg_msg_chat_draft(const json_t *body, struct vg_req_chat *r, char *why, size_t n)
 {
-    int rc = get_case_id(body, r->case_id, sizeof r->case_id, why, n);
-    return rc ? rc : get_str(body, "text", true, 0, VG_CHAT_MAX, r->text, sizeof r->text, why, n);
+    return typed_text(body, 0, r, why, n);
 }
 
 int vg_msg_receipt(const json_t *body, struct vg_req_receipt *r, char *why, size_t n)

@@ -133,6 +133,30 @@ static int add_note(int64_t at_us, const char *by, const char *text, void *ud)
     return 0;
 }
 
+/* A case message stays well inside a connection's send queue (1 MiB): CHAT_MAX
+ * messages and NOTES_MAX notes of 2000 bytes, each character escaped to two (a quote,
+ * a backslash), would pass it. Past CASE_MSG_BUDGET the oldest of the longer list go,
+ * a quarter at a time, counted in chat_omitted or notes_omitted; the store and the
+ * recording keep them. Only a chat or notes written to be long are cut. */
+#define CASE_MSG_BUDGET (768 * 1024)
+
+static void fit_budget(json_t *msg)
+{
+    while (json_dumpb(msg, NULL, 0, JSON_COMPACT) > CASE_MSG_BUDGET) {
+        json_t *chat = json_object_get(msg, "chat"), *notes = json_object_get(msg, "notes");
+        bool from_chat = json_array_size(chat) >= json_array_size(notes);
+        json_t *list = from_chat ? chat : notes;
+        const char *count = from_chat ? "chat_omitted" : "notes_omitted";
+        size_t drop = (json_array_size(list) + 3) / 4;
+        if (!drop)
+            return;
+        for (size_t i = 0; i < drop; i++)
+            json_array_remove(list, 0);
+        json_int_t was = json_integer_value(json_object_get(msg, count));
+        json_object_set_new(msg, count, json_integer(was + (json_int_t)drop));
+    }
+}
+
 static json_t *full_case(struct vg_hub *h, const char *type, const struct live_case *lc)
 {
     json_t *track = json_array(), *notes = json_array();
@@ -140,9 +164,12 @@ static json_t *full_case(struct vg_hub *h, const char *type, const struct live_c
     vg_store_location_track(h->store, lc->row.id, TRACK_MAX, add_fix, track);
     vg_store_notes(h->store, lc->row.id, add_note, notes);
     json_t *chat = chat_tail(h, lc->row.id, &omitted);
-    return json_pack("{s:s, s:o, s:o, s:o, s:I, s:o, s:o}", "type", type, "case", card(lc), "track",
-                     track, "chat", chat, "chat_omitted", omitted, "notes", notes, "uploads",
-                     uploads_of_case(h, lc->row.id));
+    json_t *msg =
+        json_pack("{s:s, s:o, s:o, s:o, s:I, s:o, s:I, s:o}", "type", type, "case", card(lc),
+                  "track", track, "chat", chat, "chat_omitted", omitted, "notes", notes,
+                  "notes_omitted", (json_int_t)0, "uploads", uploads_of_case(h, lc->row.id));
+    fit_budget(msg);
+    return msg;
 }
 
 /* The caller's latest earlier cases, for the card: when, how each ended, who held it
@@ -1610,15 +1637,19 @@ void case_receipt(struct vg_hub *h, struct session *s, const struct vg_proto_msg
 /* Notes: what the staff on a case write down for the record (an address said aloud,
  * the unit sent, what to watch for), kept with the case, shown to everyone on it,
  * recorded, and shown with the case in the caller's later alarms (load_history()).
- * After the case closes its last holder or a supervisor may still add one (the
- * outcome often comes from the unit's report): it joins the sealed recording as a
- * late outcome does. At most NOTES_MAX a case, each a chat message's length. */
+ * For NOTE_AFTER_END_H after the case closed its last holder or a supervisor may
+ * still add one (the unit's report comes later): it joins the sealed recording as a
+ * late outcome does. Not for ever: each is a new signed segment of a recording that
+ * reviewers may have taken as final. At most NOTES_MAX a case, each a chat
+ * message's length. */
 #define NOTES_MAX 100
+#define NOTE_AFTER_END_H 24
 
 static bool may_note_closed(struct vg_hub *h, const struct session *s, const char *id)
 {
     struct vg_case_row row;
-    return vg_store_case_get(h->store, id, &row) == VG_OK &&
+    return vg_store_case_get(h->store, id, &row) == VG_OK && row.ended_us &&
+           vg_wall_us() - row.ended_us <= NOTE_AFTER_END_H * 3600LL * 1000000 &&
            (s->role == R_SUPERVISOR || strcmp(row.held_by, s->account) == 0);
 }
 
@@ -1632,7 +1663,9 @@ void case_note(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m
     if (lc && !case_for(h, s, m, r.case_id))
         return;
     if (!lc && !may_note_closed(h, s, r.case_id))
-        return hub_error(s, m->id, "not_found", "no case %s you may write a note on", r.case_id);
+        return hub_error(s, m->id, "not_found",
+                         "no case %s you may write a note on (open, or closed within %d h)",
+                         r.case_id, NOTE_AFTER_END_H);
     int64_t now = vg_wall_us();
     json_t *ev = json_pack("{s:s}", "text", r.text);
     char *evtext = json_dumps(ev, JSON_COMPACT);
@@ -1646,7 +1679,8 @@ void case_note(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m
         return hub_error(s, m->id, "internal", "the note could not be recorded");
     vg_info(r.case_id, NULL, "note by %s %s%s", hub_role_name(s->role), s->account,
             lc ? "" : " after the case ended");
-    json_t *e = json_pack("{s:s, s:s}", "by", s->account, "text", r.text);
+    /* text, then by: as the reconcile after a crash writes it from the store */
+    json_t *e = json_pack("{s:s, s:s}", "text", r.text, "by", s->account);
     if (lc)
         evidence_note(lc, "note", e);
     else

@@ -509,13 +509,14 @@ static uint32_t last_listed_events(const char *text, size_t len, uint8_t sha[32]
     return last;
 }
 
-/* Whether an appended segment the manifest lists holds that fact already (same type
- * and time): offered again at start (the daemon's reconcile), it is not doubled. */
+/* Whether an appended segment the manifest lists holds that fact already (the same
+ * event: its type, time, who and what): offered again at start (the daemon's
+ * reconcile), it is not doubled. The whole event, not its type and time alone: two
+ * notes in one microsecond are two facts. */
 static bool already_appended(const char *dir, const struct sealed *m, const char *event_json)
 {
     json_t *want = json_loads(event_json, 0, NULL);
     const char *type = json_string_value(json_object_get(want, "type"));
-    json_int_t at = json_integer_value(json_object_get(want, "at_us"));
     json_t *man = json_loadb(m->text, m->len, 0, NULL), *f;
     size_t i;
     bool found = false;
@@ -537,9 +538,7 @@ static bool already_appended(const char *dir, const struct sealed *m, const char
              (k = vg_ev_record_parse((const uint8_t *)buf + off, len - off, &rec)) > 0;
              off += (size_t)k) {
             json_t *e = json_loadb((const char *)rec.data, rec.len, 0, NULL);
-            const char *et = json_string_value(json_object_get(e, "type"));
-            found = json_is_true(json_object_get(e, "after_end")) && et && strcmp(et, type) == 0 &&
-                    json_integer_value(json_object_get(e, "at_us")) == at;
+            found = json_is_true(json_object_get(e, "after_end")) && json_equal(e, want);
             json_decref(e);
         }
         g_free(buf);

@@ -564,6 +564,15 @@ def test_notes(v, ann, bob, sue):
     r = bob.request("note", case_id=cid, text="not mine either")
     check(r.get("code") == "not_found", f"nobody else who is not a supervisor: {r.get('code')}")
     check_appended(v, cid, "note added after the case ended", b'"text":"Unit 12 found the door open')
+    con = db(v)
+    ended = con.execute("SELECT ended_us FROM cases WHERE id=?", (cid,)).fetchone()[0]
+    con.execute("UPDATE cases SET ended_us = ? WHERE id = ?", (ended - 25 * 3600 * 10**6, cid))
+    con.commit()
+    r = ann.request("note", case_id=cid, text="a day and more later")
+    check(r.get("code") == "not_found", f"not past 24 h after the end: {r.get('code')}")
+    con.execute("UPDATE cases SET ended_us = ? WHERE id = ?", (ended, cid))
+    con.commit()
+    con.close()
     got = ann.request("case_get", case_id=cid)
     check([(n["by"], n["text"][:7]) for n in got.get("notes", [])] ==
           [("ann", "Address"), ("ann", "Unit 12")], f"the case carries its notes: {got.get('notes')}")
@@ -601,6 +610,44 @@ def test_notes(v, ann, bob, sue):
     check(ann.request("end", case_id=cid2, disposition="no_action").get("type") == "ended",
           "ended again")
     c2.close()
+
+
+def test_case_message_budget(v, ann):
+    """A case whose chat and notes were written to be long (every character one that
+    JSON escapes) still reaches its holder whole: its message stays under the budget
+    (768 KiB, the send queue being 1 MiB), the oldest left out and counted. Text with
+    control characters (six bytes each, escaped) is refused."""
+    c, r = citizen(v.port, "silent", "+86 138 0000 0051", name="long")
+    cid = r["case_id"]
+    r = c.request("chat", case_id=cid, text="a\u0001b")
+    check(r.get("code") == "invalid_field", f"a control character in a chat is refused: {r}")
+    check(c.request("chat", case_id=cid, text="flat 3\n2nd floor").get("type") == "chat_sent",
+          "a line break is not")
+    ann.wait(lambda m: m.get("type") == "offer" and m["case"]["case_id"] == cid)
+    check(ann.request("claim", case_id=cid).get("type") == "claimed", "claimed")
+    con = db(v)
+    now = int(time.time() * 1e6)
+    for i in range(2, 201):
+        con.execute("INSERT INTO chat (case_id, seq, at_us, sender_role, sender, text) VALUES"
+                    " (?, ?, ?, 'citizen', 'citizen', ?)", (cid, i, now + i, '"' * 2000))
+    for i in range(100):
+        con.execute("INSERT INTO case_events (case_id, seq, at_us, kind, actor, data) VALUES"
+                    " (?, (SELECT max(seq) + 1 FROM case_events WHERE case_id = ?), ?, 'note',"
+                    " 'ann', ?)", (cid, cid, now + i, json.dumps({"text": "\\" * 2000})))
+    con.commit()
+    con.close()
+    got = ann.request("case_get", case_id=cid, timeout=10)
+    size = len(json.dumps(got, separators=(",", ":"), ensure_ascii=False).encode())
+    chat, notes = got.get("chat", []), got.get("notes", [])
+    check(got.get("type") == "case" and size <= 768 * 1024 + 200,
+          f"the case arrives, {size} bytes ({len(chat)} chat messages, {len(notes)} notes)")
+    check(len(chat) + got.get("chat_omitted", 0) == 200 and
+          len(notes) + got.get("notes_omitted", 0) == 100 and got.get("chat_omitted", 0) > 0,
+          f"what is left out is counted: chat {got.get('chat_omitted')}, "
+          f"notes {got.get('notes_omitted')}")
+    check(chat and chat[-1]["seq"] == 200, "the latest messages are the ones kept")
+    check(ann.request("end", case_id=cid, disposition="no_action").get("type") == "ended", "ended")
+    c.close()
 
 
 def test_reconcile(v, conf, out_cid, saved, cb_cid, lost_cid):
@@ -956,6 +1003,7 @@ test_alarm_cancel(v, ann, bob)
 test_video_link(v, ann, bob)
 out_cid, saved = test_outcome_after_hangup(v, ann, bob)
 test_notes(v, ann, bob, sue)
+test_case_message_budget(v, ann)
 live, cid = test_location_and_chat(v, ann, sue)
 test_service_area(v, sue)
 test_soft_block_and_alerts(v, ann, sue)

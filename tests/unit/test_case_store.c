@@ -306,6 +306,7 @@ static int recent_seen(const struct vg_recent_case *c, void *ud)
 
 static void test_notes_and_recent(void)
 {
+    new_case("c-n0", "+8613800000009", 6500);
     new_case("c-n1", "+8613800000009", 7000);
     VT_EQ_INT(vg_store_note_add(st, "c-n1", "ann", 7100, "{\"text\":\"first\"}", 2), VG_OK);
     VT_EQ_INT(vg_store_case_claim(st, "c-n1", "ann", 7150), VG_OK);
@@ -324,20 +325,25 @@ static void test_notes_and_recent(void)
     VT_EQ_INT(ns.n, 2);
     VT_EQ_STR(ns.by, "ann");
     struct late_seen late = {0};
-    VT_EQ_INT(vg_store_late_facts(st, 7201, late_fact, &late), VG_OK);
-    VT_EQ_INT(late.n, 1); /* the note after the end, not the one before */
+    VT_EQ_INT(vg_store_late_facts(st, 7000, late_fact, &late), VG_OK);
+    VT_EQ_INT(late.n, 1); /* the note after the end, not the one before (7100) */
+    VT_EQ_INT(late.at, 7300);
     VT_EQ_STR(late.kind, "note");
     new_case("c-n2", "+8613800000009", 8000);
     struct recent_seen rs = {0};
     VT_EQ_INT(vg_store_phone_recent(st, "+8613800000009", 8000, 5, recent_seen, &rs), VG_OK);
-    VT_EQ_INT(rs.n, 1); /* c-n1; not c-n2 itself */
-    VT_EQ_STR(rs.first.id, "c-n1");
+    VT_EQ_INT(rs.n, 2);             /* c-n1, c-n0; not c-n2 itself */
+    VT_EQ_STR(rs.first.id, "c-n1"); /* the latest first */
     VT_EQ_STR(rs.first.state, "ended");
     VT_EQ_STR(rs.first.disposition, "dispatched");
     VT_EQ_STR(rs.first.held_by, "ann");
     VT_EQ_INT(rs.first.notes, 2);
     VT_EQ_INT(strlen(rs.first.note), 3 * VG_RECENT_NOTE_MAX);
     VT_CHECK(strncmp(rs.first.note, text, 3 * VG_RECENT_NOTE_MAX) == 0);
+    struct recent_seen one = {0};
+    VT_EQ_INT(vg_store_phone_recent(st, "+8613800000009", 8000, 1, recent_seen, &one), VG_OK);
+    VT_EQ_INT(one.n, 1); /* at most max */
+    VT_EQ_STR(one.first.id, "c-n1");
 }
 
 int main(void)

@@ -143,6 +143,17 @@ static void test_others(void)
     j = J("{\"case_id\":\"c-1\",\"text\":\"a\\u0000b\"}");
     VT_EQ_INT(vg_msg_chat(j, &c, why, sizeof why), VG_EINVAL); /* embedded NUL */
     json_decref(j);
+    /* typed text: line breaks and tabs, and no other control character */
+    j = J("{\"case_id\":\"c-1\",\"text\":\"flat 3\\n\\tsecond floor\\r\\n\"}");
+    VT_EQ_INT(vg_msg_chat(j, &c, why, sizeof why), VG_OK);
+    json_decref(j);
+    j = J("{\"case_id\":\"c-1\",\"text\":\"a\\u0001b\"}");
+    VT_EQ_INT(vg_msg_chat(j, &c, why, sizeof why), VG_EINVAL);
+    VT_CONTAINS(why, "\"text\" must hold no control character");
+    json_decref(j);
+    j = J("{\"case_id\":\"c-1\",\"text\":\"\\u007f\"}");
+    VT_EQ_INT(vg_msg_chat_draft(j, &c, why, sizeof why), VG_EINVAL);
+    json_decref(j);
 
     struct vg_req_receipt rr;
     j = J("{\"case_id\":\"c-1\",\"seq\":3,\"status\":\"read\"}");

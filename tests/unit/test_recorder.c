@@ -677,6 +677,31 @@ static void test_append(void)
     VT_CHECK(!g_file_test(path, G_FILE_TEST_EXISTS));
 }
 
+static json_t *manifest_of(const char *case_id);
+
+/* Two notes given in the same microsecond are two facts and both join the recording;
+ * the same fact offered again (the daemon's reconcile after a crash) is not doubled. */
+static void test_append_same_time(void)
+{
+    struct vg_evidence *ev = open_ev(0);
+    struct vg_recording *r = vg_recording_start(ev, "c-unit-twice");
+    vg_recording_event(r, 1000, "{\"type\":\"chat\",\"text\":\"help\"}");
+    vg_recording_finish(r, "case closed");
+    const char *a = "{\"type\":\"note\",\"text\":\"door open\",\"by\":\"ann\"}";
+    const char *b = "{\"type\":\"note\",\"text\":\"nobody inside\",\"by\":\"ann\"}";
+    vg_evidence_append(ev, "c-unit-twice", 6000000, a, "note added after the case ended");
+    vg_evidence_append(ev, "c-unit-twice", 6000000, b, "note added after the case ended");
+    vg_evidence_append(ev, "c-unit-twice", 6000000, a, "note added after the case ended");
+    vg_evidence_close(ev);
+    VT_EQ_INT(verify("c-unit-twice"), 0);
+    json_t *m = manifest_of("c-unit-twice"), *f;
+    size_t i, events = 0;
+    json_array_foreach(json_object_get(m, "files"), i, f) events +=
+        strcmp(json_string_value(json_object_get(f, "type")), "events") == 0;
+    VT_EQ_INT(events, 3); /* the case's own, then one per note */
+    json_decref(m);
+}
+
 static json_t *manifest_of(const char *case_id)
 {
     char path[400];
@@ -1598,6 +1623,7 @@ int main(void)
     test_zeros_after_crash(); /* after the sweep's count of 7 */
     test_seal_aside();
     test_append();
+    test_append_same_time();
     test_sealed_at_restart();
     test_append_guarded();
     test_crash_in_append();

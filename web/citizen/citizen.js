@@ -3,7 +3,8 @@
 // page reconnects, sends case_resume with the case token and restarts ICE with a
 // new media_offer (docs/protocol.md). A silent alarm never puts an <audio> or an
 // unmuted <video> element into the page and receives nothing from the gateway.
-import { ExtraLegs, Gateway, addCandidate, appendFollowing, el, fmtTime, setText } from '/common/vigil.js';
+import { ExtraLegs, Gateway, TEXT_MAX, addCandidate, appendFollowing, el, fmtTime, setText, textBytes, typedText }
+  from '/common/vigil.js';
 import { Uploader } from '/citizen/upload.js';
 import { N_, applyStatic, langTag, serverText, switchLang, t } from '/common/i18n.js';
 import '/citizen/zh.js';
@@ -23,11 +24,6 @@ function store(area, key, value) {
     if (value === null) window[area].removeItem(key); else window[area].setItem(key, value);
   } catch (e) { /* not kept */ }
 }
-
-// What the server takes of a text, in bytes (VG_CHAT_MAX): a limit in characters
-// let Chinese text three times over it through.
-const CHAT_MAX = 2000;
-const bytes = (text) => new TextEncoder().encode(text).length;
 
 const c = {
   mode: null,
@@ -1051,16 +1047,16 @@ let draftTimer = null;
 let draftSent = '';
 function sendDraft() {
   draftTimer = null;
-  const text = $('chat-text').value;
-  if (!c.caseId || c.state === 'ended' || text === draftSent || bytes(text) > CHAT_MAX) return;
+  const text = typedText($('chat-text').value);
+  if (!c.caseId || c.state === 'ended' || text === draftSent || textBytes(text) > TEXT_MAX) return;
   if (gw.send({ type: 'chat_draft', case_id: c.caseId, text })) draftSent = text;
 }
 $('chat-text').addEventListener('input', () => { if (!draftTimer) draftTimer = setTimeout(sendDraft, DRAFT_MS); });
 $('chat-form').addEventListener('submit', (e) => {
   e.preventDefault();
-  const text = $('chat-text').value.trim();
+  const text = typedText($('chat-text').value).trim();
   if (!text) return;
-  if (bytes(text) > CHAT_MAX) { // kept in the box, to shorten or send in parts
+  if (textBytes(text) > TEXT_MAX) { // kept in the box, to shorten or send in parts
     $('chat-error').textContent = t('Too long for one message: please shorten it or send it in parts.');
     $('chat-error').hidden = false;
     return;
@@ -1079,8 +1075,8 @@ $('report').addEventListener('submit', (e) => {
   if (typeof files === 'string') { $('report-error').textContent = files; $('report-error').hidden = false; return; }
   $('report-error').hidden = true;
   const place = $('report-place').value.trim();
-  const text = $('report-text').value.trim() + (place ? '\n' + t('Place: {p}', { p: place }) : '');
-  if (bytes(text) > CHAT_MAX) {
+  const text = typedText($('report-text').value.trim() + (place ? '\n' + t('Place: {p}', { p: place }) : ''));
+  if (textBytes(text) > TEXT_MAX) {
     $('report-error').textContent = t('The text is too long: please shorten it.');
     $('report-error').hidden = false;
     return;

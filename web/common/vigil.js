@@ -194,6 +194,15 @@ export function fmtDuration(s) {
   return m ? `${m} min ${s % 60} s` : `${s} s`;
 }
 
+// Typed text as the gateway takes it (signaling/core/msg.c): no control character
+// but a line break or a tab (a pasted one would have the whole message refused).
+export const typedText = (s) => s.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, '');
+
+// What the gateway takes of a text, in bytes (VG_CHAT_MAX): a limit in characters
+// lets Chinese text three times over it through.
+export const TEXT_MAX = 2000;
+export const textBytes = (text) => new TextEncoder().encode(text).length;
+
 export function fmtTime(ms) {
   return new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
 }

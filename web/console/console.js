@@ -3,7 +3,8 @@
 // item; then the citizen's picture and sound, chat, the caller card, the map, the
 // uploaded files; end with an outcome or block the caller. A dropped connection
 // resumes the session (resume) and the gateway offers the media leg again.
-import { ExtraLegs, Gateway, addCandidate, appendFollowing, el, fmtTime, setText } from '/common/vigil.js';
+import { ExtraLegs, Gateway, TEXT_MAX, addCandidate, appendFollowing, el, fmtTime, setText, textBytes, typedText }
+  from '/common/vigil.js';
 import { N_, applyStatic, langTag, serverText, switchLang, t } from '/common/i18n.js';
 import '/console/zh.js';
 import { TrackMap } from '/console/map.js';
@@ -466,7 +467,8 @@ function openCase(r) {
   put($('draft'), () => ''); // the last case's draft is not written back at a switch
   $('draft').hidden = true;
   $('files').replaceChildren();
-  setNotes(r.notes);
+  setNotes(r.notes, r.notes_omitted);
+  $('note-form').hidden = false;
   $('note-text').value = ''; // a note half typed on the last case is not this one's
   put($('note-result'), () => '');
   put($('block-result'), () => '');
@@ -501,7 +503,7 @@ function refreshCase(r) {
   omitted(r);
   for (const m of r.chat || []) addChat(m);
   for (const u of r.uploads || []) addFile(u);
-  setNotes(r.notes);
+  setNotes(r.notes, r.notes_omitted);
   const track = (r.track || []).slice();
   track.forEach(stamp);
   if (track.length) s.map.set(track);
@@ -757,6 +759,8 @@ function caseEnded(words) {
   if (!a) return;
   a.ended = true;
   a.endedText = words;
+  // After the end only its holder and supervisors may still add a note.
+  $('note-form').hidden = a.role !== 'holder' && s.role !== 'supervisor';
   closeMedia();
   put($('end-btn'), () => t('Close'));
   renderCard();
@@ -826,28 +830,33 @@ function addNote(n) {
   appendFollowing($('notes'), li);
 }
 
-function setNotes(list) {
+// omitted: how many older notes the gateway left out of a very long case's message.
+function setNotes(list, omitted = 0) {
   $('notes').replaceChildren();
+  if (omitted > 0) {
+    $('notes').append(put(el('li', { class: 'meta' }),
+                          () => t('{n} earlier notes are not shown here (kept in the case record).', { n: omitted })));
+  }
   for (const n of list || []) addNote(n);
 }
-
-const NOTE_MAX = 2000; // bytes, as the gateway counts them: a Chinese character is three
 
 // A note not kept goes back into the box (unless something else was typed meanwhile),
 // with the reason beside it: nothing written down is lost to a dropped connection.
 async function addNoteNow() {
   const a = s.active;
   const box = $('note-text');
-  const text = box.value.trim();
+  const text = typedText(box.value).trim();
   if (!a || !text) return;
-  if (new TextEncoder().encode(text).length > NOTE_MAX) {
+  if (textBytes(text) > TEXT_MAX) {
     put($('note-result'), () => t('Too long for one note: split it in two.'));
     return;
   }
   box.value = '';
   const r = await gw.request('note', { case_id: a.card.case_id, text });
   if (s.active !== a) {
-    if (r.type !== 'note_added') banner(() => t('Note not kept: {why}', { why: why(r) }));
+    // another case is open now: the text goes into the banner, not lost
+    const id = a.card.case_id;
+    if (r.type !== 'note_added') banner(() => t('Note on {id} maybe not kept ({why}): {text}', { id, why: why(r), text }));
     return;
   }
   if (r.type === 'note_added') {
@@ -856,7 +865,11 @@ async function addNoteNow() {
     return;
   }
   if (!box.value) box.value = text;
-  put($('note-result'), () => t('Note not kept: {why}', { why: why(r) }));
+  // No answer: it may have been kept all the same (the list shows it once the
+  // connection is back); sent again blindly it would be in the record twice.
+  const unsure = r.code === 'timeout' || r.code === 'disconnected';
+  put($('note-result'), () => (unsure ? t('Maybe not kept (no answer): check the notes above before adding it again.')
+    : t('Note not kept: {why}', { why: why(r) })));
 }
 
 // ---- video links ---------------------------------------------------------------
@@ -1634,7 +1647,11 @@ $('logout-btn').addEventListener('click', async () => {
 });
 $('chat-form').addEventListener('submit', (e) => {
   e.preventDefault();
-  const text = $('chat-text').value.trim();
+  const text = typedText($('chat-text').value).trim();
+  if (textBytes(text) > TEXT_MAX) { // kept in the box, to shorten or send in parts
+    banner(() => t('Too long for one message: shorten it or send it in parts.'));
+    return;
+  }
   if (text) { $('chat-text').value = ''; sendChat(text); }
 });
 $('note-form').addEventListener('submit', (e) => { e.preventDefault(); addNoteNow(); });

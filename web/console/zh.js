@@ -366,4 +366,8 @@ addWords('zh', {
   'notes: {n}': '记录 {n} 条',
   'Too long for one note: split it in two.': '内容过长，请分成两条记录。',
   'Note not kept: {why}': '记录未保存：{why}',
+  'Maybe not kept (no answer): check the notes above before adding it again.': '可能未保存（无应答）：再次添加前请先查看上方的记录。',
+  'Note on {id} maybe not kept ({why}): {text}': '{id} 的记录可能未保存（{why}）：{text}',
+  'Too long for one message: shorten it or send it in parts.': '消息过长：请缩短或分几条发送。',
+  '{n} earlier notes are not shown here (kept in the case record).': '更早的 {n} 条记录未在此显示（已存入警情档案）。',
 });
