@@ -104,6 +104,7 @@ enum op_kind {
     OP_PAUSE,
     OP_RESUME,
     OP_TAP,
+    OP_PING, /* vg_media_stall_us(): stamps when the worker ran it (leg = the stamp) */
     OP_SHUTDOWN
 };
 
@@ -217,6 +218,8 @@ static gboolean op_run(gpointer data)
     struct op *o = data;
     if (o->kind == OP_FROM_OFFER || o->kind == OP_OFFER) {
         op_new_leg(o);
+    } else if (o->kind == OP_PING) {
+        atomic_store(&o->w->ping_seen_us, (int64_t)o->leg);
     } else if (o->kind == OP_SHUTDOWN) {
         close_all(o->w);
         vg_ice_loop_quit(o->w->loop);
@@ -580,6 +583,22 @@ static void leg_metrics(GString *s, const struct leg_snapshot *p, uint64_t id)
                            (unsigned long long)p->dropped_rate);
     g_string_append_printf(s, "vigil_media_dropped_total{%s,reason=\"kernel\"} %llu\n", lab,
                            (unsigned long long)p->dropped_kernel);
+}
+
+int64_t vg_media_stall_us(struct vg_media *m, int64_t now_us)
+{
+    int64_t worst = 0;
+    for (unsigned i = 0; i < m->n_workers; i++) {
+        struct worker *w = &m->workers[i];
+        if (w->ping_sent_us && atomic_load(&w->ping_seen_us) != w->ping_sent_us) {
+            if (now_us - w->ping_sent_us > worst)
+                worst = now_us - w->ping_sent_us;
+            continue;
+        }
+        w->ping_sent_us = now_us;
+        post(w, new_op(OP_PING, (uint64_t)now_us, NULL));
+    }
+    return worst;
 }
 
 void vg_media_write_metrics(struct vg_media *m, GString *s)

@@ -130,6 +130,11 @@ void vg_media_leg_tap(struct vg_media *m, uint64_t leg, const struct vg_media_ta
 /* Appends per-leg and engine metrics (Prometheus text, names vigil_media_*). Safe
  * from the owner's thread; figures are at most one second old. */
 void vg_media_write_metrics(struct vg_media *m, GString *out);
+/* Whether the workers still run (the service manager's watchdog, src/daemon/app.c):
+ * each call posts every worker whose last ping has run a new one, stamped now_us
+ * (monotonic); returns how long the oldest ping still waiting has waited, 0 if none
+ * waits. A worker stuck in a loop or a lock leaves its ping unrun. Owner's thread. */
+int64_t vg_media_stall_us(struct vg_media *m, int64_t now_us);
 
 const char *vg_leg_state_name(enum vg_leg_state s);
 

@@ -170,6 +170,10 @@ struct worker {
     GMutex lock;              /* guards legs' membership and snapshots for readers */
     GSource *rtcp_tick;       /* one for all legs: see worker_rtcp_tick() */
     uint64_t rng;
+    /* vg_media_stall_us(): the owner's last ping (owner's thread only) and the last
+     * one this worker ran (set here, read there) */
+    int64_t ping_sent_us;
+    _Atomic int64_t ping_seen_us;
 };
 
 /* Events to the owner go through a gate so none runs after vg_media_free(). */

@@ -8,6 +8,7 @@
 #include "log.h"
 #include "proto.h"
 #include "server.h"
+#include "service.h"
 #include "store.h"
 #include "tlscert.h"
 #include "vg_err.h"
@@ -304,6 +305,7 @@ static void tile_origin(const char *url, char *out, size_t n)
 static gboolean on_stop(gpointer ud)
 {
     struct app *a = ud;
+    vg_service_notify("STOPPING=1");
     vg_info(NULL, NULL, "stopping on signal");
     g_main_loop_quit(a->loop);
     return G_SOURCE_CONTINUE;
@@ -322,12 +324,11 @@ static void note_restart_needed(const struct vg_config *old, const struct vg_con
                 "and rate_burst apply at once; the other changes take effect after a restart");
 }
 
-static gboolean on_reload(gpointer ud)
+static void reload(struct app *a)
 {
-    struct app *a = ud;
     if (!a->config_path) {
         vg_info(NULL, NULL, "reload: no config file given, nothing to reload");
-        return G_SOURCE_CONTINUE;
+        return;
     }
     struct vg_config next;
     char err[512];
@@ -335,7 +336,7 @@ static gboolean on_reload(gpointer ud)
      * there is not lost to the file's). */
     if (load_config(&next, a->flags, err, sizeof err)) {
         vg_error(NULL, NULL, "reload refused, keeping the running config: %s", err);
-        return G_SOURCE_CONTINUE;
+        return;
     }
     note_restart_needed(&a->cfg, &next);
     a->cfg.log_level = next.log_level;
@@ -345,6 +346,14 @@ static gboolean on_reload(gpointer ud)
     vg_http_server_set_ws_max(a->http, (size_t)next.ws_max_message);
     vg_log_set_level(next.log_level);
     vg_info(NULL, NULL, "reload: config %s applied", a->config_path);
+}
+
+/* The service manager hears of a reload and of its end, applied or refused. */
+static gboolean on_reload(gpointer ud)
+{
+    vg_service_notify("RELOADING=1");
+    reload(ud);
+    vg_service_notify("READY=1");
     return G_SOURCE_CONTINUE;
 }
 
@@ -474,6 +483,39 @@ static int start(struct app *a, char *err, size_t n)
     return VG_OK;
 }
 
+/* The service manager's watchdog (service.h): fed from the main loop, so a loop stuck
+ * in a call or a lock stops it; and only while no media worker has left a ping unrun
+ * for half the interval. A vigild that stops feeding it is killed and started again
+ * (conf/vigild.service: Restart=always); its live cases come back from the store. */
+static gboolean feed_watchdog(gpointer ud)
+{
+    struct app *a = ud;
+    int64_t stall = vg_hub_media_stall_us(a->hub), wd = vg_service_watchdog_us();
+    if (stall >= wd / 2) {
+        vg_error(NULL, NULL, "watchdog not fed: a media worker has not run for %lld ms",
+                 (long long)(stall / 1000));
+        return G_SOURCE_CONTINUE;
+    }
+    vg_service_notify("WATCHDOG=1");
+    return G_SOURCE_CONTINUE;
+}
+
+static void serve_notified(struct app *a)
+{
+    char status[200];
+    snprintf(status, sizeof status, "READY=1\nSTATUS=serving on %s port %d", a->cfg.listen_addr,
+             a->cfg.listen_port);
+    if (vg_service_notify(status) < 0)
+        vg_warn(NULL, NULL, "could not tell the service manager we are ready (NOTIFY_SOCKET): %s",
+                g_strerror(errno));
+    int64_t wd = vg_service_watchdog_us();
+    if (wd <= 0)
+        return;
+    guint every_ms = (guint)(wd / 2000) ? (guint)(wd / 2000) : 1;
+    g_timeout_add(every_ms, feed_watchdog, a);
+    vg_info(NULL, NULL, "service manager watchdog: fed every %u ms", every_ms);
+}
+
 int vg_app_main(int argc, char **argv)
 {
     struct flags f = {0};
@@ -505,6 +547,7 @@ int vg_app_main(int argc, char **argv)
         g_unix_signal_add(SIGTERM, on_stop, &a);
         g_unix_signal_add(SIGINT, on_stop, &a);
         g_unix_signal_add(SIGHUP, on_reload, &a);
+        serve_notified(&a);
         g_main_loop_run(a.loop);
         status = 0;
     }

@@ -605,6 +605,11 @@ void vg_hub_media_metrics(struct vg_hub *h, GString *out)
     evidence_metrics(h, out);
 }
 
+int64_t vg_hub_media_stall_us(struct vg_hub *h)
+{
+    return h->media ? vg_media_stall_us(h->media, vg_now_us()) : 0;
+}
+
 void vg_hub_free(struct vg_hub *h)
 {
     if (!h)

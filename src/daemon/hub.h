@@ -35,6 +35,9 @@ int vg_hub_new(struct vg_store *st, struct vg_policy *policy, const struct vg_co
 
 /* Media metrics (vigil_media_*). */
 void vg_hub_media_metrics(struct vg_hub *h, GString *out);
+/* How long a media worker has left the hub's last ping unrun (us), 0 if none: the
+ * watchdog's question (vg_media_stall_us()). */
+int64_t vg_hub_media_stall_us(struct vg_hub *h);
 void vg_hub_free(struct vg_hub *h);
 
 void vg_hub_ws_open(struct vg_hub *h, struct vg_ws_conn *c);

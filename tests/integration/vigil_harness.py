@@ -50,7 +50,7 @@ def free_port():
 class Vigild:
     """One vigild process with its own data dir (a temp dir unless given)."""
 
-    def __init__(self, data_dir=None, port=None, args=(), config=None):
+    def __init__(self, data_dir=None, port=None, args=(), config=None, env=None):
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="vigil-it-")
         self.port = port or free_port()
         self.out_path = os.path.join(self.data_dir, "..", f"vigild-{self.port}.out")
@@ -59,12 +59,13 @@ class Vigild:
         if config:
             cmd += ["--config", config]
         self.cmd = cmd + list(args)
+        self.env = env  # None: this process's
         self.proc = None
 
     def start(self, wait=True):
         self.out = open(self.out_path, "w")
         self.err = open(self.err_path, "w")
-        self.proc = subprocess.Popen(self.cmd, stdout=self.out, stderr=self.err)
+        self.proc = subprocess.Popen(self.cmd, stdout=self.out, stderr=self.err, env=self.env)
         if wait:
             self.wait_listening()
         return self
