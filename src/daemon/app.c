@@ -351,7 +351,11 @@ static void reload(struct app *a)
 /* The service manager hears of a reload and of its end, applied or refused. */
 static gboolean on_reload(gpointer ud)
 {
-    vg_service_notify("RELOADING=1");
+    /* MONOTONIC_USEC: when, as systemd 253's notify-reload wants it (older ones ignore it) */
+    char state[64];
+    snprintf(state, sizeof state, "RELOADING=1\nMONOTONIC_USEC=%lld",
+             (long long)g_get_monotonic_time());
+    vg_service_notify(state);
     reload(ud);
     vg_service_notify("READY=1");
     return G_SOURCE_CONTINUE;
@@ -483,10 +487,13 @@ static int start(struct app *a, char *err, size_t n)
     return VG_OK;
 }
 
-/* The service manager's watchdog (service.h): fed from the main loop, so a loop stuck
- * in a call or a lock stops it; and only while no media worker has left a ping unrun
- * for half the interval. A vigild that stops feeding it is killed and started again
- * (conf/vigild.service: Restart=always); its live cases come back from the store. */
+/* The service manager's watchdog (service.h): fed from the main loop every quarter of
+ * the interval, so a loop stuck in a call or a lock stops it; and only while no media
+ * worker has left a ping unrun for half the interval. One feed withheld is not yet a
+ * restart (the next, a quarter later, may go); a worker stuck for about half the
+ * interval and more is: vigild is killed and started again (conf/vigild.service:
+ * Restart=always), and its live cases come back from the store. Every call on the
+ * stuck worker has lost its media already; the others lose theirs for the restart. */
 static gboolean feed_watchdog(gpointer ud)
 {
     struct app *a = ud;
@@ -505,13 +512,15 @@ static void serve_notified(struct app *a)
     char status[200];
     snprintf(status, sizeof status, "READY=1\nSTATUS=serving on %s port %d", a->cfg.listen_addr,
              a->cfg.listen_port);
-    if (vg_service_notify(status) < 0)
+    int rc = vg_service_notify(status);
+    if (rc < 0)
         vg_warn(NULL, NULL, "could not tell the service manager we are ready (NOTIFY_SOCKET): %s",
-                g_strerror(errno));
+                rc == VG_EINVAL ? "not a socket path or @name of a usable length"
+                                : g_strerror(errno));
     int64_t wd = vg_service_watchdog_us();
     if (wd <= 0)
         return;
-    guint every_ms = (guint)(wd / 2000) ? (guint)(wd / 2000) : 1;
+    guint every_ms = (guint)(wd / 4000) ? (guint)(wd / 4000) : 1;
     g_timeout_add(every_ms, feed_watchdog, a);
     vg_info(NULL, NULL, "service manager watchdog: fed every %u ms", every_ms);
 }
