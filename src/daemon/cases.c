@@ -260,6 +260,7 @@ static void live_remove(struct vg_hub *h, struct live_case *lc)
     stop_timer(&lc->abandon_timer);
     stop_timer(&lc->holder_timer);
     stop_timer(&lc->link_timer);
+    feed_case_gone(lc);
     if (lc->holder && strcmp(lc->holder->case_id, lc->row.id) == 0) {
         lc->holder->case_id[0] = '\0';
     }
@@ -709,6 +710,8 @@ static void close_waiting(struct vg_hub *h, struct live_case *lc, const char *re
     /* The store flagged it for a call back if the citizen allowed one. */
     bool owed = strcmp(reason, "abandoned") == 0 && lc->row.callback_allowed;
     evidence_note(lc, "state", json_pack("{s:s}", "state", reason));
+    if (lc->row.answered_us) /* answered once, then requeued: the dispatch system has it */
+        feed_event(h, lc, lc->row.id, "ended", json_pack("{s:s}", "reason", reason));
     hub_to_staff(
         h, R_STAFF,
         json_pack("{s:s, s:s, s:s}", "type", "closed", "case_id", lc->row.id, "reason", reason));
@@ -868,6 +871,7 @@ void cases_free(struct vg_hub *h)
         stop_timer(&lc->holder_timer);
         stop_timer(&lc->party_timer);
         stop_timer(&lc->link_timer);
+        feed_case_gone(lc);
         evidence_case_drop(lc);
         g_hash_table_iter_remove(&it);
         json_decref(lc->recent);
@@ -1422,6 +1426,7 @@ void case_location(struct vg_hub *h, struct session *s, const struct vg_proto_ms
     if (first)
         first_fix(h, lc, &f);
     evidence_note(lc, "location", fix_json(&f, f.at_us));
+    feed_location(h, lc);
     to_case_staff(h, lc,
                   json_pack("{s:s, s:s, s:I, s:o}", "type", "location", "case_id", lc->row.id,
                             "seq", (json_int_t)seq, "fix", fix_json(&f, f.at_us)),
@@ -1501,6 +1506,8 @@ static void citizen_ends(struct vg_hub *h, struct session *s, const struct vg_pr
                           "{\"reason\":\"citizen_hung_up\"}"))
         return hub_error(s, m->id, "internal", "could not record the hang-up");
     vg_info(lc->row.id, NULL, "citizen hung up");
+    feed_event(h, lc, lc->row.id, "ended",
+               json_pack("{s:s, s:s}", "by", "citizen", "reason", "citizen_hung_up"));
     evidence_note(lc, "state",
                   json_pack("{s:s, s:s, s:s}", "state", "ended", "by", "citizen", "reason",
                             "citizen_hung_up"));
@@ -1645,12 +1652,12 @@ void case_receipt(struct vg_hub *h, struct session *s, const struct vg_proto_msg
 #define NOTES_MAX 100
 #define NOTE_AFTER_END_H 24
 
-static bool may_note_closed(struct vg_hub *h, const struct session *s, const char *id)
+static bool may_note_closed(struct vg_hub *h, const struct session *s, const char *id,
+                            struct vg_case_row *row)
 {
-    struct vg_case_row row;
-    return vg_store_case_get(h->store, id, &row) == VG_OK && row.ended_us &&
-           vg_wall_us() - row.ended_us <= NOTE_AFTER_END_H * 3600LL * 1000000 &&
-           (s->role == R_SUPERVISOR || strcmp(row.held_by, s->account) == 0);
+    return vg_store_case_get(h->store, id, row) == VG_OK && row->ended_us &&
+           vg_wall_us() - row->ended_us <= NOTE_AFTER_END_H * 3600LL * 1000000 &&
+           (s->role == R_SUPERVISOR || strcmp(row->held_by, s->account) == 0);
 }
 
 void case_note(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m)
@@ -1662,7 +1669,8 @@ void case_note(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m
     struct live_case *lc = live_get(h, r.case_id);
     if (lc && !case_for(h, s, m, r.case_id))
         return;
-    if (!lc && !may_note_closed(h, s, r.case_id))
+    struct vg_case_row row;
+    if (!lc && !may_note_closed(h, s, r.case_id, &row))
         return hub_error(s, m->id, "not_found",
                          "no case %s you may write a note on (open, or closed within %d h)",
                          r.case_id, NOTE_AFTER_END_H);
@@ -1686,6 +1694,8 @@ void case_note(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m
     else
         evidence_after_end(h, r.case_id, "note", e, "note added after the case ended", now);
     json_t *note = note_json(now, s->account, r.text);
+    if (lc ? lc->row.answered_us : row.answered_us) /* a case the dispatch system has */
+        feed_event(h, lc, r.case_id, "note", json_pack("{s:O}", "note", note));
     if (lc)
         to_case_staff(
             h, lc, json_pack("{s:s, s:s, s:O}", "type", "note", "case_id", r.case_id, "note", note),
@@ -1734,6 +1744,7 @@ void case_claim(struct vg_hub *h, struct session *s, const struct vg_proto_msg *
     stop_timer(&lc->escalate_timer);
     stop_timer(&lc->abandon_timer);
     drop_link(lc);
+    feed_event(h, lc, id, "answered", NULL);
     h->stats.claims++;
     vg_info(id, NULL, "answered by %s %s after %lld s", hub_role_name(s->role), s->account,
             (long long)((now - lc->row.created_us) / 1000000));
@@ -1776,6 +1787,8 @@ static void case_give_disposition(struct vg_hub *h, struct session *s, const str
     evidence_after_end(h, r->case_id, "disposition",
                        json_pack("{s:s, s:s}", "disposition", r->disposition, "by", s->account),
                        "outcome given after the case ended", now);
+    feed_event(h, NULL, r->case_id, "outcome",
+               json_pack("{s:s, s:s}", "disposition", r->disposition, "by", s->account));
     hub_reply(
         s, m,
         json_pack("{s:s, s:s, s:s}", "type", "ended", "case_id", r->case_id, "state", "ended"));
@@ -1805,6 +1818,10 @@ void case_end(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m)
         return hub_error(s, m->id, "internal", "the end could not be recorded");
     vg_info(r.case_id, NULL, "ended by %s %s: %s", hub_role_name(s->role), s->account,
             r.disposition);
+    if (lc->row.answered_us)
+        feed_event(h, lc, r.case_id, "ended",
+                   json_pack("{s:s, s:s, s:s}", "by", s->account, "reason", "ended_by_staff",
+                             "disposition", r.disposition));
     evidence_note(lc, "state",
                   json_pack("{s:s, s:s, s:s}", "state", "ended", "by", s->account, "disposition",
                             r.disposition));

@@ -61,6 +61,9 @@ static const struct key keys[] = {
     {"alerts", "key_places_file", K_PATH, F(key_places_file), 0, 0},
     {"alerts", "hook_url", K_TEXT, F(hook_url), 0, 511},
     {"alerts", "hook_command", K_TEXT, F(hook_command), 0, 511},
+    {"dispatch", "hook_url", K_TEXT, F(dispatch_hook_url), 0, 511},
+    {"dispatch", "hook_command", K_TEXT, F(dispatch_hook_command), 0, 511},
+    {"dispatch", "location_every_s", K_INT, F(dispatch_location_every_s), 1, 3600},
     {"media", "addresses", K_TEXT, F(media_addresses), 0, 511},
     {"media", "stun_server", K_TEXT, F(stun_server), 0, 127},
     {"media", "turn_server", K_TEXT, F(turn_server), 0, 127},
@@ -137,6 +140,7 @@ void vg_config_defaults(struct vg_config *c)
              "您现在安全吗？|那个人还在您身边吗？|您受伤了吗？|您能说话吗？请回答“是”或“否”。"
              "|警察正在赶来。|请不要挂断。");
     c->repeat_count = 3;
+    c->dispatch_location_every_s = 10;
     c->repeat_window_min = 60;
     c->media_nack = 1;
     c->evidence_enabled = 1;
@@ -399,6 +403,11 @@ int vg_config_check(const struct vg_config *c, char *err, size_t errlen)
     if (c->link_base_url[0] && strncmp(c->link_base_url, "https://", 8) != 0) {
         snprintf(err, errlen, "[links] base_url must start with https:// (got \"%s\")",
                  c->link_base_url);
+        return VG_EINVAL;
+    }
+    if (c->dispatch_hook_url[0] && strncmp(c->dispatch_hook_url, "http://", 7) != 0) {
+        snprintf(err, errlen, "[dispatch] hook_url must start with http:// (got \"%s\")",
+                 c->dispatch_hook_url);
         return VG_EINVAL;
     }
     if (c->hook_url[0] && strncmp(c->hook_url, "http://", 7) != 0) {

@@ -56,6 +56,10 @@ struct vg_config {
     char key_places_file[PATH_MAX];
     char hook_url[512];
     char hook_command[512];
+    /* [dispatch]: each answered case's course to the dispatch system (feed.c) */
+    char dispatch_hook_url[512];
+    char dispatch_hook_command[512];
+    int dispatch_location_every_s;
     /* media */
     char media_addresses[512]; /* comma list of IPs; "" = the listen address */
     char stun_server[128];

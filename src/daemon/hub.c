@@ -592,6 +592,7 @@ int vg_hub_new(struct vg_store *st, struct vg_policy *policy, const struct vg_co
         vg_hub_free(h);
         return VG_EIO;
     }
+    feed_start(h);
     cases_load(h);
     h->account_timer = g_timeout_add_seconds(ACCOUNT_CHECK_S, check_accounts, h);
     *out = h;
@@ -603,6 +604,7 @@ void vg_hub_media_metrics(struct vg_hub *h, GString *out)
     if (h->media)
         vg_media_write_metrics(h->media, out);
     evidence_metrics(h, out);
+    feed_metrics(h, out);
 }
 
 int64_t vg_hub_media_stall_us(struct vg_hub *h)
@@ -619,6 +621,7 @@ void vg_hub_free(struct vg_hub *h)
     media_stop(h); /* first: no media event may arrive for a case being freed */
     uploads_stop(h);
     cases_free(h);
+    feed_stop(h);
     evidence_stop(h); /* after the cases dropped their recordings */
     links_free(h);
     g_hash_table_destroy(h->cases);

@@ -105,6 +105,10 @@ struct live_case {
      * fires ([links] ring_s), then as any alarm. "" = not (or no longer). */
     char link_by[VG_NAME_MAX + 1];
     guint link_timer;
+    /* The dispatch feed's place updates (feed.c): when the last went (monotonic), and
+     * the trailing one due. */
+    int64_t feed_fix_us;
+    guint feed_timer;
 };
 
 /* Which party of which case a media leg belongs to. Each party has one main leg
@@ -144,6 +148,7 @@ struct vg_hub {
     unsigned logins_running;     /* password checks on threads now (hub.c) */
     GQueue logins_waiting;       /* struct login_job*, to run when one finishes */
     GHashTable *links;           /* video links not used yet (links.c), NULL until one */
+    struct feed *feed;           /* the dispatch feed (feed.c), NULL when off */
 };
 
 /* hub.c */
@@ -156,6 +161,16 @@ struct session *hub_staff_session(struct vg_hub *h, const char *account);
 void hub_random_token(char *hex, size_t n); /* n >= 65: 32 random bytes as hex */
 void hub_sha256_hex(const char *in, char *hex65);
 const char *hub_role_name(enum role r);
+
+/* feed.c: the dispatch feed. feed_event() takes extra (may be NULL); lc may be NULL
+ * for a case no longer live (an outcome after its end). */
+void feed_start(struct vg_hub *h);
+void feed_stop(struct vg_hub *h);
+void feed_event(struct vg_hub *h, const struct live_case *lc, const char *case_id,
+                const char *event, json_t *extra);
+void feed_location(struct vg_hub *h, struct live_case *lc);
+void feed_case_gone(struct live_case *lc);
+void feed_metrics(struct vg_hub *h, GString *out);
 
 /* links.c */
 void links_create(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);

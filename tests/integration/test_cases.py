@@ -16,7 +16,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from vigil_harness import Client, Vigild, add_account, check, finish, free_port, staff  # noqa
+from vigil_harness import Client, Vigild, add_account, check, finish, free_port, https, staff  # noqa
 
 VIGIL_VERIFY = os.path.join(os.environ.get("VIGIL_BUILD_ROOT", "build"), "vigil-verify")
 
@@ -85,6 +85,9 @@ repeat_window_min = 10
 key_persons = +86 139 0000 0099
 key_places_file = {places}
 hook_url = http://sms:{HOOK_SECRET}@127.0.0.1:{HOOK_PORT}/alerts?key={HOOK_SECRET}
+[dispatch]
+hook_url = http://127.0.0.1:{HOOK_PORT}/dispatch
+location_every_s = 1
 [console]
 quick_messages = Sind Sie in Sicherheit?|Antworten Sie mit Ja oder Nein.
 [signaling]
@@ -650,6 +653,64 @@ def test_case_message_budget(v, ann):
     c.close()
 
 
+def feed_of(cid, until_event=None, timeout=5):
+    """The dispatch feed's events for a case, in the order they arrived (once
+    until_event has, if given)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        got = [h for h, (path, _) in zip(list(Hooks.received), list(Hooks.paths))
+               if path == "/dispatch" and h.get("case_id") == cid]
+        if not until_event or any(e["event"] == until_event for e in got) or \
+                time.monotonic() > deadline:
+            return got
+        time.sleep(0.05)
+
+
+def test_dispatch_feed(v, ann):
+    """[dispatch] hook_url: an answered case's course reaches the dispatch system in
+    order: answered (number, caller, place), the place as it moves (the first fix at
+    once, then at most one a second: the latest), a note, the end with its outcome. An
+    alarm nobody answered sends nothing."""
+    c0, r0 = citizen(v.port, "video", "+86 138 0000 0061", name="gone")
+    gone = r0["case_id"]
+    ann.wait(lambda m: m.get("type") == "offer" and m["case"]["case_id"] == gone)
+    c0.request("hangup")
+    c, r = citizen(v.port, "video", "+86 138 0000 0062", name="fed", caller={"name": "Li"})
+    cid = r["case_id"]
+    ann.wait(lambda m: m.get("type") == "offer" and m["case"]["case_id"] == cid)
+    check(ann.request("claim", case_id=cid).get("type") == "claimed", "claimed")
+    first = feed_of(cid, "answered")
+    check(len(first) == 1 and first[0]["event"] == "answered" and
+          first[0]["case"]["phone"] == "+8613800000062" and first[0]["case"]["held_by"] == "ann"
+          and first[0]["case"]["caller"] == {"name": "Li"} and
+          abs(first[0]["case"]["location"]["lat"] - INSIDE["lat"]) < 1e-9,
+          f"answered: the number, the caller, the place ({first})")
+    for i in range(5):  # moving: five fixes in a quarter of a second
+        c.send_json({"type": "location", "lat": 30.61 + 0.001 * i, "lon": 114.5, "accuracy": 8})
+        time.sleep(0.05)
+    time.sleep(1.6)
+    moves = [e for e in feed_of(cid) if e["event"] == "location"]
+    check(len(moves) == 2 and abs(moves[0]["case"]["location"]["lat"] - 30.61) < 1e-9 and
+          abs(moves[1]["case"]["location"]["lat"] - 30.614) < 1e-9,
+          f"the place: the first fix at once, then the latest a second on "
+          f"({[e['case']['location']['lat'] for e in moves]})")
+    ann.request("note", case_id=cid, text="Li says: blue car, plate E-12345")
+    check(ann.request("end", case_id=cid, disposition="dispatched").get("type") == "ended",
+          "ended")
+    events = feed_of(cid, "ended")
+    check([e["event"] for e in events] == ["answered", "location", "location", "note", "ended"]
+          and events[3]["note"]["text"].startswith("Li says") and
+          events[4]["disposition"] == "dispatched" and events[4]["by"] == "ann",
+          f"in order: {[e['event'] for e in events]}")
+    seqs = [e["seq"] for e in events]
+    check(seqs == sorted(seqs) and len(set(seqs)) == len(seqs), f"numbered in order: {seqs}")
+    check(feed_of(gone) == [], "an alarm nobody answered is not fed")
+    metrics = https(v.port, "/metrics")[2].decode()
+    check("vigil_dispatch_feed_sent_total" in metrics, "the feed's counters are in /metrics")
+    c.close()
+    c0.close()
+
+
 def test_reconcile(v, conf, out_cid, saved, cb_cid, lost_cid):
     """With vigild stopped: the outcome case's earlier manifest put back (what it held
     before the outcome joined, signed and whole) is told from the last one the audit
@@ -1003,6 +1064,7 @@ test_alarm_cancel(v, ann, bob)
 test_video_link(v, ann, bob)
 out_cid, saved = test_outcome_after_hangup(v, ann, bob)
 test_notes(v, ann, bob, sue)
+test_dispatch_feed(v, ann)
 test_case_message_budget(v, ann)
 live, cid = test_location_and_chat(v, ann, sue)
 test_service_area(v, sue)
