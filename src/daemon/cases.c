@@ -778,6 +778,7 @@ static void requeue(struct vg_hub *h, struct live_case *lc, const char *lost, js
     arm_requeued_unanswered(h, lc);
     vg_warn(lc->row.id, NULL, "back in the queue: %s's console did not come back", lost);
     evidence_note(lc, "state", json_pack("{s:s, s:s}", "state", "requeued", "was_held_by", lost));
+    feed_event(h, lc, lc->row.id, "requeued", json_pack("{s:s}", "was_held_by", lost));
     raise_alert(h, lc, "holder_lost", detail);
     team_requeued(h, lc);
     media_sync(h, lc); /* the parties' legs go; the citizen's stays, recorded */
@@ -833,6 +834,10 @@ static int load_one(const struct vg_case_row *row, void *ud)
     evidence_note(lc, "state",
                   json_pack("{s:s, s:s}", "state", row->state, "why", "restored after a restart"));
     load_history(h, lc, true);
+    /* back after a restart: the dispatch system hears of the answered ones again,
+     * in case what was queued for it was lost with the process */
+    if (!unclaimed(lc))
+        feed_event(h, lc, row->id, "restored", NULL);
     arm_escalation(h, lc);
     /* Requeued before the restart (answered once, waiting again): its own alert is
      * still due escalate_after_s after the requeue, unless it went out already. */

@@ -28,8 +28,9 @@ struct feed_item {
 
 struct feed {
     struct vg_hub *hub;
-    GQueue queue; /* struct feed_item*, oldest first */
-    bool busy;    /* one is with the hooks now */
+    GQueue queue;   /* struct feed_item*, oldest first */
+    bool busy;      /* one is with the hooks now */
+    int64_t run_ms; /* when this vigild's feed started: seq counts from 1 in each run */
     uint64_t seq, sent, failed, dropped;
 };
 
@@ -64,7 +65,8 @@ static void pump(struct feed *f)
     const struct vg_config *c = f->hub->cfg;
     struct feed_item *it;
     while (!f->busy && (it = g_queue_pop_head(&f->queue))) {
-        f->busy = vg_hooks_run(c->dispatch_hook_url, c->dispatch_hook_command, it->body, sent, f);
+        f->busy = vg_hooks_run("dispatch feed", true, c->dispatch_hook_url,
+                               c->dispatch_hook_command, it->body, sent, f);
         item_free(it);
     }
 }
@@ -111,9 +113,9 @@ void feed_event(struct vg_hub *h, const struct live_case *lc, const char *case_i
         json_decref(extra);
         return;
     }
-    json_t *o =
-        json_pack("{s:s, s:I, s:s, s:s, s:I}", "type", "case_event", "seq", (json_int_t)++f->seq,
-                  "event", event, "case_id", case_id, "at", (json_int_t)(vg_wall_us() / 1000));
+    json_t *o = json_pack("{s:s, s:I, s:I, s:s, s:s, s:I}", "type", "case_event", "run",
+                          (json_int_t)f->run_ms, "seq", (json_int_t)++f->seq, "event", event,
+                          "case_id", case_id, "at", (json_int_t)(vg_wall_us() / 1000));
     if (lc) {
         const struct vg_case_row *r = &lc->row;
         json_t *caller = json_loads(r->caller, 0, NULL);
@@ -172,10 +174,16 @@ void feed_start(struct vg_hub *h)
         return;
     h->feed = g_new0(struct feed, 1);
     h->feed->hub = h;
+    h->feed->run_ms = vg_wall_us() / 1000;
     g_queue_init(&h->feed->queue);
-    vg_info(NULL, NULL, "dispatch feed on: answered cases go to %s%s%s", h->cfg->dispatch_hook_url,
-            h->cfg->dispatch_hook_url[0] && h->cfg->dispatch_hook_command[0] ? " and " : "",
-            h->cfg->dispatch_hook_command);
+    char url[300] = "", cmd[300] = "";
+    const struct vg_config *c = h->cfg;
+    if (c->dispatch_hook_url[0])
+        vg_hooks_name(c->dispatch_hook_url, NULL, url, sizeof url);
+    if (c->dispatch_hook_command[0])
+        vg_hooks_name(NULL, c->dispatch_hook_command, cmd, sizeof cmd);
+    vg_info(NULL, NULL, "dispatch feed on: answered cases go to %s%s%s", url,
+            url[0] && cmd[0] ? " and " : "", cmd); /* no user, key or arguments */
 }
 
 /* An event with the hooks when vigild stops is not waited for: it is logged and lost

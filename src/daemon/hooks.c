@@ -22,6 +22,8 @@ struct batch {
 
 struct job {
     struct batch *batch;
+    const char *label; /* static */
+    bool quiet;
     char *url, *command, *body;
     int attempt, attempts; /* tries so far, and at most */
     /* HTTP */
@@ -62,21 +64,25 @@ static void job_free(struct job *j)
     g_free(j);
 }
 
-/* What the log may say of a hook: its URL without query or user (an SMS gateway's
- * key often rides in them), or its program without arguments. */
-static void hook_name(const struct job *j, char *out, size_t n)
+void vg_hooks_name(const char *url, const char *command, char *out, size_t n)
 {
-    GUri *uri = j->url ? g_uri_parse(j->url, G_URI_FLAGS_NONE, NULL) : NULL;
+    GUri *uri = url && *url ? g_uri_parse(url, G_URI_FLAGS_NONE, NULL) : NULL;
     if (uri) {
         int port = g_uri_get_port(uri);
         snprintf(out, n, "http://%s%s%.0d%s", g_uri_get_host(uri), port > 0 ? ":" : "",
                  port > 0 ? port : 0, g_uri_get_path(uri));
         g_uri_unref(uri);
-    } else if (j->url) {
+    } else if (url && *url) {
         snprintf(out, n, "(an unparsable URL)");
     } else {
-        snprintf(out, n, "%.*s", (int)strcspn(j->command, " \t"), j->command);
+        snprintf(out, n, "%.*s", (int)strcspn(command ? command : "", " \t"),
+                 command ? command : "");
     }
+}
+
+static void hook_name(const struct job *j, char *out, size_t n)
+{
+    vg_hooks_name(j->url, j->command, out, n);
 }
 
 /* One attempt finished: succeed, retry later, or give up. */
@@ -86,17 +92,19 @@ static void job_result(struct job *j, bool ok, const char *why)
     hook_name(j, what, sizeof what);
     g_clear_object(&j->conn);
     g_clear_object(&j->client);
-    if (ok) {
-        vg_info(NULL, NULL, "alert hook %s delivered (attempt %d)", what, j->attempt);
+    if (ok && j->quiet) {
+        vg_debug(NULL, NULL, "%s %s delivered (attempt %d)", j->label, what, j->attempt);
+    } else if (ok) {
+        vg_info(NULL, NULL, "%s %s delivered (attempt %d)", j->label, what, j->attempt);
     } else if (j->attempts == 1) {
         vg_info(NULL, NULL, "check %s said no: %s", what, why); /* an answer, not a fault */
     } else if (j->attempt < j->attempts) {
-        vg_warn(NULL, NULL, "alert hook %s failed (attempt %d of %d): %s; retrying", what,
+        vg_warn(NULL, NULL, "%s %s failed (attempt %d of %d): %s; retrying", j->label, what,
                 j->attempt, j->attempts, why);
         g_timeout_add(j->attempt == 1 ? 1000 : 4000, retry_cb, j);
         return;
     } else {
-        vg_error(NULL, NULL, "alert hook %s failed %d times, giving up: %s", what, j->attempts,
+        vg_error(NULL, NULL, "%s %s failed %d times, giving up: %s", j->label, what, j->attempts,
                  why);
     }
     struct batch *b = j->batch;
@@ -244,8 +252,8 @@ static void job_try(struct job *j)
         command_try(j);
 }
 
-bool vg_hooks_run(const char *url, const char *command, const char *body,
-                  void (*done)(bool ok, void *ud), void *ud)
+bool vg_hooks_run(const char *label, bool quiet, const char *url, const char *command,
+                  const char *body, void (*done)(bool ok, void *ud), void *ud)
 {
     const char *what[2] = {url && *url ? url : NULL, command && *command ? command : NULL};
     if (!what[0] && !what[1])
@@ -260,6 +268,8 @@ bool vg_hooks_run(const char *url, const char *command, const char *body,
             continue;
         struct job *j = g_new0(struct job, 1);
         j->batch = b;
+        j->label = label;
+        j->quiet = quiet;
         j->body = g_strdup(body);
         j->attempts = ATTEMPTS;
         if (i == 0)
@@ -283,6 +293,7 @@ bool vg_hooks_check(const char *command, const char *body, void (*done)(bool ok,
     b->pending = 1;
     struct job *j = g_new0(struct job, 1);
     j->batch = b;
+    j->label = "check";
     j->body = g_strdup(body);
     j->command = g_strdup(command);
     j->attempts = 1;

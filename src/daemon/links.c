@@ -122,8 +122,8 @@ void links_create(struct vg_hub *h, struct session *s, const struct vg_proto_msg
     c->hub = h;
     snprintf(c->by, sizeof c->by, "%s", l->by);
     memcpy(c->token, l->token, sizeof c->token);
-    bool sms =
-        text && vg_hooks_run(h->cfg->link_sms_url, h->cfg->link_sms_command, text, sms_done, c);
+    bool sms = text && vg_hooks_run("link SMS hook", false, h->cfg->link_sms_url,
+                                    h->cfg->link_sms_command, text, sms_done, c);
     if (!sms)
         g_free(c);
     free(text);

@@ -257,5 +257,5 @@ bool vg_policy_key_person(const struct vg_policy *p, const char *phone)
 bool vg_policy_fire_hooks(struct vg_policy *p, const char *body, void (*done)(bool ok, void *ud),
                           void *ud)
 {
-    return vg_hooks_run(p->hook_url, p->hook_command, body, done, ud);
+    return vg_hooks_run("alert hook", false, p->hook_url, p->hook_command, body, done, ud);
 }

@@ -380,7 +380,8 @@ static int move_case(struct vg_hub *h, struct live_case *lc, struct session *to,
     lc->holder = to;
     snprintf(to->case_id, sizeof to->case_id, "%s", lc->row.id);
     vg_info(lc->row.id, NULL, "transferred (%s) from %s to %s", how, from_name, to->account);
-    feed_event(h, lc, lc->row.id, "transferred", json_pack("{s:s}", "from", from_name));
+    feed_event(h, lc, lc->row.id, "transferred",
+               json_pack("{s:s, s:s}", "from", from_name, "kind", how));
     json_t *msg = json_pack("{s:s, s:s, s:s, s:s, s:s}", "type", "transferred", "case_id",
                             lc->row.id, "from", from_name, "to", to->account, "kind", how);
     if (from) {

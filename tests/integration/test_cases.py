@@ -86,7 +86,7 @@ key_persons = +86 139 0000 0099
 key_places_file = {places}
 hook_url = http://sms:{HOOK_SECRET}@127.0.0.1:{HOOK_PORT}/alerts?key={HOOK_SECRET}
 [dispatch]
-hook_url = http://127.0.0.1:{HOOK_PORT}/dispatch
+hook_url = http://cad:{HOOK_SECRET}@127.0.0.1:{HOOK_PORT}/dispatch?key={HOOK_SECRET}
 location_every_s = 1
 [console]
 quick_messages = Sind Sie in Sicherheit?|Antworten Sie mit Ja oder Nein.
@@ -659,7 +659,7 @@ def feed_of(cid, until_event=None, timeout=5):
     deadline = time.monotonic() + timeout
     while True:
         got = [h for h, (path, _) in zip(list(Hooks.received), list(Hooks.paths))
-               if path == "/dispatch" and h.get("case_id") == cid]
+               if path.startswith("/dispatch?") and h.get("case_id") == cid]
         if not until_event or any(e["event"] == until_event for e in got) or \
                 time.monotonic() > deadline:
             return got
@@ -703,7 +703,8 @@ def test_dispatch_feed(v, ann):
           events[4]["disposition"] == "dispatched" and events[4]["by"] == "ann",
           f"in order: {[e['event'] for e in events]}")
     seqs = [e["seq"] for e in events]
-    check(seqs == sorted(seqs) and len(set(seqs)) == len(seqs), f"numbered in order: {seqs}")
+    check(seqs == sorted(seqs) and len(set(seqs)) == len(seqs) and
+          len({e["run"] for e in events}) == 1, f"numbered in order, in one run: {seqs}")
     check(feed_of(gone) == [], "an alarm nobody answered is not fed")
     metrics = https(v.port, "/metrics")[2].decode()
     check("vigil_dispatch_feed_sent_total" in metrics, "the feed's counters are in /metrics")
@@ -1024,6 +1025,11 @@ def test_restart(v, cid, conf):
                                                     "stay quiet, officers are coming"],
           "with its chat history")
     check(len(back["track"]) == 4, f"and its track ({len(back['track'])} fixes)")
+    before = feed_of(cid)
+    again = [e for e in feed_of(cid, "restored") if e["event"] == "restored"]
+    check(len(again) == 1 and again[0]["case"]["held_by"] == "ann" and before and
+          again[0]["run"] > before[0]["run"] and again[0]["seq"] >= 1,
+          f"the dispatch system hears of the answered case again, in a new run: {again[:1]}")
     c = Client(v2.port, "cit-back")
     r = c.request("case_resume", token=TOKENS[cid])
     check(r.get("state") == "answered" and r.get("held_by") == "ann", f"citizen resumes: {r}")
