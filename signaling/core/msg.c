@@ -413,6 +413,22 @@ int vg_msg_block(const json_t *body, struct vg_req_block *r, bool unblock, char 
     return get_int(body, "expires_in_s", false, 60, 400LL * 86400, &r->expires_in_s, why, n);
 }
 
+int vg_msg_case_search(const json_t *body, struct vg_req_search *r, char *why, size_t n)
+{
+    memset(r, 0, sizeof *r);
+    r->limit = 50;
+    int rc = VG_OK;
+    if (json_object_get(body, "phone") && !json_is_null(json_object_get(body, "phone")))
+        rc = get_phone(body, "phone", r->phone, sizeof r->phone, why, n);
+    if (rc || (rc = get_int(body, "from", false, 0, INT64_MAX / 1000, &r->from_ms, why, n)) ||
+        (rc = get_int(body, "to", false, 0, INT64_MAX / 1000, &r->to_ms, why, n)) ||
+        (rc = get_int(body, "limit", false, 1, VG_SEARCH_MAX, &r->limit, why, n)))
+        return rc;
+    if (r->to_ms && r->from_ms >= r->to_ms)
+        return fail(why, n, "to", "must be after from");
+    return VG_OK;
+}
+
 int vg_msg_status(const json_t *body, bool *available, char *why, size_t n)
 {
     char s[16];

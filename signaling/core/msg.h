@@ -125,6 +125,15 @@ struct vg_req_block {
 int vg_msg_block(const struct json_t *body, struct vg_req_block *r, bool unblock, char *why,
                  size_t n);
 
+/* case_search: closed and live cases by number and time, the latest first. */
+#define VG_SEARCH_MAX 200
+struct vg_req_search {
+    char phone[VG_PHONE_MAX + 1]; /* "" = any */
+    int64_t from_ms, to_ms;       /* created in [from, to); 0 = open-ended */
+    int64_t limit;                /* 1 .. VG_SEARCH_MAX, 50 if not given */
+};
+int vg_msg_case_search(const struct json_t *body, struct vg_req_search *r, char *why, size_t n);
+
 /* {"status": "available" | "away"}; *available receives which. */
 int vg_msg_status(const struct json_t *body, bool *available, char *why, size_t n);
 

@@ -1871,6 +1871,58 @@ void case_get(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m)
     hub_reply(s, m, r);
 }
 
+/* Looking cases up (supervisors): by number and time, the latest first, each as a
+ * line of a list (case_get then reads one whole). Logged, with the number masked. */
+struct search_ctx {
+    json_t *list;
+    int64_t limit;
+    bool more; /* a row past the limit came */
+};
+
+static int add_found(const struct vg_case_row *r, void *ud)
+{
+    struct search_ctx *x = ud;
+    if ((int64_t)json_array_size(x->list) >= x->limit) {
+        x->more = true;
+        return 1;
+    }
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:I, s:o}", "case_id", r->id, "mode", r->mode,
+                          "state", r->state, "phone", r->phone, "created_at",
+                          (json_int_t)(r->created_us / 1000), "flags", flags_json(r->flags));
+    if (r->held_by[0])
+        json_object_set_new(o, "held_by", json_string(r->held_by));
+    if (r->ended_us) {
+        json_object_set_new(o, "ended_at", json_integer(r->ended_us / 1000));
+        json_object_set_new(o, "end_reason", json_string(r->end_reason));
+    }
+    if (r->disposition[0])
+        json_object_set_new(o, "disposition", json_string(r->disposition));
+    if (r->rating)
+        json_object_set_new(o, "rating", json_integer(r->rating));
+    json_array_append_new(x->list, o);
+    return 0;
+}
+
+void case_search(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m)
+{
+    struct vg_req_search r;
+    char why[200], phone[40];
+    if (vg_msg_case_search(m->body, &r, why, sizeof why))
+        return hub_error(s, m->id, VG_PROTO_E_INVALID, "%s", why);
+    struct search_ctx x = {.list = json_array(), .limit = r.limit};
+    int rc = vg_store_case_search(h->store, r.phone[0] ? r.phone : NULL, r.from_ms * 1000,
+                                  r.to_ms * 1000, (int)r.limit + 1, add_found, &x);
+    if (rc) {
+        json_decref(x.list);
+        return hub_error(s, m->id, "internal", "the cases could not be read");
+    }
+    vg_info(NULL, NULL, "case search by %s: number %s, %zu found", s->account,
+            r.phone[0] ? vg_log_phone(r.phone, phone, sizeof phone) : "any",
+            json_array_size(x.list));
+    hub_reply(s, m,
+              json_pack("{s:s, s:o, s:b}", "type", "cases_found", "cases", x.list, "more", x.more));
+}
+
 void case_block(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m)
 {
     struct vg_req_block r;

@@ -437,6 +437,7 @@ static const struct {
     {"block", R_CALL_TAKER | R_SUPERVISOR, case_block},
     {"unblock", R_SUPERVISOR, case_unblock},
     {"board", R_SUPERVISOR, case_board},
+    {"case_search", R_SUPERVISOR, case_search},
     {"alert_ack", R_SUPERVISOR, case_alert_ack},
     {"blocks", R_SUPERVISOR, case_blocks},
     {"media_offer", R_CITIZEN | R_STAFF, media_offer},

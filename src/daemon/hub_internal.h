@@ -195,6 +195,7 @@ void case_chat(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m
 void case_chat_draft(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
 void case_receipt(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
 void case_note(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
+void case_search(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
 void case_claim(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
 void case_end(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);
 void case_callbacks(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);

@@ -123,6 +123,24 @@ int vg_store_case_list_live(struct vg_store *st, int (*cb)(const struct vg_case_
                      cb, ud);
 }
 
+int vg_store_case_search(struct vg_store *st, const char *phone, int64_t from_us, int64_t to_us,
+                         int limit, int (*cb)(const struct vg_case_row *c, void *ud), void *ud)
+{
+    int64_t to = to_us > 0 ? to_us : INT64_MAX;
+    /* two statements, each on its index (cases_phone; cases_created) */
+    sqlite3_stmt *q =
+        phone ? vg_sql_prepare(st,
+                               "SELECT " CASE_COLUMNS " FROM cases WHERE phone = ?1"
+                               " AND created_us >= ?2 AND created_us < ?3"
+                               " ORDER BY created_us DESC, id LIMIT ?4",
+                               "siii", phone, from_us, to, (int64_t)limit)
+              : vg_sql_prepare(st,
+                               "SELECT " CASE_COLUMNS " FROM cases WHERE created_us >= ?1"
+                               " AND created_us < ?2 ORDER BY created_us DESC, id LIMIT ?3",
+                               "iii", from_us, to, (int64_t)limit);
+    return list_rows(q, cb, ud);
+}
+
 int vg_store_callbacks_list(struct vg_store *st, int64_t since_us, bool normal_only, int limit,
                             int (*cb)(const struct vg_case_row *c, void *ud), void *ud)
 {

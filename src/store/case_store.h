@@ -121,6 +121,11 @@ struct vg_recent_case {
 int vg_store_phone_recent(struct vg_store *st, const char *phone, int64_t before_us, int max,
                           int (*cb)(const struct vg_recent_case *c, void *ud), void *ud);
 
+/* Cases created in [from_us, to_us) (to_us 0: no end), from phone if not NULL, the
+ * latest first, at most limit. */
+int vg_store_case_search(struct vg_store *st, const char *phone, int64_t from_us, int64_t to_us,
+                         int limit, int (*cb)(const struct vg_case_row *c, void *ud), void *ud);
+
 /* Earlier cases from one number (all before before_us). */
 struct vg_phone_history {
     int64_t total, ended, abandoned, live;

@@ -134,6 +134,8 @@ static const struct vg_migration migrations[] = {
      "ALTER TABLE alerts ADD COLUMN acked_by TEXT;"
      "ALTER TABLE alerts ADD COLUMN acked_us INTEGER;"
      "CREATE INDEX alerts_open ON alerts(at_us) WHERE acked_us IS NULL;"},
+    /* Supervisors look cases up by time (case_search) as well as by number. */
+    {8, "cases_created", "CREATE INDEX cases_created ON cases(created_us);"},
 };
 
 const struct vg_migration *vg_migrations(int *count)

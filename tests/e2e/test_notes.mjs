@@ -2,7 +2,8 @@
 // address the caller says (Ctrl+Enter adds it), which never reaches the caller's
 // page; the case ends with its outcome; when the same number raises an alarm again,
 // the card lists the earlier case with its outcome and its last note, in the
-// console's language.
+// console's language. A supervisor finds both cases by the number and reads the
+// first, its outcome and its notes, read-only.
 import { a11yProblems, check, citizen, login, run, shot, until } from './harness.mjs';
 
 const PHONE = '+86 138 0000 5701';
@@ -18,7 +19,7 @@ async function answer(ann, browser, v, name) {
   return cit;
 }
 
-run('e2e_notes', { accounts: [['ann', 'call_taker']] }, async (v, browser) => {
+run('e2e_notes', { accounts: [['ann', 'call_taker'], ['sue', 'supervisor']] }, async (v, browser) => {
   const ann = await login(browser, v, 'ann');
   const cit = await answer(ann, browser, v, 'first');
   check(await ann.isVisible('#note-text'), 'an open case has a box for notes');
@@ -54,6 +55,21 @@ run('e2e_notes', { accounts: [['ann', 'call_taker']] }, async (v, browser) => {
   const zh = await until(() => ann.locator('#recent li').allTextContents().then((l) => /已派警/.test(l[0] || '') && l[0]), 5000);
   check(zh, `in Chinese once the console is ("${zh}")`);
   await ann.click('#lang-switch');
-  check(!ann.errors.length && !again.errors.length, `no script errors (${[...ann.errors, ...again.errors].join('; ')})`);
+
+  const sue = await login(browser, v, 'sue');
+  check(await sue.isVisible('#find-box') && !(await ann.isVisible('#find-box')),
+        'a supervisor can find cases; a call-taker has no such form');
+  await sue.fill('#find-phone', PHONE);
+  await sue.click('#find-form button[type=submit]');
+  const found = await until(() => sue.locator('#found li').allTextContents().then((l) => l.length === 2 && l), 5000);
+  check(found && /being handled/.test(found[0]) && /Unit dispatched/.test(found[1]),
+        `both cases of the number, the latest first (${JSON.stringify(found)})`);
+  await sue.locator('#found li button').nth(1).click();
+  const card = await until(() => sue.textContent('#found-case').then((x) => /Unit 12 sent/.test(x) && x), 5000);
+  check(card && card.includes(ADDRESS) && /Unit dispatched/.test(card),
+        `the earlier one opens read-only with its outcome and notes ("${(card || '').replace(/\s+/g, ' ').slice(0, 160)}")`);
+  const bad2 = await a11yProblems(sue);
+  check(bad2.length === 0, `the search and a found case: labels, names and sizes (${bad2.join(', ') || 'no problem'})`);
+  check(!ann.errors.length && !again.errors.length && !sue.errors.length, `no script errors (${[...ann.errors, ...again.errors, ...sue.errors].join('; ')})`);
   await again.click('#hangup');
 });

@@ -95,6 +95,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     why[0] = '\0';
     int64_t alert_id;
     need_reason(vg_msg_alert_ack(body, &alert_id, why, sizeof why), why);
+    why[0] = '\0';
+    struct vg_req_search q;
+    if ((rc = vg_msg_case_search(body, &q, why, sizeof why)) == VG_OK) {
+        bounded(q.phone, sizeof q.phone);
+        if (q.limit < 1 || q.limit > VG_SEARCH_MAX || (q.to_ms && q.from_ms >= q.to_ms))
+            abort(); /* a search outside what the parser promises */
+    }
+    need_reason(rc, why);
     json_decref(body);
     return 0;
 }

@@ -712,6 +712,33 @@ def test_dispatch_feed(v, ann):
     c0.close()
 
 
+def test_case_search(v, ann, sue):
+    """Supervisors look cases up by number and time, the latest first; call-takers
+    may not."""
+    phone = "+86 138 0000 0041"  # test_notes': two cases, the second the latest
+    r = sue.request("case_search", phone=phone)
+    found = r.get("cases", [])
+    check(r.get("type") == "cases_found" and len(found) == 2 and not r.get("more") and
+          found[0]["created_at"] > found[1]["created_at"] and
+          [x["disposition"] for x in found] == ["no_action", "dispatched"] and
+          all(x["phone"] == "+8613800000041" and x["held_by"] == "ann" and x.get("ended_at")
+              for x in found),
+          f"by number: both of its cases, the latest first ({[x['case_id'] for x in found]})")
+    r = sue.request("case_search", phone=phone, limit=1)
+    check(len(r.get("cases", [])) == 1 and r["cases"][0]["case_id"] == found[0]["case_id"]
+          and r.get("more") is True, f"at most limit, and says there are more: {r.get('more')}")
+    r = sue.request("case_search", phone=phone, to=found[0]["created_at"])
+    check([x["case_id"] for x in r.get("cases", [])] == [found[1]["case_id"]],
+          "created before to only")
+    r = sue.request("case_search", limit=200)
+    check(r.get("type") == "cases_found" and len(r["cases"]) >= 10,
+          f"any number: the latest cases ({len(r.get('cases', []))})")
+    r = ann.request("case_search", phone=phone)
+    check(r.get("code") == "forbidden", f"a call-taker may not search: {r.get('code')}")
+    r = sue.request("case_search", phone="not a number")
+    check(r.get("code") == "invalid_field", f"a bad number is refused: {r.get('code')}")
+
+
 def test_reconcile(v, conf, out_cid, saved, cb_cid, lost_cid):
     """With vigild stopped: the outcome case's earlier manifest put back (what it held
     before the outcome joined, signed and whole) is told from the last one the audit
@@ -1071,6 +1098,7 @@ test_video_link(v, ann, bob)
 out_cid, saved = test_outcome_after_hangup(v, ann, bob)
 test_notes(v, ann, bob, sue)
 test_dispatch_feed(v, ann)
+test_case_search(v, ann, sue)
 test_case_message_budget(v, ann)
 live, cid = test_location_and_chat(v, ann, sue)
 test_service_area(v, sue)

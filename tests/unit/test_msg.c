@@ -155,6 +155,24 @@ static void test_others(void)
     VT_EQ_INT(vg_msg_chat_draft(j, &c, why, sizeof why), VG_EINVAL);
     json_decref(j);
 
+    struct vg_req_search q;
+    j = J("{}");
+    VT_EQ_INT(vg_msg_case_search(j, &q, why, sizeof why), VG_OK);
+    VT_CHECK(q.phone[0] == '\0' && q.limit == 50 && q.from_ms == 0 && q.to_ms == 0);
+    json_decref(j);
+    j = J("{\"phone\":\"+86 138 0000 0041\",\"from\":1000,\"to\":2000,\"limit\":3}");
+    VT_EQ_INT(vg_msg_case_search(j, &q, why, sizeof why), VG_OK);
+    VT_EQ_STR(q.phone, "+8613800000041");
+    VT_CHECK(q.from_ms == 1000 && q.to_ms == 2000 && q.limit == 3);
+    json_decref(j);
+    j = J("{\"from\":2000,\"to\":2000}");
+    VT_EQ_INT(vg_msg_case_search(j, &q, why, sizeof why), VG_EINVAL);
+    VT_CONTAINS(why, "\"to\" must be after from");
+    json_decref(j);
+    j = J("{\"limit\":201}");
+    VT_EQ_INT(vg_msg_case_search(j, &q, why, sizeof why), VG_EINVAL);
+    json_decref(j);
+
     struct vg_req_receipt rr;
     j = J("{\"case_id\":\"c-1\",\"seq\":3,\"status\":\"read\"}");
     VT_EQ_INT(vg_msg_receipt(j, &rr, why, sizeof why), VG_OK);

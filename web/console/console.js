@@ -120,6 +120,7 @@ function signedIn(r) {
   $('blocks-box').hidden = s.role !== 'supervisor';
   $('link-box').hidden = s.role !== 'call_taker' && s.role !== 'supervisor';
   $('rec-box').hidden = s.role !== 'supervisor' && s.role !== 'evidence';
+  $('find-box').hidden = s.role !== 'supervisor';
   // What rang before a drop may have ended meanwhile: the gateway rings again those
   // still ringing for this account.
   s.invites.clear();
@@ -915,6 +916,79 @@ $('link-copy').addEventListener('click', async () => {
   try { await navigator.clipboard.writeText($('link-url').value); } catch { document.execCommand('copy'); }
 });
 
+// ---- finding cases (supervisors) -------------------------------------------------
+// By number and days (this console's), the latest first (docs/protocol.md,
+// case_search); one opens read-only under the list (case_get): how it ended, its
+// notes, its chat.
+
+async function findCases() {
+  const phone = $('find-phone').value.trim();
+  const from = $('find-from').value;
+  const to = $('find-to').value;
+  const q = { limit: 100 };
+  if (phone) q.phone = phone;
+  if (from) q.from = new Date(from + 'T00:00').getTime();
+  if (to) q.to = new Date(to + 'T00:00').getTime() + 86400000; // to that day's end
+  const r = await gw.request('case_search', q);
+  if (r.type !== 'cases_found') {
+    put($('find-result'), () => t('Not searched: {why}', { why: why(r) }));
+    return;
+  }
+  s.found = r.cases;
+  const n = r.cases.length;
+  put($('find-result'), () => (n === 0 ? t('No case found.')
+    : r.more ? t('The latest {n} cases: narrow the search for older ones.', { n })
+      : n === 1 ? t('1 case.') : t('{n} cases.', { n })));
+  renderFound();
+}
+
+function foundItem(x) {
+  const how = x.disposition ? outcomeName(x.disposition) : stateName(x.state);
+  const open = el('button', { type: 'button' }, x.case_id);
+  open.addEventListener('click', () => showFound(x.case_id));
+  return el('li', {}, open, [when(x.created_at), modeName(x.mode), x.phone, how, x.held_by].filter(Boolean).join(' · '));
+}
+
+function renderFound() {
+  if (s.found) $('found').replaceChildren(...s.found.map(foundItem));
+  if (s.foundCase) drawFound(s.foundCase);
+}
+
+async function showFound(id) {
+  const r = await gw.request('case_get', { case_id: id });
+  if (r.type !== 'case') {
+    put($('find-result'), () => t('{id} not read: {why}', { id, why: why(r) }));
+    return;
+  }
+  s.foundCase = r;
+  drawFound(r);
+  $('found-case').scrollIntoView({ block: 'nearest' });
+}
+
+// How a case ended (end_reason), as the gateway says it; one not listed as sent.
+const END_REASON = { ended_by_staff: N_('ended by staff'), citizen_hung_up: N_('the caller hung up'),
+                     abandoned: N_('the caller left before an answer') };
+const endReason = (x) => (END_REASON[x] ? t(END_REASON[x]) : x);
+
+function drawFound(r) {
+  const c = r.case;
+  $('found-case').hidden = false;
+  $('found-title').textContent = t('{mode} alarm {id}', { mode: modeName(c.mode), id: c.case_id });
+  const rows = [
+    [t('Phone'), c.phone],
+    [t('Raised'), when(c.created_at)],
+    [t('State'), stateName(c.state)],
+    [t('Outcome'), c.disposition ? outcomeName(c.disposition) : t('none given')],
+    [t('Ended by'), c.ended_by ? `${c.ended_by === 'citizen' ? t('Citizen') : c.ended_by} (${endReason(c.end_reason)})` : ''],
+    [t('Held by'), c.held_by || ''],
+    [t('Location'), c.location ? `${c.location.lat.toFixed(6)}, ${c.location.lon.toFixed(6)} ±${Math.round(c.location.accuracy)} m` : t('none')],
+  ].filter(([, v]) => v);
+  $('found-card').replaceChildren(...rows.flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));
+  $('found-notes').replaceChildren(...(r.notes || []).map((n) => el('li', {}, `${fmtTime(n.at)} ${n.by}: ${n.text}`)));
+  $('found-chat').replaceChildren(...(r.chat || []).map((m) =>
+    el('li', {}, `${fmtTime(m.at)} ${m.from === 'citizen' ? t('Citizen') : m.sender}: ${m.text}`)));
+}
+
 // ---- recordings (supervisors and evidence accounts) ----------------------------
 // Listed on request only: every listing is an audit log entry. A file is downloaded
 // in the gateway's chunks (evidence_get), one file at a time (the gateway audits a
@@ -1030,6 +1104,7 @@ async function download(caseId, path) {
 }
 
 $('rec-load').addEventListener('click', loadRecordings);
+$('find-form').addEventListener('submit', (e) => { e.preventDefault(); findCases(); });
 
 // ---- media -------------------------------------------------------------------
 
@@ -1531,6 +1606,11 @@ gw.on('signed_out', (m) => {
   sessionStorage.removeItem(SESSION_KEY);
   s.token = null;
   s.recordings = null; // the next account lists its own (audited)
+  s.found = null; // and finds its own
+  s.foundCase = null;
+  $('found').replaceChildren();
+  $('found-case').hidden = true;
+  put($('find-result'), () => '');
   $('rec').tBodies[0].replaceChildren();
   $('rec').hidden = true;
   put($('rec-result'), () => '');
@@ -1679,6 +1759,7 @@ function switched() {
   renderOwed();
   if (s.blocks) renderBlocks(true);
   renderRecordings(true);
+  renderFound();
   $('alerts').replaceChildren(...s.alerts.map(alertItem));
   s.boardKey = null;
   renderBoard();
