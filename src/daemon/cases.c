@@ -1916,9 +1916,10 @@ void case_search(struct vg_hub *h, struct session *s, const struct vg_proto_msg 
         json_decref(x.list);
         return hub_error(s, m->id, "internal", "the cases could not be read");
     }
-    vg_info(NULL, NULL, "case search by %s: number %s, %zu found", s->account,
-            r.phone[0] ? vg_log_phone(r.phone, phone, sizeof phone) : "any",
-            json_array_size(x.list));
+    vg_info(NULL, NULL, "case search by %s: number %s, created %lld..%lld ms, %zu found%s",
+            s->account, r.phone[0] ? vg_log_phone(r.phone, phone, sizeof phone) : "any",
+            (long long)r.from_ms, (long long)r.to_ms, json_array_size(x.list),
+            x.more ? " and more" : "");
     hub_reply(s, m,
               json_pack("{s:s, s:o, s:b}", "type", "cases_found", "cases", x.list, "more", x.more));
 }

@@ -928,8 +928,16 @@ async function findCases() {
   const q = { limit: 100 };
   if (phone) q.phone = phone;
   if (from) q.from = new Date(from + 'T00:00').getTime();
-  if (to) q.to = new Date(to + 'T00:00').getTime() + 86400000; // to that day's end
+  if (to) { // to that day's end: the next midnight, whatever the day's length
+    const end = new Date(to + 'T00:00');
+    end.setDate(end.getDate() + 1);
+    q.to = end.getTime();
+  }
+  const seq = s.findSeq = (s.findSeq || 0) + 1;
+  s.foundCase = null; // what was open belonged to the last search
+  $('found-case').hidden = true;
   const r = await gw.request('case_search', q);
+  if (seq !== s.findSeq) return; // a later search, or a sign-out, came meanwhile
   if (r.type !== 'cases_found') {
     put($('find-result'), () => t('Not searched: {why}', { why: why(r) }));
     return;
@@ -946,7 +954,7 @@ function foundItem(x) {
   const how = x.disposition ? outcomeName(x.disposition) : stateName(x.state);
   const open = el('button', { type: 'button' }, x.case_id);
   open.addEventListener('click', () => showFound(x.case_id));
-  return el('li', {}, open, [when(x.created_at), modeName(x.mode), x.phone, how, x.held_by].filter(Boolean).join(' · '));
+  return el('li', {}, open, [fmtDay(x.created_at), modeName(x.mode), x.phone, how, x.held_by].filter(Boolean).join(' · '));
 }
 
 function renderFound() {
@@ -955,13 +963,17 @@ function renderFound() {
 }
 
 async function showFound(id) {
+  const seq = s.findSeq;
+  const open = s.openSeq = (s.openSeq || 0) + 1;
   const r = await gw.request('case_get', { case_id: id });
+  if (seq !== s.findSeq || open !== s.openSeq) return; // another opened, searched or signed out since
   if (r.type !== 'case') {
     put($('find-result'), () => t('{id} not read: {why}', { id, why: why(r) }));
     return;
   }
   s.foundCase = r;
   drawFound(r);
+  $('found-title').focus(); // a screen reader reads the case that opened
   $('found-case').scrollIntoView({ block: 'nearest' });
 }
 
@@ -976,7 +988,7 @@ function drawFound(r) {
   $('found-title').textContent = t('{mode} alarm {id}', { mode: modeName(c.mode), id: c.case_id });
   const rows = [
     [t('Phone'), c.phone],
-    [t('Raised'), when(c.created_at)],
+    [t('Raised'), fmtDay(c.created_at)],
     [t('State'), stateName(c.state)],
     [t('Outcome'), c.disposition ? outcomeName(c.disposition) : t('none given')],
     [t('Ended by'), c.ended_by ? `${c.ended_by === 'citizen' ? t('Citizen') : c.ended_by} (${endReason(c.end_reason)})` : ''],
@@ -1605,15 +1617,7 @@ $('blocks').addEventListener('focusout', (e) => {
 gw.on('signed_out', (m) => {
   sessionStorage.removeItem(SESSION_KEY);
   s.token = null;
-  s.recordings = null; // the next account lists its own (audited)
-  s.found = null; // and finds its own
-  s.foundCase = null;
-  $('found').replaceChildren();
-  $('found-case').hidden = true;
-  put($('find-result'), () => '');
-  $('rec').tBodies[0].replaceChildren();
-  $('rec').hidden = true;
-  put($('rec-result'), () => '');
+  forgetAccount();
   closeCase();
   s.queue.clear();
   stopRing();
@@ -1640,6 +1644,21 @@ $('use-here').addEventListener('click', () => {
   gw.connect(); // resumes here; the other console steps back in turn
 });
 
+// What one account read must not show to the next who signs in at this console: the
+// recordings it listed (audited as its own) and the cases it found.
+function forgetAccount() {
+  s.recordings = null;
+  $('rec').tBodies[0].replaceChildren();
+  $('rec').hidden = true;
+  put($('rec-result'), () => '');
+  s.found = null;
+  s.foundCase = null;
+  s.findSeq = (s.findSeq || 0) + 1; // a search still on its way is dropped
+  $('found').replaceChildren();
+  $('found-case').hidden = true;
+  put($('find-result'), () => '');
+}
+
 gw.onopen = async () => {
   renderWho();
   const token = s.token || sessionStorage.getItem(SESSION_KEY);
@@ -1659,6 +1678,7 @@ gw.onopen = async () => {
   } else {
     sessionStorage.removeItem(SESSION_KEY);
     s.token = null;
+    forgetAccount();
     $('login').hidden = false;
     $('desk').hidden = true;
     $('top-actions').hidden = true;
