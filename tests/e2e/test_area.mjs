@@ -2,7 +2,7 @@
 // message and "call 110"; an alarm nobody answers is escalated after the test
 // config's short timer and shows on the supervisor board (and the citizen is
 // told); the supervisor takes it and the board says who holds it.
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { a11yProblems, check, citizen, login, run, shot, sleep, until } from './harness.mjs';
@@ -10,6 +10,7 @@ import { a11yProblems, check, citizen, login, run, shot, sleep, until } from './
 const area = join(tmpdir(), `vigil-e2e-area-${process.pid}.geojson`);
 writeFileSync(area, JSON.stringify({ type: 'Feature', properties: { name: 'county' }, geometry: {
   type: 'Polygon', coordinates: [[[114.0, 30.0], [115.0, 30.0], [115.0, 31.0], [114.0, 31.0], [114.0, 30.0]]] } }));
+process.on('exit', () => rmSync(area, { force: true })); // not left in the temp dir
 const ESCALATE_S = 3;
 // Tiles are optional; here they point back at vigild itself (no other host may be
 // asked), to check the console lays them under the track when a tile_url is set.

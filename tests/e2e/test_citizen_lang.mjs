@@ -4,7 +4,7 @@
 // one tap of a quick answer reaches the call-taker in Chinese. A phone in English
 // gets English, and the switch on the first screen changes the page, kept after a
 // reload.
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { a11yProblems, check, citizen, login, run, shot, until } from './harness.mjs';
@@ -12,6 +12,7 @@ import { a11yProblems, check, citizen, login, run, shot, until } from './harness
 const area = join(tmpdir(), `vigil-e2e-lang-${process.pid}.geojson`);
 writeFileSync(area, JSON.stringify({ type: 'Feature', properties: { name: 'county' }, geometry: {
   type: 'Polygon', coordinates: [[[114.0, 30.0], [115.0, 30.0], [115.0, 31.0], [114.0, 31.0], [114.0, 30.0]]] } }));
+process.on('exit', () => rmSync(area, { force: true })); // not left in the temp dir
 // The area's message left at its English default: a Chinese page shows its own words.
 const config = () => `[service_area]\nfile = ${area}\n`;
 

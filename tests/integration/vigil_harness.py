@@ -8,6 +8,7 @@ import base64
 import hashlib
 import json
 import os
+import shutil
 import signal
 import socket
 import ssl
@@ -25,6 +26,13 @@ SOURCE_ROOT = os.environ.get("VIGIL_SOURCE_ROOT", ".")
 _failures = []
 _passed = []
 
+# Every temporary file of one test (data dirs, logs, exports, and its children's:
+# TMPDIR) goes under one directory, removed by finish() when every check passed; a
+# failed test's stays to be read. Left in /tmp, runs had piled up 1.5 GB there.
+TMP_ROOT = tempfile.mkdtemp(prefix="vigil-test-")
+tempfile.tempdir = TMP_ROOT
+os.environ["TMPDIR"] = TMP_ROOT
+
 
 def check(cond, what):
     """Records one assertion; a test file exits non-zero if any failed."""
@@ -38,6 +46,10 @@ def check(cond, what):
 
 def finish(name):
     print(f"{name}: {len(_passed)} checks, {len(_failures)} failed")
+    if _failures:
+        print(f"{name}: its files are kept in {TMP_ROOT}")
+    else:
+        shutil.rmtree(TMP_ROOT, ignore_errors=True)
     raise SystemExit(1 if _failures else 0)
 
 
