@@ -429,6 +429,28 @@ int vg_msg_case_search(const json_t *body, struct vg_req_search *r, char *why, s
     return VG_OK;
 }
 
+int vg_msg_unit_status(const json_t *body, struct vg_req_unit *r, char *why, size_t n)
+{
+    static const char *const statuses[] = {"dispatched", "en_route", "on_scene", "cleared"};
+    memset(r, 0, sizeof *r);
+    int rc = get_case_id(body, r->case_id, sizeof r->case_id, why, n);
+    if (rc ||
+        (rc = get_str(body, "unit", true, 1, VG_UNIT_NAME_MAX, r->unit, sizeof r->unit, why, n)) ||
+        (rc = get_str(body, "status", true, 1, 15, r->status, sizeof r->status, why, n)))
+        return rc;
+    for (const unsigned char *p = (const unsigned char *)r->unit; *p; p++)
+        if (*p < 0x20 || *p == 0x7f)
+            return fail(why, n, "unit", "must hold no control character");
+    bool known = false;
+    for (size_t i = 0; i < sizeof statuses / sizeof statuses[0]; i++)
+        known = known || strcmp(r->status, statuses[i]) == 0;
+    if (!known)
+        return fail(why, n, "status", "must be dispatched, en_route, on_scene or cleared");
+    json_t *eta = json_object_get(body, "eta_s");
+    r->has_eta = eta && !json_is_null(eta);
+    return r->has_eta ? get_int(body, "eta_s", true, 0, 86400, &r->eta_s, why, n) : VG_OK;
+}
+
 int vg_msg_status(const json_t *body, bool *available, char *why, size_t n)
 {
     char s[16];

@@ -134,6 +134,17 @@ struct vg_req_search {
 };
 int vg_msg_case_search(const struct json_t *body, struct vg_req_search *r, char *why, size_t n);
 
+/* The dispatch system's word of a unit (POST /api/dispatch/status). */
+#define VG_UNIT_NAME_MAX 64
+struct vg_req_unit {
+    char case_id[VG_CASE_ID_MAX + 1];
+    char unit[VG_UNIT_NAME_MAX + 1];
+    char status[16]; /* dispatched, en_route, on_scene, cleared */
+    bool has_eta;
+    int64_t eta_s; /* 0 .. 86400 */
+};
+int vg_msg_unit_status(const struct json_t *body, struct vg_req_unit *r, char *why, size_t n);
+
 /* {"status": "available" | "away"}; *available receives which. */
 int vg_msg_status(const struct json_t *body, bool *available, char *why, size_t n);
 

@@ -70,6 +70,8 @@ static json_t *card(const struct live_case *lc)
         "ended", (json_int_t)lc->history.ended, "abandoned", (json_int_t)lc->history.abandoned);
     if (lc->recent)
         json_object_set(json_object_get(c, "history"), "recent", lc->recent);
+    if (lc->units)
+        json_object_set(c, "units", lc->units);
     json_object_set_new(c, "location", lc->has_fix ? fix_json(&lc->last_fix, now) : json_null());
     json_object_set_new(c, "held_by", r->held_by[0] ? json_string(r->held_by) : json_null());
     if (lc->link_by[0])
@@ -266,6 +268,7 @@ static void live_remove(struct vg_hub *h, struct live_case *lc)
     }
     g_hash_table_remove(h->cases, lc->row.id);
     json_decref(lc->recent);
+    json_decref(lc->units);
     g_free(lc);
     for (unsigned i = 0; i < n; i++) /* specialists and supervisors on it are free again */
         cases_staff_ready(h, freed[i]);
@@ -880,6 +883,7 @@ void cases_free(struct vg_hub *h)
         evidence_case_drop(lc);
         g_hash_table_iter_remove(&it);
         json_decref(lc->recent);
+        json_decref(lc->units);
         g_free(lc);
     }
 }

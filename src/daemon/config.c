@@ -64,6 +64,7 @@ static const struct key keys[] = {
     {"dispatch", "hook_url", K_TEXT, F(dispatch_hook_url), 0, 511},
     {"dispatch", "hook_command", K_TEXT, F(dispatch_hook_command), 0, 511},
     {"dispatch", "location_every_s", K_INT, F(dispatch_location_every_s), 1, 3600},
+    {"dispatch", "api_key", K_TEXT, F(dispatch_api_key), 0, 128},
     {"media", "addresses", K_TEXT, F(media_addresses), 0, 511},
     {"media", "stun_server", K_TEXT, F(stun_server), 0, 127},
     {"media", "turn_server", K_TEXT, F(turn_server), 0, 127},
@@ -403,6 +404,12 @@ int vg_config_check(const struct vg_config *c, char *err, size_t errlen)
     if (c->link_base_url[0] && strncmp(c->link_base_url, "https://", 8) != 0) {
         snprintf(err, errlen, "[links] base_url must start with https:// (got \"%s\")",
                  c->link_base_url);
+        return VG_EINVAL;
+    }
+    if (c->dispatch_api_key[0] && strlen(c->dispatch_api_key) < 32) {
+        snprintf(err, errlen,
+                 "[dispatch] api_key must be at least 32 characters (it lets "
+                 "whoever holds it tell callers that help is coming)");
         return VG_EINVAL;
     }
     if (c->dispatch_hook_url[0] && strncmp(c->dispatch_hook_url, "http://", 7) != 0) {

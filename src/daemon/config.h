@@ -60,6 +60,7 @@ struct vg_config {
     char dispatch_hook_url[512];
     char dispatch_hook_command[512];
     int dispatch_location_every_s;
+    char dispatch_api_key[129]; /* the dispatch system's key for its status; "" = none */
     /* media */
     char media_addresses[512]; /* comma list of IPs; "" = the listen address */
     char stun_server[128];

@@ -81,6 +81,7 @@ struct live_case {
     int rank; /* queue order: mode priority, supervised queue last */
     struct vg_phone_history history;
     json_t *recent;          /* the caller's latest earlier cases (card.history.recent), or NULL */
+    json_t *units;           /* the dispatch system's latest word of each unit (units.c), or NULL */
     struct session *citizen; /* NULL while disconnected */
     struct session *holder;  /* NULL unless answered and the holder is connected */
     bool has_fix;
@@ -171,6 +172,11 @@ void feed_event(struct vg_hub *h, const struct live_case *lc, const char *case_i
 void feed_location(struct vg_hub *h, struct live_case *lc);
 void feed_case_gone(struct live_case *lc);
 void feed_metrics(struct vg_hub *h, GString *out);
+
+/* units.c: POST /api/dispatch/status. units_begin answers (false) or asks for the
+ * body (true), which units_body then answers. */
+bool units_begin(struct vg_hub *h, struct vg_http_exchange *x, const struct vg_http_request *r);
+void units_body(struct vg_hub *h, struct vg_http_exchange *x, const uint8_t *body, size_t len);
 
 /* links.c */
 void links_create(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);

@@ -93,7 +93,7 @@ struct upload_io {
 
 #define UPLOAD_IO_THREADS 4
 
-enum api_kind { API_CREATE, API_CHUNK };
+enum api_kind { API_CREATE, API_CHUNK, API_UNIT };
 
 /* What an exchange waits for while its body arrives. */
 struct pending {
@@ -994,6 +994,15 @@ void vg_hub_api_begin(struct vg_hub *h, struct vg_http_exchange *x, const struct
             return chunk_begin(h, x, r, id);
         if (get)
             return status_get(h, x, r, id);
+    } else if (strcmp(path, "/api/dispatch/status") == 0) {
+        if (post) {
+            if (units_begin(h, x, r)) {
+                struct pending *p = g_new0(struct pending, 1);
+                p->kind = API_UNIT;
+                vg_http_exchange_set_data(x, p);
+            }
+            return;
+        }
     } else if (strncmp(path, "/api/cases/", 11) == 0) {
         const char *c = path + 11, *slash = strchr(c, '/');
         if (!slash || strncmp(slash, "/uploads/", 9) != 0 ||
@@ -1013,7 +1022,9 @@ void vg_hub_api_body(struct vg_hub *h, struct vg_http_exchange *x, const uint8_t
     struct pending *p = vg_http_exchange_data(x);
     if (!p)
         return refuse(x, NULL, 409, "offset", "superseded by a newer request");
-    if (p->kind == API_CREATE)
+    if (p->kind == API_UNIT)
+        units_body(h, x, body, len);
+    else if (p->kind == API_CREATE)
         create_body(h, x, p, body, len);
     else
         chunk_body(h, x, p, body, len);

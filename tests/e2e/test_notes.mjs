@@ -3,12 +3,14 @@
 // page; the case ends with its outcome; when the same number raises an alarm again,
 // the card lists the earlier case with its outcome and its last note, in the
 // console's language. A supervisor finds both cases by the number and reads the
-// first, its outcome and its notes, read-only.
+// first, its outcome and its notes, read-only. The dispatch system's word that a unit
+// is on its way shows on the case and, as "help is on the way", on the caller's page.
 import { a11yProblems, check, citizen, login, run, shot, until } from './harness.mjs';
 
 const PHONE = '+86 138 0000 5701';
 const POS = [30.6, 114.5];
 const ADDRESS = 'Caller says: 12 Jiefang Rd, flat 3';
+const KEY = 'cad-' + 'k'.repeat(40);
 
 async function answer(ann, browser, v, name) {
   const cit = await citizen(browser, v, POS, PHONE, name);
@@ -19,7 +21,8 @@ async function answer(ann, browser, v, name) {
   return cit;
 }
 
-run('e2e_notes', { accounts: [['ann', 'call_taker'], ['sue', 'supervisor']] }, async (v, browser) => {
+run('e2e_notes', { config: `[dispatch]\napi_key = ${KEY}\n`,
+                  accounts: [['ann', 'call_taker'], ['sue', 'supervisor']] }, async (v, browser) => {
   const ann = await login(browser, v, 'ann');
   const cit = await answer(ann, browser, v, 'first');
   check(await ann.isVisible('#note-text'), 'an open case has a box for notes');
@@ -40,6 +43,16 @@ run('e2e_notes', { accounts: [['ann', 'call_taker'], ['sue', 'supervisor']] }, a
   const seen = await cit.evaluate((a) => document.body.innerText.includes(a) ||
                                          document.body.innerText.includes('Unit 12'), ADDRESS);
   check(!seen, 'the caller\'s page never shows a note');
+
+  // the dispatch system (here from the console's page, same origin): Patrol 12 is coming
+  const id = (await ann.textContent('#case-title')).match(/c-[0-9a-f]{12}/)[0];
+  const posted = await ann.evaluate(async ({ key, id }) => (await fetch('/api/dispatch/status', {
+    method: 'POST', headers: { Authorization: 'Bearer ' + key, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ case_id: id, unit: 'Patrol 12', status: 'en_route', eta_s: 300 }) })).status, { key: KEY, id });
+  const help = await until(() => cit.textContent('#help').then((x) => /on the way: about 5 min/.test(x) && x), 5000);
+  const unit = await until(() => ann.textContent('#card').then((x) => /Patrol 12: on the way/.test(x) && x), 5000);
+  check(posted === 200 && help && unit && !/Patrol/.test(help),
+        `a unit on its way: the caller reads "${help}", the call-taker "${(unit || '').match(/Patrol 12[^;]*/)}"`);
 
   await ann.selectOption('#disposition', 'dispatched');
   await ann.click('#end-btn');

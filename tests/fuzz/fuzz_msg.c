@@ -103,6 +103,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort(); /* a search outside what the parser promises */
     }
     need_reason(rc, why);
+    why[0] = '\0';
+    struct vg_req_unit u;
+    if ((rc = vg_msg_unit_status(body, &u, why, sizeof why)) == VG_OK) {
+        bounded(u.unit, sizeof u.unit);
+        if (!u.unit[0] || (u.has_eta && (u.eta_s < 0 || u.eta_s > 86400)))
+            abort(); /* a unit's word outside what the parser promises */
+    }
+    need_reason(rc, why);
     json_decref(body);
     return 0;
 }

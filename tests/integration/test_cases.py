@@ -88,6 +88,7 @@ hook_url = http://sms:{HOOK_SECRET}@127.0.0.1:{HOOK_PORT}/alerts?key={HOOK_SECRE
 [dispatch]
 hook_url = http://cad:{HOOK_SECRET}@127.0.0.1:{HOOK_PORT}/dispatch?key={HOOK_SECRET}
 location_every_s = 1
+api_key = {DISPATCH_KEY}
 [console]
 quick_messages = Sind Sie in Sicherheit?|Antworten Sie mit Ja oder Nein.
 [signaling]
@@ -739,6 +740,65 @@ def test_case_search(v, ann, sue):
     check(r.get("code") == "invalid_field", f"a bad number is refused: {r.get('code')}")
 
 
+def dispatch_status(v, body, key=None):
+    data = json.dumps(body).encode() if not isinstance(body, bytes) else body
+    headers = {"Content-Type": "application/json"}
+    if key:
+        headers["Authorization"] = f"Bearer {key}"
+    status, _, out, _ = https(v.port, "/api/dispatch/status", "POST", data, headers)
+    try:
+        return status, json.loads(out)
+    except ValueError:
+        return status, {}
+
+
+def test_dispatch_status(v, ann):
+    """The dispatch system's answer (POST /api/dispatch/status with [dispatch] api_key):
+    the call-taker sees each unit's word on the case, the caller that help comes and
+    about when (not which unit), and it is kept as the case's events. A wrong key, a
+    bad body or a closed case is refused."""
+    c, r = citizen(v.port, "video", "+86 138 0000 0063", name="helped")
+    cid = r["case_id"]
+    ann.wait(lambda m: m.get("type") == "offer" and m["case"]["case_id"] == cid)
+    check(ann.request("claim", case_id=cid).get("type") == "claimed", "claimed")
+    good = {"case_id": cid, "unit": "Patrol 12", "status": "en_route", "eta_s": 300}
+    st, _ = dispatch_status(v, good)
+    check(st == 401, f"no key: {st}")
+    st, _ = dispatch_status(v, good, DISPATCH_KEY[:-1] + "x")
+    check(st == 401, f"a wrong key: {st}")
+    for bad in ({**good, "status": "lost"}, {**good, "eta_s": -1}, {**good, "unit": ""},
+                {"case_id": cid}, b"{not json"):
+        st, out = dispatch_status(v, bad, DISPATCH_KEY)
+        check(st == 400 and out.get("error") == "bad_request", f"a bad body is refused: {st}")
+    st, out = dispatch_status(v, {**good, "case_id": "c-000000000000"}, DISPATCH_KEY)
+    check(st == 404, f"no such open case: {st}")
+    st, out = dispatch_status(v, good, DISPATCH_KEY)
+    check(st == 200 and out == {"ok": True}, f"taken: {st} {out}")
+    u = ann.wait_type("unit", case_id=cid)
+    check(u["unit"]["unit"] == "Patrol 12" and u["unit"]["status"] == "en_route" and
+          u["unit"]["eta_s"] == 300, f"the call-taker sees the unit's word: {u['unit']}")
+    h = c.wait_type("help", case_id=cid)
+    check(h["status"] == "en_route" and h["eta_s"] == 300 and "unit" not in h,
+          f"the caller, that help comes and when: {h}")
+    st, _ = dispatch_status(v, {**good, "status": "on_scene", "eta_s": None}, DISPATCH_KEY)
+    st2, _ = dispatch_status(v, {"case_id": cid, "unit": "Ambulance 3", "status": "dispatched"},
+                             DISPATCH_KEY)
+    check(st == 200 and st2 == 200, "two units")
+    got = ann.request("case_get", case_id=cid)
+    units = {x["unit"]: x["status"] for x in got["case"].get("units", [])}
+    check(units == {"Patrol 12": "on_scene", "Ambulance 3": "dispatched"},
+          f"the card keeps each unit's latest word: {units}")
+    con = db(v)
+    n = con.execute("SELECT count(*) FROM case_events WHERE case_id=? AND kind='unit'",
+                    (cid,)).fetchone()[0]
+    con.close()
+    check(n == 3, f"kept as the case's events: {n}")
+    check(ann.request("end", case_id=cid, disposition="dispatched").get("type") == "ended", "ended")
+    st, _ = dispatch_status(v, good, DISPATCH_KEY)
+    check(st == 404, f"a closed case takes no more: {st}")
+    c.close()
+
+
 def test_reconcile(v, conf, out_cid, saved, cb_cid, lost_cid):
     """With vigild stopped: the outcome case's earlier manifest put back (what it held
     before the outcome joined, signed and whole) is told from the last one the audit
@@ -1069,6 +1129,7 @@ def test_restart(v, cid, conf):
 
 HOOK_PORT = hook_server()
 HOOK_SECRET = "s3cr3t-api-key"
+DISPATCH_KEY = "cad-" + "k" * 40
 # The operator lookup stand-in: genuine numbers end in 1.
 VERIFY = os.path.join(tempfile.mkdtemp(), "verify.sh")
 with open(VERIFY, "w") as f:
@@ -1099,6 +1160,7 @@ out_cid, saved = test_outcome_after_hangup(v, ann, bob)
 test_notes(v, ann, bob, sue)
 test_dispatch_feed(v, ann)
 test_case_search(v, ann, sue)
+test_dispatch_status(v, ann)
 test_case_message_budget(v, ann)
 live, cid = test_location_and_chat(v, ann, sue)
 test_service_area(v, sue)

@@ -173,6 +173,26 @@ static void test_others(void)
     VT_EQ_INT(vg_msg_case_search(j, &q, why, sizeof why), VG_EINVAL);
     json_decref(j);
 
+    struct vg_req_unit un;
+    j = J("{\"case_id\":\"c-1\",\"unit\":\"Patrol 12\",\"status\":\"en_route\",\"eta_s\":300}");
+    VT_EQ_INT(vg_msg_unit_status(j, &un, why, sizeof why), VG_OK);
+    VT_CHECK(un.has_eta && un.eta_s == 300 && strcmp(un.status, "en_route") == 0);
+    json_decref(j);
+    j = J("{\"case_id\":\"c-1\",\"unit\":\"P\",\"status\":\"on_scene\",\"eta_s\":null}");
+    VT_EQ_INT(vg_msg_unit_status(j, &un, why, sizeof why), VG_OK);
+    VT_CHECK(!un.has_eta);
+    json_decref(j);
+    j = J("{\"case_id\":\"c-1\",\"unit\":\"P\",\"status\":\"lost\"}");
+    VT_EQ_INT(vg_msg_unit_status(j, &un, why, sizeof why), VG_EINVAL);
+    VT_CONTAINS(why, "\"status\" must be dispatched");
+    json_decref(j);
+    j = J("{\"case_id\":\"c-1\",\"unit\":\"P\\u0007\",\"status\":\"cleared\"}");
+    VT_EQ_INT(vg_msg_unit_status(j, &un, why, sizeof why), VG_EINVAL);
+    json_decref(j);
+    j = J("{\"case_id\":\"c-1\",\"unit\":\"P\",\"status\":\"cleared\",\"eta_s\":86401}");
+    VT_EQ_INT(vg_msg_unit_status(j, &un, why, sizeof why), VG_EINVAL);
+    json_decref(j);
+
     struct vg_req_receipt rr;
     j = J("{\"case_id\":\"c-1\",\"seq\":3,\"status\":\"read\"}");
     VT_EQ_INT(vg_msg_receipt(j, &rr, why, sizeof why), VG_OK);

@@ -111,11 +111,29 @@ function renderState() {
     default: s = t('Choose how to reach the police.');
   }
   setState(s, time);
+  renderHelp();
   $('hangup').hidden = !['starting', 'connecting', 'reconnecting', 'queued', 'answered'].includes(c.state);
   $('hangup').textContent = c.mode === 'report' ? t('Close report') : (silent ? t('End') : t('Hang up'));
 }
 
 function setCaseState(s) { c.state = s; renderState(); }
+
+// Help on its way (docs/protocol.md, "help"): the dispatch system said a unit was
+// sent, is coming (with about when) or is there. Counted down on this phone's clock
+// from when the word came; gone once the alarm ends.
+function renderHelp() {
+  const h = c.help;
+  const show = !!h && ['queued', 'answered', 'reconnecting'].includes(c.state) && h.status !== 'cleared';
+  $('help').hidden = !show;
+  if (!show) return;
+  let text = t('Help has been sent.');
+  if (h.status === 'on_scene') text = t('Help has arrived.');
+  else if (h.status === 'en_route' && h.eta_s !== undefined) {
+    const left = Math.max(1, Math.ceil((h.eta_s - (Date.now() - h.got) / 1000) / 60));
+    text = t('Help is on the way: about {n} min.', { n: left });
+  } else if (h.status === 'en_route') text = t('Help is on the way.');
+  setText($('help'), text);
+}
 
 // ---- location ----------------------------------------------------------------
 
@@ -491,9 +509,9 @@ function resetCase(mode) {
   // after a reconnect could send the police to the wrong address.
   Object.assign(c, { mode, caseId: null, token: null, position: null, waiting: 0, heldBy: null,
                      chatSeen: new Set(), unread: new Set(), outbox: [], uploader: null, sentFiles: [], stars: 0,
-                     lastFix: null, fixUnsent: false, escalated: false, staffNote: false });
+                     lastFix: null, fixUnsent: false, escalated: false, staffNote: false, help: null });
   // A silent alarm's page is never read aloud: a screen reader speaks live regions.
-  for (const id of ['state', 'chat', 'media-state', 'loc-state']) {
+  for (const id of ['state', 'chat', 'media-state', 'loc-state', 'help']) {
     $(id).setAttribute('aria-live', mode === 'silent' ? 'off' : 'polite');
   }
   locNote('');
@@ -966,6 +984,11 @@ gw.on('outside_area', (m) => {
   if (c.mode === 'silent') locNote(text);
   else banner(text);
 });
+gw.on('help', (m) => {
+  if (!live(m)) return;
+  c.help = { status: m.status, eta_s: m.eta_s, got: Date.now() };
+  renderHelp();
+});
 gw.on('ended', (m) => {
   if (m.case_id === c.caseId && c.state !== 'ended') endLocal(t('The police ended the alarm.'));
 });
@@ -1011,7 +1034,9 @@ window.addEventListener('online', () => { if (gw.open) { restartIce(); gw.probe(
 if (navigator.connection) navigator.connection.addEventListener('change', () => { restartIce(); gw.probe(3000); });
 
 // Waiting time ticks between queue updates.
-setInterval(() => { if (c.state === 'queued') { c.waiting += 1; renderState(); } }, 1000);
+setInterval(() => {
+  if (c.state === 'queued') { c.waiting += 1; renderState(); } else if (c.help) renderHelp();
+}, 1000);
 
 // ---- wiring ------------------------------------------------------------------
 

@@ -556,6 +556,8 @@ function renderCard() {
     [t('Flags'), flagsText(c) || t('none')],
     [t('Callback'), c.callback_allowed ? t('allowed') : t('not allowed')],
   ];
+  // The dispatch system's word of each unit sent (docs/protocol.md, "unit").
+  if (c.units && c.units.length) rows.push([t('Units'), c.units.map(unitText).join('; ')]);
   const parties = (c.parties || []).map((p) => `${p.account} (${PARTY[p.role] ? t(PARTY[p.role]) : p.role}` +
                                                 `${p.connected === false ? t(', away') : ''})`);
   if (c.held_by || parties.length) {
@@ -587,6 +589,14 @@ function renderCard() {
   // (a screen reader would otherwise read the state out every second over the chat).
   setText($('case-state'), a.ended ? a.endedText() : t('Handling: {state}.', { state: stateName(c.state) }));
   setText($('case-clock'), a.ended ? '' : t('Open {t}.', { t: fmtDur((Date.now() - c.created_at) / 1000) }));
+}
+
+const UNIT = { dispatched: N_('sent'), en_route: N_('on the way'), on_scene: N_('there'), cleared: N_('done') };
+function unitText(u) {
+  const st = UNIT[u.status] ? t(UNIT[u.status]) : u.status;
+  const eta = u.status === 'en_route' && u.eta_s !== undefined
+    ? ' ' + t('(about {n} min at {time})', { n: Math.max(1, Math.ceil(u.eta_s / 60)), time: fmtTime(u.at) }) : '';
+  return `${u.unit}: ${st}${eta}`;
 }
 
 // An outcome (`disposition`) in words: the end form's own list names those it offers.
@@ -1562,6 +1572,13 @@ function setReceipt(r, status) {
   put(r, () => (RECEIPT[status] ? t(RECEIPT[status]) : ''));
 }
 gw.on('chat_receipt', (m) => showReceipt(m.seq, m.status));
+gw.on('unit', (m) => {
+  const a = s.active;
+  if (!a || a.card.case_id !== m.case_id) return;
+  const units = (a.card.units || []).filter((u) => u.unit !== m.unit.unit);
+  a.card.units = [...units, m.unit];
+  renderCard();
+});
 gw.on('note', (m) => { if (s.active && s.active.card.case_id === m.case_id) addNote(m.note); });
 gw.on('ended', (m) => {
   s.queue.delete(m.case_id);

@@ -389,4 +389,11 @@ addWords('zh', {
   'ended by staff': '由工作人员结束',
   'the caller hung up': '报警人挂断',
   'the caller left before an answer': '报警人在接警前离开',
+  // the dispatch system's word of the units sent
+  'Units': '出警',
+  'sent': '已派出',
+  'on the way': '在途',
+  'there': '已到达',
+  'done': '已完成',
+  '(about {n} min at {time})': '（{time} 时约 {n} 分钟）',
 });

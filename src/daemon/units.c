@@ -1,0 +1,134 @@
+/* The dispatch system's answer: which units go to a case and where they are
+ * (POST /api/dispatch/status, [dispatch] api_key). The other half of the dispatch
+ * feed (feed.c): the call-taker sees on the case that a unit is on its way or has
+ * arrived, without asking the dispatcher; the caller's page says that help is on
+ * its way and about when (as ride-hailing shows the car coming), which is what a
+ * frightened caller most needs to hear. Kept as the case's "unit" events and in its
+ * recording.
+ *
+ *   POST /api/dispatch/status   Authorization: Bearer <api_key>
+ *   {"case_id": "c-…", "unit": "Patrol 12", "status": "en_route", "eta_s": 300}
+ *
+ * status: dispatched, en_route, on_scene or cleared; eta_s optional (0 .. 86400). */
+#include "hub_internal.h"
+
+#include "log.h"
+#include "vg_err.h"
+#include "vtime.h"
+
+#include <openssl/crypto.h>
+#include <string.h>
+
+#define BODY_MAX 4096
+
+static void respond(struct vg_http_exchange *x, int status, const char *code, const char *message)
+{
+    json_t *o = status == 200 ? json_pack("{s:b}", "ok", 1)
+                              : json_pack("{s:s, s:s}", "error", code, "message", message);
+    char *text = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    vg_http_respond(x, status, text);
+    free(text);
+    if (status != 200)
+        vg_info(NULL, NULL, "http %llu: dispatch status refused (%d %s): %s",
+                (unsigned long long)vg_http_exchange_id(x), status, code, message);
+}
+
+/* The key compared in constant time: a caller may not learn it byte by byte. */
+static bool key_ok(const struct vg_hub *h, const char *bearer)
+{
+    const char *key = h->cfg->dispatch_api_key;
+    size_t n = strlen(key);
+    return n && strlen(bearer) == n && CRYPTO_memcmp(bearer, key, n) == 0;
+}
+
+bool units_begin(struct vg_hub *h, struct vg_http_exchange *x, const struct vg_http_request *r)
+{
+    if (!h->cfg->dispatch_api_key[0]) {
+        respond(x, 404, "not_found", "no dispatch status API here ([dispatch] api_key is not set)");
+        return false;
+    }
+    if (!key_ok(h, r->bearer)) {
+        vg_warn(NULL, NULL, "dispatch status from %s with a wrong or no key", r->peer);
+        respond(x, 401, "unauthorized", "a Bearer token, the [dispatch] api_key, is needed");
+        return false;
+    }
+    if (r->content_length > BODY_MAX) {
+        respond(x, 400, "bad_request", "the request body is over 4096 bytes");
+        return false;
+    }
+    vg_http_want_body(x, BODY_MAX);
+    return true;
+}
+
+/* The case's latest word from each unit (card.units), at most MAX_UNITS: a case
+ * brings a patrol, an ambulance, perhaps a fire engine, not dozens. */
+#define MAX_UNITS 8
+
+static json_t *unit_named(const struct live_case *lc, const char *name, size_t *at)
+{
+    for (size_t i = 0; lc->units && i < json_array_size(lc->units); i++) {
+        json_t *v = json_array_get(lc->units, i);
+        if (strcmp(json_string_value(json_object_get(v, "unit")), name) == 0) {
+            *at = i;
+            return v;
+        }
+    }
+    return NULL;
+}
+
+/* u in place of the unit's last word, or added (room checked before). */
+static void keep_unit(struct live_case *lc, json_t *u)
+{
+    size_t at;
+    if (!lc->units)
+        lc->units = json_array();
+    if (unit_named(lc, json_string_value(json_object_get(u, "unit")), &at))
+        json_array_set(lc->units, at, u);
+    else
+        json_array_append(lc->units, u);
+}
+
+void units_body(struct vg_hub *h, struct vg_http_exchange *x, const uint8_t *body, size_t len)
+{
+    struct vg_req_unit r;
+    char why[200];
+    json_t *o = json_loadb((const char *)body, len, JSON_REJECT_DUPLICATES, NULL);
+    bool object = json_is_object(o);
+    int bad = object ? vg_msg_unit_status(o, &r, why, sizeof why) : VG_EINVAL;
+    json_decref(o);
+    if (bad)
+        return respond(x, 400, "bad_request", object ? why : "the body is not a JSON object");
+    struct live_case *lc = cases_live(h, r.case_id);
+    size_t at;
+    if (!lc)
+        return respond(x, 404, "not_found", "no open case by that id");
+    if (!unit_named(lc, r.unit, &at) && lc->units && json_array_size(lc->units) >= MAX_UNITS)
+        return respond(x, 409, "too_many_units", "the case has 8 units already");
+    const char *name = r.unit, *status = r.status;
+    int64_t now = vg_wall_us();
+    json_t *u = json_pack("{s:s, s:s, s:I}", "unit", name, "status", status, "at",
+                          (json_int_t)(now / 1000));
+    if (r.has_eta)
+        json_object_set_new(u, "eta_s", json_integer(r.eta_s));
+    char *data = json_dumps(u, JSON_COMPACT);
+    int rc = vg_store_case_event(h->store, lc->row.id, now, "unit", "dispatch", data);
+    free(data);
+    if (rc) {
+        json_decref(u);
+        return respond(x, 500, "internal", "the status could not be recorded");
+    }
+    keep_unit(lc, u);
+    vg_info(lc->row.id, NULL, "unit %s: %s", name, status);
+    evidence_note(lc, "unit", json_deep_copy(u));
+    /* The caller hears that help comes and about when, not which unit. */
+    json_t *help =
+        json_pack("{s:s, s:s, s:s}", "type", "help", "case_id", lc->row.id, "status", status);
+    if (json_object_get(u, "eta_s"))
+        json_object_set(help, "eta_s", json_object_get(u, "eta_s"));
+    hub_send(lc->citizen, help);
+    cases_to_staff(h, lc,
+                   json_pack("{s:s, s:s, s:o}", "type", "unit", "case_id", lc->row.id, "unit", u),
+                   NULL);
+    respond(x, 200, NULL, NULL);
+}
