@@ -355,6 +355,7 @@ static json_t *board_card(const struct live_case *lc)
     json_t *c = card(lc);
     json_object_del(c, "caller");
     json_object_del(json_object_get(c, "history"), "recent");
+    json_object_del(c, "units");
     return c;
 }
 
@@ -1335,10 +1336,10 @@ void case_resume(struct vg_hub *h, struct session *s, const struct vg_proto_msg 
     json_int_t omitted = 0;
     json_t *chat = chat_tail(h, row.id, &omitted);
     hub_reply(s, m,
-              json_pack("{s:s, s:s, s:s, s:s?, s:o, s:I, s:o}", "type", "case_resumed", "case_id",
-                        row.id, "state", lc->row.state, "held_by",
+              json_pack("{s:s, s:s, s:s, s:s?, s:o, s:I, s:o, s:o*}", "type", "case_resumed",
+                        "case_id", row.id, "state", lc->row.state, "held_by",
                         lc->row.held_by[0] ? lc->row.held_by : NULL, "chat", chat, "chat_omitted",
-                        omitted, "uploads", uploads_of_case(h, row.id)));
+                        omitted, "uploads", uploads_of_case(h, row.id), "help", units_help(lc)));
     cases_to_people(h, lc,
                     json_pack("{s:s, s:s, s:b}", "type", "citizen_connection", "case_id", row.id,
                               "connected", 1));

@@ -177,6 +177,9 @@ void feed_metrics(struct vg_hub *h, GString *out);
  * body (true), which units_body then answers. */
 bool units_begin(struct vg_hub *h, struct vg_http_exchange *x, const struct vg_http_request *r);
 void units_body(struct vg_hub *h, struct vg_http_exchange *x, const uint8_t *body, size_t len);
+/* What the citizen is told of the units ({status, eta_s?}: the best word of those not
+ * cleared, "cleared" when none is active), NULL when no unit has spoken. */
+json_t *units_help(const struct live_case *lc);
 
 /* links.c */
 void links_create(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);

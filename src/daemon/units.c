@@ -29,7 +29,7 @@ static void respond(struct vg_http_exchange *x, int status, const char *code, co
     json_decref(o);
     vg_http_respond(x, status, text);
     free(text);
-    if (status != 200)
+    if (status != 200 && status != 401) /* a wrong key is logged with its peer */
         vg_info(NULL, NULL, "http %llu: dispatch status refused (%d %s): %s",
                 (unsigned long long)vg_http_exchange_id(x), status, code, message);
 }
@@ -49,7 +49,8 @@ bool units_begin(struct vg_hub *h, struct vg_http_exchange *x, const struct vg_h
         return false;
     }
     if (!key_ok(h, r->bearer)) {
-        vg_warn(NULL, NULL, "dispatch status from %s with a wrong or no key", r->peer);
+        vg_warn(NULL, NULL, "http %llu: dispatch status from %s refused (401): a wrong or no key",
+                (unsigned long long)vg_http_exchange_id(x), r->peer);
         respond(x, 401, "unauthorized", "a Bearer token, the [dispatch] api_key, is needed");
         return false;
     }
@@ -77,16 +78,70 @@ static json_t *unit_named(const struct live_case *lc, const char *name, size_t *
     return NULL;
 }
 
-/* u in place of the unit's last word, or added (room checked before). */
-static void keep_unit(struct live_case *lc, json_t *u)
+static bool cleared(const json_t *u)
 {
-    size_t at;
+    return strcmp(json_string_value(json_object_get(u, "status")), "cleared") == 0;
+}
+
+/* Where u goes: in place of the unit's last word, else a free place, else in place of
+ * a unit that has cleared; false when MAX_UNITS are active. */
+static bool unit_place(const struct live_case *lc, const char *name, size_t *at, bool *append)
+{
+    *append = false;
+    if (unit_named(lc, name, at))
+        return true;
+    size_t n = lc->units ? json_array_size(lc->units) : 0;
+    if (n < MAX_UNITS) {
+        *append = true;
+        return true;
+    }
+    for (*at = 0; *at < n; (*at)++)
+        if (cleared(json_array_get(lc->units, *at)))
+            return true;
+    return false;
+}
+
+static void keep_unit(struct live_case *lc, json_t *u, size_t at, bool append)
+{
     if (!lc->units)
         lc->units = json_array();
-    if (unit_named(lc, json_string_value(json_object_get(u, "unit")), &at))
-        json_array_set(lc->units, at, u);
-    else
+    if (append)
         json_array_append(lc->units, u);
+    else
+        json_array_set(lc->units, at, u);
+}
+
+static int rank(const char *status)
+{
+    return strcmp(status, "on_scene") == 0     ? 3
+           : strcmp(status, "en_route") == 0   ? 2
+           : strcmp(status, "dispatched") == 0 ? 1
+                                               : 0;
+}
+
+json_t *units_help(const struct live_case *lc)
+{
+    if (!lc->units || !json_array_size(lc->units))
+        return NULL;
+    int best = 0;
+    int64_t eta = -1, now_ms = vg_wall_us() / 1000;
+    for (size_t i = 0; i < json_array_size(lc->units); i++) {
+        const json_t *u = json_array_get(lc->units, i);
+        int r = rank(json_string_value(json_object_get(u, "status")));
+        best = r > best ? r : best;
+        json_t *e = json_object_get(u, "eta_s");
+        if (r == 2 && e) { /* counted from when the unit said it */
+            int64_t left = json_integer_value(e) -
+                           (now_ms - json_integer_value(json_object_get(u, "at"))) / 1000;
+            left = left < 0 ? 0 : left;
+            eta = eta < 0 || left < eta ? left : eta;
+        }
+    }
+    static const char *const names[] = {"cleared", "dispatched", "en_route", "on_scene"};
+    json_t *o = json_pack("{s:s}", "status", names[best]);
+    if (best == 2 && eta >= 0)
+        json_object_set_new(o, "eta_s", json_integer(eta));
+    return o;
 }
 
 void units_body(struct vg_hub *h, struct vg_http_exchange *x, const uint8_t *body, size_t len)
@@ -100,11 +155,12 @@ void units_body(struct vg_hub *h, struct vg_http_exchange *x, const uint8_t *bod
     if (bad)
         return respond(x, 400, "bad_request", object ? why : "the body is not a JSON object");
     struct live_case *lc = cases_live(h, r.case_id);
-    size_t at;
+    size_t at = 0;
+    bool append;
     if (!lc)
         return respond(x, 404, "not_found", "no open case by that id");
-    if (!unit_named(lc, r.unit, &at) && lc->units && json_array_size(lc->units) >= MAX_UNITS)
-        return respond(x, 409, "too_many_units", "the case has 8 units already");
+    if (!unit_place(lc, r.unit, &at, &append))
+        return respond(x, 409, "too_many_units", "the case has 8 units that have not cleared");
     const char *name = r.unit, *status = r.status;
     int64_t now = vg_wall_us();
     json_t *u = json_pack("{s:s, s:s, s:I}", "unit", name, "status", status, "at",
@@ -118,14 +174,14 @@ void units_body(struct vg_hub *h, struct vg_http_exchange *x, const uint8_t *bod
         json_decref(u);
         return respond(x, 500, "internal", "the status could not be recorded");
     }
-    keep_unit(lc, u);
+    keep_unit(lc, u, at, append);
     vg_info(lc->row.id, NULL, "unit %s: %s", name, status);
     evidence_note(lc, "unit", json_deep_copy(u));
-    /* The caller hears that help comes and about when, not which unit. */
-    json_t *help =
-        json_pack("{s:s, s:s, s:s}", "type", "help", "case_id", lc->row.id, "status", status);
-    if (json_object_get(u, "eta_s"))
-        json_object_set(help, "eta_s", json_object_get(u, "eta_s"));
+    /* The caller hears that help comes and about when, not which unit: the best word
+     * of them all (one unit's "sent" does not undo another's "arrived"). */
+    json_t *help = units_help(lc);
+    json_object_set_new(help, "type", json_string("help"));
+    json_object_set_new(help, "case_id", json_string(lc->row.id));
     hub_send(lc->citizen, help);
     cases_to_staff(h, lc,
                    json_pack("{s:s, s:s, s:o}", "type", "unit", "case_id", lc->row.id, "unit", u),

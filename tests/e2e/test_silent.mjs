@@ -65,6 +65,22 @@ async function silent(v, browser, con) {
   check(dirs.length > 0 && dirs.every((d) => d === 'a=recvonly' || d === 'a=inactive'),
         `the gateway's answer sends nothing to the phone: ${dirs.join(' ')}`);
 
+  // The dispatch system says a unit is coming: the silent page says so in words that
+  // name neither police nor help (someone may take the phone), and makes no sound.
+  const id = (await con.textContent('#case-title')).match(/c-[0-9a-f]{12}/)[0];
+  const posted = await con.evaluate(async ({ key, id }) => (await fetch('/api/dispatch/status', {
+    method: 'POST', headers: { Authorization: 'Bearer ' + key, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ case_id: id, unit: 'Patrol 7', status: 'en_route', eta_s: 240 }) })).status,
+  { key: KEY, id });
+  const quietHelp = await until(() => cit.evaluate(() => {
+    const e = document.querySelector('#help');
+    return !e.hidden && e.textContent;
+  }), 5000);
+  const helpQuiet = await watchQuiet(cit, 1000);
+  check(posted === 200 && quietHelp === 'On its way: about 4 min.' && !/police|help|110|patrol/i.test(quietHelp) &&
+        helpQuiet.audio === 0 && helpQuiet.loud === 0,
+        `a unit on its way, said quietly: "${quietHelp}" (${helpQuiet.audio} <audio>, ${helpQuiet.loud} unmuted <video>)`);
+
   // The page stays dark with a notice on it (the one shown when the location is not
   // shared, or outside the area) and an error, and both read at 4.5:1 or better.
   await cit.evaluate(() => {
@@ -336,7 +352,10 @@ async function blocks(v, browser) {
   check(!sue.errors.length, `no script errors on the supervisor's console (${sue.errors.join('; ')})`);
 }
 
-run('e2e_silent', { accounts: [['bob', 'call_taker'], ['sue', 'supervisor']] }, async (v, browser) => {
+const KEY = 'cad-' + 'k'.repeat(40);
+
+run('e2e_silent', { config: `[dispatch]\napi_key = ${KEY}\n`, accounts: [['bob', 'call_taker'], ['sue', 'supervisor']] },
+  async (v, browser) => {
   const con = await login(browser, v, 'bob');
   await silent(v, browser, con);
   await voice(v, browser, con);

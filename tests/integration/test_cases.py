@@ -784,6 +784,14 @@ def test_dispatch_status(v, ann):
     st2, _ = dispatch_status(v, {"case_id": cid, "unit": "Ambulance 3", "status": "dispatched"},
                              DISPATCH_KEY)
     check(st == 200 and st2 == 200, "two units")
+    helps = [c.wait_type("help", case_id=cid) for _ in range(2)]
+    check([x["status"] for x in helps] == ["on_scene", "on_scene"],
+          f"the caller hears the best word of them all, not the last unit's: "
+          f"{[x['status'] for x in helps]}")
+    back = Client(v.port, "helped-again")
+    rr = back.request("case_resume", token=r["token"])
+    check(rr.get("help", {}).get("status") == "on_scene",
+          f"and hears it again after reconnecting: {rr.get('help')}")
     got = ann.request("case_get", case_id=cid)
     units = {x["unit"]: x["status"] for x in got["case"].get("units", [])}
     check(units == {"Patrol 12": "on_scene", "Ambulance 3": "dispatched"},
@@ -797,6 +805,7 @@ def test_dispatch_status(v, ann):
     st, _ = dispatch_status(v, good, DISPATCH_KEY)
     check(st == 404, f"a closed case takes no more: {st}")
     c.close()
+    back.close()
 
 
 def test_reconcile(v, conf, out_cid, saved, cb_cid, lost_cid):

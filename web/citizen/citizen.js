@@ -118,20 +118,24 @@ function renderState() {
 
 function setCaseState(s) { c.state = s; renderState(); }
 
-// Help on its way (docs/protocol.md, "help"): the dispatch system said a unit was
-// sent, is coming (with about when) or is there. Counted down on this phone's clock
-// from when the word came; gone once the alarm ends.
+// Help on its way (docs/protocol.md, "help"): the dispatch system said help was sent,
+// is coming (with about when) or is there: the best word of all the units sent.
+// Counted down from when the word came, on a clock the phone's settings do not move.
+// A silent alarm's page says it in words that give nothing away to someone who takes
+// the phone (no "police", no "help"); gone once the alarm ends.
 function renderHelp() {
   const h = c.help;
   const show = !!h && ['queued', 'answered', 'reconnecting'].includes(c.state) && h.status !== 'cleared';
   $('help').hidden = !show;
   if (!show) return;
-  let text = t('Help has been sent.');
-  if (h.status === 'on_scene') text = t('Help has arrived.');
-  else if (h.status === 'en_route' && h.eta_s !== undefined) {
-    const left = Math.max(1, Math.ceil((h.eta_s - (Date.now() - h.got) / 1000) / 60));
-    text = t('Help is on the way: about {n} min.', { n: left });
-  } else if (h.status === 'en_route') text = t('Help is on the way.');
+  const silent = c.mode === 'silent';
+  const left = h.eta_s === undefined ? null : Math.ceil((h.eta_s - (performance.now() - h.got) / 1000) / 60);
+  let text;
+  if (h.status === 'on_scene') text = silent ? t('Arrived.') : t('Help has arrived.');
+  else if (h.status === 'en_route' && left > 0) {
+    text = silent ? t('On its way: about {n} min.', { n: left }) : t('Help is on the way: about {n} min.', { n: left });
+  } else if (h.status === 'en_route') text = silent ? t('On its way.') : t('Help is on the way.');
+  else text = silent ? t('On its way.') : t('Help has been sent.');
   setText($('help'), text);
 }
 
@@ -861,6 +865,7 @@ async function resumeCase() {
   for (const m of r.chat || []) addChat(m);
   await todo;
   c.heldBy = r.held_by || c.heldBy;
+  if (r.help) c.help = { status: r.help.status, eta_s: r.help.eta_s, got: performance.now() };
   setCaseState(r.state === 'answered' ? 'answered' : 'queued');
   // The last fix again: one sent into a connection that had died without closing
   // looked sent (fixUnsent false) and never arrived.
@@ -984,10 +989,13 @@ gw.on('outside_area', (m) => {
   if (c.mode === 'silent') locNote(text);
   else banner(text);
 });
+function setHelp(m) {
+  c.help = m && m.status ? { status: m.status, eta_s: m.eta_s, got: performance.now() } : c.help;
+  renderHelp();
+}
 gw.on('help', (m) => {
   if (!live(m)) return;
-  c.help = { status: m.status, eta_s: m.eta_s, got: Date.now() };
-  renderHelp();
+  setHelp(m);
 });
 gw.on('ended', (m) => {
   if (m.case_id === c.caseId && c.state !== 'ended') endLocal(t('The police ended the alarm.'));

@@ -164,8 +164,12 @@ addWords('zh', {
   'The police sent you this link: tap the highlighted button to reach the call-taker you are speaking to.':
     '这是警方发给您的链接：请点击突出显示的按钮，连线正在与您通话的接警员。',
   // help on its way (the dispatch system's word)
-  'Help has been sent.': '已派出警力。',
-  'Help has arrived.': '警察已到达。',
-  'Help is on the way: about {n} min.': '警察正在赶来：约 {n} 分钟。',
-  'Help is on the way.': '警察正在赶来。',
+  'Help has been sent.': '救援已派出。',
+  'Help has arrived.': '救援已到达。',
+  'Help is on the way: about {n} min.': '救援正在赶来：约 {n} 分钟。',
+  'Help is on the way.': '救援正在赶来。',
+  // the same on a silent alarm's page: words that give nothing away
+  'Arrived.': '已到。',
+  'On its way: about {n} min.': '在路上：约 {n} 分钟。',
+  'On its way.': '在路上。',
 });
