@@ -107,6 +107,19 @@ def db(v):
     return sqlite3.connect(os.path.join(v.data_dir, "vigil.db"))
 
 
+def add_events(v, cid, kind, datas, at_us=None):
+    """Case events written straight into the store, as vigild writes them: each
+    data (a dict) the next event of kind by ann, at at_us (now) and a microsecond on."""
+    con = db(v)
+    at = at_us or int(time.time() * 1e6)
+    for i, data in enumerate(datas):
+        con.execute("INSERT INTO case_events (case_id, seq, at_us, kind, actor, data) VALUES"
+                    " (?, (SELECT max(seq) + 1 FROM case_events WHERE case_id = ?), ?, ?,"
+                    " 'ann', ?)", (cid, cid, at + i, kind, json.dumps(data)))
+    con.commit()
+    con.close()
+
+
 def citizen(port, mode, phone, location=INSIDE, name="cit", **kw):
     c = Client(port, name)
     args = {"mode": mode, "phone": phone, **kw}
@@ -600,13 +613,7 @@ def test_notes(v, ann, bob, sue):
     check("recent" not in bc["history"], f"the board's cards leave it out: {bc['history']}")
     check(ann.request("claim", case_id=cid2).get("type") == "claimed", "claimed again")
     # at most NOTES_MAX (100) a case
-    con = db(v)
-    for i in range(99):
-        con.execute("INSERT INTO case_events (case_id, seq, at_us, kind, actor, data) VALUES"
-                    " (?, (SELECT max(seq) + 1 FROM case_events WHERE case_id = ?), ?, 'note',"
-                    " 'ann', ?)", (cid2, cid2, int(time.time() * 1e6), json.dumps({"text": str(i)})))
-    con.commit()
-    con.close()
+    add_events(v, cid2, "note", [{"text": str(i)} for i in range(99)])
     check(ann.request("note", case_id=cid2, text="the 100th").get("type") == "note_added",
           "the 100th note is kept")
     r = ann.request("note", case_id=cid2, text="the 101st")
@@ -634,12 +641,9 @@ def test_case_message_budget(v, ann):
     for i in range(2, 201):
         con.execute("INSERT INTO chat (case_id, seq, at_us, sender_role, sender, text) VALUES"
                     " (?, ?, ?, 'citizen', 'citizen', ?)", (cid, i, now + i, '"' * 2000))
-    for i in range(100):
-        con.execute("INSERT INTO case_events (case_id, seq, at_us, kind, actor, data) VALUES"
-                    " (?, (SELECT max(seq) + 1 FROM case_events WHERE case_id = ?), ?, 'note',"
-                    " 'ann', ?)", (cid, cid, now + i, json.dumps({"text": "\\" * 2000})))
     con.commit()
     con.close()
+    add_events(v, cid, "note", [{"text": "\\" * 2000}] * 100, now)
     got = ann.request("case_get", case_id=cid, timeout=10)
     size = len(json.dumps(got, separators=(",", ":"), ensure_ascii=False).encode())
     chat, notes = got.get("chat", []), got.get("notes", [])
@@ -832,13 +836,9 @@ def test_reconcile(v, conf, out_cid, saved, cb_cid, lost_cid):
             f.write(data)
     con = db(v)
     ended = con.execute("SELECT ended_us FROM cases WHERE id=?", (lost_cid,)).fetchone()[0]
-    at = max(ended + 1000, int(time.time() * 1e6) - 60 * 1000000)
-    con.execute("INSERT INTO case_events (case_id, seq, at_us, kind, actor, data) VALUES"
-                " (?, (SELECT max(seq) + 1 FROM case_events WHERE case_id = ?), ?,"
-                " 'disposition', 'ann', ?)",
-                (lost_cid, lost_cid, at, json.dumps({"disposition": "referred"})))
-    con.commit()
     con.close()
+    at = max(ended + 1000, int(time.time() * 1e6) - 60 * 1000000)
+    add_events(v, lost_cid, "disposition", [{"disposition": "referred"}], at)
     v3 = Vigild(data_dir=v.data_dir, port=v.port, config=conf).start()
     check_appended(v3, lost_cid, "outcome given after the case ended", b'"disposition":"referred"')
     for cid, what in ((out_cid, "the outcome"), (cb_cid, "the call back")):

@@ -261,8 +261,9 @@ def notify_listener(abstract):
     return s, path
 
 
-def notes(s, seconds):
-    """Every datagram within seconds, each split in its lines."""
+def notes(s, seconds, until=None):
+    """Every datagram within seconds, each split in its lines; with until, those up to
+    and with the first holding that line (None if it never came)."""
     out, deadline = [], time.monotonic() + seconds
     while (left := deadline - time.monotonic()) > 0:
         s.settimeout(left)
@@ -270,21 +271,13 @@ def notes(s, seconds):
             out.append(s.recv(4096).decode().split("\n"))
         except socket.timeout:
             break
-    return out
+        if until and until in out[-1]:
+            return out
+    return None if until else out
 
 
 def until_note(s, line, seconds=10):
-    """The datagrams up to and with the first holding line (None if it never came)."""
-    seen, deadline = [], time.monotonic() + seconds
-    while (left := deadline - time.monotonic()) > 0:
-        s.settimeout(left)
-        try:
-            seen.append(s.recv(4096).decode().split("\n"))
-        except socket.timeout:
-            return None
-        if line in seen[-1]:
-            return seen
-    return None
+    return notes(s, seconds, line)
 
 
 def test_service_manager():

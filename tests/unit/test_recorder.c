@@ -630,6 +630,19 @@ static void test_seal_aside(void)
 /* The outcome given after a case ended joins its sealed recording: a second segment
  * of the events log, chained to the first, the manifest signed again saying why;
  * a changed byte of it is found. A case with no recording gets nothing. */
+static json_t *manifest_of(const char *case_id);
+
+/* How many files of this type (events, upload, ...) the case's manifest lists. */
+static size_t listed(const char *case_id, const char *type)
+{
+    json_t *m = manifest_of(case_id), *f;
+    size_t i, n = 0;
+    json_array_foreach(json_object_get(m, "files"), i, f) n +=
+        strcmp(json_string_value(json_object_get(f, "type")), type) == 0;
+    json_decref(m);
+    return n;
+}
+
 static void test_append(void)
 {
     struct vg_evidence *ev = open_ev(0);
@@ -649,12 +662,8 @@ static void test_append(void)
     VT_CONTAINS(json_string_value(json_object_get(m, "reason")),
                 "citizen hung up; resealed: outcome given after the case ended");
     VT_CHECK(json_is_true(json_object_get(m, "complete")));
-    json_t *f, *files = json_object_get(m, "files");
-    size_t i, events = 0;
-    json_array_foreach(files, i, f) events +=
-        strcmp(json_string_value(json_object_get(f, "type")), "events") == 0;
-    VT_EQ_INT(events, 2);
     json_decref(m);
+    VT_EQ_INT(listed("c-unit-after", "events"), 2);
     snprintf(path, sizeof path, "%s/evidence/c-unit-after/events-000002.vgs", root);
     gchar *buf = NULL;
     gsize len = 0;
@@ -677,8 +686,6 @@ static void test_append(void)
     VT_CHECK(!g_file_test(path, G_FILE_TEST_EXISTS));
 }
 
-static json_t *manifest_of(const char *case_id);
-
 /* Two notes given in the same microsecond are two facts and both join the recording;
  * the same fact offered again (the daemon's reconcile after a crash) is not doubled. */
 static void test_append_same_time(void)
@@ -694,12 +701,7 @@ static void test_append_same_time(void)
     vg_evidence_append(ev, "c-unit-twice", 6000000, a, "note added after the case ended");
     vg_evidence_close(ev);
     VT_EQ_INT(verify("c-unit-twice"), 0);
-    json_t *m = manifest_of("c-unit-twice"), *f;
-    size_t i, events = 0;
-    json_array_foreach(json_object_get(m, "files"), i, f) events +=
-        strcmp(json_string_value(json_object_get(f, "type")), "events") == 0;
-    VT_EQ_INT(events, 3); /* the case's own, then one per note */
-    json_decref(m);
+    VT_EQ_INT(listed("c-unit-twice", "events"), 3); /* the case's own, then one per note */
 }
 
 static json_t *manifest_of(const char *case_id)
@@ -1071,11 +1073,8 @@ static void test_upload_reseal(void)
     vg_evidence_reseal(ev, "c-unit-up", "uploads/u-2.jpg", sha2, "upload u-2 after the end");
     vg_evidence_close(ev);
     VT_EQ_INT(verify("c-unit-up"), 0);
-    json_t *m = manifest_of("c-unit-up"), *f;
-    size_t i, ups = 0;
-    json_array_foreach(json_object_get(m, "files"), i, f) ups +=
-        strcmp(json_string_value(json_object_get(f, "type")), "upload") == 0;
-    VT_EQ_INT(ups, 2);
+    VT_EQ_INT(listed("c-unit-up", "upload"), 2);
+    json_t *m = manifest_of("c-unit-up");
     VT_CONTAINS(json_string_value(json_object_get(m, "reason")),
                 "resealed: upload u-1 after the end; resealed: outcome");
     json_decref(m);
