@@ -838,6 +838,7 @@ static int load_one(const struct vg_case_row *row, void *ud)
     evidence_note(lc, "state",
                   json_pack("{s:s, s:s}", "state", row->state, "why", "restored after a restart"));
     load_history(h, lc, true);
+    units_restore(h, lc);
     /* back after a restart: the dispatch system hears of the answered ones again,
      * in case what was queued for it was lost with the process */
     if (!unclaimed(lc))

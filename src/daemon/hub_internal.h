@@ -180,6 +180,8 @@ void units_body(struct vg_hub *h, struct vg_http_exchange *x, const uint8_t *bod
 /* What the citizen is told of the units ({status, eta_s?}: the best word of those not
  * cleared, "cleared" when none is active), NULL when no unit has spoken. */
 json_t *units_help(const struct live_case *lc);
+/* A case restored after a restart gets its units back from the store. */
+void units_restore(struct vg_hub *h, struct live_case *lc);
 
 /* links.c */
 void links_create(struct vg_hub *h, struct session *s, const struct vg_proto_msg *m);

@@ -144,6 +144,28 @@ json_t *units_help(const struct live_case *lc)
     return o;
 }
 
+/* After a restart: each unit's latest word again, from the case's unit events, so
+ * the card and a caller who reconnects (case_resumed's help) have them as before. */
+static int restore_one(int64_t at_us, const char *actor, const char *data, void *ud)
+{
+    struct live_case *lc = ud;
+    (void)at_us, (void)actor;
+    json_t *u = json_loads(data, 0, NULL);
+    const char *name = json_string_value(json_object_get(u, "unit"));
+    size_t at = 0;
+    bool append;
+    if (name && json_string_value(json_object_get(u, "status")) &&
+        unit_place(lc, name, &at, &append))
+        keep_unit(lc, u, at, append);
+    json_decref(u);
+    return 0;
+}
+
+void units_restore(struct vg_hub *h, struct live_case *lc)
+{
+    vg_store_case_events_of(h->store, lc->row.id, "unit", restore_one, lc);
+}
+
 void units_body(struct vg_hub *h, struct vg_http_exchange *x, const uint8_t *body, size_t len)
 {
     struct vg_req_unit r;

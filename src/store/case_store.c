@@ -352,6 +352,27 @@ int vg_store_note_add(struct vg_store *st, const char *id, const char *by, int64
     return vg_sql_commit(st);
 }
 
+int vg_store_case_events_of(struct vg_store *st, const char *id, const char *kind,
+                            int (*cb)(int64_t at_us, const char *actor, const char *data, void *ud),
+                            void *ud)
+{
+    sqlite3_stmt *q = vg_sql_prepare(st,
+                                     "SELECT at_us, coalesce(actor, ''), data FROM case_events"
+                                     " WHERE case_id = ?1 AND kind = ?2 ORDER BY seq",
+                                     "ss", id, kind);
+    if (!q)
+        return VG_EIO;
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        const unsigned char *actor = sqlite3_column_text(q, 1), *data = sqlite3_column_text(q, 2);
+        if (cb(sqlite3_column_int64(q, 0), actor ? (const char *)actor : "",
+               data ? (const char *)data : "{}", ud))
+            break;
+    }
+    sqlite3_finalize(q);
+    return (rc == SQLITE_ROW || rc == SQLITE_DONE) ? VG_OK : VG_EIO;
+}
+
 int vg_store_notes(struct vg_store *st, const char *id,
                    int (*cb)(int64_t at_us, const char *by, const char *text, void *ud), void *ud)
 {

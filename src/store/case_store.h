@@ -101,6 +101,11 @@ int vg_store_callback_done(struct vg_store *st, const char *id, const char *by, 
  * "note" by the author, data {"text": …}. At most max per case (VG_ENOSPC past it). */
 int vg_store_note_add(struct vg_store *st, const char *id, const char *by, int64_t at_us,
                       const char *event_data, int max);
+/* A case's events of one kind, oldest first: when, who (actor, "" for none) and the
+ * data as stored (JSON). cb returning non-zero stops. */
+int vg_store_case_events_of(struct vg_store *st, const char *id, const char *kind,
+                            int (*cb)(int64_t at_us, const char *actor, const char *data, void *ud),
+                            void *ud);
 /* A case's notes, oldest first. */
 int vg_store_notes(struct vg_store *st, const char *id,
                    int (*cb)(int64_t at_us, const char *by, const char *text, void *ud), void *ud);

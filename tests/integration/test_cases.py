@@ -1110,6 +1110,9 @@ def test_open_alerts(v, conf, sue, a):
 
 
 def test_restart(v, cid, conf):
+    st, _ = dispatch_status(v, {"case_id": cid, "unit": "Patrol 5", "status": "on_scene"},
+                            DISPATCH_KEY)
+    check(st == 200, f"a unit on scene before the restart: {st}")
     rc, _ = v.stop()
     check(rc == 0, "stopped for restart")
     v2 = Vigild(data_dir=v.data_dir, port=v.port, config=conf).start()
@@ -1121,6 +1124,8 @@ def test_restart(v, cid, conf):
                                                     "stay quiet, officers are coming"],
           "with its chat history")
     check(len(back["track"]) == 4, f"and its track ({len(back['track'])} fixes)")
+    check([u["unit"] for u in back["case"].get("units", [])] == ["Patrol 5"],
+          f"and the units the dispatch system spoke of: {back['case'].get('units')}")
     before = feed_of(cid)
     again = [e for e in feed_of(cid, "restored") if e["event"] == "restored"]
     check(len(again) == 1 and again[0]["case"]["held_by"] == "ann" and before and
@@ -1129,6 +1134,8 @@ def test_restart(v, cid, conf):
     c = Client(v2.port, "cit-back")
     r = c.request("case_resume", token=TOKENS[cid])
     check(r.get("state") == "answered" and r.get("held_by") == "ann", f"citizen resumes: {r}")
+    check(r.get("help", {}).get("status") == "on_scene",
+          f"and still hears that help has arrived: {r.get('help')}")
     c.request("chat", case_id=cid, text="after restart")
     check(ann.wait_type("chat", text="after restart") is not None, "chat works after restart")
     r = ann.request("end", case_id=cid, disposition="dispatched")
