@@ -352,46 +352,46 @@ int vg_store_note_add(struct vg_store *st, const char *id, const char *by, int64
     return vg_sql_commit(st);
 }
 
-int vg_store_case_events_of(struct vg_store *st, const char *id, const char *kind,
-                            int (*cb)(int64_t at_us, const char *actor, const char *data, void *ud),
-                            void *ud)
+/* Steps q, whose columns are a case event's time, actor and one text (its data, or a
+ * field of it), into cb: the loop vg_store_case_events_of() and vg_store_notes() share. */
+static int each_event(sqlite3_stmt *q,
+                      int (*cb)(int64_t at_us, const char *actor, const char *text, void *ud),
+                      void *ud)
 {
-    sqlite3_stmt *q = vg_sql_prepare(st,
-                                     "SELECT at_us, coalesce(actor, ''), data FROM case_events"
-                                     " WHERE case_id = ?1 AND kind = ?2 ORDER BY seq",
-                                     "ss", id, kind);
     if (!q)
         return VG_EIO;
     int rc;
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        const unsigned char *actor = sqlite3_column_text(q, 1), *data = sqlite3_column_text(q, 2);
+        const unsigned char *actor = sqlite3_column_text(q, 1), *text = sqlite3_column_text(q, 2);
         if (cb(sqlite3_column_int64(q, 0), actor ? (const char *)actor : "",
-               data ? (const char *)data : "{}", ud))
+               text ? (const char *)text : "", ud))
             break;
     }
     sqlite3_finalize(q);
     return (rc == SQLITE_ROW || rc == SQLITE_DONE) ? VG_OK : VG_EIO;
 }
 
+int vg_store_case_events_of(struct vg_store *st, const char *id, const char *kind,
+                            int (*cb)(int64_t at_us, const char *actor, const char *data, void *ud),
+                            void *ud)
+{
+    return each_event(vg_sql_prepare(st,
+                                     "SELECT at_us, coalesce(actor, ''), coalesce(data, '{}')"
+                                     " FROM case_events WHERE case_id = ?1 AND kind = ?2"
+                                     " ORDER BY seq",
+                                     "ss", id, kind),
+                      cb, ud);
+}
+
 int vg_store_notes(struct vg_store *st, const char *id,
                    int (*cb)(int64_t at_us, const char *by, const char *text, void *ud), void *ud)
 {
-    sqlite3_stmt *q = vg_sql_prepare(st,
+    return each_event(vg_sql_prepare(st,
                                      "SELECT at_us, coalesce(actor, ''),"
                                      " coalesce(json_extract(data, '$.text'), '') FROM case_events"
                                      " WHERE case_id = ?1 AND kind = 'note' ORDER BY seq",
-                                     "s", id);
-    if (!q)
-        return VG_EIO;
-    int rc;
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        const unsigned char *by = sqlite3_column_text(q, 1), *text = sqlite3_column_text(q, 2);
-        if (cb(sqlite3_column_int64(q, 0), by ? (const char *)by : "",
-               text ? (const char *)text : "", ud))
-            break;
-    }
-    sqlite3_finalize(q);
-    return (rc == SQLITE_ROW || rc == SQLITE_DONE) ? VG_OK : VG_EIO;
+                                     "s", id),
+                      cb, ud);
 }
 
 int vg_store_phone_recent(struct vg_store *st, const char *phone, int64_t before_us, int max,
